@@ -1,0 +1,18 @@
+"""The ``arshif`` command: one click group; each package adds its subcommands."""
+
+from __future__ import annotations
+
+import click
+
+from arshif import __version__
+from indexer.commands import index_command, stats_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="arshif")
+def main():
+    """arshif: search Arabic news archives (أرشيف)."""
+
+
+main.add_command(index_command)
+main.add_command(stats_command)

@@ -1,0 +1,208 @@
+"""The one Arabic analyzer, used at index time and (through the schema) at query time.
+
+It is a single fused Whoosh tokenizer rather than a chain of generator filters
+(tokenizer -> normalizer -> stop filter -> stemmer): news vocabulary is Zipfian,
+so we cache the whole per-word result (normalized, stopword?, stem) by surface
+form and most words cost one dict lookup.  Tokens carry character offsets into
+the ORIGINAL text, so highlighting marks the right characters even in text
+with diacritics or tatweel.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from whoosh.analysis import Token, Tokenizer
+
+from indexer.normalize import RULES, make_normalizer
+from indexer.stem import STEMMERS, protected_words
+
+# A word: letters/digits of any script, with Arabic diacritics, Quranic marks,
+# tatweel and zero-width joiners allowed INSIDE it (they must not split a word).
+# Underscore and punctuation (including ؟ ، ؛) separate words.
+WORD_RE = re.compile(
+    r"(?:[^\W_]|[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200C\u200D])+"
+)
+
+#: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
+MAX_WORD_CHARS = 64
+
+#: Question words and fillers dropped from queries only: they carry no topic
+#: ("من هو", "متى ولد", "كم عدد"). Normalized like everything else.
+QUERY_STOPWORDS_TEXT = """
+ما ماذا من متى كم أين اين كيف لماذا لما هل أي أية أيهم ايهم اذكر عرف هو هي
+"""
+
+_VERSION = 1
+
+
+@lru_cache(maxsize=None)
+def _stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
+    normalize = make_normalizer(rules)
+    text = resources.files("indexer").joinpath("data/stopwords.txt").read_text("utf-8")
+    words = (line.strip() for line in text.splitlines())
+    return frozenset(normalize(w) for w in words if w and not w.startswith("#"))
+
+
+@lru_cache(maxsize=None)
+def _query_stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
+    normalize = make_normalizer(rules)
+    return frozenset(normalize(w) for w in QUERY_STOPWORDS_TEXT.split())
+
+
+class ArabicAnalyzer(Tokenizer):
+    """Tokenize, normalize, drop stopwords and stem in one pass.
+
+    Parameters are plain data so the analyzer pickles into the index schema
+    and into ``writer(procs=N)`` subprocesses; the word cache is rebuilt
+    lazily in each process and never pickled.
+    """
+
+    def __init__(
+        self,
+        stemmer: str = "light10",
+        stopwords: bool = True,
+        rules: tuple[str, ...] = RULES,
+        protect: bool = True,
+        query_stopwords: bool = True,
+    ):
+        if stemmer not in STEMMERS:
+            raise ValueError(f"unknown stemmer {stemmer!r}")
+        self.stemmer = stemmer
+        self.stopwords = stopwords
+        self.rules = tuple(rules)
+        self.protect = protect
+        self.query_stopwords = query_stopwords
+
+    # -- configuration ----------------------------------------------------
+    def config(self) -> tuple:
+        return (self.stemmer, self.stopwords, self.rules, self.protect, self.query_stopwords)
+
+    @property
+    def version(self) -> str:
+        """Stored with the index: a changed analyzer means a rebuild."""
+        rules = "+".join(self.rules)
+        return (
+            f"arshif-ar/{_VERSION} stem={self.stemmer} stop={int(self.stopwords)} "
+            f"protect={int(self.protect)} norm={rules}"
+        )
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.config() == self.config()
+
+    def __hash__(self):
+        return hash(self.config())
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def __setstate__(self, state):
+        state.setdefault("query_stopwords", True)
+        self.__dict__.update(state)
+
+    # -- per-word analysis (cached) -----------------------------------------
+    def _setup(self):
+        self._normalize = make_normalizer(self.rules)
+        self._stops = _stopword_set(self.rules) if self.stopwords else frozenset()
+        self._qstops = _query_stopword_set(self.rules) if self.query_stopwords else frozenset()
+        self._protected = protected_words() if self.protect else frozenset()
+        self._stem = STEMMERS[self.stemmer]
+        self._cache: dict[str, tuple[str, str, bool]] = {}
+
+    def analyze_word(self, surface: str) -> tuple[str, str, bool]:
+        """Return (normalized, stem, is_stopword) for one surface word."""
+        try:
+            return self._cache[surface]
+        except AttributeError:
+            self._setup()
+        except KeyError:
+            pass
+        norm = self._normalize(surface)
+        stop = norm in self._stops or not norm
+        stem = norm if stop else self._stem(norm, self._protected)
+        result = (norm, stem, stop)
+        if len(self._cache) < 1_000_000:  # bound memory on pathological input
+            self._cache[surface] = result
+        return result
+
+    def analyze(self, text: str, query: bool = False) -> list[str]:
+        """The indexed terms of ``text`` (stopwords removed), for tools and tests."""
+        return [t.text for t in self(text, mode="query" if query else "index")]
+
+    # -- the Whoosh tokenizer protocol --------------------------------------
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            # Whoosh asks for an untokenized value for wildcard/prefix terms:
+            # normalize it but do not stem (a prefix is not a word).
+            t.original = value
+            t.text = self._normalize_only(value)
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+        analyze_word = self.analyze_word
+        qstops = self._query_stops() if mode == "query" else ()
+        pos = start_pos
+        for match in WORD_RE.finditer(value):
+            surface = match.group()
+            if len(surface) > MAX_WORD_CHARS:
+                continue
+            norm, stem, stop = analyze_word(surface)
+            if not stop and norm in qstops:
+                stop = True
+            if stop:
+                if removestops or not norm:
+                    continue
+                t.stopped = True
+            else:
+                t.stopped = False
+            t.text = stem
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = surface
+            if positions:
+                t.pos = pos
+            pos += 1  # positions skip stopwords on both sides, so phrases agree
+            if chars:
+                t.startchar = start_char + match.start()
+                t.endchar = start_char + match.end()
+            yield t
+
+    def _normalize_only(self, value: str) -> str:
+        if not hasattr(self, "_cache"):
+            self._setup()
+        return self._normalize(value)
+
+    def _query_stops(self) -> frozenset[str]:
+        if not hasattr(self, "_cache"):
+            self._setup()
+        return self._qstops
+
+
+def default_analyzer() -> ArabicAnalyzer:
+    return ArabicAnalyzer()
+
+
+def exact_analyzer() -> ArabicAnalyzer:
+    """Normalized but unstemmed: the "exact form" view of a text field."""
+    return ArabicAnalyzer(stemmer="none")

@@ -1,0 +1,169 @@
+"""``arshif index`` (the one-off rebuild) and ``arshif stats``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from indexer import store
+from indexer.readers.archive import FORMATS
+from indexer.writer import Summary, build_index, read_build_info
+
+DEFAULT_ARCHIVE = Path("data/archive")
+MAP_FIELDS = ("id", "headline", "body", "date", "source", "keywords")
+
+
+def index_option(f):
+    """``--index DIR``, shared by every subcommand that opens an index."""
+    return click.option(
+        "--index",
+        "home",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Index folder (default: $ARSHIF_INDEX or data/index).",
+    )(f)
+
+
+def parse_mapping(values: tuple[str, ...]) -> dict[str, str]:
+    mapping = {}
+    for value in values:
+        ours, sep, theirs = value.partition("=")
+        if not sep or not theirs or ours not in MAP_FIELDS:
+            raise click.BadParameter(
+                f"{value!r}: expected FIELD=NAME with FIELD one of {', '.join(MAP_FIELDS)}",
+                param_hint="--map",
+            )
+        mapping[ours] = theirs
+    return mapping
+
+
+class _Progress:
+    """A click progress bar on a terminal, plain lines (every 2 s) otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.started = time.perf_counter()
+        self.last_line = 0.0
+        self.done = 0
+        self.total = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+        if not self.quiet and sys.stderr.isatty():
+            self.bar = click.progressbar(length=total, label="indexing", file=sys.stderr,
+                                         show_pos=True, item_show_func=lambda s: s)
+            self.bar.__enter__()
+
+    def file(self, result, summary: Summary) -> None:
+        self.done += 1
+        elapsed = time.perf_counter() - self.started
+        rate = summary.indexed / elapsed if elapsed else 0
+        if self.bar is not None:
+            self.bar.update(1, f"{summary.indexed} articles, {rate:,.0f}/s")
+        elif not self.quiet and (elapsed - self.last_line >= 2 or self.done == self.total):
+            self.last_line = elapsed
+            click.echo(f"  {self.done}/{self.total} files, {summary.indexed} articles, "
+                       f"{rate:,.0f} articles/s", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+def format_summary(s: Summary, home: Path) -> str:
+    lines = [
+        f"index:      {home} ({s.generation})",
+        f"files:      {s.files} read"
+        + (f", {s.files_unchanged} unchanged" if s.files_unchanged else "")
+        + f", {s.files_rejected} rejected",
+        f"indexed:    {s.indexed} articles"
+        + (f" ({s.embedded} from 'read also' blocks)" if s.embedded else ""),
+        f"duplicates: {s.duplicates} skipped (same headline and body)",
+        f"rejected:   {s.records_rejected} records in otherwise good files",
+    ]
+    if s.removed:
+        lines.append(f"removed:    {s.removed} articles of changed or deleted files")
+    for reason, count in s.reasons.most_common():
+        lines.append(f"  - {reason}: {count}")
+    lines.append(f"no date:    {s.dates_missing} articles (missing or unparseable, never guessed)")
+    lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s")
+    return "\n".join(lines)
+
+
+@click.command("index")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="Input format; auto decides per file by content.")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=NAME",
+              help="Read FIELD (id, headline, body, date, source, keywords) from column NAME.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes analyzing and writing.")
+@click.option("--update", is_flag=True, help="Add new and changed files to the live index.")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write rejected files, duplicates and date problems here (JSON Lines).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quiet):
+    """Build the index from archive SOURCES (files or folders; default data/archive).
+
+    The new index is built beside the live one and swapped in only when the
+    build succeeded: a crash or Ctrl-C leaves the previous index serving.
+    """
+    home = home or store.default_home()
+    sources = sources or (DEFAULT_ARCHIVE,)
+    mapping = parse_mapping(maps)
+    progress = _Progress(quiet or as_json)
+    try:
+        summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
+                              on_start=progress.start, on_file=progress.file)
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"could not write the index in {home}: {exc.strerror or exc}; the previous index is unchanged"
+        ) from None
+    finally:
+        progress.close()
+    if rejects:
+        with open(rejects, "w", encoding="utf-8") as fh:
+            for entry in summary.report:
+                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    if as_json:
+        click.echo(json.dumps({"index": str(home), **summary.as_dict()}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_summary(summary, home))
+        if summary.report and not rejects:
+            click.echo("details: rerun with --rejects FILE for the list", err=True)
+
+
+@click.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stats_command(home, as_json):
+    """Show what is in an index: articles, dates, sources, size, analyzer."""
+    from search.stats import index_stats
+
+    home = home or store.default_home()
+    try:
+        stats = index_stats(home)
+    except store.StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index:     {stats['path']} ({stats['generation']})")
+    click.echo(f"articles:  {stats['articles']}")
+    click.echo(f"dates:     {stats['date_min'] or '-'} .. {stats['date_max'] or '-'}"
+               f" ({stats['undated']} undated)")
+    click.echo(f"size:      {stats['size_bytes'] / 1e6:.1f} MB on disk")
+    click.echo(f"analyzer:  {stats['analyzer']}")
+    click.echo(f"built:     {stats['built_at'] or '-'}")
+    click.echo("sources:")
+    for name, count in stats["sources"]:
+        click.echo(f"  {count:>7}  {name or '(none)'}")

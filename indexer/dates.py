@@ -1,0 +1,424 @@
+"""Parse publication dates as Arabic news archives write them.
+
+The one public function is :func:`parse_date`. It returns a *naive* datetime
+holding the wall-clock time exactly as written, or None when the text cannot
+be read with confidence. It never guesses: a missing year, a relative date
+("أمس", "قبل ساعتين"), an unknown word, an impossible day, a weekday that
+contradicts the date, or an implausible year all give None, so the caller can
+report the article instead of indexing it under a wrong date.
+
+Decisions worth knowing:
+
+* Time zones and offsets ("GMT", "UTC", "Z", "+0400", "+03:00") are dropped,
+  not applied: archives show the time their readers saw, and converting
+  would move late-evening articles to the next day.
+* All-numeric dates are read day first ("03/04/2023" is 3 April), which is
+  what Arabic archives use. Month-first dates such as "09/26/2023" give None
+  rather than being swapped. Two-digit years are never accepted.
+* Years before 1800, and dates more than two years after today, give None:
+  such values are typos or placeholders, not publication dates.
+* A weekday name is optional, but when present it must match the date.
+
+Supported spellings (digits may be ASCII, Arabic-Indic or Persian):
+
+* English: "26th, September 2023 GMT", "September 26, 2023",
+  "26 September 2023", "Sep 26 2023", "Tuesday, 26 September 2023".
+* ISO 8601: "2023-09-26", "2023-09-26T14:30:00", "2023-09-26 14:30:00",
+  "2023-09-26T14:30:00+03:00", "2023-09-26T14:30:00Z".
+* RFC 2822 (TREC/ANT corpora): "Sun, 15 Jul 2018 21:56:56 +0400".
+* Arabic: "الثلاثاء، 26 سبتمبر 2023م - 10:30 م", "26 أيلول 2023",
+  "سبتمبر/أيلول", "أيلول (سبتمبر)", with Levantine/Iraqi, Egyptian/Gulf and
+  Maghrebi month names, ص/م or صباحاً/مساءً, and a "تاريخ النشر:" prefix.
+* Numeric: "26/09/2023", "26-09-2023", "26.9.2023", "2023/09/26".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+
+__all__ = ["parse_date"]
+
+MIN_YEAR = 1800
+"""Earliest year accepted; anything older is a typo or a placeholder."""
+
+MAX_YEARS_AHEAD = 2
+"""How far past today a date may lie (scheduled posts, clock skew)."""
+
+_MAX_INPUT_CHARS = 256
+"""A date field longer than this is not a date; skip the work."""
+
+# --------------------------------------------------------------------------
+# Vocabulary. Spellings are given *after* normalization: lower case, no
+# hamza on alef (أ/إ/آ/ٱ -> ا), no diacritics, no tatweel.
+# --------------------------------------------------------------------------
+
+_MONTHS: dict[str, int] = {}
+
+
+def _add_month_names(month: int, *names: str) -> None:
+    """Register the spellings of one month (keeps the table readable)."""
+    for name in names:
+        _MONTHS[name] = month
+
+
+_add_month_names(1, "january", "jan", "يناير", "جانفي")
+_add_month_names(2, "february", "feb", "فبراير", "شباط", "فيفري")
+_add_month_names(3, "march", "mar", "مارس", "اذار")
+_add_month_names(4, "april", "apr", "ابريل", "نيسان", "افريل")
+_add_month_names(5, "may", "مايو", "ايار", "ماي")
+_add_month_names(6, "june", "jun", "يونيو", "يونيه", "يونية", "حزيران", "جوان")
+_add_month_names(
+    7, "july", "jul", "يوليو", "يوليه", "يولية", "تموز", "جويلية", "جويليه", "يوليوز"
+)
+_add_month_names(8, "august", "aug", "اغسطس", "اب", "اوت", "غشت")
+_add_month_names(9, "september", "sep", "sept", "سبتمبر", "ايلول", "شتنبر")
+_add_month_names(10, "october", "oct", "اكتوبر")
+_add_month_names(11, "november", "nov", "نوفمبر", "نونبر")
+_add_month_names(12, "december", "dec", "ديسمبر", "دجنبر")
+
+# Two-word Levantine names: (first word, ordinal) -> month.
+_LEVANTINE_MONTHS = {
+    ("تشرين", "اول"): 10,
+    ("تشرين", "ثاني"): 11,
+    ("كانون", "اول"): 12,
+    ("كانون", "ثاني"): 1,
+}
+
+# Monday = 0, as datetime.weekday() counts.
+_WEEKDAYS: dict[str, int] = {}
+for _number, _names in enumerate(
+    [
+        ("monday", "mon", "الاثنين", "الاتنين", "اثنين"),
+        ("tuesday", "tue", "tues", "الثلاثاء", "الثلاثا", "ثلاثاء"),
+        ("wednesday", "wed", "الاربعاء", "اربعاء"),
+        ("thursday", "thu", "thur", "thurs", "الخميس", "خميس"),
+        ("friday", "fri", "الجمعة", "الجمعه", "جمعة", "جمعه"),
+        ("saturday", "sat", "السبت", "سبت"),
+        ("sunday", "sun", "الاحد", "احد"),
+    ]
+):
+    for _name in _names:
+        _WEEKDAYS[_name] = _number
+del _number, _names, _name
+
+# Zone names that may follow a date; they are ignored, never applied.
+_ZONE_NAMES = frozenset(
+    ["gmt", "utc", "ut", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt"]
+)
+
+# Words that carry no date information: "on", "at", "يوم" (day), "في" (in),
+# "الساعة" (at hour).
+_FILLER_WORDS = frozenset(["on", "at", "the", "of", "يوم", "في", "الساعة", "الساعه"])
+
+# The Gregorian era suffix ("2023م"); distinct from "م" after a time (PM).
+_ERA_MARK = "م"
+
+_PM_MARKS = frozenset(["pm", "p.m.", "p.m", "م", "مساء", "مساءا"])
+# AM marks: "am", "a.m.", "ص", "صباحا", "صباح" (anything not in _PM_MARKS).
+
+# --------------------------------------------------------------------------
+# Character normalization, done once with str.translate.
+# --------------------------------------------------------------------------
+
+
+def _build_translation() -> dict[int, str | None]:
+    """Map every character that only gets in the way to its plain form.
+
+    Digits become ASCII so one set of regexes serves all scripts; bidi marks,
+    tatweel and diacritics are invisible in the archive but break matching;
+    alef forms and Persian letters vary between sites for the same word.
+    """
+    table: dict[int, str | None] = {}
+    for offset in range(10):
+        table[0x0660 + offset] = str(offset)  # Arabic-Indic digits
+        table[0x06F0 + offset] = str(offset)  # Persian (Extended) digits
+    invisible = [0x0640, 0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0xFEFF]
+    invisible += range(0x202A, 0x202F)  # LRE, RLE, PDF, LRO, RLO
+    invisible += range(0x2066, 0x206A)  # LRI, RLI, FSI, PDI
+    invisible += range(0x064B, 0x0653)  # tanween, harakat, shadda, sukun
+    invisible += [0x0670]  # superscript alef
+    for code in invisible:
+        table[code] = None
+    for alef in "أإآٱ":
+        table[ord(alef)] = "ا"
+    table[ord("ی")] = "ي"  # Persian yeh
+    table[ord("ک")] = "ك"  # Persian kaf
+    return table
+
+
+_TRANSLATION = _build_translation()
+
+# ISO "2023-09-26T14:30" -> "2023-09-26 14:30" (text is lower-cased first).
+_ISO_T_RE = re.compile(r"(?<=\d)t(?=\d)")
+
+# Labels some archives leave in front of the date.
+_PREFIX_RE = re.compile(
+    r"^(?:تاريخ النشر|تاريخ نشر|نشر بتاريخ|نشر في|بتاريخ|التاريخ"
+    r"|published on|published|date)\s*:?\s*"
+)
+
+# A zone name with an offset outside a time ("GMT+3"); dropped as a whole.
+_ZONE_OFFSET_RE = re.compile(r"(?<![^\W\d_])(?:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?(?!\d)")
+
+_NOT_LETTER_AHEAD = r"(?![^\W\d_])"
+
+# A time of day, with an optional AM/PM mark and an optional zone that is
+# swallowed here so it cannot be mistaken for part of the date.
+_TIME_RE = re.compile(
+    r"(?<![\d:])(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:[.,]\d+)?)?(?![\d:])"
+    r"(?:\s*(?P<mark>a\.?m\.?|p\.?m\.?|صباحا|صباح|ص|مساءا|مساء|م)" + _NOT_LETTER_AHEAD + r")?"
+    r"(?:\s*(?:z|utc|ut|gmt|[ecmp][sd]t)" + _NOT_LETTER_AHEAD + r")?"
+    r"(?:\s*[+-]\d{2}:?\d{2}(?!\d))?"
+)
+
+# Everything left once the time is gone, one token at a time. The last
+# alternative catches any other character so the scan covers the whole text.
+# Each alternative is one outer named group, so ``lastgroup`` names its kind.
+_TOKEN_RE = re.compile(
+    r"(?P<numeric>(?P<first>\d{1,4})(?P<sep>[-/.])(?P<middle>\d{1,2})(?P=sep)(?P<last>\d{1,4})(?!\d))"
+    r"|(?P<number>(?P<digits>\d+)(?:(?P<suffix>st|nd|rd|th|م)" + _NOT_LETTER_AHEAD + r")?)"
+    r"|(?P<levantine>(?P<lv_name>تشرين|كانون)\s+(?:ال)?(?P<lv_ordinal>اول|ثاني))"
+    + _NOT_LETTER_AHEAD
+    + r"|(?P<word>[^\W\d_]+)\.?"
+    r"|(?P<separator>[-–—/.,،;؛:|()\[\]]+)"
+    r"|(?P<space>\s+)"
+    r"|(?P<other>.)",
+    re.DOTALL,
+)
+
+
+# --------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------
+
+
+def parse_date(text: str) -> datetime | None:
+    """Return the naive local datetime written in ``text``, or None.
+
+    None means "not confidently a date": the caller keeps the raw text and
+    reports it. Date-only input gives midnight. Offsets and zone names are
+    ignored, so the result is the wall-clock time as written.
+    """
+    if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS:
+        return None
+    cleaned = _normalize(text)
+    if not cleaned:
+        return None
+    split = _split_time(cleaned)
+    if split is None:
+        return None
+    rest, (hour, minute, second) = split
+    found = _parse_calendar_date(rest)
+    if found is None:
+        return None
+    (year, month, day), weekday = found
+    try:
+        result = datetime(year, month, day, hour, minute, second)
+    except ValueError:  # 31 September, 25:00, ...
+        return None
+    if weekday is not None and weekday != result.weekday():
+        return None
+    if not _is_plausible(result):
+        return None
+    return result
+
+
+# --------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------
+
+
+def _normalize(text: str) -> str:
+    """Reduce the many ways sites write the same date to one spelling.
+
+    NFKC folds Arabic presentation forms and odd spaces; the translation
+    table folds digits, alef forms and invisible marks; a leading label and
+    a "GMT+3" zone are dropped because they say nothing about the date.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATION).lower()
+    text = _ISO_T_RE.sub(" ", text).strip()
+    text = _PREFIX_RE.sub("", text)
+    text = _ZONE_OFFSET_RE.sub(" ", text)
+    return text.strip()
+
+
+def _split_time(text: str) -> tuple[str, tuple[int, int, int]] | None:
+    """Take the time of day out of ``text``.
+
+    Returns the remaining text and (hour, minute, second) — midnight when no
+    time is written — or None when the time is ambiguous (two times) or
+    impossible with its AM/PM mark ("15:00 م").
+    """
+    matches = list(_TIME_RE.finditer(text))
+    if not matches:
+        return text, (0, 0, 0)
+    if len(matches) > 1:
+        return None
+    match = matches[0]
+    hour = int(match["hour"])
+    minute = int(match["minute"])
+    second = int(match["second"] or 0)
+    mark = match["mark"]
+    if mark is not None:
+        hour = _to_24_hour(hour, is_pm=mark in _PM_MARKS)
+        if hour is None:
+            return None
+    rest = f"{text[: match.start()]} {text[match.end():]}"
+    return rest, (hour, minute, second)
+
+
+def _to_24_hour(hour: int, *, is_pm: bool) -> int | None:
+    """Convert a 12-hour clock reading; 12 ص is 00 and 12 م is noon."""
+    if not 1 <= hour <= 12:
+        return None
+    return hour % 12 + (12 if is_pm else 0)
+
+
+def _parse_calendar_date(
+    text: str,
+) -> tuple[tuple[int, int, int], int | None] | None:
+    """Read (year, month, day) and the optional weekday from ``text``.
+
+    The text is scanned into tokens; every token must be understood, and the
+    meaningful ones must form exactly one known pattern. Anything else is
+    None, which is how relative dates, missing years and garbage are refused.
+    """
+    tokens = _tokenize(text)
+    if tokens is None:
+        return None
+    items, weekday = tokens
+    ymd = _match_pattern(items)
+    if ymd is None:
+        return None
+    return ymd, weekday
+
+
+# A meaningful token: ("number", digits, suffix), ("month", n) or
+# ("numeric", (year, month, day)).
+_Item = tuple
+
+
+def _tokenize(text: str) -> tuple[list[_Item], int | None] | None:
+    """Turn the text into meaningful items, dropping fillers and separators.
+
+    Two adjacent month names must agree ("سبتمبر/أيلول") and collapse to one.
+    At most one weekday is allowed. Returns None on any unknown word or
+    character.
+    """
+    items: list[_Item] = []
+    weekday: int | None = None
+    for token in _TOKEN_RE.finditer(text):
+        kind = token.lastgroup
+        if kind in ("space", "separator"):
+            continue
+        if kind == "other":
+            return None
+        if kind == "numeric":
+            ymd = _numeric_date(token["first"], token["middle"], token["last"])
+            if ymd is None:
+                return None
+            items.append(("numeric", ymd))
+        elif kind == "number":
+            items.append(("number", token["digits"], token["suffix"]))
+        elif kind == "levantine":
+            month = _LEVANTINE_MONTHS[(token["lv_name"], token["lv_ordinal"])]
+            if not _append_month(items, month):
+                return None
+        else:  # a word
+            word = token["word"]
+            if word in _MONTHS:
+                if not _append_month(items, _MONTHS[word]):
+                    return None
+            elif word in _WEEKDAYS:
+                if weekday is not None:
+                    return None
+                weekday = _WEEKDAYS[word]
+            elif word == _ERA_MARK:
+                if not _attach_era_mark(items):
+                    return None
+            elif word not in _FILLER_WORDS and word not in _ZONE_NAMES:
+                return None
+    return items, weekday
+
+
+def _append_month(items: list[_Item], month: int) -> bool:
+    """Add a month, merging it with an identical month just before it.
+
+    Archives often give two names for one month ("أيلول (سبتمبر)"); two
+    *different* months next to each other mean we cannot tell which is meant.
+    """
+    if items and items[-1][0] == "month":
+        return items[-1][1] == month
+    items.append(("month", month))
+    return True
+
+
+def _attach_era_mark(items: list[_Item]) -> bool:
+    """Accept a detached "م" (Gregorian era) only right after a year."""
+    if not items:
+        return False
+    last = items[-1]
+    if last[0] == "numeric":
+        return True
+    if last[0] == "number" and len(last[1]) == 4 and last[2] is None:
+        items[-1] = ("number", last[1], _ERA_MARK)
+        return True
+    return False
+
+
+def _numeric_date(first: str, middle: str, last: str) -> tuple[int, int, int] | None:
+    """Read "26/09/2023" (day first) or "2023/09/26" (year first).
+
+    The four-digit part tells which end holds the year; without one (a
+    two-digit year) the date is ambiguous and refused.
+    """
+    if len(first) == 4 and len(last) <= 2:
+        return int(first), int(middle), int(last)
+    if len(first) <= 2 and len(last) == 4:
+        return int(last), int(middle), int(first)
+    return None
+
+
+def _match_pattern(items: list[_Item]) -> tuple[int, int, int] | None:
+    """Accept only day-month-year, month-day-year or a numeric date."""
+    kinds = tuple(item[0] for item in items)
+    if kinds == ("numeric",):
+        return items[0][1]
+    if kinds == ("number", "month", "number"):
+        day, month, year = items
+    elif kinds == ("month", "number", "number"):
+        month, day, year = items
+    else:
+        return None
+    if not _is_day_token(day) or not _is_year_token(year):
+        return None
+    return int(year[1]), month[1], int(day[1])
+
+
+def _is_day_token(item: _Item) -> bool:
+    """A day has one or two digits and may carry an ordinal (26th)."""
+    return len(item[1]) <= 2 and item[2] != _ERA_MARK
+
+
+def _is_year_token(item: _Item) -> bool:
+    """A year has four digits and may carry the era mark (2023م)."""
+    return len(item[1]) == 4 and item[2] in (None, _ERA_MARK)
+
+
+def _is_plausible(moment: datetime) -> bool:
+    """Refuse years before MIN_YEAR and dates beyond MAX_YEARS_AHEAD.
+
+    Such values come from typos ("2203") or placeholders ("0001-01-01"),
+    and indexing them would put articles at the ends of every date sort.
+    """
+    if moment.year < MIN_YEAR:
+        return False
+    today = date.today()
+    try:
+        latest = today.replace(year=today.year + MAX_YEARS_AHEAD)
+    except ValueError:  # today is 29 February
+        latest = today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
+    return moment.date() <= latest

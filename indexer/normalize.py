@@ -1,0 +1,105 @@
+"""Arabic orthographic normalization of single tokens.
+
+Each rule below is a documented choice (tests in ``tests/test_analysis.py``);
+users type Arabic with or without hamza, diacritics, tatweel, with ``ة`` or
+``ه`` and ``ى`` or ``ي``, and all of these must find the same words.
+
+The functions work on one token at a time, never on the raw document: the
+tokenizer keeps offsets into the original text so highlighting marks the right
+characters even in vocalized text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pyarabic.araby as araby
+
+#: Rules applied by :func:`normalize`, in order. Kept as data so the quality
+#: ablation (``scripts/ablation.py``) can switch each one off.
+RULES = (
+    "tashkeel",  # strip harakat, shadda, sukun (pyarabic) and Quranic marks
+    "tatweel",  # strip kashida (pyarabic)
+    "ligature",  # lam-alef ligatures -> lam + alef (pyarabic)
+    "presentation",  # Arabic presentation forms (PDF/OCR text) -> base letters (NFKC)
+    "alef",  # أ إ آ ٱ -> ا
+    "hamza_carriers",  # ؤ ئ -> ء  (مسؤول / مسئول, both common spellings)
+    "yeh",  # ى ی -> ي  (alef maksura, Persian yeh)
+    "teh_marbuta",  # ة -> ه
+    "persian",  # ک -> ك, ہ ھ -> ه, Persian/Urdu letters to Arabic ones
+    "digits",  # Arabic-Indic and Persian digits -> ASCII
+    "lower",  # Latin lowercase
+)
+
+# Marks pyarabic.strip_tashkeel does not cover: superscript alef (U+0670),
+# Quranic annotation signs (U+0610-U+061A, U+06D6-U+06ED), and the extended
+# harakat U+0653-U+065F.  Deleting them makes Quranic/vocalized spellings match
+# the plain ones (``الرحمٰن`` -> ``الرحمن``).
+_EXTRA_MARKS = dict.fromkeys(
+    [*range(0x0610, 0x061B), *range(0x0653, 0x0660), 0x0670, *range(0x06D6, 0x06EE)]
+)
+
+# Zero-width and bidi controls that copy-paste leaves inside words.
+_INVISIBLE = dict.fromkeys([0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x061C, 0xFEFF])
+
+_LETTER_FOLDS = {
+    "alef": {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"},
+    "hamza_carriers": {"ؤ": "ء", "ئ": "ء"},
+    "yeh": {"ى": "ي", "ی": "ي", "ې": "ي", "ۍ": "ي"},
+    "teh_marbuta": {"ة": "ه"},
+    "persian": {"ک": "ك", "ڪ": "ك", "ہ": "ه", "ھ": "ه", "ە": "ه", "ۀ": "ه"},
+    # pyarabic has no digit folding; str.translate is the fast way.
+    "digits": {
+        **{chr(0x0660 + i): str(i) for i in range(10)},
+        **{chr(0x06F0 + i): str(i) for i in range(10)},
+    },
+}
+
+
+def _table(rules) -> dict[int, str | None]:
+    table: dict[int, str | None] = dict(_INVISIBLE)
+    if "tashkeel" in rules:
+        table.update(_EXTRA_MARKS)
+    for rule, folds in _LETTER_FOLDS.items():
+        if rule in rules:
+            table.update({ord(k): v for k, v in folds.items()})
+    return table
+
+
+def _has_presentation_forms(token: str) -> bool:
+    return any("\ufb50" <= ch <= "\ufeff" for ch in token)
+
+
+def make_normalizer(rules=RULES):
+    """Return a ``normalize(token) -> str`` applying ``rules`` (a subset of RULES)."""
+    rules = frozenset(rules)
+    unknown = rules - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown normalization rules: {sorted(unknown)}")
+    table = _table(rules)
+
+    def normalize(token: str) -> str:
+        if "presentation" in rules and _has_presentation_forms(token):
+            token = unicodedata.normalize("NFKC", token)
+        if "ligature" in rules:
+            token = araby.normalize_ligature(token)
+        if "tashkeel" in rules:
+            token = araby.strip_tashkeel(token)
+        if "tatweel" in rules:
+            token = araby.strip_tatweel(token)
+        token = token.translate(table)
+        if "lower" in rules:
+            token = token.lower()
+        return token
+
+    return normalize
+
+
+#: The default normalizer, used by the analyzer and by dedup/suggestions.
+normalize = make_normalizer()
+
+
+def normalize_text(text: str) -> str:
+    """Normalize a whole string word by word (for keys and comparisons, never for
+    text that will be highlighted)."""
+    return " ".join(normalize(w) for w in text.split())

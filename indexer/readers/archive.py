@@ -1,0 +1,137 @@
+"""Walk the archive folders and turn every file into articles or rejects.
+
+This is the readers' single entry point: it finds files (recursively, safe
+against symlink loops), decodes them (per-file encoding detection), decides
+each file's format by content, and dispatches to the format's reader.  Every
+file yields either articles or a reject with a reason: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.article import Article, Reject
+from indexer.decode import UnreadableFile, read_text
+from indexer.readers.detect import detect_format
+from indexer.readers.records import read_csv, read_json, read_jsonl
+from indexer.readers.sgml import read_sgml
+from indexer.readers.text import parse_text_article
+
+FORMATS = ("auto", "text", "json", "jsonl", "csv", "sgml")
+ARCHIVE_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".sgml", ".sgm", ".xml", ""}
+
+
+@dataclass
+class FileResult:
+    """What one input file gave: articles, and rejects (of the file or its records)."""
+
+    path: str
+    articles: list[Article] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    signature: str = ""  # size and mtime, for ``arshif index --update``
+
+
+def file_signature(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def iter_files(sources: Iterable[Path]) -> Iterator[Path | Reject]:
+    """Every candidate file under ``sources`` in a stable order.
+
+    Follows symlinks but visits each real directory once (symlink loops end),
+    skips hidden files and folders, and reports unreadable folders.
+    """
+    for source in sources:
+        source = Path(source)
+        if source.is_file():
+            yield source
+            continue
+        if not source.exists():
+            yield Reject(str(source), "no such file or folder")
+            continue
+        seen: set[tuple[int, int]] = set()
+        errors: list[OSError] = []
+        for root, dirs, files in os.walk(source, followlinks=True, onerror=errors.append):
+            st = os.stat(root)
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                yield Reject(root, "symlink loop: folder already read")
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(root) / name
+            while errors:
+                err = errors.pop()
+                yield Reject(str(err.filename or root), f"unreadable folder: {err.strerror}")
+
+
+def _text_id(path: Path, roots: list[Path]) -> str:
+    """The id of a one-article file: its path below the archive root, no suffix."""
+    for root in roots:
+        try:
+            rel = path.relative_to(root)
+        except ValueError:
+            continue
+        if rel.parts:
+            return rel.with_suffix("").as_posix()
+    return path.stem
+
+
+def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=()) -> FileResult:
+    """Read one file into a FileResult (never raises for bad content)."""
+    result = FileResult(str(path))
+    mapping = mapping or {}
+    try:
+        result.signature = file_signature(path)
+        text = read_text(path)
+    except (UnreadableFile, OSError) as exc:
+        reason = str(exc) if isinstance(exc, UnreadableFile) else f"unreadable: {exc.strerror or exc}"
+        result.rejects.append(Reject(str(path), reason))
+        return result
+    kind = detect_format(path, text) if fmt == "auto" else fmt
+    if kind == "text":
+        items = parse_text_article(text, str(path), _text_id(path, list(roots)))
+        if not items:
+            result.rejects.append(Reject(str(path), "no headline"))
+            return result
+    elif kind == "sgml":
+        items = read_sgml(path, text, mapping)
+    elif kind == "json":
+        items = read_json(path, mapping, text=text)
+    elif kind == "jsonl":
+        items = read_jsonl(path, mapping, text=text)
+    elif kind == "csv":
+        items = read_csv(path, mapping, text=text)
+    else:  # pragma: no cover - detect_format returns one of the above
+        raise ValueError(f"unknown format {kind!r}")
+    for item in items:
+        if isinstance(item, Reject):
+            result.rejects.append(item)
+        elif not item.body.strip():
+            result.rejects.append(Reject(str(path), "empty body", item.id))
+        else:
+            result.articles.append(item)
+    if not result.articles and not result.rejects:
+        result.rejects.append(Reject(str(path), "no articles found"))
+    return result
+
+
+def read_archive(
+    sources: Iterable[Path], fmt: str = "auto", mapping: dict | None = None
+) -> Iterator[FileResult]:
+    """Yield one FileResult per input file under ``sources``."""
+    sources = [Path(s) for s in sources]
+    roots = [s for s in sources if s.is_dir()]
+    for item in iter_files(sources):
+        if isinstance(item, Reject):
+            yield FileResult(item.path, rejects=[item])
+        elif fmt == "auto" and item.suffix.lower() not in ARCHIVE_SUFFIXES:
+            yield FileResult(str(item), rejects=[Reject(str(item), f"not an archive file ({item.suffix})")])
+        else:
+            yield read_file(item, fmt, mapping, roots)

@@ -1,0 +1,68 @@
+"""The Whoosh schema: which fields are indexed, stored and sortable, and why."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from whoosh import fields
+
+from indexer.analysis import ArabicAnalyzer
+from indexer.article import Article
+from indexer.normalize import normalize_text
+
+#: Fields searched by default, with their query-time boosts (BM25F weights are
+#: set in ``search.rank``).  Chosen by measurement: see docs/quality.md.
+TEXT_FIELDS = ("headline", "body", "keywords")
+
+
+def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
+    analyzer = analyzer or ArabicAnalyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        headline=fields.TEXT(analyzer=analyzer, stored=True),
+        body=fields.TEXT(analyzer=analyzer, stored=True),
+        keywords=fields.TEXT(analyzer=analyzer, stored=True),
+        # Exact (unanalyzed) source name: filters and facet counts.
+        source=fields.ID(stored=True, sortable=True),
+        date=fields.DATETIME(stored=True, sortable=True),
+        # Year and month as terms: facet counts and the timeline histogram.
+        year=fields.ID(sortable=True),
+        month=fields.ID(sortable=True),
+        date_text=fields.STORED(),
+        related=fields.STORED(),
+        parent=fields.STORED(),
+        # The input file: ``--update`` deletes and re-adds a changed file's articles.
+        path=fields.ID(stored=True),
+        signature=fields.STORED(),
+        # Normalized headline+body: the same article in several files is indexed once.
+        content_key=fields.ID(stored=True),
+    )
+
+
+def content_key(article: Article) -> str:
+    """Identity of an article's content, insensitive to spelling variants."""
+    text = normalize_text(article.headline) + "\n" + normalize_text(article.body)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def to_document(article: Article, signature: str, key: str) -> dict:
+    """The Whoosh document for one article."""
+    doc = {
+        "id": article.id,
+        "headline": article.headline,
+        "body": article.body,
+        "keywords": "، ".join(article.keywords),
+        "source": article.source,
+        "date_text": article.date_text,
+        "related": json.dumps(article.related, ensure_ascii=False),
+        "parent": article.parent,
+        "path": article.path,
+        "signature": signature,
+        "content_key": key,
+    }
+    if article.date is not None:
+        doc["date"] = article.date
+        doc["year"] = f"{article.date.year:04d}"
+        doc["month"] = f"{article.date.year:04d}-{article.date.month:02d}"
+    return doc

@@ -1,0 +1,139 @@
+"""The index on disk: generations swapped atomically, one builder at a time.
+
+Layout of an index home (default ``data/index``)::
+
+    data/index/
+        CURRENT            name of the live generation (replaced atomically)
+        gen-000003/        the live Whoosh index
+        gen-000002/        the previous one, kept while servers may still read it
+        gen-000004.tmp/    a build in progress (removed if the builder died)
+        .lock              held (flock) by the running ``arshif index``
+
+Whoosh allows one writer per index and its ``AsyncWriter`` can lose writes, so
+every build writes a new generation beside the live one and only a finished
+build is published, by an atomic ``os.replace`` of ``CURRENT``.  A crash, a
+``kill -9`` or Ctrl-C at any moment leaves the previous generation serving; a
+flock is released by the kernel when its holder dies, so no stale lock remains.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+CURRENT = "CURRENT"
+LOCK = ".lock"
+GEN_RE = re.compile(r"^gen-(\d{6})$")
+KEEP_PREVIOUS = 1
+
+
+class StoreError(Exception):
+    """A user-facing index problem (no index yet, locked, unwritable)."""
+
+
+class NoIndex(StoreError):
+    pass
+
+
+class IndexBusy(StoreError):
+    pass
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("ARSHIF_INDEX", "data/index"))
+
+
+def current_dir(home: Path) -> Path | None:
+    """The live generation's folder, or None when nothing was built yet."""
+    try:
+        name = (home / CURRENT).read_text("utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    path = home / name
+    return path if GEN_RE.match(name) and path.is_dir() else None
+
+
+def current_name(home: Path) -> str:
+    """The live generation's name ('' if none): cheap to poll for changes."""
+    try:
+        return (home / CURRENT).read_text("utf-8").strip()
+    except OSError:
+        return ""
+
+
+def open_current(home: Path):
+    """Open the live generation as a Whoosh index."""
+    path = current_dir(home)
+    if path is None or not whoosh_index.exists_in(str(path)):
+        raise NoIndex(f"no index in {home}: build one with `arshif index --index {home}`")
+    return whoosh_index.open_dir(str(path))
+
+
+@contextmanager
+def build_lock(home: Path):
+    """Hold the home's build lock; a second builder fails at once."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(home / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot write the index folder {home}: {exc.strerror}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusy(
+                f"another `arshif index` is building {home}; wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _generations(home: Path) -> list[int]:
+    return sorted(int(m.group(1)) for p in home.iterdir() if (m := GEN_RE.match(p.name)))
+
+
+def remove_leftovers(home: Path) -> None:
+    """Delete half-built generations of builders that died (call under the lock)."""
+    for path in home.glob("gen-*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in home.glob(f"{CURRENT}.*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def new_generation(home: Path) -> Path:
+    """A fresh, empty folder for the next generation (call under the lock)."""
+    gens = _generations(home)
+    path = home / f"gen-{(gens[-1] + 1) if gens else 1:06d}.tmp"
+    path.mkdir()
+    return path
+
+
+def publish(home: Path, tmp: Path) -> Path:
+    """Make the finished build in ``tmp`` the live generation, atomically."""
+    final = tmp.with_suffix("")
+    os.replace(tmp, final)
+    pointer = home / f"{CURRENT}.{os.getpid()}.tmp"
+    pointer.write_text(final.name + "\n", "utf-8")
+    with open(pointer, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(pointer, home / CURRENT)
+    _prune(home, final.name)
+    return final
+
+
+def _prune(home: Path, live: str) -> None:
+    """Keep the live generation and the previous one (a server may still read it)."""
+    older = [g for g in _generations(home) if f"gen-{g:06d}" != live]
+    for g in older[:-KEEP_PREVIOUS] if KEEP_PREVIOUS else older:
+        shutil.rmtree(home / f"gen-{g:06d}", ignore_errors=True)
+
+
+def disk_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
