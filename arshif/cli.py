@@ -6,6 +6,7 @@ import click
 
 from arshif import __version__
 from indexer.commands import index_command, stats_command
+from search.commands import search_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,3 +17,4 @@ def main():
 
 main.add_command(index_command)
 main.add_command(stats_command)
+main.add_command(search_command)

@@ -18,6 +18,10 @@ Decisions worth knowing:
 * Years before 1800, and dates more than two years after today, give None:
   such values are typos or placeholders, not publication dates.
 * A weekday name is optional, but when present it must match the date.
+* Every word must be understood: a Hijri date, "بتوقيت مكة" or any other
+  unknown word makes the whole text None rather than being skipped.
+  Digits of scripts other than ASCII, Arabic-Indic and Persian, and texts
+  longer than 256 characters, are refused too.
 
 Supported spellings (digits may be ASCII, Arabic-Indic or Persian):
 
@@ -150,43 +154,54 @@ def _build_translation() -> dict[int, str | None]:
 
 _TRANSLATION = _build_translation()
 
+# Patterns use [0-9], not \d: digits of other scripts were translated above,
+# and any digit we did not translate is one we do not know how to read.
+
 # ISO "2023-09-26T14:30" -> "2023-09-26 14:30" (text is lower-cased first).
-_ISO_T_RE = re.compile(r"(?<=\d)t(?=\d)")
+_ISO_T_RE = re.compile(r"(?<=[0-9])t(?=[0-9])")
 
 # Labels some archives leave in front of the date.
 _PREFIX_RE = re.compile(
-    r"^(?:تاريخ النشر|تاريخ نشر|نشر بتاريخ|نشر في|بتاريخ|التاريخ"
-    r"|published on|published|date)\s*:?\s*"
+    r"^(?:تاريخ\s+النشر|تاريخ\s+نشر|نشر\s+بتاريخ|نشر\s+في|بتاريخ|التاريخ"
+    r"|published\s+on|published|date)\s*:?\s*"
 )
 
-# A zone name with an offset outside a time ("GMT+3"); dropped as a whole.
-_ZONE_OFFSET_RE = re.compile(r"(?<![^\W\d_])(?:gmt|utc)\s*[+-]\d{1,2}(?::?\d{2})?(?!\d)")
-
 _NOT_LETTER_AHEAD = r"(?![^\W\d_])"
+
+# A zone name with an offset outside a time ("GMT+3"); dropped as a whole.
+_ZONE_OFFSET_RE = re.compile(
+    r"(?<![^\W\d_])(?:gmt|utc)\s*[+-][0-9]{1,2}(?::?[0-9]{2})?(?![0-9])"
+)
 
 # A time of day, with an optional AM/PM mark and an optional zone that is
 # swallowed here so it cannot be mistaken for part of the date.
 _TIME_RE = re.compile(
-    r"(?<![\d:])(?P<hour>\d{1,2}):(?P<minute>\d{2})"
-    r"(?::(?P<second>\d{2})(?:[.,]\d+)?)?(?![\d:])"
-    r"(?:\s*(?P<mark>a\.?m\.?|p\.?m\.?|صباحا|صباح|ص|مساءا|مساء|م)" + _NOT_LETTER_AHEAD + r")?"
-    r"(?:\s*(?:z|utc|ut|gmt|[ecmp][sd]t)" + _NOT_LETTER_AHEAD + r")?"
-    r"(?:\s*[+-]\d{2}:?\d{2}(?!\d))?"
+    rf"""
+    (?<![0-9:]) (?P<hour>[0-9]{{1,2}}) : (?P<minute>[0-9]{{2}})
+    (?: : (?P<second>[0-9]{{2}}) (?:[.,][0-9]+)? )?  (?![0-9:])
+    (?: \s* (?P<mark>a\.?m\.?|p\.?m\.?|صباحا|صباح|ص|مساءا|مساء|م) {_NOT_LETTER_AHEAD} )?
+    (?: \s* (?:z|utc|ut|gmt|[ecmp][sd]t) {_NOT_LETTER_AHEAD} )?
+    (?: \s* [+-][0-9]{{2}}:?[0-9]{{2}} (?![0-9]) )?
+    """,
+    re.VERBOSE,
 )
 
 # Everything left once the time is gone, one token at a time. The last
 # alternative catches any other character so the scan covers the whole text.
 # Each alternative is one outer named group, so ``lastgroup`` names its kind.
 _TOKEN_RE = re.compile(
-    r"(?P<numeric>(?P<first>\d{1,4})(?P<sep>[-/.])(?P<middle>\d{1,2})(?P=sep)(?P<last>\d{1,4})(?!\d))"
-    r"|(?P<number>(?P<digits>\d+)(?:(?P<suffix>st|nd|rd|th|م)" + _NOT_LETTER_AHEAD + r")?)"
-    r"|(?P<levantine>(?P<lv_name>تشرين|كانون)\s+(?:ال)?(?P<lv_ordinal>اول|ثاني))"
-    + _NOT_LETTER_AHEAD
-    + r"|(?P<word>[^\W\d_]+)\.?"
-    r"|(?P<separator>[-–—/.,،;؛:|()\[\]]+)"
-    r"|(?P<space>\s+)"
-    r"|(?P<other>.)",
-    re.DOTALL,
+    rf"""
+      (?P<numeric> (?P<first>[0-9]{{1,4}}) (?P<sep>[-/.]) (?P<middle>[0-9]{{1,2}})
+                   (?P=sep) (?P<last>[0-9]{{1,4}}) (?![0-9]) )
+    | (?P<number> (?P<digits>[0-9]+) (?: (?P<suffix>st|nd|rd|th|م) {_NOT_LETTER_AHEAD} )? )
+    | (?P<levantine> (?P<lv_name>تشرين|كانون) \s+ (?:ال)? (?P<lv_ordinal>اول|ثاني) )
+      {_NOT_LETTER_AHEAD}
+    | (?P<word> [^\W\d_]+ ) \.?
+    | (?P<separator> [-–—/.,،;؛:|()\[\]]+ )
+    | (?P<space> \s+ )
+    | (?P<other> . )
+    """,
+    re.VERBOSE | re.DOTALL,
 )
 
 

@@ -14,7 +14,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 from indexer.article import Article, Reject
@@ -265,7 +265,7 @@ def guess_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _text_or_reject(path: PathLike, text: str | None) -> Iterator[Reject]:
+def _text_or_reject(path: PathLike, text: str | None) -> Generator[Reject, None, str | None]:
     """Decode the file unless text was given; on failure yield a Reject.
 
     Used as ``text = yield from _text_or_reject(...)``: returns the text, or

@@ -64,7 +64,7 @@ def read_sgml(
         if not values["id"]:
             attr = _ID_ATTR.search(match.group(0))
             values["id"] = attr.group(1) if attr else ""
-        if values["body"]:
+        if "<" in values["body"]:
             values["body"] = _PARAGRAPH_TAG.sub("\n", values["body"])
         label = f"DOC {n}" + (f" ({values['id'].strip()})" if values["id"].strip() else "")
         yield build_article(values, path_s, n, label)

@@ -1,0 +1,130 @@
+"""``arshif search``: the command-line query tool (and its batch/TREC mode)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from indexer import store
+from indexer.commands import index_option
+from search.dates import parse_user_date
+from search.engine import SORTS, Engine, Request, SearchError
+
+EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
+_MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def html_to_terminal(fragment: str, color: bool) -> str:
+    """Highlight HTML -> terminal text: matches bold (and coloured) on a tty."""
+    fragment = " ".join(fragment.split())
+    if color:
+        fragment = _MARK_RE.sub(lambda m: click.style(m.group(1), fg="yellow", bold=True), fragment)
+    else:
+        fragment = _MARK_RE.sub(r"\1", fragment)
+    return html.unescape(_TAG_RE.sub("", fragment))
+
+
+def _date_option(name, dest, help_text):
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            return parse_user_date(value, end=dest == "date_to")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return click.option(name, dest, callback=callback, metavar="DATE", help=help_text)
+
+
+def fail(message: str) -> None:
+    click.echo(f"arshif: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def run_batch(engine: Engine, queries: Path, run: Path, limit: int) -> int:
+    """Run ``qid<TAB>query`` lines; write a TREC run file. Returns queries run."""
+    count = 0
+    with open(queries, encoding="utf-8-sig") as src, open(run, "w", encoding="utf-8") as out:
+        for lineno, line in enumerate(src, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            qid, sep, text = line.partition("\t")
+            if not sep:
+                raise click.ClickException(f"{queries}:{lineno}: expected qid<TAB>query")
+            for hit in engine.ranked_ids(text, limit):
+                out.write(f"{qid} Q0 {hit[0]} {hit[1]} {hit[2]:.4f} arshif\n")
+            count += 1
+    return count
+
+
+@click.command("search")
+@click.argument("query", required=False)
+@index_option
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Results per page.")
+@click.option("--page", type=click.IntRange(1, None), default=1, show_default=True)
+@_date_option("--from", "date_from", "Only articles on or after DATE (2023, 2023-09, 2023-09-26).")
+@_date_option("--to", "date_to", "Only articles on or before DATE.")
+@click.option("--source", help="Only articles from this source (exact name).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Run every qid<TAB>query line of this file (needs --run).")
+@click.option("--run", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --batch: write a TREC run file here.")
+def search_command(query, home, limit, page, date_from, date_to, source, sort, as_json, batch, run):
+    """Search the index for QUERY and print ranked, highlighted results.
+
+    Exit status: 0 with results, 1 with none, 2 on a usage or index error.
+    """
+    home = home or store.default_home()
+    engine = Engine(home)
+    try:
+        if batch or run:
+            if not (batch and run):
+                fail("--batch and --run go together")
+            n = run_batch(engine, batch, run, limit if limit != 10 else 100)
+            click.echo(f"{n} queries -> {run}", err=True)
+            return
+        if not query or not query.strip():
+            fail("give a query, e.g. arshif search 'حفتر روسيا'")
+        req = Request(q=query, page=page, per_page=limit, date_from=date_from, date_to=date_to,
+                      source=source, sort=sort)
+        result = engine.search(req)
+    except store.StoreError as exc:
+        fail(str(exc))
+    except SearchError as exc:
+        fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_result(result, color=sys.stdout.isatty()))
+    sys.exit(EXIT_FOUND if result.total else EXIT_NONE)
+
+
+def format_result(result, color: bool) -> str:
+    lines = []
+    if result.total:
+        first = (result.page - 1) * result.per_page + 1
+        last = first + len(result.hits) - 1
+        lines.append(f"{result.total} results ({result.took_ms:.0f} ms), showing {first}-{last}"
+                     + (" [time limit reached: partial]" if result.partial else ""))
+    else:
+        lines.append(f"no results ({result.message or 'nothing matched'})")
+    if result.suggestion:
+        lines.append(f"did you mean: {result.suggestion}")
+    for hit in result.hits:
+        lines.append("")
+        head = html_to_terminal(hit.headline_html, color) or "(no headline)"
+        lines.append(f"{hit.rank:>3}. {head}")
+        meta = " · ".join(x for x in (hit.date, hit.source, f"id {hit.id}", f"score {hit.score:.2f}") if x)
+        lines.append(f"     {meta}")
+        lines.append(f"     {html_to_terminal(hit.snippet_html, color)}")
+    return "\n".join(lines)

@@ -1,0 +1,353 @@
+"""Ranked search over the live index: filters, sorting, facets, suggestions.
+
+``Engine`` keeps one open Whoosh searcher per thread and reopens it when
+``arshif index`` has published a new generation, so a running server answers
+from the new index without a restart (and never pays to open a searcher per
+request).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from whoosh import query as wq, scoring, sorting
+from whoosh.collectors import TimeLimit
+
+from indexer import store
+from search import highlight
+from search.query import Parsed, make_parser, parse, positive_terms
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE = 100  # deepest page served: bounds the cost of a query
+MAX_PER_PAGE = 100
+TIME_LIMIT_S = 5.0  # per search; past it, the results collected so far are returned
+TEXT_FIELDS = ("headline", "body", "keywords")
+
+#: BM25F parameters (see docs/quality.md for how they were chosen).
+BM25_B = 0.75
+BM25_K1 = 1.2
+
+
+class SearchError(ValueError):
+    """A request that cannot be answered (bad page, bad date...): a 400, exit 2."""
+
+
+@dataclass
+class Request:
+    q: str = ""
+    page: int = 1
+    per_page: int = 10
+    date_from: date | None = None
+    date_to: date | None = None
+    source: str | None = None
+    sort: str = "relevance"
+    highlight: bool = True
+    facets: bool = True
+
+    def check(self) -> None:
+        if self.sort not in SORTS:
+            raise SearchError(f"sort must be one of {', '.join(SORTS)}")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise SearchError(f"page must be between 1 and {MAX_PAGE}")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise SearchError(f"page size must be between 1 and {MAX_PER_PAGE}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise SearchError("the start date is after the end date")
+
+
+@dataclass
+class Hit:
+    id: str
+    rank: int
+    score: float
+    headline: str
+    headline_html: str
+    snippet_html: str
+    date: str | None
+    source: str
+
+
+@dataclass
+class Result:
+    query: str
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict = field(default_factory=dict)
+    suggestion: str | None = None
+    partial: bool = False  # the time limit cut the search short
+    message: str | None = None  # e.g. why a query found nothing
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Article:
+    """An article as the article page and ``/api/article`` show it."""
+
+    id: str
+    headline: str
+    body: str
+    date: str | None
+    date_text: str
+    source: str
+    keywords: str
+    related: list[str]
+    parent: str
+    body_html: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _iso(value) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    return None
+
+
+def date_filter(date_from: date | None, date_to: date | None) -> wq.Query | None:
+    if not date_from and not date_to:
+        return None
+    start = datetime.combine(date_from, datetime.min.time()) if date_from else None
+    end = datetime.combine(date_to, datetime.max.time()) if date_to else None
+    return wq.DateRange("date", start, end)
+
+
+class Engine:
+    """Search one index home; safe to share between threads."""
+
+    def __init__(self, home: Path, field_boosts: dict | None = None, or_bonus: float | None = 0.9,
+                 b: float = BM25_B, k1: float = BM25_K1):
+        self.home = Path(home)
+        self.field_boosts = field_boosts
+        self.or_bonus = or_bonus
+        self.weighting = scoring.BM25F(B=b, K1=k1)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._index = None
+        self._index_name = None
+
+    # -- the live index ------------------------------------------------------
+    def _current_index(self):
+        name = store.current_name(self.home)
+        if name != self._index_name or self._index is None:
+            with self._lock:
+                if name != self._index_name or self._index is None:
+                    self._index = store.open_current(self.home)
+                    self._index_name = name
+                    self._parser = make_parser(self._index.schema, self.field_boosts, self.or_bonus)
+        return self._index, self._index_name
+
+    def searcher(self):
+        """This thread's searcher on the live generation (reopened after a rebuild)."""
+        ix, name = self._current_index()
+        local = self._local
+        if getattr(local, "name", None) != name:
+            old = getattr(local, "searcher", None)
+            local.searcher = ix.searcher(weighting=self.weighting)
+            local.name = name
+            local.parser = self._parser
+            if old is not None:
+                old.close()
+        return local.searcher
+
+    @property
+    def parser(self):
+        self.searcher()
+        return self._local.parser
+
+    @property
+    def analyzer(self):
+        return self.searcher().schema["body"].analyzer
+
+    def generation(self) -> str:
+        return self._current_index()[1]
+
+    # -- search ---------------------------------------------------------------
+    def parse(self, text: str) -> Parsed:
+        return parse(self.parser, text)
+
+    def search(self, req: Request) -> Result:
+        req.check()
+        started = time.perf_counter()
+        searcher = self.searcher()
+        parsed = self.parse(req.q)
+        filters = [f for f in (date_filter(req.date_from, req.date_to),
+                               wq.Term("source", req.source) if req.source else None) if f]
+        filter_q = wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+        result = Result(query=parsed.text, total=0, page=req.page, pages=0,
+                        per_page=req.per_page, took_ms=0.0)
+        if parsed.query is wq.NullQuery:
+            result.message = "empty query" if not parsed.text else "only common words: nothing to search"
+            result.took_ms = (time.perf_counter() - started) * 1000
+            return result
+        kwargs = {"filter": filter_q, "terms": req.highlight}
+        if req.sort != "relevance":
+            kwargs["sortedby"] = sorting.FieldFacet("date", reverse=req.sort == "newest")
+        if req.facets:
+            kwargs["groupedby"] = {"source": sorting.FieldFacet("source"),
+                                   "year": sorting.FieldFacet("year"),
+                                   "month": sorting.FieldFacet("month")}
+            kwargs["maptype"] = sorting.Count
+        limit = req.page * req.per_page
+        collector = searcher.collector(limit=limit, **kwargs)
+        timed = TimeLimitCollector_(collector, TIME_LIMIT_S)
+        try:
+            searcher.search_with_collector(parsed.query, timed)
+        except TimeLimit:
+            result.partial = True
+        results = timed.results()
+        result.total = results.scored_length() if result.partial else len(results)
+        result.pages = max(1, -(-result.total // req.per_page)) if result.total else 0
+        start = (req.page - 1) * req.per_page
+        terms = self._highlight_terms(parsed)
+        for rank, n in enumerate(range(start, min(limit, results.scored_length())), start + 1):
+            result.hits.append(self._hit(results, n, rank, terms, req.highlight))
+        if req.facets:
+            result.facets = _facets(results)
+        if result.total < 3 and not req.source and not req.date_from and not req.date_to:
+            result.suggestion = self.suggest(parsed)
+        if not result.total:
+            result.message = "no results"
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def ranked_ids(self, text: str, limit: int = 100) -> list[tuple[str, int, float]]:
+        """(id, rank, score) of the top ``limit``: the search box's ranking, for
+        batch runs and evaluation (no highlighting or facets to compute)."""
+        result = self.search(Request(q=text, per_page=limit, highlight=False, facets=False))
+        return [(h.id, h.rank, h.score) for h in result.hits]
+
+    def _highlight_terms(self, parsed: Parsed) -> dict[str, frozenset[str]]:
+        terms: dict[str, set[str]] = {}
+        for fieldname, text in positive_terms(parsed.query):
+            terms.setdefault(fieldname, set()).add(text)
+        return {k: frozenset(v) for k, v in terms.items()}
+
+    def _hit(self, results, n: int, rank: int, terms, with_highlight: bool) -> Hit:
+        doc = results.fields(n)
+        score = results.score(n)
+        headline = doc.get("headline", "")
+        analyzer = self.analyzer
+        if with_highlight:
+            hl = highlight.highlight_text(headline, terms.get("headline", ()), analyzer, whole=True)
+            snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", ()), analyzer)
+        else:
+            hl = highlight.lead(headline, 10_000)
+            snippet = highlight.lead(doc.get("body", ""))
+        return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
+                   headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
+                   source=doc.get("source", ""))
+
+    # -- did you mean ---------------------------------------------------------
+    def suggest(self, parsed: Parsed) -> str | None:
+        """A respelling of the query from the index vocabulary, or None.
+
+        Whoosh's corrector works on indexed terms, which are stems; we map the
+        chosen stem back to a surface word found in a document so the
+        suggestion reads like something a person would type.
+        """
+        searcher = self.searcher()
+        reader = searcher.reader()
+        words = parsed.text.split()
+        analyzer = self.analyzer
+        changed = False
+        out = []
+        for word in words:
+            norm, stem, stop = analyzer.analyze_word(word)
+            plain = word.isalnum()  # leave operators, fields, phrases and wildcards alone
+            if stop or not plain or len(stem) < 3 or any(
+                reader.doc_frequency(f, stem) for f in ("headline", "body", "keywords")
+            ):
+                out.append(word)
+                continue
+            best = self._closest_term(reader, stem)
+            surface = best and self._surface_form(searcher, best)
+            if surface:
+                out.append(surface)
+                changed = True
+            else:
+                out.append(word)
+        return " ".join(out) if changed else None
+
+    @staticmethod
+    def _closest_term(reader, stem: str) -> str | None:
+        candidates = {}
+        for fieldname in ("headline", "body"):
+            for maxdist in (1, 2):
+                for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
+                    if term != stem:
+                        candidates[term] = max(candidates.get(term, 0),
+                                               reader.doc_frequency(fieldname, term) / maxdist)
+                if candidates:
+                    break
+        return max(candidates, key=lambda t: (candidates[t], t)) if candidates else None
+
+    def _surface_form(self, searcher, stem: str) -> str | None:
+        analyzer = self.analyzer
+        for fieldname in ("headline", "body"):
+            for docnum in searcher.docs_for_query(wq.Term(fieldname, stem)):
+                text = searcher.stored_fields(docnum).get(fieldname, "")
+                for token in analyzer(text, chars=True, mode="index"):
+                    if token.text == stem:
+                        return analyzer.analyze_word(text[token.startchar:token.endchar])[0]
+                break
+        return None
+
+    # -- articles -------------------------------------------------------------
+    def article(self, article_id: str, q: str = "") -> Article | None:
+        """One article by id; with ``q``, its body with the query's matches marked."""
+        searcher = self.searcher()
+        doc = searcher.document(id=article_id)
+        if doc is None:
+            return None
+        art = Article(id=doc["id"], headline=doc.get("headline", ""), body=doc.get("body", ""),
+                      date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
+                      source=doc.get("source", ""), keywords=doc.get("keywords", ""),
+                      related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
+        terms = self._highlight_terms(self.parse(q)) if q else {}
+        art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), self.analyzer,
+                                                 whole=True)
+        return art
+
+    def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
+        """Articles most similar to ``article_id`` (Whoosh's key-term query)."""
+        searcher = self.searcher()
+        docnum = searcher.document_number(id=article_id)
+        if docnum is None:
+            return []
+        results = searcher.more_like(docnum, "body", top=limit, numterms=12)
+        return [self._hit(results, n, n + 1, {}, False) for n in range(results.scored_length())]
+
+
+def _facets(results) -> dict:
+    out = {}
+    for name in ("source", "year", "month"):
+        try:
+            groups = results.groups(name)
+        except KeyError:
+            continue
+        items = [(k, v) for k, v in groups.items() if k]
+        if name == "source":
+            items.sort(key=lambda kv: (-kv[1], kv[0]))
+        else:
+            items.sort()
+        out[name] = [{"value": k, "count": v} for k, v in items]
+    return out
+
+
+def TimeLimitCollector_(collector, seconds):
+    """Whoosh's TimeLimitCollector, wrapped so tests can shorten the limit."""
+    from whoosh.collectors import TimeLimitCollector
+
+    return TimeLimitCollector(collector, timelimit=seconds)

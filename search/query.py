@@ -1,0 +1,114 @@
+"""Parse what a person typed into a Whoosh query.
+
+Whoosh's query language (AND/OR/NOT, "phrases", field:term, grouping) plus
+what Arabic users type without switching keyboards: ``-word`` to exclude,
+Arabic field names (``العنوان:``, ``المصدر:``, ``الكلمات:``, ``النص:``,
+``التاريخ:``), and Arabic punctuation treated as punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whoosh import qparser, query as wq
+
+#: Arabic (and short English) aliases for field names in queries.
+FIELD_ALIASES = {
+    "headline": ["العنوان", "عنوان", "title"],
+    "body": ["النص", "نص", "المتن", "text"],
+    "keywords": ["الكلمات", "كلمات", "الوسوم"],
+    "source": ["المصدر", "مصدر"],
+    "date": ["التاريخ", "تاريخ"],
+}
+
+#: Fields searched when the query names none, with their query boosts.
+DEFAULT_FIELD_BOOSTS = {"headline": 2.0, "body": 1.0, "keywords": 1.0}
+
+#: Grouping of plain words: OR, with a bonus for documents matching more of
+#: the words (Whoosh's OrGroup factory).  AND finds almost nothing for a
+#: natural-language question; see docs/quality.md.
+OR_BONUS = 0.9
+
+MAX_QUERY_CHARS = 500
+
+# Arabic question mark, comma, semicolon, and '?' (not a wildcard here: people
+# end questions with it) become spaces.  Quotes typed on Arabic keyboards and
+# smart quotes become the ASCII quote Whoosh knows.
+_PUNCT = str.maketrans({"؟": " ", "?": " ", "،": " ", "؛": " ", "«": '"', "»": '"',
+                        "“": '"', "”": '"', "„": '"', "٭": "*"})
+_SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched at all (e.g. only stopwords)."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    query: wq.Query
+    text: str  # the query as cleaned and parsed
+    fallback: bool = False  # True when the syntax was malformed and words were used
+
+
+def clean(text: str) -> str:
+    """Bound the length, drop control characters, map Arabic punctuation."""
+    text = "".join(ch for ch in text[:MAX_QUERY_CHARS] if ch.isprintable() or ch == " ")
+    return " ".join(text.translate(_PUNCT).split())
+
+
+def make_parser(schema, field_boosts: dict[str, float] | None = None,
+                or_bonus: float = OR_BONUS) -> qparser.QueryParser:
+    boosts = field_boosts or DEFAULT_FIELD_BOOSTS
+    fields = [f for f in boosts if f in schema]
+    group = qparser.OrGroup.factory(or_bonus) if or_bonus is not None else qparser.AndGroup
+    parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
+    parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
+    # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(qparser.GtLtPlugin())
+    # '?' is punctuation here, never a single-character wildcard.
+    parser.remove_plugin_class(qparser.WildcardPlugin)
+    parser.add_plugin(qparser.WildcardPlugin(expr=r"(?P<text>[^ \t\r\n*]*\*[^ \t\r\n*]*|\*)"))
+    return parser
+
+
+def parse(parser: qparser.QueryParser, text: str) -> Parsed:
+    """Parse; on malformed syntax fall back to the plain words of the query."""
+    cleaned = clean(text)
+    try:
+        q = parser.parse(cleaned)
+        if not _has_errors(q):
+            return Parsed(q, cleaned)
+    except Exception:  # Whoosh raises assorted errors on odd syntax
+        pass
+    words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
+    return Parsed(parser.parse(words) if words else wq.NullQuery, words, fallback=True)
+
+
+def _has_errors(q: wq.Query) -> bool:
+    """Whoosh marks unparseable bits as ErrorQuery instead of raising."""
+    return any(isinstance(sub, wq.qcore._NullQuery) is False and type(sub).__name__ == "ErrorQuery"
+               for sub in _walk(q))
+
+
+def _walk(q: wq.Query):
+    yield q
+    for child in q.children():
+        yield from _walk(child)
+
+
+def positive_terms(q: wq.Query) -> list[tuple[str, str]]:
+    """(field, text) of the terms a document should match (not the excluded ones)."""
+    out = []
+    if isinstance(q, wq.Not):
+        return out
+    if isinstance(q, wq.AndNot):
+        return positive_terms(q.a)
+    if isinstance(q, (wq.Term,)):
+        return [(q.fieldname, q.text)]
+    if isinstance(q, wq.Phrase):
+        return [(q.fieldname, w) for w in q.words]
+    for child in q.children():
+        out.extend(positive_terms(child))
+    return out
