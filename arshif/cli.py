@@ -7,6 +7,8 @@ import click
 from arshif import __version__
 from indexer.commands import index_command, stats_command
 from search.commands import search_command
+from web.commands import serve_command
+from search.evaluate import eval_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,3 +20,5 @@ def main():
 main.add_command(index_command)
 main.add_command(stats_command)
 main.add_command(search_command)
+main.add_command(eval_command)
+main.add_command(serve_command)

@@ -9,6 +9,7 @@ and re-reads only new and changed files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections import Counter
@@ -135,7 +136,7 @@ def build_index(
     """Build (or with ``update``, refresh) the index at ``home`` and publish it."""
     started = time.perf_counter()
     # Absolute paths: ``--update`` recognises files by path, whatever the cwd.
-    sources = [Path(s).absolute() for s in sources]
+    sources = [Path(os.path.abspath(s)) for s in sources]
     roots = [s for s in sources if s.is_dir()]
     summary = Summary()
     with store.build_lock(home):

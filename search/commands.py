@@ -67,8 +67,8 @@ def run_batch(engine: Engine, queries: Path, run: Path, limit: int) -> int:
 @click.command("search")
 @click.argument("query", required=False)
 @index_option
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Results per page.")
+@click.option("--limit", type=click.IntRange(1, 100), default=None,
+              help="Results per page (default 10; 100 per query with --batch).")
 @click.option("--page", type=click.IntRange(1, None), default=1, show_default=True)
 @_date_option("--from", "date_from", "Only articles on or after DATE (2023, 2023-09, 2023-09-26).")
 @_date_option("--to", "date_to", "Only articles on or before DATE.")
@@ -90,12 +90,12 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, a
         if batch or run:
             if not (batch and run):
                 fail("--batch and --run go together")
-            n = run_batch(engine, batch, run, limit if limit != 10 else 100)
+            n = run_batch(engine, batch, run, limit or 100)
             click.echo(f"{n} queries -> {run}", err=True)
             return
         if not query or not query.strip():
             fail("give a query, e.g. arshif search 'حفتر روسيا'")
-        req = Request(q=query, page=page, per_page=limit, date_from=date_from, date_to=date_to,
+        req = Request(q=query, page=page, per_page=limit or 10, date_from=date_from, date_to=date_to,
                       source=source, sort=sort)
         result = engine.search(req)
     except store.StoreError as exc:

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from whoosh import query as wq, scoring, sorting
-from whoosh.collectors import TimeLimit
+from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 
 from indexer import store
 from search import highlight
@@ -191,7 +191,7 @@ class Engine:
             result.message = "empty query" if not parsed.text else "only common words: nothing to search"
             result.took_ms = (time.perf_counter() - started) * 1000
             return result
-        kwargs = {"filter": filter_q, "terms": req.highlight}
+        kwargs = {"terms": req.highlight}
         if req.sort != "relevance":
             kwargs["sortedby"] = sorting.FieldFacet("date", reverse=req.sort == "newest")
         if req.facets:
@@ -200,13 +200,16 @@ class Engine:
                                    "month": sorting.FieldFacet("month")}
             kwargs["maptype"] = sorting.Count
         limit = req.page * req.per_page
-        collector = searcher.collector(limit=limit, **kwargs)
-        timed = TimeLimitCollector_(collector, TIME_LIMIT_S)
+        # The filter must wrap the time limit, not the other way round: a
+        # TimeLimitCollector feeds its child directly and would bypass it.
+        collector = TimeLimitCollector(searcher.collector(limit=limit, **kwargs), TIME_LIMIT_S)
+        if filter_q is not None:
+            collector = FilterCollector(collector, filter_q)
         try:
-            searcher.search_with_collector(parsed.query, timed)
+            searcher.search_with_collector(parsed.query, collector)
         except TimeLimit:
             result.partial = True
-        results = timed.results()
+        results = collector.results()
         result.total = results.scored_length() if result.partial else len(results)
         result.pages = max(1, -(-result.total // req.per_page)) if result.total else 0
         start = (req.page - 1) * req.per_page
@@ -344,10 +347,3 @@ def _facets(results) -> dict:
             items.sort()
         out[name] = [{"value": k, "count": v} for k, v in items]
     return out
-
-
-def TimeLimitCollector_(collector, seconds):
-    """Whoosh's TimeLimitCollector, wrapped so tests can shorten the limit."""
-    from whoosh.collectors import TimeLimitCollector
-
-    return TimeLimitCollector(collector, timelimit=seconds)

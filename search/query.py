@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 from whoosh import qparser, query as wq
+from whoosh.query.compound import CompoundQuery
+from whoosh.query.wrappers import WrappingQuery
 
 #: Arabic (and short English) aliases for field names in queries.
 FIELD_ALIASES = {
@@ -79,11 +81,58 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     try:
         q = parser.parse(cleaned)
         if not _has_errors(q):
-            return Parsed(q, cleaned)
+            return Parsed(require_filters(lift_negations(q)), cleaned)
     except Exception:  # Whoosh raises assorted errors on odd syntax
         pass
     words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
     return Parsed(parser.parse(words) if words else wq.NullQuery, words, fallback=True)
+
+
+def lift_negations(q: wq.Query) -> wq.Query:
+    """``a b NOT c`` / ``a -c`` mean "a or b, but never c".
+
+    Under an OR grouping Whoosh reads ``NOT c`` as one more optional clause
+    (``a OR b OR NOT c``), which matches nearly every document.  Rewrite each
+    such Or into ``(a OR b) ANDNOT c``.
+    """
+    if isinstance(q, wq.Or):
+        children = [lift_negations(c) for c in q.subqueries]
+        nots = [c.query for c in children if isinstance(c, wq.Not)]
+        rest = [c for c in children if not isinstance(c, wq.Not)]
+        if nots and rest:
+            positive = q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1 else rest[0]
+            negative = wq.Or(nots) if len(nots) > 1 else nots[0]
+            return wq.AndNot(positive, negative)
+        return q.__class__(children, boost=q.boost, **_or_options(q))
+    if isinstance(q, (CompoundQuery, WrappingQuery)):  # And, AndNot, Not, boosts...
+        return q.apply(lift_negations)
+    return q
+
+
+#: Fields that narrow a search rather than describe its topic.
+FILTER_FIELDS = frozenset({"source", "date", "year", "month"})
+
+
+def require_filters(q: wq.Query) -> wq.Query:
+    """``المصدر:"الجزيرة نت" الاقتصاد`` means "about the economy, FROM al-Jazeera".
+
+    Under OR grouping a source or date clause would be just one more optional
+    word; make such clauses of the top-level query required instead.
+    """
+    if isinstance(q, wq.AndNot):
+        return wq.AndNot(require_filters(q.a), q.b)
+    if not isinstance(q, wq.Or):
+        return q
+    filters = [c for c in q.subqueries if c.field() in FILTER_FIELDS]
+    if not filters:
+        return q
+    rest = [c for c in q.subqueries if c.field() not in FILTER_FIELDS]
+    topic = [q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1 else rest[0]] if rest else []
+    return wq.And(topic + filters)
+
+
+def _or_options(q: wq.Or) -> dict:
+    return {"scale": q.scale} if getattr(q, "scale", None) is not None else {}
 
 
 def _has_errors(q: wq.Query) -> bool:

@@ -110,7 +110,12 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=
         items = read_csv(path, mapping, text=text)
     else:  # pragma: no cover - detect_format returns one of the above
         raise ValueError(f"unknown format {kind!r}")
+    record_prefix = f"{path}#"
     for item in items:
+        if isinstance(item, Article) and item.id.startswith(record_prefix):
+            # Records without an id of their own: name them by the file's path
+            # below the archive root, not by an absolute path.
+            item.id = f"{_text_id(path, list(roots))}#{item.id[len(record_prefix):]}"
         if isinstance(item, Reject):
             result.rejects.append(item)
         elif not item.body.strip():

@@ -1,0 +1,44 @@
+# Set-up and everyday commands. `make run` and `make test` each do all set-up
+# on a fresh machine (Python 3.11+ with venv); see README.md.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run index serve test quick bench quality clean
+
+$(BIN)/arshif: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,eval]'
+	touch $@
+
+install: $(BIN)/arshif
+
+## Index the bundled archive (data/archive -> data/index) and serve the search page.
+run: index serve
+
+index: install
+	$(BIN)/arshif index data/archive --index data/index
+
+serve: install
+	$(BIN)/arshif serve --index data/index --host $(HOST) --port $(PORT)
+
+## The whole test suite, slow and browser tests included (what CI runs).
+test: install
+	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+## The fast tests only (no large corpora).
+quick: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/bench.py
+
+quality: install
+	$(BIN)/python scripts/ablation.py
+
+clean:
+	rm -rf $(VENV) data/index *.egg-info .pytest_cache

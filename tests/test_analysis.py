@@ -1,0 +1,134 @@
+"""The Arabic analyzer: every normalization rule, stopwords, stemming, offsets."""
+
+import pickle
+
+import pytest
+
+from indexer.analysis import ArabicAnalyzer
+from indexer.normalize import RULES, make_normalizer, normalize
+from indexer.stem import light10
+
+A = ArabicAnalyzer()
+
+
+def terms(text, **kw):
+    return A.analyze(text, **kw)
+
+
+@pytest.mark.parametrize(
+    "variant, plain",
+    [
+        ("أحمد", "احمد"),  # hamza above alef
+        ("إسلام", "اسلام"),  # hamza below
+        ("آمال", "امال"),  # madda
+        ("ٱلرحمن", "الرحمن"),  # wasla
+        ("مسؤول", "مسءول"),  # hamza on waw
+        ("مسئول", "مسءول"),  # hamza on yeh: same as on waw
+        ("مستشفى", "مستشفي"),  # alef maksura
+        ("فارسی", "فارسي"),  # Persian yeh
+        ("مدرسة", "مدرسه"),  # teh marbuta
+        ("کتاب", "كتاب"),  # Persian kaf
+        ("الْعَرَبِيَّةُ", "العربيه"),  # harakat and shadda
+        ("الرحمٰن", "الرحمن"),  # superscript alef
+        ("العـــربية", "العربيه"),  # tatweel
+        ("\ufefb", "لا"),  # lam-alef ligature
+        ("\ufee3\ufeae\ufea3\ufe92\ufe8e", "مرحبا"),  # presentation forms (PDF text)
+        ("٢٠٢٣", "2023"),  # Arabic-Indic digits
+        ("۲۰۲۳", "2023"),  # Persian digits
+        ("BBC", "bbc"),  # Latin lowercase
+        ("حف\u200cتر", "حفتر"),  # zero-width non-joiner inside a word
+    ],
+)
+def test_normalization_rules(variant, plain):
+    assert normalize(variant) == plain
+
+
+def test_each_rule_does_its_own_job():
+    for rule in RULES:
+        alone = make_normalizer([rule])
+        samples = {"tashkeel": "عَ", "tatweel": "عـا", "alef": "أ", "yeh": "ى", "teh_marbuta": "ة",
+                   "hamza_carriers": "ؤ", "digits": "٣", "lower": "A", "persian": "ک",
+                   "ligature": "\ufefb", "presentation": "\ufee3"}
+        assert alone(samples[rule]) != samples[rule], rule
+        assert make_normalizer([])(samples[rule]) == samples[rule], rule
+
+
+def test_unknown_rule_is_an_error():
+    with pytest.raises(ValueError):
+        make_normalizer(["nope"])
+
+
+@pytest.mark.parametrize(
+    "word, stem",
+    [
+        ("الكتاب", "كتاب"),
+        ("والكتاب", "كتاب"),
+        ("وبالمدرسه", "مدرس"),  # و then one article, as in Larkey's light10
+        ("للمدرسه", "مدرس"),
+        ("المعلمون", "معلم"),
+        ("المعلمين", "معلم"),
+        ("سيارات", "سيار"),
+        ("كتابها", "كتاب"),
+        ("ال", "ال"),  # never below two letters
+        ("وزن", "وزن"),  # و only stripped from words of 4+ letters
+    ],
+)
+def test_light10(word, stem):
+    assert light10(word) == stem
+
+
+def test_protected_words_keep_their_first_letter():
+    protected = frozenset({"وزير"})
+    assert light10("وزير", protected) == "وزير"
+    assert light10("الوزير", protected) == "وزير"
+    assert light10("ووزير", protected) == "وزير"
+
+
+def test_variants_analyze_to_the_same_terms():
+    base = terms("الليبي")
+    for variant in ["الليبى", "اللّيبِي", "الليبـــي", "الِلّيبي"]:
+        assert terms(variant) == base
+
+
+def test_stopwords_removed_after_normalizing():
+    # "أنّ" (vocalized, hamza) is a stopword only once normalized.
+    assert terms("قال أنّ الوزير في المدينة") == ["قال", "وزير", "مدين"]
+    assert terms("إلى") == [] and terms("الى") == []
+
+
+def test_question_words_dropped_from_queries_only():
+    assert terms("متى ولد خاشقجي", query=True) == ["ولد", "خاشقج"]
+    assert terms("متى ولد خاشقجي") == ["مت", "ولد", "خاشقج"]
+
+
+def test_offsets_point_into_the_original_vocalized_text():
+    text = "بَدَأَ قائدُ الشَّرْقِ اللِّيبـــيّ، «حفتر»"
+    tokens = [t.copy() for t in A(text, chars=True, positions=True)]
+    surfaces = [text[t.startchar:t.endchar] for t in tokens]
+    assert surfaces == ["بَدَأَ", "قائدُ", "الشَّرْقِ", "اللِّيبـــيّ", "حفتر"]
+    assert [t.pos for t in tokens] == [0, 1, 2, 3, 4]
+
+
+def test_positions_skip_stopwords_consistently():
+    tokens = [t.copy() for t in A("العلاقات بين البلدين", positions=True)]
+    assert [(t.text, t.pos) for t in tokens] == [("علاق", 0), ("بلد", 1)]
+
+
+def test_tokenizer_splits_on_arabic_punctuation():
+    assert terms("كوتشلي؟ نعم،لا؛ربما") == ["كوتشل", "ربما"]
+
+
+def test_giant_tokens_are_skipped():
+    assert terms("ا" * 500 + " كتاب") == ["كتاب"]
+
+
+def test_analyzer_pickles_without_its_cache():
+    A.analyze("الكتاب")  # fill the cache
+    clone = pickle.loads(pickle.dumps(A))
+    assert clone == A and "_cache" not in clone.__dict__
+    assert clone.analyze("الكتاب") == ["كتاب"]
+
+
+def test_version_names_the_configuration():
+    assert "stem=light10" in A.version
+    assert ArabicAnalyzer(stemmer="none").version != A.version

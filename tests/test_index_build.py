@@ -1,0 +1,192 @@
+"""Building the index: counts, duplicates, --update, atomic swap, the build lock."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from arshif.cli import main
+from indexer import store
+from indexer.writer import build_index
+from search.stats import index_stats
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+ARTICLE = "عنوان {n}\nتاريخ النشر: 2024-01-{n:02d}\nنص الخبر رقم {n} عن الاقتصاد\nالمصدر | مصدر {n}\n"
+
+
+def write_articles(folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, count + 1):
+        (folder / f"a{n}.txt").write_text(ARTICLE.format(n=n), "utf-8")
+
+
+def doc_ids(home: Path) -> set[str]:
+    ix = store.open_current(home)
+    with ix.searcher() as s:
+        return {d["id"] for d in s.all_stored_fields()}
+
+
+def test_bundled_archive_builds_and_counts_add_up(tmp_path):
+    archive = tmp_path / "archive"
+    shutil.copytree(ROOT / "data" / "archive", archive)
+    home = tmp_path / "index"
+    summary = build_index([archive], home)
+    files = len(list(archive.glob("*.txt")))
+    assert summary.files == files
+    assert summary.files_rejected == 0
+    assert summary.indexed == len(doc_ids(home)) == index_stats(home)["articles"]
+    assert summary.embedded >= 1  # the example's trailing "read also" article
+    assert "000_be18b8559e209b80" in doc_ids(home)
+
+
+def test_same_article_in_two_files_is_indexed_once(tmp_path):
+    write_articles(tmp_path / "a", 2)
+    text = (tmp_path / "a" / "a1.txt").read_text("utf-8")
+    # Same article, other spelling variants (hamza, tashkeel): still a duplicate.
+    (tmp_path / "a" / "copy.txt").write_text(text.replace("الاقتصاد", "الاقْتصاد"), "utf-8")
+    summary = build_index([tmp_path / "a"], tmp_path / "ix")
+    assert (summary.indexed, summary.duplicates) == (2, 1)
+    assert [e["kind"] for e in summary.report] == ["duplicate"]
+
+
+def test_rebuild_swaps_generations_and_keeps_one_previous(tmp_path):
+    write_articles(tmp_path / "a", 3)
+    home = tmp_path / "ix"
+    for _ in range(3):
+        build_index([tmp_path / "a"], home)
+    gens = sorted(p.name for p in home.glob("gen-*"))
+    assert gens == ["gen-000002", "gen-000003"]
+    assert store.current_name(home) == "gen-000003"
+
+
+def test_failed_build_leaves_previous_index_serving(tmp_path, monkeypatch):
+    write_articles(tmp_path / "a", 3)
+    home = tmp_path / "ix"
+    build_index([tmp_path / "a"], home)
+    before = store.current_name(home)
+    write_articles(tmp_path / "a", 6)
+
+    import indexer.writer as writer_mod
+
+    real = writer_mod.read_file
+    calls = []
+
+    def crash_on_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of a rebuild
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer_mod, "read_file", crash_on_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([tmp_path / "a"], home)
+    assert store.current_name(home) == before
+    assert len(doc_ids(home)) == 3
+    assert not list(home.glob("*.tmp"))
+    monkeypatch.undo()
+    assert build_index([tmp_path / "a"], home).indexed == 6
+
+
+def test_leftovers_of_a_killed_build_are_cleaned(tmp_path):
+    write_articles(tmp_path / "a", 2)
+    home = tmp_path / "ix"
+    build_index([tmp_path / "a"], home)
+    (home / "gen-000009.tmp").mkdir()  # as left by kill -9
+    (home / "gen-000009.tmp" / "junk").write_text("x")
+    build_index([tmp_path / "a"], home)
+    assert not (home / "gen-000009.tmp").exists()
+    assert len(doc_ids(home)) == 2
+
+
+def test_second_builder_stops_with_a_clear_message(tmp_path):
+    write_articles(tmp_path / "a", 1)
+    home = tmp_path / "ix"
+    with store.build_lock(home):
+        with pytest.raises(store.IndexBusy, match="another `arshif index`"):
+            build_index([tmp_path / "a"], home)
+        result = CliRunner().invoke(main, ["index", str(tmp_path / "a"), "--index", str(home)])
+        assert result.exit_code == 1
+        assert "another `arshif index`" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_update_adds_changes_and_removes(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 3)
+    home = tmp_path / "ix"
+    build_index([folder], home)
+    (folder / "a4.txt").write_text(ARTICLE.format(n=4), "utf-8")  # new
+    (folder / "a2.txt").write_text(ARTICLE.format(n=2).replace("الاقتصاد", "الرياضة"), "utf-8")
+    (folder / "a3.txt").unlink()  # deleted
+    summary = build_index([folder], home, update=True)
+    assert summary.files_unchanged == 1
+    assert summary.indexed == 2  # a2 (changed) and a4 (new)
+    assert summary.removed == 2  # old a2 and a3
+    assert doc_ids(home) == {"a1", "a2", "a4"}
+    ix = store.open_current(home)
+    with ix.searcher() as s:
+        assert "الرياضة" in s.document(id="a2")["body"]
+
+
+def test_index_command_summary_rejects_and_json(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 2)
+    (folder / "bad.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)
+    (folder / "nodate.txt").write_text("عنوان\nنص بلا تاريخ", "utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    home = tmp_path / "ix"
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", str(folder), "--index", str(home), "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.output
+    assert "indexed:    3 articles" in result.output
+    assert "no date:    1 articles" in result.output
+    entries = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    kinds = {(Path(e["path"]).name, e["kind"]) for e in entries}
+    assert kinds == {("bad.txt", "rejected"), ("nodate.txt", "date")}
+    result = runner.invoke(main, ["index", str(folder), "--index", str(home), "--json"])
+    data = json.loads(result.output)
+    assert data["files"] == 4 == data["files_rejected"] + 3
+    result = runner.invoke(main, ["stats", "--index", str(home)])
+    assert result.exit_code == 0 and "articles:  3" in result.output
+
+
+def test_stats_without_index_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["stats", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "arshif index" in result.output
+
+
+def test_env_var_sets_the_index(tmp_path, monkeypatch):
+    write_articles(tmp_path / "a", 1)
+    monkeypatch.setenv("ARSHIF_INDEX", str(tmp_path / "envix"))
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert store.current_name(tmp_path / "envix") == "gen-000001"
+
+
+def test_jobs_two_gives_the_same_index(tmp_path):
+    write_articles(tmp_path / "a", 30)
+    one = build_index([tmp_path / "a"], tmp_path / "one", jobs=1)
+    two = build_index([tmp_path / "a"], tmp_path / "two", jobs=2)
+    assert one.indexed == two.indexed == 30
+    assert doc_ids(tmp_path / "one") == doc_ids(tmp_path / "two")
+
+
+@pytest.mark.slow
+def test_saudinewsnet_end_to_end_counts(tmp_path):
+    corpus = SHARED / "corpora" / "saudinewsnet" / "dataset"
+    if not corpus.is_dir():
+        pytest.skip(f"{corpus} not present (shared corpora are not part of the repository)")
+    home = tmp_path / "ix"
+    summary = build_index([corpus], home, jobs=2)
+    records = 31030  # the corpus README's count
+    assert summary.files == 18 and summary.files_rejected == 0
+    assert summary.indexed + summary.duplicates + summary.records_rejected == records
+    assert summary.reasons["empty body"] == summary.records_rejected == 354
+    assert summary.dates_missing == 0
+    stats = index_stats(home)
+    assert stats["articles"] == summary.indexed
+    assert stats["date_min"] == "2015-07" and stats["date_max"] == "2015-08"

@@ -1,0 +1,114 @@
+"""``arshif search``: human output, --json shape, batch/TREC mode, exit codes."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from arshif.cli import main
+from indexer.writer import build_index
+from search.commands import html_to_terminal
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_ID = "000_be18b8559e209b80"
+
+# The documented shape of `arshif search --json` and `GET /api/search` (README).
+RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "per_page": int,
+               "took_ms": (int, float), "hits": list, "facets": dict, "suggestion": (str, type(None)),
+               "partial": bool, "message": (str, type(None))}
+HIT_KEYS = {"id": str, "rank": int, "score": (int, float), "headline": str, "headline_html": str,
+            "snippet_html": str, "date": (str, type(None)), "source": str}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cli")
+    shutil.copytree(ROOT / "data" / "archive", tmp / "archive")
+    build_index([tmp / "archive"], tmp / "index")
+    return tmp / "index"
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["search", *args])
+
+
+def test_human_output_and_exit_zero(home):
+    result = run("حفتر", "--index", str(home))
+    assert result.exit_code == 0
+    assert "1. حفتر يزور روسيا" in result.output
+    assert "2023-09-26" in result.output and "الخليج الجديد" in result.output
+    assert "<mark>" not in result.output  # plain text when not a terminal
+
+
+def test_terminal_highlight_is_bold_on_a_tty():
+    assert "\x1b[" in html_to_terminal("a <mark>b</mark> &lt;c&gt;", color=True)
+    assert html_to_terminal("a <mark>b</mark> &lt;c&gt;", color=False) == "a b <c>"
+
+
+def test_json_output_has_the_documented_shape(home):
+    result = run("الليبي", "--index", str(home), "--json", "--limit", "2")
+    assert result.exit_code == 0
+    assert "\\u" not in result.output  # UTF-8, not escaped
+    data = json.loads(result.output)
+    assert set(data) == set(RESULT_KEYS)
+    for key, kind in RESULT_KEYS.items():
+        assert isinstance(data[key], kind), key
+    assert data["hits"] and len(data["hits"]) <= 2
+    for hit in data["hits"]:
+        assert set(hit) == set(HIT_KEYS)
+        for key, kind in HIT_KEYS.items():
+            assert isinstance(hit[key], kind), key
+    assert set(data["facets"]) == {"source", "year", "month"}
+    for item in data["facets"]["source"]:
+        assert set(item) == {"value", "count"}
+    assert "<mark>" in data["hits"][0]["snippet_html"]
+
+
+def test_filters_and_sort(home):
+    data = json.loads(run("ليبيا OR حفتر", "--index", str(home), "--json", "--from", "2024",
+                          "--sort", "newest").output)
+    dates = [h["date"] for h in data["hits"]]
+    assert dates and all(d >= "2024" for d in dates)
+    assert dates == sorted(dates, reverse=True)
+    data = json.loads(run("حفتر", "--index", str(home), "--json", "--to", "2023-09").output)
+    assert [h["id"] for h in data["hits"]] == [EXAMPLE_ID]
+
+
+def test_no_results_exit_one_with_suggestion(home):
+    result = run("حفتير", "--index", str(home))
+    assert result.exit_code == 1
+    assert "did you mean: حفتر" in result.output
+
+
+def test_missing_index_exit_two_with_the_build_command(tmp_path):
+    result = run("حفتر", "--index", str(tmp_path / "none"))
+    assert result.exit_code == 2
+    assert "arshif index" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["حفتر", "--from", "2023-13"], ["حفتر", "--sort", "best"],
+                                  ["حفتر", "--page", "500"], [], ["--batch", "x.tsv"]])
+def test_usage_errors_exit_two(home, args):
+    result = run(*args, "--index", str(home))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_batch_mode_writes_a_trec_run(home, tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tحفتر روسيا\nq2\tفيضانات درنة\nq3\tكلمةلاتوجد\n", "utf-8")
+    out = tmp_path / "run.trec"
+    result = run("--batch", str(queries), "--run", str(out), "--index", str(home))
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in out.read_text("utf-8").splitlines()]
+    assert lines and all(len(parts) == 6 for parts in lines)
+    assert {p[0] for p in lines} <= {"q1", "q2", "q3"}
+    assert all(p[1] == "Q0" and p[5] == "arshif" for p in lines)
+    q1 = [p for p in lines if p[0] == "q1"]
+    assert q1[0][2] == EXAMPLE_ID
+    assert [int(p[3]) for p in q1] == list(range(1, len(q1) + 1))
+    scores = [float(p[4]) for p in q1]
+    assert scores == sorted(scores, reverse=True)

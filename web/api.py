@@ -1,0 +1,43 @@
+"""The JSON API: the same engine calls as the pages, as data.
+
+``/api/search`` answers exactly ``Result.as_dict()`` (what ``arshif search
+--json`` prints), so scripts can switch between the two.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request
+
+from web import context
+from web.params import BadParam, parse_state
+
+bp = Blueprint("api", __name__)
+MORE_LIKE_THIS = 5
+
+
+@bp.get("/api/search")
+def search():
+    state = parse_state(request.args)
+    if not state.q:
+        raise BadParam("المعامل q (نص البحث) مطلوب.")
+    return jsonify(context.search(state.request()).as_dict())
+
+
+@bp.get("/api/article/<path:article_id>")
+def article(article_id: str):
+    eng = context.engine()
+    art = context.article(article_id, request.args.get("q", "")[:1000])
+    if art is None:
+        abort(404)
+    data = art.as_dict()
+    data["more_like_this"] = [
+        {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source}
+        for h in eng.more_like_this(art.id, MORE_LIKE_THIS)
+    ]
+    return jsonify(data)
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers and monitors: 200 while the index answers, else 503."""
+    return jsonify({"status": "ok", **context.index_summary()})

@@ -1,0 +1,38 @@
+"""The app's one Engine, and the few calls the views make on it.
+
+One Engine lives as long as the app: it keeps a searcher per thread and
+reopens it when ``arshif index`` publishes a new generation, so a running
+server follows rebuilds without a restart.  Creating an Engine per request
+would reopen the index on every search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import current_app
+
+from search.engine import Article, Engine, Request, Result
+from web.compat import tolerant
+
+EXTENSION = "arshif.engine"
+
+
+def engine() -> Engine:
+    return current_app.extensions[EXTENSION]
+
+
+def search(req: Request) -> Result:
+    """``Engine.search`` (see web.compat for the retry)."""
+    return tolerant(lambda q: engine().search(replace(req, q=q)), req.q)
+
+
+def article(article_id: str, q: str = "") -> Article | None:
+    """``Engine.article`` with ``q`` highlighted (see web.compat for the retry)."""
+    return tolerant(lambda text: engine().article(article_id, q=text), q)
+
+
+def index_summary() -> dict:
+    """Articles and generation of the live index (raises NoIndex without one)."""
+    eng = engine()
+    return {"articles": eng.searcher().doc_count(), "generation": eng.generation()}

@@ -1,0 +1,79 @@
+"""Every failure becomes an Arabic page (or JSON under /api), never a traceback.
+
+Bad parameters are 400s, unknown articles and pages 404s, a missing index a
+503 that says how to build it, and anything else a logged, generic 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from indexer.store import StoreError
+from search.engine import SearchError
+from web.params import BadParam, parse_state
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "طلب غير صالح.",
+    404: "الصفحة أو المقال غير موجود.",
+    405: "هذه الطريقة غير مسموح بها هنا.",
+    500: "حدث خطأ غير متوقع. نعتذر، حاول مرة أخرى بعد قليل.",
+    503: "البحث غير متاح الآن: لم يُبنَ الفهرس بعد.",
+}
+TITLES = {400: "طلب غير صالح", 404: "غير موجود", 405: "طريقة غير مسموحة",
+          500: "خطأ في الخادم", 503: "الخدمة غير متاحة"}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, message: str, detail: str = ""):
+    """An error as JSON ``{"error": ...}`` for the API, else an Arabic page."""
+    if _wants_json():
+        return jsonify({"error": message}), status
+    try:
+        state = parse_state(request.args)
+    except BadParam:
+        state = parse_state({"q": request.args.get("q", "")[:1000]})
+    html = render_template("error.html", status=status, title=TITLES.get(status, "خطأ"),
+                           message=message, detail=detail, state=state)
+    return html, status
+
+
+def _bad_param(exc: BadParam):
+    return error_response(400, str(exc))
+
+
+def _search_error(exc: SearchError):
+    # The engine's own checks (page, dates...): normally caught by params first.
+    return error_response(400, MESSAGES[400], detail=str(exc))
+
+
+def _no_index(exc: StoreError):
+    log.error("index unavailable: %s", exc)
+    return error_response(503, MESSAGES[503], detail=str(exc))
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    return error_response(status, MESSAGES.get(status, exc.name))
+
+
+def _unexpected(exc: Exception):
+    if current_app.debug:
+        raise exc  # let the debugger show it (arshif serve --debug only)
+    log.exception("unexpected error on %s %s", request.method, request.full_path)
+    return error_response(500, MESSAGES[500])
+
+
+def register(app) -> None:
+    app.register_error_handler(BadParam, _bad_param)
+    app.register_error_handler(SearchError, _search_error)
+    app.register_error_handler(StoreError, _no_index)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,78 @@
+"""Arabic text for the UI: dates, counts and engine messages.
+
+Dates are shown one way everywhere ("26 سبتمبر 2023": Western digits, the
+month names used across Arab news sites), whatever form the index stores.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
+          "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
+
+#: The engine explains an empty result in English; the page speaks Arabic.
+MESSAGES = {
+    "empty query": "اكتب كلمة أو أكثر للبحث.",
+    "only common words: nothing to search":
+        "الاستعلام لا يحوي إلا كلمات شائعة جدًا؛ جرّب كلمات أكثر تحديدًا.",
+    "no results": "لم نجد مقالات تطابق بحثك.",
+}
+
+
+def arabic_date(value) -> str:
+    """'2023-09-26' (or a date, or '2023-09', '2023') -> '26 سبتمبر 2023'.
+
+    Anything unrecognised is returned as text rather than raising: a template
+    filter must never break a page.
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        value = value.isoformat()
+    parts = str(value)[:10].split("-")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        return str(value)
+    if len(numbers) == 1:
+        return str(numbers[0])
+    if not 1 <= numbers[1] <= 12:
+        return str(value)
+    month_year = f"{MONTHS[numbers[1] - 1]} {numbers[0]}"
+    return f"{numbers[2]} {month_year}" if len(numbers) >= 3 else month_year
+
+
+def number(value: int) -> str:
+    """Western digits with thousands separators (1,234)."""
+    return f"{int(value):,}"
+
+
+def count_phrase(n: int, one: str, two: str, few: str, many: str) -> str:
+    """Arabic agreement of a noun with a number: 1, 2, 3-10 and 11+ differ."""
+    if n == 1:
+        return one
+    if n == 2:
+        return two
+    noun = few if 3 <= n % 100 <= 10 else many
+    return f"{number(n)} {noun}"
+
+
+def results_phrase(n: int) -> str:
+    return count_phrase(n, "نتيجة واحدة", "نتيجتان", "نتائج", "نتيجة")
+
+
+def articles_phrase(n: int) -> str:
+    return count_phrase(n, "مقال واحد", "مقالان", "مقالات", "مقالًا")
+
+
+def seconds(ms: float) -> str:
+    """Search time as people read it: '0.01 ثانية'."""
+    return f"{ms / 1000:.2f} ثانية"
+
+
+def message(text: str | None) -> str:
+    """The engine's (English) explanation of an empty result, in Arabic."""
+    if not text:
+        return ""
+    return MESSAGES.get(text, MESSAGES["no results"])

@@ -1,0 +1,49 @@
+"""The HTML pages: home, results and article.
+
+Views only read parameters, call the engine and render; what to search and
+how to rank lives in ``search/``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+
+from web import context
+from web.pagination import last_page, page_links
+from web.params import parse_state
+from web.timeline import build_timeline
+
+bp = Blueprint("pages", __name__)
+MORE_LIKE_THIS = 5
+
+
+@bp.get("/")
+def search():
+    """The home page without a query, the results page with one."""
+    state = parse_state(request.args)
+    if not state.q:
+        return render_template("home.html", state=state, index=context.index_summary())
+    result = context.search(state.request())
+    return render_template(
+        "results.html", state=state, result=result,
+        timeline=build_timeline(result.facets),
+        pages=page_links(result.page, result.pages), last_page=last_page(result.pages),
+        first=(result.page - 1) * result.per_page + 1,
+    )
+
+
+@bp.get("/article/<path:article_id>")
+def article(article_id: str):
+    q = request.args.get("q", "")[:1000]
+    eng = context.engine()
+    art = context.article(article_id, q)
+    if art is None:
+        abort(404)
+    parent = eng.article(art.parent) if art.parent else None
+    return render_template(
+        "article.html", article=art, q=q, parent=parent,
+        paragraphs=[p for p in art.body_html.split("\n") if p.strip()],
+        keywords=[k for k in art.keywords.split("، ") if k.strip()],
+        similar=eng.more_like_this(art.id, MORE_LIKE_THIS),
+        state=parse_state({"q": q}),
+    )

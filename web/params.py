@@ -1,0 +1,116 @@
+"""Query-string parameters -> ``search.engine.Request``, with Arabic errors.
+
+The URL holds the whole state of a search page (q, page, from, to, source,
+sort, per_page), so every link on the page is built from a ``SearchState`` with
+one or two values changed.  Validation happens here, before the engine, so the
+user gets a message in their language rather than the engine's English one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from search.dates import parse_user_date
+from search.engine import MAX_PAGE, SORTS, Request
+
+MAX_QUERY_CHARS = 1000  # longer is refused; the engine itself reads only 500
+MAX_PER_PAGE = 50
+DEFAULT_PER_PAGE = 10
+
+#: Parameters that make up the state, in the order links spell them.
+KEYS = ("q", "from", "to", "source", "sort", "per_page", "page")
+DEFAULTS = {"sort": "relevance", "per_page": str(DEFAULT_PER_PAGE), "page": "1"}
+
+
+class BadParam(ValueError):
+    """A request parameter the user must fix: rendered as a 400 in Arabic."""
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """The raw parameters as typed (for links and form values), and parsed."""
+
+    raw: dict = field(default_factory=dict)
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @property
+    def q(self) -> str:
+        return self.raw.get("q", "")
+
+    @property
+    def sort(self) -> str:
+        return self.raw.get("sort") or "relevance"
+
+    @property
+    def source(self) -> str:
+        return self.raw.get("source", "")
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.date_from or self.date_to or self.source)
+
+    def args(self, **changes) -> dict:
+        """Link parameters: this state with ``changes`` (None removes a key).
+
+        Any change other than the page goes back to page 1, and defaults are
+        left out so URLs stay short.
+        """
+        values = dict(self.raw)
+        if "page" not in changes:
+            values.pop("page", None)
+        for key, value in changes.items():
+            key = {"date_from": "from", "date_to": "to"}.get(key, key)
+            values[key] = "" if value is None else str(value)
+        return {k: values[k] for k in KEYS if values.get(k) and values[k] != DEFAULTS.get(k)}
+
+    def request(self) -> Request:
+        return Request(q=self.q, page=self.page, per_page=self.per_page,
+                       date_from=self.date_from, date_to=self.date_to,
+                       source=self.source or None, sort=self.sort)
+
+
+def _int(raw: dict, key: str, default: int, low: int, high: int, what: str) -> int:
+    text = raw.get(key, "")
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadParam(f"{what} يجب أن يكون رقمًا بين {low} و{high}.") from None
+    if not low <= value <= high:
+        raise BadParam(f"{what} يجب أن يكون بين {low} و{high}.")
+    return value
+
+
+def _date(raw: dict, key: str, end: bool, what: str) -> date | None:
+    text = raw.get(key, "")
+    if not text:
+        return None
+    try:
+        return parse_user_date(text, end=end)
+    except ValueError:
+        raise BadParam(f"{what} غير مفهوم: اكتبه مثل 2023 أو 2023-09 أو 2023-09-26.") from None
+
+
+def parse_state(args) -> SearchState:
+    """Read and check the search parameters of a request (``request.args``)."""
+    raw = {k: args.get(k, "").strip() for k in KEYS if args.get(k, "").strip()}
+    if len(args.get("q", "")) > MAX_QUERY_CHARS:
+        raise BadParam(f"نص البحث طويل جدًا: الحد الأقصى {MAX_QUERY_CHARS} حرف.")
+    if raw.get("sort", "relevance") not in SORTS:
+        raise BadParam("طريقة الترتيب غير معروفة: اختر الأكثر صلة أو الأحدث أو الأقدم.")
+    state = SearchState(
+        raw=raw,
+        page=_int(raw, "page", 1, 1, MAX_PAGE, "رقم الصفحة"),
+        per_page=_int(raw, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "عدد النتائج في الصفحة"),
+        date_from=_date(raw, "from", False, "تاريخ البداية"),
+        date_to=_date(raw, "to", True, "تاريخ النهاية"),
+    )
+    if state.date_from and state.date_to and state.date_from > state.date_to:
+        raise BadParam("تاريخ البداية بعد تاريخ النهاية.")
+    return state
+
