@@ -202,7 +202,10 @@ class Engine:
         limit = req.page * req.per_page
         # The filter must wrap the time limit, not the other way round: a
         # TimeLimitCollector feeds its child directly and would bypass it.
-        collector = TimeLimitCollector(searcher.collector(limit=limit, **kwargs), TIME_LIMIT_S)
+        # use_alarm=False: SIGALRM only works in the main thread, and the web
+        # server searches from worker threads; Whoosh then uses a timer thread.
+        collector = TimeLimitCollector(searcher.collector(limit=limit, **kwargs), TIME_LIMIT_S,
+                                       use_alarm=False)
         if filter_q is not None:
             collector = FilterCollector(collector, filter_q)
         try:

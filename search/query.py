@@ -39,7 +39,7 @@ MAX_QUERY_CHARS = 500
 # smart quotes become the ASCII quote Whoosh knows.
 _PUNCT = str.maketrans({"؟": " ", "?": " ", "،": " ", "؛": " ", "«": '"', "»": '"',
                         "“": '"', "”": '"', "„": '"', "٭": "*"})
-_SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
+_SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
 
 
 class QueryError(ValueError):
@@ -85,7 +85,11 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     except Exception:  # Whoosh raises assorted errors on odd syntax
         pass
     words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
-    return Parsed(parser.parse(words) if words else wq.NullQuery, words, fallback=True)
+    try:
+        q = parser.parse(words) if words else wq.NullQuery
+    except Exception:  # a parser bug we have not met: search nothing, never crash
+        q = wq.NullQuery
+    return Parsed(q, words, fallback=True)
 
 
 def lift_negations(q: wq.Query) -> wq.Query:

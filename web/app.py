@@ -15,7 +15,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from indexer import store
 from search.engine import Engine
-from web import api, compat, errors, formatting, pages
+from web import api, errors, formatting, pages
 from web.context import EXTENSION
 
 #: No inline script or style anywhere: all CSS comes from /static.
@@ -49,9 +49,7 @@ def create_app(home: Path | str | None = None, engine: Engine | None = None) -> 
     Pass ``engine`` to share an Engine (or a stand-in, in tests).  The index
     need not exist yet: pages answer 503 until ``arshif index`` builds it.
     """
-    compat.install_thread_safe_time_limit()
     app = Flask(__name__)
-    app.json_provider_class = SafeJSONProvider
     app.json = SafeJSONProvider(app)
     app.url_map.merge_slashes = False  # article ids may contain "//"
     if engine is None:

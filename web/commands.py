@@ -58,6 +58,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, debug: 
     except store.StoreError as exc:
         _fail(str(exc))
     app = create_app(engine=engine)
+    # Errors (logged by web.errors) go to stderr with a timestamp.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
         click.echo(f"arshif: DEBUG server (not for production) on {display_url(host, port)}", err=True)

@@ -8,12 +8,9 @@ would reopen the index on every search.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import current_app
 
 from search.engine import Article, Engine, Request, Result
-from web.compat import tolerant
 
 EXTENSION = "arshif.engine"
 
@@ -23,13 +20,12 @@ def engine() -> Engine:
 
 
 def search(req: Request) -> Result:
-    """``Engine.search`` (see web.compat for the retry)."""
-    return tolerant(lambda q: engine().search(replace(req, q=q)), req.q)
+    return engine().search(req)
 
 
 def article(article_id: str, q: str = "") -> Article | None:
-    """``Engine.article`` with ``q`` highlighted (see web.compat for the retry)."""
-    return tolerant(lambda text: engine().article(article_id, q=text), q)
+    """``Engine.article`` with the query's matches highlighted."""
+    return engine().article(article_id, q=q)
 
 
 def index_summary() -> dict:

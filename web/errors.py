@@ -55,7 +55,7 @@ def _search_error(exc: SearchError):
 
 
 def _no_index(exc: StoreError):
-    log.error("index unavailable: %s", exc)
+    log.warning("index unavailable: %s", exc)
     return error_response(503, MESSAGES[503], detail=str(exc))
 
 

@@ -67,7 +67,9 @@ def articles_phrase(n: int) -> str:
 
 
 def seconds(ms: float) -> str:
-    """Search time as people read it: '0.01 ثانية'."""
+    """Search time as people read it: '0.25 ثانية' (never a misleading '0.00')."""
+    if ms < 10:
+        return "أقل من 0.01 ثانية"
     return f"{ms / 1000:.2f} ثانية"
 
 

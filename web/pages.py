@@ -6,7 +6,7 @@ how to rank lives in ``search/``.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import context
 from web.pagination import last_page, page_links
@@ -21,6 +21,11 @@ MORE_LIKE_THIS = 5
 def search():
     """The home page without a query, the results page with one."""
     state = parse_state(request.args)
+    canonical = state.args(page=state.page)
+    if request.args.to_dict() != canonical:
+        # The plain GET form also sends empty and default fields; a redirect
+        # keeps shared and bookmarked URLs short without any JavaScript.
+        return redirect(url_for("pages.search", **canonical))
     if not state.q:
         return render_template("home.html", state=state, index=context.index_summary())
     result = context.search(state.request())
