@@ -6,8 +6,9 @@ Commands:
   build-arshif     arshif's ``build_index`` (``jobs`` from the params)
   build-baseline   Whoosh defaults: StandardAnalyzer schema, ``ix.writer()``, ``commit()``
   read-only        the project's readers alone (what both builds spend reading)
-  search-arshif    ``Engine.search`` latencies per query kind, ranked and search-box modes
-  search-baseline  the same queries on the baseline index (MultifieldParser, OrGroup)
+  search           latencies per query kind, ranked and search-box modes, of arshif's
+                   ``Engine`` and of the baseline index (MultifieldParser, OrGroup),
+                   the two interleaved query by query
 
 A child process per measurement keeps builds from sharing memory or caches,
 and lets the parent read each child's peak RSS.
@@ -40,7 +41,8 @@ def build_arshif(p: dict) -> dict:
     summary = build_index([Path(s) for s in p["sources"]], home, jobs=p["jobs"])
     wall = time.perf_counter() - started
     gen = store.current_dir(home)
-    return {
+    import indexer
+    return {"code": str(Path(indexer.__file__).parent.parent),
         "engine": "arshif", "jobs": p["jobs"], "indexed": summary.indexed,
         "duplicates": summary.duplicates, "files": summary.files,
         "elapsed_s": round(summary.elapsed, 3), "wall_s": round(wall, 3),
@@ -114,40 +116,60 @@ def _day(text: str) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def _time_passes(queries: list[dict], modes: list[str], run, warm: int, repeats: int) -> dict:
-    """Latencies (ms) per mode and kind: ``warm`` untimed passes, then ``repeats`` timed."""
-    out: dict = {m: {} for m in modes}
+def _time_passes(engines: dict, queries: list[dict], modes: list[str], warm: int,
+                 repeats: int) -> dict:
+    """Latencies per engine, mode and kind, the engines INTERLEAVED query by query.
+
+    The machine is shared: a burst of someone else's work slows whatever runs
+    at that moment.  Running every query on each engine back to back (in
+    alternating order) puts both under the same conditions, so the ratios hold
+    even when the absolute times drift.  Wall and CPU time (this process) are
+    both recorded; CPU time is less sensitive to other processes.
+
+    The first ``warm`` queries of every kind run untimed first (column readers,
+    the analyzer's word cache, Whoosh's lazy structures).
+    """
+    out: dict = {e: {m: {} for m in modes} for e in engines}
+    per_kind: dict = {}
+    for q in queries:
+        per_kind.setdefault(q["kind"], []).append(q)
+    warmup = [q for qs in per_kind.values() for q in qs[:warm]]
+    names = list(engines)
+    clock, cpu = time.perf_counter, time.process_time
     for mode in modes:
-        for _ in range(warm):
-            for q in queries:
-                run(mode, q)
+        for q in warmup:
+            for name in names:
+                engines[name](mode, q)
         for rep in range(repeats):
-            for q in queries:
-                t0 = time.perf_counter()
-                info = run(mode, q)
-                ms = (time.perf_counter() - t0) * 1000
-                k = out[mode].setdefault(q["kind"], {"ms": [], "total": [], "zero": 0,
-                                                     "suggested": 0, "partial": 0})
-                k["ms"].append(round(ms, 3))
-                if rep == 0:
-                    k["total"].append(info.get("total", 0))
-                    k["zero"] += not info.get("total")
-                    k["suggested"] += bool(info.get("suggested"))
-                    k["partial"] += bool(info.get("partial"))
+            for i, q in enumerate(queries):
+                order = names if (i + rep) % 2 == 0 else names[::-1]
+                for name in order:
+                    t0, c0 = clock(), cpu()
+                    info = engines[name](mode, q)
+                    ms, cms = (clock() - t0) * 1000, (cpu() - c0) * 1000
+                    k = out[name][mode].setdefault(q["kind"], {
+                        "ms": [], "cpu_ms": [], "total": [], "zero": 0, "suggested": 0, "partial": 0})
+                    k["ms"].append(round(ms, 3))
+                    k["cpu_ms"].append(round(cms, 3))
+                    if rep == 0:
+                        k["total"].append(info.get("total", 0))
+                        k["zero"] += not info.get("total")
+                        k["suggested"] += bool(info.get("suggested"))
+                        k["partial"] += bool(info.get("partial"))
     return out
 
 
-def search_arshif(p: dict) -> dict:
+def arshif_runner(home: str, plain_kinds) -> tuple:
+    """(run(mode, query), timings of import/open) for arshif's Engine."""
     t0 = time.perf_counter()
     from search.engine import Engine, Request
     imported = time.perf_counter()
-    engine = Engine(Path(p["home"]))
+    engine = Engine(Path(home))
     engine.searcher()
     opened = time.perf_counter()
-    queries = p["queries"]
 
     def run(mode: str, q: dict) -> dict:
-        if mode == "ranked" and q["kind"] in p["plain_kinds"]:
+        if mode == "ranked" and q["kind"] in plain_kinds:
             # exactly the batch/eval path: Engine.ranked_ids(text, limit=100)
             hits = engine.ranked_ids(q["q"], 100)
             return {"total": len(hits)}
@@ -161,21 +183,16 @@ def search_arshif(p: dict) -> dict:
         return {"total": res.total, "partial": res.partial,
                 "suggested": res.total < 3 and not (q["date_from"] or q["date_to"])}
 
-    first = queries[0]
-    f0 = time.perf_counter()
-    run("searchbox", first)
-    first_ms = (time.perf_counter() - f0) * 1000
-    lat = _time_passes(queries, p["modes"], run, p["warm"], p["repeats"])
-    return {"engine": "arshif", "import_ms": round((imported - t0) * 1000, 1),
-            "open_ms": round((opened - imported) * 1000, 1), "first_query_ms": round(first_ms, 2),
-            "latency": lat, **_maxrss_mb()}
+    return run, {"import_ms": round((imported - t0) * 1000, 1),
+                 "open_ms": round((opened - imported) * 1000, 1)}
 
 
-def search_baseline(p: dict) -> dict:
+def baseline_runner(home: str) -> tuple:
+    """The same queries on the baseline index: default MultifieldParser with OrGroup."""
     from whoosh import index, qparser, query as wq
 
     t0 = time.perf_counter()
-    ix = index.open_dir(p["home"])
+    ix = index.open_dir(home)
     searcher = ix.searcher()
     parser = qparser.MultifieldParser(["headline", "body"], ix.schema, group=qparser.OrGroup)
     opened = time.perf_counter()
@@ -188,39 +205,47 @@ def search_baseline(p: dict) -> dict:
             end = datetime.combine(_day(q["date_to"]), dtime.max) if q["date_to"] else None
             kwargs["filter"] = wq.DateRange("date", start, end)
         if q["sort"] == "newest":
-            kwargs["sortedby"] = "date"
+            kwargs["sortedby"] = "date"  # not sortable in the default schema: Whoosh copes
             kwargs["reverse"] = True
         if mode == "ranked":
             results = searcher.search(query, limit=100, **kwargs)
-            ids = [hit["id"] for hit in results]  # load the stored fields, as arshif does
-        else:
-            # top 10 with Whoosh's default highlighter on headline and body; the
-            # baseline schema has no source/year fields, so no facets (this makes
-            # the baseline's search-box path cheaper than arshif's).
-            results = searcher.search(query, limit=10, terms=True, **kwargs)
-            ids = []
             for hit in results:
-                ids.append(hit["id"])
+                hit.fields()  # load the stored fields, as arshif does for its hits
+        else:
+            # top 10 with Whoosh's default highlighter on headline and body.  The
+            # baseline schema has no source/year fields, hence no facets: this
+            # makes the baseline's search-box path cheaper than arshif's.
+            results = searcher.search(query, limit=10, terms=True, **kwargs)
+            for hit in results:
+                hit.fields()
                 hit.highlights("headline")
                 hit.highlights("body")
-        # scored_length(), not len(): len() may re-run the query to count all matches.
+        # scored_length(), not len(): len() may re-run the query to count every match
         return {"total": results.scored_length()}
 
-    f0 = time.perf_counter()
-    run("searchbox", p["queries"][0])
-    first_ms = (time.perf_counter() - f0) * 1000
-    lat = _time_passes(p["queries"], p["modes"], run, p["warm"], p["repeats"])
-    searcher.close()
-    return {"engine": "baseline", "open_ms": round((opened - t0) * 1000, 1),
-            "first_query_ms": round(first_ms, 2), "latency": lat, **_maxrss_mb()}
+    return run, {"open_ms": round((opened - t0) * 1000, 1)}
+
+
+def search(p: dict) -> dict:
+    """Both engines in one process, interleaved (see _time_passes)."""
+    run_a, info_a = arshif_runner(p["arshif_home"], p["plain_kinds"])
+    run_b, info_b = baseline_runner(p["baseline_home"])
+    first = p["queries"][0]
+    for run, info in ((run_a, info_a), (run_b, info_b)):
+        t0 = time.perf_counter()
+        run("searchbox", first)
+        info["first_query_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+    lat = _time_passes({"arshif": run_a, "baseline": run_b}, p["queries"], p["modes"],
+                       p["warm"], p["repeats"])
+    return {"arshif": {**info_a, "latency": lat["arshif"]},
+            "baseline": {**info_b, "latency": lat["baseline"]}, **_maxrss_mb()}
 
 
 COMMANDS = {
     "build-arshif": build_arshif,
     "build-baseline": build_baseline,
     "read-only": read_only,
-    "search-arshif": search_arshif,
-    "search-baseline": search_baseline,
+    "search": search,
 }
 
 

@@ -102,6 +102,11 @@ class ArabicAnalyzer(Tokenizer):
         state.setdefault("query_stopwords", True)
         self.__dict__.update(state)
 
+    def exact(self) -> "ArabicAnalyzer":
+        """The same analyzer without stemming: the "exact form" field views."""
+        return ArabicAnalyzer(stemmer="none", stopwords=self.stopwords, rules=self.rules,
+                              protect=False, query_stopwords=self.query_stopwords)
+
     # -- per-word analysis (cached) -----------------------------------------
     def _setup(self):
         self._normalize = make_normalizer(self.rules)

@@ -118,6 +118,11 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
     home = home or store.default_home()
     sources = sources or (DEFAULT_ARCHIVE,)
     mapping = parse_mapping(maps)
+    if rejects:
+        try:  # a typo in --rejects should not cost a whole build
+            open(rejects, "a", encoding="utf-8").close()
+        except OSError as exc:
+            raise click.ClickException(f"cannot write the rejects file {rejects}: {exc.strerror or exc}") from None
     progress = _Progress(quiet or as_json)
     try:
         summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
@@ -131,9 +136,15 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
     finally:
         progress.close()
     if rejects:
-        with open(rejects, "w", encoding="utf-8") as fh:
-            for entry in summary.report:
-                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        try:
+            with open(rejects, "w", encoding="utf-8") as fh:
+                for entry in summary.report:
+                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise click.ClickException(
+                f"the index was built ({summary.generation}) but the rejects file {rejects} "
+                f"could not be written: {exc.strerror or exc}"
+            ) from None
     if as_json:
         click.echo(json.dumps({"index": str(home), **summary.as_dict()}, ensure_ascii=False, indent=2))
     else:

@@ -115,8 +115,13 @@ def _decode(data: bytes) -> str:
 
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # Valid UTF-8 cut inside its last character (a truncated copy): drop
+        # that character rather than re-read the whole file as cp1256 mojibake.
+        if exc.reason == "unexpected end of data" and exc.start > 0:
+            text = data[:exc.start].decode("utf-8")
+            _check_not_binary(text)
+            return text
     else:
         _check_not_binary(text)
         return text
@@ -143,7 +148,8 @@ def _damaged_utf8(data: bytes) -> str | None:
     errors = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
     non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
     good = non_ascii - errors
-    if good > 0 and errors <= good * _MAX_UTF8_ERROR_RATIO:
+    # max(1, …): one bad byte in a short article is damage too (0.01 × 60 letters < 1).
+    if good > 0 and errors <= max(1, good * _MAX_UTF8_ERROR_RATIO):
         return text
     return None
 

@@ -15,6 +15,13 @@ from indexer.normalize import normalize_text
 #: set in ``search.rank``).  Chosen by measurement: see docs/quality.md.
 TEXT_FIELDS = ("headline", "body", "keywords")
 
+#: Unstemmed "exact" views: the same text normalized but not stemmed, queried
+#: beside the stemmed field so a document with the very form typed scores
+#: extra (the stemmed field alone cannot tell ``الوزير`` from ``وزيرة``).  Not
+#: stored (the stemmed field stores the text).  Measured in
+#: docs/quality.md; an empty dict turns them off.
+EXACT_FIELDS = {"headline": "headline_exact", "body": "body_exact"}
+
 
 def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
     analyzer = analyzer or ArabicAnalyzer()
@@ -37,6 +44,8 @@ def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
         signature=fields.STORED(),
         # Normalized headline+body: the same article in several files is indexed once.
         content_key=fields.ID(stored=True),
+        **{exact: fields.TEXT(analyzer=analyzer.exact())
+           for exact in EXACT_FIELDS.values()},
     )
 
 
@@ -61,6 +70,8 @@ def to_document(article: Article, signature: str, key: str) -> dict:
         "signature": signature,
         "content_key": key,
     }
+    for name, exact in EXACT_FIELDS.items():
+        doc[exact] = doc[name]
     if article.date is not None:
         doc["date"] = article.date
         doc["year"] = f"{article.date.year:04d}"

@@ -22,6 +22,10 @@ import fcntl
 import os
 import re
 import shutil
+import signal
+import sys
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -90,9 +94,43 @@ def build_lock(home: Path):
             raise IndexBusy(
                 f"another `arshif index` is building {home}; wait for it to finish"
             ) from None
+        _HELD_LOCKS.add(fd)
         yield
     finally:
+        _HELD_LOCKS.discard(fd)
         os.close(fd)
+
+
+#: Lock fds held by this process.  ``--jobs N`` forks Whoosh workers, and a fork
+#: shares the flock: after a ``kill -9`` of the builder its orphaned workers
+#: (blocked forever on their job queue) kept the lock, and every later
+#: ``arshif index`` was refused.  So a child forked during a build closes its
+#: copy of the lock and asks the kernel to kill it when its parent dies.
+_HELD_LOCKS: set[int] = set()
+
+
+def _after_fork_in_child() -> None:
+    if not _HELD_LOCKS:
+        return
+    parent = os.getppid()
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the lock is released all the same
+        return
+    if os.getppid() != parent:  # the builder died before prctl took effect
+        os._exit(1)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _generations(home: Path) -> list[int]:
@@ -100,11 +138,21 @@ def _generations(home: Path) -> list[int]:
 
 
 def remove_leftovers(home: Path) -> None:
-    """Delete half-built generations of builders that died (call under the lock)."""
+    """Delete half-built generations of builders that died (call under the lock).
+
+    Also a finished generation newer than the live one: a builder killed
+    between renaming it and replacing ``CURRENT`` never published it.
+    """
     for path in home.glob("gen-*.tmp"):
         shutil.rmtree(path, ignore_errors=True)
     for path in home.glob(f"{CURRENT}.*.tmp"):
         path.unlink(missing_ok=True)
+    live = current_dir(home)
+    if live is not None:
+        live_number = int(GEN_RE.match(live.name).group(1))
+        for g in _generations(home):
+            if g > live_number:
+                shutil.rmtree(home / f"gen-{g:06d}", ignore_errors=True)
 
 
 def new_generation(home: Path) -> Path:
@@ -118,14 +166,43 @@ def new_generation(home: Path) -> Path:
 def publish(home: Path, tmp: Path) -> Path:
     """Make the finished build in ``tmp`` the live generation, atomically."""
     final = tmp.with_suffix("")
+    _fsync_tree(tmp)  # on disk before CURRENT names it (power loss, not just kill -9)
     os.replace(tmp, final)
+    checkpoint("rename")
     pointer = home / f"{CURRENT}.{os.getpid()}.tmp"
-    pointer.write_text(final.name + "\n", "utf-8")
-    with open(pointer, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(pointer, home / CURRENT)
+    try:
+        pointer.write_text(final.name + "\n", "utf-8")
+        with open(pointer, "rb") as fh:
+            os.fsync(fh.fileno())
+        checkpoint("pointer")
+        os.replace(pointer, home / CURRENT)
+    except BaseException:
+        # Disk full or read-only: leave no unpublished generation behind.
+        pointer.unlink(missing_ok=True)
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    try:
+        _fsync_dir(home)
+    except OSError:  # published already: a failed directory sync is not a failed build
+        pass
     _prune(home, final.name)
     return final
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _prune(home: Path, live: str) -> None:
@@ -137,3 +214,36 @@ def _prune(home: Path, live: str) -> None:
 
 def disk_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+#: Test-only fault injection, for tests/test_reliability.py (docs/reliability.md).
+#: ARSHIF_TEST_HOOK="POINT:kill" makes ``arshif index`` SIGKILL itself when it
+#: reaches POINT; "POINT:kill:SECONDS" that many seconds later (from a timer
+#: thread, so the kill lands inside the phase that follows); "POINT:sleep:SECONDS"
+#: pauses there.  Each acts once per process.  Points: ``start`` (new generation
+#: folder made), ``file`` (an input file read and added), ``commit`` (all read;
+#: segments about to be written), ``rename`` (generation renamed, CURRENT not
+#: yet replaced), ``pointer`` (new CURRENT written, not yet renamed over the old).
+TEST_HOOK_ENV = "ARSHIF_TEST_HOOK"
+_hooks_fired: set[str] = set()
+
+
+def checkpoint(point: str) -> None:
+    spec = os.environ.get(TEST_HOOK_ENV)
+    if not spec or point in _hooks_fired:
+        return
+    name, _, rest = spec.partition(":")
+    if name != point:
+        return
+    _hooks_fired.add(point)
+    action, _, seconds = rest.partition(":")
+    delay = float(seconds or 0)
+    print(f"arshif-test-hook: {point} {action} {delay}", file=sys.stderr, flush=True)
+    if action == "sleep":
+        time.sleep(delay)
+    elif action == "kill" and delay > 0:
+        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+    elif action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)

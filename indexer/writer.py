@@ -59,8 +59,9 @@ class Summary:
 
 
 def _reason_key(reason: str) -> str:
-    """Group reasons for the summary ("unparseable date: 'x'" -> "unparseable date")."""
-    return reason.split(":")[0]
+    """Group reasons for the summary ("unparseable date: 'x'" -> "unparseable date",
+    "binary content, not text (32 control characters …)" -> "binary content, not text")."""
+    return reason.split(":")[0].split(" (")[0]
 
 
 class _Builder:
@@ -143,6 +144,7 @@ def build_index(
         store.remove_leftovers(home)
         live = store.current_dir(home)
         tmp = store.new_generation(home)
+        store.checkpoint("start")
         try:
             if update and live is not None:
                 shutil.copytree(live, tmp, dirs_exist_ok=True)
@@ -164,6 +166,7 @@ def build_index(
                     result = _read(item, fmt, mapping, roots, known, summary, builder)
                     if result is not None:
                         builder.add_file(result)
+                    store.checkpoint("file")
                     if on_file:
                         on_file(result or FileResult(str(item)), summary)
                 if update:
@@ -171,6 +174,7 @@ def build_index(
             except BaseException:
                 writer.cancel()
                 raise
+            store.checkpoint("commit")
             writer.commit(optimize=True)
             summary.elapsed = time.perf_counter() - started
             summary.generation = tmp.with_suffix("").name

@@ -32,6 +32,15 @@ DEFAULT_FIELD_BOOSTS = {"headline": 2.0, "body": 1.0, "keywords": 1.0}
 #: natural-language question; see docs/quality.md.
 OR_BONUS = 0.9
 
+#: Proximity bonus for plain multi-word queries (no operators, quotes or
+#: fields): each pair of consecutive query words found within PROXIMITY_SLOP
+#: positions of each other, in order, in one of PROXIMITY_FIELDS adds
+#: PROXIMITY_BOOST times the pair's BM25 score.  Positions skip stopwords on
+#: both sides, so "قوانين كرة القدم" pairs up as in the text.
+PROXIMITY_BOOST = 0.0
+PROXIMITY_SLOP = 1
+PROXIMITY_FIELDS = ("body",)
+
 MAX_QUERY_CHARS = 500
 
 # Arabic question mark, comma, semicolon, and '?' (not a wildcard here: people
@@ -81,7 +90,8 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     try:
         q = parser.parse(cleaned)
         if not _has_errors(q):
-            return Parsed(require_filters(lift_negations(q)), cleaned)
+            q = cap_expansions(require_filters(lift_negations(q)))
+            return Parsed(with_proximity(parser.schema, q, cleaned), cleaned)
     except Exception:  # Whoosh raises assorted errors on odd syntax
         pass
     words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
@@ -139,6 +149,34 @@ def _or_options(q: wq.Or) -> dict:
     return {"scale": q.scale} if getattr(q, "scale", None) is not None else {}
 
 
+def proximity_query(schema, text: str) -> wq.Query | None:
+    """Optional phrase clauses for consecutive word pairs of a plain query."""
+    if PROXIMITY_BOOST <= 0 or _SYNTAX_RE.search(text):
+        return None
+    clauses = []
+    for fieldname in PROXIMITY_FIELDS:
+        if fieldname not in schema:
+            continue
+        field = schema[fieldname]
+        if not field.format or not field.format.supports("positions"):
+            continue
+        terms = [t.text for t in field.analyzer(text, mode="query")]
+        pairs = dict.fromkeys((a, b) for a, b in zip(terms, terms[1:]) if a != b)
+        clauses.extend(wq.Phrase(fieldname, list(pair), slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST)
+                       for pair in pairs)
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
+
+
+def with_proximity(schema, q: wq.Query, text: str) -> wq.Query:
+    """``q`` plus, for plain multi-word queries, the proximity bonus."""
+    if q is wq.NullQuery:
+        return q
+    bonus = proximity_query(schema, text)
+    return q if bonus is None else wq.AndMaybe(q, bonus)
+
+
 def _has_errors(q: wq.Query) -> bool:
     """Whoosh marks unparseable bits as ErrorQuery instead of raising."""
     return any(isinstance(sub, wq.qcore._NullQuery) is False and type(sub).__name__ == "ErrorQuery"
@@ -165,3 +203,83 @@ def positive_terms(q: wq.Query) -> list[tuple[str, str]]:
     for child in q.children():
         out.extend(positive_terms(child))
     return out
+
+
+# -- bounded expansion (reliability; see docs/reliability.md) ----------------
+import copy as _copy  # noqa: E402  (kept with the code that uses them)
+import heapq as _heapq  # noqa: E402
+from itertools import islice as _islice  # noqa: E402
+
+from whoosh.query.terms import MultiTerm as _MultiTerm  # noqa: E402
+
+#: A prefix, wildcard or term range is searched as its MAX_EXPANSIONS most
+#: frequent terms, chosen among at most MAX_SCANNED_TERMS vocabulary entries;
+#: ``*`` and ``field:*`` (but not ``source:*``, ``date:*``…) mean every article.
+#: Unbounded, Whoosh OR-ed every matching term of the vocabulary: ``ا*`` took
+#: 3 s and ``*`` 13 s over a 300k-word vocabulary, before the per-search time
+#: limit even started counting.
+MAX_EXPANSIONS = 100
+MAX_SCANNED_TERMS = 50_000
+
+
+class _CappedExpansion:
+    """Mixin for Whoosh multi-term queries: expand to a bounded set of terms."""
+
+    def _btexts(self, ixreader):
+        fieldname = self.field()
+        if fieldname not in ixreader.schema:
+            return []
+        if isinstance(self, wq.PatternQuery) and not isinstance(self, wq.Prefix):
+            # Wildcard/Regex: bound the vocabulary scanned, not just the matches
+            # (a leading "*" would otherwise test every term of the field).
+            field = ixreader.schema[fieldname]
+            pattern = re.compile(self._get_pattern())
+            prefix = self._find_prefix(self.text)
+            candidates = (ixreader.expand_prefix(fieldname, prefix) if prefix
+                          else ixreader.lexicon(fieldname))
+            found = (b for b in _islice(candidates, MAX_SCANNED_TERMS)
+                     if pattern.match(field.from_bytes(b)))
+        else:
+            found = _islice(super()._btexts(ixreader), MAX_SCANNED_TERMS)
+        top = _heapq.nlargest(MAX_EXPANSIONS, found,
+                              key=lambda b: ixreader.doc_frequency(fieldname, b))
+        return sorted(top)
+
+
+_CAPPED_CLASSES: dict[type, type] = {}
+
+
+def _capped_class(cls: type) -> type:
+    if cls not in _CAPPED_CLASSES:
+        _CAPPED_CLASSES[cls] = type(f"Capped{cls.__name__}", (_CappedExpansion, cls), {})
+    return _CAPPED_CLASSES[cls]
+
+
+def cap_expansions(q: wq.Query) -> wq.Query:
+    """Bound the cost of ``*``, prefixes, wildcards and ranges in a parsed query."""
+    if isinstance(q, wq.Every):
+        if q.fieldname is None or q.fieldname in FILTER_FIELDS:
+            return q  # every document (cheap), or a small filter vocabulary
+        return wq.Every(boost=q.boost)
+    if isinstance(q, _MultiTerm):
+        if isinstance(q, _CappedExpansion):
+            return q
+        text = getattr(q, "text", None)
+        if (isinstance(q, wq.Prefix) and not text) or (
+                isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
+            return cap_expansions(wq.Every(q.fieldname, boost=q.boost))
+        capped = _copy.copy(q)
+        capped.__class__ = _capped_class(type(q))
+        return capped
+    if not q.children():
+        return q
+    new = _copy.copy(q)
+    for attr in ("a", "b", "child", "query", "q"):
+        value = getattr(q, attr, None)
+        if isinstance(value, wq.Query):
+            setattr(new, attr, cap_expansions(value))
+    if isinstance(q, wq.compound.BinaryQuery):
+        new.subqueries = (new.a, new.b)
+    elif isinstance(getattr(q, "subqueries", None), (list, tuple)):
+        new.subqueries = type(q.subqueries)(cap_expansions(c) for c in q.subqueries)
+    return new

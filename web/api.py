@@ -25,14 +25,13 @@ def search():
 
 @bp.get("/api/article/<path:article_id>")
 def article(article_id: str):
-    eng = context.engine()
     art = context.article(article_id, request.args.get("q", "")[:1000])
     if art is None:
         abort(404)
     data = art.as_dict()
     data["more_like_this"] = [
         {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source}
-        for h in eng.more_like_this(art.id, MORE_LIKE_THIS)
+        for h in context.more_like_this(art.id, MORE_LIKE_THIS)
     ]
     return jsonify(data)
 

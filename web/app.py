@@ -50,6 +50,9 @@ def create_app(home: Path | str | None = None, engine: Engine | None = None) -> 
     need not exist yet: pages answer 503 until ``arshif index`` builds it.
     """
     app = Flask(__name__)
+    # Flask turns debug on from FLASK_DEBUG in the environment; only
+    # ``arshif serve --debug`` (app.run(debug=True)) may do that.
+    app.debug = False
     app.json = SafeJSONProvider(app)
     app.url_map.merge_slashes = False  # article ids may contain "//"
     if engine is None:

@@ -40,15 +40,14 @@ def search():
 @bp.get("/article/<path:article_id>")
 def article(article_id: str):
     q = request.args.get("q", "")[:1000]
-    eng = context.engine()
     art = context.article(article_id, q)
     if art is None:
         abort(404)
-    parent = eng.article(art.parent) if art.parent else None
+    parent = context.article(art.parent) if art.parent else None
     return render_template(
         "article.html", article=art, q=q, parent=parent,
         paragraphs=[p for p in art.body_html.split("\n") if p.strip()],
         keywords=[k for k in art.keywords.split("، ") if k.strip()],
-        similar=eng.more_like_this(art.id, MORE_LIKE_THIS),
+        similar=context.more_like_this(art.id, MORE_LIKE_THIS),
         state=parse_state({"q": q}),
     )

@@ -120,6 +120,10 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=
             result.rejects.append(item)
         elif not item.body.strip():
             result.rejects.append(Reject(str(path), "empty body", item.id))
+        elif not any(ch.isalnum() for ch in item.body):
+            # Only diacritics, zero-width marks or punctuation: no query could
+            # ever find it, so it would be lost silently if "indexed".
+            result.rejects.append(Reject(str(path), "empty body: no letters or digits", item.id))
         else:
             result.articles.append(item)
     if not result.articles and not result.rejects:

@@ -76,7 +76,7 @@ def _looks_like_jsonl(text: str) -> bool:
 def _is_json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):  # also absurdly deep nesting
         return False
 
 

@@ -46,7 +46,8 @@ DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
     "keywords": ("keywords",),
 }
 
-_KEYWORD_SPLIT = re.compile(r"\s*[,،;؛|]\s*")
+# Separators only: a leading "\s*" made split() quadratic on long runs of spaces.
+_KEYWORD_SPLIT = re.compile(r"[,،;؛|]")
 
 # A body of 128 KiB+ is rare but legal; csv's default limit would raise.
 if csv.field_size_limit() < 16 * 1024 * 1024:
@@ -134,6 +135,9 @@ def read_json(
     except json.JSONDecodeError as exc:
         yield Reject(path_s, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
         return
+    except (ValueError, RecursionError) as exc:  # a 5000-digit number, [[[[… 100k deep
+        yield Reject(path_s, f"invalid JSON: {_json_problem(exc)}")
+        return
     if isinstance(data, dict):
         data = _unwrap(data, names)
     if not isinstance(data, list):
@@ -176,6 +180,9 @@ def read_jsonl(
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             yield Reject(path_s, f"invalid JSON: {exc.msg} (column {exc.colno})", where)
+            continue
+        except (ValueError, RecursionError) as exc:  # a 5000-digit number, deep nesting
+            yield Reject(path_s, f"invalid JSON: {_json_problem(exc)}", where)
             continue
         if not isinstance(obj, dict):
             yield Reject(path_s, f"not a JSON object ({type(obj).__name__})", where)
@@ -221,6 +228,10 @@ def read_csv(
         yield Reject(path_s, f"no body column in CSV header (expected one of: {wanted})")
         return
 
+    # An unclosed quote makes csv read the rest of the file into one field:
+    # the rows after it would vanish inside that record's body, unreported.
+    unclosed = '"' in text and _ends_inside_quotes(text, delimiter)
+    total_lines = text.count("\n") + (not text.endswith("\n"))
     n = 0
     start = reader.line_num + 1
     while True:
@@ -242,6 +253,10 @@ def read_csv(
                 path_s, f"row has {len(row)} fields but the header has {len(columns)}", where
             )
             continue
+        if unclosed and reader.line_num >= total_lines:
+            yield Reject(path_s, f"unclosed quote: this row runs to the end of the file "
+                                 f"(lines {where[5:]}-{total_lines})", where)
+            continue
         values = {}
         for field, cols in positions.items():
             for i in cols:
@@ -251,6 +266,16 @@ def read_csv(
         yield build_article(values, path_s, n, where)
     if n == 0:
         yield Reject(path_s, "no records in file")
+
+
+def _ends_inside_quotes(text: str, delimiter: str) -> bool:
+    """True when the file ends inside a quoted field (as strict csv reports it)."""
+    try:
+        for _ in csv.reader(io.StringIO(text), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def guess_delimiter(text: str) -> str:
@@ -314,6 +339,16 @@ def _unwrap(data: dict, names: Mapping[str, tuple[str, ...]]) -> Any:
     return [data]
 
 
+def _json_problem(exc: Exception) -> str:
+    """What json.loads choked on, when it was not a syntax error."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc).split(";")[0]
+
+
+_END = object()
+
+
 def _as_text(value: Any) -> str:
     """A JSON value as text: lists become lines, null and objects nothing."""
     if value is None or isinstance(value, dict):
@@ -321,7 +356,18 @@ def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)):
-        return "\n".join(t for t in (_as_text(v) for v in value) if t)
+        # Flattened with a stack, not recursion: [[[…"x"…]]] 900 deep is valid
+        # JSON and raised RecursionError, which stopped the whole build.
+        parts, stack = [], [iter(value)]
+        while stack:
+            item = next(stack[-1], _END)
+            if item is _END:
+                stack.pop()
+            elif isinstance(item, (list, tuple)):
+                stack.append(iter(item))
+            elif text := _as_text(item):
+                parts.append(text)
+        return "\n".join(parts)
     if isinstance(value, bool):
         return ""
     return str(value)

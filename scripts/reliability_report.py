@@ -1,0 +1,181 @@
+"""Rerun the reliability scenarios and print their figures as Markdown.
+
+    .venv/bin/python scripts/reliability_report.py            # everything (~3 min)
+    .venv/bin/python scripts/reliability_report.py --quick    # smaller query-cost index (~1 min)
+
+It runs the very scenario functions the tests assert on (tests/test_bad_input.py,
+tests/test_reliability.py, tests/test_hostile.py) and prints what they measured:
+the bad-input outcomes table, requests sent/failed while rebuilding under load,
+every kill point, two builders, full and read-only disks, and query costs with
+and without the expansion cap.  docs/reliability.md quotes one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import pytest  # noqa: E402  (the scenarios use its MonkeyPatch and skip)
+from click.testing import CliRunner  # noqa: E402
+
+import test_bad_input as bad  # noqa: E402
+import test_hostile as hostile  # noqa: E402
+import test_reliability as rel  # noqa: E402
+from arshif.cli import main  # noqa: E402
+from indexer import store  # noqa: E402
+from indexer.writer import build_index  # noqa: E402
+from search import query as query_module  # noqa: E402
+from search.engine import Engine, Request  # noqa: E402
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        out.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |")
+    return "\n".join(out)
+
+
+def section_bad_input(tmp: Path) -> str:
+    outcome = bad.index_bad_archive(bad.write_archive(tmp / "archive"), tmp / "index", tmp / "rejects.jsonl")
+    rows = []
+    for case in bad.CASES:
+        if case.name.startswith("good_") and case.name != "good_1":
+            continue
+        arts = outcome.articles(case)
+        ents = [e for e in outcome.entries(case) if e["kind"] != "date"]
+        dates = outcome.entries(case, "date")
+        if arts and ents:
+            got = f"{len(arts)} indexed; reported: " + "; ".join(sorted({e['reason'][:70] for e in ents}))
+        elif arts:
+            got = f"{len(arts)} indexed" + (f" (date reported: {dates[0]['reason'][:40]})" if dates else "")
+        elif ents:
+            got = "rejected: " + "; ".join(sorted({e["reason"][:70] for e in ents}))
+        else:
+            got = "not read (hidden file, by design)"
+        name = "good (×5)" if case.name == "good_1" else case.name
+        rows.append([name, case.what, got])
+    s = outcome.summary
+    counts = (f"files {s['files']} = {s['files'] - s['files_rejected']} with articles + "
+              f"{s['files_rejected']} rejected; articles indexed {s['indexed']} "
+              f"({s['embedded']} embedded), duplicates {s['duplicates']}, records rejected in good files "
+              f"{s['records_rejected']}, dates missing {s['dates_missing']}; report lines "
+              f"{len(outcome.report)}; build {outcome.seconds:.1f} s")
+    return (f"### Bad input: {len(bad.CASES)} kinds in one archive\n\n"
+            f"`arshif index ARCHIVE --rejects FILE --json`: {counts}.\n\n"
+            + table(["kind", "input", "outcome"], rows))
+
+
+def section_load(tmp: Path) -> str:
+    f = rel.rebuild_under_load(tmp, clients=50, rebuilds=3, articles=400, max_seconds=20)
+    return ("### Rebuild under load\n\n"
+            + table(["clients", "rebuilds", "seconds", "requests sent", "failed", "max latency",
+                     "generations served", "new word found after each swap", "build seconds",
+                     "/healthz label regressions"],
+                    [[f.clients, f.rebuilds, f.seconds, f.sent, f.failed, f"{f.max_latency_s:.2f} s",
+                      " → ".join(f.generations), f.new_word_found_after_swap, f.build_seconds,
+                      f.generation_regressions]]))
+
+
+def section_kills(tmp: Path) -> str:
+    rows = []
+    for f in rel.kill_during_build(tmp / "serial", rel.KILL_POINTS, articles=1500):
+        rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
+                     f.old_index_intact, f.served_meanwhile, f.next_build_ok, f.cleaned])
+    for f in rel.kill_during_build(tmp / "jobs", [("reading, --jobs 2", "file:kill:0.5")], articles=1500,
+                                   jobs=2, server=False):
+        rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
+                     f.old_index_intact, "(no server)", f.next_build_ok, f.cleaned])
+    bb = rel.black_box_kill(tmp / "blackbox")
+    rows.append([f"black box: kill -9 after the first progress line ({bb['progress_line']})", "none",
+                 bb["exit_code"], ", ".join(bb["left_behind"]), bb["old_index_intact"], "-",
+                 bb["next_build_ok"], bb["cleaned"]])
+    return ("### kill -9 during `arshif index`\n\n"
+            + table(["where the build was", "hook", "exit", "left behind", "old index intact",
+                     "served meanwhile", "next build ok", "cleaned up"], rows))
+
+
+def section_two_builders(tmp: Path) -> str:
+    r = rel.two_builders(tmp)
+    return ("### Two builders at once\n\n"
+            + table(["second: exit", "second: message", "second: seconds", "first: exit", "live during",
+                     "live after", "leftovers"],
+                    [[r["second_exit_code"], r["second_message"], r["second_seconds"], r["first_exit_code"],
+                      r["live_during"], r["live_after"], r["leftovers"] or "-"]]))
+
+
+def section_disks(tmp: Path) -> str:
+    rows = []
+    for n, (where, patch) in enumerate({**rel.DISK_FULL, **rel.READ_ONLY}.items()):
+        case = tmp / f"case{n}"
+        home = case / "index"
+        rel.write_archive(case / "v0", 10, "v0")
+        build_index([case / "v0"], home)
+        rel.write_archive(case / "v1", 60, "v1", paragraphs=6)
+        before = store.current_name(home)
+        with pytest.MonkeyPatch.context() as mp:
+            patch(mp)
+            result = CliRunner().invoke(main, ["index", str(case / "v1"), "--index", str(home), "-q"])
+        rows.append([where, result.exit_code, result.output.strip(),
+                     "Traceback" in result.output, store.current_name(home) == before,
+                     rel.leftovers(home) or "-"])
+    out = ("### Disk full and read-only (simulated)\n\n"
+           + table(["failure", "exit", "message", "traceback", "old index live", "leftovers"], rows))
+    try:
+        r = rel.real_disk_full(tmp / "tmpfs")
+    except pytest.skip.Exception as exc:
+        return out + f"\n\nReal tmpfs: skipped ({exc})."
+    return out + ("\n\n### Disk full and read-only (real 1 MB tmpfs)\n\n"
+                  + table(["case", "result"], [[k, v] for k, v in r.items()]))
+
+
+def section_query_cost(tmp: Path, quick: bool) -> str:
+    docs, words = (500, 60) if quick else (3000, 100)
+    build_index([hostile.write_vocabulary(tmp / "archive", docs, words)], tmp / "index")
+    engine = Engine(tmp / "index")
+    engine.search(Request(q="وثيقة"))
+    vocab = sum(1 for _ in engine.searcher().reader().lexicon("body"))
+    rows = []
+    for q in hostile.EXPENSIVE:
+        row = [f"`{q}`"]
+        for capped in (False, True):
+            with pytest.MonkeyPatch.context() as mp:
+                if not capped:
+                    mp.setattr(query_module, "cap_expansions", lambda query: query)
+                started = time.perf_counter()
+                result = Engine(tmp / "index").search(Request(q=q))
+                row += [f"{time.perf_counter() - started:.2f} s", result.total, result.partial]
+        rows.append(row)
+    return (f"### Query cost ({docs} documents, {vocab:,} body terms; time limit "
+            f"{__import__('search.engine').engine.TIME_LIMIT_S} s)\n\n"
+            + table(["query", "uncapped: time", "hits", "partial", "capped: time", "hits", "partial"], rows))
+
+
+def main_() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller query-cost index")
+    parser.add_argument("--only", choices=["bad", "load", "kills", "two", "disks", "cost"], action="append")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print(f"_Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.platform()}, Python "
+          f"{platform.python_version()}, {os.cpu_count()} CPUs._\n")
+    sections = {"bad": section_bad_input, "load": section_load, "kills": section_kills,
+                "two": section_two_builders, "disks": section_disks,
+                "cost": lambda t: section_query_cost(t, args.quick)}
+    for name, fn in sections.items():
+        if args.only and name not in args.only:
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"arshif-{name}-") as tmp:
+            print(fn(Path(tmp)) + "\n", flush=True)
+    print(f"_Total {time.perf_counter() - started:.0f} s._")
+
+
+if __name__ == "__main__":
+    main_()

@@ -1,0 +1,663 @@
+"""Hostile queries and pages: nothing escapes, nothing executes, nothing runs away.
+
+* Property tests (hypothesis, bounded examples, no deadline) of the query
+  parser, the archive readers and the highlighter on arbitrary Unicode
+  (Arabic with diacritics, bidi controls, operators, very long input): no
+  exception escapes, and what they return is well formed.
+* Every web response to arbitrary parameters and article ids is a 2xx/3xx/4xx
+  with well-formed HTML (parsed with html.parser, tags balanced) or JSON.
+* XSS: an index whose ids, headlines, bodies, sources, keywords and related
+  headlines hold ``<script>``, ``"'><img onerror=…>`` and ``javascript:``
+  renders them as inert text on every page and in the JSON API.
+* Headers, debug mode, path traversal.
+* Query cost: ``*``, prefixes, wildcards and ranges expand to a bounded number
+  of terms; the per-search time limit gives partial results; page depth is capped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from indexer.analysis import ArabicAnalyzer
+from indexer.decode import UnreadableFile, decode_bytes
+from indexer.readers.archive import read_file
+from indexer.readers.detect import detect_format
+from indexer.readers.records import read_csv, read_json, read_jsonl
+from indexer.readers.sgml import read_sgml
+from indexer.readers.text import parse_text_article
+from indexer.article import Article, Reject
+from indexer.writer import build_index
+from search import engine as engine_module, query as query_module
+from search.engine import MAX_PAGE, Engine, Request, SearchError
+from search.highlight import highlight_text
+from web import create_app
+from web.app import CSP
+
+#: Examples per property (ARSHIF_HYPOTHESIS_EXAMPLES=2000 for a long bug hunt).
+EXAMPLES = int(os.environ.get("ARSHIF_HYPOTHESIS_EXAMPLES", "60"))
+FAST = settings(max_examples=EXAMPLES, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FEW = settings(max_examples=max(10, EXAMPLES // 3), deadline=None,
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+# -- strategies -------------------------------------------------------------------------------
+
+ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأؤإئةى"
+MARKS = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670\u0640"  # tashkeel, tatweel
+BIDI = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\ufeff"
+SYNTAX = " \t\n\"'()[]{}:*?+-~^<>=&|\\/.,،؛؟«»٭"
+FRAGMENTS = ["AND", "OR", "NOT", "TO", "ANDNOT", "العنوان:", "المصدر:", "التاريخ:", "date:", "headline:",
+             "source:", "body:", "id:", "*", "**", "*:*", "[", "]", "[a TO", "{", "\"", "الاقتصاد", "النفط",
+             "<script>alert(1)</script>", "\"'><img src=x onerror=alert(1)>", "javascript:alert(1)",
+             "2023-09", "date:[2023 to 2022]", "^2", "~3", "\u202e", "\x00", "%00", "../../etc/passwd"]
+
+arabic_text = st.text(alphabet=st.sampled_from(ARABIC + MARKS + BIDI + SYNTAX + "abcXYZ019٠١٩"), max_size=200)
+any_text = st.text(max_size=300)  # any Unicode scalar value except surrogates
+query_text = st.one_of(
+    arabic_text, any_text,
+    st.lists(st.one_of(st.sampled_from(FRAGMENTS), arabic_text), max_size=12).map(" ".join),
+)
+
+
+def analyzer() -> ArabicAnalyzer:
+    return _ANALYZER
+
+
+_ANALYZER = ArabicAnalyzer()
+
+
+# -- HTML checks --------------------------------------------------------------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+#: Elements the app itself never uses and an injection would need.
+FORBIDDEN_TAGS = {"script", "img", "iframe", "object", "embed", "style", "base", "frame", "math",
+                  "audio", "video", "frameset", "applet"}
+URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "poster", "data"}
+
+
+class PageChecker(HTMLParser):
+    """Parses a page; records problems: unbalanced tags, active content."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag in FORBIDDEN_TAGS:
+            self.problems.append(f"<{tag}> element")
+        if tag == "svg" and dict(attrs).get("class") != "timeline-chart":  # the app's own chart only
+            self.problems.append("<svg> element")
+        if tag == "meta" and any(k == "http-equiv" for k, _ in attrs):
+            self.problems.append("meta http-equiv")
+        if tag == "form" and len([t for t in self.tags if t == "form"]) > 2:
+            self.problems.append("extra forms")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"event handler {name}")
+            if name == "style":
+                self.problems.append("style attribute")
+            if name in URL_ATTRS and value is not None:
+                bare = "".join(ch for ch in value if ch > " ").lower()
+                if bare.startswith(("javascript:", "vbscript:", "data:")):
+                    self.problems.append(f"{name}={value!r}")
+                if bare.startswith("//") or (":" in bare.split("/")[0] and not bare.startswith("/")):
+                    self.problems.append(f"off-site {name}={value!r}")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID and self.stack and self.stack[-1] == tag:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"unbalanced </{tag}> (open: {self.stack[-3:]})")
+            if tag in self.stack:
+                while self.stack and self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_page(body: str) -> PageChecker:
+    checker = PageChecker()
+    checker.feed(body)
+    checker.close()
+    if checker.stack:
+        checker.problems.append(f"unclosed {checker.stack}")
+    assert not checker.problems, checker.problems
+    assert checker.tags[:1] == ["html"], checker.tags[:3]
+    return checker
+
+
+def check_response(res) -> None:
+    """Any response: no 5xx, the security headers, a well-formed inert body."""
+    assert res.status_code < 500, (res.status_code, res.get_data(as_text=True)[:300])
+    assert res.headers["Content-Security-Policy"] == CSP
+    assert res.headers["X-Content-Type-Options"] == "nosniff"
+    assert res.headers["Referrer-Policy"]
+    if 300 <= res.status_code < 400:
+        location = res.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//"), location
+        return
+    body = res.get_data(as_text=True)
+    if res.mimetype == "application/json":
+        json.loads(body)
+        assert "<" not in body and ">" not in body  # escaped: never readable as HTML
+    elif res.mimetype == "text/html":
+        check_page(body)
+
+
+# -- a hostile index ------------------------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+ATTR = "\"'><img src=x onerror=alert(2)>"
+JS = "javascript:alert(3)"
+HOSTILE_IDS = [SCRIPT, ATTR, JS, "../../etc/passwd", "a/../../b", "id with spaces?&#=%", "٪٢٠\u202e"]
+
+
+def write_hostile_archive(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    records = []
+    for n, hid in enumerate(HOSTILE_IDS):
+        records.append({
+            "id": hid,
+            "title": f"{SCRIPT} عنوان {ATTR} {JS} رقم {n}",
+            "body": f"الاقتصاد {SCRIPT} نص {ATTR}\n<a href=\"{JS}\">رابط</a> {JS} "
+                    f"<svg onload=alert(4)> <iframe src={JS}></iframe> &lt;b&gt; &amp; رقم {n}",
+            "source": [f"{SCRIPT} مصدر", ATTR, JS, f"مصدر \u202e{n}"][n % 4],
+            "keywords": [JS, ATTR, f"{SCRIPT}"],
+            "date": f"2023-0{n % 9 + 1}-1{n % 9}",
+        })
+    (folder / "hostile.json").write_text(json.dumps(records, ensure_ascii=False), "utf-8")
+    # The text format adds related headlines (links) and an embedded article
+    # whose parent id is a hostile file name.
+    text = "\n".join([
+        f"{ATTR} خبر نصي {SCRIPT}", "تاريخ النشر: 2023-09-26", f"الاقتصاد نص {SCRIPT} {JS}",
+        "اقرأ أيضاً", f"{JS} {ATTR}", f"المصدر | {ATTR}", f"كلمات دلالية: {JS}، {SCRIPT}",
+        "إقرأ أيضاً:", f"{SCRIPT} مقال مضمن", f"الاقتصاد نص مضمن {ATTR}",
+    ]) + "\n"
+    (folder / "\"'><img src=x onerror=alert(5)>.txt").write_text(text, "utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def hostile_home(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("hostile")
+    summary = build_index([write_hostile_archive(root / "archive")], root / "index")
+    assert summary.indexed == len(HOSTILE_IDS) + 2
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def hclient(hostile_home):
+    return create_app(hostile_home).test_client()
+
+
+@pytest.fixture(scope="module")
+def hengine(hostile_home):
+    return Engine(hostile_home)
+
+
+def all_ids(engine: Engine) -> list[str]:
+    return [d["id"] for d in engine.searcher().all_stored_fields()]
+
+
+def article_url(article_id: str, api: bool = False) -> str:
+    return ("/api/article/" if api else "/article/") + quote(article_id, safe="/")
+
+
+# -- 1. the query parser -----------------------------------------------------------------------
+
+@FAST
+@given(text=query_text)
+def test_parser_never_raises(hengine, text):
+    parsed = hengine.parse(text)
+    assert parsed.query is not None
+    assert len(parsed.text) <= query_module.MAX_QUERY_CHARS
+
+
+@FAST
+@given(text=query_text)
+def test_search_never_raises(hengine, text):
+    result = hengine.search(Request(q=text, per_page=5))
+    assert result.total >= 0 and len(result.hits) <= 5
+    json.dumps(result.as_dict())
+
+
+@FEW
+@given(text=st.text(alphabet=st.characters(codec=None, categories=("Cs", "Lo", "Zs", "Po")), max_size=50))
+def test_lone_surrogates_in_queries(hengine, text):
+    """What a terminal passes for undecodable argv bytes (\\udcff): searchable, no crash."""
+    hengine.search(Request(q=text + " \udcff الاقتصاد"))
+
+
+def test_very_long_queries_are_cut(hengine):
+    started = time.perf_counter()
+    for text in ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000, "a* " * 30_000, "NOT " * 20_000]:
+        hengine.search(Request(q=text))
+    assert time.perf_counter() - started < 10
+
+
+# -- 2. the readers ----------------------------------------------------------------------------
+
+@FAST
+@given(data=st.binary(max_size=3000))
+def test_decode_any_bytes(data):
+    try:
+        text = decode_bytes(data)
+    except UnreadableFile as exc:
+        assert exc.reason
+    else:
+        assert isinstance(text, str) and "\x00" not in text and "\r" not in text and text.strip()
+
+
+def _items_ok(items) -> None:
+    for item in items:
+        assert isinstance(item, (Article, Reject))
+        if isinstance(item, Reject):
+            assert item.reason
+        else:
+            assert isinstance(item.body, str) and isinstance(item.id, str)
+
+
+@FAST
+@given(text=st.one_of(any_text, arabic_text, st.text(max_size=3000)))
+def test_format_readers_on_any_text(text):
+    assert detect_format("x.txt", text) in ("sgml", "json", "jsonl", "csv", "text")
+    _items_ok(parse_text_article(text, "x.txt", "x"))
+    _items_ok(read_json("x.json", text=text))
+    _items_ok(read_jsonl("x.jsonl", text=text))
+    _items_ok(read_csv("x.csv", text=text))
+    _items_ok(read_sgml("x.sgml", text))
+
+
+sgmlish = st.lists(st.sampled_from(["<DOC>", "</DOC>", "<DOC id=x>", "<DOCNO>", "</DOCNO>", "<TEXT>", "</TEXT>",
+                                    "<TITLE>", "<P>", "</P>", "<", ">", "&", "&amp;", "&#1575;", "\n", " ",
+                                    "نص", "عنوان", "<DOC ", "<TEXT ", "\n<a ", "   "]), max_size=300).map("".join)
+jsonish = st.lists(st.sampled_from(['{', '}', '[', ']', '"body"', '"title"', ':', ',', '"نص"', '1' * 50,
+                                    'null', 'true', '\n', '"', '\\u', '\\"']), max_size=200).map("".join)
+csvish = st.lists(st.sampled_from(["id", "title", "body", ",", ";", "\t", "\n", '"', '""', "نص", "عنوان",
+                                   " ", "|"]), max_size=200).map("".join)
+
+
+@FAST
+@given(text=st.one_of(sgmlish, jsonish, csvish))
+def test_readers_on_format_shaped_junk(text):
+    for body in (text, "title,body\n" + text, "<DOC>\n" + text, "[" + text, '{"body": "x"}\n' + text):
+        assert detect_format("x", body)
+        _items_ok(read_json("x", text=body))
+        _items_ok(read_jsonl("x", text=body))
+        _items_ok(read_csv("x", text=body))
+        _items_ok(read_sgml("x", body))
+        _items_ok(parse_text_article(body, "x", "x"))
+
+
+@FEW
+@given(data=st.binary(max_size=4000), name=st.sampled_from(["a.txt", "b.json", "c.jsonl", "d.csv", "e.sgml",
+                                                             "f.tsv", "g"]))
+def test_read_file_on_any_bytes(data, name):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        result = read_file(path, roots=[Path(tmp)])
+    assert result.articles or result.rejects  # one or the other, never nothing
+    _items_ok(result.articles + result.rejects)
+
+
+@pytest.mark.parametrize("text", [
+    "<DOC>\n" + "<TEXT>" * 100_000,
+    "<DOC>\n" + "<TEXT " * 100_000,
+    "<DOC " * 100_000,
+    "<DOC>\n<TEXT>\n" + "\n<a " * 100_000,
+    "<DOC>\n<TEXT>\n" + "\n" * 500_000 + "x",
+    "<DOC>\n<TEXT><" + " " * 500_000 + "x</TEXT>",
+    "<DOC>\n<TITLE>" + "&" * 200_000 + "\n<TEXT>x",
+], ids=["text-open", "text-attr", "doc-attr", "line-tags", "blank-lines", "p-spaces", "ampersands"])
+def test_sgml_reader_is_linear(text):
+    """Each of these took minutes (quadratic regexes) before the fix."""
+    started = time.perf_counter()
+    _items_ok(read_sgml("x.sgml", text))
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("line", ["كلمات دلالية: أ" + " " * 1_000_000 + "ب",
+                                  "كلمات دلالية: " + "، " * 300_000])
+def test_keyword_split_is_linear(line):
+    started = time.perf_counter()
+    parse_text_article("عنوان\nنص\n" + line, "x", "x")
+    list(read_jsonl("x", text=json.dumps({"body": "x", "keywords": line})))
+    assert time.perf_counter() - started < 2
+
+
+# -- 3. the highlighter -----------------------------------------------------------------------
+
+def _strip_marks(html_text: str) -> str:
+    import html
+    assert html_text.count("<mark>") == html_text.count("</mark>")
+    return html.unescape(html_text.replace("<mark>", "").replace("</mark>", ""))
+
+
+@FAST
+@given(text=st.one_of(any_text, arabic_text), terms=st.lists(st.sampled_from(
+    ["اقتصاد", "نفط", "ا", "", "<script>", "الاقتصاد", "a", "\u064e"]), max_size=4))
+def test_highlighter_on_any_text(text, terms):
+    for whole in (True, False):
+        out = highlight_text(text, frozenset(terms), analyzer(), whole=whole)
+        checker = PageChecker()
+        checker.feed(f"<p>{out}</p>")
+        assert set(checker.tags) <= {"p", "mark"} and not checker.problems, (out, checker.problems)
+        if whole:
+            assert _strip_marks(out) == text  # every character kept, only marks added
+
+
+@FEW
+@given(word=st.text(alphabet=st.sampled_from(ARABIC + MARKS + "\u200c\u200d"), min_size=2, max_size=12))
+def test_highlighter_marks_vocalized_arabic(word):
+    text = f"قبل {word} بعد"
+    tokens = [t.text for t in analyzer()(word, mode="index")]
+    assume(tokens)
+    out = highlight_text(text, frozenset(tokens), analyzer(), whole=True)
+    assert "<mark>" in out and _strip_marks(out) == text
+
+
+def test_highlighter_on_very_long_input():
+    text = ("الاقتصادُ " + "\u200f" + "كلمة " * 50 + "\n") * 4000  # ~1.2 MB
+    started = time.perf_counter()
+    snippet = highlight_text(text, frozenset({"اقتصاد"}), analyzer())
+    whole = highlight_text(text, frozenset({"اقتصاد"}), analyzer(), whole=True)
+    assert time.perf_counter() - started < 30
+    assert "<mark>" in snippet and len(snippet) < 2000
+    assert _strip_marks(whole) == text
+
+
+# -- 4. every response is well formed ------------------------------------------------------------
+
+params = st.fixed_dictionaries({}, optional={
+    "q": query_text, "page": st.one_of(st.integers(-5, 200).map(str), any_text),
+    "per_page": st.one_of(st.integers(-1, 120).map(str), any_text),
+    "from": st.one_of(st.sampled_from(["2023", "2023-09", "2023-09-26", "1066", "2999-13-45", "x"]), any_text),
+    "to": st.one_of(st.sampled_from(["2023", "2022-02-30", ""]), any_text),
+    "source": st.one_of(st.sampled_from([SCRIPT, ATTR, JS, "الجزيرة"]), any_text),
+    "sort": st.one_of(st.sampled_from(["relevance", "newest", "oldest", "x"]), any_text),
+    "junk": any_text,
+})
+
+
+@FAST
+@given(args=params, api=st.booleans())
+def test_search_page_and_api_with_any_parameters(hclient, args, api):
+    res = hclient.get(("/api/search?" if api else "/?") + urlencode(args))
+    check_response(res)
+
+
+@FAST
+@given(article_id=st.one_of(any_text, st.sampled_from(HOSTILE_IDS), query_text), api=st.booleans(),
+       q=st.one_of(st.just(""), query_text))
+def test_article_page_with_any_id(hclient, article_id, api, q):
+    res = hclient.get(article_url(article_id, api) + ("?" + urlencode({"q": q}) if q else ""))
+    check_response(res)
+
+
+@pytest.mark.parametrize("path", [
+    "/article/../../etc/passwd", "/article/..%2f..%2fetc%2fpasswd", "/article/%2e%2e/%2e%2e/etc/passwd",
+    "/api/article/../../../etc/passwd", "/api/article/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/static/../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fsetup.cfg",
+    "/static/%2e%2e/app.py", "/article//etc/passwd", "/article/%00", "/article/" + "a" * 5000,
+    "/../../etc/passwd", "/static//etc/passwd",
+])
+def test_no_file_outside_the_index_is_read(hclient, path):
+    res = hclient.get(path)
+    check_response(res)
+    body = res.get_data()
+    assert b"root:x:0:0" not in body and b"[metadata]" not in body and b"create_app" not in body
+    assert res.status_code in (200, 301, 308, 400, 404)
+    if res.status_code == 200:  # only an article of the index, e.g. the one whose id is "../../etc/passwd"
+        assert path.startswith(("/article/", "/api/article/"))
+
+
+def test_hostile_ids_are_articles_of_the_index(hclient, hengine):
+    for hid in all_ids(hengine):
+        for api in (False, True):
+            res = hclient.get(article_url(hid, api))
+            assert res.status_code == 200, hid
+            check_response(res)
+            if api:
+                assert res.get_json()["id"] == hid
+
+
+# -- 5. XSS: hostile content is inert everywhere ------------------------------------------------
+
+def hostile_pages(hclient, hengine) -> list[str]:
+    paths = ["/", "/?" + urlencode({"q": "الاقتصاد"}), "/?" + urlencode({"q": "الاقتصاد", "per_page": 50}),
+             "/?" + urlencode({"q": f"{SCRIPT} {ATTR} {JS}"}), "/?" + urlencode({"q": f"الاقتصاد {JS}"}),
+             "/?" + urlencode({"q": "الاقتصاد", "sort": "newest"}),
+             "/?" + urlencode({"q": SCRIPT, "page": "x"}), "/?" + urlencode({"q": ATTR, "from": JS}),
+             "/nope/" + quote(SCRIPT), "/api/search?" + urlencode({"q": "الاقتصاد"}),
+             "/api/search?" + urlencode({"q": ATTR}), "/healthz"]
+    for source in {d.get("source", "") for d in hengine.searcher().all_stored_fields()}:
+        paths.append("/?" + urlencode({"q": "الاقتصاد", "source": source}))
+    for hid in all_ids(hengine):
+        paths += [article_url(hid), article_url(hid) + "?" + urlencode({"q": f"الاقتصاد {SCRIPT}"}),
+                  article_url(hid, api=True)]
+    return paths
+
+
+def test_hostile_content_is_inert_on_every_page(hclient, hengine):
+    paths = hostile_pages(hclient, hengine)
+    seen_escaped = 0
+    for path in paths:
+        res = hclient.get(path)
+        check_response(res)  # no <script>/<img>/<svg>/<iframe>, on*=, style=, javascript: URLs
+        body = res.get_data(as_text=True)
+        if res.mimetype == "text/html":
+            seen_escaped += "&lt;script&gt;" in body or "&lt;img" in body or "&#34;&#39;&gt;" in body
+            assert "onerror=alert" not in body.replace("onerror=alert(2)&gt;", "").replace(
+                "onerror=alert(5)&gt;", "") or "&lt;img" in body
+    assert seen_escaped >= len(paths) // 3  # the hostile text is there, as text
+
+
+def test_hostile_json_keeps_the_data_intact(hclient):
+    data = hclient.get(article_url(SCRIPT, api=True)).get_json()
+    assert data["id"] == SCRIPT and data["headline"].startswith(SCRIPT)
+    assert SCRIPT in data["body"] and JS in data["keywords"]
+    hits = hclient.get("/api/search?" + urlencode({"q": "الاقتصاد", "per_page": 50})).get_json()["hits"]
+    assert {h["id"] for h in hits} >= set(HOSTILE_IDS)
+    for h in hits:
+        assert "<script>" not in h["headline_html"] and "<img" not in h["snippet_html"]
+
+
+def test_links_to_hostile_ids_stay_on_the_site(hclient):
+    for path in ["/?" + urlencode({"q": "الاقتصاد", "per_page": 50}), article_url(SCRIPT), article_url(JS)]:
+        page = hclient.get(path).get_data(as_text=True)
+        check_page(page)
+        hrefs = [v for k, v in _attributes(page) if k in URL_ATTRS]
+        assert len(hrefs) > 5 and all(h.startswith(("/", "#")) and not h.startswith("//") for h in hrefs), hrefs
+        # ("javascript:" in an href="…" inside the escaped article TEXT is just text.)
+
+
+def _attributes(page: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            out.extend((k, v or "") for k, v in attrs)
+
+    Collect().feed(page)
+    return out
+
+
+# -- 6. headers, debug ------------------------------------------------------------------------
+
+def test_csp_forbids_inline_script():
+    directives = dict(d.strip().split(" ", 1) for d in CSP.split(";") if d.strip())
+    assert directives["script-src"] == "'self'" and "unsafe" not in CSP
+    assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+
+
+def test_debug_stays_off_even_with_flask_debug_set(hostile_home, monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = create_app(hostile_home)
+    assert not app.debug
+    # An unexpected error is then the generic Arabic 500, not a raised exception.
+    client = app.test_client()
+
+    class Broken:
+        home = "x"
+
+        def search(self, req):
+            raise RuntimeError("secret detail")
+
+    broken = create_app(engine=Broken()).test_client()
+    res = broken.get("/?q=x")
+    assert res.status_code == 500 and "secret" not in res.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 200
+
+
+# -- 7. query cost is bounded ------------------------------------------------------------------
+
+LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+
+
+def write_vocabulary(folder: Path, docs: int, words: int, seed: int = 7) -> Path:
+    """Random 4-8 letter words: a vocabulary of about docs × words terms."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "vocab.jsonl", "w", encoding="utf-8") as fh:
+        for n in range(docs):
+            body = " ".join("".join(rng.choice(LETTERS) for _ in range(rng.randint(4, 8))) for _ in range(words))
+            fh.write(json.dumps({"id": f"v{n}", "title": f"وثيقة {n}", "body": body, "date": "2023-01-01"},
+                                ensure_ascii=False) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vocab_home(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("vocab")
+    build_index([write_vocabulary(root / "archive", 500, 60)], root / "index")
+    return root / "index"
+
+
+EXPENSIVE = ["*", "ا*", "*ا*", "**", "headline:*", "body:*", "id:*", "body:[ا TO ي]", "ب* ت* ث* ج* ح*",
+             "*ا*ب*", "(ا* OR ب*) AND -ت*", "العنوان:ا*"]
+
+
+def test_expansions_are_capped(vocab_home):
+    engine = Engine(vocab_home)
+    reader = engine.searcher().reader()
+    total_terms = sum(1 for _ in reader.lexicon("body"))
+    assert total_terms > 10 * query_module.MAX_EXPANSIONS
+    parsed = engine.parse("ا*")
+    prefixes = [q for q in query_module._walk(parsed.query) if isinstance(q, query_module.wq.Prefix)]
+    assert prefixes and all(isinstance(q, query_module._CappedExpansion) for q in prefixes)
+    body = next(q for q in prefixes if q.fieldname == "body")
+    uncapped = list(reader.expand_prefix("body", "ا"))
+    capped = body._btexts(reader)
+    assert len(uncapped) > query_module.MAX_EXPANSIONS and len(capped) == query_module.MAX_EXPANSIONS
+    # The most frequent expansions are the ones kept.
+    freq = sorted((reader.doc_frequency("body", t) for t in uncapped), reverse=True)
+    assert min(reader.doc_frequency("body", t) for t in capped) == freq[query_module.MAX_EXPANSIONS - 1]
+    # "*" means every article: one cheap query, not an OR over the vocabulary.
+    star = engine.parse("*").query
+    assert all(q.fieldname is None for q in query_module._walk(star) if isinstance(q, query_module.wq.Every))
+
+
+@pytest.mark.parametrize("q", EXPENSIVE)
+def test_expensive_queries_answer_quickly(vocab_home, q):
+    engine = Engine(vocab_home)
+    engine.search(Request(q="وثيقة"))  # open the index first
+    started = time.perf_counter()
+    result = engine.search(Request(q=q))
+    took = time.perf_counter() - started
+    assert took < 2.0, (q, took)
+    assert result.total > 0 or result.message, q
+
+
+def test_time_limit_gives_partial_results(vocab_home, monkeypatch):
+    """Past TIME_LIMIT_S the results collected so far come back, flagged."""
+    from whoosh.collectors import TimeLimitCollector
+
+    class Expired(TimeLimitCollector):
+        def prepare(self, top_searcher, q, context):
+            super().prepare(top_searcher, q, context)
+            self.timedout = True  # as if the limit had passed at the first document
+
+    monkeypatch.setattr(engine_module, "TimeLimitCollector", Expired)
+    engine = Engine(vocab_home)
+    started = time.perf_counter()
+    result = engine.search(Request(q="ا* وثيقة"))
+    assert result.partial and time.perf_counter() - started < 2
+    client = create_app(engine=engine).test_client()
+    api = client.get("/api/search?" + urlencode({"q": "وثيقة"})).get_json()
+    assert api["partial"] is True
+    page = client.get("/?" + urlencode({"q": "وثيقة"}))
+    check_response(page)
+
+
+def test_page_depth_is_capped(hclient, hengine):
+    with pytest.raises(SearchError):
+        hengine.search(Request(q="الاقتصاد", page=MAX_PAGE + 1))
+    for path in [f"/?q=x&page={MAX_PAGE + 1}", f"/api/search?q=x&page={MAX_PAGE + 1}",
+                 "/?q=x&page=99999999999999999999", "/?q=x&per_page=100000"]:
+        res = hclient.get(path)
+        assert res.status_code == 400
+        check_response(res)
+
+
+def test_expensive_queries_do_not_tie_up_workers(vocab_home):
+    """Twenty concurrent worst-case queries all come back within seconds."""
+    client_app = create_app(vocab_home)
+    errors, done = [], []
+
+    def worker(q):
+        try:
+            res = client_app.test_client().get("/api/search?" + urlencode({"q": q}))
+            (done if res.status_code == 200 else errors).append((q, res.status_code))
+        except Exception as exc:  # noqa: BLE001
+            errors.append((q, repr(exc)))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],)) for n in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    took = time.perf_counter() - started
+    assert not errors and len(done) == 20
+    assert took < 15, took
+
+
+@pytest.mark.slow
+def test_expensive_queries_on_a_300k_word_vocabulary(tmp_path):
+    """Before the cap: ``*`` 12.7 s, ``body:[ا TO ي]`` 11.8 s, ``*ا*`` 5.1 s, ``ا*`` 3.0 s."""
+    build_index([write_vocabulary(tmp_path / "archive", 3000, 100)], tmp_path / "index")
+    engine = Engine(tmp_path / "index")
+    engine.search(Request(q="وثيقة"))
+    assert sum(1 for _ in engine.searcher().reader().lexicon("body")) > 250_000
+    for q in EXPENSIVE:
+        started = time.perf_counter()
+        engine.search(Request(q=q))
+        took = time.perf_counter() - started
+        assert took < 2.0, (q, took)
