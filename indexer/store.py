@@ -71,10 +71,10 @@ def current_name(home: Path) -> str:
         return ""
 
 
-def open_current(home: Path):
-    """Open the live generation as a Whoosh index."""
-    path = current_dir(home)
-    if path is None or not whoosh_index.exists_in(str(path)):
+def open_current(home: Path, name: str | None = None):
+    """Open the live generation (or the generation ``name``) as a Whoosh index."""
+    path = current_dir(home) if name is None else home / name
+    if path is None or not GEN_RE.match(path.name) or not whoosh_index.exists_in(str(path)):
         raise NoIndex(f"no index in {home}: build one with `arshif index --index {home}`")
     return whoosh_index.open_dir(str(path))
 

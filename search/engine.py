@@ -134,31 +134,37 @@ class Engine:
         self.weighting = scoring.BM25F(B=b, K1=k1)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._index = None
-        self._index_name = None
+        self._live = ("", None, None)  # (generation name, index, parser), swapped as one
 
     # -- the live index ------------------------------------------------------
     def _current_index(self):
+        """(name, index, parser) of the live generation, reopened after a rebuild."""
         name = store.current_name(self.home)
-        if name != self._index_name or self._index is None:
+        live = self._live
+        if name != live[0] or live[1] is None:
             with self._lock:
-                if name != self._index_name or self._index is None:
-                    self._index = store.open_current(self.home)
-                    self._index_name = name
-                    self._parser = make_parser(self._index.schema, self.field_boosts, self.or_bonus)
-        return self._index, self._index_name
+                live = self._live
+                if name != live[0] or live[1] is None:
+                    # Open the generation we read the name of, so the label is right
+                    # even if another rebuild publishes meanwhile.
+                    ix = store.open_current(self.home, name or None)
+                    live = (name, ix, make_parser(ix.schema, self.field_boosts, self.or_bonus))
+                    self._live = live
+        return live
 
     def searcher(self):
-        """This thread's searcher on the live generation (reopened after a rebuild)."""
-        ix, name = self._current_index()
+        """This thread's searcher on the live generation (reopened after a rebuild).
+
+        The previous searcher is not closed here: a request in this thread may
+        still hold it.  It is released (and its files closed) when the last
+        reference goes, i.e. when that request ends.
+        """
+        name, ix, parser = self._current_index()
         local = self._local
         if getattr(local, "name", None) != name:
-            old = getattr(local, "searcher", None)
             local.searcher = ix.searcher(weighting=self.weighting)
             local.name = name
-            local.parser = self._parser
-            if old is not None:
-                old.close()
+            local.parser = parser
         return local.searcher
 
     @property
@@ -171,7 +177,7 @@ class Engine:
         return self.searcher().schema["body"].analyzer
 
     def generation(self) -> str:
-        return self._current_index()[1]
+        return self._current_index()[0]
 
     # -- search ---------------------------------------------------------------
     def parse(self, text: str) -> Parsed:

@@ -80,7 +80,7 @@ def make_parser(schema, field_boosts: dict[str, float] | None = None,
     parser.add_plugin(qparser.GtLtPlugin())
     # '?' is punctuation here, never a single-character wildcard.
     parser.remove_plugin_class(qparser.WildcardPlugin)
-    parser.add_plugin(qparser.WildcardPlugin(expr=r"(?P<text>[^ \t\r\n*]*\*[^ \t\r\n*]*|\*)"))
+    parser.add_plugin(qparser.WildcardPlugin(expr=r"(?P<text>[^ \t\r\n*()]*\*[^ \t\r\n*()]*|\*)"))
     return parser
 
 
