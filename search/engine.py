@@ -20,6 +20,7 @@ from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 
 from indexer import store
 from search import highlight
+from search.facets import FacetCounter
 from search.query import Parsed, make_parser, parse, positive_terms
 
 SORTS = ("relevance", "newest", "oldest")
@@ -165,7 +166,12 @@ class Engine:
             local.searcher = ix.searcher(weighting=self.weighting)
             local.name = name
             local.parser = parser
+            local.facets = FacetCounter(local.searcher)
         return local.searcher
+
+    def _facet_counter(self) -> FacetCounter:
+        self.searcher()
+        return self._local.facets
 
     @property
     def parser(self):
@@ -197,36 +203,30 @@ class Engine:
             result.message = "empty query" if not parsed.text else "only common words: nothing to search"
             result.took_ms = (time.perf_counter() - started) * 1000
             return result
-        kwargs = {"terms": req.highlight}
-        if req.sort != "relevance":
-            kwargs["sortedby"] = sorting.FieldFacet("date", reverse=req.sort == "newest")
-        if req.facets:
-            kwargs["groupedby"] = {"source": sorting.FieldFacet("source"),
-                                   "year": sorting.FieldFacet("year"),
-                                   "month": sorting.FieldFacet("month")}
-            kwargs["maptype"] = sorting.Count
         limit = req.page * req.per_page
-        # The filter must wrap the time limit, not the other way round: a
-        # TimeLimitCollector feeds its child directly and would bypass it.
-        # use_alarm=False: SIGALRM only works in the main thread, and the web
-        # server searches from worker threads; Whoosh then uses a timer thread.
-        collector = TimeLimitCollector(searcher.collector(limit=limit, **kwargs), TIME_LIMIT_S,
-                                       use_alarm=False)
-        if filter_q is not None:
-            collector = FilterCollector(collector, filter_q)
-        try:
-            searcher.search_with_collector(parsed.query, collector)
-        except TimeLimit:
-            result.partial = True
-        results = collector.results()
-        result.total = results.scored_length() if result.partial else len(results)
+        # Two passes, each cheap for what it does: the ranked top ``limit``
+        # (Whoosh's TopCollector skips blocks that cannot reach the top), and,
+        # for the hit count and facets, set operations over posting lists
+        # (search/facets.py).  Asking one collector for both (``groupedby``)
+        # makes Whoosh score every match.
+        sortedby = (sorting.FieldFacet("date", reverse=req.sort == "newest")
+                    if req.sort != "relevance" else None)
+        ranked = searcher.collector(limit=limit, sortedby=sortedby)
+        results, partial = _run(searcher, parsed.query, ranked, filter_q)
+        result.total = results.scored_length()
+        if req.facets:
+            counter = self._facet_counter()
+            docs = counter.docset(parsed.query)
+            if filter_q is not None:
+                docs &= counter.docset(filter_q)
+            result.total = max(result.total, len(docs))
+            result.facets = counter.count(docs)
+        result.partial = partial
         result.pages = max(1, -(-result.total // req.per_page)) if result.total else 0
         start = (req.page - 1) * req.per_page
         terms = self._highlight_terms(parsed)
         for rank, n in enumerate(range(start, min(limit, results.scored_length())), start + 1):
             result.hits.append(self._hit(results, n, rank, terms, req.highlight))
-        if req.facets:
-            result.facets = _facets(results)
         if result.total < 3 and not req.source and not req.date_from and not req.date_to:
             result.suggestion = self.suggest(parsed)
         if not result.total:
@@ -342,17 +342,20 @@ class Engine:
         return [self._hit(results, n, n + 1, {}, False) for n in range(results.scored_length())]
 
 
-def _facets(results) -> dict:
-    out = {}
-    for name in ("source", "year", "month"):
-        try:
-            groups = results.groups(name)
-        except KeyError:
-            continue
-        items = [(k, v) for k, v in groups.items() if k]
-        if name == "source":
-            items.sort(key=lambda kv: (-kv[1], kv[0]))
-        else:
-            items.sort()
-        out[name] = [{"value": k, "count": v} for k, v in items]
-    return out
+def _run(searcher, q, collector, filter_q):
+    """Run ``collector`` under the time limit; returns (results, partial)."""
+    # The filter must wrap the time limit, not the other way round: a
+    # TimeLimitCollector feeds its child directly and would bypass it.
+    # use_alarm=False: SIGALRM only works in the main thread, and the web
+    # server searches from worker threads; Whoosh then uses a timer thread.
+    collector = TimeLimitCollector(collector, TIME_LIMIT_S, use_alarm=False)
+    if filter_q is not None:
+        collector = FilterCollector(collector, filter_q)
+    partial = False
+    try:
+        searcher.search_with_collector(q, collector)
+    except TimeLimit:
+        partial = True
+    return collector.results(), partial
+
+
