@@ -12,6 +12,7 @@ characters even in vocalized text.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 import pyarabic.araby as araby
 
@@ -99,7 +100,12 @@ def make_normalizer(rules=RULES):
 normalize = make_normalizer()
 
 
+#: Per-word cache for normalize_text: it runs over every article's full text
+#: (duplicate detection), and news vocabulary is Zipfian.
+_cached_normalize = lru_cache(maxsize=500_000)(normalize)
+
+
 def normalize_text(text: str) -> str:
     """Normalize a whole string word by word (for keys and comparisons, never for
     text that will be highlighted)."""
-    return " ".join(normalize(w) for w in text.split())
+    return " ".join(map(_cached_normalize, text.split()))

@@ -26,7 +26,8 @@ EXACT_FIELDS = {"headline": "headline_exact", "body": "body_exact"}
 def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
     analyzer = analyzer or ArabicAnalyzer()
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        # sortable: a column, so ranked ids are read without loading stored fields.
+        id=fields.ID(stored=True, unique=True, sortable=True),
         headline=fields.TEXT(analyzer=analyzer, stored=True),
         body=fields.TEXT(analyzer=analyzer, stored=True),
         keywords=fields.TEXT(analyzer=analyzer, stored=True),

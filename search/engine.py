@@ -194,9 +194,7 @@ class Engine:
         started = time.perf_counter()
         searcher = self.searcher()
         parsed = self.parse(req.q)
-        filters = [f for f in (date_filter(req.date_from, req.date_to),
-                               wq.Term("source", req.source) if req.source else None) if f]
-        filter_q = wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+        filter_q = _filter_query(req)
         result = Result(query=parsed.text, total=0, page=req.page, pages=0,
                         per_page=req.per_page, took_ms=0.0)
         if parsed.query is wq.NullQuery:
@@ -209,10 +207,7 @@ class Engine:
         # for the hit count and facets, set operations over posting lists
         # (search/facets.py).  Asking one collector for both (``groupedby``)
         # makes Whoosh score every match.
-        sortedby = (sorting.FieldFacet("date", reverse=req.sort == "newest")
-                    if req.sort != "relevance" else None)
-        ranked = searcher.collector(limit=limit, sortedby=sortedby)
-        results, partial = _run(searcher, parsed.query, ranked, filter_q)
+        results, partial = _rank(searcher, parsed.query, limit, req.sort, filter_q)
         result.total = results.scored_length()
         if req.facets:
             counter = self._facet_counter()
@@ -237,8 +232,20 @@ class Engine:
     def ranked_ids(self, text: str, limit: int = 100) -> list[tuple[str, int, float]]:
         """(id, rank, score) of the top ``limit``: the search box's ranking, for
         batch runs and evaluation (no highlighting or facets to compute)."""
-        result = self.search(Request(q=text, per_page=limit, highlight=False, facets=False))
-        return [(h.id, h.rank, h.score) for h in result.hits]
+        searcher = self.searcher()
+        parsed = self.parse(text)
+        if parsed.query is wq.NullQuery:
+            return []
+        results, _ = _rank(searcher, parsed.query, limit, "relevance", None)
+        # Ids from the id column: loading each hit's stored fields would
+        # decompress its whole body just to read its id.
+        ids = searcher.reader().column_reader("id") if searcher.reader().has_column("id") else None
+        out = []
+        for n in range(results.scored_length()):
+            docnum = results.docnum(n)
+            doc_id = ids[docnum] if ids is not None else searcher.stored_fields(docnum)["id"]
+            out.append((doc_id, n + 1, round(float(results.score(n) or 0), 4)))
+        return out
 
     def _highlight_terms(self, parsed: Parsed) -> dict[str, frozenset[str]]:
         terms: dict[str, set[str]] = {}
@@ -340,6 +347,18 @@ class Engine:
             return []
         results = searcher.more_like(docnum, "body", top=limit, numterms=12)
         return [self._hit(results, n, n + 1, {}, False) for n in range(results.scored_length())]
+
+
+def _filter_query(req: Request) -> wq.Query | None:
+    filters = [f for f in (date_filter(req.date_from, req.date_to),
+                           wq.Term("source", req.source) if req.source else None) if f]
+    return wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
+
+
+def _rank(searcher, q, limit: int, sort: str, filter_q):
+    """The ranked (or date-sorted) top ``limit`` of ``q``: (results, partial)."""
+    sortedby = sorting.FieldFacet("date", reverse=sort == "newest") if sort != "relevance" else None
+    return _run(searcher, q, searcher.collector(limit=limit, sortedby=sortedby), filter_q)
 
 
 def _run(searcher, q, collector, filter_q):
