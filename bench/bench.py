@@ -48,7 +48,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import corpus as C  # noqa: E402
-from load import Server, run_load, search_path  # noqa: E402
+from load import Server, get, run_load, search_path  # noqa: E402
 from stats import TreeSampler, percentiles  # noqa: E402
 
 SEED = 20240601
@@ -227,8 +227,6 @@ def http_bench(home: Path, queries: list[dict], work: Path, threads: int, durati
     server = Server(arshif_cmd(), str(home), str(work / "serve.log"))
     try:
         ready_s = server.wait_ready()
-        status, body = 0, b""
-        from load import get
         status, body = get(server.host, server.port, paths[0])
         if status != 200:
             raise BenchError(f"/api/search answered {status}: {body[:300]!r}")
