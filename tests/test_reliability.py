@@ -386,7 +386,8 @@ def _describe(folder: Path) -> str:
 
 def _killed_build(src: Path, home: Path, hook: str, extra: list[str]) -> tuple[int, str]:
     """Run a build that dies at ``hook``; "POINT:watch" = kill -9 from here once
-    a new file appears in the generation being built after POINT."""
+    a file appears or grows in the generation being built after POINT (segment
+    files are created when the writer opens and filled at commit)."""
     watch = hook.endswith(":watch")
     env = {**os.environ, store.TEST_HOOK_ENV: hook.replace(":watch", ":sleep:0") if watch else hook}
     proc = subprocess.Popen(arshif_cmd("index", str(src), "--index", str(home), "-q", *extra),
@@ -396,10 +397,10 @@ def _killed_build(src: Path, home: Path, hook: str, extra: list[str]) -> tuple[i
             line = _readline(proc.stderr, timeout=120)
             assert "arshif-test-hook" in line, line
             (tmp,) = home.glob("gen-*.tmp")
-            before = {p.name for p in tmp.rglob("*")}
+            before = _sizes(tmp)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and proc.poll() is None:
-                if {p.name for p in tmp.rglob("*")} - before:
+                if _sizes(tmp) != before:
                     proc.send_signal(signal.SIGKILL)
                     break
                 time.sleep(0.002)
@@ -409,6 +410,16 @@ def _killed_build(src: Path, home: Path, hook: str, extra: list[str]) -> tuple[i
             proc.kill()
             proc.wait()
     return proc.returncode, err
+
+
+def _sizes(folder: Path) -> dict[str, int]:
+    sizes = {}
+    for p in folder.rglob("*"):
+        try:
+            sizes[p.name] = p.stat().st_size
+        except FileNotFoundError:
+            pass
+    return sizes
 
 
 @contextmanager
