@@ -17,7 +17,7 @@ from importlib import resources
 from whoosh.analysis import Token, Tokenizer
 
 from indexer.normalize import RULES, make_normalizer
-from indexer.stem import STEMMERS, protected_words
+from indexer.stem import FROM_LIGHT10_STEM, STEMMERS, protected_words, split_words
 
 # A word: letters/digits of any script, with Arabic diacritics, Quranic marks,
 # tatweel and zero-width joiners allowed INSIDE it (they must not split a word).
@@ -33,9 +33,18 @@ MAX_WORD_CHARS = 64
 #: ("من هو", "متى ولد", "كم عدد"). Normalized like everything else.
 QUERY_STOPWORDS_TEXT = """
 ما ماذا من متى كم أين اين كيف لماذا لما هل أي أية أيهم ايهم اذكر عرف هو هي
+ماهو ماهي ممن عمن
 """
 
-_VERSION = 1
+#: A stopword behind the conjunction ``و`` is a stopword (``وهذا``, ``ولكن``,
+#: ``وبعد``): the list need not spell out every ``و`` form.
+CLITIC_STOP_LETTERS = "و"
+
+#: In queries, a question word behind any one-letter proclitic is one too
+#: (``بماذا``, ``لمن``, ``وأين``, ``فهل``).
+QUERY_CLITICS = "وفبلك"
+
+_VERSION = 2
 
 
 @lru_cache(maxsize=None)
@@ -67,6 +76,7 @@ class ArabicAnalyzer(Tokenizer):
         rules: tuple[str, ...] = RULES,
         protect: bool = True,
         query_stopwords: bool = True,
+        proclitics: bool = True,
     ):
         if stemmer not in STEMMERS:
             raise ValueError(f"unknown stemmer {stemmer!r}")
@@ -75,10 +85,13 @@ class ArabicAnalyzer(Tokenizer):
         self.rules = tuple(rules)
         self.protect = protect
         self.query_stopwords = query_stopwords
+        #: Split the proclitics ``ب ل ك ف`` from the words of data/proclitics.txt.
+        self.proclitics = proclitics
 
     # -- configuration ----------------------------------------------------
     def config(self) -> tuple:
-        return (self.stemmer, self.stopwords, self.rules, self.protect, self.query_stopwords)
+        return (self.stemmer, self.stopwords, self.rules, self.protect, self.query_stopwords,
+                self.proclitics)
 
     @property
     def version(self) -> str:
@@ -86,7 +99,7 @@ class ArabicAnalyzer(Tokenizer):
         rules = "+".join(self.rules)
         return (
             f"arshif-ar/{_VERSION} stem={self.stemmer} stop={int(self.stopwords)} "
-            f"protect={int(self.protect)} norm={rules}"
+            f"protect={int(self.protect)} proclitics={int(self.proclitics)} norm={rules}"
         )
 
     def __eq__(self, other):
@@ -100,12 +113,29 @@ class ArabicAnalyzer(Tokenizer):
 
     def __setstate__(self, state):
         state.setdefault("query_stopwords", True)
+        if "proclitics" not in state:
+            # Built before the word lists shipped (analyzer v1): keep analyzing
+            # queries exactly as that index was built.
+            state["proclitics"] = False
+            state["protect"] = False
         self.__dict__.update(state)
+
+    def view(self, stemmer: str) -> "ArabicAnalyzer":
+        """The same analyzer with another stemmer: the extra field views
+        (``none`` for exact forms, ``skeleton`` for spelling variants)."""
+        return ArabicAnalyzer(stemmer=stemmer, stopwords=self.stopwords, rules=self.rules,
+                              protect=self.protect, query_stopwords=self.query_stopwords,
+                              proclitics=self.proclitics)
+
+    def stem_term(self, stem: str) -> str | None:
+        """This analyzer's term for a word whose light10 stem is ``stem`` (None
+        when it is not a function of that stem, e.g. exact forms)."""
+        fn = FROM_LIGHT10_STEM.get(self.stemmer)
+        return fn(stem) if fn else None
 
     def exact(self) -> "ArabicAnalyzer":
         """The same analyzer without stemming: the "exact form" field views."""
-        return ArabicAnalyzer(stemmer="none", stopwords=self.stopwords, rules=self.rules,
-                              protect=False, query_stopwords=self.query_stopwords)
+        return self.view("none")
 
     # -- per-word analysis (cached) -----------------------------------------
     def _setup(self):
@@ -113,6 +143,7 @@ class ArabicAnalyzer(Tokenizer):
         self._stops = _stopword_set(self.rules) if self.stopwords else frozenset()
         self._qstops = _query_stopword_set(self.rules) if self.query_stopwords else frozenset()
         self._protected = protected_words() if self.protect else frozenset()
+        self._split = split_words() if self.proclitics else frozenset()
         self._stem = STEMMERS[self.stemmer]
         self._cache: dict[str, tuple[str, str, bool]] = {}
 
@@ -125,8 +156,9 @@ class ArabicAnalyzer(Tokenizer):
         except KeyError:
             pass
         norm = self._normalize(surface)
-        stop = norm in self._stops or not norm
-        stem = norm if stop else self._stem(norm, self._protected)
+        stop = not norm or norm in self._stops or (
+            len(norm) >= 3 and norm[0] in CLITIC_STOP_LETTERS and norm[1:] in self._stops)
+        stem = norm if stop else self._stem(norm, self._protected, self._split)
         result = (norm, stem, stop)
         if len(self._cache) < 1_000_000:  # bound memory on pathological input
             self._cache[surface] = result
@@ -173,7 +205,8 @@ class ArabicAnalyzer(Tokenizer):
             if len(surface) > MAX_WORD_CHARS:
                 continue
             norm, stem, stop = analyze_word(surface)
-            if not stop and norm in qstops:
+            if not stop and qstops and (norm in qstops or (
+                    len(norm) >= 3 and norm[0] in QUERY_CLITICS and norm[1:] in qstops)):
                 stop = True
             if stop:
                 if removestops or not norm:

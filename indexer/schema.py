@@ -15,12 +15,20 @@ from indexer.normalize import normalize_text
 #: set in ``search.rank``).  Chosen by measurement: see docs/quality.md.
 TEXT_FIELDS = ("headline", "body", "keywords")
 
-#: Unstemmed "exact" views: the same text normalized but not stemmed, queried
-#: beside the stemmed field so a document with the very form typed scores
-#: extra (the stemmed field alone cannot tell ``الوزير`` from ``وزيرة``).  Not
-#: stored (the stemmed field stores the text).  Measured in
-#: docs/quality.md; an empty dict turns them off.
-EXACT_FIELDS = {"headline": "headline_exact", "body": "body_exact"}
+#: The headline is indexed as the first line of ``body`` too (the stored body
+#: stays the body): a query word found in the headline and the text then
+#: counts once, saturated, as BM25F would, instead of twice.
+HEADLINE_IN_BODY = True
+
+#: Extra views of the article text (headline + body), queried beside the
+#: stemmed ``body`` (weights in ``search.query.DEFAULT_FIELD_BOOSTS``): field ->
+#: stemmer.  ``body_exact`` (normalized, unstemmed) makes the very form typed
+#: count extra, which the stemmed field cannot tell (``الوزير`` / ``وزيرة``);
+#: ``body_skel`` (stem without long vowels) lets spelling and transliteration
+#: variants meet (``ليفربول`` / ``ليفيربول``).  Neither stored nor positional
+#: (a quoted phrase is an AND of its words there: search.query), to keep the
+#: index small.  Measured in docs/quality.md; an empty dict turns them off.
+TEXT_VIEWS = {"body_exact": "none", "body_skel": "skeleton"}
 
 
 def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
@@ -45,8 +53,8 @@ def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
         signature=fields.STORED(),
         # Normalized headline+body: the same article in several files is indexed once.
         content_key=fields.ID(stored=True),
-        **{exact: fields.TEXT(analyzer=analyzer.exact())
-           for exact in EXACT_FIELDS.values()},
+        **{name: fields.TEXT(analyzer=analyzer.view(stemmer), phrase=False)
+           for name, stemmer in TEXT_VIEWS.items()},
     )
 
 
@@ -71,8 +79,11 @@ def to_document(article: Article, signature: str, key: str) -> dict:
         "signature": signature,
         "content_key": key,
     }
-    for name, exact in EXACT_FIELDS.items():
-        doc[exact] = doc[name]
+    if HEADLINE_IN_BODY and article.headline.strip():
+        doc["body"] = article.headline + "\n" + article.body
+        doc["_stored_body"] = article.body  # Whoosh: store this, index "body"
+    for name in TEXT_VIEWS:
+        doc[name] = doc["body"]
     if article.date is not None:
         doc["date"] = article.date
         doc["year"] = f"{article.date.year:04d}"

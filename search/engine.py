@@ -30,8 +30,10 @@ TIME_LIMIT_S = 5.0  # per search; past it, the results collected so far are retu
 TEXT_FIELDS = ("headline", "body", "keywords")
 
 #: BM25F parameters (see docs/quality.md for how they were chosen).
-BM25_B = 0.75
-BM25_K1 = 1.2
+#: Low K1 (term frequency saturates fast: matching more of the query's words
+#: beats repeating one) and full length normalization won on both test sets.
+BM25_B = 1.0
+BM25_K1 = 0.5
 
 
 class SearchError(ValueError):

@@ -24,8 +24,12 @@ FIELD_ALIASES = {
     "date": ["التاريخ", "تاريخ"],
 }
 
-#: Fields searched when the query names none, with their query boosts.
-DEFAULT_FIELD_BOOSTS = {"headline": 2.0, "body": 1.0, "keywords": 1.0}
+#: Fields searched when the query names none, with their query boosts
+#: (fields missing from an older index are skipped).  ``body`` also indexes
+#: the headline; ``body_exact`` / ``body_skel`` are its unstemmed and
+#: vowel-less views (indexer/schema.py).  Chosen by measurement: docs/quality.md.
+DEFAULT_FIELD_BOOSTS = {"headline": 0.75, "body": 1.0, "keywords": 1.0,
+                        "body_exact": 0.3, "body_skel": 0.3}
 
 #: Grouping of plain words: OR, with a bonus for documents matching more of
 #: the words (Whoosh's OrGroup factory).  AND finds almost nothing for a
@@ -40,6 +44,15 @@ OR_BONUS = 0.9
 PROXIMITY_BOOST = 0.0
 PROXIMITY_SLOP = 1
 PROXIMITY_FIELDS = ("body",)
+
+#: Views that match MORE documents than the stemmed fields: the skeleton view
+#: conflates much as a root would (``حروب`` / ``حرب``, ``عريض`` / ``عرض``).
+#: They are searched only for plain queries (no operators, quotes or fields)
+#: of at least MIN_WIDENING_TERMS words, where they find answers phrased with
+#: other forms; a one-word search finds that word, and misspellings still
+#: get "did you mean".
+WIDENING_VIEWS = ("body_skel",)
+MIN_WIDENING_TERMS = 2
 
 MAX_QUERY_CHARS = 500
 
@@ -71,9 +84,10 @@ def clean(text: str) -> str:
 def make_parser(schema, field_boosts: dict[str, float] | None = None,
                 or_bonus: float = OR_BONUS) -> qparser.QueryParser:
     boosts = field_boosts or DEFAULT_FIELD_BOOSTS
-    fields = [f for f in boosts if f in schema]
+    fields = [f for f in boosts if f in schema and f not in WIDENING_VIEWS]
     group = qparser.OrGroup.factory(or_bonus) if or_bonus is not None else qparser.AndGroup
     parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
+    parser.widening = {f: boosts[f] for f in WIDENING_VIEWS if f in boosts and f in schema}
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
@@ -91,12 +105,15 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
         q = parser.parse(cleaned)
         if not _has_errors(q):
             q = cap_expansions(require_filters(lift_negations(q)))
+            q = phrases_need_positions(parser.schema, q)
+            q = with_widening(parser, q)
             return Parsed(with_proximity(parser.schema, q, cleaned), cleaned)
     except Exception:  # Whoosh raises assorted errors on odd syntax
         pass
     words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
     try:
         q = parser.parse(words) if words else wq.NullQuery
+        q = phrases_need_positions(parser.schema, q)
     except Exception:  # a parser bug we have not met: search nothing, never crash
         q = wq.NullQuery
     return Parsed(q, words, fallback=True)
@@ -169,12 +186,100 @@ def proximity_query(schema, text: str) -> wq.Query | None:
     return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
 
 
+def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
+    """``q`` OR the WIDENING_VIEWS terms of a plain query of 2+ words.
+
+    Plain: only words and phrases, OR-ed (no AND/NOT, field, wildcard...), so
+    widening cannot break what the syntax asked for; a phrase's own words are
+    not widened.  The view terms are computed
+    from the parsed ``body`` terms (the views are functions of the stem).
+    """
+    views = getattr(parser, "widening", {})
+    schema = parser.schema
+    if (not views or q is wq.NullQuery or "body" not in schema
+            or getattr(schema["body"].analyzer, "stemmer", None) != "light10"):
+        return q
+    stems: list[str] = []
+    quoted: list[str] = []
+
+    def collect(sub: wq.Query) -> bool:
+        if type(sub) is wq.Term:
+            if sub.fieldname == "body":
+                stems.append(sub.text)
+            return True
+        if type(sub) is wq.Phrase:  # one more OR-ed clause
+            if sub.fieldname == "body":
+                quoted.extend(sub.words)
+            return True
+        if type(sub) is wq.AndMaybe:  # a bonus (phrases_need_positions)
+            return collect(sub.a)
+        return type(sub) is wq.Or and all(collect(c) for c in sub.subqueries)
+
+    # Quoted words are widened only beside loose words: a query that is just
+    # a phrase keeps phrase semantics.
+    if not collect(q) or not stems or len(stems) + len(quoted) < MIN_WIDENING_TERMS:
+        return q
+    stems += quoted
+    clauses = []
+    for name, boost in views.items():
+        analyzer = schema[name].analyzer
+        terms = [analyzer.stem_term(stem) for stem in stems] if boost > 0 else []
+        clauses.extend(wq.Term(name, term, boost=boost) for term in terms if term)
+    return wq.Or([q, *clauses]) if clauses else q
+
+
 def with_proximity(schema, q: wq.Query, text: str) -> wq.Query:
     """``q`` plus, for plain multi-word queries, the proximity bonus."""
     if q is wq.NullQuery:
         return q
     bonus = proximity_query(schema, text)
     return q if bonus is None else wq.AndMaybe(q, bonus)
+
+
+def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
+    """Phrases on fields indexed without positions (the ``body_exact`` /
+    ``body_skel`` views), where Whoosh would raise, become a bonus: documents
+    that match the rest of their OR group and hold all the phrase's words in
+    that view score extra.  A quoted phrase still only MATCHES as a phrase,
+    in the positional fields."""
+    def unpositioned(sub) -> bool:
+        if not isinstance(sub, wq.Phrase) or sub.fieldname not in schema:
+            return False
+        fmt = schema[sub.fieldname].format
+        return not (fmt and fmt.supports("positions"))
+
+    if not any(unpositioned(sub) for sub in _walk(q)):
+        return q
+
+    def words(phrase: wq.Phrase) -> wq.Query:
+        terms = [wq.Term(phrase.fieldname, w) for w in phrase.words]
+        return wq.And(terms, boost=phrase.boost) if len(terms) > 1 else (
+            wq.Term(phrase.fieldname, terms[0].text, boost=phrase.boost) if terms else wq.NullQuery)
+
+    def fix(sub: wq.Query) -> wq.Query:
+        if unpositioned(sub):
+            return wq.NullQuery
+        if not sub.children():
+            return sub
+        new = _copy.copy(sub)
+        if isinstance(sub, wq.Or) and any(unpositioned(c) for c in sub.subqueries):
+            rest = [fix(c) for c in sub.subqueries if not unpositioned(c)]
+            bonus = [words(c) for c in sub.subqueries if unpositioned(c)]
+            if not rest:
+                return wq.NullQuery
+            new.subqueries = type(sub.subqueries)(rest)
+            return wq.AndMaybe(new, wq.Or(bonus))
+        for attr in ("a", "b", "child", "query", "q"):
+            value = getattr(sub, attr, None)
+            if isinstance(value, wq.Query):
+                setattr(new, attr, fix(value))
+        if isinstance(sub, wq.compound.BinaryQuery):
+            new.subqueries = (new.a, new.b)
+        elif isinstance(getattr(sub, "subqueries", None), (list, tuple)):
+            new.subqueries = type(sub.subqueries)(fix(c) for c in sub.subqueries)
+        return new
+
+    return fix(q).normalize()
 
 
 def _has_errors(q: wq.Query) -> bool:
