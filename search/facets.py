@@ -48,6 +48,11 @@ class FacetCounter:
             return self.docset(q.a)
         if q is wq.NullQuery:
             return set()
+        if isinstance(q, wq.MultiTerm):  # prefixes, wildcards (expansion capped in query.py)
+            docs = set()
+            for fieldname, btext in q.expanded_terms(self.reader):
+                docs |= self._term_docs(fieldname, btext)
+            return docs
         return set(q.docs(self.searcher))  # phrases, ranges, prefixes, Not...
 
     def _term_docs(self, fieldname: str, text) -> set[int]:

@@ -660,4 +660,5 @@ def test_expensive_queries_on_a_300k_word_vocabulary(tmp_path):
         started = time.perf_counter()
         engine.search(Request(q=q))
         took = time.perf_counter() - started
-        assert took < 2.0, (q, took)
+        # Bounded, not a speed goal (that is bench/): a stuck worker would take minutes.
+        assert took < 10.0, (q, took)
