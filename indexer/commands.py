@@ -11,7 +11,7 @@ import click
 
 from indexer import store
 from indexer.readers.archive import FORMATS
-from indexer.writer import Summary, build_index, read_build_info
+from indexer.writer import Summary, build_index
 
 DEFAULT_ARCHIVE = Path("data/archive")
 MAP_FIELDS = ("id", "headline", "body", "date", "source", "keywords")

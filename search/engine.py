@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from whoosh import query as wq, scoring, sorting
@@ -27,7 +27,6 @@ SORTS = ("relevance", "newest", "oldest")
 MAX_PAGE = 100  # deepest page served: bounds the cost of a query
 MAX_PER_PAGE = 100
 TIME_LIMIT_S = 5.0  # per search; past it, the results collected so far are returned
-TEXT_FIELDS = ("headline", "body", "keywords")
 
 #: BM25F parameters (see docs/quality.md for how they were chosen).
 #: Low K1 (term frequency saturates fast: matching more of the query's words
