@@ -36,13 +36,20 @@ QUERY_STOPWORDS_TEXT = """
 ماهو ماهي ممن عمن
 """
 
-#: A stopword behind the conjunction ``و`` is a stopword (``وهذا``, ``ولكن``,
-#: ``وبعد``): the list need not spell out every ``و`` form.
-CLITIC_STOP_LETTERS = "و"
+#: Letters that, prefixed to a stopword, still make a stopword (``وهذا``,
+#: ``وبعد`` for "و").  Measured with "و" (docs/quality.md): no gain on either
+#: test set, so off; stopwords.txt spells out the common و forms instead.
+CLITIC_STOP_LETTERS = ""
 
 #: In queries, a question word behind any one-letter proclitic is one too
 #: (``بماذا``, ``لمن``, ``وأين``, ``فهل``).
 QUERY_CLITICS = "وفبلك"
+
+#: Joins indexed sections of one field (the headline and the body in
+#: ``body``, indexer/schema.py): positions jump by SECTION_GAP there, so no
+#: phrase or proximity match spans two sections.
+SECTION_BREAK = "\u2029"
+SECTION_GAP = 100
 
 _VERSION = 2
 
@@ -200,10 +207,14 @@ class ArabicAnalyzer(Tokenizer):
         analyze_word = self.analyze_word
         qstops = self._query_stops() if mode == "query" else ()
         pos = start_pos
+        gap = value.find(SECTION_BREAK) if positions else -1
         for match in WORD_RE.finditer(value):
             surface = match.group()
             if len(surface) > MAX_WORD_CHARS:
                 continue
+            while 0 <= gap < match.start():  # no phrase spans a section break
+                pos += SECTION_GAP
+                gap = value.find(SECTION_BREAK, gap + 1)
             norm, stem, stop = analyze_word(surface)
             if not stop and qstops and (norm in qstops or (
                     len(norm) >= 3 and norm[0] in QUERY_CLITICS and norm[1:] in qstops)):

@@ -7,7 +7,7 @@ import json
 
 from whoosh import fields
 
-from indexer.analysis import ArabicAnalyzer
+from indexer.analysis import SECTION_BREAK, ArabicAnalyzer
 from indexer.article import Article
 from indexer.normalize import normalize_text
 
@@ -80,7 +80,7 @@ def to_document(article: Article, signature: str, key: str) -> dict:
         "content_key": key,
     }
     if HEADLINE_IN_BODY and article.headline.strip():
-        doc["body"] = article.headline + "\n" + article.body
+        doc["body"] = article.headline + SECTION_BREAK + article.body
         doc["_stored_body"] = article.body  # Whoosh: store this, index "body"
     for name in TEXT_VIEWS:
         doc[name] = doc["body"]

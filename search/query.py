@@ -47,10 +47,10 @@ PROXIMITY_FIELDS = ("body",)
 
 #: Views that match MORE documents than the stemmed fields: the skeleton view
 #: conflates much as a root would (``حروب`` / ``حرب``, ``عريض`` / ``عرض``).
-#: They are searched only for plain queries (no operators, quotes or fields)
-#: of at least MIN_WIDENING_TERMS words, where they find answers phrased with
-#: other forms; a one-word search finds that word, and misspellings still
-#: get "did you mean".
+#: They are added only to OR-ed queries (no AND/NOT, wildcard...) with at
+#: least MIN_WIDENING_TERMS words, where they find answers phrased with other
+#: forms; a one-word search finds that word, a lone quoted phrase stays a
+#: phrase, and misspellings still get "did you mean".
 WIDENING_VIEWS = ("body_skel",)
 MIN_WIDENING_TERMS = 2
 
@@ -189,10 +189,10 @@ def proximity_query(schema, text: str) -> wq.Query | None:
 def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
     """``q`` OR the WIDENING_VIEWS terms of a plain query of 2+ words.
 
-    Plain: only words and phrases, OR-ed (no AND/NOT, field, wildcard...), so
-    widening cannot break what the syntax asked for; a phrase's own words are
-    not widened.  The view terms are computed
-    from the parsed ``body`` terms (the views are functions of the stem).
+    Plain: only terms and phrases, OR-ed (no AND/NOT, wildcard...), so
+    widening cannot break what the syntax asked for; a quoted phrase's words
+    are widened only beside loose words.  The view terms are computed from
+    the parsed ``body`` terms (the views are functions of the light10 stem).
     """
     views = getattr(parser, "widening", {})
     schema = parser.schema

@@ -200,6 +200,66 @@ def test_jsonl_with_empty_titles_through_the_importer(tmp_path):
     assert json.loads(result.output)["metrics"]["MRR@10"] == pytest.approx(2 / 3, abs=1e-4)
 
 
+# -- the quality features the defaults rely on -------------------------------------------------
+def test_light10_with_the_word_lists():
+    from indexer.stem import light10, protected_words, split_words
+
+    protected, split = frozenset({"وزير", "وزيره", "والده"}), frozenset({"بمصر", "للاعب"})
+    assert light10("وزيره", protected, split) == "وزير"  # keeps و, still loses suffixes
+    assert light10("ووزير", protected, split) == "وزير"
+    assert light10("الوزير", protected, split) == "وزير"
+    assert light10("والده", protected, split) == "والد"  # not و + article
+    assert light10("وبمصر", protected, split) == "مصر"
+    assert light10("للاعب", protected, split) == "لاعب"  # ل + لاعب, not لل + اعب
+    assert light10("للمدرسه", protected, split) == "مدرس"
+    # The shipped lists (scripts/make_protected.py).
+    assert {"وزير", "والده"} <= protected_words()
+    assert {"بمصر", "لكره", "للاعب"} <= split_words()
+
+
+def test_default_analyzer_terms():
+    from indexer.analysis import ArabicAnalyzer
+    from indexer.stem import skeleton
+
+    analyzer = ArabicAnalyzer()
+    assert analyzer.analyze("بمصر لكرة القدم الوزير ووزيرة") == ["مصر", "كر", "قدم", "وزير", "وزير"]
+    assert analyzer.analyze("بماذا ماهي عاصمة مصر", query=True) == ["عاصم", "مصر"]
+    assert skeleton("ليفيربول") == skeleton("ليفربول") and skeleton("داوود") == skeleton("داود")
+    assert skeleton("كتب") == "كتب"  # short stems keep their vowels
+
+
+def test_views_widen_only_plain_queries_of_two_words(tiny):
+    engine = Engine(tiny / "index")
+
+    def fields(text):
+        return {field for field, _ in _terms(engine.parse(text).query)}
+
+    assert "body_skel" in fields("أسعار النفط")
+    assert "body_exact" in fields("أسعار النفط") and "body_exact" in fields("النفط")
+    for text in ("النفط", '"أسعار النفط"', "أسعار AND النفط", "النفط -أوبك", "العنوان:النفط أسعار"):
+        assert "body_skel" not in fields(text), text
+
+
+def _terms(q):
+    from whoosh import query as wq
+
+    if isinstance(q, wq.Term):
+        return [(q.fieldname, q.text)]
+    return [t for child in q.children() for t in _terms(child)]
+
+
+def test_phrases_match_only_as_phrases(tiny):
+    engine = Engine(tiny / "index")
+    assert [h[0] for h in engine.ranked_ids('"أسعار النفط"')] == ["oil"]
+    assert engine.ranked_ids('"النفط أسعار"') == []  # the views hold no positions
+
+
+def test_headline_is_searched_but_the_stored_body_is_the_body(tiny):
+    engine = Engine(tiny / "index")
+    assert engine.article("cup").body == DOCS[2]["text"]
+    assert [h[0] for h in engine.ranked_ids("كرة القدم")][:1] == ["cup"]
+
+
 # -- the arcd bar ----------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.skipif(not (ARCD / "qrels.tsv").exists(), reason=f"arcd not found at {ARCD}")
