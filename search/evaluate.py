@@ -175,7 +175,11 @@ def evaluate_index(home: Path, queries: Mapping[str, str], qrels, depth: int = D
 
 
 def write_run(run: Run, path: Path, tag: str = "arshif") -> None:
-    """A TREC run file (``qid Q0 docid rank score tag``) with the engine's scores."""
+    """A TREC run file (``qid Q0 docid rank score tag``) with the engine's scores.
+
+    The scores are rounded; where they tie, trec_eval-style tools break the tie
+    by docid, so their figures can differ in the 4th decimal from ours, which
+    follow the engine's ranks."""
     with open(path, "w", encoding="utf-8") as out:
         for qid, hits in run.items():
             for docid, rank, score in hits:
