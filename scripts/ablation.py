@@ -113,7 +113,7 @@ class Config:
     boosts: dict | None = None  # query field boosts (None: the default)
     k1: float = engine_mod.BM25_K1
     b: float = engine_mod.BM25_B
-    or_bonus: float | None = query.OR_BONUS
+    conjunctive: bool = False  # AND of the words instead of OR
     proximity: tuple = (0.0, 1)  # (boost, slop)
     prf: tuple | None = None  # (docs, terms, weight)
     chosen: bool = False
@@ -178,8 +178,7 @@ def configs() -> list[Config]:
         Config("BM25 k1=0.5 b=0.75", "bm25", k1=0.5, b=0.75),
         Config("BM25 k1=0.3 b=1.0", "bm25", k1=0.3, b=1.0),
         # grouping
-        Config("AND of the words", "grouping", or_bonus=None),
-        Config("OR, no coordination bonus", "grouping", or_bonus=0.0),
+        Config("AND of the words", "grouping", conjunctive=True),
         # proximity and feedback
         Config("proximity bonus 0.2 (word pairs within 3)", "proximity", proximity=(0.2, 3)),
         Config("proximity bonus 0.5 (adjacent pairs)", "proximity", proximity=(0.5, 1)),
@@ -267,7 +266,7 @@ def prf_search(engine: Engine, docs: int, terms: int, weight: float):
 def run(cfg: Config, data: Dataset, work: Path, costs: dict) -> dict:
     with patched(cfg):
         home = index_for(cfg, data, work, costs)
-        engine = Engine(home, field_boosts=cfg.boosts, or_bonus=cfg.or_bonus, b=cfg.b, k1=cfg.k1)
+        engine = Engine(home, field_boosts=cfg.boosts, conjunctive=cfg.conjunctive, b=cfg.b, k1=cfg.k1)
         search = prf_search(engine, *cfg.prf) if cfg.prf else engine.ranked_ids
         report, runs = evaluate.evaluate(search, data.queries, data.qrels)
     return {"metrics": report.metrics, "queries": report.queries, "ms": report.ms_per_query,
@@ -294,7 +293,7 @@ CHOSEN = {
     "normalization": "all 11 rules",
     "fields": "headline 0.75, and the headline also indexed as the first line of body; body_exact view 0.3; body_skel view 0.3 (plain queries of 2+ words)",
     "bm25": "k1=0.5, b=1.0",
-    "grouping": "OR (Whoosh OrGroup, bonus 0.9)",
+    "grouping": "OR of the words (Whoosh OrGroup)",
     "proximity": "off",
     "feedback": "off",
 }

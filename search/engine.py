@@ -15,12 +15,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as wq, scoring, sorting
 from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 
 from indexer import store
-from search import highlight
-from search.facets import FacetCounter
+from search import highlight, score
+from search.arrays import IndexArrays
+from search.facets import DocSets, count_facets
 from search.query import Parsed, make_parser, parse, positive_terms
 
 SORTS = ("relevance", "newest", "oldest")
@@ -128,19 +130,20 @@ def date_filter(date_from: date | None, date_to: date | None) -> wq.Query | None
 class Engine:
     """Search one index home; safe to share between threads."""
 
-    def __init__(self, home: Path, field_boosts: dict | None = None, or_bonus: float | None = 0.9,
+    def __init__(self, home: Path, field_boosts: dict | None = None, conjunctive: bool = False,
                  b: float = BM25_B, k1: float = BM25_K1):
         self.home = Path(home)
         self.field_boosts = field_boosts
-        self.or_bonus = or_bonus
+        self.conjunctive = conjunctive
+        self.k1, self.b = k1, b
         self.weighting = scoring.BM25F(B=b, K1=k1)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._live = ("", None, None)  # (generation name, index, parser), swapped as one
+        self._live = ("", None, None, None)  # (generation, index, parser, arrays), swapped as one
 
     # -- the live index ------------------------------------------------------
     def _current_index(self):
-        """(name, index, parser) of the live generation, reopened after a rebuild."""
+        """(name, index, parser, arrays) of the live generation, reopened after a rebuild."""
         name = store.current_name(self.home)
         live = self._live
         if name != live[0] or live[1] is None:
@@ -150,7 +153,7 @@ class Engine:
                     # Open the generation we read the name of, so the label is right
                     # even if another rebuild publishes meanwhile.
                     ix = store.open_current(self.home, name or None)
-                    live = (name, ix, make_parser(ix.schema, self.field_boosts, self.or_bonus))
+                    live = (name, ix, make_parser(ix.schema, self.field_boosts, self.conjunctive), [])
                     self._live = live
         return live
 
@@ -161,18 +164,24 @@ class Engine:
         still hold it.  It is released (and its files closed) when the last
         reference goes, i.e. when that request ends.
         """
-        name, ix, parser = self._current_index()
+        name, ix, parser, arrays = self._current_index()
         local = self._local
         if getattr(local, "name", None) != name:
             local.searcher = ix.searcher(weighting=self.weighting)
             local.name = name
             local.parser = parser
-            local.facets = FacetCounter(local.searcher)
+            local.docsets = DocSets(local.searcher)
+            if not arrays:  # made once per generation, shared by all threads
+                with self._lock:
+                    if not arrays:
+                        arrays.append(IndexArrays(local.searcher, self.k1, self.b))
+            local.arrays = arrays[0]
         return local.searcher
 
-    def _facet_counter(self) -> FacetCounter:
+    @property
+    def arrays(self) -> IndexArrays:
         self.searcher()
-        return self._local.facets
+        return self._local.arrays
 
     @property
     def parser(self):
@@ -203,26 +212,16 @@ class Engine:
             result.took_ms = (time.perf_counter() - started) * 1000
             return result
         limit = req.page * req.per_page
-        # Two passes, each cheap for what it does: the ranked top ``limit``
-        # (Whoosh's TopCollector skips blocks that cannot reach the top), and,
-        # for the hit count and facets, set operations over posting lists
-        # (search/facets.py).  Asking one collector for both (``groupedby``)
-        # makes Whoosh score every match.
-        results, partial = _rank(searcher, parsed.query, limit, req.sort, filter_q)
-        result.total = results.scored_length()
+        ranked = self._ranked(searcher, parsed.query, limit, req.sort, filter_q, req.facets)
+        result.total, result.partial = ranked.total, ranked.partial
         if req.facets:
-            counter = self._facet_counter()
-            docs = counter.docset(parsed.query)
-            if filter_q is not None:
-                docs &= counter.docset(filter_q)
-            result.total = max(result.total, len(docs))
-            result.facets = counter.count(docs)
-        result.partial = partial
+            result.facets = count_facets(self.arrays, searcher, ranked.matched)
         result.pages = max(1, -(-result.total // req.per_page)) if result.total else 0
         start = (req.page - 1) * req.per_page
         terms = self._highlight_terms(parsed)
-        for rank, n in enumerate(range(start, min(limit, results.scored_length())), start + 1):
-            result.hits.append(self._hit(results, n, rank, terms, req.highlight))
+        for rank, n in enumerate(range(start, len(ranked.docnums)), start + 1):
+            result.hits.append(self._hit(searcher, int(ranked.docnums[n]), ranked.scores[n], rank,
+                                         terms, req.highlight))
         if result.total < 3 and not req.source and not req.date_from and not req.date_to:
             result.suggestion = self.suggest(parsed)
         if not result.total:
@@ -237,16 +236,41 @@ class Engine:
         parsed = self.parse(text)
         if parsed.query is wq.NullQuery:
             return []
-        results, _ = _rank(searcher, parsed.query, limit, "relevance", None)
-        # Ids from the id column: loading each hit's stored fields would
-        # decompress its whole body just to read its id.
-        ids = searcher.reader().column_reader("id") if searcher.reader().has_column("id") else None
-        out = []
-        for n in range(results.scored_length()):
-            docnum = results.docnum(n)
-            doc_id = ids[docnum] if ids is not None else searcher.stored_fields(docnum)["id"]
-            out.append((doc_id, n + 1, round(float(results.score(n) or 0), 4)))
-        return out
+        ranked = self._ranked(searcher, parsed.query, limit, "relevance", None, False)
+        ids = self.arrays.ids(searcher)
+        return [(ids[d], n + 1, round(float(s), 4))
+                for n, (d, s) in enumerate(zip(ranked.docnums, ranked.scores))]
+
+    def _ranked(self, searcher, q, limit: int, sort: str, filter_q, want_matched: bool) -> _Ranked:
+        """The top ``limit`` of ``q`` (by score or date), the total, and, with
+        ``want_matched``, every matching document (for the facets).
+
+        Plain word queries (and their filters) are scored over the cached
+        posting arrays (search/score.py); phrases, wildcards and other shapes
+        go through Whoosh's own matchers and collectors.
+        """
+        arrays = self.arrays
+        match = score.evaluate(q, arrays, searcher)
+        if match is not None and filter_q is not None:
+            match = score.restrict(match, filter_q, arrays, searcher)
+        if match is not None:
+            order = arrays.date_order(searcher, newest=sort == "newest") if sort != "relevance" else None
+            docnums, scores = score.top(match, limit, order)
+            matched = np.flatnonzero(match.mask) if want_matched else None
+            return _Ranked(docnums, scores, match.count, matched)
+        results, partial = _rank(searcher, q, limit, sort, filter_q)
+        n = results.scored_length()
+        docnums = np.array([results.docnum(i) for i in range(n)], dtype=np.int64)
+        scores = np.array([float(results.score(i) or 0) for i in range(n)])
+        total, matched = n, None
+        if want_matched:
+            counter = self._local.docsets
+            docs = counter.docset(q)
+            if filter_q is not None:
+                docs &= counter.docset(filter_q)
+            matched = np.fromiter(docs, dtype=np.int64, count=len(docs))
+            total = max(total, len(docs))
+        return _Ranked(docnums, scores, total, matched, partial)
 
     def _highlight_terms(self, parsed: Parsed) -> dict[str, frozenset[str]]:
         terms: dict[str, set[str]] = {}
@@ -254,9 +278,9 @@ class Engine:
             terms.setdefault(fieldname, set()).add(text)
         return {k: frozenset(v) for k, v in terms.items()}
 
-    def _hit(self, results, n: int, rank: int, terms, with_highlight: bool) -> Hit:
-        doc = results.fields(n)
-        score = results.score(n)
+    def _hit(self, searcher, docnum: int, score: float, rank: int, terms,
+             with_highlight: bool) -> Hit:
+        doc = searcher.stored_fields(docnum)
         headline = doc.get("headline", "")
         analyzer = self.analyzer
         if with_highlight:
@@ -347,7 +371,17 @@ class Engine:
         if docnum is None:
             return []
         results = searcher.more_like(docnum, "body", top=limit, numterms=12)
-        return [self._hit(results, n, n + 1, {}, False) for n in range(results.scored_length())]
+        return [self._hit(searcher, results.docnum(n), results.score(n), n + 1, {}, False)
+                for n in range(results.scored_length())]
+
+
+@dataclass
+class _Ranked:
+    docnums: np.ndarray  # the top documents, best (or by date) first
+    scores: np.ndarray
+    total: int  # matching documents
+    matched: np.ndarray | None = None  # all of them, when asked for
+    partial: bool = False  # Whoosh's time limit cut the search short
 
 
 def _filter_query(req: Request) -> wq.Query | None:

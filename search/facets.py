@@ -2,16 +2,20 @@
 
 Why not Whoosh's ``groupedby``: its FacetCollector visits every matching
 document through the Python matcher tree and looks each facet value up per
-document, which was most of the search box's time at 58k articles (7k
-matches per query on average).  Here the matching documents are a set built
-with C-level set operations from each term's posting list, and facet values
-are read once per searcher into plain lists, so counting is one ``Counter``
-over the set.  Posting sets of frequent terms are cached per searcher.
+document, which was most of the search box's time at 58k articles.  Facet
+values are read once per generation into code arrays (search/arrays.py) and
+counted with one ``np.bincount`` over the matching documents.
+
+Those documents come from the vectorized scorer (search/score.py) for plain
+queries; for the query shapes only Whoosh runs (phrases, wildcards...),
+``DocSets`` builds them with C-level set operations from posting lists.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import OrderedDict
+
+import numpy as np
 
 from whoosh import query as wq
 
@@ -20,13 +24,12 @@ CACHE_MIN_DOCS = 1000  # cache the posting sets of terms in at least this many d
 CACHE_SIZE = 64
 
 
-class FacetCounter:
-    """Document sets and facet counts over one searcher (one per thread)."""
+class DocSets:
+    """The documents matching a query, unscored, over one searcher (one per thread)."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.reader = searcher.reader()
-        self._columns: dict[str, list] = {}
         self._cache: OrderedDict = OrderedDict()
 
     # -- document sets -------------------------------------------------------
@@ -70,27 +73,20 @@ class FacetCounter:
                 self._cache.popitem(last=False)
         return docs
 
-    # -- counting ------------------------------------------------------------
-    def _column(self, fieldname: str) -> list:
-        values = self._columns.get(fieldname)
-        if values is None:
-            if self.reader.has_column(fieldname):
-                values = list(self.reader.column_reader(fieldname))
-            else:
-                values = [""] * self.reader.doc_count_all()
-            self._columns[fieldname] = values
-        return values
 
-    def count(self, docs: set[int]) -> dict[str, list[dict]]:
-        out = {}
-        for fieldname in FACET_FIELDS:
-            column = self._column(fieldname)
-            counts = Counter(map(column.__getitem__, docs))
-            counts.pop("", None)
-            counts.pop(None, None)
-            if fieldname == "source":
-                items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            else:
-                items = sorted(counts.items())
-            out[fieldname] = [{"value": k, "count": v} for k, v in items]
-        return out
+def count_facets(arrays, searcher, docnums: np.ndarray) -> dict[str, list[dict]]:
+    """Counts of each source, year and month among ``docnums``."""
+    out = {}
+    for fieldname in FACET_FIELDS:
+        if fieldname not in arrays.schema:
+            out[fieldname] = []
+            continue
+        codes, values = arrays.codes(searcher, fieldname)
+        counts = np.bincount(codes[docnums], minlength=len(values))
+        items = [(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
+        if fieldname == "source":
+            items.sort(key=lambda kv: (-kv[1], kv[0]))
+        else:
+            items.sort()
+        out[fieldname] = [{"value": k, "count": v} for k, v in items]
+    return out

@@ -31,10 +31,11 @@ FIELD_ALIASES = {
 DEFAULT_FIELD_BOOSTS = {"headline": 0.75, "body": 1.0, "keywords": 1.0,
                         "body_exact": 0.3, "body_skel": 0.3}
 
-#: Grouping of plain words: OR, with a bonus for documents matching more of
-#: the words (Whoosh's OrGroup factory).  AND finds almost nothing for a
-#: natural-language question; see docs/quality.md.
-OR_BONUS = 0.9
+#: Plain words are OR-ed: AND finds almost nothing for a natural-language
+#: question (docs/quality.md).  No coordination bonus: Whoosh's
+#: ``OrGroup.factory(scale)`` is lost when the parser flattens the per-field
+#: groups of plain words (the ablation measured it as a no-op), and where it
+#: survives (explicit OR) its CoordMatcher scores depend on document order.
 
 #: Proximity bonus for plain multi-word queries (no operators, quotes or
 #: fields): each pair of consecutive query words found within PROXIMITY_SLOP
@@ -82,10 +83,10 @@ def clean(text: str) -> str:
 
 
 def make_parser(schema, field_boosts: dict[str, float] | None = None,
-                or_bonus: float = OR_BONUS) -> qparser.QueryParser:
+                conjunctive: bool = False) -> qparser.QueryParser:
     boosts = field_boosts or DEFAULT_FIELD_BOOSTS
     fields = [f for f in boosts if f in schema and f not in WIDENING_VIEWS]
-    group = qparser.OrGroup.factory(or_bonus) if or_bonus is not None else qparser.AndGroup
+    group = qparser.AndGroup if conjunctive else qparser.OrGroup
     parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
     parser.widening = {f: boosts[f] for f in WIDENING_VIEWS if f in boosts and f in schema}
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))

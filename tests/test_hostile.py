@@ -596,7 +596,10 @@ def test_expensive_queries_answer_quickly(vocab_home, q):
 
 
 def test_time_limit_gives_partial_results(vocab_home, monkeypatch):
-    """Past TIME_LIMIT_S the results collected so far come back, flagged."""
+    """Past TIME_LIMIT_S the results collected so far come back, flagged.
+
+    (Only queries Whoosh runs have a time limit: a wildcard here.  The
+    vectorized path for plain words has a bounded cost.)"""
     from whoosh.collectors import TimeLimitCollector
 
     class Expired(TimeLimitCollector):
@@ -610,9 +613,9 @@ def test_time_limit_gives_partial_results(vocab_home, monkeypatch):
     result = engine.search(Request(q="ا* وثيقة"))
     assert result.partial and time.perf_counter() - started < 2
     client = create_app(engine=engine).test_client()
-    api = client.get("/api/search?" + urlencode({"q": "وثيقة"})).get_json()
+    api = client.get("/api/search?" + urlencode({"q": "ا* وثيقة"})).get_json()
     assert api["partial"] is True
-    page = client.get("/?" + urlencode({"q": "وثيقة"}))
+    page = client.get("/?" + urlencode({"q": "ا* وثيقة"}))
     check_response(page)
 
 

@@ -122,10 +122,11 @@ class Server:
 
 
 @contextmanager
-def serving(home: Path, threads: int = 16):
+def serving(home: Path, threads: int = 16, workers: int = 2):
     """``arshif serve`` on a free loopback port (port 0), stopped afterwards."""
     proc = subprocess.Popen(arshif_cmd("serve", "--index", str(home), "--host", "127.0.0.1",
-                                       "--port", "0", "--threads", str(threads)),
+                                       "--port", "0", "--threads", str(threads),
+                                       "--workers", str(workers)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = _readline(proc.stdout, timeout=20)
@@ -154,6 +155,43 @@ def _readline(stream, timeout: float) -> str:
     t.start()
     t.join(timeout)
     return box[0] if box else ""
+
+
+# -- 0. worker processes ---------------------------------------------------------------------
+
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_share_the_port_are_replaced_and_stop_together(tmp_path):
+    home = tmp_path / "index"
+    build_index([write_archive(tmp_path / "archive", 30, "workers")], home)
+    with serving(home, threads=2, workers=2) as server:
+        assert _wait_for(lambda: len(_children(server.proc.pid)) == 2)
+        first = _children(server.proc.pid)
+        for _ in range(20):  # connections are spread over both; all answered
+            assert server.json("/api/search?q=" + quote(marker("workers")))["total"] == 1
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        assert _wait_for(lambda: len(_children(server.proc.pid) - first) == 1)
+        assert victim not in _children(server.proc.pid)
+        assert server.json("/healthz")["status"] == "ok"
+        workers = _children(server.proc.pid)
+        server.proc.terminate()
+        server.proc.wait(10)
+        assert _wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in workers))
+    assert any("starting another" in line for line in server.log)
 
 
 # -- 1. rebuild while serving a steady load --------------------------------------------------

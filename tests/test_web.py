@@ -468,15 +468,17 @@ def test_serve_prints_the_address(news_index, monkeypatch):
         def close(self):
             seen["closed"] = True
 
-    def fake_make_server(app, host, port, threads):
-        seen.update(app=app, host=host, port=port, threads=threads)
+    def fake_make_server(app, host, port, threads, sock):
+        seen.update(app=app, host=host, port=port, threads=threads, sock=sock)
         return FakeServer()
 
     monkeypatch.setattr("web.commands.make_server", fake_make_server)
     result = CliRunner().invoke(serve_command, ["--index", str(news_index), "--port", "0",
-                                                "--threads", "3"])
+                                                "--threads", "3", "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "http://127.0.0.1:5123/" in result.output
+    port = seen["sock"].getsockname()[1]
+    seen["sock"].close()
+    assert f"http://127.0.0.1:{port}/ (1 process;" in result.output
     assert seen["threads"] == 3 and seen["closed"] and not seen["app"].debug
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import click
 from indexer import store
 from indexer.commands import index_option
 from search.engine import Engine
+from web import prefork
 
 EXIT_ERROR = 2
 
@@ -20,14 +23,33 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def make_server(app, host: str, port: int, threads: int):
-    """A waitress server bound to host:port (port 0 picks a free one).
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0 picks a free one).
+
+    Opened here rather than by waitress so that forked workers can share it.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def make_server(app, host: str, port: int, threads: int, sock: socket.socket | None = None):
+    """A waitress server on ``sock`` or, without one, on a new socket at host:port.
 
     Kept apart from the command so tests serve through the very same code.
     """
     from waitress import create_server
 
-    return create_server(app, host=host, port=port, threads=threads, ident="arshif",
+    sock = sock or listen_socket(host, port)
+    return create_server(app, sockets=[sock], threads=threads, ident="arshif",
                          clear_untrusted_proxy_headers=True)
 
 
@@ -45,34 +67,51 @@ def display_url(host: str, port: int) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
               help="Requests served at once.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes sharing the port (default: one per core, at most 4).")
 @click.option("--debug", is_flag=True,
               help="Flask's development server with the debugger. Never in production.")
-def serve_command(home: Path | None, host: str, port: int, threads: int, debug: bool):
+def serve_command(home: Path | None, host: str, port: int, threads: int, workers: int | None,
+                  debug: bool):
     """Serve the search page and the JSON API."""
     from web.app import create_app
 
     home = home or store.default_home()
-    engine = Engine(home)
     try:
-        generation = engine.generation()  # opens the index: fail now, not per request
+        generation = Engine(home).generation()  # opens the index: fail now, not per request
     except store.StoreError as exc:
         _fail(str(exc))
-    app = create_app(engine=engine)
     # Errors (logged by web.errors) go to stderr with a timestamp.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
+        app = create_app(engine=Engine(home))
         click.echo(f"arshif: DEBUG server (not for production) on {display_url(host, port)}", err=True)
         app.run(host=host, port=port, debug=True, threaded=True, use_reloader=False)
         return
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if prefork.can_fork() else 1
     try:
-        server = make_server(app, host, port, threads)
+        sock = listen_socket(host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    click.echo(f"arshif: serving {home} ({generation}) on "
-               f"{display_url(host, server.effective_port)} (Ctrl-C to stop)")
+    shown = display_url(host, sock.getsockname()[1])
+    plural = "es" if workers > 1 else ""
+    click.echo(f"arshif: serving {home} ({generation}) on {shown} "
+               f"({workers} process{plural}; Ctrl-C to stop)")
+
+    def serve() -> None:  # each worker opens the index itself
+        server = make_server(create_app(engine=Engine(home)), host, port, threads, sock)
+        try:
+            server.run()
+        finally:
+            server.close()
+
     try:
-        server.run()
+        if workers == 1:
+            serve()
+        else:
+            sys.stdout.flush()
+            sys.exit(prefork.run_workers(serve, workers))
     except KeyboardInterrupt:
-        click.echo("arshif: stopped")
-    finally:
-        server.close()
+        pass
+    click.echo("arshif: stopped")
