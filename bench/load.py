@@ -144,14 +144,23 @@ class Server:
         raise RuntimeError(f"arshif serve did not answer within {timeout:.0f} s")
 
     def peak_rss_mb(self) -> float | None:
+        """Summed peak RSS of the server and its worker processes (``--workers``)."""
+        pids = [self.proc.pid]
         try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        return round(int(line.split()[1]) / 1024, 1)
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as fh:
+                pids += [int(p) for p in fh.read().split()]
         except OSError:
-            return None
-        return None
+            pass
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            total += int(line.split()[1])
+            except OSError:
+                continue
+        return round(total / 1024, 1) if total else None
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:

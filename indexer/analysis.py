@@ -175,6 +175,23 @@ class ArabicAnalyzer(Tokenizer):
         """The indexed terms of ``text`` (stopwords removed), for tools and tests."""
         return [t.text for t in self(text, mode="query" if query else "index")]
 
+    def spans(self, text: str, terms) -> list[tuple[int, int, str]]:
+        """(start, end, term) of the words of ``text`` indexed as one of ``terms``.
+
+        The words and terms indexing gives (``__call__``), without a Token
+        per word: highlighting scans whole article bodies for every hit.
+        """
+        analyze_word = self.analyze_word
+        found = []
+        for match in WORD_RE.finditer(text):
+            surface = match.group()
+            if len(surface) > MAX_WORD_CHARS:
+                continue
+            _, stem, stop = analyze_word(surface)
+            if not stop and stem in terms:
+                found.append((match.start(), match.end(), stem))
+        return found
+
     # -- the Whoosh tokenizer protocol --------------------------------------
     def __call__(
         self,

@@ -71,6 +71,32 @@ def current_name(home: Path) -> str:
         return ""
 
 
+class CurrentName:
+    """``current_name`` for a process that asks on every request.
+
+    ``publish`` replaces CURRENT by a rename, so a changed file has a new
+    inode (or mtime): a ``stat`` tells whether to read it again, which is
+    several times cheaper than opening and reading it each time.
+    """
+
+    def __init__(self, home: Path):
+        self.path = Path(home) / CURRENT
+        self._seen: tuple | None = None
+        self._name = ""
+
+    def name(self) -> str:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            self._seen = None
+            return ""
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if seen != self._seen:
+            self._name = current_name(self.path.parent)
+            self._seen = seen
+        return self._name
+
+
 def open_current(home: Path, name: str | None = None):
     """Open the live generation (or the generation ``name``) as a Whoosh index."""
     path = current_dir(home) if name is None else home / name

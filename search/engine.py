@@ -140,11 +140,12 @@ class Engine:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._live = ("", None, None, None)  # (generation, index, parser, arrays), swapped as one
+        self._current = store.CurrentName(self.home)
 
     # -- the live index ------------------------------------------------------
     def _current_index(self):
         """(name, index, parser, arrays) of the live generation, reopened after a rebuild."""
-        name = store.current_name(self.home)
+        name = self._current.name()
         live = self._live
         if name != live[0] or live[1] is None:
             with self._lock:
@@ -157,40 +158,40 @@ class Engine:
                     self._live = live
         return live
 
-    def searcher(self):
-        """This thread's searcher on the live generation (reopened after a rebuild).
+    def view(self) -> _View:
+        """This thread's view of the live generation (reopened after a rebuild).
 
-        The previous searcher is not closed here: a request in this thread may
-        still hold it.  It is released (and its files closed) when the last
-        reference goes, i.e. when that request ends.
+        A request takes one view and uses only it, so a rebuild published
+        meanwhile cannot mix two generations' document numbers.  The previous
+        searcher is not closed here: a request in this thread may still hold
+        it; it is released (and its files closed) with the last reference.
         """
         name, ix, parser, arrays = self._current_index()
         local = self._local
-        if getattr(local, "name", None) != name:
-            local.searcher = ix.searcher(weighting=self.weighting)
-            local.name = name
-            local.parser = parser
-            local.docsets = DocSets(local.searcher)
+        current = getattr(local, "view", None)
+        if current is None or current.name != name:
+            searcher = ix.searcher(weighting=self.weighting)
             if not arrays:  # made once per generation, shared by all threads
                 with self._lock:
                     if not arrays:
-                        arrays.append(IndexArrays(local.searcher, self.k1, self.b))
-            local.arrays = arrays[0]
-        return local.searcher
+                        arrays.append(IndexArrays(searcher, self.k1, self.b))
+            current = local.view = _View(name, searcher, parser, arrays[0], DocSets(searcher))
+        return current
+
+    def searcher(self):
+        return self.view().searcher
 
     @property
     def arrays(self) -> IndexArrays:
-        self.searcher()
-        return self._local.arrays
+        return self.view().arrays
 
     @property
     def parser(self):
-        self.searcher()
-        return self._local.parser
+        return self.view().parser
 
     @property
     def analyzer(self):
-        return self.searcher().schema["body"].analyzer
+        return self.view().analyzer
 
     def generation(self) -> str:
         return self._current_index()[0]
@@ -202,8 +203,8 @@ class Engine:
     def search(self, req: Request) -> Result:
         req.check()
         started = time.perf_counter()
-        searcher = self.searcher()
-        parsed = self.parse(req.q)
+        view = self.view()
+        parsed = parse(view.parser, req.q)
         filter_q = _filter_query(req)
         result = Result(query=parsed.text, total=0, page=req.page, pages=0,
                         per_page=req.per_page, took_ms=0.0)
@@ -212,18 +213,18 @@ class Engine:
             result.took_ms = (time.perf_counter() - started) * 1000
             return result
         limit = req.page * req.per_page
-        ranked = self._ranked(searcher, parsed.query, limit, req.sort, filter_q, req.facets)
+        ranked = _ranked(view, parsed.query, limit, req.sort, filter_q, req.facets)
         result.total, result.partial = ranked.total, ranked.partial
         if req.facets:
-            result.facets = count_facets(self.arrays, searcher, ranked.matched)
+            result.facets = count_facets(view.arrays, view.searcher, ranked.matched)
         result.pages = max(1, -(-result.total // req.per_page)) if result.total else 0
         start = (req.page - 1) * req.per_page
-        terms = self._highlight_terms(parsed)
+        terms = _highlight_terms(parsed)
         for rank, n in enumerate(range(start, len(ranked.docnums)), start + 1):
-            result.hits.append(self._hit(searcher, int(ranked.docnums[n]), ranked.scores[n], rank,
-                                         terms, req.highlight))
+            result.hits.append(_hit(view, int(ranked.docnums[n]), ranked.scores[n], rank,
+                                    terms, req.highlight))
         if result.total < 3 and not req.source and not req.date_from and not req.date_to:
-            result.suggestion = self.suggest(parsed)
+            result.suggestion = _suggest(view, parsed)
         if not result.total:
             result.message = "no results"
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -232,147 +233,167 @@ class Engine:
     def ranked_ids(self, text: str, limit: int = 100) -> list[tuple[str, int, float]]:
         """(id, rank, score) of the top ``limit``: the search box's ranking, for
         batch runs and evaluation (no highlighting or facets to compute)."""
-        searcher = self.searcher()
-        parsed = self.parse(text)
+        view = self.view()
+        parsed = parse(view.parser, text)
         if parsed.query is wq.NullQuery:
             return []
-        ranked = self._ranked(searcher, parsed.query, limit, "relevance", None, False)
-        ids = self.arrays.ids(searcher)
+        ranked = _ranked(view, parsed.query, limit, "relevance", None, False)
+        ids = view.arrays.ids(view.searcher)
         return [(ids[d], n + 1, round(float(s), 4))
                 for n, (d, s) in enumerate(zip(ranked.docnums, ranked.scores))]
 
-    def _ranked(self, searcher, q, limit: int, sort: str, filter_q, want_matched: bool) -> _Ranked:
-        """The top ``limit`` of ``q`` (by score or date), the total, and, with
-        ``want_matched``, every matching document (for the facets).
-
-        Plain word queries (and their filters) are scored over the cached
-        posting arrays (search/score.py); phrases, wildcards and other shapes
-        go through Whoosh's own matchers and collectors.
-        """
-        arrays = self.arrays
-        match = score.evaluate(q, arrays, searcher)
-        if match is not None and filter_q is not None:
-            match = score.restrict(match, filter_q, arrays, searcher)
-        if match is not None:
-            order = arrays.date_order(searcher, newest=sort == "newest") if sort != "relevance" else None
-            docnums, scores = score.top(match, limit, order)
-            matched = np.flatnonzero(match.mask) if want_matched else None
-            return _Ranked(docnums, scores, match.count, matched)
-        results, partial = _rank(searcher, q, limit, sort, filter_q)
-        n = results.scored_length()
-        docnums = np.array([results.docnum(i) for i in range(n)], dtype=np.int64)
-        scores = np.array([float(results.score(i) or 0) for i in range(n)])
-        total, matched = n, None
-        if want_matched:
-            counter = self._local.docsets
-            docs = counter.docset(q)
-            if filter_q is not None:
-                docs &= counter.docset(filter_q)
-            matched = np.fromiter(docs, dtype=np.int64, count=len(docs))
-            total = max(total, len(docs))
-        return _Ranked(docnums, scores, total, matched, partial)
-
-    def _highlight_terms(self, parsed: Parsed) -> dict[str, frozenset[str]]:
-        terms: dict[str, set[str]] = {}
-        for fieldname, text in positive_terms(parsed.query):
-            terms.setdefault(fieldname, set()).add(text)
-        return {k: frozenset(v) for k, v in terms.items()}
-
-    def _hit(self, searcher, docnum: int, score: float, rank: int, terms,
-             with_highlight: bool) -> Hit:
-        doc = searcher.stored_fields(docnum)
-        headline = doc.get("headline", "")
-        analyzer = self.analyzer
-        if with_highlight:
-            hl = highlight.highlight_text(headline, terms.get("headline", ()), analyzer, whole=True)
-            snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", ()), analyzer)
-        else:
-            hl = highlight.lead(headline, 10_000)
-            snippet = highlight.lead(doc.get("body", ""))
-        return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
-                   headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
-                   source=doc.get("source", ""))
-
-    # -- did you mean ---------------------------------------------------------
     def suggest(self, parsed: Parsed) -> str | None:
-        """A respelling of the query from the index vocabulary, or None.
-
-        Whoosh's corrector works on indexed terms, which are stems; we map the
-        chosen stem back to a surface word found in a document so the
-        suggestion reads like something a person would type.
-        """
-        searcher = self.searcher()
-        reader = searcher.reader()
-        words = parsed.text.split()
-        analyzer = self.analyzer
-        changed = False
-        out = []
-        for word in words:
-            norm, stem, stop = analyzer.analyze_word(word)
-            plain = word.isalnum()  # leave operators, fields, phrases and wildcards alone
-            if stop or not plain or len(stem) < 3 or any(
-                reader.doc_frequency(f, stem) for f in ("headline", "body", "keywords")
-            ):
-                out.append(word)
-                continue
-            best = self._closest_term(reader, stem)
-            surface = best and self._surface_form(searcher, best)
-            if surface:
-                out.append(surface)
-                changed = True
-            else:
-                out.append(word)
-        return " ".join(out) if changed else None
-
-    @staticmethod
-    def _closest_term(reader, stem: str) -> str | None:
-        candidates = {}
-        for fieldname in ("headline", "body"):
-            for maxdist in (1, 2):
-                for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
-                    if term != stem:
-                        candidates[term] = max(candidates.get(term, 0),
-                                               reader.doc_frequency(fieldname, term) / maxdist)
-                if candidates:
-                    break
-        return max(candidates, key=lambda t: (candidates[t], t)) if candidates else None
-
-    def _surface_form(self, searcher, stem: str) -> str | None:
-        analyzer = self.analyzer
-        for fieldname in ("headline", "body"):
-            for docnum in searcher.docs_for_query(wq.Term(fieldname, stem)):
-                text = searcher.stored_fields(docnum).get(fieldname, "")
-                for token in analyzer(text, chars=True, mode="index"):
-                    if token.text == stem:
-                        return analyzer.analyze_word(text[token.startchar:token.endchar])[0]
-                break
-        return None
+        """A respelling of the query from the index vocabulary, or None."""
+        return _suggest(self.view(), parsed)
 
     # -- articles -------------------------------------------------------------
     def article(self, article_id: str, q: str = "") -> Article | None:
         """One article by id; with ``q``, its body with the query's matches marked."""
-        searcher = self.searcher()
-        doc = searcher.document(id=article_id)
+        view = self.view()
+        doc = view.searcher.document(id=article_id)
         if doc is None:
             return None
         art = Article(id=doc["id"], headline=doc.get("headline", ""), body=doc.get("body", ""),
                       date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
                       source=doc.get("source", ""), keywords=doc.get("keywords", ""),
                       related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
-        terms = self._highlight_terms(self.parse(q)) if q else {}
-        art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), self.analyzer,
+        terms = _highlight_terms(parse(view.parser, q)) if q else {}
+        art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), view.analyzer,
                                                  whole=True)
         return art
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id`` (Whoosh's key-term query)."""
-        searcher = self.searcher()
-        docnum = searcher.document_number(id=article_id)
+        view = self.view()
+        docnum = view.searcher.document_number(id=article_id)
         if docnum is None:
             return []
-        results = searcher.more_like(docnum, "body", top=limit, numterms=12)
-        return [self._hit(searcher, results.docnum(n), results.score(n), n + 1, {}, False)
+        results = view.searcher.more_like(docnum, "body", top=limit, numterms=12)
+        return [_hit(view, results.docnum(n), results.score(n), n + 1, {}, False)
                 for n in range(results.scored_length())]
+
+
+@dataclass
+class _View:
+    """One thread's handle on one generation: everything a request reads."""
+
+    name: str
+    searcher: object
+    parser: object
+    arrays: IndexArrays
+    docsets: DocSets
+
+    @property
+    def analyzer(self):
+        return self.searcher.schema["body"].analyzer
+
+
+def _ranked(view: _View, q, limit: int, sort: str, filter_q, want_matched: bool) -> _Ranked:
+    """The top ``limit`` of ``q`` (by score or date), the total, and, with
+    ``want_matched``, every matching document (for the facets).
+
+    Plain word queries (and their filters) are scored over the cached
+    posting arrays (search/score.py); phrases, wildcards and other shapes
+    go through Whoosh's own matchers and collectors.
+    """
+    arrays, searcher = view.arrays, view.searcher
+    match = score.evaluate(q, arrays, searcher)
+    if match is not None and filter_q is not None:
+        match = score.restrict(match, filter_q, arrays, searcher)
+    if match is not None:
+        order = arrays.date_order(searcher, newest=sort == "newest") if sort != "relevance" else None
+        docnums, scores = score.top(match, limit, order)
+        matched = np.flatnonzero(match.mask) if want_matched else None
+        return _Ranked(docnums, scores, match.count, matched)
+    results, partial = _rank(searcher, q, limit, sort, filter_q)
+    n = results.scored_length()
+    docnums = np.array([results.docnum(i) for i in range(n)], dtype=np.int64)
+    scores = np.array([float(results.score(i) or 0) for i in range(n)])
+    total, matched = n, None
+    if want_matched:
+        docs = view.docsets.docset(q)
+        if filter_q is not None:
+            docs &= view.docsets.docset(filter_q)
+        matched = np.fromiter(docs, dtype=np.int64, count=len(docs))
+        total = max(total, len(docs))
+    return _Ranked(docnums, scores, total, matched, partial)
+
+
+def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
+    terms: dict[str, set[str]] = {}
+    for fieldname, text in positive_terms(parsed.query):
+        terms.setdefault(fieldname, set()).add(text)
+    return {k: frozenset(v) for k, v in terms.items()}
+
+
+def _hit(view: _View, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
+    doc = view.searcher.stored_fields(docnum)
+    headline = doc.get("headline", "")
+    analyzer = view.analyzer
+    if with_highlight:
+        hl = highlight.highlight_text(headline, terms.get("headline", ()), analyzer, whole=True)
+        snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", ()), analyzer)
+    else:
+        hl = highlight.lead(headline, 10_000)
+        snippet = highlight.lead(doc.get("body", ""))
+    return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
+               headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
+               source=doc.get("source", ""))
+
+
+# -- did you mean -----------------------------------------------------------------
+
+def _suggest(view: _View, parsed: Parsed) -> str | None:
+    """A respelling of the query from the index vocabulary, or None.
+
+    Whoosh's corrector works on indexed terms, which are stems; we map the
+    chosen stem back to a surface word found in a document so the
+    suggestion reads like something a person would type.
+    """
+    searcher = view.searcher
+    reader = searcher.reader()
+    analyzer = view.analyzer
+    changed = False
+    out = []
+    for word in parsed.text.split():
+        norm, stem, stop = analyzer.analyze_word(word)
+        plain = word.isalnum()  # leave operators, fields, phrases and wildcards alone
+        if stop or not plain or len(stem) < 3 or any(
+            reader.doc_frequency(f, stem) for f in ("headline", "body", "keywords")
+        ):
+            out.append(word)
+            continue
+        best = _closest_term(reader, stem)
+        surface = best and _surface_form(searcher, analyzer, best)
+        if surface:
+            out.append(surface)
+            changed = True
+        else:
+            out.append(word)
+    return " ".join(out) if changed else None
+
+
+def _closest_term(reader, stem: str) -> str | None:
+    candidates = {}
+    for fieldname in ("headline", "body"):
+        for maxdist in (1, 2):
+            for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
+                if term != stem:
+                    candidates[term] = max(candidates.get(term, 0),
+                                           reader.doc_frequency(fieldname, term) / maxdist)
+            if candidates:
+                break
+    return max(candidates, key=lambda t: (candidates[t], t)) if candidates else None
+
+
+def _surface_form(searcher, analyzer, stem: str) -> str | None:
+    for fieldname in ("headline", "body"):
+        for docnum in searcher.docs_for_query(wq.Term(fieldname, stem)):
+            text = searcher.stored_fields(docnum).get(fieldname, "")
+            for start, end, _ in analyzer.spans(text, {stem}):
+                return analyzer.analyze_word(text[start:end])[0]
+            break
+    return None
 
 
 @dataclass

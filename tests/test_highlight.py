@@ -1,0 +1,85 @@
+"""Highlighting: the same words as indexing marks, in well-chosen fragments."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from hypothesis import given, settings, strategies as st
+
+from indexer.analysis import ArabicAnalyzer
+from search.highlight import SNIPPET_CHARS, SURROUND_CHARS, highlight_text
+
+ANALYZER = ArabicAnalyzer()
+WORDS = ["الاقتصاد", "اقتصادي", "والاقتصاد", "النفط", "نفطية", "في", "من", "الوزير", "وزير",
+         "الأسواقُ", "سوق", "قطر", "تقرير", "عن", "ﻻ", "٢٠٢٣", "Oil", "<b>", "&amp;"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(WORDS), max_size=40),
+       terms=st.sets(st.sampled_from(["اقتصاد", "نفط", "وزير", "سوق", "في", "oil"]), max_size=3),
+       seps=st.sampled_from([" ", "، ", "\n", " - "]))
+def test_spans_are_the_indexed_words(words, terms, seps):
+    """Exactly the tokens the indexer makes whose term is in ``terms``."""
+    text = seps.join(words)
+    expected = [(t.startchar, t.endchar, t.text) for t in ANALYZER(text, chars=True, mode="index")
+                if t.text in terms]
+    assert ANALYZER.spans(text, frozenset(terms)) == expected
+
+
+def _fragments(out: str) -> list[str]:
+    return out.removesuffix(" …").split(" … ")
+
+
+def test_snippet_fragments_are_whole_words_and_never_overlap():
+    filler = " ".join(["كلمة"] * 60)
+    text = f"بداية {filler} الاقتصاد {filler} النفط والاقتصاد {filler} اقتصادي نهاية"
+    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER)
+    frags = [html.unescape(re.sub("</?mark>", "", f)) for f in _fragments(out)]
+    assert len(frags) == 3
+    position = 0
+    for frag in frags:
+        found = text.index(frag, position)  # in order, and each a substring of the text
+        assert found >= position
+        assert found == 0 or text[found - 1] == " "
+        end = found + len(frag)
+        assert end == len(text) or text[end] == " "
+        assert len(frag) <= SNIPPET_CHARS + 2 * SURROUND_CHARS
+        position = end
+    assert out.count("<mark>") == 4
+
+
+def test_best_fragment_has_the_most_distinct_terms():
+    filler = " ".join(["كلمة"] * 60)
+    text = (f"النفط {filler} النفط {filler} النفط {filler} "
+            f"الاقتصاد والنفط {filler} خاتمة")
+    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER, top=1)
+    assert out.count("<mark>") == 2 and "<mark>الاقتصاد</mark>" in out
+
+
+def test_no_match_gives_the_lead_and_whole_gives_all_text():
+    text = "<b>عنوان</b> " + "نص " * 200
+    assert highlight_text(text, {"اقتصاد"}, ANALYZER).startswith("&lt;b&gt;عنوان&lt;/b&gt;")
+    assert highlight_text(text, set(), ANALYZER, whole=True) == html.escape(text, quote=False)
+
+
+def test_matches_past_the_scan_limit_are_not_searched_for_snippets():
+    text = "كلمة " * 10_000 + "الاقتصاد"
+    assert "<mark>" not in highlight_text(text, {"اقتصاد"}, ANALYZER)
+    assert "<mark>الاقتصاد</mark>" in highlight_text(text, {"اقتصاد"}, ANALYZER, whole=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(WORDS + ["كلمة"] * 12), max_size=300),
+       terms=st.sets(st.sampled_from(["اقتصاد", "نفط", "وزير", "سوق"]), min_size=1, max_size=3))
+def test_every_shown_match_is_marked(words, terms):
+    text = " ".join(words)
+    out = highlight_text(text, terms, ANALYZER)
+    if "<mark>" not in out:
+        assert not ANALYZER.spans(text[:2**15], frozenset(terms))
+        return
+    position = 0
+    for frag in _fragments(out):
+        plain = html.unescape(re.sub("</?mark>", "", frag))
+        position = text.index(plain, position) + len(plain)  # in order, no overlap
+        assert frag.count("<mark>") == len(ANALYZER.spans(plain, frozenset(terms)))
