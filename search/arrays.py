@@ -108,6 +108,43 @@ class IndexArrays:
         contrib = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avgfl)))
         return docnums.astype(np.int32), contrib
 
+    # -- phrases ----------------------------------------------------------
+    def phrase(self, searcher, fieldname: str, words: list, slop: int) -> np.ndarray:
+        """Documents where ``words`` occur in order, each at most ``slop``
+        positions after the previous one (Whoosh's ``Phrase``); cached.
+
+        Only the documents holding every word are checked, and only their
+        positions are decoded: the posting blocks without any of them are
+        skipped unread.
+        """
+        key = ("#phrase", fieldname, tuple(words), slop)
+        with self._lock:
+            hit = self._postings.get(key)
+            if hit is not None:
+                self._postings.move_to_end(key)
+                return hit[0]
+        candidates = self.term(searcher, fieldname, words[0])[0]
+        for word in words[1:]:
+            candidates = np.intersect1d(candidates, self.term(searcher, fieldname, word)[0],
+                                        assume_unique=True)
+        found = []
+        fmt = self.schema[fieldname].format
+        for sub, offset in searcher.leaf_searchers():
+            local = candidates[(candidates >= offset) & (candidates < offset + sub.doc_count_all())]
+            if not len(local):
+                continue
+            local = local - offset
+            positions = [_positions(sub.reader(), fieldname, w, local, fmt) for w in words]
+            for i, doc in enumerate(local.tolist()):
+                if _in_order([p[i] for p in positions], slop):
+                    found.append(doc + offset)
+        docs = np.array(found, dtype=np.int32)
+        with self._lock:  # same LRU and budget as the term arrays
+            if key not in self._postings:
+                self._postings[key] = (docs, _EMPTY[1])
+                self._cached_bytes += docs.nbytes
+        return docs
+
     # -- per-document data -----------------------------------------------
     def lengths(self, searcher, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname``, as Whoosh's scorer sees it."""
@@ -215,30 +252,82 @@ def column_array(reader) -> np.ndarray:
         return np.array(list(reader))
 
 
+def _in_order(positions: list[list[int]], slop: int) -> bool:
+    """Whether a chain of positions exists, one per word, each 1..slop after
+    the one before (the words of a phrase, as Whoosh's SpanNear2 checks)."""
+    ends = set(positions[0])
+    for following in positions[1:]:
+        ends = {p for p in following if any(p - d in ends for d in range(1, slop + 1))}
+        if not ends:
+            return False
+    return True
+
+
+def _positions(reader, fieldname: str, text, docs: np.ndarray, fmt) -> list[list[int]]:
+    """Positions of a term in each of ``docs`` (sorted, all in its posting list)."""
+    matcher = reader.postings(fieldname, text)
+    while isinstance(matcher, WrappingMatcher):
+        matcher = matcher.child
+    out: list[list[int]] = []
+    if not isinstance(matcher, W3LeafMatcher) or matcher._byteids:
+        for doc in docs.tolist():
+            matcher.skip_to(doc)
+            out.append(list(matcher.value_as("positions")))
+        return out
+    i = 0
+    while matcher.is_active() and i < len(docs):
+        last = int(np.searchsorted(docs, matcher.block_max_id(), side="right"))
+        if last > i:  # the block holds some of the documents: read it
+            if matcher._data is None:
+                matcher._read_data()
+            ids = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))
+            matcher._read_values()
+            values = matcher._values
+            for j in np.searchsorted(ids, docs[i:last]).tolist():
+                out.append(fmt.decode_positions(values[j]))
+            i = last
+        matcher._next_block()
+    return out
+
+
 def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     """(ids, weights) of a whole posting list of one segment.
 
     Deleted documents are masked by the caller, so a deletions filter is
-    unwrapped.  Whoosh's own codec is read a block (128 postings) at a time
-    instead of a posting at a time, which is 20x faster for frequent terms.
+    unwrapped.  Whoosh's own codec is read as raw blocks (128 postings each)
+    instead of a posting at a time, which is 20x faster for frequent terms;
+    any other matcher is walked through its public API.
     """
     while isinstance(matcher, WrappingMatcher):
         matcher = matcher.child
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        ids, weights = [], []
+        # Whoosh decodes a block's ids (stored as deltas) and weights in Python
+        # loops; here the raw block data of the whole list is gathered and
+        # decoded with a few vectorized operations.
+        deltas: list = []
+        weights: list = []
+        starts: list[int] = []
         while matcher.is_active():
             if matcher._data is None:
                 matcher._read_data()
-            # Block ids are stored as deltas (Whoosh decodes them in a Python loop).
-            ids.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
-            matcher._read_weights()
-            w = matcher._weights
-            weights.append(np.frombuffer(w, dtype=np.float32) if isinstance(w, array)
-                           else np.asarray(w, dtype=np.float32))
+            block_ids, block_weights = matcher._data[0], matcher._data[1]
+            starts.append(len(deltas))
+            deltas.extend(block_ids)
+            if block_weights is None:
+                weights.extend([1.0] * len(block_ids))
+            elif isinstance(block_weights, float):
+                weights.extend([block_weights] * len(block_ids))
+            else:
+                weights.extend(block_weights)
             matcher._next_block()
-        if not ids:
+        if not deltas:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        return np.concatenate(ids), np.concatenate(weights).astype(np.float64)
+        running = np.cumsum(np.array(deltas, dtype=np.int64))
+        # Each block's first delta counts from 0: subtract the running sum
+        # of the blocks before it.
+        before = np.concatenate([[0], running[np.array(starts[1:], dtype=np.int64) - 1]])
+        lengths = np.diff(np.append(starts, len(deltas)))
+        return running - np.repeat(before, lengths), np.array(weights, dtype=np.float64)
     ids, weights = [], []
     while matcher.is_active():
         ids.append(matcher.id())

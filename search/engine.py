@@ -292,9 +292,9 @@ def _ranked(view: _View, q, limit: int, sort: str, filter_q, want_matched: bool)
     """The top ``limit`` of ``q`` (by score or date), the total, and, with
     ``want_matched``, every matching document (for the facets).
 
-    Plain word queries (and their filters) are scored over the cached
-    posting arrays (search/score.py); phrases, wildcards and other shapes
-    go through Whoosh's own matchers and collectors.
+    Words, phrases, AND/OR/NOT and the filters are scored over the cached
+    posting arrays (search/score.py); wildcards, ranges and other shapes go
+    through Whoosh's own matchers and collectors.
     """
     arrays, searcher = view.arrays, view.searcher
     match = score.evaluate(q, arrays, searcher)

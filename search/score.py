@@ -145,6 +145,25 @@ def _require(q: wq.Require, arrays: IndexArrays, searcher) -> Match:
     return Match(np.where(mask, a.scores, 0.0), mask)
 
 
+def _phrase(q: wq.Phrase, arrays: IndexArrays, searcher) -> Match:
+    """Scored as Whoosh scores it: the sum of its words' BM25F scores."""
+    field = arrays.schema[q.fieldname] if q.fieldname in arrays.schema else None
+    if field is None or not q.words:
+        return _empty(arrays)
+    if not field.format or not field.format.supports("positions") or q.slop < 1:
+        raise Unsupported("phrase without positions")
+    reader = searcher.reader()
+    if any((q.fieldname, w) not in reader for w in q.words):
+        return _empty(arrays)
+    docs = arrays.phrase(searcher, q.fieldname, list(q.words), q.slop)
+    m = _empty(arrays)
+    for word in q.words:
+        ids, contrib = arrays.term(searcher, q.fieldname, word)
+        m.scores[docs] += contrib[np.searchsorted(ids, docs)]
+    m.mask[docs] = True
+    return _boost(m, q.boost)
+
+
 def _numeric_range(q: wq.NumericRange, arrays: IndexArrays, searcher) -> Match:
     """A date range (the date filter, ``التاريخ:[...]``), scored as a constant."""
     field = arrays.schema[q.fieldname] if q.fieldname in arrays.schema else None
@@ -174,6 +193,7 @@ _HANDLERS = {
     wq.AndNot: _and_not,
     wq.AndMaybe: _and_maybe,
     wq.Require: _require,
+    wq.Phrase: _phrase,
     wq.NumericRange: _numeric_range,
     wq.DateRange: _numeric_range,
 }

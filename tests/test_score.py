@@ -35,18 +35,34 @@ QUERIES = [
     "(النفط OR الغاز) AND الاقتصاد -قطر",
     "كلمةغيرموجودةأبدا",
     "النفط كلمةغيرموجودةأبدا",
+    '"أسعار النفط"',
+    '"النفط ترتفع مع خفض"',
+    '"ترتفع النفط"',
+    '"أسعار ترتفع"~2',
+    'العنوان:"أسعار النفط"',
+    '"أثره على الاقتصاد" تركيا',
+    '"صدارة الأخبار" -قطر',
+    '"كلمةغيرموجودةأبدا النفط"',
 ]
 
 
 def whoosh_ranking(engine: Engine, req: Request):
+    """Whoosh's own ranking, every match scored.
+
+    With a limit Whoosh's collector skips posting blocks whose best possible
+    score (estimated from one-byte field lengths) cannot enter the top; on
+    long posting lists that estimate is sometimes too low and it misses
+    documents, so the reference scores all matches (limit=None).
+    """
     searcher = engine.searcher()
     q = engine.parse(req.q).query
-    results, _ = _rank(searcher, q, 100, req.sort, _filter_query(req))
+    results, _ = _rank(searcher, q, None if req.sort == "relevance" else 100, req.sort,
+                       _filter_query(req))
     docs = set(searcher.docs_for_query(q))
     if _filter_query(req) is not None:
         docs &= set(searcher.docs_for_query(_filter_query(req)))
     ranked = [(results.docnum(i), results.score(i)) for i in range(results.scored_length())]
-    return ranked, len(docs)
+    return ranked[:100], len(docs)
 
 
 def vector_ranking(engine: Engine, req: Request):
@@ -65,9 +81,26 @@ def assert_same(engine: Engine, req: Request):
     theirs, their_total = whoosh_ranking(engine, req)
     mine, my_total = vector_ranking(engine, req)
     assert my_total == their_total, req
-    assert [d for d, _ in mine] == [d for d, _ in theirs], req
-    if req.sort == "relevance":
-        assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], rel=1e-9), req
+    if req.sort != "relevance":
+        assert [d for d, _ in mine] == [d for d, _ in theirs], req
+        return
+    assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], rel=1e-9), req
+    # Equal scores may be summed in another order (last bits differ), so
+    # documents are compared per group of tied scores; the last group is
+    # where the top 100 cuts, and either side may keep other tied documents.
+    mine_groups, their_groups = _tie_groups(mine), _tie_groups(theirs)
+    assert mine_groups[:-1] == their_groups[:-1], req
+
+
+def _tie_groups(ranking) -> list[set]:
+    groups: list[set] = []
+    last = None
+    for doc, value in ranking:
+        if last is None or abs(value - last) > 1e-9 * abs(last):
+            groups.append(set())
+        groups[-1].add(doc)
+        last = value
+    return groups
 
 
 @pytest.mark.parametrize("text", QUERIES)
@@ -89,7 +122,7 @@ def test_filters_and_sorting_as_whoosh(news_index, kw):
     assert_same(Engine(news_index), Request(q="الاقتصاد", **kw))
 
 
-@pytest.mark.parametrize("text", ['"أسعار النفط"', "النف*", "المصدر:[ا TO ي] الاقتصاد"])
+@pytest.mark.parametrize("text", ["النف*", "المصدر:[ا TO ي] الاقتصاد"])
 def test_other_shapes_fall_back_to_whoosh(news_index, text):
     engine = Engine(news_index)
     assert score.evaluate(engine.parse(text).query, engine.arrays, engine.searcher()) is None
@@ -135,6 +168,7 @@ def segmented_index(tmp_path_factory):
     {"q": "النفط"}, {"q": "النفط الغاز"}, {"q": "الاقتصاد -قطر"}, {"q": "تقرير"},
     {"q": "الاقتصاد", "source": "ب"}, {"q": "الاقتصاد", "date_from": date(2021, 1, 1)},
     {"q": "الاقتصاد", "sort": "oldest"},
+    {"q": '"النفط الغاز"'}, {"q": '"الاقتصاد تقرير"'}, {"q": '"تقرير الاقتصاد"'},
 ])
 def test_several_segments_with_deletions(segmented_index, kw):
     assert_same(Engine(segmented_index), Request(**kw))
@@ -172,3 +206,30 @@ def test_posting_cache_is_bounded(news_index):
     assert arrays._cached_bytes <= 200
     assert np.all(np.diff(score.top(score.evaluate(engine.parse("الاقتصاد").query, arrays,
                                                     engine.searcher()), 100)[1]) <= 0)
+
+
+def test_long_posting_lists_decode_like_whoosh(tmp_path):
+    """Terms spanning many posting blocks (128 postings each), tf 1 to 5."""
+    home = tmp_path / "long"
+    gen = home / "gen-000001"
+    gen.mkdir(parents=True)
+    ix = whoosh_index.create_in(str(gen), build_schema())
+    writer = ix.writer()
+    for n in range(700):
+        body = " ".join(["النفط"] * (1 + n % 5) + (["الغاز"] if n % 3 else []) + ["تقرير"])
+        art = _article(n, f"خبر رقم {n}", body, date(2020, 1, 1 + n % 28))
+        writer.add_document(**to_document(art, "sig", content_key(art)))
+    writer.commit()
+    (home / "CURRENT").write_text("gen-000001\n")
+    engine = Engine(home)
+    searcher = engine.searcher()
+    for word in ("نفط", "غاز"):
+        docnums, _ = engine.arrays.term(searcher, "body", word)
+        m = searcher.reader().postings("body", word)
+        expected = []
+        while m.is_active():
+            expected.append(m.id())
+            m.next()
+        assert docnums.tolist() == expected and len(expected) > 400
+    for text in ("النفط", "النفط الغاز", '"النفط الغاز"', '"الغاز تقرير"'):
+        assert_same(engine, Request(q=text))
