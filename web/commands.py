@@ -16,6 +16,7 @@ from search.engine import Engine
 from web import prefork
 
 EXIT_ERROR = 2
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _fail(message: str) -> None:
@@ -65,8 +66,9 @@ def display_url(host: str, port: int) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="Requests served at once.")
+@click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
+              help="Requests each worker process serves at once (searching is CPU work: "
+                   "more threads than cores only queue on the GIL).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Server processes sharing the port (default: one per core, at most 4).")
 @click.option("--debug", is_flag=True,
@@ -100,6 +102,10 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
                f"({workers} process{plural}; Ctrl-C to stop)")
 
     def serve() -> None:  # each worker opens the index itself
+        # Searching is CPU work that reads files and sockets; every read and
+        # send releases the GIL, and a thread waiting to get it back waits
+        # out the switch interval (5 ms by default) while another searches.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         server = make_server(create_app(engine=Engine(home)), host, port, threads, sock)
         try:
             server.run()
