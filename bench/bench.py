@@ -230,11 +230,21 @@ def http_bench(home: Path, queries: list[dict], work: Path, threads: int, durati
         status, body = get(server.host, server.port, paths[0])
         if status != 200:
             raise BenchError(f"/api/search answered {status}: {body[:300]!r}")
-        # warm every waitress thread's searcher, then the measured run
+        # warm every worker's searcher, then the measured runs: the main one
+        # with ``threads`` clients, and fewer clients, because with a closed
+        # loop of N clients latency is about N / throughput (Little's law).
         warm = run_load(server.host, server.port, paths, threads=threads, duration=10,
                         max_requests=threads * 4)
-        result = run_load(server.host, server.port, paths, threads=threads, duration=duration,
-                          max_requests=max_requests)
+        levels = []
+        for clients in sorted({4, 8, threads}):
+            level = run_load(server.host, server.port, paths, threads=clients,
+                             duration=duration / 2 if clients != threads else duration,
+                             max_requests=max_requests)
+            levels.append({k: level[k] for k in ("threads", "requests", "errors", "rps",
+                                                  "p50_ms", "p95_ms", "p99_ms")})
+            if clients == threads:
+                result = level
+        result["levels"] = levels
         result["ready_s"] = round(ready_s, 2)
         result["warmup_requests"] = warm["requests"]
         result["server_peak_rss_mb"] = server.peak_rss_mb()
@@ -304,7 +314,15 @@ def evaluate(res: dict) -> list[dict]:
     if "rps" in web:
         add("web requests/s", web["rps"], TARGETS["web_rps"], ">=", "req/s",
             f"{web['threads']} client threads, {web['errors']} errors")
-        add("web p95", web["p95_ms"], TARGETS["web_p95_ms"], "<=", "ms")
+        add("web p95", web["p95_ms"], TARGETS["web_p95_ms"], "<=", "ms",
+            f"{web['threads']} client threads")
+        meeting = [lv for lv in web.get("levels", [])
+                   if lv["p95_ms"] <= TARGETS["web_p95_ms"] and not lv["errors"]]
+        best = max(meeting, key=lambda lv: lv["rps"], default=None)
+        add("web requests/s with p95 <= 50 ms", best["rps"] if best else 0.0,
+            TARGETS["web_rps"], ">=", "req/s",
+            f"{best['threads']} client threads, p95 {best['p95_ms']:.0f} ms" if best
+            else "no client count kept p95 <= 50 ms")
     else:
         rows.append({"target": "web", "value": None, "goal": "", "pass": None,
                      "note": "skipped: " + web.get("skipped", "")})
@@ -421,11 +439,14 @@ def markdown(res: dict) -> str:
     web = res.get("http", {})
     lines += ["## HTTP (/api/search through arshif serve)", ""]
     if "rps" in web:
-        lines += ["| client threads | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | server peak RSS MB |",
-                  "|---:|---:|---:|---:|---:|---:|---:|---:|",
-                  f"| {web['threads']} | {web['requests']:,} | {web['errors']} | {web['rps']:,.1f} | "
-                  f"{web['p50_ms']:.1f} | {web['p95_ms']:.1f} | {web['p99_ms']:.1f} | "
-                  f"{_fmt(web.get('server_peak_rss_mb'), 0)} |", ""]
+        lines += ["| client threads | requests | errors | requests/s | p50 ms | p95 ms | p99 ms |",
+                  "|---:|---:|---:|---:|---:|---:|---:|"]
+        for lv in web.get("levels") or [web]:
+            lines.append(f"| {lv['threads']} | {lv['requests']:,} | {lv['errors']} | "
+                         f"{lv['rps']:,.1f} | {lv['p50_ms']:.1f} | {lv['p95_ms']:.1f} | "
+                         f"{lv['p99_ms']:.1f} |")
+        lines += ["", f"Server: `arshif serve` defaults (one worker process per core), peak RSS "
+                      f"of all its processes {_fmt(web.get('server_peak_rss_mb'), 0)} MB.", ""]
         if web["errors"]:
             lines += [f"Errors: {web['error_kinds']}", ""]
     else:

@@ -89,6 +89,8 @@ def make_parser(schema, field_boosts: dict[str, float] | None = None,
     group = qparser.AndGroup if conjunctive else qparser.OrGroup
     parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
     parser.widening = {f: boosts[f] for f in WIDENING_VIEWS if f in boosts and f in schema}
+    # For plain_query: what the MultifieldPlugin would search (None: AND grouping).
+    parser.plain_fields = None if conjunctive else [(f, boosts[f]) for f in fields]
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
@@ -103,7 +105,7 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     """Parse; on malformed syntax fall back to the plain words of the query."""
     cleaned = clean(text)
     try:
-        q = parser.parse(cleaned)
+        q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
             q = cap_expansions(require_filters(lift_negations(q)))
             q = phrases_need_positions(parser.schema, q)
@@ -118,6 +120,32 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     except Exception:  # a parser bug we have not met: search nothing, never crash
         q = wq.NullQuery
     return Parsed(q, words, fallback=True)
+
+
+def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
+    """What ``parser.parse`` makes of plain words, built directly; None for
+    anything else (operators, quotes, fields, a word the analyzer splits).
+
+    Why: Whoosh's parser spends ~2 ms on a few words (plugins, per-field
+    copies, normalizing), as long as the whole vectorized search.  Plain
+    words under OR grouping always parse to one flat Or of each word's
+    term in each field, in order, duplicates dropped, which is quick to
+    build; tests/test_query_plain.py checks it equals the parser's output.
+    """
+    fields = getattr(parser, "plain_fields", None)
+    if fields is None or _SYNTAX_RE.search(text):
+        return None
+    terms: dict[wq.Term, None] = {}
+    for word in text.split():
+        for fieldname, boost in fields:
+            tokens = list(parser.schema[fieldname].process_text(word, mode="query"))
+            if len(tokens) > 1:
+                return None
+            if tokens:
+                terms[wq.Term(fieldname, tokens[0], boost=boost)] = None
+    if not terms:
+        return wq.NullQuery
+    return next(iter(terms)) if len(terms) == 1 else wq.Or(list(terms))
 
 
 def lift_negations(q: wq.Query) -> wq.Query:
