@@ -22,9 +22,9 @@ from indexer.stem import FROM_LIGHT10_STEM, STEMMERS, protected_words, split_wor
 # A word: letters/digits of any script, with Arabic diacritics, Quranic marks,
 # tatweel and zero-width joiners allowed INSIDE it (they must not split a word).
 # Underscore and punctuation (including ؟ ، ؛) separate words.
-WORD_RE = re.compile(
-    r"(?:[^\W_]|[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200C\u200D])+"
-)
+_WORD_CHAR = r"(?:[^\W_]|[\u0610-\u061A\u064B-\u065F\u0670\u06D6-\u06ED\u0640\u200C\u200D])"
+WORD_RE = re.compile(_WORD_CHAR + "+")
+WORD_CHAR_RE = re.compile(_WORD_CHAR)
 
 #: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
 MAX_WORD_CHARS = 64
@@ -153,6 +153,8 @@ class ArabicAnalyzer(Tokenizer):
         self._split = split_words() if self.proclitics else frozenset()
         self._stem = STEMMERS[self.stemmer]
         self._cache: dict[str, tuple[str, str, bool]] = {}
+        # stem -> the cached surface words (not stopwords) analyzed to it: spans()
+        self._surfaces: dict[str, set[str]] = {}
 
     def analyze_word(self, surface: str) -> tuple[str, str, bool]:
         """Return (normalized, stem, is_stopword) for one surface word."""
@@ -169,6 +171,8 @@ class ArabicAnalyzer(Tokenizer):
         result = (norm, stem, stop)
         if len(self._cache) < 1_000_000:  # bound memory on pathological input
             self._cache[surface] = result
+            if not stop:
+                self._surfaces.setdefault(stem, set()).add(surface)
         return result
 
     def analyze(self, text: str, query: bool = False) -> list[str]:
@@ -182,14 +186,35 @@ class ArabicAnalyzer(Tokenizer):
         per word: highlighting scans whole article bodies for every hit.
         """
         analyze_word = self.analyze_word
+        is_word_char = WORD_CHAR_RE.match
+        # The distinct words of the text (findall runs in C); those already
+        # analyzed are matched to ``terms`` by set operations on the cache,
+        # only new ones are analyzed.  Then each matching word's occurrences
+        # are found with str.find: a token is a maximal run of word
+        # characters, so an occurrence counts when no word character
+        # touches it on either side.
+        words = set(WORD_RE.findall(text))
+        if not hasattr(self, "_cache"):
+            self._setup()
+        matched: set[tuple[str, str]] = set()
+        cache = self._cache
+        for word in [w for w in words if w not in cache]:  # new, or past the cache's bound
+            if len(word) <= MAX_WORD_CHARS:
+                _, stem, stop = analyze_word(word)
+                if not stop and stem in terms:
+                    matched.add((word, stem))
+        for term in terms:
+            matched.update((word, term) for word in words & self._surfaces.get(term, set())
+                           if len(word) <= MAX_WORD_CHARS)
         found = []
-        for match in WORD_RE.finditer(text):
-            surface = match.group()
-            if len(surface) > MAX_WORD_CHARS:
-                continue
-            _, stem, stop = analyze_word(surface)
-            if not stop and stem in terms:
-                found.append((match.start(), match.end(), stem))
+        for word, term in matched:
+            i = text.find(word)
+            while i >= 0:
+                end = i + len(word)
+                if not (i and is_word_char(text, i - 1)) and not is_word_char(text, end):
+                    found.append((i, end, term))
+                i = text.find(word, i + 1)
+        found.sort()
         return found
 
     # -- the Whoosh tokenizer protocol --------------------------------------

@@ -27,6 +27,16 @@ def test_spans_are_the_indexed_words(words, terms, seps):
     assert ANALYZER.spans(text, frozenset(terms)) == expected
 
 
+def test_spans_with_a_full_word_cache():
+    """Words the bounded cache no longer takes are still found."""
+    analyzer = ArabicAnalyzer()
+    analyzer.analyze_word("تمهيد")
+    analyzer._cache.update({f"كلمة{i}": ("", "", True) for i in range(1_000_000)})
+    text = "ارتفع النفط والاقتصاد، ثم النفط"
+    assert [text[a:b] for a, b, _ in analyzer.spans(text, {"نفط", "اقتصاد"})] == [
+        "النفط", "والاقتصاد", "النفط"]
+
+
 def _fragments(out: str) -> list[str]:
     return out.removesuffix(" …").split(" … ")
 
