@@ -156,6 +156,10 @@ class IndexArrays:
             self._lengths[fieldname] = values
         return values
 
+    def has_column(self, fieldname: str) -> bool:
+        """Whether ``fieldname`` is a sortable (column) field of this index."""
+        return fieldname in self.schema and self.schema[fieldname].column_type is not None
+
     def raw_column(self, searcher, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
         """A numeric column (e.g. ``date`` as Whoosh's long integers) as
         (values, present): documents without a value hold 0 and are not present."""

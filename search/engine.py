@@ -297,11 +297,12 @@ def _ranked(view: _View, q, limit: int, sort: str, filter_q, want_matched: bool)
     through Whoosh's own matchers and collectors.
     """
     arrays, searcher = view.arrays, view.searcher
-    match = score.evaluate(q, arrays, searcher)
+    by_date = sort != "relevance"
+    match = score.evaluate(q, arrays, searcher) if not by_date or arrays.has_column("date") else None
     if match is not None and filter_q is not None:
         match = score.restrict(match, filter_q, arrays, searcher)
     if match is not None:
-        order = arrays.date_order(searcher, newest=sort == "newest") if sort != "relevance" else None
+        order = arrays.date_order(searcher, newest=sort == "newest") if by_date else None
         docnums, scores = score.top(match, limit, order)
         matched = np.flatnonzero(match.mask) if want_matched else None
         return _Ranked(docnums, scores, match.count, matched)

@@ -166,9 +166,9 @@ def _phrase(q: wq.Phrase, arrays: IndexArrays, searcher) -> Match:
 
 def _numeric_range(q: wq.NumericRange, arrays: IndexArrays, searcher) -> Match:
     """A date range (the date filter, ``التاريخ:[...]``), scored as a constant."""
-    field = arrays.schema[q.fieldname] if q.fieldname in arrays.schema else None
-    if field is None or field.column_type is None or not getattr(q, "constantscore", False):
+    if not arrays.has_column(q.fieldname) or not getattr(q, "constantscore", False):
         raise Unsupported("range without a column")
+    field = arrays.schema[q.fieldname]
     values, present = arrays.raw_column(searcher, q.fieldname)
     mask = arrays.live & present
     start = field.prepare_number(q.start) if q.start is not None else None

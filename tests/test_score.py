@@ -233,3 +233,28 @@ def test_long_posting_lists_decode_like_whoosh(tmp_path):
         assert docnums.tolist() == expected and len(expected) > 400
     for text in ("النفط", "النفط الغاز", '"النفط الغاز"', '"الغاز تقرير"'):
         assert_same(engine, Request(q=text))
+
+
+def test_index_without_date_column_sorts_and_filters_through_whoosh(tmp_path):
+    """An index whose date field is not sortable (built by an older version)."""
+    from whoosh import fields
+
+    home = tmp_path / "old"
+    gen = home / "gen-000001"
+    gen.mkdir(parents=True)
+    schema = build_schema()
+    schema.remove("date")
+    schema.add("date", fields.DATETIME(stored=True))
+    ix = whoosh_index.create_in(str(gen), schema)
+    writer = ix.writer()
+    for n, when in enumerate([date(2021, 5, 1), date(2023, 1, 1), date(2022, 3, 3)]):
+        art = _article(n, f"خبر {n}", "تقرير عن النفط", when)
+        writer.add_document(**to_document(art, "sig", content_key(art)))
+    writer.commit()
+    (home / "CURRENT").write_text("gen-000001\n")
+    engine = Engine(home)
+    assert not engine.arrays.has_column("date")
+    newest = engine.search(Request(q="النفط", sort="newest"))
+    assert [h.date for h in newest.hits] == ["2023-01-01", "2022-03-03", "2021-05-01"]
+    since = engine.search(Request(q="النفط", date_from=date(2022, 1, 1)))
+    assert since.total == 2
