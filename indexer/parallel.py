@@ -35,6 +35,7 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from indexer.article import Reject
+from indexer.pool import use_block_pool
 from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
 from indexer.summary import FileFacts, Summary, count_file
@@ -144,7 +145,8 @@ def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict |
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;
         # Whoosh's own write lock would let only one worker in.
-        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb, compound=False)
+        writer = use_block_pool(SegmentWriter(ix, _lk=False, limitmb=limitmb, compound=False),
+                                limitmb)
         seen: set[str] = set()
         docnum = 0
         for item in items:
