@@ -24,6 +24,7 @@ import multiprocessing
 import pickle
 import queue
 import shutil
+import signal
 import traceback
 from bisect import bisect_left
 from collections.abc import Callable
@@ -141,6 +142,9 @@ def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict |
                 roots: list[Path], limitmb: int, messages) -> None:
     """Worker process: read ``items``, write them as one new segment of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
+    # Ctrl-C reaches the whole process group: the parent stops the workers,
+    # so they need not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;
