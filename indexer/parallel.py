@@ -41,6 +41,12 @@ from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
 from indexer.summary import FileFacts, Summary, count_file
 
+#: Posting pool of each worker (MB, Whoosh's estimate).  Two workers with 512
+#: each peaked at 2.2 GB on 58k articles; spilling to disk costs little since
+#: runs are written in blocks (indexer/pool.py), and at that size every
+#: worker spills whatever the pool.
+WORKER_LIMITMB = 256
+
 #: How often the parent looks at its workers while no message comes (s).
 POLL_SECONDS = 0.5
 
@@ -82,17 +88,17 @@ def _size(item) -> int:
 
 def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: list[Path],
                 limitmb: int, on_file: Callable[[FileFacts], None]) -> None:
-    """Write every part into ``ix``'s folder as one segment, in parallel;
-    ``on_file`` is called here (the parent) for each file a worker finished."""
+    """Write every part into ``ix``'s folder as one segment, in parallel, each
+    worker with a posting pool of ``limitmb``; ``on_file`` is called here (the
+    parent) for each file a worker finished."""
     # fork: workers inherit the schema and analyzer without pickling, and
     # indexer.store's at-fork hook drops the build lock in them.
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
-    share = max(1, limitmb // len(parts))
     workers = [
         context.Process(target=_write_part, daemon=True, name=f"arshif-index-{number}",
                         args=(number, part.items, ix.storage.folder, fmt, mapping, roots,
-                              share, messages))
+                              limitmb, messages))
         for number, part in enumerate(parts)
     ]
     for worker in workers:

@@ -29,6 +29,10 @@ from indexer.summary import FileFacts, Summary, count_file
 
 BUILD_INFO = "arshif.json"
 
+#: Posting pool of a one-process build (MB, Whoosh's estimate): a build of
+#: both corpora (57k articles) peaked at 1.9 GB with it (bench/build_bench.py).
+ONE_PROCESS_LIMITMB = 1024
+
 
 class _Builder:
     """State of a one-process build: the writer, what is already in, and the summary."""
@@ -73,9 +77,14 @@ def build_index(
     analyzer: ArabicAnalyzer | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult, Summary], None] | None = None,
-    limitmb: int = 1024,
+    limitmb: int | None = None,
 ) -> Summary:
     """Build (or with ``update``, refresh) the index at ``home`` and publish it.
+
+    ``limitmb`` is the posting pool of each writing process (in Whoosh's
+    estimate; the process grows about twice that): past it, postings spill to
+    disk (indexer/pool.py).  Default: ONE_PROCESS_LIMITMB for one process,
+    ``parallel.WORKER_LIMITMB`` for each of ``jobs`` worker processes.
 
     ``on_file`` is called once per input file, for progress.  With ``jobs``
     > 1 the articles stay in the worker processes: its FileResult carries
@@ -103,11 +112,12 @@ def build_index(
             if on_start:
                 on_start(len(items))
             if jobs > 1 and not copied:
-                _build_in_parallel(ix, items, jobs, reading, limitmb, summary, on_file)
+                _build_in_parallel(ix, items, jobs, reading, limitmb or parallel.WORKER_LIMITMB,
+                                   summary, on_file)
             else:
                 known_files = _stored_state(ix) if copied else None
-                _build_in_one_process(ix, items, known_files, sources, reading, limitmb,
-                                      summary, on_file)
+                _build_in_one_process(ix, items, known_files, sources, reading,
+                                      limitmb or ONE_PROCESS_LIMITMB, summary, on_file)
             summary.elapsed = time.perf_counter() - started
             summary.generation = tmp.with_suffix("").name
             _write_build_info(tmp, summary, sources, ix.schema["body"].analyzer)
