@@ -6,6 +6,8 @@ Commands:
   build-arshif     arshif's ``build_index`` (``jobs`` from the params)
   build-baseline   Whoosh defaults: StandardAnalyzer schema, ``ix.writer()``, ``commit()``
   read-only        the project's readers alone (what both builds spend reading)
+  compare-indexes  whether two arshif indexes (``--jobs 1`` and ``--jobs 2``) hold the
+                   same documents and rank headline queries the same
   search           latencies per query kind, ranked and search-box modes, of arshif's
                    ``Engine`` and of the baseline index (MultifieldParser, OrGroup),
                    the two interleaved query by query
@@ -42,12 +44,14 @@ def build_arshif(p: dict) -> dict:
     wall = time.perf_counter() - started
     gen = store.current_dir(home)
     import indexer
+    with store.open_current(home).reader() as reader:
+        segments = len(list(reader.leaf_readers()))
     return {"code": str(Path(indexer.__file__).parent.parent),
         "engine": "arshif", "jobs": p["jobs"], "indexed": summary.indexed,
         "duplicates": summary.duplicates, "files": summary.files,
         "elapsed_s": round(summary.elapsed, 3), "wall_s": round(wall, 3),
         "rate": round(summary.rate, 1), "size_bytes": store.disk_size(gen),
-        "segments": len(list(gen.glob("*.seg"))), **_maxrss_mb(),
+        "segments": segments, **_maxrss_mb(),
     }
 
 
@@ -108,6 +112,36 @@ def read_only(p: dict) -> dict:
     elapsed = time.perf_counter() - started
     return {"engine": "read-only", "indexed": n, "elapsed_s": round(elapsed, 3),
             "rate": round(n / elapsed, 1), **_maxrss_mb()}
+
+
+def compare_indexes(p: dict) -> dict:
+    """Same documents (id, headline, body, content key) and the same ranked ids
+    (``Engine.ranked_ids``, top 100) for ``queries`` headline queries: the first
+    2 to 6 words of every k-th article's headline."""
+    from search.engine import Engine
+    from indexer import store
+
+    docs = []
+    for home in p["homes"]:
+        with store.open_current(Path(home)).searcher() as s:
+            docs.append({d["id"]: (d["headline"], d["body"], d["content_key"])
+                         for d in s.all_stored_fields()})
+    one, two = docs
+    step = max(1, len(one) // p["queries"])
+    headlines = [one[i][0] for i in sorted(one)[::step]][:p["queries"]]
+    queries = [" ".join(h.split()[:2 + n % 5]) for n, h in enumerate(headlines)]
+    engines = [Engine(Path(home)) for home in p["homes"]]
+    same_ids = same_top10 = 0
+    max_score_diff = 0.0
+    for q in queries:
+        a, b = (e.ranked_ids(q) for e in engines)
+        same_ids += [x[0] for x in a] == [x[0] for x in b]
+        same_top10 += [x[0] for x in a[:10]] == [x[0] for x in b[:10]]
+        if len(a) == len(b):
+            max_score_diff = max([max_score_diff, *(abs(x[2] - y[2]) for x, y in zip(a, b))])
+    return {"docs": [len(d) for d in docs], "same_docs": one == two, "queries": len(queries),
+            "same_ranked_ids": same_ids, "same_top10": same_top10,
+            "max_score_diff": round(max_score_diff, 6)}
 
 
 # -- searches -------------------------------------------------------------------
@@ -244,6 +278,7 @@ def search(p: dict) -> dict:
 COMMANDS = {
     "build-arshif": build_arshif,
     "build-baseline": build_baseline,
+    "compare-indexes": compare_indexes,
     "read-only": read_only,
     "search": search,
 }

@@ -103,7 +103,8 @@ def format_summary(s: Summary, home: Path) -> str:
 @click.option("--map", "maps", multiple=True, metavar="FIELD=NAME",
               help="Read FIELD (id, headline, body, date, source, keywords) from column NAME.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes analyzing and writing.")
+              help="Processes reading, analyzing and writing, each a part of the input "
+                   "(--update uses one).")
 @click.option("--update", is_flag=True, help="Add new and changed files to the live index.")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rejected files, duplicates and date problems here (JSON Lines).")

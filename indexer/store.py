@@ -157,7 +157,7 @@ def build_lock(home: Path):
         os.close(fd)
 
 
-#: Lock fds held by this process.  ``--jobs N`` forks Whoosh workers, and a fork
+#: Lock fds held by this process.  ``--jobs N`` forks index workers, and a fork
 #: shares the flock: after a ``kill -9`` of the builder its orphaned workers
 #: (blocked forever on their job queue) kept the lock, and every later
 #: ``arshif index`` was refused.  So a child forked during a build closes its
@@ -278,7 +278,7 @@ def disk_size(path: Path) -> int:
 #: thread, so the kill lands inside the phase that follows); "POINT:sleep:SECONDS"
 #: pauses there.  Each acts once per process.  Points: ``start`` (new generation
 #: folder made), ``file`` (an input file read and added), ``commit`` (all read;
-#: segments about to be written), ``rename`` (generation renamed, CURRENT not
+#: segments about to be written; with ``--jobs N`` the workers write them now), ``rename`` (generation renamed, CURRENT not
 #: yet replaced), ``pointer`` (new CURRENT written, not yet renamed over the old).
 TEST_HOOK_ENV = "ARSHIF_TEST_HOOK"
 _hooks_fired: set[str] = set()

@@ -12,60 +12,30 @@ import json
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import store
+from indexer import parallel, store
 from indexer.analysis import ArabicAnalyzer
-from indexer.readers.archive import FileResult, file_signature, iter_files, read_file
 from indexer.article import Reject
-from indexer.schema import build_schema, content_key, to_document
+from indexer.pool import use_block_pool
+from indexer.readers.archive import FileResult, file_signature, iter_files, read_file
+from indexer.schema import build_schema, to_document
+from indexer.summary import FileFacts, Summary, count_file
 
 BUILD_INFO = "arshif.json"
 
-
-@dataclass
-class Summary:
-    """What a build did; every input file and record is counted exactly once."""
-
-    files: int = 0  # input files seen
-    files_unchanged: int = 0  # --update: same size and mtime as last time
-    files_rejected: int = 0  # files that gave no article at all
-    indexed: int = 0  # articles written (including embedded ones)
-    embedded: int = 0  # of which came from "read also" blocks
-    duplicates: int = 0  # articles already indexed from another file
-    records_rejected: int = 0  # records rejected inside files that gave articles
-    removed: int = 0  # --update: articles of deleted or changed files removed
-    dates_missing: int = 0  # articles indexed without a date
-    reasons: Counter = field(default_factory=Counter)
-    elapsed: float = 0.0
-    generation: str = ""
-    report: list[dict] = field(default_factory=list)  # rejects, duplicates, date problems
-
-    @property
-    def rate(self) -> float:
-        return self.indexed / self.elapsed if self.elapsed else 0.0
-
-    def as_dict(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k != "report"}
-        data["reasons"] = dict(self.reasons)
-        data["articles_per_second"] = round(self.rate, 1)
-        return data
-
-
-def _reason_key(reason: str) -> str:
-    """Group reasons for the summary ("unparseable date: 'x'" -> "unparseable date",
-    "binary content, not text (32 control characters …)" -> "binary content, not text")."""
-    return reason.split(":")[0].split(" (")[0]
+#: Posting pool of a one-process build (MB, Whoosh's estimate): a build of
+#: both corpora (57k articles) peaked at 1.9 GB with it (bench/build_bench.py).
+ONE_PROCESS_LIMITMB = 1024
 
 
 class _Builder:
-    """State of one build: the writer, what is already in, and the summary."""
+    """State of a one-process build: the writer, what is already in, and the summary."""
 
     def __init__(self, writer, summary: Summary, seen_keys: set[str]):
         self.writer = writer
@@ -73,36 +43,11 @@ class _Builder:
         self.seen_keys = seen_keys
 
     def add_file(self, result: FileResult) -> None:
-        s = self.summary
-        s.files += 1
-        for reject in result.rejects:
-            s.reasons[_reason_key(reject.reason)] += 1
-            s.report.append({"kind": "rejected", **reject.as_dict()})
-        added = 0
-        for article in result.articles:
-            key = content_key(article)
-            if key in self.seen_keys:
-                s.duplicates += 1
-                s.report.append(
-                    {"kind": "duplicate", "path": article.path, "record": article.id,
-                     "reason": "duplicate: same headline and body already indexed"}
-                )
-                continue
-            self.seen_keys.add(key)
-            self.writer.add_document(**to_document(article, result.signature, key))
-            added += 1
-            s.indexed += 1
-            s.embedded += bool(article.parent)
-            if article.date is None:
-                s.dates_missing += 1
-                s.report.append(
-                    {"kind": "date", "path": article.path, "record": article.id,
-                     "reason": article.date_problem}
-                )
-        if not result.articles:
-            s.files_rejected += 1
-        else:
-            s.records_rejected += len(result.rejects)
+        facts = FileFacts.of(result)
+        fresh = count_file(self.summary, facts, self.seen_keys)
+        for article, fact, new in zip(result.articles, facts.articles, fresh):
+            if new:
+                self.writer.add_document(**to_document(article, result.signature, fact.key))
 
 
 def _write_build_info(gen: Path, summary: Summary, sources, analyzer: ArabicAnalyzer) -> None:
@@ -132,13 +77,24 @@ def build_index(
     analyzer: ArabicAnalyzer | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult, Summary], None] | None = None,
-    limitmb: int = 1024,
+    limitmb: int | None = None,
 ) -> Summary:
-    """Build (or with ``update``, refresh) the index at ``home`` and publish it."""
+    """Build (or with ``update``, refresh) the index at ``home`` and publish it.
+
+    ``limitmb`` is the posting pool of each writing process (in Whoosh's
+    estimate; the process grows about twice that): past it, postings spill to
+    disk (indexer/pool.py).  Default: ONE_PROCESS_LIMITMB for one process,
+    ``parallel.WORKER_LIMITMB`` for each of ``jobs`` worker processes.
+
+    ``on_file`` is called once per input file, for progress.  With ``jobs``
+    > 1 the articles stay in the worker processes: its FileResult carries
+    only the path and rejects, and its Summary is a running count in the
+    order files finish.  The returned Summary is the same as with one job.
+    """
     started = time.perf_counter()
     # Absolute paths: ``--update`` recognises files by path, whatever the cwd.
     sources = [Path(os.path.abspath(s)) for s in sources]
-    roots = [s for s in sources if s.is_dir()]
+    reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()])
     summary = Summary()
     with store.build_lock(home):
         store.remove_leftovers(home)
@@ -146,39 +102,25 @@ def build_index(
         tmp = store.new_generation(home)
         store.checkpoint("start")
         try:
-            if update and live is not None:
+            copied = update and live is not None
+            if copied:
                 shutil.copytree(live, tmp, dirs_exist_ok=True)
                 ix = whoosh_index.open_dir(str(tmp))
-                analyzer = ix.schema["body"].analyzer
-                known, seen_keys = _stored_state(ix)
-                writer = ix.writer(limitmb=limitmb, compound=False)
             else:
-                analyzer = analyzer or ArabicAnalyzer()
-                ix = whoosh_index.create_in(str(tmp), build_schema(analyzer))
-                known, seen_keys = {}, set()
-                writer = _new_writer(ix, jobs, limitmb)
-            builder = _Builder(writer, summary, seen_keys)
+                ix = whoosh_index.create_in(str(tmp), build_schema(analyzer or ArabicAnalyzer()))
             items = list(iter_files(sources))
             if on_start:
                 on_start(len(items))
-            try:
-                for item in items:
-                    result = _read(item, fmt, mapping, roots, known, summary, builder)
-                    if result is not None:
-                        builder.add_file(result)
-                    store.checkpoint("file")
-                    if on_file:
-                        on_file(result or FileResult(str(item)), summary)
-                if update:
-                    _remove_vanished(builder, known, items, sources)
-            except BaseException:
-                writer.cancel()
-                raise
-            store.checkpoint("commit")
-            writer.commit(optimize=True)
+            if jobs > 1 and not copied:
+                _build_in_parallel(ix, items, jobs, reading, limitmb or parallel.WORKER_LIMITMB,
+                                   summary, on_file)
+            else:
+                known_files = _stored_state(ix) if copied else None
+                _build_in_one_process(ix, items, known_files, sources, reading,
+                                      limitmb or ONE_PROCESS_LIMITMB, summary, on_file)
             summary.elapsed = time.perf_counter() - started
             summary.generation = tmp.with_suffix("").name
-            _write_build_info(tmp, summary, sources, analyzer)
+            _write_build_info(tmp, summary, sources, ix.schema["body"].analyzer)
             ix.close()
             store.publish(home, tmp)
         except BaseException:
@@ -187,18 +129,65 @@ def build_index(
     return summary
 
 
-def _new_writer(ix, jobs: int, limitmb: int):
-    if jobs > 1:
-        # Whoosh's MpWriter analyzes in ``jobs`` processes; one final merge
-        # (multisegment=False) leaves a single segment for fast searching.
-        return ix.writer(procs=jobs, limitmb=limitmb, multisegment=False, compound=False)
+@dataclass(frozen=True)
+class _Reading:
+    """How to read the input files (``read_file``'s options)."""
+
+    fmt: str
+    mapping: dict | None
+    roots: list[Path]  # folders among the sources: one-article ids are relative to them
+
+
+def _build_in_one_process(ix, items, known_files, sources, reading: _Reading, limitmb: int,
+                          summary: Summary, on_file) -> None:
+    """Read and write every item with one writer; ``known_files`` (an update)
+    is what the copied generation holds, see ``_stored_state``."""
+    known, seen_keys = known_files or ({}, set())
     # compound=False: Whoosh reads a compound segment file wholly into memory
     # for every searcher it opens (about 1 GB per searcher at 58k articles, so
     # per server thread); separate files are memory-mapped instead.
-    return ix.writer(limitmb=limitmb, compound=False)
+    writer = use_block_pool(ix.writer(limitmb=limitmb, compound=False), limitmb)
+    builder = _Builder(writer, summary, seen_keys)
+    try:
+        for item in items:
+            result = _read(item, reading, known, summary, builder)
+            if result is not None:
+                builder.add_file(result)
+            store.checkpoint("file")
+            if on_file:
+                on_file(result or FileResult(str(item)), summary)
+        if known_files is not None:
+            _remove_vanished(builder, known, items, sources)
+    except BaseException:
+        writer.cancel()
+        raise
+    store.checkpoint("commit")
+    writer.commit(optimize=True)
 
 
-def _read(item, fmt, mapping, roots, known, summary, builder) -> FileResult | None:
+def _build_in_parallel(ix, items, jobs: int, reading: _Reading, limitmb: int,
+                       summary: Summary, on_file) -> None:
+    """Write ``jobs`` contiguous parts of ``items`` in parallel (indexer/parallel.py)."""
+    parts = [parallel.Part(part) for part in parallel.split_items(items, jobs)]
+    progress, progress_keys = Summary(), set()
+
+    def file_done(facts: FileFacts) -> None:
+        count_file(progress, facts, progress_keys)
+        store.checkpoint("file")
+        if progress.files == len(items):  # all read: the workers now write their segments
+            store.checkpoint("commit")
+        if on_file:
+            on_file(FileResult(facts.path, rejects=facts.rejects), progress)
+
+    if parts:
+        parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, limitmb,
+                             file_done)
+    else:
+        store.checkpoint("commit")
+    parallel.count_and_publish_segments(ix, parts, summary)
+
+
+def _read(item, reading: _Reading, known, summary, builder) -> FileResult | None:
     """Read one input; in update mode skip unchanged files, drop stale articles."""
     if isinstance(item, Reject):
         return FileResult(item.path, rejects=[item])
@@ -213,7 +202,7 @@ def _read(item, fmt, mapping, roots, known, summary, builder) -> FileResult | No
             summary.files_unchanged += 1
             return None
         _remove_file(builder, known, path)
-    return read_file(item, fmt, mapping, roots)
+    return read_file(item, reading.fmt, reading.mapping, reading.roots)
 
 
 def _remove_file(builder: _Builder, known: dict, path: str) -> None:

@@ -356,8 +356,9 @@ class Outcome:
         return [d for d in self.docs if (r := self.rel(d["path"])) == case.path or r.startswith(case.path + "/")]
 
 
-def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permissions: bool = True) -> Outcome:
-    """Run ``arshif index ARCHIVE --rejects FILE --json`` on the bad archive."""
+def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permissions: bool = True,
+                      jobs: int = 1) -> Outcome:
+    """Run ``arshif index ARCHIVE --rejects FILE --json [--jobs N]`` on the bad archive."""
     unreadable = {case.path for case in CASES if case.name == "unreadable"}
     locked = [archive / case.path for case in CASES if case.name == "locked_folder"]
     real_read_bytes = pathlib.Path.read_bytes
@@ -369,7 +370,8 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
         return real_read_bytes(self)
 
     def scandir(path="."):
-        if simulate_permissions and any(Path(os.fsdecode(path)) == p for p in locked):
+        if (simulate_permissions and not isinstance(path, int)  # fds: multiprocessing's own
+                and any(Path(os.fsdecode(path)) == p for p in locked)):
             raise PermissionError(13, "Permission denied", os.fsdecode(path))
         return real_scandir(path)
 
@@ -378,7 +380,7 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
         mp.setattr(pathlib.Path, "read_bytes", read_bytes)
         mp.setattr(os, "scandir", scandir)
         result = CliRunner().invoke(main, ["index", str(archive), "--index", str(home),
-                                           "--rejects", str(rejects), "--json"])
+                                           "--rejects", str(rejects), "--json", "--jobs", str(jobs)])
     seconds = time.perf_counter() - started
     assert result.exit_code == 0, result.output + repr(result.exception)
     summary = json.loads(result.stdout)
@@ -466,6 +468,18 @@ def test_summary_counts_add_up(outcome: Outcome):
     assert s["dates_missing"] == sum(1 for d in outcome.docs if "date" not in d)
     # The report is JSON Lines of {"kind", "path", "record", "reason"}.
     assert all(set(e) == {"kind", "path", "record", "reason"} for e in outcome.report)
+
+
+def test_jobs_two_counts_and_indexes_the_bad_archive_the_same(outcome: Outcome, tmp_path):
+    """Each of 2 processes reads part of the archive (indexer/parallel.py); the
+    summary, the report (in walk order) and the indexed articles are those of
+    one process."""
+    two = index_bad_archive(outcome.root, tmp_path / "index", tmp_path / "rejects.jsonl", jobs=2)
+    volatile = ("elapsed", "generation", "articles_per_second")
+    assert ({k: v for k, v in two.summary.items() if k not in volatile}
+            == {k: v for k, v in outcome.summary.items() if k not in volatile} | {"index": two.summary["index"]})
+    assert two.report == outcome.report
+    assert sorted(two.docs, key=lambda d: d["id"]) == sorted(outcome.docs, key=lambda d: d["id"])
 
 
 def test_bad_archive_builds_quickly(outcome: Outcome):

@@ -518,6 +518,13 @@ def test_kill_during_update_quick(tmp_path):
     check_kills(kill_during_build(tmp_path, points, articles=40, server=False, update=True))
 
 
+def test_kill_at_each_stage_with_jobs_quick(tmp_path):
+    """``--jobs 2`` (one segment per worker process): the same guarantees, and
+    no worker outlives its killed builder (``_no_orphans``)."""
+    points = QUICK_KILL_POINTS + [("all read, workers writing segments", "commit:kill")]
+    check_kills(kill_during_build(tmp_path, points, articles=40, jobs=2, server=False))
+
+
 @pytest.mark.slow
 def test_kill_at_each_stage_while_serving(tmp_path):
     results = kill_during_build(tmp_path, KILL_POINTS, articles=1500)

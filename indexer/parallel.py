@@ -1,0 +1,220 @@
+"""``arshif index --jobs N``: N processes each read, analyze and write a part.
+
+Whoosh's ``MpWriter`` (what ``--jobs`` used before) pickles every document
+from the parent to its workers and merges their postings serially at the end;
+on 2 cores that was slower than one process.  Here the walked input files are
+cut into N contiguous parts of about equal size.  Each worker process reads
+its part and writes it as its own segment of the new generation with a plain
+``SegmentWriter``, so reading, analysis and posting writing all run in
+parallel and no document crosses a process boundary.  The parent then lists
+the N segments in one TOC: no merge (that would be serial again); Whoosh
+searches several segments.
+
+A worker only knows its own part, so it only drops duplicates within it.  It
+sends, per file, the facts counting needs (content keys in order) and the
+segment document number of each article it wrote.  The parent replays those
+facts in walk order with the same counting as a one-process build
+(``indexer.summary.count_file``), and marks as deleted the copies written by
+a later part of an article an earlier part already holds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import queue
+import shutil
+import signal
+import traceback
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import accumulate
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
+
+from indexer.article import Reject
+from indexer.pool import use_block_pool
+from indexer.readers.archive import FileResult, read_file
+from indexer.schema import to_document
+from indexer.summary import FileFacts, Summary, count_file
+
+#: Posting pool of each worker (MB, Whoosh's estimate).  Two workers with 512
+#: each peaked at 2.2 GB on 58k articles; spilling to disk costs little since
+#: runs are written in blocks (indexer/pool.py), and at that size every
+#: worker spills whatever the pool.
+WORKER_LIMITMB = 256
+
+#: How often the parent looks at its workers while no message comes (s).
+POLL_SECONDS = 0.5
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without finishing its part (killed, out of memory)."""
+
+
+@dataclass
+class Part:
+    """One worker's share: input items in walk order, and what it wrote."""
+
+    items: list
+    files: list[tuple[FileFacts, list[int | None]]] = field(default_factory=list)
+    segment: object = None  # Whoosh segment, None when nothing was written
+
+
+def split_items(items: list, parts: int) -> list[list]:
+    """Cut ``items`` into at most ``parts`` contiguous, non-empty runs of about
+    equal bytes (work is roughly proportional to text size, not file count)."""
+    cumulative = list(accumulate(_size(item) for item in items))
+    total = cumulative[-1] if cumulative else 0
+    bounds = [0]
+    for k in range(1, parts):
+        cut = bisect_left(cumulative, total * k / parts) + 1
+        bounds.append(min(max(cut, bounds[-1]), len(items)))
+    bounds.append(len(items))
+    return [items[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _size(item) -> int:
+    if isinstance(item, Reject):
+        return 0
+    try:
+        return item.stat().st_size
+    except OSError:
+        return 0
+
+
+def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: list[Path],
+                limitmb: int, on_file: Callable[[FileFacts], None]) -> None:
+    """Write every part into ``ix``'s folder as one segment, in parallel, each
+    worker with a posting pool of ``limitmb``; ``on_file`` is called here (the
+    parent) for each file a worker finished."""
+    # fork: workers inherit the schema and analyzer without pickling, and
+    # indexer.store's at-fork hook drops the build lock in them.
+    context = multiprocessing.get_context("fork")
+    messages = context.Queue()
+    workers = [
+        context.Process(target=_write_part, daemon=True, name=f"arshif-index-{number}",
+                        args=(number, part.items, ix.storage.folder, fmt, mapping, roots,
+                              limitmb, messages))
+        for number, part in enumerate(parts)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        _collect(parts, workers, messages, on_file)
+        for worker in workers:
+            worker.join()
+    except BaseException:
+        for worker in workers:
+            worker.kill()
+        for worker in workers:
+            worker.join()
+        raise
+    finally:
+        messages.close()
+
+
+def _collect(parts: list[Part], workers, messages, on_file) -> None:
+    """Receive the workers' per-file facts and final segments."""
+    finished: set[int] = set()
+    while len(finished) < len(workers):
+        try:
+            kind, number, *payload = messages.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            _check_alive(workers, finished)
+            continue
+        if kind == "file":
+            facts, docnums = payload
+            parts[number].files.append((facts, docnums))
+            on_file(facts)
+        elif kind == "done":
+            parts[number].segment = payload[0]
+            finished.add(number)
+        else:  # "failed": the worker's exception, re-raised here
+            error, trace = payload
+            raise error from WorkerDied(f"index worker {number} failed:\n{trace}")
+
+
+def _check_alive(workers, finished: set[int]) -> None:
+    for number, worker in enumerate(workers):
+        if number not in finished and worker.exitcode not in (None, 0):
+            raise WorkerDied(f"index worker {number} died (exit code {worker.exitcode})")
+
+
+def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict | None,
+                roots: list[Path], limitmb: int, messages) -> None:
+    """Worker process: read ``items``, write them as one new segment of the
+    index in ``folder`` (not yet listed in its TOC: the parent does that)."""
+    # Ctrl-C reaches the whole process group: the parent stops the workers,
+    # so they need not each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ix = whoosh_index.open_dir(folder)
+        # _lk=False: the parent's build lock already makes this the only build;
+        # Whoosh's own write lock would let only one worker in.
+        writer = use_block_pool(SegmentWriter(ix, _lk=False, limitmb=limitmb, compound=False),
+                                limitmb)
+        seen: set[str] = set()
+        docnum = 0
+        for item in items:
+            result = _read(item, fmt, mapping, roots)
+            facts = FileFacts.of(result)
+            docnums: list[int | None] = []
+            for article, fact in zip(result.articles, facts.articles):
+                if fact.key in seen:
+                    docnums.append(None)
+                    continue
+                seen.add(fact.key)
+                writer.add_document(**to_document(article, result.signature, fact.key))
+                docnums.append(docnum)
+                docnum += 1
+            messages.put(("file", number, facts, docnums))
+        messages.put(("done", number, _finish_segment(writer) if docnum else None))
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
+        messages.put(("failed", number, _picklable(exc), traceback.format_exc()))
+
+
+def _read(item, fmt, mapping, roots) -> FileResult:
+    if isinstance(item, Reject):
+        return FileResult(item.path, rejects=[item])
+    return read_file(item, fmt, mapping, roots)
+
+
+def _finish_segment(writer: SegmentWriter):
+    """Flush the writer's postings into its segment files; return the segment.
+
+    Not ``commit()``: that would write a TOC listing only this segment, and
+    its clean-up deletes the other workers' files.  This is what Whoosh's own
+    MpWriter does in its workers with ``multisegment=True``.
+    """
+    return writer._finalize_segment()
+
+
+def _picklable(exc: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001 - any exception type may fail to pickle
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def count_and_publish_segments(ix, parts: list[Part], summary: Summary) -> None:
+    """Count every file in walk order into ``summary``, delete the later
+    copies of articles found in two parts, and commit the parts' segments as
+    the index's content (one new TOC)."""
+    seen: set[str] = set()
+    for part in parts:
+        for facts, docnums in part.files:
+            fresh = count_file(summary, facts, seen)
+            for new, docnum in zip(fresh, docnums):
+                if docnum is not None and not new:  # its first copy is in an earlier part
+                    part.segment.delete_document(docnum)
+    segments = [part.segment for part in parts if part.segment is not None]
+    generation = ix.latest_generation() + 1
+    whoosh_index.TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
+    # Files of the empty TOC and of segments never finished (empty parts).
+    whoosh_index.clean_files(ix.storage, ix.indexname, generation, segments)
+    shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
