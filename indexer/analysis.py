@@ -17,7 +17,7 @@ from importlib import resources
 from whoosh.analysis import Token, Tokenizer
 
 from indexer.normalize import RULES, make_normalizer
-from indexer.stem import FROM_LIGHT10_STEM, STEMMERS, protected_words, split_words
+from indexer.stem import FROM_LIGHT10_STEM, STEMMERS, protected_words, split_words, strip_article
 
 # A word: letters/digits of any script, with Arabic diacritics, Quranic marks,
 # tatweel and zero-width joiners allowed INSIDE it (they must not split a word).
@@ -234,9 +234,13 @@ class ArabicAnalyzer(Tokenizer):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
             # Whoosh asks for an untokenized value for wildcard/prefix terms:
-            # normalize it but do not stem (a prefix is not a word).
+            # normalize it but do not stem (a prefix is not a word); in a
+            # stemmed field drop a leading article, as stems have none
+            # (``الليب*`` finds ``الليبي``).
             t.original = value
             t.text = self._normalize_only(value)
+            if self.stemmer != "none":
+                t.text = strip_article(t.text)
             t.boost = 1.0
             t.stopped = False
             if positions:

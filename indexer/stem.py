@@ -72,6 +72,17 @@ def light10(word: str, protected: frozenset[str] = frozenset(),
     return word
 
 
+def strip_article(prefix: str) -> str:
+    """A prefix or wildcard query's text without light10's article (``الليب`` ->
+    ``ليب``), so it matches stems; unchanged when fewer than two characters,
+    or a wildcard, would be left at its start."""
+    for article in PREFIXES:
+        rest = prefix[len(article):]
+        if prefix.startswith(article) and len(rest) >= 2 and not set(rest[:2]) & {"*", "?"}:
+            return rest
+    return prefix
+
+
 def identity(word: str, protected: frozenset[str] = frozenset(),
              split: frozenset[str] = frozenset()) -> str:
     """No stemming (the ablation's baseline and the exact-form fields)."""

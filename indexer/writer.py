@@ -31,7 +31,7 @@ BUILD_INFO = "arshif.json"
 
 #: Posting pool of a one-process build (MB, Whoosh's estimate): a build of
 #: both corpora (57k articles) peaked at 1.9 GB with it (bench/build_bench.py).
-ONE_PROCESS_LIMITMB = 1024
+ONE_PROCESS_LIMITMB = 512
 
 
 class _Builder:

@@ -206,3 +206,20 @@ def test_article_and_more_like_this(engine):
     assert engine.article("no-such-id") is None
     similar = [h.id for h in engine.more_like_this(EXAMPLE_ID)]
     assert EXAMPLE_ID not in similar and similar
+
+
+def test_prefix_queries_find_words_with_the_article(news_index):
+    """Stems have no article, so ``الاقتص*`` searches the stemmed fields as ``اقتص*``."""
+    engine = Engine(news_index)
+    with_article = engine.search(Request(q="الاقتص*"))
+    assert with_article.total >= 15
+    assert with_article.total == engine.search(Request(q="اقتص*")).total
+    assert engine.search(Request(q="ال*")).total >= 15  # too short to strip: left alone
+
+
+def test_strip_article():
+    from indexer.stem import strip_article
+
+    assert strip_article("الليب") == "ليب" and strip_article("والاقتص") == "اقتص"
+    assert strip_article("ال") == "ال" and strip_article("الب") == "الب"
+    assert strip_article("ال*ي") == "ال*ي" and strip_article("وزي") == "وزي"
