@@ -175,7 +175,8 @@ class Engine:
                 with self._lock:
                     if not arrays:
                         arrays.append(IndexArrays(searcher, self.k1, self.b))
-            current = local.view = _View(name, searcher, parser, arrays[0], DocSets(searcher))
+            current = local.view = _View(name, searcher, parser, arrays[0],
+                                         DocSets(searcher, arrays[0]))
         return current
 
     def searcher(self):

@@ -6,31 +6,27 @@ document, which was most of the search box's time at 58k articles.  Facet
 values are read once per generation into code arrays (search/arrays.py) and
 counted with one ``np.bincount`` over the matching documents.
 
-Those documents come from the vectorized scorer (search/score.py) for plain
-queries; for the query shapes only Whoosh runs (phrases, wildcards...),
-``DocSets`` builds them with C-level set operations from posting lists.
+Those documents come from the vectorized scorer (search/score.py); for the
+query shapes only Whoosh runs (wildcards, prefixes, ranges on text fields),
+``DocSets`` builds them with C-level set operations from the cached posting
+arrays.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
-
 from whoosh import query as wq
 
 FACET_FIELDS = ("source", "year", "month")
-CACHE_MIN_DOCS = 1000  # cache the posting sets of terms in at least this many documents
-CACHE_SIZE = 64
 
 
 class DocSets:
     """The documents matching a query, unscored, over one searcher (one per thread)."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, arrays):
         self.searcher = searcher
         self.reader = searcher.reader()
-        self._cache: OrderedDict = OrderedDict()
+        self.arrays = arrays
 
     # -- document sets -------------------------------------------------------
     def docset(self, q: wq.Query) -> set[int]:
@@ -59,19 +55,7 @@ class DocSets:
         return set(q.docs(self.searcher))  # phrases, ranges, prefixes, Not...
 
     def _term_docs(self, fieldname: str, text) -> set[int]:
-        key = (fieldname, text)
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return set(cached)
-        if key not in self.reader:
-            return set()
-        docs = set(self.reader.postings(fieldname, text).all_ids())
-        if len(docs) >= CACHE_MIN_DOCS:
-            self._cache[key] = frozenset(docs)
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return docs
+        return set(self.arrays.term(self.searcher, fieldname, text)[0].tolist())
 
 
 def count_facets(arrays, searcher, docnums: np.ndarray) -> dict[str, list[dict]]:
