@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

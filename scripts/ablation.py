@@ -32,7 +32,6 @@ import hashlib
 import json
 import math
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -249,12 +248,12 @@ def prf_search(engine: Engine, docs: int, terms: int, weight: float):
         qterms = set(analyzer.analyze(text, query=True))
         weights: collections.Counter = collections.Counter()
         best = hits[0][2]
-        for docid, _rank, score in hits[:docs]:
+        for docid, _rank, doc_score in hits[:docs]:
             stored = searcher.stored_fields(searcher.document_number(id=docid))
             vec = collections.Counter(analyzer.analyze(stored.get("body", "")))
             length = sum(vec.values()) or 1
             for term, count in vec.items():
-                weights[term] += count / length * math.exp(score - best)
+                weights[term] += count / length * math.exp(doc_score - best)
         scored = sorted(((w * math.log(n_docs / df), t) for t, w in weights.items()
                          if t not in qterms and (df := searcher.doc_frequency("body", t)) >= 2),
                         reverse=True)[:terms]

@@ -18,7 +18,6 @@ global document numbers as Whoosh's searcher.
 from __future__ import annotations
 
 import threading
-from array import array
 from collections import OrderedDict
 
 import numpy as np
@@ -48,7 +47,6 @@ class IndexArrays:
         self.b = b
         self.doc_count_all = searcher.doc_count_all()
         self.schema = searcher.schema
-        self.offsets = [offset for _, offset in searcher.leaf_searchers()]
         self.live = np.zeros(self.doc_count_all, dtype=bool)
         for sub, offset in searcher.leaf_searchers():
             ids = np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64)

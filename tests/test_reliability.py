@@ -85,7 +85,7 @@ def leftovers(home: Path) -> list[str]:
     for p in home.iterdir():
         if p.name.endswith(".tmp"):
             out.append(p.name)
-        elif (m := store.GEN_RE.match(p.name)) and p.name > live:
+        elif store.GEN_RE.match(p.name) and p.name > live:
             out.append(p.name)
     return sorted(out)
 
