@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 from pathlib import Path
@@ -91,7 +90,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
         app.run(host=host, port=port, debug=True, threaded=True, use_reloader=False)
         return
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if prefork.can_fork() else 1
+        workers = min(prefork.cores(), 4) if prefork.can_fork() else 1
     try:
         sock = listen_socket(host, port)
     except OSError as exc:
@@ -112,12 +111,14 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
         finally:
             server.close()
 
+    status = 0
     try:
         if workers == 1:
             serve()
         else:
             sys.stdout.flush()
-            sys.exit(prefork.run_workers(serve, workers))
+            status = prefork.run_workers(serve, workers)
     except KeyboardInterrupt:
         pass
     click.echo("arshif: stopped")
+    sys.exit(status)

@@ -31,6 +31,13 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
+def cores() -> int:
+    """Cores this process may run on (its CPU affinity, where the OS tells)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def run_workers(serve: Callable[[], None], workers: int) -> int:
     """Run ``serve`` in ``workers`` forked processes until told to stop.
 
