@@ -290,23 +290,15 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
             return wq.NullQuery
         if not sub.children():
             return sub
-        new = _copy.copy(sub)
         if isinstance(sub, wq.Or) and any(unpositioned(c) for c in sub.subqueries):
             rest = [fix(c) for c in sub.subqueries if not unpositioned(c)]
             bonus = [words(c) for c in sub.subqueries if unpositioned(c)]
             if not rest:
                 return wq.NullQuery
+            new = _copy.copy(sub)
             new.subqueries = type(sub.subqueries)(rest)
             return wq.AndMaybe(new, wq.Or(bonus))
-        for attr in ("a", "b", "child", "query", "q"):
-            value = getattr(sub, attr, None)
-            if isinstance(value, wq.Query):
-                setattr(new, attr, fix(value))
-        if isinstance(sub, wq.compound.BinaryQuery):
-            new.subqueries = (new.a, new.b)
-        elif isinstance(getattr(sub, "subqueries", None), (list, tuple)):
-            new.subqueries = type(sub.subqueries)(fix(c) for c in sub.subqueries)
-        return new
+        return _map_children(sub, fix)
 
     return fix(q).normalize()
 
@@ -407,13 +399,23 @@ def cap_expansions(q: wq.Query) -> wq.Query:
         return capped
     if not q.children():
         return q
+    return _map_children(q, cap_expansions)
+
+
+def _map_children(q: wq.Query, fn) -> wq.Query:
+    """A copy of ``q`` with ``fn`` applied to each child query.
+
+    Whoosh's ``Query.apply`` rebuilds a query from its constructor arguments,
+    which loses attributes our capped classes and wrappers carry; this copies
+    the node and replaces only its children (``a``/``b`` of binary queries,
+    the child of wrappers, ``subqueries`` of compounds)."""
     new = _copy.copy(q)
     for attr in ("a", "b", "child", "query", "q"):
         value = getattr(q, attr, None)
         if isinstance(value, wq.Query):
-            setattr(new, attr, cap_expansions(value))
+            setattr(new, attr, fn(value))
     if isinstance(q, wq.compound.BinaryQuery):
         new.subqueries = (new.a, new.b)
     elif isinstance(getattr(q, "subqueries", None), (list, tuple)):
-        new.subqueries = type(q.subqueries)(cap_expansions(c) for c in q.subqueries)
+        new.subqueries = type(q.subqueries)(fn(c) for c in q.subqueries)
     return new
