@@ -62,25 +62,28 @@ class IndexArrays:
     # -- per-term contributions ------------------------------------------
     def term(self, searcher, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, BM25F contribution) of one term, unboosted; cached."""
-        key = (fieldname, text)
+        return self._cached((fieldname, text), lambda: self._load_term(searcher, fieldname, text))
+
+    def _cached(self, key, load) -> tuple[np.ndarray, ...]:
+        """``load()``'s arrays for ``key``, kept in one LRU within ``cache_bytes``."""
         with self._lock:
             hit = self._postings.get(key)
             if hit is not None:
                 self._postings.move_to_end(key)
                 return hit
-        value = self._load_term(searcher, fieldname, text)
-        size = value[0].nbytes + value[1].nbytes
+        value = load()
+        size = sum(a.nbytes for a in value)
         with self._lock:
             if key not in self._postings and size <= self.cache_bytes:
                 self._postings[key] = value
                 self._cached_bytes += size
                 while self._cached_bytes > self.cache_bytes:
                     _, old = self._postings.popitem(last=False)
-                    self._cached_bytes -= old[0].nbytes + old[1].nbytes
+                    self._cached_bytes -= sum(a.nbytes for a in old)
         return value
 
     def _load_term(self, searcher, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
-        if fieldname not in self.schema or (fieldname, text) not in searcher.reader():
+        if fieldname not in self.schema:
             return _EMPTY
         ids, weights = [], []
         for sub, offset in searcher.leaf_searchers():
@@ -90,8 +93,9 @@ class IndexArrays:
             leaf_ids, leaf_weights = _read_postings(reader.postings(fieldname, text))
             ids.append(leaf_ids + offset)
             weights.append(leaf_weights)
-        docnums = np.concatenate(ids) if ids else _EMPTY[0]
-        tf = np.concatenate(weights) if weights else _EMPTY[1]
+        if not ids:
+            return _EMPTY
+        docnums, tf = np.concatenate(ids), np.concatenate(weights)
         if not self.all_live:
             keep = self.live[docnums]
             docnums, tf = docnums[keep], tf[keep]
@@ -116,11 +120,9 @@ class IndexArrays:
         skipped unread.
         """
         key = ("#phrase", fieldname, tuple(words), slop)
-        with self._lock:
-            hit = self._postings.get(key)
-            if hit is not None:
-                self._postings.move_to_end(key)
-                return hit[0]
+        return self._cached(key, lambda: (self._find_phrase(searcher, fieldname, words, slop),))[0]
+
+    def _find_phrase(self, searcher, fieldname: str, words: list, slop: int) -> np.ndarray:
         candidates = self.term(searcher, fieldname, words[0])[0]
         for word in words[1:]:
             candidates = np.intersect1d(candidates, self.term(searcher, fieldname, word)[0],
@@ -136,12 +138,7 @@ class IndexArrays:
             for i, doc in enumerate(local.tolist()):
                 if _in_order([p[i] for p in positions], slop):
                     found.append(doc + offset)
-        docs = np.array(found, dtype=np.int32)
-        with self._lock:  # same LRU and budget as the term arrays
-            if key not in self._postings:
-                self._postings[key] = (docs, _EMPTY[1])
-                self._cached_bytes += docs.nbytes
-        return docs
+        return np.array(found, dtype=np.int32)
 
     # -- per-document data -----------------------------------------------
     def lengths(self, searcher, fieldname: str) -> np.ndarray:
