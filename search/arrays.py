@@ -9,6 +9,10 @@ additions (search/score.py).  Whoosh still owns the index on disk, the query
 parser, highlighting and every query shape the vectorized path does not
 cover.
 
+A segment written by arshif has its postings and positions also as flat
+arrays (indexer/flat.py): those are read instead of decoding Whoosh's
+compressed blocks, so a term costs about the same the first time as after.
+
 Several segments (``--jobs 2`` builds, ``--update``) are read through the
 searcher's leaf readers, their document numbers shifted by each leaf's
 offset, and deleted documents are masked out, so the arrays use the same
@@ -17,13 +21,17 @@ global document numbers as Whoosh's searcher.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import WrappingMatcher
+from whoosh.scoring import WeightingModel
 from whoosh.util.numeric import byte_to_length
+
+from indexer.flat import open_flat
 
 #: Memory for cached posting arrays per generation (ids + contributions are
 #: 12 bytes a posting: the most frequent term of 58k articles takes ~0.7 MB).
@@ -52,6 +60,8 @@ class IndexArrays:
             ids = np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64)
             self.live[ids + offset] = True
         self.all_live = bool(self.live.all())
+        # Per leaf, its flat postings (None: read through Whoosh).
+        self._flat = [_leaf_flat(sub.reader()) for sub, _ in searcher.leaf_searchers()]
         self._lock = threading.Lock()
         self._lengths: dict[str, np.ndarray] = {}
         self._columns: dict[str, np.ndarray | list] = {}
@@ -86,24 +96,39 @@ class IndexArrays:
         if fieldname not in self.schema:
             return _EMPTY
         ids, weights = [], []
-        for sub, offset in searcher.leaf_searchers():
-            reader = sub.reader()
-            if (fieldname, text) not in reader:
-                continue
-            leaf_ids, leaf_weights = _read_postings(reader.postings(fieldname, text))
-            ids.append(leaf_ids + offset)
-            weights.append(leaf_weights)
+        field = self.schema[fieldname]
+        # Whoosh's document frequency counts deleted documents too: the
+        # postings' count before masking, when every segment has flat ones.
+        doc_frequency: int | None = 0
+        for (sub, offset), flat in zip(searcher.leaf_searchers(), self._flat):
+            if flat is not None and flat.has_field(fieldname):
+                leaf_ids, leaf_weights = flat.postings(fieldname, field.to_bytes(text))
+                if doc_frequency is not None:
+                    doc_frequency += len(leaf_ids)
+                if not len(leaf_ids):
+                    continue
+            else:
+                doc_frequency = None
+                reader = sub.reader()
+                if (fieldname, text) not in reader:
+                    continue
+                leaf_ids, leaf_weights = _read_postings(reader.postings(fieldname, text))
+            ids.append(leaf_ids.astype(np.int64) + offset)
+            weights.append(leaf_weights.astype(np.float64))
         if not ids:
             return _EMPTY
         docnums, tf = np.concatenate(ids), np.concatenate(weights)
         if not self.all_live:
             keep = self.live[docnums]
             docnums, tf = docnums[keep], tf[keep]
-        field = self.schema[fieldname]
         if not field.scorable:  # Whoosh scores these by their weight alone
             return docnums.astype(np.int32), tf
         # Whoosh's BM25F (whoosh.scoring.bm25) with its idf and average length.
-        idf = searcher.idf(fieldname, text)
+        if doc_frequency is not None and _default_idf(searcher):
+            # WeightingModel.idf, without its second term lookup per segment.
+            idf = math.log(searcher.doc_count_all() / (doc_frequency + 1)) + 1
+        else:
+            idf = searcher.idf(fieldname, text)
         avgfl = searcher.avg_field_length(fieldname) or 1
         length = self.lengths(searcher, fieldname)[docnums]
         k1, b = self.k1, self.b
@@ -115,9 +140,9 @@ class IndexArrays:
         """Documents where ``words`` occur in order, each at most ``slop``
         positions after the previous one (Whoosh's ``Phrase``); cached.
 
-        Only the documents holding every word are checked, and only their
-        positions are decoded: the posting blocks without any of them are
-        skipped unread.
+        Only the documents holding every word are checked: from flat
+        positions all at once (``_phrase_docs``), or, for a segment without
+        them, by decoding only the Whoosh posting blocks that hold some.
         """
         key = ("#phrase", fieldname, tuple(words), slop)
         return self._cached(key, lambda: (self._find_phrase(searcher, fieldname, words, slop),))[0]
@@ -128,17 +153,22 @@ class IndexArrays:
             candidates = np.intersect1d(candidates, self.term(searcher, fieldname, word)[0],
                                         assume_unique=True)
         found = []
-        fmt = self.schema[fieldname].format
-        for sub, offset in searcher.leaf_searchers():
+        field = self.schema[fieldname]
+        for (sub, offset), flat in zip(searcher.leaf_searchers(), self._flat):
             local = candidates[(candidates >= offset) & (candidates < offset + sub.doc_count_all())]
             if not len(local):
                 continue
             local = local - offset
-            positions = [_positions(sub.reader(), fieldname, w, local, fmt) for w in words]
+            if flat is not None and flat.has_positions(fieldname):
+                pairs = [flat.positions(fieldname, field.to_bytes(w), local) for w in words]
+                found.extend((local[_phrase_docs(pairs, slop)] + offset).tolist())
+                continue
+            positions = [_positions(sub.reader(), fieldname, w, local, field.format)
+                         for w in words]
             for i, doc in enumerate(local.tolist()):
                 if _in_order([p[i] for p in positions], slop):
                     found.append(doc + offset)
-        return np.array(found, dtype=np.int32)
+        return np.array(sorted(found), dtype=np.int32)
 
     # -- per-document data -----------------------------------------------
     def lengths(self, searcher, fieldname: str) -> np.ndarray:
@@ -216,6 +246,17 @@ class IndexArrays:
         return found
 
 
+def _default_idf(searcher) -> bool:
+    return type(searcher.weighting).idf is WeightingModel.idf
+
+
+def _leaf_flat(reader):
+    """A leaf reader's flat postings (indexer/flat.py), when its segment has them."""
+    folder = getattr(getattr(reader, "_storage", None), "folder", None)
+    segment = getattr(reader, "segment", lambda: None)()
+    return open_flat(folder, segment) if folder and segment is not None else None
+
+
 def _leaf_lengths(reader, fieldname: str) -> np.ndarray:
     """Field lengths of one segment, decoded from Whoosh's one-byte codes.
 
@@ -260,6 +301,25 @@ def _in_order(positions: list[list[int]], slop: int) -> bool:
         if not ends:
             return False
     return True
+
+
+def _phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
+    """``_in_order`` for many documents at once: ``pairs`` holds, per word,
+    (document index, position) of its occurrences; returns the indexes of
+    the documents where a chain exists."""
+    def keys(owner, pos):  # one sortable number per occurrence
+        return owner * 2**32 + pos
+
+    ends = keys(*pairs[0])
+    for owner, pos in pairs[1:]:
+        following = keys(owner, pos)
+        chained = np.zeros(len(following), dtype=bool)
+        for d in range(1, slop + 1):
+            chained |= (pos >= d) & np.isin(following - d, ends)
+        ends = following[chained]
+        if not len(ends):
+            break
+    return np.unique(ends >> 32)
 
 
 def _positions(reader, fieldname: str, text, docs: np.ndarray, fmt) -> list[list[int]]:

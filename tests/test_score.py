@@ -14,9 +14,10 @@ import pytest
 from whoosh import index as whoosh_index
 
 from indexer.article import Article
+from indexer.pool import use_block_pool
 from indexer.schema import build_schema, content_key, to_document
 from search import score
-from search.engine import Engine, _filter_query, _rank, Request
+from search.engine import Engine, Request, _filter_query, _rank
 
 QUERIES = [
     "الاقتصاد",
@@ -136,9 +137,12 @@ def _article(n: int, headline: str, body: str, when: date | None, source: str = 
                    path=f"/archive/{n}.txt")
 
 
-@pytest.fixture(scope="module")
-def segmented_index(tmp_path_factory):
-    """Three segments, deleted documents, an undated article: what --update leaves."""
+@pytest.fixture(scope="module", params=["flat", "whoosh"])
+def segmented_index(tmp_path_factory, request):
+    """Three segments, deleted documents, an undated article: what --update leaves.
+
+    Written by arshif's pool (flat postings beside each segment) and by
+    Whoosh's own writer (postings decoded from its blocks)."""
     home = tmp_path_factory.mktemp("segmented")
     gen = home / "gen-000001"
     gen.mkdir()
@@ -146,7 +150,10 @@ def segmented_index(tmp_path_factory):
     words = ["النفط", "الغاز", "الذهب", "القمح", "الاقتصاد", "تركيا", "قطر"]
     n = 0
     for seg in range(3):
-        writer = ix.writer()
+        if request.param == "flat":
+            writer = use_block_pool(ix.writer(compound=False), 16)
+        else:
+            writer = ix.writer()
         for i in range(20):
             n += 1
             picked = [words[(n * k + seg) % len(words)] for k in (1, 2, 3)]
@@ -160,6 +167,7 @@ def segmented_index(tmp_path_factory):
         writer.delete_by_term("id", victim)
     writer.commit(merge=False)
     assert len(ix.reader().leaf_readers()) == 3 and ix.reader().has_deletions()
+    assert len(list(gen.glob("*.flat"))) == (3 if request.param == "flat" else 0)
     (home / "CURRENT").write_text("gen-000001\n")
     return home
 

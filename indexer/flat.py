@@ -1,0 +1,288 @@
+"""Flat posting arrays: a segment's postings as plain arrays, beside Whoosh's.
+
+Why: the search (search/arrays.py) scores a term from its whole posting list
+at once.  Whoosh keeps a list as pickled, zlib-compressed blocks of 128
+postings; decoding them was ~80 % of a query that meets its terms for the
+first time (docs/performance.md), which set the p95 of fresh queries.  This
+file holds the same postings (document numbers and weights) of the searched
+fields uncompressed, so reading a term is a binary search in its field's term
+list and two slices of a memory map.
+
+It is written while Whoosh writes the segment: the writer's posting pool
+(indexer/pool.py) passes every sorted posting through ``FlatWriter.tee`` on its
+way to Whoosh's codec, so both always hold the same postings, merges
+(``--update``) included.  It is named like the segment's own files
+(``MAIN_<id>.flat``), so Whoosh deletes it with its segment.  A segment
+without one (or with a damaged one) is read through Whoosh as before.
+
+Layout, all little-endian: the arrays one after the other, each aligned to 8
+bytes, then a JSON header saying where each field's arrays are, then the
+header's offset and length (two uint64) and MAGIC.  Per field:
+
+- ``docs``: uint32 segment document numbers, term after term;
+- ``weights``: uint16 when every weight is a whole number below 65,536
+  (term frequencies), float64 otherwise;
+- ``starts``: uint64, where each term's postings begin in ``docs`` (plus the end);
+- ``terms``: the terms' bytes, sorted as Whoosh sorts them, and ``term_ends``
+  (uint64) where each ends;
+- for fields with positions (phrases): ``positions``, each posting's word
+  positions one after the other, and ``pos_starts``, where each posting's
+  begin (plus the end); both uint16 when they fit, else uint32 or uint64.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+from array import array
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+EXTENSION = ".flat"
+MAGIC = b"ARSHFLT1"
+_FOOTER = struct.Struct("<QQ8s")
+
+#: Fields with flat postings: the ones the vectorized search reads by term
+#: (text fields, their views, and the filter fields).  Others (``id``,
+#: ``path``, the date's numeric terms) are read through Whoosh when needed.
+FIELDS = frozenset({"headline", "body", "keywords", "body_exact", "body_skel",
+                    "source", "year", "month"})
+
+_EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
+_EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
+
+
+class FlatWriter:
+    """Collects one segment's postings, field by field, and writes the file.
+
+    ``positional`` maps the fields whose positions are kept to their Whoosh
+    format (which decodes a posting's value into its positions).
+    """
+
+    def __init__(self, path: str, fields: Iterable[str] = FIELDS,
+                 positional: dict | None = None):
+        self.path = path
+        self.fields = frozenset(fields)
+        self.positional = {k: v for k, v in (positional or {}).items() if k in self.fields}
+        self._file = None
+        self._header: dict[str, dict] = {}
+
+    def tee(self, postings: Iterator[tuple]) -> Iterator[tuple]:
+        """Yield Whoosh's sorted ``(field, term bytes, docnum, weight, value)``
+        postings unchanged, keeping those of ``fields``; write the file when
+        they end (an abandoned one has no footer, so it is never read)."""
+        with open(self.path, "wb") as self._file:
+            field: _FieldBuffer | None = None
+            for posting in postings:
+                fieldname, btext, docnum, weight, value = posting
+                if field is None or fieldname != field.name:
+                    if field is not None and field.keep:
+                        self._write_field(field)
+                    field = _FieldBuffer(fieldname, fieldname in self.fields,
+                                         self.positional.get(fieldname))
+                if field.keep:
+                    field.add(btext, docnum, weight, value)
+                yield posting
+            if field is not None and field.keep:
+                self._write_field(field)
+            self._finish()
+
+    def _write_field(self, field: _FieldBuffer) -> None:
+        field.starts.append(len(field.docs))
+        weights = _as_array(field.weights, np.float64)
+        if len(weights) and (weights.max() >= 2**16 or weights.min() < 0
+                             or not np.array_equal(weights, np.floor(weights))):
+            weight_type = "<f8"
+        else:
+            weight_type = "<u2"
+        spec = {
+            "terms": len(field.term_ends),
+            "docs": self._put(_as_array(field.docs, np.uint32), "<u4"),
+            "weights": self._put(weights, weight_type), "weight_type": weight_type,
+            "starts": self._put(_as_array(field.starts, np.uint64), "<u8"),
+            "term_bytes": self._put(np.frombuffer(bytes(field.terms), dtype=np.uint8), "u1"),
+            "term_ends": self._put(_as_array(field.term_ends, np.uint64), "<u8"),
+        }
+        if field.positions is not None:
+            positions = _as_array(field.positions, np.uint32)
+            pos_starts = _as_array(field.pos_starts, np.uint64)
+            spec["position_type"] = _smallest(positions)
+            spec["pos_start_type"] = _smallest(pos_starts)
+            spec["positions"] = self._put(positions, spec["position_type"])
+            spec["pos_starts"] = self._put(pos_starts, spec["pos_start_type"])
+        self._header[field.name] = spec
+
+    def _put(self, values: np.ndarray, dtype: str) -> int:
+        """Append an array as ``dtype``, aligned to 8 bytes; return its offset."""
+        fh = self._file
+        fh.write(b"\0" * (-fh.tell() % 8))
+        offset = fh.tell()
+        fh.write(values.astype(dtype, copy=False).tobytes())
+        return offset
+
+    def _finish(self) -> None:
+        fh = self._file
+        header = json.dumps({"version": 1, "fields": self._header}).encode("utf-8")
+        offset = fh.tell()
+        fh.write(header)
+        fh.write(_FOOTER.pack(offset, len(header), MAGIC))
+
+
+class _FieldBuffer:
+    """One field's postings so far, in compact arrays (not Python lists:
+    a field of 58k articles has ~9 million postings)."""
+
+    def __init__(self, name: str, keep: bool, fmt=None):
+        self.name = name
+        self.keep = keep
+        self.decode = fmt.decode_positions if fmt is not None else None
+        self.text = None
+        self.docs, self.weights, self.starts = array("I"), array("d"), array("Q")
+        self.terms, self.term_ends = bytearray(), array("Q")
+        self.positions = array("I") if self.decode else None
+        self.pos_starts = array("Q", [0]) if self.decode else None
+
+    def add(self, btext: bytes, docnum: int, weight: float, value: bytes) -> None:
+        if btext != self.text:
+            self.text = btext
+            self.starts.append(len(self.docs))
+            self.terms += btext
+            self.term_ends.append(len(self.terms))
+        self.docs.append(docnum)
+        self.weights.append(weight)
+        if self.decode is not None:
+            try:
+                self.positions.extend(self.decode(value))
+            except OverflowError:  # past 4G words: phrases of this field read Whoosh's
+                self.decode = self.positions = self.pos_starts = None
+                return
+            self.pos_starts.append(len(self.positions))
+
+
+def _as_array(values: array, dtype) -> np.ndarray:
+    return np.frombuffer(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
+
+
+def _smallest(values: np.ndarray) -> str:
+    """The narrowest unsigned type holding ``values`` (positions are mostly
+    below 65,536: half the bytes)."""
+    top = int(values.max()) if len(values) else 0
+    return "<u2" if top < 2**16 else "<u4" if top < 2**32 else "<u8"
+
+
+class FlatPostings:
+    """A segment's flat posting file, memory-mapped, read by term."""
+
+    def __init__(self, path: str):
+        with open(path, "rb") as fh:
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        size = len(self._map)
+        if size < _FOOTER.size:
+            raise ValueError(f"{path}: too short for a flat posting file")
+        offset, length, magic = _FOOTER.unpack_from(self._map, size - _FOOTER.size)
+        if magic != MAGIC or offset + length > size - _FOOTER.size:
+            raise ValueError(f"{path}: not a flat posting file (or cut short)")
+        header = json.loads(self._map[offset:offset + length])
+        self._fields = {name: _Field(self._map, spec) for name, spec in header["fields"].items()}
+
+    def has_field(self, fieldname: str) -> bool:
+        return fieldname in self._fields
+
+    def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, weights) of a term; empty when absent.  The arrays are
+        read-only views of the map."""
+        field = self._fields.get(fieldname)
+        return field.postings(btext) if field else (_EMPTY_DOCS, _EMPTY_WEIGHTS)
+
+    def has_positions(self, fieldname: str) -> bool:
+        field = self._fields.get(fieldname)
+        return field is not None and field.positions is not None
+
+    def positions(self, fieldname: str, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+        """The term's positions in ``docs`` (sorted segment document numbers,
+        each holding the term) as (index into ``docs``, position) pairs."""
+        return self._fields[fieldname].positions_in(btext, docs)
+
+
+class _Field:
+    def __init__(self, mapped: mmap.mmap, spec: dict):
+        n = spec["terms"]
+        self._map = mapped
+        view = memoryview(mapped)
+        # memoryview casts index at C speed into Python ints: the binary search
+        # below touches ~20 of them per lookup.
+        self._term_ends = view[spec["term_ends"]:spec["term_ends"] + 8 * n].cast("Q")
+        self._starts = view[spec["starts"]:spec["starts"] + 8 * (n + 1)].cast("Q")
+        self._bytes_at = spec["term_bytes"]
+        self._docs_at = spec["docs"]
+        self._weights_at = spec["weights"]
+        self._weight_type = np.dtype(spec["weight_type"])
+        self._n = n
+        self.positions = None
+        if "positions" in spec:
+            self._pos_starts = np.frombuffer(mapped, dtype=spec["pos_start_type"],
+                                             count=self._starts[n] + 1, offset=spec["pos_starts"])
+            self.positions = np.frombuffer(mapped, dtype=spec["position_type"],
+                                           count=int(self._pos_starts[-1]),
+                                           offset=spec["positions"])
+
+    def _term(self, i: int) -> bytes:
+        start = self._term_ends[i - 1] if i else 0
+        return self._map[self._bytes_at + start:self._bytes_at + self._term_ends[i]]
+
+    def _find(self, btext: bytes) -> int | None:
+        """The term's number, or None."""
+        lo, hi = 0, self._n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._term(mid) < btext:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == self._n or self._term(lo) != btext:
+            return None
+        return lo
+
+    def postings(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        found = self._find(btext)
+        if found is None:
+            return _EMPTY_DOCS, _EMPTY_WEIGHTS
+        start, end = self._starts[found], self._starts[found + 1]
+        docs = np.frombuffer(self._map, dtype="<u4", count=end - start,
+                             offset=self._docs_at + 4 * start)
+        weights = np.frombuffer(self._map, dtype=self._weight_type, count=end - start,
+                                offset=self._weights_at + self._weight_type.itemsize * start)
+        return docs, weights
+
+    def positions_in(self, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        found = self._find(btext)
+        if found is None or not len(docs):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        start, end = self._starts[found], self._starts[found + 1]
+        term_docs = np.frombuffer(self._map, dtype="<u4", count=end - start,
+                                  offset=self._docs_at + 4 * start)
+        postings = start + np.searchsorted(term_docs, docs)
+        begins = self._pos_starts[postings].astype(np.int64)
+        counts = self._pos_starts[postings + 1].astype(np.int64) - begins
+        owner = np.repeat(np.arange(len(docs)), counts)
+        # Each posting's run of positions, gathered in one indexing operation.
+        first = np.cumsum(counts) - counts
+        where = np.arange(int(counts.sum())) - np.repeat(first - begins, counts)
+        return owner, self.positions[where].astype(np.int64)
+
+
+def flat_path(folder: str, segment) -> str:
+    """Where ``segment``'s flat posting file is (or goes)."""
+    return os.path.join(folder, segment.make_filename(EXTENSION))
+
+
+def open_flat(folder: str, segment) -> FlatPostings | None:
+    """The segment's flat postings, or None when it has none (or a damaged one)."""
+    try:
+        return FlatPostings(flat_path(folder, segment))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
