@@ -9,6 +9,7 @@ from whoosh import fields
 
 from indexer.analysis import SECTION_BREAK, ArabicAnalyzer
 from indexer.article import Article
+from indexer.formats import WordCounts, WordPositions
 from indexer.normalize import normalize_text
 
 #: Fields searched by default, with their query-time boosts (BM25F weights are
@@ -31,14 +32,22 @@ HEADLINE_IN_BODY = True
 TEXT_VIEWS = {"body_exact": "none", "body_skel": "skeleton"}
 
 
+def _text(analyzer: ArabicAnalyzer, stored: bool = False, phrase: bool = True) -> fields.TEXT:
+    """A TEXT field whose postings come from ``analyzer.index_terms`` (indexer/formats.py)."""
+    field = fields.TEXT(analyzer=analyzer, stored=stored, phrase=phrase)
+    fmt = WordPositions if phrase else WordCounts
+    field.format = fmt(field_boost=field.format.field_boost)
+    return field
+
+
 def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
     analyzer = analyzer or ArabicAnalyzer()
     return fields.Schema(
         # sortable: a column, so ranked ids are read without loading stored fields.
         id=fields.ID(stored=True, unique=True, sortable=True),
-        headline=fields.TEXT(analyzer=analyzer, stored=True),
-        body=fields.TEXT(analyzer=analyzer, stored=True),
-        keywords=fields.TEXT(analyzer=analyzer, stored=True),
+        headline=_text(analyzer, stored=True),
+        body=_text(analyzer, stored=True),
+        keywords=_text(analyzer, stored=True),
         # Exact (unanalyzed) source name: filters and facet counts.
         source=fields.ID(stored=True, sortable=True),
         date=fields.DATETIME(stored=True, sortable=True),
@@ -53,7 +62,7 @@ def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
         signature=fields.STORED(),
         # Normalized headline+body: the same article in several files is indexed once.
         content_key=fields.ID(stored=True),
-        **{name: fields.TEXT(analyzer=analyzer.view(stemmer), phrase=False)
+        **{name: _text(analyzer.view(stemmer), phrase=False)
            for name, stemmer in TEXT_VIEWS.items()},
     )
 
