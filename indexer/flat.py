@@ -43,6 +43,8 @@ import numpy as np
 
 EXTENSION = ".flat"
 MAGIC = b"ARSHFLT1"
+#: Bumped when the header's layout changes; another version is not read.
+VERSION = 2
 _FOOTER = struct.Struct("<QQ8s")
 
 #: Fields with flat postings: the ones the vectorized search reads by term
@@ -120,12 +122,12 @@ class FlatWriter:
         fh = self._file
         fh.write(b"\0" * (-fh.tell() % 8))
         offset = fh.tell()
-        fh.write(values.astype(dtype, copy=False).tobytes())
+        fh.write(memoryview(np.ascontiguousarray(values.astype(dtype, copy=False))))  # no copy
         return offset
 
     def _finish(self) -> None:
         fh = self._file
-        header = json.dumps({"version": 1, "fields": self._header}).encode("utf-8")
+        header = json.dumps({"version": VERSION, "fields": self._header}).encode("utf-8")
         offset = fh.tell()
         fh.write(header)
         fh.write(_FOOTER.pack(offset, len(header), MAGIC))
@@ -186,6 +188,9 @@ class FlatPostings:
         if magic != MAGIC or offset + length > size - _FOOTER.size:
             raise ValueError(f"{path}: not a flat posting file (or cut short)")
         header = json.loads(self._map[offset:offset + length])
+        if header.get("version") != VERSION:
+            raise ValueError(f"{path}: flat posting file version {header.get('version')}, "
+                             f"not {VERSION}")
         self._fields = {name: _Field(self._map, spec) for name, spec in header["fields"].items()}
 
     def has_field(self, fieldname: str) -> bool:

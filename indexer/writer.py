@@ -162,7 +162,11 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading, li
         writer.cancel()
         raise
     store.checkpoint("commit")
-    writer.commit(optimize=True)
+    # An update adds a small segment and merges only the small ones (Whoosh's
+    # MERGE_SMALL): re-merging the whole index (optimize) rewrote every
+    # posting of a 57k-article archive to add a few files.  The search reads
+    # any number of segments, each with its flat postings.
+    writer.commit(optimize=known_files is None, merge=True)
 
 
 def _build_in_parallel(ix, items, jobs: int, reading: _Reading, limitmb: int,

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh import index as whoosh_index
 
 from indexer import flat, store
+from indexer.pool import use_block_pool
 from indexer.writer import build_index
 from search import arrays as search_arrays
 from search.engine import Engine, Request
@@ -62,7 +64,7 @@ def test_every_segment_of_a_parallel_build_has_them(tmp_path):
     assert assert_same_postings(home) > 50
 
 
-def test_an_update_merge_writes_them_and_drops_the_old_ones(tmp_path):
+def test_an_update_writes_them_and_a_merge_drops_the_old_ones(tmp_path):
     folder = tmp_path / "archive"
     folder.mkdir()
     for n in range(1, 9):
@@ -72,9 +74,15 @@ def test_an_update_merge_writes_them_and_drops_the_old_ones(tmp_path):
     (folder / "n1.txt").unlink()
     (folder / "n9.txt").write_text(text(9, "الرياضة"), "utf-8")
     build_index([folder], home, update=True)
+    assert len(leaf_flats(home)) == 3  # the update added a segment, merged nothing
+    assert assert_same_postings(home) > 20
+    # A merge (Whoosh's, through the same pool) writes the merged segment's
+    # file, and Whoosh's clean-up deletes the merged-away segments' files.
     gen = store.current_dir(home)
+    ix = whoosh_index.open_dir(str(gen))
+    use_block_pool(ix.writer(compound=False), 16).commit(optimize=True)
     assert len(leaf_flats(home)) == 1
-    assert len(list(gen.glob("*" + flat.EXTENSION))) == 1  # the merged-away ones are gone
+    assert len(list(gen.glob("*" + flat.EXTENSION))) == 1
     assert assert_same_postings(home) > 20
 
 
@@ -117,6 +125,15 @@ def test_vectorized_phrase_check_is_in_order(docs, slop):
     expected = [i for i, d in enumerate(docs)
                 if all(d) and search_arrays._in_order([sorted(set(p)) for p in d], slop)]
     assert search_arrays._phrase_docs(pairs, slop).tolist() == expected
+
+
+def test_another_version_is_not_read(tmp_path):
+    _write(tmp_path, [("f", b"a", 0, 1.0, None)])
+    path = tmp_path / "x.flat"
+    data = path.read_bytes().replace(b'"version": %d' % flat.VERSION, b'"version": 9')
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match="version 9"):
+        flat.FlatPostings(str(path))
 
 
 def test_a_damaged_file_is_ignored_and_search_reads_whoosh(tmp_path, news_index):

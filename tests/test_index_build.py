@@ -132,6 +132,31 @@ def test_update_adds_changes_and_removes(tmp_path):
         assert "الرياضة" in s.document(id="a2")["body"]
 
 
+def _segment_ids(home: Path) -> set[str]:
+    return {seg.segment_id() for seg in store.open_current(home)._segments()}
+
+
+def test_update_leaves_big_segments_alone(tmp_path):
+    """--update writes a small segment; it does not rewrite the whole index."""
+    folder = tmp_path / "a"
+    write_articles(folder, 60)
+    home = tmp_path / "ix"
+    build_index([folder], home)
+    before = _segment_ids(home)
+    (folder / "a61.txt").write_text(ARTICLE.format(n=61), "utf-8")
+    (folder / "a7.txt").unlink()
+    summary = build_index([folder], home, update=True)
+    assert (summary.indexed, summary.removed) == (1, 1)
+    after = _segment_ids(home)
+    assert before < after and len(after) == 2
+    fresh = tmp_path / "fresh"
+    build_index([folder], fresh)
+    from search.engine import Engine
+    mine, theirs = Engine(home).ranked_ids("الاقتصاد 61"), Engine(fresh).ranked_ids("الاقتصاد 61")
+    assert mine[0][0] == theirs[0][0] == "a61"
+    assert {h[0] for h in mine} == {h[0] for h in theirs} == {f"a{n}" for n in range(1, 62)} - {"a7"}
+
+
 def test_index_command_summary_rejects_and_json(tmp_path):
     folder = tmp_path / "a"
     write_articles(folder, 2)
