@@ -191,7 +191,9 @@ class FlatPostings:
         if header.get("version") != VERSION:
             raise ValueError(f"{path}: flat posting file version {header.get('version')}, "
                              f"not {VERSION}")
-        self._fields = {name: _Field(self._map, spec) for name, spec in header["fields"].items()}
+        # Every array lies before the header.
+        self._fields = {name: _Field(self._map, spec, offset)
+                        for name, spec in header["fields"].items()}
 
     def has_field(self, fieldname: str) -> bool:
         return fieldname in self._fields
@@ -214,14 +216,20 @@ class FlatPostings:
 
 
 class _Field:
-    def __init__(self, mapped: mmap.mmap, spec: dict):
+    def __init__(self, mapped: mmap.mmap, spec: dict, size: int):
         n = spec["terms"]
         self._map = mapped
+        _within(size, spec["term_ends"], 8 * n)
+        _within(size, spec["starts"], 8 * (n + 1))
         view = memoryview(mapped)
         # memoryview casts index at C speed into Python ints: the binary search
         # below touches ~20 of them per lookup.
         self._term_ends = view[spec["term_ends"]:spec["term_ends"] + 8 * n].cast("Q")
         self._starts = view[spec["starts"]:spec["starts"] + 8 * (n + 1)].cast("Q")
+        postings = self._starts[n]
+        _within(size, spec["term_bytes"], self._term_ends[n - 1] if n else 0)
+        _within(size, spec["docs"], 4 * postings)
+        _within(size, spec["weights"], np.dtype(spec["weight_type"]).itemsize * postings)
         self._bytes_at = spec["term_bytes"]
         self._docs_at = spec["docs"]
         self._weights_at = spec["weights"]
@@ -229,8 +237,12 @@ class _Field:
         self._n = n
         self.positions = None
         if "positions" in spec:
+            start_size = np.dtype(spec["pos_start_type"]).itemsize
+            _within(size, spec["pos_starts"], start_size * (postings + 1))
             self._pos_starts = np.frombuffer(mapped, dtype=spec["pos_start_type"],
-                                             count=self._starts[n] + 1, offset=spec["pos_starts"])
+                                             count=postings + 1, offset=spec["pos_starts"])
+            _within(size, spec["positions"],
+                    np.dtype(spec["position_type"]).itemsize * int(self._pos_starts[-1]))
             self.positions = np.frombuffer(mapped, dtype=spec["position_type"],
                                            count=int(self._pos_starts[-1]),
                                            offset=spec["positions"])
@@ -278,6 +290,12 @@ class _Field:
         first = np.cumsum(counts) - counts
         where = np.arange(int(counts.sum())) - np.repeat(first - begins, counts)
         return owner, self.positions[where].astype(np.int64)
+
+
+def _within(size: int, offset: int, length: int) -> None:
+    """A damaged header must fail when the file is opened, not in a query."""
+    if offset < 0 or length < 0 or offset + length > size:
+        raise ValueError("flat posting file: an array lies outside the file")
 
 
 def flat_path(folder: str, segment) -> str:

@@ -136,6 +136,24 @@ def test_another_version_is_not_read(tmp_path):
         flat.FlatPostings(str(path))
 
 
+@pytest.mark.parametrize("key", ["docs", "weights", "starts", "term_ends", "term_bytes",
+                                 "positions", "pos_starts"])
+def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key):
+    import json
+    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    path = tmp_path / "x.flat"
+    data = path.read_bytes()
+    offset, length, magic = flat._FOOTER.unpack_from(data, len(data) - flat._FOOTER.size)
+    header = json.loads(data[offset:offset + length])
+    header["fields"]["f"][key] = offset - 1  # its array would run into the header
+    encoded = json.dumps(header).encode()
+    path.write_bytes(data[:offset] + encoded + flat._FOOTER.pack(offset, len(encoded), magic))
+    with pytest.raises(ValueError):
+        flat.FlatPostings(str(path))
+    assert flat.open_flat(str(tmp_path), type("Segment", (), {
+        "make_filename": staticmethod(lambda ext: "x" + ext)})()) is None
+
+
 def test_a_damaged_file_is_ignored_and_search_reads_whoosh(tmp_path, news_index):
     home = tmp_path / "copy"
     import shutil
