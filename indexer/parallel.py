@@ -44,8 +44,10 @@ from indexer.summary import FileFacts, Summary, count_file
 #: Posting pool of each worker (MB, Whoosh's estimate).  Two workers with 512
 #: each peaked at 2.2 GB on 58k articles; spilling to disk costs little since
 #: runs are written in blocks (indexer/pool.py), and at that size every
-#: worker spills whatever the pool.
-WORKER_LIMITMB = 256
+#: worker spills whatever the pool.  256 peaked at 2,033 MB once the flat
+#: posting files' buffers came in (indexer/flat.py); 192 at 1,887 MB (summed
+#: RSS of the three processes, docs/performance.md).
+WORKER_LIMITMB = 192
 
 #: How often the parent looks at its workers while no message comes (s).
 POLL_SECONDS = 0.5
