@@ -11,6 +11,7 @@ with diacritics or tatweel.
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 from importlib import resources
 
@@ -38,6 +39,12 @@ def find_words(text: str) -> list[str]:
 
 #: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
 MAX_WORD_CHARS = 64
+
+#: Words whose term a build's analyzer keeps (about 150 bytes each, and a
+#: build has three analyzers: body and its two views); past it, the build's
+#: cache starts afresh.  The query-time cache stops growing at MAX_CACHED_WORDS.
+CACHED_WORDS = 250_000
+MAX_CACHED_WORDS = 1_000_000
 
 #: Question words and fillers dropped from queries only: they carry no topic
 #: ("من هو", "متى ولد", "كم عدد"). Normalized like everything else.
@@ -165,6 +172,11 @@ class ArabicAnalyzer(Tokenizer):
         self._cache: dict[str, tuple[str, str, bool]] = {}
         # stem -> the cached surface words (not stopwords) analyzed to it: spans()
         self._surfaces: dict[str, set[str]] = {}
+        # The build's cache (index_sections): surface word -> its term, or ""
+        # when not indexed.  Kept apart from the query-time cache above, which
+        # holds three strings, a tuple and a set entry a word for spans():
+        # 3 x 120k such words were ~400 MB of a 30k-article build.
+        self._index_cache: dict[str, str] = {}
 
     def analyze_word(self, surface: str) -> tuple[str, str, bool]:
         """Return (normalized, stem, is_stopword) for one surface word."""
@@ -174,16 +186,19 @@ class ArabicAnalyzer(Tokenizer):
             self._setup()
         except KeyError:
             pass
+        result = self._analyze(surface)
+        if len(self._cache) < MAX_CACHED_WORDS:  # bound memory on pathological input
+            self._cache[surface] = result
+            if not result[2]:
+                self._surfaces.setdefault(result[1], set()).add(surface)
+        return result
+
+    def _analyze(self, surface: str) -> tuple[str, str, bool]:
         norm = self._normalize(surface)
         stop = not norm or norm in self._stops or (
             len(norm) >= 3 and norm[0] in CLITIC_STOP_LETTERS and norm[1:] in self._stops)
         stem = norm if stop else self._stem(norm, self._protected, self._split)
-        result = (norm, stem, stop)
-        if len(self._cache) < 1_000_000:  # bound memory on pathological input
-            self._cache[surface] = result
-            if not stop:
-                self._surfaces.setdefault(stem, set()).add(surface)
-        return result
+        return norm, stem, stop
 
     def analyze(self, text: str, query: bool = False) -> list[str]:
         """The indexed terms of ``text`` (stopwords removed), for tools and tests."""
@@ -239,30 +254,47 @@ class ArabicAnalyzer(Tokenizer):
         """
         if not hasattr(self, "_cache"):
             self._setup()
-        cache = self._cache
+        cache = self._index_cache
+        if len(cache) >= CACHED_WORDS:
+            cache.clear()  # the frequent words come back at once
         out = []
         for words in _split_words(value):
             found = list(map(cache.get, words))
-            if None in found:  # words not analyzed yet (or too long to index)
-                for i, result in enumerate(found):
-                    if result is None:
+            if None in found:  # words not analyzed yet
+                for i, term in enumerate(found):
+                    if term is None:
                         word = words[i]
-                        found[i] = (_SKIPPED if len(word) > MAX_WORD_CHARS
-                                    else self.analyze_word(word))
-            out.append([result[1] for result in found if not result[2]])
+                        term = cache[word] = self._index_term(word)
+                        found[i] = term
+            out.append([term for term in found if term])
         return out
+
+    def _index_term(self, word: str) -> str:
+        """The term ``word`` is indexed as; "" when it is not indexed."""
+        if len(word) > MAX_WORD_CHARS:
+            return ""
+        _, stem, stop = self._analyze(word)
+        # Interned: the many surface forms of a stem share one string.
+        return "" if stop else sys.intern(stem)
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
         """(term, position) of every indexed word of ``value``, as ``__call__``
         gives them at index time (positions jump SECTION_GAP at a section break)."""
-        out: list[tuple[str, int]] = []
+        return list(zip(*self.index_words(value)))
+
+    def index_words(self, value: str) -> tuple[list[str], list[int]]:
+        """``index_terms`` as two lists: the terms, and their positions (what
+        the segment writer appends to its arrays, indexer/postings.py)."""
+        terms: list[str] = []
+        positions: list[int] = []
         pos = 0
-        for section, terms in enumerate(self.index_sections(value)):
+        for section, words in enumerate(self.index_sections(value)):
             if section:
                 pos += SECTION_GAP
-            out.extend(zip(terms, range(pos, pos + len(terms))))
-            pos += len(terms)
-        return out
+            terms.extend(words)
+            positions.extend(range(pos, pos + len(words)))
+            pos += len(words)
+        return terms, positions
 
     # -- the Whoosh tokenizer protocol --------------------------------------
     def __call__(
@@ -340,9 +372,6 @@ class ArabicAnalyzer(Tokenizer):
             self._setup()
         return self._qstops
 
-
-#: analyze_word's result for a word too long to index: skipped like a stopword.
-_SKIPPED = ("", "", True)
 
 # The last string split into words, and its words per section: a body is
 # analyzed by the body field and then by its views, the same str object.

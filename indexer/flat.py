@@ -36,10 +36,10 @@ import json
 import mmap
 import os
 import struct
-from array import array
-from collections.abc import Iterable, Iterator
 
 import numpy as np
+
+from indexer.postings import FieldPostings
 
 EXTENSION = ".flat"
 MAGIC = b"ARSHFLT1"
@@ -57,115 +57,66 @@ _EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
 
 
-class FlatWriter:
-    """Collects one segment's postings, field by field, and writes the file.
+class FlatFile:
+    """Writes a segment's flat posting file a field at a time::
 
-    ``positional`` maps the fields whose positions are kept to their Whoosh
-    format (which decodes a posting's value into its positions).
+        with FlatFile(path) as flat:
+            flat.add_field(name, postings, weights)
+
+    The header and footer go at the end, when the ``with`` block ends
+    without an error: an abandoned file has no footer, so it is never read.
     """
 
-    def __init__(self, path: str, fields: Iterable[str] = FIELDS,
-                 positional: dict | None = None):
+    def __init__(self, path: str):
         self.path = path
-        self.fields = frozenset(fields)
-        self.positional = {k: v for k, v in (positional or {}).items() if k in self.fields}
-        self._file = None
         self._header: dict[str, dict] = {}
+        self._file = None
 
-    def tee(self, postings: Iterator[tuple]) -> Iterator[tuple]:
-        """Yield Whoosh's sorted ``(field, term bytes, docnum, weight, value)``
-        postings unchanged, keeping those of ``fields``; write the file when
-        they end (an abandoned one has no footer, so it is never read)."""
-        with open(self.path, "wb") as self._file:
-            field: _FieldBuffer | None = None
-            for posting in postings:
-                fieldname, btext, docnum, weight, value = posting
-                if field is None or fieldname != field.name:
-                    if field is not None and field.keep:
-                        self._write_field(field)
-                    field = _FieldBuffer(fieldname, fieldname in self.fields,
-                                         self.positional.get(fieldname))
-                if field.keep:
-                    field.add(btext, docnum, weight, value)
-                yield posting
-            if field is not None and field.keep:
-                self._write_field(field)
-            self._finish()
+    def __enter__(self) -> FlatFile:
+        self._file = open(self.path, "wb")
+        return self
 
-    def _write_field(self, field: _FieldBuffer) -> None:
-        field.starts.append(len(field.docs))
-        weights = _as_array(field.weights, np.float64)
-        if len(weights) and (weights.max() >= 2**16 or weights.min() < 0
-                             or not np.array_equal(weights, np.floor(weights))):
-            weight_type = "<f8"
-        else:
-            weight_type = "<u2"
-        spec = {
-            "terms": len(field.term_ends),
-            "docs": self._put(_as_array(field.docs, np.uint32), "<u4"),
-            "weights": self._put(weights, weight_type), "weight_type": weight_type,
-            "starts": self._put(_as_array(field.starts, np.uint64), "<u8"),
-            "term_bytes": self._put(np.frombuffer(bytes(field.terms), dtype=np.uint8), "u1"),
-            "term_ends": self._put(_as_array(field.term_ends, np.uint64), "<u8"),
-        }
-        if field.positions is not None:
-            positions = _as_array(field.positions, np.uint32)
-            pos_starts = _as_array(field.pos_starts, np.uint64)
-            spec["position_type"] = _smallest(positions)
-            spec["pos_start_type"] = _smallest(pos_starts)
-            spec["positions"] = self._put(positions, spec["position_type"])
-            spec["pos_starts"] = self._put(pos_starts, spec["pos_start_type"])
-        self._header[field.name] = spec
+    def add_field(self, name: str, postings: FieldPostings, weights: np.ndarray) -> None:
+        self._header[name] = _write_field(self._file, postings, weights)
 
-    def _put(self, values: np.ndarray, dtype: str) -> int:
-        """Append an array as ``dtype``, aligned to 8 bytes; return its offset."""
-        fh = self._file
-        fh.write(b"\0" * (-fh.tell() % 8))
-        offset = fh.tell()
-        fh.write(memoryview(np.ascontiguousarray(values.astype(dtype, copy=False))))  # no copy
-        return offset
-
-    def _finish(self) -> None:
-        fh = self._file
-        header = json.dumps({"version": VERSION, "fields": self._header}).encode("utf-8")
-        offset = fh.tell()
-        fh.write(header)
-        fh.write(_FOOTER.pack(offset, len(header), MAGIC))
+    def __exit__(self, kind, error, trace) -> None:
+        with self._file as fh:
+            if kind is None:
+                encoded = json.dumps({"version": VERSION, "fields": self._header}).encode()
+                offset = fh.tell()
+                fh.write(encoded)
+                fh.write(_FOOTER.pack(offset, len(encoded), MAGIC))
 
 
-class _FieldBuffer:
-    """One field's postings so far, in compact arrays (not Python lists:
-    a field of 58k articles has ~9 million postings)."""
-
-    def __init__(self, name: str, keep: bool, fmt=None):
-        self.name = name
-        self.keep = keep
-        self.decode = fmt.decode_positions if fmt is not None else None
-        self.text = None
-        self.docs, self.weights, self.starts = array("I"), array("d"), array("Q")
-        self.terms, self.term_ends = bytearray(), array("Q")
-        self.positions = array("I") if self.decode else None
-        self.pos_starts = array("Q", [0]) if self.decode else None
-
-    def add(self, btext: bytes, docnum: int, weight: float, value: bytes) -> None:
-        if btext != self.text:
-            self.text = btext
-            self.starts.append(len(self.docs))
-            self.terms += btext
-            self.term_ends.append(len(self.terms))
-        self.docs.append(docnum)
-        self.weights.append(weight)
-        if self.decode is not None:
-            try:
-                self.positions.extend(self.decode(value))
-            except OverflowError:  # past 4G words: phrases of this field read Whoosh's
-                self.decode = self.positions = self.pos_starts = None
-                return
-            self.pos_starts.append(len(self.positions))
+def _write_field(fh, postings: FieldPostings, weights: np.ndarray) -> dict:
+    if len(weights) and (weights.max() >= 2**16 or weights.min() < 0
+                         or not np.array_equal(weights, np.floor(weights))):
+        weight_type = "<f8"
+    else:
+        weight_type = "<u2"
+    term_ends = np.cumsum([len(t) for t in postings.terms], dtype=np.uint64)
+    spec = {
+        "terms": len(postings.terms),
+        "docs": _put(fh, postings.docs, "<u4"),
+        "weights": _put(fh, weights, weight_type), "weight_type": weight_type,
+        "starts": _put(fh, postings.starts, "<u8"),
+        "term_bytes": _put(fh, np.frombuffer(b"".join(postings.terms), dtype=np.uint8), "u1"),
+        "term_ends": _put(fh, term_ends, "<u8"),
+    }
+    if postings.positions is not None:
+        spec["position_type"] = _smallest(postings.positions)
+        spec["pos_start_type"] = _smallest(postings.pos_starts)
+        spec["positions"] = _put(fh, postings.positions, spec["position_type"])
+        spec["pos_starts"] = _put(fh, postings.pos_starts, spec["pos_start_type"])
+    return spec
 
 
-def _as_array(values: array, dtype) -> np.ndarray:
-    return np.frombuffer(values, dtype=dtype) if len(values) else np.zeros(0, dtype=dtype)
+def _put(fh, values: np.ndarray, dtype: str) -> int:
+    """Append an array as ``dtype``, aligned to 8 bytes; return its offset."""
+    fh.write(b"\0" * (-fh.tell() % 8))
+    offset = fh.tell()
+    fh.write(memoryview(np.ascontiguousarray(values.astype(dtype, copy=False))))
+    return offset
 
 
 def _smallest(values: np.ndarray) -> str:
@@ -213,6 +164,11 @@ class FlatPostings:
         """The term's positions in ``docs`` (sorted segment document numbers,
         each holding the term) as (index into ``docs``, position) pairs."""
         return self._fields[fieldname].positions_in(btext, docs)
+
+    def all_positions(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Every position of a term: (where each posting's begin, plus the
+        end; the positions), posting after posting as ``postings`` gives them."""
+        return self._fields[fieldname].all_positions(btext)
 
 
 class _Field:
@@ -274,6 +230,14 @@ class _Field:
         weights = np.frombuffer(self._map, dtype=self._weight_type, count=end - start,
                                 offset=self._weights_at + self._weight_type.itemsize * start)
         return docs, weights
+
+    def all_positions(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        found = self._find(btext)
+        if found is None:
+            return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        begins = self._pos_starts[self._starts[found]:self._starts[found + 1] + 1]
+        begins = begins.astype(np.int64)
+        return begins - begins[0], self.positions[int(begins[0]):int(begins[-1])]
 
     def positions_in(self, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         found = self._find(btext)

@@ -102,7 +102,7 @@ normalize = make_normalizer()
 
 #: Per-word cache for normalize_text: it runs over every article's full text
 #: (duplicate detection), and news vocabulary is Zipfian.
-_cached_normalize = lru_cache(maxsize=500_000)(normalize)
+_cached_normalize = lru_cache(maxsize=100_000)(normalize)
 
 
 def normalize_text(text: str) -> str:

@@ -36,9 +36,9 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from indexer.article import Reject
-from indexer.pool import use_block_pool
 from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
+from indexer.segment import ArshifWriter
 from indexer.summary import FileFacts, Summary, count_file
 
 #: Posting pool of each worker (MB, Whoosh's estimate).  Two workers with 512
@@ -157,8 +157,7 @@ def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict |
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;
         # Whoosh's own write lock would let only one worker in.
-        writer = use_block_pool(SegmentWriter(ix, _lk=False, limitmb=limitmb, compound=False),
-                                limitmb)
+        writer = ArshifWriter(ix, _lk=False, limitmb=limitmb)
         seen: set[str] = set()
         docnum = 0
         for item in items:

@@ -22,9 +22,9 @@ from whoosh import index as whoosh_index
 from indexer import parallel, store
 from indexer.analysis import ArabicAnalyzer
 from indexer.article import Reject
-from indexer.pool import use_block_pool
 from indexer.readers.archive import FileResult, file_signature, iter_files, read_file
 from indexer.schema import build_schema, to_document
+from indexer.segment import ArshifWriter
 from indexer.summary import FileFacts, Summary, count_file
 
 BUILD_INFO = "arshif.json"
@@ -143,10 +143,7 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading, li
     """Read and write every item with one writer; ``known_files`` (an update)
     is what the copied generation holds, see ``_stored_state``."""
     known, seen_keys = known_files or ({}, set())
-    # compound=False: Whoosh reads a compound segment file wholly into memory
-    # for every searcher it opens (about 1 GB per searcher at 58k articles, so
-    # per server thread); separate files are memory-mapped instead.
-    writer = use_block_pool(ix.writer(limitmb=limitmb, compound=False), limitmb)
+    writer = ArshifWriter(ix, limitmb=limitmb)
     builder = _Builder(writer, summary, seen_keys)
     try:
         for item in items:

@@ -31,6 +31,7 @@ from whoosh.matching import WrappingMatcher
 from whoosh.scoring import WeightingModel
 from whoosh.util.numeric import byte_to_length
 
+from indexer.codec import IndexDamaged, flat_only
 from indexer.flat import open_flat
 
 #: Memory for cached posting arrays per generation (ids + contributions are
@@ -251,10 +252,17 @@ def _default_idf(searcher) -> bool:
 
 
 def _leaf_flat(reader):
-    """A leaf reader's flat postings (indexer/flat.py), when its segment has them."""
+    """A leaf reader's flat postings (indexer/flat.py), when its segment has
+    them; IndexDamaged when a segment written by arshif lost them (its text
+    postings are nowhere else)."""
     folder = getattr(getattr(reader, "_storage", None), "folder", None)
     segment = getattr(reader, "segment", lambda: None)()
-    return open_flat(folder, segment) if folder and segment is not None else None
+    if segment is None:
+        return None
+    flat = open_flat(folder, segment) if folder else None
+    if flat is None and flat_only(segment):
+        raise IndexDamaged(segment)
+    return flat
 
 
 def _leaf_lengths(reader, fieldname: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,12 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
+from whoosh.writing import SegmentWriter
 
-from indexer import flat, store
-from indexer.pool import use_block_pool
+from indexer import flat, parallel, store
+from indexer import writer as writer_module
+from indexer.codec import IndexDamaged, flat_only
+from indexer.postings import FieldPostings
+from indexer.segment import ArshifWriter
 from indexer.writer import build_index
 from search import arrays as search_arrays
 from search.engine import Engine, Request
+from tests.conftest import write_news
 from tests.test_parallel_build import mixed_archive, text
 
 
@@ -25,88 +31,131 @@ def leaf_flats(home: Path):
     return [(leaf, search_arrays._leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
 
 
-def assert_same_postings(home: Path) -> int:
-    """Every term of every flat field: the flat postings equal Whoosh's. Returns
-    the number of terms compared."""
+def use_stock_whoosh(monkeypatch) -> None:
+    """Make ``build_index`` write with Whoosh's own SegmentWriter (all
+    postings in Whoosh's blocks, no flat file): the reference."""
+
+    def stock(ix, _lk=True, limitmb=128):
+        return SegmentWriter(ix, _lk=_lk, limitmb=limitmb, compound=False)
+
+    monkeypatch.setattr(writer_module, "ArshifWriter", stock)
+    monkeypatch.setattr(parallel, "ArshifWriter", stock)
+
+
+def _postings(matcher) -> list:
+    out = []
+    while matcher.is_active():
+        out.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    return out
+
+
+def _stats(info) -> tuple:
+    return (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+            info.max_weight(), info.min_id(), info.max_id())
+
+
+def assert_same_index(mine: Path, stock: Path) -> int:
+    """The index arshif's writer made equals the one Whoosh's own writer
+    made of the same input, leaf by leaf: every term, its statistics, its
+    postings (documents, weights, Whoosh values: positions), read through
+    Whoosh; and the flat postings equal Whoosh's.  Returns terms compared."""
     compared = 0
-    for leaf, flat_postings in leaf_flats(home):
-        assert flat_postings is not None
-        for fieldname, btext in leaf.all_terms():
+    mine_leaves, stock_leaves = leaf_flats(mine), leaf_flats(stock)
+    assert len(mine_leaves) == len(stock_leaves)
+    for (leaf, flat_postings), (ref, no_flat) in zip(mine_leaves, stock_leaves):
+        assert flat_postings is not None and no_flat is None
+        assert flat_only(leaf.segment()) and not flat_only(ref.segment())
+        assert sorted(leaf.deleted_docs_set) == sorted(ref.deleted_docs_set)
+        terms = list(ref.all_terms())
+        assert list(leaf.all_terms()) == terms
+        for fieldname, btext in terms:
+            assert _stats(leaf.term_info(fieldname, btext)) == _stats(ref.term_info(fieldname, btext))
+            expected = _postings(ref.postings(fieldname, btext))
+            assert _postings(leaf.postings(fieldname, btext)) == expected, (fieldname, btext)
             if fieldname not in flat.FIELDS:
                 assert not flat_postings.has_field(fieldname)
                 continue
             docs, weights = flat_postings.postings(fieldname, btext)
-            whoosh_docs, whoosh_weights = search_arrays._read_postings(
-                leaf.postings(fieldname, btext))
-            # Deleted documents are in the flat file (the search masks them);
-            # Whoosh leaves some out, so only live ones are compared.
-            mine, theirs = _live(leaf, docs), _live(leaf, whoosh_docs)
-            assert docs[mine].tolist() == whoosh_docs[theirs].tolist(), (fieldname, btext)
-            assert weights[mine].tolist() == whoosh_weights[theirs].tolist(), (fieldname, btext)
+            # Deleted documents are in the flat file (the search masks them).
+            live = np.array([not leaf.is_deleted(d) for d in docs.tolist()], dtype=bool)
+            assert list(zip(docs[live].tolist(), weights[live].tolist())) == \
+                [(d, w) for d, w, _ in expected], (fieldname, btext)
+            if flat_postings.has_positions(fieldname):
+                owner, pos = flat_postings.positions(fieldname, btext, docs[live])
+                fmt = ref.schema[fieldname].format
+                assert list(zip(owner.tolist(), pos.tolist())) == [
+                    (i, p) for i, (_, _, v) in enumerate(expected) for p in fmt.decode_positions(v)]
             compared += 1
         assert flat_postings.postings("body", "كلمةغيرموجودة".encode())[0].size == 0
         assert flat_postings.postings("nosuchfield", b"x")[0].size == 0
     return compared
 
 
-def _live(leaf, docs) -> np.ndarray:
-    return np.array([not leaf.is_deleted(d) for d in docs.tolist()], dtype=bool)
+def _both(tmp_path, monkeypatch, build) -> tuple[Path, Path]:
+    """``build(home)`` run with arshif's writer and with Whoosh's."""
+    build(tmp_path / "mine")
+    with monkeypatch.context() as patched:
+        use_stock_whoosh(patched)
+        build(tmp_path / "stock")
+    return tmp_path / "mine", tmp_path / "stock"
 
 
-def test_one_process_build_has_the_same_postings(news_index):
-    assert assert_same_postings(news_index) > 200
+def test_one_process_build_equals_whooshs(tmp_path, monkeypatch):
+    archive = write_news(tmp_path / "archive")
+    mine, stock = _both(tmp_path, monkeypatch, lambda home: build_index([archive], home))
+    assert assert_same_index(mine, stock) > 200
+    assert {"headline", "body", "keywords"} <= {
+        f for f in flat.FIELDS if leaf_flats(mine)[0][1].has_positions(f)}
+    assert not leaf_flats(mine)[0][1].has_positions("body_exact")  # frequency only
 
 
-def test_every_segment_of_a_parallel_build_has_them(tmp_path):
-    home = tmp_path / "ix"
-    build_index([mixed_archive(tmp_path / "archive")], home, jobs=2)
-    assert len(leaf_flats(home)) == 2
-    assert assert_same_postings(home) > 50
+def test_every_segment_of_a_parallel_build_equals_whooshs(tmp_path, monkeypatch):
+    archive = mixed_archive(tmp_path / "archive")
+    mine, stock = _both(tmp_path, monkeypatch,
+                        lambda home: build_index([archive], home, jobs=2))
+    assert len(leaf_flats(mine)) == 2
+    assert assert_same_index(mine, stock) > 50
 
 
-def test_an_update_writes_them_and_a_merge_drops_the_old_ones(tmp_path):
-    folder = tmp_path / "archive"
-    folder.mkdir()
-    for n in range(1, 9):
-        (folder / f"n{n}.txt").write_text(text(n), "utf-8")
-    home = tmp_path / "ix"
-    build_index([folder], home, jobs=2)
-    (folder / "n1.txt").unlink()
-    (folder / "n9.txt").write_text(text(9, "الرياضة"), "utf-8")
-    build_index([folder], home, update=True)
-    assert len(leaf_flats(home)) == 3  # the update added a segment, merged nothing
-    assert assert_same_postings(home) > 20
-    # A merge (Whoosh's, through the same pool) writes the merged segment's
-    # file, and Whoosh's clean-up deletes the merged-away segments' files.
-    gen = store.current_dir(home)
-    ix = whoosh_index.open_dir(str(gen))
-    use_block_pool(ix.writer(compound=False), 16).commit(optimize=True)
-    assert len(leaf_flats(home)) == 1
-    assert len(list(gen.glob("*" + flat.EXTENSION))) == 1
-    assert assert_same_postings(home) > 20
+def _updated_archive(folder: Path):
+    def build(home: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for n in range(1, 9):
+            (folder / f"n{n}.txt").write_text(text(n), "utf-8")
+        build_index([folder], home, jobs=2)
+        (folder / "n1.txt").unlink()
+        (folder / "n9.txt").write_text(text(9, "الرياضة"), "utf-8")
+        build_index([folder], home, update=True)
+    return build
 
 
-def test_positions_are_whooshs(news_index):
-    """Every positional term, in every document holding it."""
-    checked = 0
-    for leaf, flat_postings in leaf_flats(news_index):
-        for fieldname, btext in leaf.all_terms():
-            if not flat_postings.has_positions(fieldname):
-                continue
-            docs, _ = flat_postings.postings(fieldname, btext)
-            owner, pos = flat_postings.positions(fieldname, btext, np.array(docs))
-            matcher = leaf.postings(fieldname, btext)
-            expected = []
-            while matcher.is_active():
-                expected += [(int(np.searchsorted(docs, matcher.id())), p)
-                             for p in matcher.value_as("positions")]
-                matcher.next()
-            assert list(zip(owner.tolist(), pos.tolist())) == expected, (fieldname, btext)
-            checked += 1
-    assert checked > 200
-    assert {"headline", "body", "keywords"} <= {f for f in flat.FIELDS
-                                                 if flat_postings.has_positions(f)}
-    assert not flat_postings.has_positions("body_exact")  # frequency only
+def test_an_update_equals_whooshs(tmp_path, monkeypatch):
+    mine, stock = _both(tmp_path, monkeypatch, _updated_archive(tmp_path / "archive"))
+    assert len(leaf_flats(mine)) == 3  # the update added a segment, merged nothing
+    assert assert_same_index(mine, stock) > 20
+
+
+@pytest.mark.parametrize("written_by", ["arshif", "whoosh"])
+def test_a_merge_equals_whooshs(tmp_path, monkeypatch, written_by):
+    """Merging segments (of arshif's or of an index Whoosh wrote, as an
+    older arshif did) gives the postings Whoosh's merge gives, and Whoosh's
+    clean-up deletes the merged-away segments' flat files."""
+    mine, stock = _both(tmp_path, monkeypatch, _updated_archive(tmp_path / "archive"))
+    if written_by == "whoosh":
+        shutil.rmtree(mine)
+        shutil.copytree(stock, mine)
+    for home, writer in ((mine, ArshifWriter), (stock, whoosh_writer)):
+        ix = whoosh_index.open_dir(str(store.current_dir(home)))
+        writer(ix).commit(optimize=True)
+    assert len(leaf_flats(mine)) == 1
+    assert len(list(store.current_dir(mine).glob("*" + flat.EXTENSION))) == 1
+    assert assert_same_index(mine, stock) > 20
+
+
+def whoosh_writer(ix):
+    return SegmentWriter(ix, compound=False)
 
 
 @settings(max_examples=300, deadline=None)
@@ -154,15 +203,22 @@ def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key):
         "make_filename": staticmethod(lambda ext: "x" + ext)})()) is None
 
 
-def test_a_damaged_file_is_ignored_and_search_reads_whoosh(tmp_path, news_index):
+@pytest.mark.parametrize("damage", ["cut", "gone"])
+def test_a_damaged_file_is_a_clear_error(tmp_path, news_index, damage):
+    """A segment written by arshif has its text postings only in its flat
+    file: without it the index cannot be searched, and says so."""
     home = tmp_path / "copy"
-    import shutil
     shutil.copytree(news_index, home)
-    expected = Engine(news_index).ranked_ids("أسعار النفط الاقتصاد", 100)
     for path in store.current_dir(home).glob("*" + flat.EXTENSION):
-        path.write_bytes(path.read_bytes()[:-5])  # cut short: the footer is gone
-    assert all(f is None for _, f in leaf_flats(home))
-    assert Engine(home).ranked_ids("أسعار النفط الاقتصاد", 100) == expected
+        if damage == "cut":
+            path.write_bytes(path.read_bytes()[:-5])  # the footer is gone
+        else:
+            path.unlink()
+    with pytest.raises(IndexDamaged, match="rebuild it with: arshif index"):
+        Engine(home).ranked_ids("أسعار النفط الاقتصاد", 100)
+    reader = store.open_current(home).reader()
+    with pytest.raises(IndexDamaged):
+        reader.postings("body", "نفط".encode())
 
 
 def test_search_reads_the_flat_postings_not_whoosh(news_index, monkeypatch):
@@ -178,16 +234,24 @@ def test_search_reads_the_flat_postings_not_whoosh(news_index, monkeypatch):
     assert [h.id for h in result.hits] == [h.id for h in expected.hits]
 
 
-class _ListFormat:
-    """A stand-in Whoosh format whose posting values are the positions."""
-
-    decode_positions = staticmethod(list)
-
-
-def _write(tmp_path, postings, fields=("f", "g"), positional=()) -> flat.FlatPostings:
+def _write(tmp_path, postings, positional=()) -> flat.FlatPostings:
+    """A flat file of ``(field, term, doc, weight, positions)`` postings,
+    given sorted by field, term and document."""
     path = str(tmp_path / "x.flat")
-    writer = flat.FlatWriter(path, fields, {name: _ListFormat for name in positional})
-    assert list(writer.tee(iter(postings))) == postings
+    with flat.FlatFile(path) as out:
+        for name in sorted({p[0] for p in postings}):
+            mine = [p for p in postings if p[0] == name]
+            terms = sorted({p[1] for p in mine})
+            starts = np.array([sum(1 for p in mine if p[1] < t) for t in terms] + [len(mine)])
+            fields = FieldPostings(
+                terms=terms, starts=starts.astype(np.uint64),
+                docs=np.array([p[2] for p in mine], dtype=np.uint32),
+                freqs=np.ones(len(mine), dtype=np.uint32),
+                lengths=np.zeros(max(p[2] for p in mine) + 1, dtype=np.uint32))
+            if name in positional:
+                fields.positions = np.array([x for p in mine for x in p[4]], dtype=np.uint64)
+                fields.pos_starts = np.cumsum([0] + [len(p[4]) for p in mine]).astype(np.uint64)
+            out.add_field(name, fields, np.array([p[3] for p in mine], dtype=np.float64))
     return flat.FlatPostings(path)
 
 
@@ -204,23 +268,15 @@ def test_positions_of_any_size(tmp_path, far):
     assert found.has_positions("f") and not found.has_positions("g")
 
 
-def test_positions_past_32_bits_are_left_to_whoosh(tmp_path):
-    postings = [("f", b"a", 0, 2.0, (1, 2**32 + 5)), ("f", b"b", 4, 1.0, (3,))]
-    found = _write(tmp_path, postings, positional=("f",))
-    assert not found.has_positions("f")
-    assert found.postings("f", b"b")[0].tolist() == [4]
-
-
 def test_weights_stay_exact_when_they_are_not_frequencies(tmp_path):
     postings = [("f", b"a", 0, 1.0, None), ("f", b"a", 3, 2.0, None),
                 ("f", b"b", 1, 70000.0, None),
-                ("g", b"a", 2, 0.25, None), ("h", b"a", 1, 1.0, None)]
+                ("g", b"a", 2, 0.25, None)]
     found = _write(tmp_path, postings)
     assert found.postings("f", b"a")[0].tolist() == [0, 3]
     assert found.postings("f", b"a")[1].dtype == np.float64  # 70000 does not fit 16 bits
     assert found.postings("f", b"b")[1].tolist() == [70000.0]
     assert found.postings("g", b"a")[1].tolist() == [0.25]
-    assert not found.has_field("h")  # not asked for
     assert found.postings("f", b"c")[0].size == 0 and found.postings("f", b"0")[0].size == 0
 
 

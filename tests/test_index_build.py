@@ -1,7 +1,6 @@
 """Building the index: counts, duplicates, --update, atomic swap, the build lock."""
 
 import json
-import random
 import shutil
 from pathlib import Path
 
@@ -199,34 +198,6 @@ def test_jobs_two_gives_the_same_index(tmp_path):
     two = build_index([tmp_path / "a"], tmp_path / "two", jobs=2)
     assert one.indexed == two.indexed == 30
     assert doc_ids(tmp_path / "one") == doc_ids(tmp_path / "two")
-
-
-def test_spilled_posting_pool_gives_the_same_postings(tmp_path, monkeypatch):
-    """Past ``limitmb`` postings are spilled to disk in marshal blocks
-    (indexer/pool.py) and merged back: the index must not change."""
-    import indexer.pool
-
-    monkeypatch.setattr(indexer.pool, "BLOCK_POSTINGS", 1000)  # several blocks per run
-    runs = []
-    write_run = indexer.pool.BlockPostingPool._write_run
-    monkeypatch.setattr(indexer.pool.BlockPostingPool, "_write_run",
-                        lambda pool, f, items: runs.append(1) or write_run(pool, f, items))
-    rng = random.Random(7)
-    letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
-    (tmp_path / "a").mkdir()
-    for n in range(60):  # 200 distinct words each: ~50k postings, several MB
-        words = " ".join("".join(rng.choice(letters) for _ in range(6)) for _ in range(200))
-        (tmp_path / "a" / f"a{n}.txt").write_text(f"عنوان {n}\nتاريخ النشر: 2024-01-01\n{words}\n", "utf-8")
-    build_index([tmp_path / "a"], tmp_path / "memory")
-    build_index([tmp_path / "a"], tmp_path / "spilled", limitmb=1)
-    with store.open_current(tmp_path / "memory").reader() as a, \
-            store.open_current(tmp_path / "spilled").reader() as b:
-        terms = list(a.all_terms())
-        assert terms == list(b.all_terms()) and len(terms) > 1000
-        for field, text in terms[::20]:
-            fmt = "positions" if a.schema[field].format.supports("positions") else "frequency"
-            assert list(a.postings(field, text).items_as(fmt)) == list(b.postings(field, text).items_as(fmt))
-    assert len(runs) > 1  # the spilled build did spill
 
 
 @pytest.mark.slow

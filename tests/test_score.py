@@ -14,7 +14,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from indexer.article import Article
-from indexer.pool import use_block_pool
+from indexer.segment import ArshifWriter
 from indexer.schema import build_schema, content_key, to_document
 from search import score
 from search.engine import Engine, Request, _filter_query, _rank
@@ -141,8 +141,8 @@ def _article(n: int, headline: str, body: str, when: date | None, source: str = 
 def segmented_index(tmp_path_factory, request):
     """Three segments, deleted documents, an undated article: what --update leaves.
 
-    Written by arshif's pool (flat postings beside each segment) and by
-    Whoosh's own writer (postings decoded from its blocks)."""
+    Written by arshif's writer (postings in flat files) and by Whoosh's own
+    writer (postings decoded from its blocks: indexes of older versions)."""
     home = tmp_path_factory.mktemp("segmented")
     gen = home / "gen-000001"
     gen.mkdir()
@@ -151,7 +151,7 @@ def segmented_index(tmp_path_factory, request):
     n = 0
     for seg in range(3):
         if request.param == "flat":
-            writer = use_block_pool(ix.writer(compound=False), 16)
+            writer = ArshifWriter(ix)
         else:
             writer = ix.writer()
         for i in range(20):
