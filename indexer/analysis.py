@@ -18,7 +18,13 @@ from importlib import resources
 from whoosh.analysis import Token, Tokenizer
 
 from indexer.normalize import RULES, make_normalizer
-from indexer.stem import FROM_LIGHT10_STEM, STEMMERS, protected_words, split_words, strip_article
+from indexer.stem import (
+    FROM_LIGHT10_STEM,
+    STEMMERS,
+    protected_words,
+    split_words,
+    strip_article,
+)
 
 # A word: letters/digits of any script, with Arabic diacritics, Quranic marks,
 # tatweel and zero-width joiners allowed INSIDE it (they must not split a word).

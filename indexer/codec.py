@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3TermsReader
+from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_uint, pack_ushort
 
@@ -79,13 +80,36 @@ class ArshifFieldWriter(W3FieldWriter):
         for name, values in stats.items():
             infos[name] = values
         prefix = pack_ushort(self._fieldid)
-        add = self._tindex.add
         raw = infos.tobytes()
         size = _TERM_INFO.itemsize
-        for i, btext in enumerate(postings.terms):
-            add(prefix + btext, raw[i * size:(i + 1) * size])
+        _add_in_order(self._tindex, [prefix + btext for btext in postings.terms],
+                      [raw[i:i + size] for i in range(0, len(raw), size)])
         self.finish_field()
         self._tindex.extras.setdefault(FLAT_FIELDS_KEY, []).append(fieldname)
+
+
+def _add_in_order(tindex, keys: list[bytes], values: list[bytes]) -> None:
+    """``OrderedHashWriter.add`` for many increasing keys at once.
+
+    Whoosh's asks its file for the position of every key (``tell()``: a
+    system call); here the positions are counted, and the entries written in
+    one call.  Same bytes, same hash buckets and key index.
+    """
+    if not keys:
+        return
+    if keys[0] <= tindex.lastkey:
+        raise ValueError(f"keys must increase: {tindex.lastkey!r}..{keys[0]!r}")
+    pos = tindex.dbfile.tell()
+    hashfn, buckets, index = tindex.hashfn, tindex.buckets, tindex.index
+    chunks = []
+    for key, value in zip(keys, values):
+        index.append(pos)
+        h = hashfn(key)
+        buckets[h & 255].append((h, pos))
+        chunks += (_ENTRY_LENGTHS.pack(len(key), len(value)), key, value)
+        pos += _ENTRY_LENGTHS.size + len(key) + len(value)
+    tindex.dbfile.write(b"".join(chunks))
+    tindex.lastkey = keys[-1]
 
 
 class ArshifTermsReader(W3TermsReader):

@@ -8,9 +8,9 @@ they become the segment's flat posting file plus term index entries
 (indexer/codec.py).  Whoosh's per-posting path (a tuple per posting, pickled,
 sorted, merged and block-encoded in Python) was two thirds of a build.
 
-The writer keeps a segment's words in memory (about 12 bytes a word of
-the text fields and 8 of each view): ``max_words`` tells the build when
-to start a new segment (indexer/writer.py).
+The writer keeps a segment's words in memory until it writes the segment:
+8 bytes a word of the positional fields, 4 of the views (the build's peak
+is in docs/performance.md).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class ArshifWriter(SegmentWriter):
                     if words is None:
                         self.pool.add((name, btext, newdoc, matcher.weight(), matcher.value()))
                     elif words.positions is not None:
-                        positions = matcher.value_as("positions")
+                        positions = list(matcher.value_as("positions"))
                         words.add_posting(newdoc, term, len(positions), positions)
                     else:
                         words.add_posting(newdoc, term, round(matcher.weight() / boost))

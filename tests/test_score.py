@@ -14,8 +14,8 @@ import pytest
 from whoosh import index as whoosh_index
 
 from indexer.article import Article
-from indexer.segment import ArshifWriter
 from indexer.schema import build_schema, content_key, to_document
+from indexer.segment import ArshifWriter
 from search import score
 from search.engine import Engine, Request, _filter_query, _rank
 
