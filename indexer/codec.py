@@ -1,18 +1,17 @@
-"""arshif's Whoosh codec: Whoosh 3's, with the text fields' postings flat.
+"""arshif's Whoosh codec: Whoosh 3's, with the postings in the flat file.
 
-A segment written by ``indexer.segment.ArshifWriter`` keeps the postings of
-the fields in ``indexer.flat.FIELDS`` only in its flat posting file
-(indexer/flat.py), written from numpy arrays in one pass.  Whoosh's term
-index (``.trm``) still lists every term of those fields with its statistics
-(document frequency, weights, lengths), so Whoosh's term listing, prefix
-expansion, fuzzy terms and scoring statistics work as for any segment; only
-the posting lists themselves (Whoosh's ``.pst`` blocks, encoded in Python a
-posting at a time) are not written for them.  The terms reader below reads
-those from the flat file when Whoosh asks for a matcher.
+A segment written by ``indexer.segment.ArshifWriter`` keeps its postings
+only in its flat posting file (indexer/flat.py), written from numpy arrays
+in one pass.  Whoosh's term index (``.trm``) still lists every term with its
+statistics (document frequency, weights, lengths), so Whoosh's term listing,
+prefix expansion, fuzzy terms, numeric ranges and scoring statistics work as
+for any segment; only the posting lists themselves (Whoosh's ``.pst``
+blocks, encoded in Python a posting at a time) are not written.  The terms
+reader below reads those from the flat file when Whoosh asks for a matcher.
 
-Other fields (``id``, ``path``, dates: one term per article) are written
-by Whoosh's own code, as before.  The codec is pickled in the index's table
-of contents, so its class name and module must stay.
+The fields listed under FLAT_FIELDS_KEY in the term index are read so; any
+other is read through Whoosh 3 as before.  The codec is pickled in the
+index's table of contents, so its class name and module must stay.
 """
 
 from __future__ import annotations

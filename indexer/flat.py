@@ -47,13 +47,6 @@ MAGIC = b"ARSHFLT1"
 VERSION = 2
 _FOOTER = struct.Struct("<QQ8s")
 
-#: Fields whose postings are flat (indexer/codec.py): the text fields and
-#: their views, the filter fields, and the one-term-per-article ids (Whoosh
-#: wrote a term a posting at a time for them: a tenth of a build).  The
-#: date's numeric terms stay with Whoosh.
-FIELDS = frozenset({"headline", "body", "keywords", "body_exact", "body_skel",
-                    "source", "year", "month", "id", "path", "content_key"})
-
 _EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
 

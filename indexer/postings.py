@@ -66,7 +66,8 @@ class FieldWords:
     """Every indexed word of one field in one segment, as appended arrays."""
 
     def __init__(self, positional: bool):
-        self.ids: defaultdict[str, int] = defaultdict(count().__next__)
+        # term (str from arshif's analyzer, else Whoosh's bytes) -> number
+        self.ids: defaultdict[str | bytes, int] = defaultdict(count().__next__)
         self.term_ids = array("I")
         # The document of each word, as runs: (document, how many words).
         self.run_docs = array("I")
@@ -74,7 +75,7 @@ class FieldWords:
         self.positions = array("I") if positional else None
         self.in_doc_order = True  # documents come in increasing order
 
-    def add(self, docnum: int, terms: list[str], positions: list[int] | None = None) -> None:
+    def add(self, docnum: int, terms: list, positions: list[int] | None = None) -> None:
         """Append one document's words (with their positions, for a
         positional field)."""
         if self.run_docs and docnum < self.run_docs[-1]:
@@ -86,7 +87,7 @@ class FieldWords:
         if self.positions is not None:
             self.positions.fromlist(positions)
 
-    def add_posting(self, docnum: int, term: str, freq: int,
+    def add_posting(self, docnum: int, term: str | bytes, freq: int,
                     positions: list[int] | None = None) -> None:
         """Append a posting read from another segment (a merge)."""
         self.add(docnum, [term] * freq, positions)
@@ -105,7 +106,7 @@ class FieldWords:
                                  empty if self.positions is not None else None,
                                  np.zeros(1, dtype=np.uint64)
                                  if self.positions is not None else None)
-        encoded = [w.encode("utf-8") for w in words]
+        encoded = [w.encode("utf-8") if isinstance(w, str) else w for w in words]
         order = sorted(range(len(encoded)), key=encoded.__getitem__)
         rank = np.empty(len(order), dtype=np.uint32)
         rank[order] = np.arange(len(order), dtype=np.uint32)
@@ -138,7 +139,7 @@ class FieldWords:
             out.pos_starts = np.append(first, len(ranks)).astype(np.uint64)
         return out
 
-    def terms_in_id_order(self) -> list[str]:
+    def terms_in_id_order(self) -> list[str | bytes]:
         return list(self.ids)  # a dict keeps insertion order: term number order
 
 

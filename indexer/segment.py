@@ -1,10 +1,10 @@
 """The segment writer of a build: Whoosh's, with the text postings as arrays.
 
 ``ArshifWriter`` is Whoosh's ``SegmentWriter`` (stored fields, field
-lengths, columns, deletions, merges, commit) except for the fields in
-``indexer.flat.FIELDS``: their words go into ``indexer.postings.FieldWords``
-arrays instead of Whoosh's posting pool, and when the segment is written
-they become the segment's flat posting file plus term index entries
+lengths, columns, deletions, merges, commit) except for the postings: every
+indexed field's words go into ``indexer.postings.FieldWords`` arrays
+instead of Whoosh's posting pool, and when the segment is written they
+become the segment's flat posting file plus term index entries
 (indexer/codec.py).  Whoosh's per-posting path (a tuple per posting, pickled,
 sorted, merged and block-encoded in Python) was two thirds of a build.
 
@@ -20,7 +20,7 @@ from itertools import chain, groupby
 from whoosh.writing import SegmentWriter
 
 from indexer.codec import ArshifCodec
-from indexer.flat import FIELDS, FlatFile, flat_path
+from indexer.flat import FlatFile, flat_path
 from indexer.postings import FieldWords
 
 
@@ -37,8 +37,7 @@ class ArshifWriter(SegmentWriter):
         self.words = {
             name: FieldWords(positional=field.format.supports("positions"))
             for name, field in self.schema.items()
-            if name in FIELDS and field.indexed and not field.separate_spelling()
-            and not field.vector
+            if field.indexed and not field.separate_spelling() and not field.vector
         }
 
     def word_count(self) -> int:
@@ -99,7 +98,7 @@ class ArshifWriter(SegmentWriter):
             boost = field.format.field_boost or 1
             for btext in reader.lexicon(name):
                 matcher = reader.postings(name, btext)
-                term = btext.decode("utf-8") if words is not None else None
+                term = btext.decode("utf-8") if _analyzed(field) else btext
                 while matcher.is_active():
                     docnum = matcher.id()
                     newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
@@ -133,24 +132,28 @@ class ArshifWriter(SegmentWriter):
         lengths.close()
 
 
-def _words(field, value) -> tuple[list[str], list[int] | None]:
+def _analyzed(field) -> bool:
+    """Whether the field's words come from arshif's analyzer (terms as str;
+    other fields' terms are Whoosh's bytes: ids, dates)."""
+    return hasattr(field.analyzer, "index_words")
+
+
+def _words(field, value) -> tuple[list, list[int] | None]:
     """A field value's indexed terms in order, and their positions (None for
     a field without positions)."""
     positional = field.format.supports("positions")
-    analyzer = field.analyzer
-    if isinstance(value, str) and hasattr(analyzer, "index_words"):
+    if isinstance(value, str) and _analyzed(field):
         if positional:
-            return analyzer.index_words(value)
-        return list(chain.from_iterable(analyzer.index_sections(value))), None
-    # Any other field (ids, years): Whoosh's own analysis, one posting a term.
-    terms: list[str] = []
+            return field.analyzer.index_words(value)
+        return list(chain.from_iterable(field.analyzer.index_sections(value))), None
+    # Any other field (ids, dates): Whoosh's own analysis, as bytes.
+    terms: list[bytes] = []
     positions: list[int] | None = [] if positional else None
     for btext, freq, _, vbytes in field.index(value):
-        term = btext.decode("utf-8")
         if positional:
             found = field.format.decode_positions(vbytes)
-            terms.extend([term] * len(found))
+            terms.extend([btext] * len(found))
             positions.extend(found)
         else:
-            terms.extend([term] * freq)
+            terms.extend([btext] * freq)
     return terms, positions
