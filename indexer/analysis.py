@@ -264,24 +264,46 @@ class ArabicAnalyzer(Tokenizer):
         if len(cache) >= CACHED_WORDS:
             cache.clear()  # the frequent words come back at once
         out = []
-        for words in _split_words(value):
+        for words in split_sections(value):
             found = list(map(cache.get, words))
             if None in found:  # words not analyzed yet
                 for i, term in enumerate(found):
                     if term is None:
                         word = words[i]
-                        term = cache[word] = self._index_term(word)
+                        term = cache[word] = self.index_term(word)
                         found[i] = term
             out.append([term for term in found if term])
         return out
 
-    def _index_term(self, word: str) -> str:
-        """The term ``word`` is indexed as; "" when it is not indexed."""
+    def index_term(self, word: str) -> str:
+        """The term a surface ``word`` is indexed as; "" when it is not indexed."""
+        if not hasattr(self, "_cache"):
+            self._setup()
         if len(word) > MAX_WORD_CHARS:
             return ""
         _, stem, stop = self._analyze(word)
         # Interned: the many surface forms of a stem share one string.
         return "" if stop else sys.intern(stem)
+
+    def view_terms(self, base: ArabicAnalyzer, surfaces: list[str],
+                   base_terms: list[str]) -> list[str]:
+        """This analyzer's ``index_term`` of each of ``surfaces``, given
+        ``base``'s terms of them (the build's fused analysis, indexer/postings.py).
+
+        A view of ``base`` (same rules and stopwords, another stemmer) drops
+        the words ``base`` drops, and a term that is a function of the light10
+        stem (the skeleton) is derived from ``base``'s once per distinct stem.
+        """
+        if self == base:
+            return base_terms
+        if self.view(base.stemmer) != base:
+            return [self.index_term(word) for word in surfaces]
+        derive = FROM_LIGHT10_STEM.get(self.stemmer) if base.stemmer == "light10" else None
+        if derive is not None:
+            memo: dict[str, str] = {"": ""}
+            return [memo[t] if t in memo else memo.setdefault(t, sys.intern(derive(t)))
+                    for t in base_terms]
+        return [self.index_term(word) if t else "" for word, t in zip(surfaces, base_terms)]
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
         """(term, position) of every indexed word of ``value``, as ``__call__``
@@ -384,8 +406,9 @@ class ArabicAnalyzer(Tokenizer):
 _last_split: tuple[str | None, list[list[str]]] = (None, [])
 
 
-def _split_words(value: str) -> list[list[str]]:
-    """The words of each section of ``value`` (``WORD_RE``; runs in C)."""
+def split_sections(value: str) -> list[list[str]]:
+    """The words of each section of ``value`` (``WORD_RE``; runs in C), the
+    same list for the same str object as last time."""
     global _last_split
     last_value, words = _last_split
     if last_value is not value:

@@ -8,8 +8,13 @@ come, one array entry per word (term number, document, position), appended in
 C; when the segment is written they are sorted in one ``argsort`` and turned
 into posting lists (documents, frequencies, positions) with array operations.
 
-Term numbers are given in order of first appearance (a dict per field); the
-terms are sorted by their UTF-8 bytes (Whoosh's order) only at the end.
+A stream's numbers stand either for terms (``TermWords``: a dict per field,
+for ids and dates, and for postings merged from another segment) or for
+distinct surface words (``SurfaceTable``): a text is then looked up once per
+word, and its views (``body_exact``, ``body_skel``) share the body's stream;
+each field's term of a surface word is found once per segment, when the
+segment is written.  Terms are sorted by their UTF-8 bytes (Whoosh's order)
+only at the end.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import count
+from itertools import compress, count
 
 import numpy as np
 from whoosh.util.numeric import _length_byte_cache
+
+from indexer.analysis import SECTION_GAP
 
 
 @dataclass
@@ -62,85 +69,152 @@ def length_bytes(lengths: np.ndarray) -> np.ndarray:
     return np.minimum(codes, 255).astype(np.uint8)
 
 
-class FieldWords:
-    """Every indexed word of one field in one segment, as appended arrays."""
+class TokenStream:
+    """Numbered words of one field (or of a text and its views) in one
+    segment: per word its number, document and (optionally) position."""
 
     def __init__(self, positional: bool):
-        # term (str from arshif's analyzer, else Whoosh's bytes) -> number
-        self.ids: defaultdict[str | bytes, int] = defaultdict(count().__next__)
-        self.term_ids = array("I")
+        self.ids = array("I")
         # The document of each word, as runs: (document, how many words).
         self.run_docs = array("I")
         self.run_lengths = array("I")
         self.positions = array("I") if positional else None
         self.in_doc_order = True  # documents come in increasing order
 
-    def add(self, docnum: int, terms: list, positions: list[int] | None = None) -> None:
-        """Append one document's words (with their positions, for a
-        positional field)."""
+    def add(self, docnum: int, ids: list[int], positions: list[int] | None = None) -> None:
         if self.run_docs and docnum < self.run_docs[-1]:
             self.in_doc_order = False
         # fromlist: a quarter faster than extend() from an iterator.
-        self.term_ids.fromlist(list(map(self.ids.__getitem__, terms)))
+        self.ids.fromlist(ids)
         self.run_docs.append(docnum)
-        self.run_lengths.append(len(terms))
+        self.run_lengths.append(len(ids))
         if self.positions is not None:
             self.positions.fromlist(positions)
 
-    def add_posting(self, docnum: int, term: str | bytes, freq: int,
-                    positions: list[int] | None = None) -> None:
-        """Append a posting read from another segment (a merge)."""
-        self.add(docnum, [term] * freq, positions)
-
     def __len__(self) -> int:
-        return len(self.term_ids)
+        return len(self.ids)
 
-    def postings(self, doc_count: int, scorable: bool) -> FieldPostings:
-        """Sort the words into posting lists; ``doc_count`` documents in the
-        segment (lengths are counted for ``scorable`` fields, else 0)."""
-        words = self.terms_in_id_order()
-        if not words:
-            empty = np.zeros(0, dtype=np.uint32)
-            return FieldPostings([], np.zeros(1, dtype=np.uint64), empty, empty,
-                                 np.zeros(doc_count, dtype=np.uint32),
-                                 empty if self.positions is not None else None,
-                                 np.zeros(1, dtype=np.uint64)
-                                 if self.positions is not None else None)
-        encoded = [w.encode("utf-8") if isinstance(w, str) else w for w in words]
-        order = sorted(range(len(encoded)), key=encoded.__getitem__)
-        rank = np.empty(len(order), dtype=np.uint32)
-        rank[order] = np.arange(len(order), dtype=np.uint32)
-        ranks = rank[_as_array(self.term_ids, np.uint32)]
-        docs = np.repeat(_as_array(self.run_docs, np.uint32),
-                         _as_array(self.run_lengths, np.uint32))
-        # Words come document after document (a merge may break that: then
-        # documents are a second key).  A stable sort by term keeps each
-        # document's words in the order they came, so positions stay sorted.
-        if self.in_doc_order:
-            perm = np.argsort(ranks, kind="stable")
-        else:
-            perm = np.lexsort((docs, ranks))
-        ranks, docs = ranks[perm], docs[perm]
-        new = np.ones(len(ranks), dtype=bool)
-        new[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
-        first = np.flatnonzero(new)
-        del new
-        lengths = (np.bincount(docs, minlength=doc_count).astype(np.uint32) if scorable
-                   else np.zeros(doc_count, dtype=np.uint32))
-        out = FieldPostings(
-            terms=[encoded[i] for i in order],
-            starts=np.searchsorted(ranks[first], np.arange(len(order) + 1)).astype(np.uint64),
-            docs=docs[first],
-            freqs=np.diff(np.append(first, len(ranks))).astype(np.uint32),
-            lengths=lengths,
-        )
-        if self.positions is not None:
-            out.positions = _as_array(self.positions, np.uint32)[perm]
-            out.pos_starts = np.append(first, len(ranks)).astype(np.uint64)
-        return out
+    def docs(self) -> np.ndarray:
+        return np.repeat(_as_array(self.run_docs, np.uint32), _as_array(self.run_lengths, np.uint32))
 
-    def terms_in_id_order(self) -> list[str | bytes]:
-        return list(self.ids)  # a dict keeps insertion order: term number order
+
+class TermWords:
+    """A stream whose numbers stand for terms (str or Whoosh's bytes)."""
+
+    def __init__(self, positional: bool):
+        self.ids: defaultdict[str | bytes, int] = defaultdict(count().__next__)
+        self.stream = TokenStream(positional)
+
+    def add(self, docnum: int, terms: list, positions: list[int] | None = None) -> None:
+        self.stream.add(docnum, list(map(self.ids.__getitem__, terms)), positions)
+
+    def terms(self) -> list[str | bytes]:
+        """The term of each number (a dict keeps insertion order)."""
+        return list(self.ids)
+
+
+class SurfaceTable:
+    """The distinct surface words of a segment's analyzed texts, each
+    analyzed once by ``analyzer`` (its term kept, "" when not indexed)."""
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self.ids: dict[str, int] = {}
+        self.surfaces: list[str] = []
+        self.terms: list[str] = []
+
+    def number(self, sections: list[list[str]]) -> tuple[list[int], list[int]]:
+        """The numbers of the indexed words of a text split in sections, and
+        their positions (as the analyzer's ``index_words`` gives them)."""
+        kept: list[int] = []
+        positions: list[int] = []
+        pos = 0
+        for section, words in enumerate(sections):
+            found = list(map(self.ids.get, words))
+            if None in found:
+                for i, number in enumerate(found):
+                    if number is None:
+                        found[i] = self._new(words[i])
+            found = list(compress(found, map(self.terms.__getitem__, found)))
+            if section:
+                pos += SECTION_GAP
+            kept += found
+            positions += range(pos, pos + len(found))
+            pos += len(found)
+        return kept, positions
+
+    def _new(self, word: str) -> int:
+        number = self.ids.get(word)  # twice in one text
+        if number is None:
+            number = self.ids[word] = len(self.surfaces)
+            self.surfaces.append(word)
+            self.terms.append(self.analyzer.index_term(word))
+        return number
+
+
+def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scorable: bool,
+                   positional: bool) -> FieldPostings:
+    """Sort numbered words into one field's posting lists.
+
+    ``sources``: (the term of each number, str "" for none; a stream).  A view
+    reads the body's stream with its own terms; merged postings come as a
+    second source.  ``doc_count`` documents in the segment; field lengths
+    are counted for ``scorable`` fields (else 0).
+    """
+    sources = sources or [([], TokenStream(positional))]
+    numbers = [_as_array(stream.ids, np.uint32) for _, stream in sources]
+    # Only the terms of numbers present (a table is shared by several fields).
+    present = [np.flatnonzero(np.bincount(ids, minlength=len(terms)))
+               for (terms, _), ids in zip(sources, numbers)]
+    encoded = [[_encode(terms[i]) for i in used.tolist()]
+               for (terms, _), used in zip(sources, present)]
+    distinct = sorted({t for terms in encoded for t in terms} - {None})
+    rank_of = {t: i for i, t in enumerate(distinct)}
+    none = len(distinct)  # the rank of "no term"
+    ranks, docs, positions = [], [], []
+    for (terms, stream), ids, used, used_terms in zip(sources, numbers, present, encoded):
+        by_number = np.full(len(terms), none, dtype=np.uint32)
+        by_number[used] = [rank_of.get(t, none) for t in used_terms]
+        ranks.append(by_number[ids])
+        docs.append(stream.docs())
+        if positional:
+            positions.append(_as_array(stream.positions, np.uint32))
+    in_order = len(sources) == 1 and sources[0][1].in_doc_order
+    ranks, docs = np.concatenate(ranks), np.concatenate(docs)
+    positions = np.concatenate(positions) if positional else None
+    indexed = ranks != none
+    if not indexed.all():
+        ranks, docs = ranks[indexed], docs[indexed]
+        positions = positions[indexed] if positional else None
+    # Words come document after document (a merge may break that: then
+    # documents are a second key).  A stable sort by term keeps each
+    # document's words in the order they came, so positions stay sorted.
+    perm = np.argsort(ranks, kind="stable") if in_order else np.lexsort((docs, ranks))
+    ranks, docs = ranks[perm], docs[perm]
+    new = np.ones(len(ranks), dtype=bool)
+    new[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
+    first = np.flatnonzero(new)
+    del new
+    out = FieldPostings(
+        terms=distinct,
+        starts=np.searchsorted(ranks[first], np.arange(len(distinct) + 1)).astype(np.uint64),
+        docs=docs[first],
+        freqs=np.diff(np.append(first, len(ranks))).astype(np.uint32),
+        lengths=(np.bincount(docs, minlength=doc_count).astype(np.uint32) if scorable
+                 else np.zeros(doc_count, dtype=np.uint32)),
+    )
+    if positional:
+        out.positions = positions[perm]
+        out.pos_starts = np.append(first, len(ranks)).astype(np.uint64)
+    return out
+
+
+def _encode(term: str | bytes) -> bytes | None:
+    """A term's bytes; None for "" from the analyzer (no term).  Whoosh's
+    bytes terms may be empty (an empty id or source is indexed as b"")."""
+    if isinstance(term, str):
+        return term.encode("utf-8") if term else None
+    return term
 
 
 def _as_array(values: array, dtype) -> np.ndarray:

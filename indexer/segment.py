@@ -1,27 +1,36 @@
-"""The segment writer of a build: Whoosh's, with the text postings as arrays.
+"""The segment writer of a build: Whoosh's, with the postings as arrays.
 
 ``ArshifWriter`` is Whoosh's ``SegmentWriter`` (stored fields, field
 lengths, columns, deletions, merges, commit) except for the postings: every
-indexed field's words go into ``indexer.postings.FieldWords`` arrays
-instead of Whoosh's posting pool, and when the segment is written they
-become the segment's flat posting file plus term index entries
-(indexer/codec.py).  Whoosh's per-posting path (a tuple per posting, pickled,
-sorted, merged and block-encoded in Python) was two thirds of a build.
+indexed field's words go into arrays (indexer/postings.py) instead of
+Whoosh's posting pool, and when the segment is written they become the
+segment's flat posting file plus term index entries (indexer/codec.py).
+Whoosh's per-posting path (a tuple per posting, pickled, sorted, merged and
+block-encoded in Python) was two thirds of a build.
+
+Analysis is fused: the text fields are split into surface words, each
+looked up once in a table of the segment's distinct words (analyzed once
+each), and the views of ``body`` (``indexer.schema.TEXT_VIEWS``) share its
+word stream, their terms derived per distinct word when the segment is
+written.  Analyzing the body three times (body, exact forms, skeletons) was
+the largest part of a build once the posting pool was gone.
 
 The writer keeps a segment's words in memory until it writes the segment:
-8 bytes a word of the positional fields, 4 of the views (the build's peak
-is in docs/performance.md).
+about 8 bytes a word of body (its views add nothing), 4 of a view-less
+field without positions.
 """
 
 from __future__ import annotations
 
-from itertools import chain, groupby
+from itertools import groupby
 
 from whoosh.writing import SegmentWriter
 
+from indexer.analysis import split_sections
 from indexer.codec import ArshifCodec
 from indexer.flat import FlatFile, flat_path
-from indexer.postings import FieldWords
+from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings
+from indexer.schema import TEXT_VIEWS
 
 
 class ArshifWriter(SegmentWriter):
@@ -34,20 +43,44 @@ class ArshifWriter(SegmentWriter):
         kwargs["compound"] = False
         super().__init__(ix, **kwargs)
         self.folder = ix.storage.folder
-        self.words = {
-            name: FieldWords(positional=field.format.supports("positions"))
-            for name, field in self.schema.items()
-            if field.indexed and not field.separate_spelling() and not field.vector
-        }
+        schema = self.schema
+        #: Every indexed field (spelling and vectors are not supported).
+        self.flat_fields = [name for name, field in schema.items()
+                            if field.indexed and not field.separate_spelling()
+                            and not field.vector]
+        #: View field -> the field whose text and words it shares.
+        self.view_of = {name: "body" for name in TEXT_VIEWS
+                        if name in self.flat_fields and "body" in self.flat_fields
+                        and _analyzed(schema[name]) and _analyzed(schema["body"])}
+        self.tables: dict[str, SurfaceTable] = {}  # analyzed field -> its word table
+        self.streams: dict[str, TokenStream] = {}  # analyzed field (not a view) -> words
+        shared: dict = {}
+        for name in self.flat_fields:
+            field = schema[name]
+            if _analyzed(field):
+                base = schema[self.view_of.get(name, name)].analyzer
+                self.tables[name] = shared.setdefault(base, SurfaceTable(base))
+                if name not in self.view_of:
+                    self.streams[name] = TokenStream(field.format.supports("positions"))
+        #: Fields written from terms: the others, and anything merged in.
+        self.term_words: dict[str, TermWords] = {}
 
     def word_count(self) -> int:
-        """Words held in memory so far (all flat fields)."""
-        return sum(len(words) for words in self.words.values())
+        """Words held in memory so far."""
+        return (sum(len(stream) for stream in self.streams.values())
+                + sum(len(words.stream) for words in self.term_words.values()))
+
+    def _terms_of(self, name: str) -> TermWords:
+        if name not in self.term_words:
+            positional = self.schema[name].format.supports("positions")
+            self.term_words[name] = TermWords(positional)
+        return self.term_words[name]
 
     def add_document(self, **fields):
         """Whoosh's ``add_document`` (same stored values, lengths and
-        columns), the flat fields' words going to arrays.  Per-document and
-        per-field boosts (``_boost`` arguments) are not supported."""
+        columns), the words going to arrays.  Per-document and per-field
+        boosts (``_boost`` arguments) are not supported; a view field must
+        be given the same text as the field it is a view of."""
         self._check_state()
         extra = [name for name in fields if name.startswith("_")
                  and not name.startswith("_stored_")]
@@ -56,7 +89,8 @@ class ArshifWriter(SegmentWriter):
         schema, perdoc, docnum = self.schema, self.perdocwriter, self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, names)
-        pending = []  # the flat fields' words: kept only if the whole document goes in
+        numbered: dict[str, tuple[list[int], list[int]]] = {}
+        pending = []  # words to keep once the whole document went in
         perdoc.start_doc(docnum)
         try:
             for name in names:
@@ -65,95 +99,121 @@ class ArshifWriter(SegmentWriter):
                     continue
                 field = schema[name]
                 length = 0
-                if name in self.words:
-                    terms, positions = _words(field, value)
-                    pending.append((self.words[name], terms, positions))
-                    length = len(terms) if field.scorable else 0
+                if name in self.view_of:
+                    source = self.view_of[name]
+                    if fields.get(source) is not value and fields.get(source) != value:
+                        raise ValueError(f"{name} must be given the text of {source}")
+                    ids, _ = self._number(source, value, numbered)
+                    length = len(ids)
+                elif name in self.streams and isinstance(value, str):
+                    ids, positions = self._number(name, value, numbered)
+                    pending.append((self.streams[name], ids, positions))
+                    length = len(ids)
                 elif field.indexed:
-                    for btext, freq, weight, vbytes in field.index(value):
-                        if field.scorable:
-                            length += freq
-                        self.pool.add((name, btext, docnum, weight, vbytes))
+                    terms, positions = _whoosh_words(field, value)
+                    pending.append((self._terms_of(name), terms, positions))
+                    length = len(terms)
                 stored = fields.get(f"_stored_{name}", value)
-                perdoc.add_field(name, field, stored if field.stored else None, length)
+                perdoc.add_field(name, field, stored if field.stored else None,
+                                 length if field.scorable else 0)
                 if field.column_type and stored is not None:
                     perdoc.add_column_value(name, field.column_type,
                                             field.to_column_value(stored))
         except Exception:
             perdoc.cancel_doc()
             raise
-        for words, terms, positions in pending:
-            words.add(docnum, terms, positions)
+        for words, items, positions in pending:
+            words.add(docnum, items, positions)
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _number(self, name: str, value: str, numbered: dict) -> tuple[list[int], list[int]]:
+        """The word numbers and positions of an analyzed field's text (once
+        per document: its views reuse them)."""
+        if name not in numbered:
+            numbered[name] = self.tables[name].number(split_sections(value))
+        return numbered[name]
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A merge (``--update``): another segment's postings, through the
         reader (flat or Whoosh's blocks, whatever wrote it)."""
         for name in reader.indexed_field_names():
-            if name not in self.schema:
+            if name not in self.flat_fields:
                 continue
-            field, words = self.schema[name], self.words.get(name)
+            field, words = self.schema[name], self._terms_of(name)
             boost = field.format.field_boost or 1
+            analyzed = _analyzed(field)
             for btext in reader.lexicon(name):
                 matcher = reader.postings(name, btext)
-                term = btext.decode("utf-8") if _analyzed(field) else btext
+                term = btext.decode("utf-8") if analyzed else btext
                 while matcher.is_active():
                     docnum = matcher.id()
                     newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
-                    if words is None:
-                        self.pool.add((name, btext, newdoc, matcher.weight(), matcher.value()))
-                    elif words.positions is not None:
+                    if words.stream.positions is not None:
                         positions = list(matcher.value_as("positions"))
-                        words.add_posting(newdoc, term, len(positions), positions)
+                        words.add(newdoc, [term] * len(positions), positions)
                     else:
-                        words.add_posting(newdoc, term, round(matcher.weight() / boost))
+                        words.add(newdoc, [term] * round(matcher.weight() / boost))
                     matcher.next()
 
     def _flush_segment(self):
-        """Write the term index (all fields, in name order: Whoosh's order),
-        the pool fields' postings, and the flat file."""
+        """Write the term index (all fields, in name order: Whoosh's order)
+        and the flat file."""
         self.perdocwriter.close()
         lengths = self.per_document_reader()
+        # Fields the writer does not hold (none in arshif's schema) went to
+        # Whoosh's pool.
         pool_fields = groupby(self.pool.iter_postings(), key=lambda posting: posting[0])
         pool_fields = {name: list(postings) for name, postings in pool_fields}
         with FlatFile(flat_path(self.folder, self.newsegment)) as flat:
-            for name in sorted(set(self.words) | set(pool_fields)):
-                if name in self.words:
-                    field = self.schema[name]
-                    postings = self.words.pop(name).postings(self.docnum, field.scorable)
-                    weights = postings.freqs * float(field.format.field_boost)
-                    self.fieldwriter.add_flat_field(name, field, postings, weights)
-                    flat.add_field(name, postings, weights)
-                else:
+            for name in sorted(set(self.flat_fields) | set(pool_fields)):
+                if name in pool_fields:
                     self.fieldwriter.add_postings(self.schema, lengths, pool_fields.pop(name))
+                    continue
+                field = self.schema[name]
+                postings = field_postings(self._sources(name), self.docnum, field.scorable,
+                                          field.format.supports("positions"))
+                weights = postings.freqs * float(field.format.field_boost)
+                self.fieldwriter.add_flat_field(name, field, postings, weights)
+                flat.add_field(name, postings, weights)
+        self.streams, self.tables, self.term_words = {}, {}, {}
         self.fieldwriter.close()
         lengths.close()
+
+    def _sources(self, name: str) -> list:
+        """(term of each number, stream) pairs holding a field's words."""
+        sources = []
+        if name in self.tables:
+            table = self.tables[name]
+            terms = self.schema[name].analyzer.view_terms(table.analyzer, table.surfaces,
+                                                          table.terms)
+            sources.append((terms, self.streams[self.view_of.get(name, name)]))
+        if name in self.term_words:
+            sources.append((self.term_words[name].terms(), self.term_words[name].stream))
+        return sources
 
 
 def _analyzed(field) -> bool:
     """Whether the field's words come from arshif's analyzer (terms as str;
     other fields' terms are Whoosh's bytes: ids, dates)."""
-    return hasattr(field.analyzer, "index_words")
+    return hasattr(field.analyzer, "view_terms")
 
 
-def _words(field, value) -> tuple[list, list[int] | None]:
-    """A field value's indexed terms in order, and their positions (None for
-    a field without positions)."""
+def _whoosh_words(field, value) -> tuple[list, list[int] | None]:
+    """A value's terms in order and their positions (None for a field
+    without positions), by Whoosh's own analysis: ids and dates (bytes), or
+    a value arshif's analyzer does not take (str terms)."""
     positional = field.format.supports("positions")
-    if isinstance(value, str) and _analyzed(field):
-        if positional:
-            return field.analyzer.index_words(value)
-        return list(chain.from_iterable(field.analyzer.index_sections(value))), None
-    # Any other field (ids, dates): Whoosh's own analysis, as bytes.
-    terms: list[bytes] = []
+    decode = _analyzed(field)
+    terms: list = []
     positions: list[int] | None = [] if positional else None
     for btext, freq, _, vbytes in field.index(value):
+        term = btext.decode("utf-8") if decode else btext
         if positional:
             found = field.format.decode_positions(vbytes)
-            terms.extend([btext] * len(found))
+            terms.extend([term] * len(found))
             positions.extend(found)
         else:
-            terms.extend([btext] * freq)
+            terms.extend([term] * freq)
     return terms, positions
