@@ -74,6 +74,21 @@ def _has_presentation_forms(token: str) -> bool:
     return _PRESENTATION_FORMS.search(token) is not None
 
 
+def _pyarabic_steps(rules, table):
+    """The character rules in their order, through pyarabic (defines them)."""
+
+    def steps(text: str) -> str:
+        if "ligature" in rules:
+            text = araby.normalize_ligature(text)
+        if "tashkeel" in rules:
+            text = araby.strip_tashkeel(text)
+        if "tatweel" in rules:
+            text = araby.strip_tatweel(text)
+        return text.translate(table)
+
+    return steps
+
+
 def make_normalizer(rules=RULES):
     """Return a ``normalize(token) -> str`` applying ``rules`` (a subset of RULES)."""
     rules = frozenset(rules)
@@ -81,17 +96,20 @@ def make_normalizer(rules=RULES):
     if unknown:
         raise ValueError(f"unknown normalization rules: {sorted(unknown)}")
     table = _table(rules)
+    # Every rule but NFKC and lowercasing maps one character at a time, so
+    # together they are one str.translate table, each entry made by running
+    # pyarabic's functions on that character.  pyarabic's strip_tashkeel
+    # scans a string in Python; over whole texts (duplicate detection) it
+    # was most of the normalization time.
+    steps = _pyarabic_steps(rules, table)
+    touched = {*map(chr, table), *araby.TASHKEEL, araby.TATWEEL, *"\ufefb\ufef7\ufef9\ufef5"}
+    combined = {ord(ch): steps(ch) for ch in touched}
+    combined = {code: out for code, out in combined.items() if out != chr(code)}
 
     def normalize(token: str) -> str:
         if "presentation" in rules and _has_presentation_forms(token):
             token = unicodedata.normalize("NFKC", token)
-        if "ligature" in rules:
-            token = araby.normalize_ligature(token)
-        if "tashkeel" in rules:
-            token = araby.strip_tashkeel(token)
-        if "tatweel" in rules:
-            token = araby.strip_tatweel(token)
-        token = token.translate(table)
+        token = token.translate(combined)
         if "lower" in rules:
             token = token.lower()
         return token
@@ -105,8 +123,9 @@ normalize = make_normalizer()
 
 #: Per-word cache for normalize_text: it runs over every article's full text
 #: (duplicate detection), and news vocabulary is Zipfian.  A plain dict read
-#: with map() (cleared when full: ~200 bytes a word) cost less than the
-#: lru_cache it replaces, which was an eighth of a build.
+#: with map() (cleared when full: ~200 bytes a word) costs less than the
+#: lru_cache it replaces, which was an eighth of a build.  (Normalizing the
+#: whole text in one str.translate is slower: a dict lookup per character.)
 _NORMALIZED: dict[str, str] = {}
 _NORMALIZED_MAX = 250_000
 

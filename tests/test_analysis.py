@@ -3,6 +3,8 @@
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.analysis import ArabicAnalyzer
 from indexer.normalize import RULES, make_normalizer, normalize
@@ -132,3 +134,36 @@ def test_analyzer_pickles_without_its_cache():
 def test_version_names_the_configuration():
     assert "stem=light10" in A.version
     assert ArabicAnalyzer(stemmer="none").version != A.version
+
+
+_ARABIC_AND_MORE = st.text(
+    alphabet=st.one_of(st.characters(min_codepoint=0x0600, max_codepoint=0x06FF),
+                       st.characters(min_codepoint=0xFB50, max_codepoint=0xFEFF),
+                       st.sampled_from("\u200b\u200c\u200d\u200e\u200f\u061c abcΣσ")),
+    max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ARABIC_AND_MORE, st.sets(st.sampled_from(RULES)))
+def test_normalizer_equals_the_pyarabic_chain(token, rules):
+    """The one translate table gives what pyarabic's functions give, run in
+    order on the whole token (normalize_ligature, strip_tashkeel, ...)."""
+    import unicodedata
+
+    import pyarabic.araby as araby
+
+    from indexer.normalize import _has_presentation_forms, _table
+
+    expected = token
+    if "presentation" in rules and _has_presentation_forms(expected):
+        expected = unicodedata.normalize("NFKC", expected)
+    if "ligature" in rules:
+        expected = araby.normalize_ligature(expected)
+    if "tashkeel" in rules:
+        expected = araby.strip_tashkeel(expected)
+    if "tatweel" in rules:
+        expected = araby.strip_tatweel(expected)
+    expected = expected.translate(_table(rules))
+    if "lower" in rules:
+        expected = expected.lower()
+    assert make_normalizer(rules)(token) == expected

@@ -138,7 +138,8 @@ def test_progress_is_reported_per_file(tmp_path):
     assert files[-1][1] >= summary.indexed  # running count: cross-part copies not yet known
 
 
-def test_split_items_is_contiguous_and_balanced(tmp_path):
+def test_split_items_is_contiguous_and_balanced(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "FILE_COST_BYTES", 0)
     sizes = [5, 1, 1, 1, 1, 1, 10, 1, 1, 1, 1, 1]
     items = []
     for n, size in enumerate(sizes):
@@ -150,6 +151,17 @@ def test_split_items_is_contiguous_and_balanced(tmp_path):
     assert parallel.split_items(items[:1], 4) == [items[:1]]
     assert parallel.split_items([], 2) == []
     assert all(parallel.split_items(items, 12))  # fewer, non-empty parts
+
+
+def test_split_items_counts_a_cost_per_file(tmp_path):
+    """Many small files cost more than their bytes (opening, parsing)."""
+    items = [tmp_path / "big"]
+    items[0].write_bytes(b"x" * 5 * parallel.FILE_COST_BYTES)
+    for n in range(10):
+        items.append(tmp_path / f"small{n}")
+        items[-1].write_bytes(b"x" * (parallel.FILE_COST_BYTES // 10))
+    # 6,000 + 10 x 1,100 "bytes": the big file and three small ones, then seven.
+    assert [len(p) for p in parallel.split_items(items, 2)] == [4, 7]
 
 
 def test_a_failing_worker_fails_the_build_and_keeps_the_old_index(tmp_path, monkeypatch):
