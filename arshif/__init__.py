@@ -1,3 +1,3 @@
 """arshif: a search engine for Arabic news archives."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -401,9 +401,10 @@ def markdown(res: dict) -> str:
     lines += ["", "Peak memory = max(largest process's ru_maxrss, sampled sum of the process tree's RSS). "
               "CPU s = user+sys of the build process and its workers (wait4): less sensitive than "
               "wall time to other work on the machine.", "",
-              "Latencies in ms, wall clock; arshif and the baseline run interleaved query by query in "
-              "one process, so both see the same machine load. 'CPU time' compares the process CPU "
-              "time per query instead.", ""]
+              f"Latencies in ms, wall clock; arshif and the baseline run interleaved in one process, "
+              f"in blocks of {res['params'].get('block', 1)} queries (each engine runs a block, then "
+              "the other, alternating), so both see the same machine load. 'CPU time' compares the "
+              "process CPU time per query instead.", ""]
     for mode, title in (("ranked", "Search latency, ranked top 100 (no highlighting, no facets)"),
                         ("searchbox", "Search latency, search box (top 10, highlighted snippets, facets)")):
         a = res["search"]["arshif"][mode]
@@ -473,6 +474,9 @@ def parse_args(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the work folder (indexes, queries, logs)")
     ap.add_argument("--workdir", type=Path, default=None, help="work folder (default: a new temp folder)")
     ap.add_argument("--repeats", type=int, default=None, help="timed passes over the queries (default 2; 1 quick)")
+    ap.add_argument("--block", type=int, default=50,
+                    help="queries each engine runs before the other takes over (default 50; "
+                         "1 = alternate query by query)")
     ap.add_argument("--no-http", action="store_true", help="skip the HTTP load test")
     ap.add_argument("--live-code", action="store_true",
                     help="import the working tree as is (default: a snapshot taken at the start)")
@@ -490,6 +494,7 @@ def main(argv=None) -> int:
     cfg = {
         "max_articles": 3000 if quick else None,
         "repeats": args.repeats or (1 if quick else 2),
+        "block": max(1, args.block),
         "warm": 5,  # untimed: the first 5 queries of every kind, per mode
         "http_threads": 16,
         "http_duration_s": 5.0 if quick else 20.0,
@@ -542,11 +547,12 @@ def main(argv=None) -> int:
         home = work / "arshif-j1"
         common = {"queries": queries, "modes": list(MODES), "plain_kinds": list(C.PLAIN_KINDS),
                   "warm": cfg["warm"]}
-        log(f"searching: arshif and baseline interleaved ({len(queries)} queries x {len(MODES)} modes "
-            f"x {cfg['repeats']} timed passes)")
+        log(f"searching: arshif and baseline interleaved in blocks of {cfg['block']} "
+            f"({len(queries)} queries x {len(MODES)} modes x {cfg['repeats']} timed passes)")
         sr = run_worker("search", {**common, "arshif_home": str(home),
                                    "baseline_home": str(work / "baseline"),
-                                   "repeats": cfg["repeats"]}, work, "search")
+                                   "repeats": cfg["repeats"], "block": cfg["block"]},
+                        work, "search")
         res["search"] = {e: {**summarize_latency(sr[e].pop("latency")), **sr[e]}
                          for e in ("arshif", "baseline")}
         res["search"]["process"] = {k: v for k, v in sr.items() if k not in ("arshif", "baseline")}

@@ -10,7 +10,7 @@ Commands:
                    same documents and rank headline queries the same
   search           latencies per query kind, ranked and search-box modes, of arshif's
                    ``Engine`` and of the baseline index (MultifieldParser, OrGroup),
-                   the two interleaved query by query
+                   the two interleaved in blocks of queries
 
 A child process per measurement keeps builds from sharing memory or caches,
 and lets the parent read each child's peak RSS.
@@ -151,14 +151,21 @@ def _day(text: str) -> date | None:
 
 
 def _time_passes(engines: dict, queries: list[dict], modes: list[str], warm: int,
-                 repeats: int) -> dict:
-    """Latencies per engine, mode and kind, the engines INTERLEAVED query by query.
+                 repeats: int, block: int = 1) -> dict:
+    """Latencies per engine, mode and kind, the engines INTERLEAVED in blocks
+    of ``block`` queries.
 
     The machine is shared: a burst of someone else's work slows whatever runs
-    at that moment.  Running every query on each engine back to back (in
-    alternating order) puts both under the same conditions, so the ratios hold
-    even when the absolute times drift.  Wall and CPU time (this process) are
-    both recorded; CPU time is less sensitive to other processes.
+    at that moment.  Running each block of queries on both engines back to
+    back (in alternating order) puts both under the same conditions, so the
+    ratios hold even when the absolute times drift.  With ``block=1`` each
+    query of one engine directly follows a query of the other, whose work
+    evicts the first engine's data from the CPU caches shared by both
+    (docs/performance.md measured a warm arshif query 5x slower so); with
+    blocks of a few dozen queries each engine runs warm, as a server
+    answering only its own queries does, while both still see the same
+    minute of the machine.  Wall and CPU time (this process) are both
+    recorded; CPU time is less sensitive to other processes.
 
     The first ``warm`` queries of every kind run untimed first (column readers,
     the analyzer's word cache, Whoosh's lazy structures).
@@ -170,26 +177,29 @@ def _time_passes(engines: dict, queries: list[dict], modes: list[str], warm: int
     warmup = [q for qs in per_kind.values() for q in qs[:warm]]
     names = list(engines)
     clock, cpu = time.perf_counter, time.process_time
+    blocks = [queries[i:i + block] for i in range(0, len(queries), block)]
     for mode in modes:
         for q in warmup:
             for name in names:
                 engines[name](mode, q)
         for rep in range(repeats):
-            for i, q in enumerate(queries):
-                order = names if (i + rep) % 2 == 0 else names[::-1]
+            for b, part in enumerate(blocks):
+                order = names if (b + rep) % 2 == 0 else names[::-1]
                 for name in order:
-                    t0, c0 = clock(), cpu()
-                    info = engines[name](mode, q)
-                    ms, cms = (clock() - t0) * 1000, (cpu() - c0) * 1000
-                    k = out[name][mode].setdefault(q["kind"], {
-                        "ms": [], "cpu_ms": [], "total": [], "zero": 0, "suggested": 0, "partial": 0})
-                    k["ms"].append(round(ms, 3))
-                    k["cpu_ms"].append(round(cms, 3))
-                    if rep == 0:
-                        k["total"].append(info.get("total", 0))
-                        k["zero"] += not info.get("total")
-                        k["suggested"] += bool(info.get("suggested"))
-                        k["partial"] += bool(info.get("partial"))
+                    for q in part:
+                        t0, c0 = clock(), cpu()
+                        info = engines[name](mode, q)
+                        ms, cms = (clock() - t0) * 1000, (cpu() - c0) * 1000
+                        k = out[name][mode].setdefault(q["kind"], {
+                            "ms": [], "cpu_ms": [], "total": [], "zero": 0, "suggested": 0,
+                            "partial": 0})
+                        k["ms"].append(round(ms, 3))
+                        k["cpu_ms"].append(round(cms, 3))
+                        if rep == 0:
+                            k["total"].append(info.get("total", 0))
+                            k["zero"] += not info.get("total")
+                            k["suggested"] += bool(info.get("suggested"))
+                            k["partial"] += bool(info.get("partial"))
     return out
 
 
@@ -261,7 +271,7 @@ def baseline_runner(home: str) -> tuple:
 
 
 def search(p: dict) -> dict:
-    """Both engines in one process, interleaved (see _time_passes)."""
+    """Both engines in one process, interleaved in blocks (see _time_passes)."""
     run_a, info_a = arshif_runner(p["arshif_home"], p["plain_kinds"])
     run_b, info_b = baseline_runner(p["baseline_home"])
     first = p["queries"][0]
@@ -270,7 +280,7 @@ def search(p: dict) -> dict:
         run("searchbox", first)
         info["first_query_ms"] = round((time.perf_counter() - t0) * 1000, 2)
     lat = _time_passes({"arshif": run_a, "baseline": run_b}, p["queries"], p["modes"],
-                       p["warm"], p["repeats"])
+                       p["warm"], p["repeats"], p.get("block", 1))
     return {"arshif": {**info_a, "latency": lat["arshif"]},
             "baseline": {**info_b, "latency": lat["baseline"]}, **_maxrss_mb()}
 

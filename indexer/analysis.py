@@ -303,7 +303,13 @@ class ArabicAnalyzer(Tokenizer):
             memo: dict[str, str] = {"": ""}
             return [memo[t] if t in memo else memo.setdefault(t, sys.intern(derive(t)))
                     for t in base_terms]
-        return [self.index_term(word) if t else "" for word, t in zip(surfaces, base_terms)]
+        # Indexed by base, so by this view too: normalize and stem, no stop test.
+        if not hasattr(self, "_cache"):
+            self._setup()
+        normalize, stem = self._normalize, self._stem
+        protected, split = self._protected, self._split
+        return [sys.intern(stem(normalize(word), protected, split)) if t else ""
+                for word, t in zip(surfaces, base_terms)]
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
         """(term, position) of every indexed word of ``value``, as ``__call__``

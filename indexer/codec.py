@@ -39,8 +39,8 @@ _TERM_INFO = np.dtype([
 
 
 class IndexDamaged(StoreError):
-    """A segment's flat posting file is missing or unreadable: its text
-    fields cannot be searched (the user must rebuild)."""
+    """A segment's flat posting file is missing or unreadable: its postings
+    are nowhere else (the user must rebuild)."""
 
     def __init__(self, segment):
         super().__init__(f"the index is damaged: the posting file of segment "
@@ -49,7 +49,8 @@ class IndexDamaged(StoreError):
 
 
 def flat_only(segment) -> bool:
-    """Whether ``segment``'s text postings exist only in its flat file."""
+    """Whether ``segment``'s postings exist only in its flat file (written by
+    arshif 0.2 or later)."""
     return isinstance(segment.codec(), ArshifCodec)
 
 

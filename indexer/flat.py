@@ -1,19 +1,21 @@
-"""Flat posting arrays: a segment's postings as plain arrays, beside Whoosh's.
+"""Flat posting arrays: a segment's postings as plain arrays.
 
 Why: the search (search/arrays.py) scores a term from its whole posting list
 at once.  Whoosh keeps a list as pickled, zlib-compressed blocks of 128
 postings; decoding them was ~80 % of a query that meets its terms for the
 first time (docs/performance.md), which set the p95 of fresh queries.  This
-file holds the same postings (document numbers and weights) of the searched
-fields uncompressed, so reading a term is a binary search in its field's term
-list and two slices of a memory map.
+file holds the postings (document numbers, weights, positions)
+uncompressed, so reading a term is a binary search in its field's term list
+and two slices of a memory map.  And writing it takes a few numpy calls per
+field, where Whoosh's block encoder ran in Python a posting at a time.
 
-It is written while Whoosh writes the segment: the writer's posting pool
-(indexer/pool.py) passes every sorted posting through ``FlatWriter.tee`` on its
-way to Whoosh's codec, so both always hold the same postings, merges
-(``--update``) included.  It is named like the segment's own files
-(``MAIN_<id>.flat``), so Whoosh deletes it with its segment.  A segment
-without one (or with a damaged one) is read through Whoosh as before.
+Since arshif 0.2 (indexer/segment.py, indexer/codec.py) this file is the only
+copy of a segment's postings; Whoosh's term index beside it lists the terms
+and their statistics, and Whoosh's matchers read the postings from here.
+Segments written by older versions have Whoosh's posting blocks (and maybe
+an older flat file beside them, then written from Whoosh's sorted postings):
+they are read as they are.  The file is named like the segment's own files
+(``MAIN_<id>.flat``), so Whoosh deletes it with its segment.
 
 Layout, all little-endian: the arrays one after the other, each aligned to 8
 bytes, then a JSON header saying where each field's arrays are, then the

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pyarabic.araby as araby
 
 #: Rules applied by :func:`normalize`, in order. Kept as data so the quality
@@ -121,25 +122,48 @@ def make_normalizer(rules=RULES):
 normalize = make_normalizer()
 
 
-#: Per-word cache for normalize_text: it runs over every article's full text
-#: (duplicate detection), and news vocabulary is Zipfian.  A plain dict read
-#: with map() (cleared when full: ~200 bytes a word) costs less than the
-#: lru_cache it replaces, which was an eighth of a build.  (Normalizing the
-#: whole text in one str.translate is slower: a dict lookup per character.)
-_NORMALIZED: dict[str, str] = {}
-_NORMALIZED_MAX = 250_000
+# normalize_text runs over every article's full text (duplicate detection):
+# a word at a time through a cache it was a tenth of a build.  ``normalize``
+# maps each character on its own (the rules are one translate table) except
+# for NFKC (presentation forms), lowercasing that expands or depends on the
+# next letter (final sigma), and characters outside the BMP; so on a text
+# without those, the words joined by single spaces can be mapped through one
+# array of all 65,536 code points at once, with numpy.  A word whose letters
+# are all deleted leaves "" between two spaces either way.
+_DELETE = 0xFFFFFFFF
+_OTHER = 0xFFFFFFFE  # a character the array cannot map: the text goes word by word
+_code_points: np.ndarray | None = None
+
+
+def _code_point_map() -> np.ndarray:
+    global _code_points
+    if _code_points is None:
+        mapped = np.arange(0x10000, dtype=np.uint32)
+        for code in range(0x10000):
+            ch = chr(code)
+            if 0xD800 <= code <= 0xDFFF:
+                continue  # surrogates never occur in a str from a decoded file
+            out = normalize(ch)
+            if _has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
+                mapped[code] = _OTHER
+            elif not out:
+                mapped[code] = _DELETE
+            else:
+                mapped[code] = ord(out)
+        _code_points = mapped
+    return _code_points
 
 
 def normalize_text(text: str) -> str:
     """Normalize a whole string word by word (for keys and comparisons, never for
-    text that will be highlighted)."""
-    words = text.split()
-    cache = _NORMALIZED
-    found = list(map(cache.get, words))
-    if None in found:
-        if len(cache) > _NORMALIZED_MAX:
-            cache.clear()
-        for i, done in enumerate(found):
-            if done is None:
-                found[i] = cache[words[i]] = normalize(words[i])
-    return " ".join(found)
+    text that will be highlighted): the words (``str.split``), each through
+    ``normalize``, joined by one space."""
+    joined = " ".join(text.split())
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if codes.size and codes.max() <= 0xFFFF:
+        mapped = _code_point_map()[codes]
+        if not codes.size or mapped.max() < _OTHER:
+            return mapped.tobytes().decode("utf-32-le")
+        if not (mapped == _OTHER).any():
+            return mapped[mapped != _DELETE].tobytes().decode("utf-32-le")
+    return " ".join(map(normalize, joined.split(" ")))

@@ -3,9 +3,9 @@
 Whoosh's ``MpWriter`` (what ``--jobs`` used before) pickles every document
 from the parent to its workers and merges their postings serially at the end;
 on 2 cores that was slower than one process.  Here the walked input files are
-cut into N contiguous parts of about equal size.  Each worker process reads
-its part and writes it as its own segment of the new generation with a plain
-``SegmentWriter``, so reading, analysis and posting writing all run in
+cut into N contiguous parts of about equal work.  Each worker process reads
+its part and writes it as its own segment of the new generation with an
+``ArshifWriter`` (indexer/segment.py), so reading, analysis and posting writing all run in
 parallel and no document crosses a process boundary.  The parent then lists
 the N segments in one TOC: no merge (that would be serial again); Whoosh
 searches several segments.
@@ -40,14 +40,6 @@ from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
 from indexer.segment import ArshifWriter
 from indexer.summary import FileFacts, Summary, count_file
-
-#: Posting pool of each worker (MB, Whoosh's estimate).  Two workers with 512
-#: each peaked at 2.2 GB on 58k articles; spilling to disk costs little since
-#: runs are written in blocks (indexer/pool.py), and at that size every
-#: worker spills whatever the pool.  256 peaked at 2,033 MB once the flat
-#: posting files' buffers came in (indexer/flat.py); 192 at 1,887 MB (summed
-#: RSS of the three processes, docs/performance.md).
-WORKER_LIMITMB = 192
 
 #: How often the parent looks at its workers while no message comes (s).
 POLL_SECONDS = 0.5
@@ -96,10 +88,9 @@ def _size(item) -> int:
 
 
 def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: list[Path],
-                limitmb: int, on_file: Callable[[FileFacts], None]) -> None:
-    """Write every part into ``ix``'s folder as one segment, in parallel, each
-    worker with a posting pool of ``limitmb``; ``on_file`` is called here (the
-    parent) for each file a worker finished."""
+                on_file: Callable[[FileFacts], None]) -> None:
+    """Write every part into ``ix``'s folder as one segment, in parallel;
+    ``on_file`` is called here (the parent) for each file a worker finished."""
     # fork: workers inherit the schema and analyzer without pickling, and
     # indexer.store's at-fork hook drops the build lock in them.
     context = multiprocessing.get_context("fork")
@@ -107,7 +98,7 @@ def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: li
     workers = [
         context.Process(target=_write_part, daemon=True, name=f"arshif-index-{number}",
                         args=(number, part.items, ix.storage.folder, fmt, mapping, roots,
-                              limitmb, messages))
+                              messages))
         for number, part in enumerate(parts)
     ]
     for worker in workers:
@@ -154,7 +145,7 @@ def _check_alive(workers, finished: set[int]) -> None:
 
 
 def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict | None,
-                roots: list[Path], limitmb: int, messages) -> None:
+                roots: list[Path], messages) -> None:
     """Worker process: read ``items``, write them as one new segment of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
     # Ctrl-C reaches the whole process group: the parent stops the workers,
@@ -164,7 +155,7 @@ def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict |
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;
         # Whoosh's own write lock would let only one worker in.
-        writer = ArshifWriter(ix, _lk=False, limitmb=limitmb)
+        writer = ArshifWriter(ix, _lk=False)
         seen: set[str] = set()
         docnum = 0
         for item in items:

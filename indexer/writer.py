@@ -29,11 +29,6 @@ from indexer.summary import FileFacts, Summary, count_file
 
 BUILD_INFO = "arshif.json"
 
-#: Posting pool of a one-process build (MB, Whoosh's estimate): a build of
-#: both corpora (57k articles) peaked at 1.9 GB with it (bench/build_bench.py).
-ONE_PROCESS_LIMITMB = 512
-
-
 class _Builder:
     """State of a one-process build: the writer, what is already in, and the summary."""
 
@@ -77,14 +72,12 @@ def build_index(
     analyzer: ArabicAnalyzer | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult, Summary], None] | None = None,
-    limitmb: int | None = None,
 ) -> Summary:
     """Build (or with ``update``, refresh) the index at ``home`` and publish it.
 
-    ``limitmb`` is the posting pool of each writing process (in Whoosh's
-    estimate; the process grows about twice that): past it, postings spill to
-    disk (indexer/pool.py).  Default: ONE_PROCESS_LIMITMB for one process,
-    ``parallel.WORKER_LIMITMB`` for each of ``jobs`` worker processes.
+    Each writing process holds its segment's words in memory until it
+    writes the segment (indexer/segment.py): about 1.2 GB for 57k articles
+    in one process, 0.75 GB for each of two.
 
     ``on_file`` is called once per input file, for progress.  With ``jobs``
     > 1 the articles stay in the worker processes: its FileResult carries
@@ -112,12 +105,11 @@ def build_index(
             if on_start:
                 on_start(len(items))
             if jobs > 1 and not copied:
-                _build_in_parallel(ix, items, jobs, reading, limitmb or parallel.WORKER_LIMITMB,
-                                   summary, on_file)
+                _build_in_parallel(ix, items, jobs, reading, summary, on_file)
             else:
                 known_files = _stored_state(ix) if copied else None
-                _build_in_one_process(ix, items, known_files, sources, reading,
-                                      limitmb or ONE_PROCESS_LIMITMB, summary, on_file)
+                _build_in_one_process(ix, items, known_files, sources, reading, summary,
+                                      on_file)
             summary.elapsed = time.perf_counter() - started
             summary.generation = tmp.with_suffix("").name
             _write_build_info(tmp, summary, sources, ix.schema["body"].analyzer)
@@ -138,12 +130,12 @@ class _Reading:
     roots: list[Path]  # folders among the sources: one-article ids are relative to them
 
 
-def _build_in_one_process(ix, items, known_files, sources, reading: _Reading, limitmb: int,
+def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
                           summary: Summary, on_file) -> None:
     """Read and write every item with one writer; ``known_files`` (an update)
     is what the copied generation holds, see ``_stored_state``."""
     known, seen_keys = known_files or ({}, set())
-    writer = ArshifWriter(ix, limitmb=limitmb)
+    writer = ArshifWriter(ix)
     builder = _Builder(writer, summary, seen_keys)
     try:
         for item in items:
@@ -166,8 +158,8 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading, li
     writer.commit(optimize=known_files is None, merge=True)
 
 
-def _build_in_parallel(ix, items, jobs: int, reading: _Reading, limitmb: int,
-                       summary: Summary, on_file) -> None:
+def _build_in_parallel(ix, items, jobs: int, reading: _Reading, summary: Summary,
+                       on_file) -> None:
     """Write ``jobs`` contiguous parts of ``items`` in parallel (indexer/parallel.py)."""
     parts = [parallel.Part(part) for part in parallel.split_items(items, jobs)]
     progress, progress_keys = Summary(), set()
@@ -181,8 +173,7 @@ def _build_in_parallel(ix, items, jobs: int, reading: _Reading, limitmb: int,
             on_file(FileResult(facts.path, rejects=facts.rejects), progress)
 
     if parts:
-        parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, limitmb,
-                             file_done)
+        parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, file_done)
     else:
         store.checkpoint("commit")
     parallel.count_and_publish_segments(ix, parts, summary)

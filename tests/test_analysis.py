@@ -167,3 +167,15 @@ def test_normalizer_equals_the_pyarabic_chain(token, rules):
     if "lower" in rules:
         expected = expected.lower()
     assert make_normalizer(rules)(token) == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(
+    st.characters(min_codepoint=0x0600, max_codepoint=0x06FF),
+    st.characters(min_codepoint=0xFB50, max_codepoint=0xFEFF),
+    st.sampled_from(" \t\n\u00a0\u2029\u200b\u0640\u064e\u0670ΑΣσİiAz5٥😀")), max_size=40))
+def test_normalize_text_is_word_by_word(text):
+    """The whole-text array path gives the words normalized one by one."""
+    from indexer.normalize import normalize_text
+
+    assert normalize_text(text) == " ".join(map(normalize, text.split()))

@@ -35,8 +35,8 @@ def use_stock_whoosh(monkeypatch) -> None:
     """Make ``build_index`` write with Whoosh's own SegmentWriter (all
     postings in Whoosh's blocks, no flat file): the reference."""
 
-    def stock(ix, _lk=True, limitmb=128):
-        return SegmentWriter(ix, _lk=_lk, limitmb=limitmb, compound=False)
+    def stock(ix, _lk=True):
+        return SegmentWriter(ix, _lk=_lk, compound=False)
 
     monkeypatch.setattr(writer_module, "ArshifWriter", stock)
     monkeypatch.setattr(parallel, "ArshifWriter", stock)

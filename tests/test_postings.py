@@ -1,0 +1,107 @@
+"""The build's word arrays (indexer/postings.py) against plain Python references."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import chain
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.analysis import SECTION_BREAK, ArabicAnalyzer, split_sections
+from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings, length_bytes
+
+# Words that exercise the analyzer: stopwords, clitics, diacritics, tatweel,
+# variants that meet in the skeleton view, digits, Latin, an over-long word.
+_WORDS = ["في", "من", "وزير", "الوزير", "وزيرة", "بالوزارة", "ليفربول", "ليفيربول",
+          "مسؤول", "مسئول", "الْعَرَبِيّةُ", "العـــربية", "داود", "داوود", "2024", "٢٠٢٤",
+          "Iran", "هل", "و", "كتب", "الكتاب", "x" * 70]
+_TEXTS = st.lists(st.lists(st.sampled_from(_WORDS), max_size=12), min_size=1, max_size=3).map(
+    lambda sections: SECTION_BREAK.join(" ".join(words) for words in sections))
+
+BODY = ArabicAnalyzer()
+VIEWS = [BODY.view("none"), BODY.view("skeleton")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_TEXTS, min_size=1, max_size=4))
+def test_numbered_words_are_the_analyzers(texts):
+    """One lookup per word gives ``index_words``'s terms and positions; each
+    view's terms, derived per distinct word, give its ``index_sections``."""
+    table = SurfaceTable(BODY)
+    numbered = [table.number(split_sections(text)) for text in texts]
+    view_terms = [view.view_terms(BODY, table.surfaces, table.terms) for view in VIEWS]
+    assert BODY.view_terms(BODY, table.surfaces, table.terms) is table.terms
+    for text, (ids, positions) in zip(texts, numbered):
+        assert ([table.terms[i] for i in ids], positions) == tuple(BODY.index_words(text))
+        for view, terms in zip(VIEWS, view_terms):
+            expected = list(chain.from_iterable(view.index_sections(text)))
+            assert [terms[i] for i in ids] == expected
+
+
+def _reference(docs_terms: list[tuple[int, list, list[int]]]) -> dict:
+    """term bytes -> [(doc, [positions])], by dicts."""
+    out: dict = defaultdict(lambda: defaultdict(list))
+    for doc, terms, positions in docs_terms:
+        for term, pos in zip(terms, positions):
+            if term == "":
+                continue
+            key = term.encode() if isinstance(term, str) else term
+            out[key][doc].append(pos)
+    return {t: sorted((d, p) for d, p in by_doc.items()) for t, by_doc in out.items()}
+
+
+_TERMS = st.sampled_from(["ب", "أ", "a", "ab", "", b"", b"\x00\x01", b"z"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.lists(_TERMS, max_size=6)), max_size=8),
+       st.lists(st.tuples(st.integers(0, 6), st.lists(_TERMS, max_size=4)), max_size=4),
+       st.booleans())
+def test_field_postings_equal_a_dict_reference(first, merged, scorable):
+    """Two sources (a field's own words, and postings merged from another
+    segment in any document order): sorted by term bytes then document,
+    positions in order, "" (no term) dropped, b"" kept."""
+    doc_count = 7
+    sources, docs_terms = [], []
+    for words in (first, merged):
+        if not words:
+            continue
+        table = TermWords(positional=True)
+        for doc, terms in words:
+            positions = list(range(len(terms)))
+            table.add(doc, terms, positions)
+            docs_terms.append((doc, terms, positions))
+        sources.append((table.terms(), table.stream))
+    postings = field_postings(sources, doc_count, scorable, positional=True)
+    expected = _reference(docs_terms)
+    assert postings.terms == sorted(expected)
+    got = {}
+    for i, term in enumerate(postings.terms):
+        start, end = int(postings.starts[i]), int(postings.starts[i + 1])
+        got[term] = [(int(postings.docs[k]), postings.positions[
+            int(postings.pos_starts[k]):int(postings.pos_starts[k + 1])].tolist())
+            for k in range(start, end)]
+        assert postings.freqs[start:end].tolist() == [len(p) for _, p in got[term]]
+    assert got == expected
+    lengths = [0] * doc_count
+    if scorable:
+        for doc, terms, _ in docs_terms:
+            lengths[doc] += sum(1 for t in terms if t != "")
+    assert postings.lengths.tolist() == lengths
+
+
+def test_no_words_at_all():
+    postings = field_postings([], 3, True, positional=True)
+    assert postings.terms == [] and postings.starts.tolist() == [0]
+    assert postings.lengths.tolist() == [0, 0, 0] and postings.positions.size == 0
+    empty = TokenStream(positional=False)
+    assert field_postings([([], empty)], 2, False, positional=False).docs.size == 0
+
+
+def test_length_bytes_is_whooshs():
+    from whoosh.util.numeric import length_to_byte
+
+    lengths = np.array([0, 1, 2, 3, 10, 100, 1000, 54321, 106373, 106374, 10**7])
+    assert length_bytes(lengths).tolist() == [length_to_byte(int(n)) for n in lengths]
