@@ -186,11 +186,21 @@ def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scor
     if not indexed.all():
         ranks, docs = ranks[indexed], docs[indexed]
         positions = positions[indexed] if positional else None
-    # Words come document after document (a merge may break that: then
-    # documents are a second key).  A stable sort by term keeps each
-    # document's words in the order they came, so positions stay sorted.
-    perm = np.argsort(ranks, kind="stable") if in_order else np.lexsort((docs, ranks))
-    ranks, docs = ranks[perm], docs[perm]
+    lengths = (np.bincount(docs, minlength=doc_count).astype(np.uint32) if scorable
+               else np.zeros(doc_count, dtype=np.uint32))
+    if positional:
+        # Words come document after document (a merge may break that: then
+        # documents are a second key).  A stable sort by term keeps each
+        # document's words in the order they came, so positions stay sorted.
+        perm = np.argsort(ranks, kind="stable") if in_order else np.lexsort((docs, ranks))
+        ranks, docs = ranks[perm], docs[perm]
+    else:
+        # No positions to carry along: sort (term, document) keys themselves,
+        # about twice as fast as a stable argsort and two gathers.
+        key = (ranks.astype(np.uint64) << np.uint64(32)) | docs.astype(np.uint64)
+        key.sort()
+        ranks, docs = (key >> np.uint64(32)).astype(np.uint32), key.astype(np.uint32)
+        del key
     new = np.ones(len(ranks), dtype=bool)
     new[1:] = (ranks[1:] != ranks[:-1]) | (docs[1:] != docs[:-1])
     first = np.flatnonzero(new)
@@ -200,8 +210,7 @@ def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scor
         starts=np.searchsorted(ranks[first], np.arange(len(distinct) + 1)).astype(np.uint64),
         docs=docs[first],
         freqs=np.diff(np.append(first, len(ranks))).astype(np.uint32),
-        lengths=(np.bincount(docs, minlength=doc_count).astype(np.uint32) if scorable
-                 else np.zeros(doc_count, dtype=np.uint32)),
+        lengths=lengths,
     )
     if positional:
         out.positions = positions[perm]
