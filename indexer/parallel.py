@@ -4,15 +4,16 @@ Whoosh's ``MpWriter`` (what ``--jobs`` used before) pickles every document
 from the parent to its workers and merges their postings serially at the end;
 on 2 cores that was slower than one process.  Here the walked input files are
 cut into N contiguous parts of about equal work.  Each worker process reads
-its part and writes it as its own segment of the new generation with an
-``ArshifWriter`` (indexer/segment.py), so reading, analysis and posting writing all run in
-parallel and no document crosses a process boundary.  The parent then lists
+its part and writes it as its own segment of the new generation (or several,
+past ``segment.SEGMENT_WORDS`` words: indexer/segment.py), so reading, analysis
+and posting writing all run in parallel and no document crosses a process
+boundary.  The parent then lists
 the N segments in one TOC: no merge (that would be serial again); Whoosh
 searches several segments.
 
 A worker only knows its own part, so it only drops duplicates within it.  It
 sends, per file, the facts counting needs (content keys in order) and the
-segment document number of each article it wrote.  The parent replays those
+segment and document number of each article it wrote.  The parent replays those
 facts in walk order with the same counting as a one-process build
 (``indexer.summary.count_file``), and marks as deleted the copies written by
 a later part of an article an earlier part already holds.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import queue
-import shutil
 import signal
 import traceback
 from bisect import bisect_left
@@ -33,12 +33,11 @@ from itertools import accumulate
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.writing import SegmentWriter
 
 from indexer.article import Reject
 from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
-from indexer.segment import ArshifWriter
+from indexer.segment import SegmentSeries, publish_segments
 from indexer.summary import FileFacts, Summary, count_file
 
 #: How often the parent looks at its workers while no message comes (s).
@@ -54,8 +53,9 @@ class Part:
     """One worker's share: input items in walk order, and what it wrote."""
 
     items: list
-    files: list[tuple[FileFacts, list[int | None]]] = field(default_factory=list)
-    segment: object = None  # Whoosh segment, None when nothing was written
+    # Per file its facts and, per article, (segment, document) or None (a duplicate).
+    files: list[tuple[FileFacts, list[tuple[int, int] | None]]] = field(default_factory=list)
+    segments: list = field(default_factory=list)  # Whoosh segments the worker wrote
 
 
 #: What reading a file costs beyond its bytes, in bytes of text: with size
@@ -89,7 +89,7 @@ def _size(item) -> int:
 
 def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: list[Path],
                 on_file: Callable[[FileFacts], None]) -> None:
-    """Write every part into ``ix``'s folder as one segment, in parallel;
+    """Write every part into ``ix``'s folder as its own segments, in parallel;
     ``on_file`` is called here (the parent) for each file a worker finished."""
     # fork: workers inherit the schema and analyzer without pickling, and
     # indexer.store's at-fork hook drops the build lock in them.
@@ -131,7 +131,7 @@ def _collect(parts: list[Part], workers, messages, on_file) -> None:
             parts[number].files.append((facts, docnums))
             on_file(facts)
         elif kind == "done":
-            parts[number].segment = payload[0]
+            parts[number].segments = payload[0]
             finished.add(number)
         else:  # "failed": the worker's exception, re-raised here
             error, trace = payload
@@ -146,7 +146,7 @@ def _check_alive(workers, finished: set[int]) -> None:
 
 def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict | None,
                 roots: list[Path], messages) -> None:
-    """Worker process: read ``items``, write them as one new segment of the
+    """Worker process: read ``items``, write them as new segments of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
     # Ctrl-C reaches the whole process group: the parent stops the workers,
     # so they need not each print a KeyboardInterrupt traceback.
@@ -155,23 +155,21 @@ def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict |
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;
         # Whoosh's own write lock would let only one worker in.
-        writer = ArshifWriter(ix, _lk=False)
+        series = SegmentSeries(ix)
         seen: set[str] = set()
-        docnum = 0
         for item in items:
             result = _read(item, fmt, mapping, roots)
             facts = FileFacts.of(result)
-            docnums: list[int | None] = []
+            docnums: list[tuple[int, int] | None] = []
             for article, fact in zip(result.articles, facts.articles):
                 if fact.key in seen:
                     docnums.append(None)
                     continue
                 seen.add(fact.key)
-                writer.add_document(**to_document(article, result.signature, fact.key))
-                docnums.append(docnum)
-                docnum += 1
+                docnums.append(series.add_document(**to_document(article, result.signature,
+                                                                  fact.key)))
             messages.put(("file", number, facts, docnums))
-        messages.put(("done", number, _finish_segment(writer) if docnum else None))
+        messages.put(("done", number, series.finish()))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
         messages.put(("failed", number, _picklable(exc), traceback.format_exc()))
 
@@ -180,16 +178,6 @@ def _read(item, fmt, mapping, roots) -> FileResult:
     if isinstance(item, Reject):
         return FileResult(item.path, rejects=[item])
     return read_file(item, fmt, mapping, roots)
-
-
-def _finish_segment(writer: SegmentWriter):
-    """Flush the writer's postings into its segment files; return the segment.
-
-    Not ``commit()``: that would write a TOC listing only this segment, and
-    its clean-up deletes the other workers' files.  This is what Whoosh's own
-    MpWriter does in its workers with ``multisegment=True``.
-    """
-    return writer._finalize_segment()
 
 
 def _picklable(exc: Exception) -> Exception:
@@ -208,12 +196,8 @@ def count_and_publish_segments(ix, parts: list[Part], summary: Summary) -> None:
     for part in parts:
         for facts, docnums in part.files:
             fresh = count_file(summary, facts, seen)
-            for new, docnum in zip(fresh, docnums):
-                if docnum is not None and not new:  # its first copy is in an earlier part
-                    part.segment.delete_document(docnum)
-    segments = [part.segment for part in parts if part.segment is not None]
-    generation = ix.latest_generation() + 1
-    whoosh_index.TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
-    # Files of the empty TOC and of segments never finished (empty parts).
-    whoosh_index.clean_files(ix.storage, ix.indexname, generation, segments)
-    shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
+            for new, where in zip(fresh, docnums):
+                if where is not None and not new:  # its first copy is in an earlier part
+                    segment, docnum = where
+                    part.segments[segment].delete_document(docnum)
+    publish_segments(ix, [segment for part in parts for segment in part.segments])

@@ -15,15 +15,18 @@ word stream, their terms derived per distinct word when the segment is
 written.  Analyzing the body three times (body, exact forms, skeletons) was
 the largest part of a build once the posting pool was gone.
 
-The writer keeps a segment's words in memory until it writes the segment:
-about 8 bytes a word of body (its views add nothing), 4 of a view-less
-field without positions.
+The writer keeps a segment's words in memory until it writes the segment,
+so a build writes successive segments of at most SEGMENT_WORDS words
+(``SegmentSeries``): its memory is bounded whatever the archive's size.
 """
 
 from __future__ import annotations
 
+import shutil
 from itertools import groupby
+from pathlib import Path
 
+from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from indexer.analysis import split_sections
@@ -31,6 +34,11 @@ from indexer.codec import ArshifCodec
 from indexer.flat import FlatFile, flat_path
 from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings
 from indexer.schema import TEXT_VIEWS
+
+#: Words a writer holds before its segment is written and a new one begun.
+#: A process writing 13M words (both corpora, 57k articles, one segment)
+#: peaked at ~1.1 GB; the limit keeps a process near 1.3 GB for any archive.
+SEGMENT_WORDS = 16_000_000
 
 
 class ArshifWriter(SegmentWriter):
@@ -217,3 +225,53 @@ def _whoosh_words(field, value) -> tuple[list, list[int] | None]:
         else:
             terms.extend([term] * freq)
     return terms, positions
+
+
+class SegmentSeries:
+    """A build's documents written as successive segments of at most
+    ``max_words`` words each (``ArshifWriter`` holds a segment's words in
+    memory).  The segments are listed in the index by ``publish_segments``;
+    Whoosh's write lock is not taken (the build lock keeps builds apart)."""
+
+    def __init__(self, ix, max_words: int | None = None):
+        self.ix = ix
+        self.max_words = max_words or SEGMENT_WORDS
+        self.finished: list = []
+        self.writer = ArshifWriter(ix, _lk=False)
+
+    def add_document(self, **fields) -> tuple[int, int]:
+        """Add a document; return (its segment's number, its number there)."""
+        if self.writer.docnum and self.writer.word_count() >= self.max_words:
+            self.finished.append(finish_segment(self.writer))
+            self.writer = ArshifWriter(self.ix, _lk=False)
+        docnum = self.writer.docnum
+        self.writer.add_document(**fields)
+        return len(self.finished), docnum
+
+    def finish(self) -> list:
+        """Write the last segment; return every segment written."""
+        if self.writer.docnum:
+            self.finished.append(finish_segment(self.writer))
+        return self.finished
+
+    def cancel(self) -> None:
+        self.writer.cancel()
+
+
+def finish_segment(writer: SegmentWriter):
+    """Flush the writer's postings into its segment files; return the segment.
+
+    Not ``commit()``: that would write a TOC listing only this segment, and
+    its clean-up deletes the other segments' files.  This is what Whoosh's own
+    MpWriter does in its workers with ``multisegment=True``.
+    """
+    return writer._finalize_segment()
+
+
+def publish_segments(ix, segments: list) -> None:
+    """Write a new TOC listing ``segments`` as the index's content, and delete
+    every other file of the index (older TOCs, unfinished segments, temp)."""
+    generation = ix.latest_generation() + 1
+    whoosh_index.TOC(ix.schema, segments, generation).write(ix.storage, ix.indexname)
+    whoosh_index.clean_files(ix.storage, ix.indexname, generation, segments)
+    shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)

@@ -24,7 +24,7 @@ from indexer.analysis import ArabicAnalyzer
 from indexer.article import Reject
 from indexer.readers.archive import FileResult, file_signature, iter_files, read_file
 from indexer.schema import build_schema, to_document
-from indexer.segment import ArshifWriter
+from indexer.segment import ArshifWriter, SegmentSeries, publish_segments
 from indexer.summary import FileFacts, Summary, count_file
 
 BUILD_INFO = "arshif.json"
@@ -75,9 +75,10 @@ def build_index(
 ) -> Summary:
     """Build (or with ``update``, refresh) the index at ``home`` and publish it.
 
-    Each writing process holds its segment's words in memory until it
-    writes the segment (indexer/segment.py): about 1.2 GB for 57k articles
-    in one process, 0.75 GB for each of two.
+    Each writing process holds a segment's words in memory until it writes
+    the segment, and starts a new one past ``segment.SEGMENT_WORDS`` words:
+    about 1.1 GB for 57k articles in one process, 0.75 GB for each of two,
+    never much more (indexer/segment.py).
 
     ``on_file`` is called once per input file, for progress.  With ``jobs``
     > 1 the articles stay in the worker processes: its FileResult carries
@@ -132,10 +133,15 @@ class _Reading:
 
 def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
                           summary: Summary, on_file) -> None:
-    """Read and write every item with one writer; ``known_files`` (an update)
-    is what the copied generation holds, see ``_stored_state``."""
+    """Read and write every item in this process; ``known_files`` (an update)
+    is what the copied generation holds, see ``_stored_state``.
+
+    A full build writes successive segments of bounded size (indexer/segment.py);
+    an update adds one segment with one writer, which also deletes the
+    changed files' old articles.
+    """
     known, seen_keys = known_files or ({}, set())
-    writer = ArshifWriter(ix)
+    writer = ArshifWriter(ix) if known_files is not None else SegmentSeries(ix)
     builder = _Builder(writer, summary, seen_keys)
     try:
         for item in items:
@@ -151,11 +157,14 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
         writer.cancel()
         raise
     store.checkpoint("commit")
-    # An update adds a small segment and merges only the small ones (Whoosh's
-    # MERGE_SMALL): re-merging the whole index (optimize) rewrote every
-    # posting of a 57k-article archive to add a few files.  The search reads
-    # any number of segments, each with its flat postings.
-    writer.commit(optimize=known_files is None, merge=True)
+    if known_files is None:
+        publish_segments(ix, writer.finish())
+    else:
+        # An update adds a small segment and merges only the small ones
+        # (Whoosh's MERGE_SMALL): re-merging the whole index rewrote every
+        # posting of a 57k-article archive to add a few files.  The search
+        # reads any number of segments, each with its flat postings.
+        writer.commit(merge=True)
 
 
 def _build_in_parallel(ix, items, jobs: int, reading: _Reading, summary: Summary,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer import flat, parallel, store
+from indexer import flat, segment, store
 from indexer import writer as writer_module
 from indexer.codec import IndexDamaged, flat_only
 from indexer.postings import FieldPostings
@@ -31,15 +31,20 @@ def leaf_flats(home: Path):
     return [(leaf, search_arrays._leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
 
 
+class _StockWriter(SegmentWriter):
+    def word_count(self) -> int:
+        return 0  # one segment, as arshif's writer makes of these small archives
+
+
 def use_stock_whoosh(monkeypatch) -> None:
     """Make ``build_index`` write with Whoosh's own SegmentWriter (all
     postings in Whoosh's blocks, no flat file): the reference."""
 
     def stock(ix, _lk=True):
-        return SegmentWriter(ix, _lk=_lk, compound=False)
+        return _StockWriter(ix, _lk=_lk, compound=False)
 
-    monkeypatch.setattr(writer_module, "ArshifWriter", stock)
-    monkeypatch.setattr(parallel, "ArshifWriter", stock)
+    monkeypatch.setattr(writer_module, "ArshifWriter", stock)  # --update
+    monkeypatch.setattr(segment, "ArshifWriter", stock)  # full builds, --jobs
 
 
 def _postings(matcher) -> list:
@@ -218,6 +223,19 @@ def test_a_damaged_file_is_a_clear_error(tmp_path, news_index, damage):
     reader = store.open_current(home).reader()
     with pytest.raises(IndexDamaged):
         reader.postings("body", "نفط".encode())
+    # The user sees it, not a stack trace: the web answers 503, the CLI exits 2
+    # (its index-error status) with the message.
+    from click.testing import CliRunner
+
+    from arshif.cli import main
+    from web import create_app
+
+    client = create_app(home).test_client()
+    page = client.get("/?q=النفط")
+    assert page.status_code == 503 and "Traceback" not in page.get_data(as_text=True)
+    assert client.get("/api/search?q=النفط").status_code == 503
+    result = CliRunner().invoke(main, ["search", "--index", str(home), "النفط"])
+    assert result.exit_code == 2 and "rebuild it with: arshif index" in result.output
 
 
 def test_search_reads_the_flat_postings_not_whoosh(news_index, monkeypatch):

@@ -196,3 +196,25 @@ def test_a_killed_worker_fails_the_build(tmp_path, monkeypatch):
     with pytest.raises(parallel.WorkerDied, match="exit code -9"):
         build_index([archive], home, jobs=2)
     assert store.current_name(home) == "" and not list(home.glob("gen-*"))
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_segments_of_bounded_size(built, tmp_path, monkeypatch, jobs):
+    """Past SEGMENT_WORDS a writer's segment is written and a new one begun
+    (memory stays bounded): same documents, report and rankings."""
+    from indexer import segment
+
+    monkeypatch.setattr(segment, "SEGMENT_WORDS", 150)
+    archive, builds = built
+    summary = build_index([archive], tmp_path / "small", jobs=jobs)
+    assert counts(summary) == counts(builds[1][1]) and summary.report == builds[1][1].report
+    assert stored(tmp_path / "small") == stored(builds[1][0])
+    with store.open_current(tmp_path / "small").reader() as reader:
+        leaves = list(reader.leaf_readers())
+        assert len(leaves) > 2 * jobs
+        assert reader.doc_count() == summary.indexed
+        assert (jobs > 1) == reader.has_deletions()  # cross-part copies
+    e1, small = Engine(builds[1][0]), Engine(tmp_path / "small")
+    for q in QUERIES:
+        assert [x[0] for x in e1.ranked_ids(q)] == [x[0] for x in small.ranked_ids(q)], q
+    assert not list((store.current_dir(tmp_path / "small")).glob("*.tmp"))
