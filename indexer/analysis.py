@@ -46,9 +46,10 @@ def find_words(text: str) -> list[str]:
 #: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
 MAX_WORD_CHARS = 64
 
-#: Words whose term a build's analyzer keeps (about 150 bytes each, and a
-#: build has three analyzers: body and its two views); past it, the build's
-#: cache starts afresh.  The query-time cache stops growing at MAX_CACHED_WORDS.
+#: Words whose term ``index_sections`` keeps (about 150 bytes each); past
+#: it, that cache starts afresh.  The query-time cache stops growing at
+#: MAX_CACHED_WORDS.  (arshif's own build numbers a segment's words in
+#: indexer/postings.py instead.)
 CACHED_WORDS = 250_000
 MAX_CACHED_WORDS = 1_000_000
 
@@ -178,10 +179,10 @@ class ArabicAnalyzer(Tokenizer):
         self._cache: dict[str, tuple[str, str, bool]] = {}
         # stem -> the cached surface words (not stopwords) analyzed to it: spans()
         self._surfaces: dict[str, set[str]] = {}
-        # The build's cache (index_sections): surface word -> its term, or ""
-        # when not indexed.  Kept apart from the query-time cache above, which
-        # holds three strings, a tuple and a set entry a word for spans():
-        # 3 x 120k such words were ~400 MB of a 30k-article build.
+        # index_sections' cache: surface word -> its term, or "" when not
+        # indexed.  Kept apart from the query-time cache above, which holds
+        # three strings, a tuple and a set entry a word for spans(): 3 x 120k
+        # such words were ~400 MB of a 30k-article build.
         self._index_cache: dict[str, str] = {}
 
     def analyze_word(self, surface: str) -> tuple[str, str, bool]:
@@ -253,10 +254,12 @@ class ArabicAnalyzer(Tokenizer):
         between SECTION_BREAKs): exactly the words and terms ``__call__``
         yields at index time, without a Token per word.
 
-        The writer's formats (indexer/formats.py) use it: a Token per word
-        of every article, three times (body and its two views), cost about
-        as much as the analysis proper.  The word split is shared by the
-        views, which analyze the very same string one after the other.
+        The schema's posting formats (indexer/formats.py) use it when
+        Whoosh's own writer indexes a document (arshif's build goes through
+        indexer/segment.py): a Token per word of every article, three times
+        (body and its two views), cost about as much as the analysis proper.
+        The word split is shared by the views, which analyze the very same
+        string one after the other.
         """
         if not hasattr(self, "_cache"):
             self._setup()

@@ -7,7 +7,10 @@ as much as the analysis itself (bench profile, docs/performance.md).  These
 give Whoosh exactly the same postings from ``ArabicAnalyzer.index_sections``.
 Any other analyzer, or a value that is not a string, goes the generic way.
 
-The classes are pickled in the index's schema, so their names must stay.
+arshif's build does not use them (indexer/segment.py numbers the words
+itself); they serve any other Whoosh writer given the schema (``ix.writer()``,
+the tests' reference index).  The classes are pickled in the index's schema, so their
+names must stay.
 """
 
 from __future__ import annotations
