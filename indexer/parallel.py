@@ -34,6 +34,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from indexer import segment
 from indexer.article import Reject
 from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
@@ -97,8 +98,8 @@ def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: li
     messages = context.Queue()
     workers = [
         context.Process(target=_write_part, daemon=True, name=f"arshif-index-{number}",
-                        args=(number, part.items, ix.storage.folder, fmt, mapping, roots,
-                              messages))
+                        args=(number, len(parts), part.items, ix.storage.folder, fmt, mapping,
+                              roots, messages))
         for number, part in enumerate(parts)
     ]
     for worker in workers:
@@ -144,8 +145,8 @@ def _check_alive(workers, finished: set[int]) -> None:
             raise WorkerDied(f"index worker {number} died (exit code {worker.exitcode})")
 
 
-def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict | None,
-                roots: list[Path], messages) -> None:
+def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
+                mapping: dict | None, roots: list[Path], messages) -> None:
     """Worker process: read ``items``, write them as new segments of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
     # Ctrl-C reaches the whole process group: the parent stops the workers,
@@ -155,7 +156,9 @@ def _write_part(number: int, items: list, folder: str, fmt: str, mapping: dict |
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;
         # Whoosh's own write lock would let only one worker in.
-        series = SegmentSeries(ix)
+        # The processes share the machine's memory: each gets its share of
+        # the words one process may hold (indexer/segment.py).
+        series = SegmentSeries(ix, max(1, segment.SEGMENT_WORDS // jobs))
         seen: set[str] = set()
         for item in items:
             result = _read(item, fmt, mapping, roots)

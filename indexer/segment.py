@@ -35,9 +35,10 @@ from indexer.flat import FlatFile, flat_path
 from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings
 from indexer.schema import TEXT_VIEWS
 
-#: Words a writer holds before its segment is written and a new one begun.
-#: A process writing 13M words (both corpora, 57k articles, one segment)
-#: peaked at ~1.1 GB; the limit keeps a process near 1.3 GB for any archive.
+#: Words a build holds before a segment is written and a new one begun (each
+#: of ``--jobs N`` workers holds 1/N of them).  A process writing 13M words
+#: (both corpora, 57k articles, one segment) peaked at ~1.1 GB; the limit
+#: keeps a build near 1.3 GB for any archive.
 SEGMENT_WORDS = 16_000_000
 
 
