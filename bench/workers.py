@@ -22,7 +22,8 @@ import json
 import resource
 import sys
 import time
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 
@@ -57,8 +58,8 @@ def build_arshif(p: dict) -> dict:
 
 def _articles(sources: list[Path]):
     """The articles build_index would index: project readers, same de-duplication."""
-    from indexer.readers.archive import iter_files, read_file
     from indexer.article import Reject
+    from indexer.readers.archive import iter_files, read_file
     from indexer.schema import content_key
 
     roots = [s for s in sources if s.is_dir()]
@@ -118,8 +119,8 @@ def compare_indexes(p: dict) -> dict:
     """Same documents (id, headline, body, content key) and the same ranked ids
     (``Engine.ranked_ids``, top 100) for ``queries`` headline queries: the first
     2 to 6 words of every k-th article's headline."""
-    from search.engine import Engine
     from indexer import store
+    from search.engine import Engine
 
     docs = []
     for home in p["homes"]:
@@ -206,7 +207,8 @@ def _time_passes(engines: dict, queries: list[dict], modes: list[str], warm: int
 def arshif_runner(home: str, plain_kinds) -> tuple:
     """(run(mode, query), timings of import/open) for arshif's Engine."""
     t0 = time.perf_counter()
-    from search.engine import Engine, Request
+    from search.backend import Request
+    from search.engine import Engine
     imported = time.perf_counter()
     engine = Engine(Path(home))
     engine.searcher()
@@ -233,7 +235,8 @@ def arshif_runner(home: str, plain_kinds) -> tuple:
 
 def baseline_runner(home: str) -> tuple:
     """The same queries on the baseline index: default MultifieldParser with OrGroup."""
-    from whoosh import index, qparser, query as wq
+    from whoosh import index, qparser
+    from whoosh import query as wq
 
     t0 = time.perf_counter()
     ix = index.open_dir(home)

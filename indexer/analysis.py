@@ -10,6 +10,8 @@ with diacritics or tatweel.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import sys
 from functools import lru_cache
@@ -20,7 +22,9 @@ from whoosh.analysis import Token, Tokenizer
 from indexer.normalize import RULES, make_normalizer
 from indexer.stem import (
     FROM_LIGHT10_STEM,
+    PREFIXES,
     STEMMERS,
+    SUFFIXES,
     protected_words,
     split_words,
     strip_article,
@@ -60,13 +64,8 @@ QUERY_STOPWORDS_TEXT = """
 ماهو ماهي ممن عمن
 """
 
-#: Letters that, prefixed to a stopword, still make a stopword (``وهذا``,
-#: ``وبعد`` for "و").  Measured with "و" (docs/quality.md): no gain on either
-#: test set, so off; stopwords.txt spells out the common و forms instead.
-CLITIC_STOP_LETTERS = ""
-
-#: In queries, a question word behind any one-letter proclitic is one too
-#: (``بماذا``, ``لمن``, ``وأين``, ``فهل``).
+#: In queries, a question word behind any one of these one-letter proclitics
+#: is one too (``بماذا``, ``لمن``, ``وأين``, ``فهل``).
 QUERY_CLITICS = "وفبلك"
 
 #: Joins indexed sections of one field (the headline and the body in
@@ -75,7 +74,15 @@ QUERY_CLITICS = "وفبلك"
 SECTION_BREAK = "\u2029"
 SECTION_GAP = 100
 
-_VERSION = 2
+#: Words of many shapes (hamza, taa marbuta, alef maqsura, tashkeel, tatweel,
+#: ligatures, presentation forms, digits, clitics, affixes, stopwords, a
+#: question word, Latin) for ``ArabicAnalyzer.fingerprint``.
+PROBE_TEXT = (
+    "وبالأمس قالَ الرئيسُ إنّ مدرسةً كُبرى في مصـــر ستُفتح، ومستشفى ﻻ يزال "
+    "ﺍﻟﻌﺮﺑﻴﺔ ٢٠٢٣ ۱۲ فالمعلمون والمعلمات كتابها بيوتهم ليفربول ليفيربول وزير "
+    "متى ماذا بماذا لمن هل آراء مسؤول سائل Reuters CNN هذا الذي في على"
+    + SECTION_BREAK + "عنوان ثانٍ"
+)
 
 
 @lru_cache(maxsize=None)
@@ -108,6 +115,7 @@ class ArabicAnalyzer(Tokenizer):
         protect: bool = True,
         query_stopwords: bool = True,
         proclitics: bool = True,
+        query_clitics: str = QUERY_CLITICS,
     ):
         if stemmer not in STEMMERS:
             raise ValueError(f"unknown stemmer {stemmer!r}")
@@ -118,20 +126,36 @@ class ArabicAnalyzer(Tokenizer):
         self.query_stopwords = query_stopwords
         #: Split the proclitics ``ب ل ك ف`` from the words of data/proclitics.txt.
         self.proclitics = proclitics
+        self.query_clitics = query_clitics
 
     # -- configuration ----------------------------------------------------
     def config(self) -> tuple:
         return (self.stemmer, self.stopwords, self.rules, self.protect, self.query_stopwords,
-                self.proclitics)
+                self.proclitics, self.query_clitics)
 
-    @property
-    def version(self) -> str:
-        """Stored with the index: a changed analyzer means a rebuild."""
-        rules = "+".join(self.rules)
-        return (
-            f"arshif-ar/{_VERSION} stem={self.stemmer} stop={int(self.stopwords)} "
-            f"protect={int(self.protect)} proclitics={int(self.proclitics)} norm={rules}"
-        )
+    def settings(self) -> dict:
+        """The analyzer's parameters: ``ArabicAnalyzer(**settings())`` is this analyzer."""
+        return {"stemmer": self.stemmer, "stopwords": self.stopwords, "rules": list(self.rules),
+                "protect": self.protect, "query_stopwords": self.query_stopwords,
+                "proclitics": self.proclitics, "query_clitics": self.query_clitics}
+
+    def fingerprint(self) -> str:
+        """A digest of what this analyzer does, stored with the index: its
+        parameters, the word lists as loaded, the stemmer's affixes, and the
+        terms it makes of PROBE_TEXT (so a change to the code of any step
+        shows too).  An index whose fingerprint differs must be rebuilt."""
+        if not hasattr(self, "_cache"):
+            self._setup()
+        digest = hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode())
+        for words in (self._stops, self._qstops, self._protected, self._split, PREFIXES,
+                      SUFFIXES):
+            digest.update("\n".join(sorted(words)).encode() + b"\0")
+        digest.update(f"{MAX_WORD_CHARS} {SECTION_GAP} {SECTION_BREAK}".encode())
+        for mode in ("index", "query"):
+            terms = [(t.text, t.pos, t.startchar, t.endchar)
+                     for t in self(PROBE_TEXT, mode=mode, positions=True, chars=True)]
+            digest.update(json.dumps(terms, ensure_ascii=False).encode())
+        return digest.hexdigest()[:20]
 
     def __eq__(self, other):
         return type(other) is type(self) and other.config() == self.config()
@@ -143,20 +167,12 @@ class ArabicAnalyzer(Tokenizer):
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
     def __setstate__(self, state):
-        state.setdefault("query_stopwords", True)
-        if "proclitics" not in state:
-            # Built before the word lists shipped (analyzer v1): keep analyzing
-            # queries exactly as that index was built.
-            state["proclitics"] = False
-            state["protect"] = False
         self.__dict__.update(state)
 
     def view(self, stemmer: str) -> "ArabicAnalyzer":
         """The same analyzer with another stemmer: the extra field views
         (``none`` for exact forms, ``skeleton`` for spelling variants)."""
-        return ArabicAnalyzer(stemmer=stemmer, stopwords=self.stopwords, rules=self.rules,
-                              protect=self.protect, query_stopwords=self.query_stopwords,
-                              proclitics=self.proclitics)
+        return ArabicAnalyzer(**{**self.settings(), "stemmer": stemmer})
 
     def stem_term(self, stem: str) -> str | None:
         """This analyzer's term for a word whose light10 stem is ``stem`` (None
@@ -202,8 +218,7 @@ class ArabicAnalyzer(Tokenizer):
 
     def _analyze(self, surface: str) -> tuple[str, str, bool]:
         norm = self._normalize(surface)
-        stop = not norm or norm in self._stops or (
-            len(norm) >= 3 and norm[0] in CLITIC_STOP_LETTERS and norm[1:] in self._stops)
+        stop = not norm or norm in self._stops
         stem = norm if stop else self._stem(norm, self._protected, self._split)
         return norm, stem, stop
 
@@ -379,7 +394,7 @@ class ArabicAnalyzer(Tokenizer):
                 gap = value.find(SECTION_BREAK, gap + 1)
             norm, stem, stop = analyze_word(surface)
             if not stop and qstops and (norm in qstops or (
-                    len(norm) >= 3 and norm[0] in QUERY_CLITICS and norm[1:] in qstops)):
+                    len(norm) >= 3 and norm[0] in self.query_clitics and norm[1:] in qstops)):
                 stop = True
             if stop:
                 if removestops or not norm:

@@ -10,21 +10,25 @@ blocks, encoded in Python a posting at a time) are not written.  The terms
 reader below reads those from the flat file when Whoosh asks for a matcher.
 
 The fields listed under FLAT_FIELDS_KEY in the term index are read so; any
-other is read through Whoosh 3 as before.  The codec is pickled in the
+other is read through Whoosh 3.  The per-document writer also writes the
+segment's doc values (indexer/docvalues.py).  The codec is pickled in the
 index's table of contents, so its class name and module must stay.
 """
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3TermsReader
-from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_uint, pack_ushort
 
-from indexer.flat import open_flat
+from indexer.arrayfile import ArrayFileError
+from indexer.docvalues import DocValuesWriter
+from indexer.flat import FlatPostings, flat_path
 from indexer.postings import FieldPostings
-from indexer.store import StoreError
+from indexer.store import IndexDamaged
 
 #: Key, in the term index's extras, of the fields whose postings are flat.
 FLAT_FIELDS_KEY = "arshif_flat_fields"
@@ -38,23 +42,15 @@ _TERM_INFO = np.dtype([
 ])
 
 
-class IndexDamaged(StoreError):
-    """A segment's flat posting file is missing or unreadable: its postings
-    are nowhere else (the user must rebuild)."""
-
-    def __init__(self, segment):
-        super().__init__(f"the index is damaged: the posting file of segment "
-                         f"{segment.segment_id()} is missing or unreadable; "
-                         "rebuild it with: arshif index")
-
-
-def flat_only(segment) -> bool:
-    """Whether ``segment``'s postings exist only in its flat file (written by
-    arshif 0.2 or later)."""
-    return isinstance(segment.codec(), ArshifCodec)
+# The entry header of Whoosh's ordered hash file (whoosh.filedb.filetables):
+# the key's and the value's length.
+_ENTRY_LENGTHS = struct.Struct("!ii")
 
 
 class ArshifCodec(W3Codec):
+    def per_document_writer(self, storage, segment):
+        return DocValuesWriter(self, storage, segment)
+
     def field_writer(self, storage, segment):
         return ArshifFieldWriter(self, storage, segment)
 
@@ -137,10 +133,11 @@ class ArshifTermsReader(W3TermsReader):
 
     def _flat_postings(self):
         if self._flat is None:
-            flat = open_flat(self._folder, self._segment) if self._folder else None
-            if flat is None:
-                raise IndexDamaged(self._segment)
-            self._flat = flat
+            path = flat_path(self._folder, self._segment)
+            try:
+                self._flat = FlatPostings(path)
+            except (OSError, ArrayFileError, ValueError) as exc:
+                raise IndexDamaged(f"{path}: {exc}") from exc
         return self._flat
 
 

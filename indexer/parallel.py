@@ -39,6 +39,7 @@ from indexer.article import Reject
 from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
 from indexer.segment import SegmentSeries, publish_segments
+from indexer.settings import IndexSettings
 from indexer.summary import FileFacts, Summary, count_file
 
 #: How often the parent looks at its workers while no message comes (s).
@@ -89,7 +90,7 @@ def _size(item) -> int:
 
 
 def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: list[Path],
-                on_file: Callable[[FileFacts], None]) -> None:
+                settings: IndexSettings, on_file: Callable[[FileFacts], None]) -> None:
     """Write every part into ``ix``'s folder as its own segments, in parallel;
     ``on_file`` is called here (the parent) for each file a worker finished."""
     # fork: workers inherit the schema and analyzer without pickling, and
@@ -99,7 +100,7 @@ def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: li
     workers = [
         context.Process(target=_write_part, daemon=True, name=f"arshif-index-{number}",
                         args=(number, len(parts), part.items, ix.storage.folder, fmt, mapping,
-                              roots, messages))
+                              roots, settings, messages))
         for number, part in enumerate(parts)
     ]
     for worker in workers:
@@ -146,7 +147,8 @@ def _check_alive(workers, finished: set[int]) -> None:
 
 
 def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
-                mapping: dict | None, roots: list[Path], messages) -> None:
+                mapping: dict | None, roots: list[Path], settings: IndexSettings,
+                messages) -> None:
     """Worker process: read ``items``, write them as new segments of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
     # Ctrl-C reaches the whole process group: the parent stops the workers,
@@ -170,7 +172,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
                     continue
                 seen.add(fact.key)
                 docnums.append(series.add_document(**to_document(article, result.signature,
-                                                                  fact.key)))
+                                                                  fact.key, settings)))
             messages.put(("file", number, facts, docnums))
         messages.put(("done", number, series.finish()))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which re-raises it

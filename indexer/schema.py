@@ -11,25 +11,7 @@ from indexer.analysis import SECTION_BREAK, ArabicAnalyzer
 from indexer.article import Article
 from indexer.formats import WordCounts, WordPositions
 from indexer.normalize import normalize_text
-
-#: Fields searched by default, with their query-time boosts (BM25F weights are
-#: set in ``search.rank``).  Chosen by measurement: see docs/quality.md.
-TEXT_FIELDS = ("headline", "body", "keywords")
-
-#: The headline is indexed as the first line of ``body`` too (the stored body
-#: stays the body): a query word found in the headline and the text then
-#: counts once, saturated, as BM25F would, instead of twice.
-HEADLINE_IN_BODY = True
-
-#: Extra views of the article text (headline + body), queried beside the
-#: stemmed ``body`` (weights in ``search.query.DEFAULT_FIELD_BOOSTS``): field ->
-#: stemmer.  ``body_exact`` (normalized, unstemmed) makes the very form typed
-#: count extra, which the stemmed field cannot tell (``الوزير`` / ``وزيرة``);
-#: ``body_skel`` (stem without long vowels) lets spelling and transliteration
-#: variants meet (``ليفربول`` / ``ليفيربول``).  Neither stored nor positional
-#: (a quoted phrase is an AND of its words there: search.query), to keep the
-#: index small.  Measured in docs/quality.md; an empty dict turns them off.
-TEXT_VIEWS = {"body_exact": "none", "body_skel": "skeleton"}
+from indexer.settings import IndexSettings
 
 
 def _text(analyzer: ArabicAnalyzer, stored: bool = False, phrase: bool = True) -> fields.TEXT:
@@ -40,8 +22,8 @@ def _text(analyzer: ArabicAnalyzer, stored: bool = False, phrase: bool = True) -
     return field
 
 
-def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
-    analyzer = analyzer or ArabicAnalyzer()
+def build_schema(settings: IndexSettings) -> fields.Schema:
+    analyzer = settings.make_analyzer()
     return fields.Schema(
         # sortable: a column, so ranked ids are read without loading stored fields.
         id=fields.ID(stored=True, unique=True, sortable=True),
@@ -63,7 +45,7 @@ def build_schema(analyzer: ArabicAnalyzer | None = None) -> fields.Schema:
         # Normalized headline+body: the same article in several files is indexed once.
         content_key=fields.ID(stored=True),
         **{name: _text(analyzer.view(stemmer), phrase=False)
-           for name, stemmer in TEXT_VIEWS.items()},
+           for name, stemmer in settings.views.items()},
     )
 
 
@@ -73,7 +55,13 @@ def content_key(article: Article) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def to_document(article: Article, signature: str, key: str) -> dict:
+def body_views(schema: fields.Schema) -> list[str]:
+    """The views of ``body`` in a schema (``IndexSettings.views``): fields
+    named ``body_<view>``, indexed from the same text as ``body``."""
+    return [name for name in schema.names() if name.startswith("body_")]
+
+
+def to_document(article: Article, signature: str, key: str, settings: IndexSettings) -> dict:
     """The Whoosh document for one article."""
     doc = {
         "id": article.id,
@@ -88,10 +76,10 @@ def to_document(article: Article, signature: str, key: str) -> dict:
         "signature": signature,
         "content_key": key,
     }
-    if HEADLINE_IN_BODY and article.headline.strip():
+    if settings.headline_in_body and article.headline.strip():
         doc["body"] = article.headline + SECTION_BREAK + article.body
         doc["_stored_body"] = article.body  # Whoosh: store this, index "body"
-    for name in TEXT_VIEWS:
+    for name in settings.views:
         doc[name] = doc["body"]
     if article.date is not None:
         doc["date"] = article.date

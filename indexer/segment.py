@@ -10,7 +10,7 @@ block-encoded in Python) was two thirds of a build.
 
 Analysis is fused: the text fields are split into surface words, each
 looked up once in a table of the segment's distinct words (analyzed once
-each), and the views of ``body`` (``indexer.schema.TEXT_VIEWS``) share its
+each), and the views of ``body`` (``indexer.schema.body_views``) share its
 word stream, their terms derived per distinct word when the segment is
 written.  Analyzing the body three times (body, exact forms, skeletons) was
 the largest part of a build once the posting pool was gone.
@@ -33,7 +33,7 @@ from indexer.analysis import split_sections
 from indexer.codec import ArshifCodec
 from indexer.flat import FlatFile, flat_path
 from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings
-from indexer.schema import TEXT_VIEWS
+from indexer.schema import body_views
 
 #: Words a build holds before a segment is written and a new one begun (each
 #: of ``--jobs N`` workers holds 1/N of them).  A process writing 13M words
@@ -58,7 +58,7 @@ class ArshifWriter(SegmentWriter):
                             if field.indexed and not field.separate_spelling()
                             and not field.vector]
         #: View field -> the field whose text and words it shares.
-        self.view_of = {name: "body" for name in TEXT_VIEWS
+        self.view_of = {name: "body" for name in body_views(schema)
                         if name in self.flat_fields and "body" in self.flat_fields
                         and _analyzed(schema[name]) and _analyzed(schema["body"])}
         self.tables: dict[str, SurfaceTable] = {}  # analyzed field -> its word table
@@ -73,6 +73,15 @@ class ArshifWriter(SegmentWriter):
                     self.streams[name] = TokenStream(field.format.supports("positions"))
         #: Fields written from terms: the others, and anything merged in.
         self.term_words: dict[str, TermWords] = {}
+
+    def finish_segment(self):
+        """Flush the postings into the segment files; return the segment.
+
+        Not ``commit()``: that would write a TOC listing only this segment,
+        and its clean-up deletes the other segments' files.  This is what
+        Whoosh's own MpWriter does in its workers with ``multisegment=True``.
+        """
+        return self._finalize_segment()
 
     def word_count(self) -> int:
         """Words held in memory so far."""
@@ -243,7 +252,7 @@ class SegmentSeries:
     def add_document(self, **fields) -> tuple[int, int]:
         """Add a document; return (its segment's number, its number there)."""
         if self.writer.docnum and self.writer.word_count() >= self.max_words:
-            self.finished.append(finish_segment(self.writer))
+            self.finished.append(self.writer.finish_segment())
             self.writer = ArshifWriter(self.ix, _lk=False)
         docnum = self.writer.docnum
         self.writer.add_document(**fields)
@@ -252,21 +261,11 @@ class SegmentSeries:
     def finish(self) -> list:
         """Write the last segment; return every segment written."""
         if self.writer.docnum:
-            self.finished.append(finish_segment(self.writer))
+            self.finished.append(self.writer.finish_segment())
         return self.finished
 
     def cancel(self) -> None:
         self.writer.cancel()
-
-
-def finish_segment(writer: SegmentWriter):
-    """Flush the writer's postings into its segment files; return the segment.
-
-    Not ``commit()``: that would write a TOC listing only this segment, and
-    its clean-up deletes the other segments' files.  This is what Whoosh's own
-    MpWriter does in its workers with ``multisegment=True``.
-    """
-    return writer._finalize_segment()
 
 
 def publish_segments(ix, segments: list) -> None:

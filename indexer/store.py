@@ -30,7 +30,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 
@@ -50,6 +49,15 @@ class NoIndex(StoreError):
 
 class IndexBusy(StoreError):
     pass
+
+
+class IndexDamaged(StoreError):
+    """A file of the live generation is missing, damaged or of another
+    format: the index must be rebuilt (its data is nowhere else)."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"the index is damaged or of another version ({detail}); "
+                         "rebuild it with: arshif index")
 
 
 def default_home() -> Path:
@@ -100,12 +108,10 @@ class CurrentName:
         return self._name
 
 
-def open_current(home: Path, name: str | None = None):
-    """Open the live generation (or the generation ``name``) as a Whoosh index."""
-    path = current_dir(home) if name is None else home / name
-    if path is None or not GEN_RE.match(path.name) or not whoosh_index.exists_in(str(path)):
-        raise NoIndex(f"no index in {home}: build one with `arshif index --index {home}`")
-    return MappedStorage(str(path), readonly=True).open_index()
+def generation_dir(home: Path, name: str) -> Path | None:
+    """The folder of the generation ``name`` (as read from CURRENT), or None."""
+    path = home / name
+    return path if GEN_RE.match(name) and path.is_dir() else None
 
 
 class MappedStorage(FileStorage):

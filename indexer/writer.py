@@ -8,57 +8,47 @@ and re-reads only new and changed files.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import parallel, store
-from indexer.analysis import ArabicAnalyzer
+from indexer import manifest, parallel, store
 from indexer.article import Reject
 from indexer.readers.archive import FileResult, file_signature, iter_files, read_file
 from indexer.schema import build_schema, to_document
 from indexer.segment import ArshifWriter, SegmentSeries, publish_segments
+from indexer.settings import IndexSettings
 from indexer.summary import FileFacts, Summary, count_file
 
-BUILD_INFO = "arshif.json"
 
 class _Builder:
     """State of a one-process build: the writer, what is already in, and the summary."""
 
-    def __init__(self, writer, summary: Summary, seen_keys: set[str]):
+    def __init__(self, writer, summary: Summary, seen_keys: set[str], settings: IndexSettings):
         self.writer = writer
         self.summary = summary
         self.seen_keys = seen_keys
+        self.settings = settings
 
     def add_file(self, result: FileResult) -> None:
         facts = FileFacts.of(result)
         fresh = count_file(self.summary, facts, self.seen_keys)
         for article, fact, new in zip(result.articles, facts.articles, fresh):
             if new:
-                self.writer.add_document(**to_document(article, result.signature, fact.key))
-
-
-def _write_build_info(gen: Path, summary: Summary, sources, analyzer: ArabicAnalyzer) -> None:
-    info = {
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "analyzer": analyzer.version,
-        "sources": [str(s) for s in sources],
-        "summary": summary.as_dict(),
-    }
-    (gen / BUILD_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), "utf-8")
+                self.writer.add_document(**to_document(article, result.signature, fact.key,
+                                                       self.settings))
 
 
 def read_build_info(gen: Path) -> dict:
+    """What the manifest says of the build in ``gen`` ({} if unreadable)."""
     try:
-        return json.loads((gen / BUILD_INFO).read_text("utf-8"))
-    except (OSError, ValueError):
+        return manifest.read(gen)
+    except store.StoreError:
         return {}
 
 
@@ -69,7 +59,7 @@ def build_index(
     mapping: dict | None = None,
     jobs: int = 1,
     update: bool = False,
-    analyzer: ArabicAnalyzer | None = None,
+    settings: IndexSettings | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult, Summary], None] | None = None,
 ) -> Summary:
@@ -98,23 +88,27 @@ def build_index(
         try:
             copied = update and live is not None
             if copied:
+                settings = manifest.settings_of(manifest.verify(live))
                 shutil.copytree(live, tmp, dirs_exist_ok=True)
+                (tmp / manifest.NAME).unlink()
                 ix = whoosh_index.open_dir(str(tmp))
             else:
-                ix = whoosh_index.create_in(str(tmp), build_schema(analyzer or ArabicAnalyzer()))
+                settings = settings or IndexSettings()
+                ix = whoosh_index.create_in(str(tmp), build_schema(settings))
             items = list(iter_files(sources))
             if on_start:
                 on_start(len(items))
             if jobs > 1 and not copied:
-                _build_in_parallel(ix, items, jobs, reading, summary, on_file)
+                _build_in_parallel(ix, items, jobs, reading, settings, summary, on_file)
             else:
                 known_files = _stored_state(ix) if copied else None
-                _build_in_one_process(ix, items, known_files, sources, reading, summary,
-                                      on_file)
+                _build_in_one_process(ix, items, known_files, sources, reading, settings,
+                                      summary, on_file)
             summary.elapsed = time.perf_counter() - started
             summary.generation = tmp.with_suffix("").name
-            _write_build_info(tmp, summary, sources, ix.schema["body"].analyzer)
             ix.close()
+            manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
+                                           "summary": summary.as_dict()})
             store.publish(home, tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -132,7 +126,7 @@ class _Reading:
 
 
 def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
-                          summary: Summary, on_file) -> None:
+                          settings: IndexSettings, summary: Summary, on_file) -> None:
     """Read and write every item in this process; ``known_files`` (an update)
     is what the copied generation holds, see ``_stored_state``.
 
@@ -142,7 +136,7 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
     """
     known, seen_keys = known_files or ({}, set())
     writer = ArshifWriter(ix) if known_files is not None else SegmentSeries(ix)
-    builder = _Builder(writer, summary, seen_keys)
+    builder = _Builder(writer, summary, seen_keys, settings)
     try:
         for item in items:
             result = _read(item, reading, known, summary, builder)
@@ -167,8 +161,8 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
         writer.commit(merge=True)
 
 
-def _build_in_parallel(ix, items, jobs: int, reading: _Reading, summary: Summary,
-                       on_file) -> None:
+def _build_in_parallel(ix, items, jobs: int, reading: _Reading, settings: IndexSettings,
+                       summary: Summary, on_file) -> None:
     """Write ``jobs`` contiguous parts of ``items`` in parallel (indexer/parallel.py)."""
     parts = [parallel.Part(part) for part in parallel.split_items(items, jobs)]
     progress, progress_keys = Summary(), set()
@@ -182,7 +176,8 @@ def _build_in_parallel(ix, items, jobs: int, reading: _Reading, summary: Summary
             on_file(FileResult(facts.path, rejects=facts.rejects), progress)
 
     if parts:
-        parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, file_done)
+        parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, settings,
+                             file_done)
     else:
         store.checkpoint("commit")
     parallel.count_and_publish_segments(ix, parts, summary)

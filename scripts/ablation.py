@@ -49,7 +49,8 @@ from indexer.analysis import ArabicAnalyzer  # noqa: E402
 from indexer.normalize import RULES  # noqa: E402
 from indexer.readers.archive import iter_files, read_file  # noqa: E402
 from indexer.writer import build_index  # noqa: E402
-from search import engine as engine_mod, evaluate, query, score  # noqa: E402
+from search import engine as engine_mod  # noqa: E402
+from search import evaluate, query, score
 from search.engine import Engine  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

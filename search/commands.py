@@ -12,8 +12,9 @@ import click
 
 from indexer import store
 from indexer.commands import index_option
+from search.backend import SORTS, Request, SearchError
 from search.dates import parse_user_date
-from search.engine import SORTS, Engine, Request, SearchError
+from search.engine import Engine
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)

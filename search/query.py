@@ -8,12 +8,16 @@ Arabic field names (``العنوان:``, ``المصدر:``, ``الكلمات:``,
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 
-from whoosh import qparser, query as wq
+from whoosh import qparser
+from whoosh import query as wq
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.wrappers import WrappingQuery
+
+from search.settings import SearchSettings
 
 #: Arabic (and short English) aliases for field names in queries.
 FIELD_ALIASES = {
@@ -23,37 +27,6 @@ FIELD_ALIASES = {
     "source": ["المصدر", "مصدر"],
     "date": ["التاريخ", "تاريخ"],
 }
-
-#: Fields searched when the query names none, with their query boosts
-#: (fields missing from an older index are skipped).  ``body`` also indexes
-#: the headline; ``body_exact`` / ``body_skel`` are its unstemmed and
-#: vowel-less views (indexer/schema.py).  Chosen by measurement: docs/quality.md.
-DEFAULT_FIELD_BOOSTS = {"headline": 0.75, "body": 1.0, "keywords": 1.0,
-                        "body_exact": 0.3, "body_skel": 0.3}
-
-#: Plain words are OR-ed: AND finds almost nothing for a natural-language
-#: question (docs/quality.md).  No coordination bonus: Whoosh's
-#: ``OrGroup.factory(scale)`` is lost when the parser flattens the per-field
-#: groups of plain words (the ablation measured it as a no-op), and where it
-#: survives (explicit OR) its CoordMatcher scores depend on document order.
-
-#: Proximity bonus for plain multi-word queries (no operators, quotes or
-#: fields): each pair of consecutive query words found within PROXIMITY_SLOP
-#: positions of each other, in order, in one of PROXIMITY_FIELDS adds
-#: PROXIMITY_BOOST times the pair's BM25 score.  Positions skip stopwords on
-#: both sides, so "قوانين كرة القدم" pairs up as in the text.
-PROXIMITY_BOOST = 0.0
-PROXIMITY_SLOP = 1
-PROXIMITY_FIELDS = ("body",)
-
-#: Views that match MORE documents than the stemmed fields: the skeleton view
-#: conflates much as a root would (``حروب`` / ``حرب``, ``عريض`` / ``عرض``).
-#: They are added only to OR-ed queries (no AND/NOT, wildcard...) with at
-#: least MIN_WIDENING_TERMS words, where they find answers phrased with other
-#: forms; a one-word search finds that word, a lone quoted phrase stays a
-#: phrase, and misspellings still get "did you mean".
-WIDENING_VIEWS = ("body_skel",)
-MIN_WIDENING_TERMS = 2
 
 MAX_QUERY_CHARS = 500
 
@@ -65,15 +38,10 @@ _PUNCT = str.maketrans({"؟": " ", "?": " ", "،": " ", "؛": " ", "«": '"', "�
 _SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
 
 
-class QueryError(ValueError):
-    """A query that cannot be searched at all (e.g. only stopwords)."""
-
-
 @dataclass(frozen=True)
 class Parsed:
     query: wq.Query
     text: str  # the query as cleaned and parsed
-    fallback: bool = False  # True when the syntax was malformed and words were used
 
 
 def clean(text: str) -> str:
@@ -82,15 +50,16 @@ def clean(text: str) -> str:
     return " ".join(text.translate(_PUNCT).split())
 
 
-def make_parser(schema, field_boosts: dict[str, float] | None = None,
-                conjunctive: bool = False) -> qparser.QueryParser:
-    boosts = field_boosts or DEFAULT_FIELD_BOOSTS
-    fields = [f for f in boosts if f in schema and f not in WIDENING_VIEWS]
-    group = qparser.AndGroup if conjunctive else qparser.OrGroup
+def make_parser(schema, settings: SearchSettings) -> qparser.QueryParser:
+    boosts = dict(settings.field_boosts)
+    views = settings.widening_views
+    fields = [f for f in boosts if f in schema and f not in views]
+    group = qparser.AndGroup if settings.conjunctive else qparser.OrGroup
     parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
-    parser.widening = {f: boosts[f] for f in WIDENING_VIEWS if f in boosts and f in schema}
+    parser.widening = {f: boosts[f] for f in views if f in boosts and f in schema}
+    parser.min_widening_terms = settings.min_widening_terms
     # For plain_query: what the MultifieldPlugin would search (None: AND grouping).
-    parser.plain_fields = None if conjunctive else [(f, boosts[f]) for f in fields]
+    parser.plain_fields = None if settings.conjunctive else [(f, boosts[f]) for f in fields]
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
@@ -107,10 +76,9 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     try:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
-            q = cap_expansions(require_filters(lift_negations(q)))
+            q = require_filters(lift_negations(q))
             q = phrases_need_positions(parser.schema, q)
-            q = with_widening(parser, q)
-            return Parsed(with_proximity(parser.schema, q, cleaned), cleaned)
+            return Parsed(with_widening(parser, q), cleaned)
     except Exception:  # Whoosh raises assorted errors on odd syntax
         pass
     words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
@@ -119,7 +87,7 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
         q = phrases_need_positions(parser.schema, q)
     except Exception:  # a parser bug we have not met: search nothing, never crash
         q = wq.NullQuery
-    return Parsed(q, words, fallback=True)
+    return Parsed(q, words)
 
 
 def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
@@ -195,26 +163,6 @@ def _or_options(q: wq.Or) -> dict:
     return {"scale": q.scale} if getattr(q, "scale", None) is not None else {}
 
 
-def proximity_query(schema, text: str) -> wq.Query | None:
-    """Optional phrase clauses for consecutive word pairs of a plain query."""
-    if PROXIMITY_BOOST <= 0 or _SYNTAX_RE.search(text):
-        return None
-    clauses = []
-    for fieldname in PROXIMITY_FIELDS:
-        if fieldname not in schema:
-            continue
-        field = schema[fieldname]
-        if not field.format or not field.format.supports("positions"):
-            continue
-        terms = [t.text for t in field.analyzer(text, mode="query")]
-        pairs = dict.fromkeys((a, b) for a, b in zip(terms, terms[1:]) if a != b)
-        clauses.extend(wq.Phrase(fieldname, list(pair), slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST)
-                       for pair in pairs)
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
-
-
 def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
     """``q`` OR the WIDENING_VIEWS terms of a plain query of 2+ words.
 
@@ -246,7 +194,7 @@ def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
 
     # Quoted words are widened only beside loose words: a query that is just
     # a phrase keeps phrase semantics.
-    if not collect(q) or not stems or len(stems) + len(quoted) < MIN_WIDENING_TERMS:
+    if not collect(q) or not stems or len(stems) + len(quoted) < parser.min_widening_terms:
         return q
     stems += quoted
     clauses = []
@@ -255,14 +203,6 @@ def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
         terms = [analyzer.stem_term(stem) for stem in stems] if boost > 0 else []
         clauses.extend(wq.Term(name, term, boost=boost) for term in terms if term)
     return wq.Or([q, *clauses]) if clauses else q
-
-
-def with_proximity(schema, q: wq.Query, text: str) -> wq.Query:
-    """``q`` plus, for plain multi-word queries, the proximity bonus."""
-    if q is wq.NullQuery:
-        return q
-    bonus = proximity_query(schema, text)
-    return q if bonus is None else wq.AndMaybe(q, bonus)
 
 
 def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
@@ -295,7 +235,7 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
             bonus = [words(c) for c in sub.subqueries if unpositioned(c)]
             if not rest:
                 return wq.NullQuery
-            new = _copy.copy(sub)
+            new = copy.copy(sub)
             new.subqueries = type(sub.subqueries)(rest)
             return wq.AndMaybe(new, wq.Or(bonus))
         return _map_children(sub, fix)
@@ -305,8 +245,7 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
 
 def _has_errors(q: wq.Query) -> bool:
     """Whoosh marks unparseable bits as ErrorQuery instead of raising."""
-    return any(isinstance(sub, wq.qcore._NullQuery) is False and type(sub).__name__ == "ErrorQuery"
-               for sub in _walk(q))
+    return any(type(sub).__name__ == "ErrorQuery" for sub in _walk(q))
 
 
 def _walk(q: wq.Query):
@@ -331,77 +270,6 @@ def positive_terms(q: wq.Query) -> list[tuple[str, str]]:
     return out
 
 
-# -- bounded expansion (reliability; see docs/reliability.md) ----------------
-import copy as _copy  # noqa: E402  (kept with the code that uses them)
-import heapq as _heapq  # noqa: E402
-from itertools import islice as _islice  # noqa: E402
-
-from whoosh.query.terms import MultiTerm as _MultiTerm  # noqa: E402
-
-#: A prefix, wildcard or term range is searched as its MAX_EXPANSIONS most
-#: frequent terms, chosen among at most MAX_SCANNED_TERMS vocabulary entries;
-#: ``*`` and ``field:*`` (but not ``source:*``, ``date:*``…) mean every article.
-#: Unbounded, Whoosh OR-ed every matching term of the vocabulary: ``ا*`` took
-#: 3 s and ``*`` 13 s over a 300k-word vocabulary, before the per-search time
-#: limit even started counting.
-MAX_EXPANSIONS = 100
-MAX_SCANNED_TERMS = 50_000
-
-
-class _CappedExpansion:
-    """Mixin for Whoosh multi-term queries: expand to a bounded set of terms."""
-
-    def _btexts(self, ixreader):
-        fieldname = self.field()
-        if fieldname not in ixreader.schema:
-            return []
-        if isinstance(self, wq.PatternQuery) and not isinstance(self, wq.Prefix):
-            # Wildcard/Regex: bound the vocabulary scanned, not just the matches
-            # (a leading "*" would otherwise test every term of the field).
-            field = ixreader.schema[fieldname]
-            pattern = re.compile(self._get_pattern())
-            prefix = self._find_prefix(self.text)
-            candidates = (ixreader.expand_prefix(fieldname, prefix) if prefix
-                          else ixreader.lexicon(fieldname))
-            found = (b for b in _islice(candidates, MAX_SCANNED_TERMS)
-                     if pattern.match(field.from_bytes(b)))
-        else:
-            found = _islice(super()._btexts(ixreader), MAX_SCANNED_TERMS)
-        top = _heapq.nlargest(MAX_EXPANSIONS, found,
-                              key=lambda b: ixreader.doc_frequency(fieldname, b))
-        return sorted(top)
-
-
-_CAPPED_CLASSES: dict[type, type] = {}
-
-
-def _capped_class(cls: type) -> type:
-    if cls not in _CAPPED_CLASSES:
-        _CAPPED_CLASSES[cls] = type(f"Capped{cls.__name__}", (_CappedExpansion, cls), {})
-    return _CAPPED_CLASSES[cls]
-
-
-def cap_expansions(q: wq.Query) -> wq.Query:
-    """Bound the cost of ``*``, prefixes, wildcards and ranges in a parsed query."""
-    if isinstance(q, wq.Every):
-        if q.fieldname is None or q.fieldname in FILTER_FIELDS:
-            return q  # every document (cheap), or a small filter vocabulary
-        return wq.Every(boost=q.boost)
-    if isinstance(q, _MultiTerm):
-        if isinstance(q, _CappedExpansion):
-            return q
-        text = getattr(q, "text", None)
-        if (isinstance(q, wq.Prefix) and not text) or (
-                isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
-            return cap_expansions(wq.Every(q.fieldname, boost=q.boost))
-        capped = _copy.copy(q)
-        capped.__class__ = _capped_class(type(q))
-        return capped
-    if not q.children():
-        return q
-    return _map_children(q, cap_expansions)
-
-
 def _map_children(q: wq.Query, fn) -> wq.Query:
     """A copy of ``q`` with ``fn`` applied to each child query.
 
@@ -409,7 +277,7 @@ def _map_children(q: wq.Query, fn) -> wq.Query:
     which loses attributes our capped classes and wrappers carry; this copies
     the node and replaces only its children (``a``/``b`` of binary queries,
     the child of wrappers, ``subqueries`` of compounds)."""
-    new = _copy.copy(q)
+    new = copy.copy(q)
     for attr in ("a", "b", "child", "query", "q"):
         value = getattr(q, attr, None)
         if isinstance(value, wq.Query):

@@ -43,7 +43,8 @@ from click.testing import CliRunner
 
 from arshif.cli import main
 from indexer import store
-from search.engine import Engine, Request
+from search.backend import Request
+from search.engine import Engine
 
 DATE = "تاريخ النشر: 26th, September 2023 GMT"
 FOOTER = "المصدر | مصدر الاختبار\nكلمات دلالية: اختبار، مدخلات"

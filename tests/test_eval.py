@@ -12,8 +12,14 @@ from click.testing import CliRunner
 from arshif.cli import main
 from indexer.writer import build_index
 from search.engine import Engine
-from search.evaluate import (EvalInputError, evaluate, evaluate_index, read_qrels, read_queries,
-                             score_run)
+from search.evaluate import (
+    EvalInputError,
+    evaluate,
+    evaluate_index,
+    read_qrels,
+    read_queries,
+    score_run,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ARCD = SHARED / "eval" / "arcd"

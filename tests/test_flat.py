@@ -19,7 +19,8 @@ from indexer.postings import FieldPostings
 from indexer.segment import ArshifWriter
 from indexer.writer import build_index
 from search import arrays as search_arrays
-from search.engine import Engine, Request
+from search.backend import Request
+from search.engine import Engine
 from tests.conftest import write_news
 from tests.test_parallel_build import mixed_archive, text
 

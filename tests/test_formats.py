@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.formats import Frequency, Positions
 
-from indexer.analysis import MAX_WORD_CHARS, SECTION_BREAK, WORD_RE, ArabicAnalyzer, find_words
+from indexer.analysis import (
+    MAX_WORD_CHARS,
+    SECTION_BREAK,
+    WORD_RE,
+    ArabicAnalyzer,
+    find_words,
+)
 from indexer.formats import WordCounts, WordPositions
 from indexer.schema import build_schema
 

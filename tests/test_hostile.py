@@ -27,19 +27,22 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from indexer.analysis import ArabicAnalyzer
+from indexer.article import Article, Reject
 from indexer.decode import UnreadableFile, decode_bytes
 from indexer.readers.archive import read_file
 from indexer.readers.detect import detect_format
 from indexer.readers.records import read_csv, read_json, read_jsonl
 from indexer.readers.sgml import read_sgml
 from indexer.readers.text import parse_text_article
-from indexer.article import Article, Reject
 from indexer.writer import build_index
-from search import engine as engine_module, query as query_module
-from search.engine import MAX_PAGE, Engine, Request, SearchError
+from search import engine as engine_module
+from search import query as query_module
+from search.backend import MAX_PAGE, Request, SearchError
+from search.engine import Engine
 from search.highlight import highlight_text
 from web import create_app
 from web.app import CSP

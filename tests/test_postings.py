@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.analysis import SECTION_BREAK, ArabicAnalyzer, split_sections
-from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings, length_bytes
+from indexer.postings import (
+    SurfaceTable,
+    TermWords,
+    TokenStream,
+    field_postings,
+    length_bytes,
+)
 
 # Words that exercise the analyzer: stopwords, clitics, diacritics, tatweel,
 # variants that meet in the skeleton view, digits, Latin, an over-long word.

@@ -35,7 +35,8 @@ from click.testing import CliRunner
 from arshif.cli import main
 from indexer import store
 from indexer.writer import build_index
-from search.engine import Engine, Request
+from search.backend import Request
+from search.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 ARSHIF = Path(sys.executable).with_name("arshif")

@@ -17,7 +17,8 @@ from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from search import score
-from search.engine import Engine, Request, _filter_query, _rank
+from search.backend import Request
+from search.engine import Engine, _filter_query, _rank
 
 QUERIES = [
     "الاقتصاد",

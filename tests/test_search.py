@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from indexer.writer import build_index
-from search.engine import Engine, Request, SearchError
+from search.backend import Request, SearchError
+from search.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ID = "000_be18b8559e209b80"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from search.engine import Article, Engine, Hit, Request, Result
+from search.backend import Article, Hit, Request, Result
+from search.engine import Engine
 
 EXTENSION = "arshif.engine"
 

@@ -12,7 +12,7 @@ from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from indexer.store import StoreError
-from search.engine import SearchError
+from search.backend import SearchError
 from web.params import BadParam, parse_state
 
 log = logging.getLogger(__name__)

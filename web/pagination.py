@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.engine import MAX_PAGE
+from search.backend import MAX_PAGE
 
 WINDOW = 2  # pages shown on each side of the current one
 

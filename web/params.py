@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from search.backend import MAX_PAGE, SORTS, Request
 from search.dates import parse_user_date
-from search.engine import MAX_PAGE, SORTS, Request
 
 MAX_QUERY_CHARS = 1000  # longer is refused; the engine itself reads only 500
 MAX_PER_PAGE = 50

@@ -1,0 +1,168 @@
+"""Per-document arrays of a segment: field lengths and column values.
+
+Why: BM25F needs every matching document's field length, the date filter
+and sort need every document's date, and the facets need every document's
+source, year and month.  Whoosh keeps them in its per-document store, read
+one value at a time in Python; this file holds them as arrays the search
+maps once per generation (search/postings.py).
+
+It is written by the codec's per-document writer (``DocValuesWriter``,
+Whoosh 3's writer extended through the codec), so documents added, merged
+or rewritten by ``--update`` get theirs the same way; Whoosh's own per-document
+store is still written, for Whoosh's own reader.  Named like the segment's
+files (``MAIN_<id>.docs``), so Whoosh deletes it with its segment.
+
+An array file (indexer/arrayfile.py) holding:
+
+- ``length/F``: uint8, each document's length in the scorable field ``F``
+  as Whoosh's one-byte code (``whoosh.util.numeric.length_to_byte``), 0
+  without the field;
+- ``number/F``: uint64, each document's value of the numeric column ``F``
+  (the date), the column's default without one;
+- ``code/F`` and ``vocab/F``, ``vocab_ends/F``: a text column (id, source,
+  year, month) as a code per document into its sorted values (UTF-8, the
+  empty value for a document without one).
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+
+import numpy as np
+from whoosh.codec.whoosh3 import W3PerDocWriter
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from indexer.arrayfile import ArrayFile, ArrayFileWriter
+
+EXTENSION = ".docs"
+KIND = "doc values"
+VERSION = 1
+
+#: Whoosh's decoding of its one-byte length codes.
+BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+
+
+class DocValuesWriter(W3PerDocWriter):
+    """Whoosh 3's per-document writer that also keeps the values above and
+    writes them as the segment's doc values file when it closes."""
+
+    def __init__(self, codec, storage, segment):
+        super().__init__(codec, storage, segment)
+        self.path = docvalues_path(storage.folder, segment)
+        self.count = 0
+        self.lengths: dict[str, array] = {}
+        self.numbers: dict[str, tuple[array, int]] = {}
+        self.texts: dict[str, list] = {}
+
+    def start_doc(self, docnum):
+        super().start_doc(docnum)
+        self.count = docnum + 1
+
+    def cancel_doc(self):
+        super().cancel_doc()
+        self.count -= 1
+        for values in (*self.lengths.values(), *(v for v, _ in self.numbers.values()),
+                       *self.texts.values()):
+            del values[self.count:]
+
+    def add_field(self, fieldname, fieldobj, value, length):
+        super().add_field(fieldname, fieldobj, value, length)
+        if length:
+            _put(self.lengths.setdefault(fieldname, array("B")), self.count, 0,
+                 length_to_byte(length))
+
+    def add_column_value(self, fieldname, columnobj, value):
+        super().add_column_value(fieldname, columnobj, value)
+        if fieldname.startswith("_"):
+            return  # Whoosh's own columns (stored fields, lengths)
+        if isinstance(value, int):
+            default = columnobj.default_value()
+            # Whoosh's numeric columns hold unsigned 64-bit values (the date:
+            # microseconds since year 1; the default is 2**64 - 1).
+            values, _ = self.numbers.setdefault(fieldname, (array("Q"), default))
+            _put(values, self.count, default, value)
+        elif isinstance(value, bytes):
+            _put(self.texts.setdefault(fieldname, []), self.count, b"", value)
+
+    def close(self):
+        super().close()
+        with ArrayFileWriter(self.path, KIND, VERSION) as out:
+            out.meta.update(count=self.count, lengths=sorted(self.lengths),
+                            numbers={k: d for k, (_, d) in sorted(self.numbers.items())},
+                            texts=sorted(self.texts))
+            for name, values in self.lengths.items():
+                _pad(values, self.count, 0)
+                out.put(f"length/{name}", np.frombuffer(values, dtype=np.uint8), "u1")
+            for name, (values, default) in self.numbers.items():
+                _pad(values, self.count, default)
+                out.put(f"number/{name}", np.frombuffer(values, dtype=np.uint64), "<u8")
+            for name, values in self.texts.items():
+                _pad(values, self.count, b"")
+                vocab = sorted(set(values))
+                index = {v: i for i, v in enumerate(vocab)}
+                out.put(f"code/{name}", np.fromiter((index[v] for v in values), np.int32,
+                                                    count=len(values)), "<i4")
+                out.put(f"vocab/{name}", np.frombuffer(b"".join(vocab), dtype=np.uint8), "u1")
+                out.put(f"vocab_ends/{name}", np.cumsum([len(v) for v in vocab],
+                                                        dtype=np.int64), "<i8")
+
+
+def _pad(values, count: int, default) -> None:
+    if len(values) < count:
+        values.extend([default] * (count - len(values)))
+
+
+def _put(values, docnum: int, default, value) -> None:
+    """Set document ``docnum``'s value, the documents before it defaulted."""
+    _pad(values, docnum - 1, default)
+    if len(values) == docnum:
+        values[docnum - 1] = value
+    else:
+        values.append(value)
+
+
+class DocValues:
+    """A segment's doc values file, memory-mapped.
+
+    Raises ``indexer.arrayfile.ArrayFileError`` for a file that is not a
+    complete doc values file of this version."""
+
+    def __init__(self, path: str):
+        self._file = ArrayFile(path, KIND, VERSION)
+        meta = self._file.meta
+        self.count: int = meta["count"]
+        self._numbers: dict[str, int] = meta["numbers"]
+        self._texts = frozenset(meta["texts"])
+        self._lengths = frozenset(meta["lengths"])
+
+    def has_numbers(self, fieldname: str) -> bool:
+        return fieldname in self._numbers
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname`` as Whoosh's scorer sees it."""
+        if fieldname not in self._lengths:
+            return np.zeros(self.count)
+        return BYTE_TO_LENGTH[self._file.array(f"length/{fieldname}")]
+
+    def numbers(self, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values, present) of a numeric column; absent values hold 0."""
+        if fieldname not in self._numbers:
+            return np.zeros(self.count, dtype=np.int64), np.zeros(self.count, dtype=bool)
+        values = self._file.array(f"number/{fieldname}")
+        present = values != np.uint64(self._numbers[fieldname])
+        return np.where(present, values, 0).astype(np.int64), present
+
+    def texts(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
+        """(code per document, value per code) of a text column."""
+        if fieldname not in self._texts:
+            return np.zeros(self.count, dtype=np.int32), [""]
+        raw = self._file.array(f"vocab/{fieldname}").tobytes()
+        ends = self._file.array(f"vocab_ends/{fieldname}").tolist()
+        vocab = [raw[a:b].decode("utf-8") for a, b in zip([0, *ends], ends)]
+        return self._file.array(f"code/{fieldname}"), vocab
+
+
+def docvalues_path(folder: str, segment) -> str:
+    """Where ``segment``'s doc values file is (or goes)."""
+    return os.path.join(folder, segment.make_filename(EXTENSION))

@@ -1,0 +1,126 @@
+"""The search-backend seam: what the web app, the CLI and ``arshif eval`` ask of an index.
+
+The requests and answers below are the whole contract: the JSON API and
+``arshif search --json`` are these dataclasses as dicts.  The embedded Whoosh
+index (search/engine.py) is one backend; another (a search cluster) only has
+to answer the same calls with the same shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE = 100  # deepest page served: bounds the cost of a query
+MAX_PER_PAGE = 100
+
+
+class SearchError(ValueError):
+    """A request that cannot be answered (bad page, bad date...): a 400, exit 2."""
+
+
+@dataclass
+class Request:
+    q: str = ""
+    page: int = 1
+    per_page: int = 10
+    date_from: date | None = None
+    date_to: date | None = None
+    source: str | None = None
+    sort: str = "relevance"
+    highlight: bool = True
+    facets: bool = True
+
+    def check(self) -> None:
+        if self.sort not in SORTS:
+            raise SearchError(f"sort must be one of {', '.join(SORTS)}")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise SearchError(f"page must be between 1 and {MAX_PAGE}")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise SearchError(f"page size must be between 1 and {MAX_PER_PAGE}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise SearchError("the start date is after the end date")
+
+
+@dataclass
+class Hit:
+    id: str
+    rank: int
+    score: float
+    headline: str
+    headline_html: str
+    snippet_html: str
+    date: str | None
+    source: str
+
+
+@dataclass
+class Result:
+    query: str
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict = field(default_factory=dict)
+    suggestion: str | None = None
+    partial: bool = False  # a limit cut the search short
+    message: str | None = None  # e.g. why a query found nothing
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Article:
+    """An article as the article page and ``/api/article`` show it."""
+
+    id: str
+    headline: str
+    body: str
+    date: str | None
+    date_text: str
+    source: str
+    keywords: str
+    related: list[str]
+    parent: str
+    body_html: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Backend(Protocol):
+    """One index, searched.  Every method may raise ``indexer.store.StoreError``
+    (no index yet, damaged index) and ``SearchError`` (a bad request)."""
+
+    def search(self, req: Request) -> Result:
+        """The search box: a page of hits with highlights, facets, suggestion."""
+
+    def ranked_ids(self, text: str, limit: int = 100) -> list[tuple[str, int, float]]:
+        """(id, rank, score) of the top ``limit``, ranked as ``search`` ranks:
+        batch runs and evaluation."""
+
+    def article(self, article_id: str, q: str = "") -> Article | None:
+        """One article by id; with ``q``, its body with the query's matches marked."""
+
+    def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
+        """Articles most similar to ``article_id``."""
+
+    def summary(self) -> dict:
+        """``{"articles": n, "generation": name}``, cheap: the health check."""
+
+    def stats(self) -> dict:
+        """What the index holds (``arshif stats``)."""
+
+
+def open_backend(home: Path | None = None, **settings) -> Backend:
+    """The backend for an index home (default ``$ARSHIF_INDEX`` or ``data/index``)."""
+    from indexer import store
+    from search.engine import Engine
+
+    return Engine(Path(home) if home is not None else store.default_home(), **settings)

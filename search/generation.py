@@ -1,0 +1,253 @@
+"""One published generation, opened for search: its segments' arrays.
+
+Each segment of an index written by arshif has a flat posting file
+(indexer/flat.py) and a doc values file (indexer/docvalues.py); both are
+memory-mapped here, once per generation, and shared by every thread.  A
+term's postings across segments become one array of global document
+numbers (each segment's shifted by its offset, as Whoosh's searcher numbers
+them, deleted documents dropped) and one array of BM25F contributions,
+kept in a bounded cache (search/matching.py combines them per query).
+
+Why not Whoosh's matchers: they walk a posting list one document at a time
+in Python, so a frequent term cost milliseconds per query.  Whoosh still
+owns the index (its TOC, term index, stored fields, deletions), and its
+statistics (document frequencies, field lengths) are read through its
+public searcher API.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.arrayfile import ArrayFileError
+from indexer.docvalues import DocValues, docvalues_path
+from indexer.flat import FlatPostings, flat_path
+from indexer.store import IndexDamaged
+
+#: Memory for cached term arrays per generation and process.
+CACHE_BYTES = 256 * 2**20
+#: What a cache entry costs beyond its arrays (the key, the tuple, the
+#: arrays' headers): counted so that many tiny entries are bounded too.
+ENTRY_OVERHEAD = 512
+
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One segment: where its documents start, and its files."""
+
+    offset: int
+    count: int
+    flat: FlatPostings
+    docs: DocValues
+
+
+class Generation:
+    """The arrays of one generation, read-only, shared by threads.
+
+    ``searcher`` (a Whoosh searcher over the generation) is read only here,
+    for the segments and the collection statistics.
+    """
+
+    def __init__(self, searcher, folder: str, k1: float, b: float,
+                 cache_bytes: int = CACHE_BYTES):
+        self.k1, self.b = k1, b
+        self.schema = searcher.schema
+        self.doc_count_all = searcher.doc_count_all()
+        self.leaves = [_open_leaf(folder, sub, offset) for sub, offset in searcher.leaf_searchers()]
+        self.live = np.zeros(self.doc_count_all, dtype=bool)
+        for (sub, offset) in searcher.leaf_searchers():
+            self.live[np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64) + offset] = True
+        self.all_live = bool(self.live.all())
+        self.live_docs = np.flatnonzero(self.live).astype(np.int32)
+        self.avg_length = {name: searcher.avg_field_length(name) or 1.0
+                           for name, field in self.schema.items() if field.scorable}
+        self._lock = threading.Lock()
+        self._per_doc: dict = {}
+        self._cache: OrderedDict = OrderedDict()
+        self.cached_bytes = 0
+        self.cache_bytes = cache_bytes
+
+    # -- postings -----------------------------------------------------------
+    def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, BM25F contribution) of one term, unboosted, sorted by
+        document; cached."""
+        return self._cached((fieldname, text), lambda: self._load_term(fieldname, text))
+
+    def _postings(self, fieldname: str, btext: bytes) -> tuple[list, list, int]:
+        ids, weights, frequency = [], [], 0
+        for leaf in self.leaves:
+            docs, w = leaf.flat.postings(fieldname, btext)
+            frequency += len(docs)
+            if len(docs):
+                ids.append(docs.astype(np.int32) + leaf.offset)
+                weights.append(w.astype(np.float64))
+        return ids, weights, frequency
+
+    def _load_term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+        if fieldname not in self.schema:
+            return _EMPTY
+        field = self.schema[fieldname]
+        try:
+            btext = field.to_bytes(text)
+        except ValueError:
+            return _EMPTY
+        ids, weights, frequency = self._postings(fieldname, btext)
+        if not ids:
+            return _EMPTY
+        docnums, tf = np.concatenate(ids), np.concatenate(weights)
+        if not self.all_live:
+            keep = self.live[docnums]
+            docnums, tf = docnums[keep], tf[keep]
+        if not field.scorable:  # Whoosh scores these by their weight alone
+            return docnums, tf
+        # Whoosh's BM25F (whoosh.scoring.bm25) with its idf: the document
+        # frequency counts deleted documents, as Whoosh's does.
+        idf = math.log(self.doc_count_all / (frequency + 1)) + 1
+        length = self.lengths(fieldname)[docnums]
+        k1, b = self.k1, self.b
+        avg = self.avg_length[fieldname]
+        return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
+
+    def phrase(self, fieldname: str, words: list, slop: int) -> np.ndarray:
+        """Documents where ``words`` occur in order, each at most ``slop``
+        positions after the one before (Whoosh's ``Phrase``); cached."""
+        key = ("#phrase", fieldname, tuple(words), slop)
+        return self._cached(key, lambda: (self._find_phrase(fieldname, words, slop),))[0]
+
+    def _find_phrase(self, fieldname: str, words: list, slop: int) -> np.ndarray:
+        candidates = self.term(fieldname, words[0])[0]
+        for word in words[1:]:
+            candidates = np.intersect1d(candidates, self.term(fieldname, word)[0],
+                                        assume_unique=True)
+        field = self.schema[fieldname]
+        found = []
+        for leaf in self.leaves:
+            local = candidates[(candidates >= leaf.offset)
+                               & (candidates < leaf.offset + leaf.count)] - leaf.offset
+            if not len(local) or not leaf.flat.has_positions(fieldname):
+                continue
+            pairs = [leaf.flat.positions(fieldname, field.to_bytes(w), local) for w in words]
+            found.append(local[phrase_docs(pairs, slop)] + leaf.offset)
+        return np.concatenate(found).astype(np.int32) if found else _EMPTY[0]
+
+    def _cached(self, key, load) -> tuple[np.ndarray, ...]:
+        """``load()``'s arrays for ``key``, kept in one LRU within ``cache_bytes``."""
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        value = load()
+        size = ENTRY_OVERHEAD + sum(a.nbytes for a in value)
+        with self._lock:
+            if key not in self._cache and size <= self.cache_bytes:
+                self._cache[key] = value
+                self.cached_bytes += size
+                while self.cached_bytes > self.cache_bytes:
+                    _, old = self._cache.popitem(last=False)
+                    self.cached_bytes -= ENTRY_OVERHEAD + sum(a.nbytes for a in old)
+        return value
+
+    # -- per-document values ------------------------------------------------
+    def _joined(self, key, part, empty):
+        """The leaves' per-document arrays for ``key`` end to end; made once."""
+        found = self._per_doc.get(key)
+        if found is None:
+            found = np.concatenate([part(leaf) for leaf in self.leaves]) if self.leaves else empty
+            self._per_doc[key] = found
+        return found
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname``, as Whoosh's scorer sees it."""
+        return self._joined(("length", fieldname), lambda leaf: leaf.docs.lengths(fieldname),
+                            np.zeros(0))
+
+    def numbers(self, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
+        """A numeric column (the date, as Whoosh's long integers) as (values,
+        present): documents without a value hold 0 and are not present."""
+        values = self._joined(("number", fieldname),
+                              lambda leaf: leaf.docs.numbers(fieldname)[0],
+                              np.zeros(0, dtype=np.int64))
+        present = self._joined(("present", fieldname),
+                               lambda leaf: leaf.docs.numbers(fieldname)[1],
+                               np.zeros(0, dtype=bool))
+        return values, present
+
+    def has_numbers(self, fieldname: str) -> bool:
+        return any(leaf.docs.has_numbers(fieldname) for leaf in self.leaves)
+
+    def date_order(self, newest: bool) -> np.ndarray:
+        """A sort key per document: oldest (or newest) first, undated last."""
+        key = ("date_order", newest)
+        found = self._per_doc.get(key)
+        if found is None:
+            values, present = self.numbers("date")
+            found = np.where(present, -values if newest else values, np.iinfo(np.int64).max)
+            self._per_doc[key] = found
+        return found
+
+    def texts(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
+        """A text column as (code per document, value per code), the codes
+        of all segments in one sorted vocabulary: facets and ids."""
+        key = ("texts", fieldname)
+        found = self._per_doc.get(key)
+        if found is None:
+            parts = [leaf.docs.texts(fieldname) for leaf in self.leaves]
+            vocab = sorted({v for _, values in parts for v in values})
+            index = {v: i for i, v in enumerate(vocab)}
+            codes = [np.array([index[v] for v in values], dtype=np.int32)[leaf_codes]
+                     for leaf_codes, values in parts]
+            found = (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32), vocab)
+            self._per_doc[key] = found
+        return found
+
+    def ids(self, docnums) -> list[str]:
+        codes, vocab = self.texts("id")
+        return [vocab[c] for c in codes[np.asarray(docnums, dtype=np.int64)]]
+
+
+def _open_leaf(folder: str, sub, offset: int) -> Leaf:
+    segment = sub.reader().segment()
+    try:
+        flat = FlatPostings(flat_path(folder, segment))
+        docs = DocValues(docvalues_path(folder, segment))
+    except (OSError, ArrayFileError, ValueError, KeyError) as exc:
+        raise IndexDamaged(f"segment {segment.segment_id()}: {exc}") from exc
+    count = sub.doc_count_all()
+    if docs.count != count:
+        raise IndexDamaged(f"segment {segment.segment_id()}: {docs.count} doc values "
+                           f"for {count} documents")
+    return Leaf(offset, count, flat, docs)
+
+
+def phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
+    """The documents where a chain of positions exists, one per word, each
+    1..``slop`` after the one before (Whoosh's phrase check), for many
+    documents at once: ``pairs`` holds, per word, (document index, position)
+    of its occurrences; returns the document indexes.
+
+    Each occurrence is checked against the nearest chain end before it
+    (a binary search), so the work does not grow with ``slop``.
+    """
+    def keys(owner, pos):  # one sortable number per occurrence
+        return owner.astype(np.int64) * 2**32 + pos
+
+    ends = np.unique(keys(*pairs[0]))
+    for owner, pos in pairs[1:]:
+        following = keys(owner, pos)
+        before = np.searchsorted(ends, following, side="left") - 1
+        nearest = ends[np.maximum(before, 0)]
+        gap = following - nearest
+        chained = ((before >= 0) & (gap >= 1) & (gap <= slop)
+                   & (nearest >> 32 == following >> 32))
+        ends = np.unique(following[chained])
+        if not len(ends):
+            break
+    return np.unique(ends >> 32)

@@ -1,0 +1,334 @@
+"""Evaluate a parsed query: every matching document with its score.
+
+The one evaluator of arshif: words, phrases, prefixes, wildcards, fuzzy
+terms, ranges, AND/OR/NOT, ``*`` and the filters all come here, and the hit
+count, the facets, the page and the ranked ids of ``arshif eval`` all read
+the same ``Match``.  Scores are Whoosh's own (BM25F per term, summed as its
+matcher tree sums them), so Whoosh's searcher over the same index ranks the
+same documents in the same order; the tests compare the two on every shape.
+
+A match is sparse: the sorted document numbers that match and their
+scores.  A term costs its posting list, an OR the sum of its children's,
+an AND or NOT a binary search of the smaller side in the larger: the work
+follows the posting lists, not the size of the collection.  Only the shapes
+that name every document (``*``, a lone NOT, a date range) walk all of them.
+
+Prefixes, wildcards and ranges over words are expanded against the
+vocabulary with bounds (MAX_EXPANSIONS terms chosen among at most
+MAX_SCANNED_TERMS entries), so ``ا*`` costs what a long OR costs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import re
+from dataclasses import dataclass
+from itertools import islice
+
+import numpy as np
+from whoosh import query as wq
+
+from search.generation import Generation
+
+#: A prefix, wildcard, fuzzy term or word range is searched as its
+#: MAX_EXPANSIONS most frequent terms, chosen among at most MAX_SCANNED_TERMS
+#: vocabulary entries: unbounded, one ``ا*`` OR-ed a large part of the vocabulary.
+MAX_EXPANSIONS = 100
+MAX_SCANNED_TERMS = 50_000
+
+_NO_DOCS = np.zeros(0, dtype=np.int32)
+
+
+@dataclass
+class Match:
+    """The matching documents (sorted, unique) and their scores."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.docs)
+
+
+def _empty() -> Match:
+    return Match(_NO_DOCS, np.zeros(0))
+
+
+def evaluate(q: wq.Query, gen: Generation, reader) -> Match:
+    """``q``'s matches and scores over ``gen``; ``reader`` (a Whoosh reader
+    of the same generation) lists the vocabulary for expansions."""
+    handler = _HANDLERS.get(type(q))
+    if handler is None:
+        handler = next((h for cls, h in _HANDLERS.items() if isinstance(q, cls)), None)
+    if handler is None:
+        if q is wq.NullQuery:
+            return _empty()
+        raise TypeError(f"no evaluation for {type(q).__name__} queries")
+    return handler(q, gen, reader)
+
+
+def restrict(match: Match, keep: Match) -> Match:
+    """``match`` limited to the documents of ``keep`` (a filter)."""
+    inside = _contains(keep.docs, match.docs)
+    return Match(match.docs[inside], match.scores[inside])
+
+
+def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    """(docnums, scores) of the first ``limit`` matches.
+
+    By score, ties by document number as Whoosh's collector breaks them; or,
+    with ``order`` (a sort key per document, e.g. ``Generation.date_order``),
+    by that key, ties again by document number.
+    """
+    docs, scores = match.docs, match.scores
+    key = -scores if order is None else order[docs]
+    if len(docs) > limit:
+        # Partitioning finds the cut in linear time; keep everything tied with it.
+        kth = np.partition(key, limit - 1)[limit - 1]
+        keep = key <= kth
+        docs, scores, key = docs[keep], scores[keep], key[keep]
+    chosen = np.lexsort((docs, key))[:limit]
+    return docs[chosen], scores[chosen]
+
+
+# -- combining sparse matches -------------------------------------------------
+
+def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """For each of ``docs``, whether it is in ``sorted_docs``."""
+    if not len(sorted_docs):
+        return np.zeros(len(docs), dtype=bool)
+    at = np.searchsorted(sorted_docs, docs)
+    return sorted_docs[np.minimum(at, len(sorted_docs) - 1)] == docs
+
+
+def _union(matches: list[Match]) -> Match:
+    """Every document of any match, its scores summed."""
+    matches = [m for m in matches if len(m.docs)]
+    if not matches:
+        return _empty()
+    if len(matches) == 1:
+        return Match(matches[0].docs, matches[0].scores.copy())
+    docs = np.concatenate([m.docs for m in matches])
+    scores = np.concatenate([m.scores for m in matches])
+    # A stable sort merges the already sorted runs in about linear time.
+    order = np.argsort(docs, kind="stable")
+    docs, scores = docs[order], scores[order]
+    first = np.empty(len(docs), dtype=bool)
+    first[0] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return Match(docs[starts], np.add.reduceat(scores, starts))
+
+
+def _intersection(matches: list[Match]) -> Match:
+    """The documents of every match, their scores summed."""
+    matches = sorted(matches, key=lambda m: len(m.docs))
+    docs, scores = matches[0].docs, matches[0].scores.copy()
+    for m in matches[1:]:
+        if not len(docs):
+            break
+        at = np.minimum(np.searchsorted(m.docs, docs), max(len(m.docs) - 1, 0))
+        inside = m.docs[at] == docs if len(m.docs) else np.zeros(len(docs), dtype=bool)
+        docs, scores = docs[inside], scores[inside] + m.scores[at[inside]]
+    return Match(docs, scores)
+
+
+def _boosted(m: Match, boost: float) -> Match:
+    if boost != 1.0:
+        m.scores = m.scores * boost
+    return m
+
+
+def _constant(docs: np.ndarray, boost: float) -> Match:
+    return Match(docs.astype(np.int32, copy=False), np.full(len(docs), float(boost)))
+
+
+# -- the query tree -----------------------------------------------------------
+
+def _term(q: wq.Term, gen: Generation, reader) -> Match:
+    docs, contrib = gen.term(q.fieldname, q.text)
+    return Match(docs, contrib * q.boost if q.boost != 1.0 else contrib)
+
+
+def _or(q: wq.Or, gen: Generation, reader) -> Match:
+    if len(q.subqueries) == 1:  # Whoosh then ignores the Or and its boost
+        return evaluate(q.subqueries[0], gen, reader)
+    return _boosted(_union([evaluate(sub, gen, reader) for sub in q.subqueries]), q.boost)
+
+
+def _and(q: wq.And, gen: Generation, reader) -> Match:
+    if not q.subqueries:
+        return _empty()
+    if len(q.subqueries) == 1:
+        return evaluate(q.subqueries[0], gen, reader)
+    subs = [evaluate(sub, gen, reader) for sub in q.subqueries]
+    return _boosted(_intersection(subs), q.boost)
+
+
+def _and_not(q: wq.AndNot, gen: Generation, reader) -> Match:
+    a = evaluate(q.a, gen, reader)
+    keep = ~_contains(evaluate(q.b, gen, reader).docs, a.docs)
+    return Match(a.docs[keep], a.scores[keep])
+
+
+def _and_maybe(q: wq.AndMaybe, gen: Generation, reader) -> Match:
+    a = evaluate(q.a, gen, reader)
+    b = evaluate(q.b, gen, reader)
+    at = np.minimum(np.searchsorted(b.docs, a.docs), max(len(b.docs) - 1, 0))
+    bonus = np.where(_contains(b.docs, a.docs), b.scores[at] if len(b.docs) else 0.0, 0.0)
+    return Match(a.docs, a.scores + bonus)
+
+
+def _require(q: wq.Require, gen: Generation, reader) -> Match:
+    a = evaluate(q.a, gen, reader)
+    return restrict(a, evaluate(q.b, gen, reader))
+
+
+def _not(q: wq.Not, gen: Generation, reader) -> Match:
+    """Every live document without the child's match, each scoring the boost."""
+    excluded = evaluate(q.query, gen, reader).docs
+    docs = gen.live_docs
+    return _constant(docs[~_contains(excluded, docs)], q.boost)
+
+
+def _every(q: wq.Every, gen: Generation, reader) -> Match:
+    """``*`` (every live document) or ``field:*`` (those with the field)."""
+    fieldname = q.fieldname
+    if fieldname in (None, "", "*"):
+        return _constant(gen.live_docs, q.boost)
+    if fieldname not in gen.schema:
+        return _empty()
+    field = gen.schema[fieldname]
+    if field.scorable:
+        has = gen.lengths(fieldname) > 0
+    elif field.column_type is not None and gen.has_numbers(fieldname):
+        has = gen.numbers(fieldname)[1]
+    elif field.column_type is not None:
+        codes, vocab = gen.texts(fieldname)
+        has = codes != (vocab.index("") if "" in vocab else -1)
+    else:
+        terms = _terms_by_frequency(reader, fieldname, reader.lexicon(fieldname), limit=None)
+        docs = [gen.term(fieldname, field.from_bytes(b))[0] for b in terms]
+        return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
+    return _constant(np.flatnonzero(has & gen.live), q.boost)
+
+
+def _phrase(q: wq.Phrase, gen: Generation, reader) -> Match:
+    """Scored as Whoosh scores it: the sum of its words' BM25F scores."""
+    if q.fieldname not in gen.schema or not q.words:
+        return _empty()
+    if len(q.words) == 1:
+        return _term(wq.Term(q.fieldname, q.words[0], boost=q.boost), gen, reader)
+    docs = gen.phrase(q.fieldname, list(q.words), max(q.slop, 1))
+    scores = np.zeros(len(docs))
+    for word in q.words:
+        ids, contrib = gen.term(q.fieldname, word)
+        scores += contrib[np.searchsorted(ids, docs)]
+    return _boosted(Match(docs, scores), q.boost)
+
+
+def _numeric_range(q: wq.NumericRange, gen: Generation, reader) -> Match:
+    """A date range (the date filter, ``التاريخ:[...]``), scored as a constant."""
+    field = gen.schema[q.fieldname] if q.fieldname in gen.schema else None
+    if field is None or field.column_type is None:
+        return _empty()
+    values, present = gen.numbers(q.fieldname)
+    mask = gen.live & present
+    if q.start is not None:
+        start = field.prepare_number(q.start)
+        mask &= values > start if q.startexcl else values >= start
+    if q.end is not None:
+        end = field.prepare_number(q.end)
+        mask &= values < end if q.endexcl else values <= end
+    return _constant(np.flatnonzero(mask), q.boost)
+
+
+def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
+    """A range of words (``source:[a TO c]``): every document holding one,
+    scored as a constant, as Whoosh does."""
+    if q.fieldname not in gen.schema:
+        return _empty()
+    field = gen.schema[q.fieldname]
+    start = field.to_bytes(q.start) if q.start else b""
+    end = field.to_bytes(q.end) if q.end else None
+
+    def in_range():
+        for name, btext in reader.terms_from(q.fieldname, start):
+            if name != q.fieldname or (end is not None and (
+                    btext > end or (q.endexcl and btext == end))):
+                return
+            if not (q.startexcl and btext == start):
+                yield btext
+
+    terms = _terms_by_frequency(reader, q.fieldname, in_range())
+    docs = [gen.term(q.fieldname, field.from_bytes(b))[0] for b in terms]
+    return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
+
+
+def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
+    """Prefixes, wildcards, regular expressions and fuzzy terms: the OR of
+    their bounded expansion (Whoosh sums the terms' BM25F scores too)."""
+    fieldname = q.fieldname
+    if fieldname not in gen.schema:
+        return _empty()
+    text = getattr(q, "text", None)
+    if (isinstance(q, wq.Prefix) and not text) or (
+            isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
+        return _every(wq.Every(fieldname, boost=q.boost), gen, reader)
+    field = gen.schema[fieldname]
+    terms = _terms_by_frequency(reader, fieldname, _candidates(q, reader, field))
+    matches = [_term(wq.Term(fieldname, field.from_bytes(b)), gen, reader) for b in terms]
+    if len(matches) == 1:  # one term: Whoosh ignores the boost
+        return matches[0]
+    return _boosted(_union(matches), q.boost)
+
+
+def _candidates(q: wq.Query, reader, field):
+    """The vocabulary entries (bytes) a multi-term query expands to."""
+    fieldname = q.fieldname
+    if isinstance(q, wq.FuzzyTerm):
+        return (t if isinstance(t, bytes) else field.to_bytes(t) for t in reader.terms_within(
+            fieldname, q.text, q.maxdist, prefix=q.prefixlength))
+    if isinstance(q, wq.Prefix):
+        return reader.expand_prefix(fieldname, q.text)
+    if isinstance(q, wq.Wildcard):
+        pattern = re.compile(fnmatch.translate(q.text))
+        literal = re.split(r"[*?\[]", q.text, maxsplit=1)[0]
+    else:  # Regex
+        pattern = re.compile(q.text)
+        literal = ""
+    entries = (reader.expand_prefix(fieldname, literal) if literal
+               else reader.lexicon(fieldname))
+    return (b for b in islice(entries, MAX_SCANNED_TERMS)
+            if pattern.match(field.from_bytes(b)))
+
+
+def _terms_by_frequency(reader, fieldname: str, candidates, limit: int | None = MAX_EXPANSIONS):
+    """The ``limit`` most frequent of at most MAX_SCANNED_TERMS candidates, sorted."""
+    found = list(islice(candidates, MAX_SCANNED_TERMS))
+    if limit is not None and len(found) > limit:
+        found = heapq.nlargest(limit, found, key=lambda b: reader.doc_frequency(fieldname, b))
+    return sorted(found)
+
+
+_HANDLERS = {
+    wq.Term: _term,
+    wq.Or: _or,
+    wq.And: _and,
+    wq.AndNot: _and_not,
+    wq.AndMaybe: _and_maybe,
+    wq.Require: _require,
+    wq.Not: _not,
+    wq.Every: _every,
+    wq.Phrase: _phrase,
+    wq.DateRange: _numeric_range,
+    wq.NumericRange: _numeric_range,
+    wq.TermRange: _term_range,
+    wq.Prefix: _expanded,
+    wq.Wildcard: _expanded,
+    wq.Regex: _expanded,
+    wq.FuzzyTerm: _expanded,
+}
