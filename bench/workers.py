@@ -36,7 +36,7 @@ def _maxrss_mb() -> dict:
 # -- builds ---------------------------------------------------------------------
 
 def build_arshif(p: dict) -> dict:
-    from indexer import store
+    from indexer import manifest, store
     from indexer.writer import build_index
 
     home = Path(p["home"])
@@ -45,7 +45,7 @@ def build_arshif(p: dict) -> dict:
     wall = time.perf_counter() - started
     gen = store.current_dir(home)
     import indexer
-    with store.open_current(home).reader() as reader:
+    with manifest.open_current(home).reader() as reader:
         segments = len(list(reader.leaf_readers()))
     return {"code": str(Path(indexer.__file__).parent.parent),
         "engine": "arshif", "jobs": p["jobs"], "indexed": summary.indexed,
@@ -119,12 +119,12 @@ def compare_indexes(p: dict) -> dict:
     """Same documents (id, headline, body, content key) and the same ranked ids
     (``Engine.ranked_ids``, top 100) for ``queries`` headline queries: the first
     2 to 6 words of every k-th article's headline."""
-    from indexer import store
+    from indexer import manifest
     from search.engine import Engine
 
     docs = []
     for home in p["homes"]:
-        with store.open_current(Path(home)).searcher() as s:
+        with manifest.open_current(Path(home)).searcher() as s:
             docs.append({d["id"]: (d["headline"], d["body"], d["content_key"])
                          for d in s.all_stored_fields()})
     one, two = docs

@@ -12,9 +12,8 @@ import click
 
 from indexer import store
 from indexer.commands import index_option
-from search.backend import SORTS, Request, SearchError
+from search.backend import SORTS, Backend, Request, SearchError, open_backend
 from search.dates import parse_user_date
-from search.engine import Engine
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -48,7 +47,7 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def run_batch(engine: Engine, queries: Path, run: Path, limit: int) -> int:
+def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
     """Run ``qid<TAB>query`` lines; write a TREC run file. Returns queries run."""
     count = 0
     with open(queries, encoding="utf-8-sig") as src, open(run, "w", encoding="utf-8") as out:
@@ -86,7 +85,7 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, a
     Exit status: 0 with results, 1 with none, 2 on a usage or index error.
     """
     home = home or store.default_home()
-    engine = Engine(home)
+    engine = open_backend(home)
     try:
         if batch or run:
             if not (batch and run):

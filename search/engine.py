@@ -109,6 +109,18 @@ class Engine:
     def generation(self) -> str:
         return self._open_live().name
 
+    def searcher(self):
+        """This thread's Whoosh searcher over the live generation (stored
+        fields; the tests' reference ranking)."""
+        return self.view().searcher
+
+    @property
+    def analyzer(self):
+        return self.view().analyzer
+
+    def parse(self, text: str) -> Parsed:
+        return parse(self.view().live.parser, text)
+
     def summary(self) -> dict:
         live = self._open_live()
         return {"articles": int(len(live.generation.live_docs)), "generation": live.name}

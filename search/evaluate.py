@@ -1,7 +1,7 @@
 """``arshif eval``: retrieval quality of the search box on a judged query set.
 
 Every query goes through exactly the search-box code path
-(:meth:`search.engine.Engine.ranked_ids`, top 100) and the run is scored with
+(``Backend.ranked_ids``, top 100) and the run is scored with
 ``ir_measures``: MRR@10 (``RR@10``), nDCG@10 and Recall@100 (``R@100``),
 averaged over every judged query, so a query that finds nothing counts as 0.
 
@@ -168,9 +168,9 @@ def evaluate(search: Callable[[str, int], list[tuple[str, int, float]]],
 def evaluate_index(home: Path, queries: Mapping[str, str], qrels, depth: int = DEPTH,
                    **engine_kwargs) -> tuple[Report, Run]:
     """Evaluate the live index at ``home`` through ``Engine.ranked_ids``."""
-    from search.engine import Engine
+    from search.backend import open_backend
 
-    engine = Engine(home, **engine_kwargs)
+    engine = open_backend(home, **engine_kwargs)
     return evaluate(engine.ranked_ids, queries, qrels, depth)
 
 

@@ -131,9 +131,10 @@ def test_analyzer_pickles_without_its_cache():
     assert clone.analyze("الكتاب") == ["كتاب"]
 
 
-def test_version_names_the_configuration():
-    assert "stem=light10" in A.version
-    assert ArabicAnalyzer(stemmer="none").version != A.version
+def test_fingerprint_follows_the_configuration():
+    assert A.fingerprint() == ArabicAnalyzer().fingerprint()
+    assert ArabicAnalyzer(stemmer="none").fingerprint() != A.fingerprint()
+    assert ArabicAnalyzer(query_clitics="").fingerprint() != A.fingerprint()
 
 
 _ARABIC_AND_MORE = st.text(

@@ -42,7 +42,7 @@ import pytest
 from click.testing import CliRunner
 
 from arshif.cli import main
-from indexer import store
+from indexer import manifest
 from search.backend import Request
 from search.engine import Engine
 
@@ -386,7 +386,7 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
     assert result.exit_code == 0, result.output + repr(result.exception)
     summary = json.loads(result.stdout)
     report = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
-    ix = store.open_current(home)
+    ix = manifest.open_current(home)
     with ix.searcher() as s:
         docs = [dict(d) for d in s.all_stored_fields()]
     return Outcome(summary, report, docs, archive, home, seconds, result.output)

@@ -19,6 +19,7 @@ from indexer.analysis import (
 )
 from indexer.formats import WordCounts, WordPositions
 from indexer.schema import build_schema
+from indexer.settings import IndexSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE_TEXTS = [p.read_text("utf-8") for p in sorted((ROOT / "data" / "archive").glob("*.txt"))]
@@ -78,7 +79,7 @@ def test_other_values_take_the_generic_path():
 
 
 def test_the_schema_uses_them():
-    schema = build_schema()
+    schema = build_schema(IndexSettings())
     assert isinstance(schema["body"].format, WordPositions)
     assert isinstance(schema["body_exact"].format, WordCounts)
     assert schema["body"].format.supports("positions")

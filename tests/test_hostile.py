@@ -533,7 +533,7 @@ def test_debug_stays_off_even_with_flask_debug_set(hostile_home, monkeypatch):
         def search(self, req):
             raise RuntimeError("secret detail")
 
-    broken = create_app(engine=Broken()).test_client()
+    broken = create_app(backend=Broken()).test_client()
     res = broken.get("/?q=x")
     assert res.status_code == 500 and "secret" not in res.get_data(as_text=True)
     assert client.get("/healthz").status_code == 200
@@ -615,7 +615,7 @@ def test_time_limit_gives_partial_results(vocab_home, monkeypatch):
     started = time.perf_counter()
     result = engine.search(Request(q="ا* وثيقة"))
     assert result.partial and time.perf_counter() - started < 2
-    client = create_app(engine=engine).test_client()
+    client = create_app(backend=engine).test_client()
     api = client.get("/api/search?" + urlencode({"q": "ا* وثيقة"})).get_json()
     assert api["partial"] is True
     page = client.get("/?" + urlencode({"q": "ا* وثيقة"}))

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from arshif.cli import main
-from indexer import store
+from indexer import manifest, store
 from indexer.writer import build_index
 from search.stats import index_stats
 
@@ -24,7 +24,7 @@ def write_articles(folder: Path, count: int) -> None:
 
 
 def doc_ids(home: Path) -> set[str]:
-    ix = store.open_current(home)
+    ix = manifest.open_current(home)
     with ix.searcher() as s:
         return {d["id"] for d in s.all_stored_fields()}
 
@@ -126,13 +126,13 @@ def test_update_adds_changes_and_removes(tmp_path):
     assert summary.indexed == 2  # a2 (changed) and a4 (new)
     assert summary.removed == 2  # old a2 and a3
     assert doc_ids(home) == {"a1", "a2", "a4"}
-    ix = store.open_current(home)
+    ix = manifest.open_current(home)
     with ix.searcher() as s:
         assert "الرياضة" in s.document(id="a2")["body"]
 
 
 def _segment_ids(home: Path) -> set[str]:
-    return {seg.segment_id() for seg in store.open_current(home)._segments()}
+    return {seg.segment_id() for seg in manifest.open_current(home)._segments()}
 
 
 def test_update_leaves_big_segments_alone(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer import parallel, store
+from indexer import manifest, parallel, store
 from indexer.writer import build_index
 from search.engine import Engine
 
@@ -53,7 +53,7 @@ def counts(summary) -> dict:
 
 
 def stored(home: Path) -> dict:
-    with store.open_current(home).searcher() as s:
+    with manifest.open_current(home).searcher() as s:
         return {d["id"]: d for d in s.all_stored_fields()}
 
 
@@ -81,7 +81,7 @@ def test_same_documents_and_rankings(built, jobs):
     _, builds = built
     home_one, home_many = builds[1][0], builds[jobs][0]
     assert stored(home_many) == stored(home_one)
-    with store.open_current(home_many).reader() as reader:
+    with manifest.open_current(home_many).reader() as reader:
         assert len(list(reader.leaf_readers())) == jobs  # no final merge
         assert reader.has_deletions()  # the late copies of the first part's articles
         assert reader.doc_count() == builds[1][1].indexed
@@ -209,7 +209,7 @@ def test_segments_of_bounded_size(built, tmp_path, monkeypatch, jobs):
     summary = build_index([archive], tmp_path / "small", jobs=jobs)
     assert counts(summary) == counts(builds[1][1]) and summary.report == builds[1][1].report
     assert stored(tmp_path / "small") == stored(builds[1][0])
-    with store.open_current(tmp_path / "small").reader() as reader:
+    with manifest.open_current(tmp_path / "small").reader() as reader:
         leaves = list(reader.leaf_readers())
         assert len(leaves) > 2 * jobs
         assert reader.doc_count() == summary.indexed

@@ -400,7 +400,7 @@ class BrokenEngine:
 
 
 def test_unexpected_errors_are_a_generic_arabic_500(caplog):
-    client = create_app(engine=BrokenEngine()).test_client()
+    client = create_app(backend=BrokenEngine()).test_client()
     with caplog.at_level(logging.ERROR):
         res = client.get(f"/?q={ECONOMY}")
     assert res.status_code == 500

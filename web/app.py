@@ -13,8 +13,7 @@ from pathlib import Path
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from indexer import store
-from search.engine import Engine
+from search.backend import Backend, open_backend
 from web import api, errors, formatting, pages
 from web.context import EXTENSION
 
@@ -43,11 +42,11 @@ class SafeJSONProvider(DefaultJSONProvider):
         return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def create_app(home: Path | str | None = None, engine: Engine | None = None) -> Flask:
+def create_app(home: Path | str | None = None, backend: Backend | None = None) -> Flask:
     """The web app over the index at ``home`` (default: $ARSHIF_INDEX or data/index).
 
-    Pass ``engine`` to share an Engine (or a stand-in, in tests).  The index
-    need not exist yet: pages answer 503 until ``arshif index`` builds it.
+    Pass ``backend`` to share one (or a stand-in, in tests).  The index need
+    not exist yet: pages answer 503 until ``arshif index`` builds it.
     """
     app = Flask(__name__)
     # Flask turns debug on from FLASK_DEBUG in the environment; only
@@ -55,10 +54,10 @@ def create_app(home: Path | str | None = None, engine: Engine | None = None) -> 
     app.debug = False
     app.json = SafeJSONProvider(app)
     app.url_map.merge_slashes = False  # article ids may contain "//"
-    if engine is None:
-        engine = Engine(Path(home) if home is not None else store.default_home())
-    app.extensions[EXTENSION] = engine
-    app.config["ARSHIF_HOME"] = str(getattr(engine, "home", ""))
+    if backend is None:
+        backend = open_backend(home)
+    app.extensions[EXTENSION] = backend
+    app.config["ARSHIF_HOME"] = str(getattr(backend, "home", ""))
     _register_template_helpers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

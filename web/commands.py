@@ -11,7 +11,7 @@ import click
 
 from indexer import store
 from indexer.commands import index_option
-from search.engine import Engine
+from search.backend import open_backend
 from web import prefork
 
 EXIT_ERROR = 2
@@ -79,13 +79,13 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
 
     home = home or store.default_home()
     try:
-        generation = Engine(home).generation()  # opens the index: fail now, not per request
+        generation = open_backend(home).summary()["generation"]  # fail now, not per request
     except store.StoreError as exc:
         _fail(str(exc))
     # Errors (logged by web.errors) go to stderr with a timestamp.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
-        app = create_app(engine=Engine(home))
+        app = create_app(backend=open_backend(home))
         click.echo(f"arshif: DEBUG server (not for production) on {display_url(host, port)}", err=True)
         app.run(host=host, port=port, debug=True, threaded=True, use_reloader=False)
         return
@@ -105,7 +105,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
         # send releases the GIL, and a thread waiting to get it back waits
         # out the switch interval (5 ms by default) while another searches.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        server = make_server(create_app(engine=Engine(home)), host, port, threads, sock)
+        server = make_server(create_app(backend=open_backend(home)), host, port, threads, sock)
         try:
             server.run()
         finally:

@@ -1,22 +1,21 @@
-"""The app's one Engine, and the few calls the views make on it.
+"""The app's one search backend, and the few calls the views make on it.
 
-One Engine lives as long as the app: it keeps a searcher per thread and
-reopens it when ``arshif index`` publishes a new generation, so a running
-server follows rebuilds without a restart.  Creating an Engine per request
-would reopen the index on every search.
+One backend lives as long as the app: the embedded one keeps the live
+generation open and reopens it when ``arshif index`` publishes a new one, so
+a running server follows rebuilds without a restart.  Creating one per
+request would reopen the index on every search.
 """
 
 from __future__ import annotations
 
 from flask import current_app
 
-from search.backend import Article, Hit, Request, Result
-from search.engine import Engine
+from search.backend import Article, Backend, Hit, Request, Result
 
-EXTENSION = "arshif.engine"
+EXTENSION = "arshif.backend"
 
 
-def engine() -> Engine:
+def engine() -> Backend:
     return current_app.extensions[EXTENSION]
 
 
@@ -35,5 +34,4 @@ def more_like_this(article_id: str, limit: int) -> list[Hit]:
 
 def index_summary() -> dict:
     """Articles and generation of the live index (raises NoIndex without one)."""
-    eng = engine()
-    return {"articles": eng.searcher().doc_count(), "generation": eng.generation()}
+    return engine().summary()
