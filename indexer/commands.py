@@ -159,11 +159,11 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def stats_command(home, as_json):
     """Show what is in an index: articles, dates, sources, size, analyzer."""
-    from search.stats import index_stats
+    from search.backend import open_backend
 
     home = home or store.default_home()
     try:
-        stats = index_stats(home)
+        stats = open_backend(home).stats()
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -174,7 +174,7 @@ def stats_command(home, as_json):
     click.echo(f"dates:     {stats['date_min'] or '-'} .. {stats['date_max'] or '-'}"
                f" ({stats['undated']} undated)")
     click.echo(f"size:      {stats['size_bytes'] / 1e6:.1f} MB on disk")
-    click.echo(f"analyzer:  {stats['analyzer']}")
+    click.echo(f"analysis:  {stats['fingerprint']}")
     click.echo(f"built:     {stats['built_at'] or '-'}")
     click.echo("sources:")
     for name, count in stats["sources"]:

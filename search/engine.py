@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as wq
 
 from indexer import manifest, store
@@ -126,9 +127,30 @@ class Engine:
         return {"articles": int(len(live.generation.live_docs)), "generation": live.name}
 
     def stats(self) -> dict:
-        from search.stats import index_stats
-
-        return index_stats(self.home)
+        """What the live generation holds: live articles only (an update or a
+        parallel build leaves deleted documents in the segments)."""
+        live = self._open_live()
+        gen, docs = live.generation, live.generation.live_docs
+        folder = self.home / live.name
+        info = manifest.read(folder)
+        codes, names = gen.texts("source")
+        counts = np.bincount(codes[docs], minlength=len(names))
+        sources = sorted(((names[i], int(counts[i])) for i in np.flatnonzero(counts)),
+                         key=lambda kv: (-kv[1], kv[0]))
+        codes, months = gen.texts("month")
+        dated = sorted({months[c] for c in np.unique(codes[docs])} - {""})
+        return {
+            "path": str(self.home),
+            "generation": live.name,
+            "articles": int(len(docs)),
+            "undated": int(len(docs) - np.count_nonzero(gen.numbers("date")[1][docs])),
+            "date_min": dated[0] if dated else None,
+            "date_max": dated[-1] if dated else None,
+            "sources": sources,
+            "size_bytes": store.disk_size(folder),
+            "fingerprint": info.get("fingerprint"),
+            "built_at": info.get("built_at"),
+        }
 
     # -- search ---------------------------------------------------------------
     def search(self, req: Request) -> Result:

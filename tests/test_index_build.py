@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from arshif.cli import main
 from indexer import manifest, store
 from indexer.writer import build_index
-from search.stats import index_stats
+from search.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -37,7 +37,7 @@ def test_bundled_archive_builds_and_counts_add_up(tmp_path):
     files = len(list(archive.glob("*.txt")))
     assert summary.files == files
     assert summary.files_rejected == 0
-    assert summary.indexed == len(doc_ids(home)) == index_stats(home)["articles"]
+    assert summary.indexed == len(doc_ids(home)) == Engine(home).stats()["articles"]
     assert summary.embedded >= 1  # the example's trailing "read also" article
     assert "000_be18b8559e209b80" in doc_ids(home)
 
@@ -212,6 +212,6 @@ def test_saudinewsnet_end_to_end_counts(tmp_path):
     assert summary.indexed + summary.duplicates + summary.records_rejected == records
     assert summary.reasons["empty body"] == summary.records_rejected == 354
     assert summary.dates_missing == 0
-    stats = index_stats(home)
+    stats = Engine(home).stats()
     assert stats["articles"] == summary.indexed
     assert stats["date_min"] == "2015-07" and stats["date_max"] == "2015-08"

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from search.engine import Engine
 from search.query import clean, plain_query
+from search.settings import SearchSettings
 
 WORDS = ["الاقتصاد", "والاقتصاد", "اقتصاد", "النفط", "في", "من", "ما", "هي", "متى", "لماذا",
          "بماذا", "الأسواقُ", "وزير", "الوزير", "٢٠٢٣", "2023", "Oil", "oil", "COVID19", "ﻻ",
@@ -16,7 +17,7 @@ WORDS = ["الاقتصاد", "والاقتصاد", "اقتصاد", "النفط",
 
 @pytest.fixture(scope="module")
 def parser(news_index):
-    return Engine(news_index).parser
+    return Engine(news_index).view().live.parser
 
 
 @settings(max_examples=300, deadline=None)
@@ -35,4 +36,5 @@ def test_syntax_goes_to_the_parser(parser, text):
 
 
 def test_and_grouping_goes_to_the_parser(news_index):
-    assert plain_query(Engine(news_index, conjunctive=True).parser, "النفط قطر") is None
+    engine = Engine(news_index, SearchSettings(conjunctive=True))
+    assert plain_query(engine.view().live.parser, "النفط قطر") is None

@@ -422,7 +422,7 @@ def test_new_index_is_served_without_restart(tmp_path):
     build_index([archive], home)
     app = create_app(home)
     client = app.test_client()
-    engine = app.extensions["arshif.engine"]
+    engine = app.extensions["arshif.backend"]
     assert "لم نجد" in html(client.get("/?q=البطاريق"))
     (archive / "new.txt").write_text(article_text(
         "البطاريق تعود إلى الشاطئ", date(2024, 1, 5), ["شوهدت البطاريق على الشاطئ."],
@@ -431,7 +431,7 @@ def test_new_index_is_served_without_restart(tmp_path):
     page = html(client.get("/?q=البطاريق"))
     assert "نتيجة واحدة" in page and "<mark>البطاريق</mark>" in page
     assert client.get("/healthz").get_json()["generation"] == "gen-000002"
-    assert app.extensions["arshif.engine"] is engine  # one Engine for the app's life
+    assert app.extensions["arshif.backend"] is engine  # one Engine for the app's life
 
 
 # -- serve command ------------------------------------------------------------------
