@@ -29,7 +29,8 @@ from pathlib import Path
 def _maxrss_mb() -> dict:
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"maxrss_self_mb": round(self_kb / 1024, 1), "maxrss_children_mb": round(kids_kb / 1024, 1)}
+    return {"maxrss_self_mb": round(self_kb / 1024, 1),
+            "maxrss_children_mb": round(kids_kb / 1024, 1)}
 
 
 # -- builds ---------------------------------------------------------------------
@@ -57,8 +58,8 @@ def build_arshif(p: dict) -> dict:
 
 def _articles(sources: list[Path]):
     """The articles build_index would index: project readers, same de-duplication."""
-    from indexer.readers.archive import iter_files, read_file
     from indexer.article import Reject
+    from indexer.readers.archive import iter_files, read_file
     from indexer.schema import content_key
 
     roots = [s for s in sources if s.is_dir()]
@@ -118,8 +119,8 @@ def compare_indexes(p: dict) -> dict:
     """Same documents (id, headline, body, content key) and the same ranked ids
     (``Engine.ranked_ids``, top 100) for ``queries`` headline queries: the first
     2 to 6 words of every k-th article's headline."""
-    from search.engine import Engine
     from indexer import store
+    from search.engine import Engine
 
     docs = []
     for home in p["homes"]:
@@ -138,7 +139,8 @@ def compare_indexes(p: dict) -> dict:
         same_ids += [x[0] for x in a] == [x[0] for x in b]
         same_top10 += [x[0] for x in a[:10]] == [x[0] for x in b[:10]]
         if len(a) == len(b):
-            max_score_diff = max([max_score_diff, *(abs(x[2] - y[2]) for x, y in zip(a, b))])
+            max_score_diff = max([max_score_diff,
+                                  *(abs(x[2] - y[2]) for x, y in zip(a, b, strict=True))])
     return {"docs": [len(d) for d in docs], "same_docs": one == two, "queries": len(queries),
             "same_ranked_ids": same_ids, "same_top10": same_top10,
             "max_score_diff": round(max_score_diff, 6)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from whoosh.analysis import Token, Tokenizer
@@ -78,15 +78,15 @@ SECTION_GAP = 100
 _VERSION = 2
 
 
-@lru_cache(maxsize=None)
-def _stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
+@cache
+def stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
     normalize = make_normalizer(rules)
     text = resources.files("indexer").joinpath("data/stopwords.txt").read_text("utf-8")
     words = (line.strip() for line in text.splitlines())
     return frozenset(normalize(w) for w in words if w and not w.startswith("#"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _query_stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
     normalize = make_normalizer(rules)
     return frozenset(normalize(w) for w in QUERY_STOPWORDS_TEXT.split())
@@ -151,7 +151,7 @@ class ArabicAnalyzer(Tokenizer):
             state["protect"] = False
         self.__dict__.update(state)
 
-    def view(self, stemmer: str) -> "ArabicAnalyzer":
+    def view(self, stemmer: str) -> ArabicAnalyzer:
         """The same analyzer with another stemmer: the extra field views
         (``none`` for exact forms, ``skeleton`` for spelling variants)."""
         return ArabicAnalyzer(stemmer=stemmer, stopwords=self.stopwords, rules=self.rules,
@@ -164,14 +164,14 @@ class ArabicAnalyzer(Tokenizer):
         fn = FROM_LIGHT10_STEM.get(self.stemmer)
         return fn(stem) if fn else None
 
-    def exact(self) -> "ArabicAnalyzer":
+    def exact(self) -> ArabicAnalyzer:
         """The same analyzer without stemming: the "exact form" field views."""
         return self.view("none")
 
     # -- per-word analysis (cached) -----------------------------------------
     def _setup(self):
         self._normalize = make_normalizer(self.rules)
-        self._stops = _stopword_set(self.rules) if self.stopwords else frozenset()
+        self._stops = stopword_set(self.rules) if self.stopwords else frozenset()
         self._qstops = _query_stopword_set(self.rules) if self.query_stopwords else frozenset()
         self._protected = protected_words() if self.protect else frozenset()
         self._split = split_words() if self.proclitics else frozenset()
@@ -312,12 +312,12 @@ class ArabicAnalyzer(Tokenizer):
         normalize, stem = self._normalize, self._stem
         protected, split = self._protected, self._split
         return [sys.intern(stem(normalize(word), protected, split)) if t else ""
-                for word, t in zip(surfaces, base_terms)]
+                for word, t in zip(surfaces, base_terms, strict=True)]
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
         """(term, position) of every indexed word of ``value``, as ``__call__``
         gives them at index time (positions jump SECTION_GAP at a section break)."""
-        return list(zip(*self.index_words(value)))
+        return list(zip(*self.index_words(value), strict=True))
 
     def index_words(self, value: str) -> tuple[list[str], list[int]]:
         """``index_terms`` as two lists: the terms, and their positions (what

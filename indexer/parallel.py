@@ -29,7 +29,7 @@ import traceback
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -76,7 +76,7 @@ def split_items(items: list, parts: int) -> list[list]:
         cut = bisect_left(cumulative, total * k / parts) + 1
         bounds.append(min(max(cut, bounds[-1]), len(items)))
     bounds.append(len(items))
-    return [items[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [items[a:b] for a, b in pairwise(bounds) if b > a]
 
 
 def _size(item) -> int:
@@ -164,7 +164,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
             result = _read(item, fmt, mapping, roots)
             facts = FileFacts.of(result)
             docnums: list[tuple[int, int] | None] = []
-            for article, fact in zip(result.articles, facts.articles):
+            for article, fact in zip(result.articles, facts.articles, strict=True):
                 if fact.key in seen:
                     docnums.append(None)
                     continue
@@ -173,7 +173,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
                                                                   fact.key)))
             messages.put(("file", number, facts, docnums))
         messages.put(("done", number, series.finish()))
-    except Exception as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
+    except Exception as exc:  # sent to the parent, which re-raises it
         messages.put(("failed", number, _picklable(exc), traceback.format_exc()))
 
 
@@ -187,7 +187,7 @@ def _picklable(exc: Exception) -> Exception:
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
-    except Exception:  # noqa: BLE001 - any exception type may fail to pickle
+    except Exception:  # any exception type may fail to pickle
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
@@ -199,7 +199,7 @@ def count_and_publish_segments(ix, parts: list[Part], summary: Summary) -> None:
     for part in parts:
         for facts, docnums in part.files:
             fresh = count_file(summary, facts, seen)
-            for new, where in zip(fresh, docnums):
+            for new, where in zip(fresh, docnums, strict=True):
                 if where is not None and not new:  # its first copy is in an earlier part
                     segment, docnum = where
                     part.segments[segment].delete_document(docnum)

@@ -93,7 +93,8 @@ def build_known_item(shared: Path, out: Path, n_docs: int = 4000, n_queries: int
         for pool in pools:
             for i, (uid, headline, body) in enumerate(pool):
                 # Bodies only: an empty title, so the headline cannot match itself.
-                corpus.write(json.dumps({"id": uid, "title": "", "text": body}, ensure_ascii=False) + "\n")
+                record = {"id": uid, "title": "", "text": body}
+                corpus.write(json.dumps(record, ensure_ascii=False) + "\n")
                 if i < n_queries // 2:
                     queries.write(f"q{uid}\t{_key(headline)}\n")
                     qrels.write(f"q{uid}\t{uid}\t1\n")
@@ -147,7 +148,8 @@ def configs() -> list[Config]:
                boosts={"headline": 2.0, "body": 1.0, "keywords": 1.0}, k1=1.2, b=0.75),
         # stemming
         Config("no stemming (exact forms only)", "stemming", analyzer=dict(stemmer="none")),
-        Config("skeleton stemmer as the main stemmer", "stemming", analyzer=dict(stemmer="skeleton")),
+        Config("skeleton stemmer as the main stemmer", "stemming",
+               analyzer=dict(stemmer="skeleton")),
         Config("light10 without the word lists", "stemming",
                analyzer=dict(protect=False, proclitics=False)),
         Config("light10 + protected و list only", "stemming", analyzer=dict(proclitics=False)),
@@ -162,13 +164,16 @@ def configs() -> list[Config]:
                     analyzer=dict(rules=without(rule))) for rule in RULES]
     rows += [
         # fields and views
-        Config("headline boost 0 (headline only inside body)", "fields", boosts=boosts(headline=0.0)),
+        Config("headline boost 0 (headline only inside body)", "fields",
+               boosts=boosts(headline=0.0)),
         Config("headline boost 0.5", "fields", boosts=boosts(headline=0.5)),
         Config("headline boost 1.0", "fields", boosts=boosts(headline=1.0)),
         Config("headline boost 2.0", "fields", boosts=boosts(headline=2.0)),
         Config("headline not indexed inside body", "fields", headline_in_body=False),
-        Config("no exact view", "fields", views={"body_skel": "skeleton"}, boosts=boosts(body_exact=None)),
-        Config("no skeleton view", "fields", views={"body_exact": "none"}, boosts=boosts(body_skel=None)),
+        Config("no exact view", "fields", views={"body_skel": "skeleton"},
+               boosts=boosts(body_exact=None)),
+        Config("no skeleton view", "fields", views={"body_exact": "none"},
+               boosts=boosts(body_skel=None)),
         Config("no extra views (stemmed fields only)", "fields", views={},
                boosts=boosts(body_exact=None, body_skel=None)),
         Config("exact view weight 0.6", "fields", boosts=boosts(body_exact=0.6)),
@@ -260,7 +265,8 @@ def prf_search(engine: Engine, docs: int, terms: int, weight: float):
         if not scored:
             return hits
         total = sum(w for w, _ in scored)
-        extra = wq.Or([wq.Term("body", t, boost=weight * len(qterms) * w / total) for w, t in scored])
+        extra = wq.Or([wq.Term("body", t, boost=weight * len(qterms) * w / total)
+                       for w, t in scored])
         results = searcher.search(wq.Or([engine.parse(text).query, extra]), limit=depth)
         return [(r["id"], i + 1, r.score) for i, r in enumerate(results)]
 
@@ -305,9 +311,10 @@ def coordinated(alpha: float):
 def run(cfg: Config, data: Dataset, work: Path, costs: dict) -> dict:
     with patched(cfg), coordinated(cfg.coordination):
         home = index_for(cfg, data, work, costs)
-        engine = Engine(home, field_boosts=cfg.boosts, conjunctive=cfg.conjunctive, b=cfg.b, k1=cfg.k1)
+        engine = Engine(home, field_boosts=cfg.boosts, conjunctive=cfg.conjunctive, b=cfg.b,
+                        k1=cfg.k1)
         search = prf_search(engine, *cfg.prf) if cfg.prf else engine.ranked_ids
-        report, runs = evaluate.evaluate(search, data.queries, data.qrels)
+        report, _runs = evaluate.evaluate(search, data.queries, data.qrels)
     return {"metrics": report.metrics, "queries": report.queries, "ms": report.ms_per_query,
             "index": home.name}
 
@@ -328,9 +335,11 @@ def _fmt_row(cfg: Config, results: dict, sets: list[str], base: dict) -> str:
 
 CHOSEN = {
     "stemming": "light10 + both word lists (protected و, proclitics ب ل ك ف)",
-    "stopwords": "short function-word list (indexer/data/stopwords.txt); question words, also behind a proclitic (بماذا، لمن), dropped from queries only",
+    "stopwords": "short function-word list (indexer/data/stopwords.txt); question words, "
+                 "also behind a proclitic (بماذا، لمن), dropped from queries only",
     "normalization": "all 11 rules",
-    "fields": "headline 0.75, and the headline also indexed as the first line of body; body_exact view 0.3; body_skel view 0.3 (plain queries of 2+ words)",
+    "fields": "headline 0.75, and the headline also indexed as the first line of body; "
+              "body_exact view 0.3; body_skel view 0.3 (plain queries of 2+ words)",
     "bm25": "k1=0.5, b=1.0",
     "grouping": "OR of the words (Whoosh OrGroup)",
     "proximity": "off",
@@ -388,8 +397,9 @@ def write_report(path: Path, rows, results, sets, costs, meta) -> None:
         for s in sets:
             r = results[cfg.name][s]
             c = costs.get(r["index"], {})
-            lines.append(f"| {s}, {cfg.name.split(':')[0]} | {c.get('seconds', float('nan')):.1f} | "
-                         f"{c.get('mb', float('nan')):.1f} | {r['ms']:.1f} |")
+            lines.append(f"| {s}, {cfg.name.split(':')[0]} "
+                         f"| {c.get('seconds', float('nan')):.1f} "
+                         f"| {c.get('mb', float('nan')):.1f} | {r['ms']:.1f} |")
     lines += [
         "",
         "Build times and latencies are single-process, on this machine, and vary with load;",
@@ -426,10 +436,16 @@ def write_report(path: Path, rows, results, sets, costs, meta) -> None:
     path.write_text("\n".join(lines), "utf-8")
 
 
+def _count_lines(path: Path) -> int:
+    with open(path, encoding="utf-8") as fh:
+        return sum(1 for _ in fh)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--work", type=Path, help="keep indexes and the sample here (default: temp)")
+    parser.add_argument("--work", type=Path,
+                        help="keep indexes and the sample here (default: temp)")
     parser.add_argument("--sets", default="arcd,ki", help="comma-separated: arcd, ki")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quality.md")
     parser.add_argument("--only", help="only rows whose name contains this (no report written)")
@@ -462,9 +478,9 @@ def main(argv=None) -> int:
             print(f"{cfg.name[:60]:<60} {figures}", file=sys.stderr, flush=True)
         if not args.only:
             meta = {"date": time.strftime("%Y-%m-%d"), "seconds": time.perf_counter() - started,
-                    "arcd_queries": data["arcd"].queries.__len__() if "arcd" in data else 0,
+                    "arcd_queries": len(data["arcd"].queries) if "arcd" in data else 0,
                     "ki_queries": len(data["ki"].queries) if "ki" in data else 0,
-                    "ki_docs": sum(1 for _ in open(data["ki"].folder / "corpus.jsonl", encoding="utf-8"))
+                    "ki_docs": _count_lines(data["ki"].folder / "corpus.jsonl")
                     if "ki" in data else 0}
             write_report(args.out, rows, results, sets, costs, meta)
             print(f"wrote {args.out}", file=sys.stderr)

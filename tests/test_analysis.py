@@ -3,8 +3,7 @@
 import pickle
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from indexer.analysis import ArabicAnalyzer
 from indexer.normalize import RULES, make_normalizer, normalize

@@ -12,8 +12,14 @@ from click.testing import CliRunner
 from arshif.cli import main
 from indexer.writer import build_index
 from search.engine import Engine
-from search.evaluate import (EvalInputError, evaluate, evaluate_index, read_qrels, read_queries,
-                             score_run)
+from search.evaluate import (
+    EvalInputError,
+    evaluate,
+    evaluate_index,
+    read_qrels,
+    read_queries,
+    score_run,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 ARCD = SHARED / "eval" / "arcd"
@@ -48,7 +54,7 @@ def write_set(folder: Path, qrels_text: str | None = None) -> tuple[Path, Path, 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("eval")
-    corpus, queries, qrels = write_set(folder)
+    corpus, _queries, _qrels = write_set(folder)
     build_index([corpus], folder / "index", fmt="jsonl", mapping=MAPPING)
     return folder
 
@@ -144,7 +150,7 @@ def test_metrics_on_a_tiny_index(tiny):
 
 def test_eval_uses_the_search_box_path(tiny):
     engine = Engine(tiny / "index")
-    report, run = evaluate(engine.ranked_ids, QUERIES, QRELS)
+    _report, run = evaluate(engine.ranked_ids, QUERIES, QRELS)
     assert run["q1"] == engine.ranked_ids(QUERIES["q1"], 100)
 
 

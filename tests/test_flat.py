@@ -7,13 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer import flat, segment, store
-from indexer import writer as writer_module
+from indexer import flat, segment, store, writer as writer_module
 from indexer.codec import IndexDamaged, flat_only
 from indexer.postings import FieldPostings
 from indexer.segment import ArshifWriter
@@ -68,7 +66,7 @@ def assert_same_index(mine: Path, stock: Path) -> int:
     compared = 0
     mine_leaves, stock_leaves = leaf_flats(mine), leaf_flats(stock)
     assert len(mine_leaves) == len(stock_leaves)
-    for (leaf, flat_postings), (ref, no_flat) in zip(mine_leaves, stock_leaves):
+    for (leaf, flat_postings), (ref, no_flat) in zip(mine_leaves, stock_leaves, strict=True):
         assert flat_postings is not None and no_flat is None
         assert flat_only(leaf.segment()) and not flat_only(ref.segment())
         assert sorted(leaf.deleted_docs_set) == sorted(ref.deleted_docs_set)
@@ -82,12 +80,12 @@ def assert_same_index(mine: Path, stock: Path) -> int:
             docs, weights = flat_postings.postings(fieldname, btext)
             # Deleted documents are in the flat file (the search masks them).
             live = np.array([not leaf.is_deleted(d) for d in docs.tolist()], dtype=bool)
-            assert list(zip(docs[live].tolist(), weights[live].tolist())) == \
+            assert list(zip(docs[live].tolist(), weights[live].tolist(), strict=True)) == \
                 [(d, w) for d, w, _ in expected], (fieldname, btext)
             if flat_postings.has_positions(fieldname):
                 owner, pos = flat_postings.positions(fieldname, btext, docs[live])
                 fmt = ref.schema[fieldname].format
-                assert list(zip(owner.tolist(), pos.tolist())) == [
+                assert list(zip(owner.tolist(), pos.tolist(), strict=True)) == [
                     (i, p) for i, (_, _, v) in enumerate(expected) for p in fmt.decode_positions(v)]
             compared += 1
         assert flat_postings.postings("body", "كلمةغيرموجودة".encode())[0].size == 0

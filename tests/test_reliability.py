@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -83,9 +83,7 @@ def leftovers(home: Path) -> list[str]:
     live = store.current_name(home)
     out = []
     for p in home.iterdir():
-        if p.name.endswith(".tmp"):
-            out.append(p.name)
-        elif store.GEN_RE.match(p.name) and p.name > live:
+        if p.name.endswith(".tmp") or (store.GEN_RE.match(p.name) and p.name > live):
             out.append(p.name)
     return sorted(out)
 
@@ -261,7 +259,7 @@ def rebuild_under_load(tmp: Path, clients: int = 50, rebuilds: int = 1, articles
                 if ok and kind == 1:
                     with lock:
                         seen.append((started, current[version], version, json.loads(body)["total"]))
-            except Exception as exc:  # noqa: BLE001 - every failure counts
+            except Exception as exc:  # every failure counts
                 ok, body = False, repr(exc).encode()
                 conn.close()
                 conn = http.client.HTTPConnection(server.host, server.port, timeout=15)
@@ -453,10 +451,8 @@ def _killed_build(src: Path, home: Path, hook: str, extra: list[str]) -> tuple[i
 def _sizes(folder: Path) -> dict[str, int]:
     sizes = {}
     for p in folder.rglob("*"):
-        try:
+        with suppress(FileNotFoundError):
             sizes[p.name] = p.stat().st_size
-        except FileNotFoundError:
-            pass
     return sizes
 
 
@@ -474,10 +470,8 @@ def _no_orphans(home: Path, wait: float = 5.0) -> None:
             break
         time.sleep(0.2)
     for pid in pids:  # started by this test (children of its build): clean up, then fail
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert not pids, f"processes of the killed build still running: {pids}"
 
 
@@ -521,7 +515,7 @@ def test_kill_during_update_quick(tmp_path):
 def test_kill_at_each_stage_with_jobs_quick(tmp_path):
     """``--jobs 2`` (one segment per worker process): the same guarantees, and
     no worker outlives its killed builder (``_no_orphans``)."""
-    points = QUICK_KILL_POINTS + [("all read, workers writing segments", "commit:kill")]
+    points = [*QUICK_KILL_POINTS, ("all read, workers writing segments", "commit:kill")]
     check_kills(kill_during_build(tmp_path, points, articles=40, jobs=2, server=False))
 
 
@@ -594,7 +588,7 @@ def two_builders(tmp: Path) -> dict:
         second = run_index(str(tmp / "v0"), "--index", str(home), "-q", timeout=30)
         second_took = time.monotonic() - t0
         during = store.current_name(home)
-        out, err = first.communicate(timeout=60)
+        _out, _err = first.communicate(timeout=60)
     finally:
         if first.poll() is None:
             first.kill()

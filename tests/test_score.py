@@ -75,7 +75,7 @@ def vector_ranking(engine: Engine, req: Request):
         match = score.restrict(match, _filter_query(req), engine.arrays, searcher)
     order = engine.arrays.date_order(searcher, req.sort == "newest") if req.sort != "relevance" else None
     docnums, scores = score.top(match, 100, order)
-    return list(zip(docnums.tolist(), scores.tolist())), match.count
+    return list(zip(docnums.tolist(), scores.tolist(), strict=True)), match.count
 
 
 def assert_same(engine: Engine, req: Request):
@@ -150,11 +150,8 @@ def segmented_index(tmp_path_factory, request):
     words = ["النفط", "الغاز", "الذهب", "القمح", "الاقتصاد", "تركيا", "قطر"]
     n = 0
     for seg in range(3):
-        if request.param == "flat":
-            writer = ArshifWriter(ix)
-        else:
-            writer = ix.writer()
-        for i in range(20):
+        writer = ArshifWriter(ix) if request.param == "flat" else ix.writer()
+        for _i in range(20):
             n += 1
             picked = [words[(n * k + seg) % len(words)] for k in (1, 2, 3)]
             body = " ".join(picked * (1 + n % 3)) + " تقرير عن الاقتصاد"

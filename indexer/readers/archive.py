@@ -21,7 +21,8 @@ from indexer.readers.sgml import read_sgml
 from indexer.readers.text import parse_text_article
 
 FORMATS = ("auto", "text", "json", "jsonl", "csv", "sgml")
-ARCHIVE_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".sgml", ".sgm", ".xml", ""}
+ARCHIVE_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".sgml", ".sgm",
+                    ".xml", ""}
 
 
 @dataclass
@@ -91,7 +92,8 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=
         result.signature = file_signature(path)
         text = read_text(path)
     except (UnreadableFile, OSError) as exc:
-        reason = str(exc) if isinstance(exc, UnreadableFile) else f"unreadable: {exc.strerror or exc}"
+        reason = (str(exc) if isinstance(exc, UnreadableFile)
+                  else f"unreadable: {exc.strerror or exc}")
         result.rejects.append(Reject(str(path), reason))
         return result
     kind = detect_format(path, text) if fmt == "auto" else fmt
@@ -141,6 +143,7 @@ def read_archive(
         if isinstance(item, Reject):
             yield FileResult(item.path, rejects=[item])
         elif fmt == "auto" and item.suffix.lower() not in ARCHIVE_SUFFIXES:
-            yield FileResult(str(item), rejects=[Reject(str(item), f"not an archive file ({item.suffix})")])
+            reject = Reject(str(item), f"not an archive file ({item.suffix})")
+            yield FileResult(str(item), rejects=[reject])
         else:
             yield read_file(item, fmt, mapping, roots)

@@ -17,7 +17,7 @@ from typing import Any
 from indexer.article import Article, Reject
 from indexer.readers.records import build_article, resolve_mapping
 
-__all__ = ["read_sgml", "SGML_NAMES"]
+__all__ = ["SGML_NAMES", "read_sgml"]
 
 #: Tags tried, in order, for each field when not mapped (case-insensitive).
 SGML_NAMES: dict[str, tuple[str, ...]] = {
