@@ -26,7 +26,8 @@ def leaf_flats(home: Path):
     """(leaf reader, its FlatPostings or None) for each segment of the live index."""
     ix = store.open_current(home)
     reader = ix.reader()
-    return [(leaf, search_arrays._leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
+    leaf_flat = search_arrays._leaf_flat  # noqa: SLF001 - the search's own lookup of the file
+    return [(leaf, leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
 
 
 class _StockWriter(SegmentWriter):
@@ -73,7 +74,8 @@ def assert_same_index(mine: Path, stock: Path) -> int:
         terms = list(ref.all_terms())
         assert list(leaf.all_terms()) == terms
         for fieldname, btext in terms:
-            assert _stats(leaf.term_info(fieldname, btext)) == _stats(ref.term_info(fieldname, btext))
+            assert (_stats(leaf.term_info(fieldname, btext))
+                    == _stats(ref.term_info(fieldname, btext)))
             expected = _postings(ref.postings(fieldname, btext))
             assert _postings(leaf.postings(fieldname, btext)) == expected, (fieldname, btext)
             assert flat_postings.has_field(fieldname)  # every indexed field
@@ -173,9 +175,11 @@ def test_vectorized_phrase_check_is_in_order(docs, slop):
         owner = [i for i, d in enumerate(docs) for _ in sorted(set(d[w]))]
         pos = [p for d in docs for p in sorted(set(d[w]))]
         pairs.append((np.array(owner, dtype=np.int64), np.array(pos, dtype=np.int64)))
+    in_order = search_arrays._in_order  # noqa: SLF001 - the phrase check's two halves
+    phrase_docs = search_arrays._phrase_docs  # noqa: SLF001
     expected = [i for i, d in enumerate(docs)
-                if all(d) and search_arrays._in_order([sorted(set(p)) for p in d], slop)]
-    assert search_arrays._phrase_docs(pairs, slop).tolist() == expected
+                if all(d) and in_order([sorted(set(p)) for p in d], slop)]
+    assert phrase_docs(pairs, slop).tolist() == expected
 
 
 def test_another_version_is_not_read(tmp_path):
@@ -194,11 +198,12 @@ def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key):
     _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     data = path.read_bytes()
-    offset, length, magic = flat._FOOTER.unpack_from(data, len(data) - flat._FOOTER.size)
+    footer = flat._FOOTER  # noqa: SLF001 - the test edits the file's own header
+    offset, length, magic = footer.unpack_from(data, len(data) - footer.size)
     header = json.loads(data[offset:offset + length])
     header["fields"]["f"][key] = offset - 1  # its array would run into the header
     encoded = json.dumps(header).encode()
-    path.write_bytes(data[:offset] + encoded + flat._FOOTER.pack(offset, len(encoded), magic))
+    path.write_bytes(data[:offset] + encoded + footer.pack(offset, len(encoded), magic))
     with pytest.raises(ValueError):
         flat.FlatPostings(str(path))
     assert flat.open_flat(str(tmp_path), type("Segment", (), {

@@ -17,7 +17,7 @@ from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from search import score
-from search.engine import Engine, Request, _filter_query, _rank
+from search.engine import Engine, Request, _filter_query, _rank  # noqa: PLC2701 - its rewrites
 
 QUERIES = [
     "الاقتصاد",
@@ -73,7 +73,8 @@ def vector_ranking(engine: Engine, req: Request):
     assert match is not None, f"{req.q!r} fell back to Whoosh"
     if _filter_query(req) is not None:
         match = score.restrict(match, _filter_query(req), engine.arrays, searcher)
-    order = engine.arrays.date_order(searcher, req.sort == "newest") if req.sort != "relevance" else None
+    order = (engine.arrays.date_order(searcher, req.sort == "newest")
+             if req.sort != "relevance" else None)
     docnums, scores = score.top(match, 100, order)
     return list(zip(docnums.tolist(), scores.tolist(), strict=True)), match.count
 
@@ -208,7 +209,7 @@ def test_posting_cache_is_bounded(news_index):
     arrays.cache_bytes = 200
     for text in QUERIES:
         engine.ranked_ids(text)
-    assert arrays._cached_bytes <= 200
+    assert arrays._cached_bytes <= 200  # noqa: SLF001 - no public figure for the cache size
     assert np.all(np.diff(score.top(score.evaluate(engine.parse("الاقتصاد").query, arrays,
                                                     engine.searcher()), 100)[1]) <= 0)
 
