@@ -60,11 +60,6 @@ QUERY_STOPWORDS_TEXT = """
 ماهو ماهي ممن عمن
 """
 
-#: Letters that, prefixed to a stopword, still make a stopword (``وهذا``,
-#: ``وبعد`` for "و").  Measured with "و" (docs/quality.md): no gain on either
-#: test set, so off; stopwords.txt spells out the common و forms instead.
-CLITIC_STOP_LETTERS = ""
-
 #: In queries, a question word behind any one-letter proclitic is one too
 #: (``بماذا``, ``لمن``, ``وأين``, ``فهل``).
 QUERY_CLITICS = "وفبلك"
@@ -164,10 +159,6 @@ class ArabicAnalyzer(Tokenizer):
         fn = FROM_LIGHT10_STEM.get(self.stemmer)
         return fn(stem) if fn else None
 
-    def exact(self) -> ArabicAnalyzer:
-        """The same analyzer without stemming: the "exact form" field views."""
-        return self.view("none")
-
     # -- per-word analysis (cached) -----------------------------------------
     def _setup(self):
         self._normalize = make_normalizer(self.rules)
@@ -202,8 +193,7 @@ class ArabicAnalyzer(Tokenizer):
 
     def _analyze(self, surface: str) -> tuple[str, str, bool]:
         norm = self._normalize(surface)
-        stop = not norm or norm in self._stops or (
-            len(norm) >= 3 and norm[0] in CLITIC_STOP_LETTERS and norm[1:] in self._stops)
+        stop = not norm or norm in self._stops
         stem = norm if stop else self._stem(norm, self._protected, self._split)
         return norm, stem, stop
 
@@ -424,12 +414,3 @@ def split_sections(value: str) -> list[list[str]]:
         words = [find_words(part) for part in value.split(SECTION_BREAK)]
         _last_split = (value, words)  # one assignment: safe if threads call this
     return words
-
-
-def default_analyzer() -> ArabicAnalyzer:
-    return ArabicAnalyzer()
-
-
-def exact_analyzer() -> ArabicAnalyzer:
-    """Normalized but unstemmed: the "exact form" view of a text field."""
-    return ArabicAnalyzer(stemmer="none")

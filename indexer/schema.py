@@ -12,10 +12,6 @@ from indexer.article import Article
 from indexer.formats import WordCounts, WordPositions
 from indexer.normalize import normalize_text
 
-#: Fields searched by default, with their query-time boosts (BM25F weights are
-#: set in ``search.rank``).  Chosen by measurement: see docs/quality.md.
-TEXT_FIELDS = ("headline", "body", "keywords")
-
 #: The headline is indexed as the first line of ``body`` too (the stored body
 #: stays the body): a query word found in the headline and the text then
 #: counts once, saturated, as BM25F would, instead of twice.

@@ -109,7 +109,7 @@ class Config:
     analyzer: dict = field(default_factory=dict)  # ArabicAnalyzer kwargs
     views: dict | None = None  # schema.TEXT_VIEWS (None: the default)
     headline_in_body: bool = True
-    clitic_stops: str = analysis.CLITIC_STOP_LETTERS
+    clitic_stops: str = ""  # letters that make a stopword behind them a stopword too
     query_clitics: str = analysis.QUERY_CLITICS
     boosts: dict | None = None  # query field boosts (None: the default)
     k1: float = engine_mod.BM25_K1
@@ -200,18 +200,29 @@ def configs() -> list[Config]:
 @contextlib.contextmanager
 def patched(cfg: Config):
     """The module-level switches a configuration changes, restored afterwards."""
-    saved = (schema.TEXT_VIEWS, schema.HEADLINE_IN_BODY, analysis.CLITIC_STOP_LETTERS,
+    saved = (schema.TEXT_VIEWS, schema.HEADLINE_IN_BODY, analysis.stopword_set,
              analysis.QUERY_CLITICS, query.PROXIMITY_BOOST, query.PROXIMITY_SLOP)
     schema.TEXT_VIEWS = DEFAULT_VIEWS if cfg.views is None else cfg.views
     schema.HEADLINE_IN_BODY = cfg.headline_in_body
-    analysis.CLITIC_STOP_LETTERS = cfg.clitic_stops
+    if cfg.clitic_stops:
+        analysis.stopword_set = with_clitic_stops(saved[2], cfg.clitic_stops)
     analysis.QUERY_CLITICS = cfg.query_clitics
     query.PROXIMITY_BOOST, query.PROXIMITY_SLOP = cfg.proximity
     try:
         yield
     finally:
-        (schema.TEXT_VIEWS, schema.HEADLINE_IN_BODY, analysis.CLITIC_STOP_LETTERS,
+        (schema.TEXT_VIEWS, schema.HEADLINE_IN_BODY, analysis.stopword_set,
          analysis.QUERY_CLITICS, query.PROXIMITY_BOOST, query.PROXIMITY_SLOP) = saved
+
+
+def with_clitic_stops(stopword_set, letters: str):
+    """``stopword_set`` plus every stopword behind one of ``letters`` (``وهذا``,
+    ``وبعد`` for "و"): the rule the stopwords group measures.  The analyzer
+    itself has no such rule; stopwords.txt spells out the common و forms."""
+    def stops(rules: tuple[str, ...]) -> frozenset[str]:
+        base = stopword_set(rules)
+        return base | {c + w for c in letters for w in base if len(w) >= 2}
+    return stops
 
 
 @dataclass

@@ -39,9 +39,6 @@ KEYWORDS_RE = re.compile(r"^(?:كلمات\s+دلالية|الكلمات\s+الد
 KEYWORD_SPLIT_RE = re.compile(r"[،,؛;|#]")
 _EDGE_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 
-#: A line longer than this (in words) is a paragraph, not a headline.
-HEADLINE_MAX_WORDS = 30
-
 
 @dataclass
 class _Draft:
