@@ -163,7 +163,7 @@ def _time_passes(engines: dict, queries: list[dict], modes: list[str], warm: int
     ratios hold even when the absolute times drift.  With ``block=1`` each
     query of one engine directly follows a query of the other, whose work
     evicts the first engine's data from the CPU caches shared by both
-    (docs/performance.md measured a warm arshif query 5x slower so); with
+    (docs/performance.md); with
     blocks of a few dozen queries each engine runs warm, as a server
     answering only its own queries does, while both still see the same
     minute of the machine.  Wall and CPU time (this process) are both

@@ -140,8 +140,8 @@ class ArabicAnalyzer(Tokenizer):
     def __setstate__(self, state):
         state.setdefault("query_stopwords", True)
         if "proclitics" not in state:
-            # Built before the word lists shipped (analyzer v1): keep analyzing
-            # queries exactly as that index was built.
+            # An index of analyzer v1 (no word lists): analyze its queries
+            # exactly as it was built.
             state["proclitics"] = False
             state["protect"] = False
         self.__dict__.update(state)
@@ -172,8 +172,8 @@ class ArabicAnalyzer(Tokenizer):
         self._surfaces: dict[str, set[str]] = {}
         # index_sections' cache: surface word -> its term, or "" when not
         # indexed.  Kept apart from the query-time cache above, which holds
-        # three strings, a tuple and a set entry a word for spans(): 3 x 120k
-        # such words were ~400 MB of a 30k-article build.
+        # three strings, a tuple and a set entry a word for spans(): for every
+        # distinct word of a build, that is several times the memory.
         self._index_cache: dict[str, str] = {}
 
     def analyze_word(self, surface: str) -> tuple[str, str, bool]:
@@ -247,7 +247,7 @@ class ArabicAnalyzer(Tokenizer):
         The schema's posting formats (indexer/formats.py) use it when
         Whoosh's own writer indexes a document (arshif's build goes through
         indexer/segment.py): a Token per word of every article, three times
-        (body and its two views), cost about as much as the analysis proper.
+        (body and its two views), would cost about as much as the analysis.
         The word split is shared by the views, which analyze the very same
         string one after the other.
         """

@@ -1,15 +1,14 @@
 """``arshif index --jobs N``: N processes each read, analyze and write a part.
 
-Whoosh's ``MpWriter`` (what ``--jobs`` used before) pickles every document
-from the parent to its workers and merges their postings serially at the end;
-on 2 cores that was slower than one process.  Here the walked input files are
-cut into N contiguous parts of about equal work.  Each worker process reads
-its part and writes it as its own segment of the new generation (or several,
-past ``segment.SEGMENT_WORDS`` words: indexer/segment.py), so reading, analysis
-and posting writing all run in parallel and no document crosses a process
-boundary.  The parent then lists
-the N segments in one TOC: no merge (that would be serial again); Whoosh
-searches several segments.
+Not Whoosh's ``MpWriter``: it pickles every document from the parent to its
+workers and merges their postings serially at the end, which leaves little
+to gain over one process.  Here the walked input files are cut into N
+contiguous parts of about equal work.  Each worker process reads its part and
+writes it as its own segment of the new generation (or several, past
+``segment.SEGMENT_WORDS`` words: indexer/segment.py), so reading, analysis and
+posting writing all run in parallel and no document crosses a process
+boundary.  The parent then lists the N segments in one TOC: no merge (that
+would be serial again); Whoosh searches several segments.
 
 A worker only knows its own part, so it only drops duplicates within it.  It
 sends, per file, the facts counting needs (content keys in order) and the
@@ -59,10 +58,10 @@ class Part:
     segments: list = field(default_factory=list)  # Whoosh segments the worker wrote
 
 
-#: What reading a file costs beyond its bytes, in bytes of text: with size
-#: alone, the worker given 26k one-article files (ANT) of a build of both
-#: corpora took 35 CPU-s against 28 for the one given 18 JSON files of the
-#: same size; the difference is ~0.28 ms a file, the time ~1 KB of text takes.
+#: What reading a file costs beyond its bytes, in bytes of text: opening,
+#: decoding and detecting a file takes about as long as reading ~1 KB of text,
+#: so parts cut by size alone give the worker with many small files the most
+#: work (figures in docs/performance.md).
 FILE_COST_BYTES = 1_000
 
 

@@ -156,7 +156,7 @@ def _sgml_truncated(path: Path) -> None:
 
 
 def _sgml_hostile(path: Path) -> None:
-    # Each of these runs was quadratic in the SGML reader (minutes for ~1 MB).
+    # Each of these runs is quadratic for a backtracking tag pattern (minutes for ~1 MB).
     text = ("<DOC>\n<DOCNO>HOST-1</DOCNO>\n<TITLE>وثيقة عدائية</TITLE>\n<TEXT>نص كلمةالعدائية "
             + "<TEXT " * 40_000 + "\n" + "\n<a " * 40_000 + "<" + " " * 200_000
             + "</TEXT>\n</DOC>\n"

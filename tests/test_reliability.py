@@ -540,8 +540,8 @@ def test_kill_at_each_stage_while_serving(tmp_path):
 
 @pytest.mark.slow
 def test_kill_with_jobs_leaves_no_workers_holding_the_lock(tmp_path):
-    """--jobs 2 forks Whoosh workers; killed with their builder, they used to
-    live on (blocked on their queue) holding the build lock forever."""
+    """--jobs 2 forks worker processes; killed with their builder, none may live
+    on (blocked on its queue) holding the build lock."""
     results = kill_during_build(tmp_path, [("reading with --jobs 2", "file:kill:0.5")],
                                 articles=1500, jobs=2, server=False)
     check_kills(results)

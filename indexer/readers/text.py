@@ -35,7 +35,7 @@ DATE_RE = re.compile(rf"^ت[{_MARKS}]*ا[{_MARKS}]*ر[{_MARKS}]*ي[{_MARKS}]*خ"
 SOURCE_RE = re.compile(r"^المصدر\s*[|:：]\s*(.*)$")
 KEYWORDS_RE = re.compile(r"^(?:كلمات\s+دلالية|الكلمات\s+الدلالية|كلمات\s+مفتاحية|الوسوم)"
                          r"\s*[:：|]\s*(.*)$")
-# Separators only (items are stripped): "\s*sep\s*" was quadratic on long runs of spaces.
+# Separators only (items are stripped): "\s*sep\s*" is quadratic on long runs of spaces.
 KEYWORD_SPLIT_RE = re.compile(r"[،,؛;|#]")
 _EDGE_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 
