@@ -26,8 +26,9 @@ index: install
 serve: install
 	$(BIN)/arshif serve --index data/index --host $(HOST) --port $(PORT)
 
-## The whole test suite, slow and browser tests included (what CI runs).
+## The linter, then the whole test suite, slow and browser tests included (what CI runs).
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
 ## The fast tests only (no large corpora).

@@ -7,8 +7,8 @@ import click
 from arshif import __version__
 from indexer.commands import index_command, stats_command
 from search.commands import search_command
-from web.commands import serve_command
 from search.evaluate import eval_command
+from web.commands import serve_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -30,6 +30,7 @@ Needs only the project's dependencies and the standard library.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -40,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -94,7 +95,7 @@ def snapshot_code(work: Path) -> dict:
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = str(dest) + (os.pathsep + old if old else "")
     return {"snapshot": str(dest), "sha256": digest.hexdigest()[:16],
-            "taken_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "taken_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def log(msg: str) -> None:
@@ -122,10 +123,8 @@ def machine() -> dict:
     info = {"nproc": os.cpu_count(), "cpu": cpu or platform.processor(),
             "ram_gb": round(mem_kb / 1024 / 1024, 1), "python": platform.python_version(),
             "platform": platform.platform()}
-    try:
+    with contextlib.suppress(OSError):
         info["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
     try:
         import whoosh
         info["whoosh"] = whoosh.versionstring()
@@ -145,7 +144,8 @@ def run_worker(command: str, params: dict, work: Path, label: str) -> dict:
     pfile.write_text(json.dumps(params, ensure_ascii=False), "utf-8")
     with open(lfile, "wb") as logfh:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(BENCH / "workers.py"), command, str(pfile), str(rfile)],
+        proc = subprocess.Popen([sys.executable, str(BENCH / "workers.py"), command, str(pfile),
+                                 str(rfile)],
                                 stdout=logfh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=str(work))
         sampler = TreeSampler(proc.pid)
@@ -194,11 +194,11 @@ def timed_runs(cmd: list[str], runs: int, ok=(0,)) -> dict:
 def cold_start(home: Path, queries: list[dict], runs: int) -> dict:
     cmd = arshif_cmd()
     out = {"python_startup": timed_runs([sys.executable, "-c", "pass"], runs),
-           "cli_import": timed_runs(cmd + ["--version"], runs)}
+           "cli_import": timed_runs([*cmd, "--version"], runs)}
     texts = [q["q"] for q in queries if q["kind"] == "words2_4"][:runs]
     times = []
     for text in texts:
-        r = timed_runs(cmd + ["search", "--index", str(home), text], 1, ok=(0, 1))
+        r = timed_runs([*cmd, "search", "--index", str(home), text], 1, ok=(0, 1))
         times.append(r["median_s"])
     out["search"] = {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
                      "max_s": round(max(times), 3), "runs": len(times)}
@@ -211,7 +211,7 @@ def web_available() -> tuple[bool, str]:
         capture_output=True, text=True)
     if probe.returncode != 0:
         return False, (probe.stderr.strip().splitlines() or ["import failed"])[-1]
-    helped = subprocess.run(arshif_cmd() + ["serve", "--help"], capture_output=True, text=True)
+    helped = subprocess.run([*arshif_cmd(), "serve", "--help"], capture_output=True, text=True)
     if helped.returncode != 0:
         return False, "`arshif serve` is not available"
     return True, ""
@@ -270,7 +270,8 @@ def summarize_latency(lat: dict) -> dict:
             out[mode][kind]["zero_hits"] = data["zero"]
             out[mode][kind]["lt3_hits"] = data.get("suggested", 0)
         for pool, members in (("plain", C.PLAIN_KINDS), ("all", tuple(kinds))):
-            out[mode][pool] = percentiles([m for k in members if k in kinds for m in kinds[k]["ms"]])
+            out[mode][pool] = percentiles(
+                [m for k in members if k in kinds for m in kinds[k]["ms"]])
             out[mode][pool]["cpu"] = percentiles(
                 [m for k in members if k in kinds for m in kinds[k]["cpu_ms"]])
     return out
@@ -396,17 +397,19 @@ def markdown(res: dict) -> str:
             f"{r['indexed'] / max(r['cpu_user_s'] + r['cpu_sys_s'], 1e-9):,.0f} |")
     ro = b.get("read_only")
     if ro:
-        lines += ["", f"Reading and parsing alone (project readers + de-duplication, no index): "
-                      f"{ro['elapsed_s']:.1f} s ({ro['rate']:,.0f} articles/s); both builds include it."]
-    lines += ["", "Peak memory = max(largest process's ru_maxrss, sampled sum of the process tree's RSS). "
-              "CPU s = user+sys of the build process and its workers (wait4): less sensitive than "
-              "wall time to other work on the machine.", "",
-              f"Latencies in ms, wall clock; arshif and the baseline run interleaved in one process, "
-              f"in blocks of {res['params'].get('block', 1)} queries (each engine runs a block, then "
-              "the other, alternating), so both see the same machine load. 'CPU time' compares the "
-              "process CPU time per query instead.", ""]
+        lines += ["", "Reading and parsing alone (project readers + de-duplication, no index): "
+                      f"{ro['elapsed_s']:.1f} s ({ro['rate']:,.0f} articles/s); "
+                      "both builds include it."]
+    lines += ["", "Peak memory = max(largest process's ru_maxrss, sampled sum of the process "
+              "tree's RSS). CPU s = user+sys of the build process and its workers (wait4): "
+              "less sensitive than wall time to other work on the machine.", "",
+              "Latencies in ms, wall clock; arshif and the baseline run interleaved in one "
+              f"process, in blocks of {res['params'].get('block', 1)} queries (each engine runs a "
+              "block, then the other, alternating), so both see the same machine load. "
+              "'CPU time' compares the process CPU time per query instead.", ""]
     for mode, title in (("ranked", "Search latency, ranked top 100 (no highlighting, no facets)"),
-                        ("searchbox", "Search latency, search box (top 10, highlighted snippets, facets)")):
+                        ("searchbox",
+                         "Search latency, search box (top 10, highlighted snippets, facets)")):
         a = res["search"]["arshif"][mode]
         z = res["search"]["baseline"][mode]
         lines += [f"## {title}", "",
@@ -433,9 +436,11 @@ def markdown(res: dict) -> str:
     cs = res["cold_start"]
     lines += ["## Cold start (fresh process)", "", "| command | median s | min s | max s |",
               "|---|---:|---:|---:|",
-              f"| python -c pass | {cs['python_startup']['median_s']:.3f} | {cs['python_startup']['min_s']:.3f} | {cs['python_startup']['max_s']:.3f} |",
-              f"| arshif --version (imports) | {cs['cli_import']['median_s']:.3f} | {cs['cli_import']['min_s']:.3f} | {cs['cli_import']['max_s']:.3f} |",
-              f"| arshif search (open + 1 query) | {cs['search']['median_s']:.3f} | {cs['search']['min_s']:.3f} | {cs['search']['max_s']:.3f} |",
+              *(f"| {label} | {cs[key]['median_s']:.3f} | {cs[key]['min_s']:.3f} "
+                f"| {cs[key]['max_s']:.3f} |"
+                for label, key in (("python -c pass", "python_startup"),
+                                   ("arshif --version (imports)", "cli_import"),
+                                   ("arshif search (open + 1 query)", "search"))),
               ""]
     web = res.get("http", {})
     lines += ["## HTTP (/api/search through arshif serve)", ""]
@@ -452,10 +457,12 @@ def markdown(res: dict) -> str:
             lines += [f"Errors: {web['error_kinds']}", ""]
     else:
         lines += [f"Skipped: {web.get('skipped')}", ""]
-    lines += ["## Targets", "", "| target | value | goal | result | note |", "|---|---:|---|---|---|"]
+    lines += ["## Targets", "", "| target | value | goal | result | note |",
+              "|---|---:|---|---|---|"]
     for row in res["targets"]:
         verdict = {True: "PASS", False: "FAIL", None: "-"}[row["pass"]]
-        lines.append(f"| {row['target']} | {_fmt(row['value'], 2)} | {row['goal']} | {verdict} | {row['note']} |")
+        lines.append(f"| {row['target']} | {_fmt(row['value'], 2)} | {row['goal']} | {verdict} "
+                     f"| {row['note']} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -470,10 +477,14 @@ def parse_args(argv=None):
                          "(default 200; 40 with --quick)")
     ap.add_argument("--quick", action="store_true", help="~3,000 articles: a smoke run (< 2 min)")
     ap.add_argument("--out", type=Path, default=None,
-                    help="JSON results (markdown beside it, .md); default bench/results/<corpus>[-quick].json")
-    ap.add_argument("--keep", action="store_true", help="keep the work folder (indexes, queries, logs)")
-    ap.add_argument("--workdir", type=Path, default=None, help="work folder (default: a new temp folder)")
-    ap.add_argument("--repeats", type=int, default=None, help="timed passes over the queries (default 2; 1 quick)")
+                    help="JSON results (markdown beside it, .md); "
+                         "default bench/results/<corpus>[-quick].json")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work folder (indexes, queries, logs)")
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="work folder (default: a new temp folder)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed passes over the queries (default 2; 1 quick)")
     ap.add_argument("--block", type=int, default=50,
                     help="queries each engine runs before the other takes over (default 50; "
                          "1 = alternate query by query)")
@@ -504,7 +515,7 @@ def main(argv=None) -> int:
     out = args.out or BENCH / "results" / f"{args.corpus}{'-quick' if quick else ''}.json"
     work = args.workdir or Path(tempfile.mkdtemp(prefix="arshif-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    res: dict = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    res: dict = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                  "machine": info,
                  "params": {"corpus": args.corpus, "quick": quick, "queries": n_queries,
                             "seed": SEED, **cfg},
@@ -516,14 +527,16 @@ def main(argv=None) -> int:
             res["code"] = {"snapshot": None, "note": "--live-code: the working tree as it changes"}
         else:
             res["code"] = snapshot_code(work)
-            log(f"code snapshot {res['code']['sha256']} (children import from {res['code']['snapshot']})")
+            log(f"code snapshot {res['code']['sha256']} "
+                f"(children import from {res['code']['snapshot']})")
         log(f"staging {args.corpus} (holding out {n_queries} articles, seed {SEED})")
         units, records = C.load_units(C.corpora_root(), names)
         held, keep = C.select(units, n_queries, cfg["max_articles"], SEED)
         sources = C.stage(units, keep, records, work / "corpus")
         del records
         queries = [q.as_dict() for q in C.make_queries(held, SEED)]
-        (work / "queries.json").write_text(json.dumps(queries, ensure_ascii=False, indent=1), "utf-8")
+        (work / "queries.json").write_text(json.dumps(queries, ensure_ascii=False, indent=1),
+                                           "utf-8")
         res["corpus"] = {"names": names, "indexed_articles": len(keep), "held_out": len(held),
                          "queries": len(queries),
                          "per_kind": {k: sum(q["kind"] == k for q in queries) for k in C.KINDS}}
@@ -534,12 +547,14 @@ def main(argv=None) -> int:
         for jobs in (1, 2):
             log(f"indexing with arshif --jobs {jobs}")
             builds[f"arshif_jobs{jobs}"] = r = run_worker(
-                "build-arshif", {"sources": src, "home": str(work / f"arshif-j{jobs}"), "jobs": jobs},
+                "build-arshif",
+                {"sources": src, "home": str(work / f"arshif-j{jobs}"), "jobs": jobs},
                 work, f"build-arshif-j{jobs}")
             log(f"  {r['indexed']:,} articles in {r['elapsed_s']:.1f} s = {r['rate']:,.0f}/s, "
                 f"{r['size_bytes'] / 1e6:.1f} MB, peak {r['peak_memory_mb']:,.0f} MB")
         log("indexing with the baseline (Whoosh defaults)")
-        builds["baseline"] = r = run_worker("build-baseline", {"sources": src, "home": str(work / "baseline")},
+        builds["baseline"] = r = run_worker("build-baseline",
+                                            {"sources": src, "home": str(work / "baseline")},
                                             work, "build-baseline")
         log(f"  {r['indexed']:,} articles in {r['elapsed_s']:.1f} s = {r['rate']:,.0f}/s, "
             f"{r['size_bytes'] / 1e6:.1f} MB, peak {r['peak_memory_mb']:,.0f} MB")
@@ -563,8 +578,8 @@ def main(argv=None) -> int:
         else:
             log(f"HTTP load ({cfg['http_threads']} threads, {cfg['http_duration_s']:.0f} s or "
                 f"{cfg['http_max_requests']} requests)")
-            res["http"] = http_bench(home, queries, work, cfg["http_threads"], cfg["http_duration_s"],
-                                     cfg["http_max_requests"])
+            res["http"] = http_bench(home, queries, work, cfg["http_threads"],
+                                     cfg["http_duration_s"], cfg["http_max_requests"])
         res["targets"] = evaluate(res)
         res["bench_seconds"] = round(time.perf_counter() - t_start, 1)
         res["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

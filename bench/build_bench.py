@@ -110,9 +110,9 @@ def markdown(res: dict) -> str:
     ]
     for label, r in res["builds"].items():
         lines.append(
-            f"| {label} | {r['indexed']:,} | {r['elapsed_s']:.1f} | {r['rate']:,.0f} | {r['cpu_s']:.0f} "
-            f"| {r['per_cpu_s']:,.0f} | {r['peak_memory_mb']:,.0f} | {r['size_bytes'] / 1e6:.1f} "
-            f"| {r.get('segments', '')} |")
+            f"| {label} | {r['indexed']:,} | {r['elapsed_s']:.1f} | {r['rate']:,.0f} "
+            f"| {r['cpu_s']:.0f} | {r['per_cpu_s']:,.0f} | {r['peak_memory_mb']:,.0f} "
+            f"| {r['size_bytes'] / 1e6:.1f} | {r.get('segments', '')} |")
     if "search_check" in res:
         lines += ["", f"search check (j1 vs j2): {json.dumps(res['search_check'])}"]
     return "\n".join(lines)
@@ -134,7 +134,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    names = [SAUDI, ANT] if args.corpus == "both" else [{"saudinewsnet": SAUDI, "ant": ANT}[args.corpus]]
+    by_name = {"saudinewsnet": SAUDI, "ant": ANT}
+    names = [SAUDI, ANT] if args.corpus == "both" else [by_name[args.corpus]]
     root = check_corpora(names)
     work = Path(tempfile.mkdtemp(prefix="arshif-build-bench-"))
     res = {"corpus": args.corpus, "files": args.files, "machine": machine(), "builds": {}}

@@ -20,6 +20,7 @@ import random
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 SAUDI = "saudinewsnet"
@@ -49,9 +50,12 @@ _TIME_RE = re.compile(r"<TIME>(.*?)</TIME>", re.S | re.I)
 #: Function words never used as a 1-word query or a phrase edge (the bench
 #: picks content words; each engine may drop stopwords differently).
 _FUNCTION_WORDS = frozenset(
-    """في من على إلى الى عن مع بعد قبل بين حتى منذ خلال ضد عند لدى أن إن أو ثم لا لم لن ما
-    هذا هذه ذلك تلك التي الذي الذين كل بعض غير وفي ومن وعلى وإلى والى وعن ومع هل قد كان كانت
-    يكون تكون أمام حول عبر دون تحت فوق ليس لها له به بها فيها منها عليه عليها""".split()
+    ["في", "من", "على", "إلى", "الى", "عن", "مع", "بعد", "قبل", "بين", "حتى", "منذ",
+     "خلال", "ضد", "عند", "لدى", "أن", "إن", "أو", "ثم", "لا", "لم", "لن", "ما", "هذا",
+     "هذه", "ذلك", "تلك", "التي", "الذي", "الذين", "كل", "بعض", "غير", "وفي", "ومن",
+     "وعلى", "وإلى", "والى", "وعن", "ومع", "هل", "قد", "كان", "كانت", "يكون", "تكون",
+     "أمام", "حول", "عبر", "دون", "تحت", "فوق", "ليس", "لها", "له", "به", "بها", "فيها",
+     "منها", "عليه", "عليها"]
 )
 
 
@@ -71,7 +75,8 @@ def check_corpora(names: list[str]) -> Path:
         raise CorpusMissing(
             f"bench: corpus folder(s) not found: {', '.join(str(root / m) for m in missing)}\n"
             "bench: the bench expects the shared corpora beside the repository "
-            "(<workspace>/shared/corpora/{saudinewsnet,ant-multisource}); see shared/corpora/README.md"
+            "(<workspace>/shared/corpora/{saudinewsnet,ant-multisource}); "
+            "see shared/corpora/README.md"
         )
     if SAUDI in names and not list((root / CORPORA[SAUDI] / "dataset").glob("*.json")):
         raise CorpusMissing(f"bench: no *.json files in {root / CORPORA[SAUDI] / 'dataset'}")
@@ -228,8 +233,8 @@ def make_queries(held: list[Unit], seed: int) -> list[Query]:
         out.append(Query("words2_4", " ".join(_span(rng, ws, 2, 4)), article=head))
         if len(ws) >= 6:
             out.append(Query("words6plus", " ".join(ws[:16]), article=head))
-        pairs = [(a, b) for a, b in zip(ws, ws[1:]) if _content(a) and _content(b)]
-        pairs = pairs or list(zip(ws, ws[1:]))
+        pairs = [(a, b) for a, b in pairwise(ws) if _content(a) and _content(b)]
+        pairs = pairs or list(pairwise(ws))
         a, b = rng.choice(pairs)
         out.append(Query("phrase2", f'"{a} {b}"', article=head))
         day = date.fromisoformat(u.day)

@@ -123,9 +123,9 @@ class Server:
         _check_loopback(host)
         self.host = host
         self.port = free_port(host)
-        self.log = open(log_path, "wb")
+        self.log = open(log_path, "wb")  # noqa: SIM115 - the server's output; stop() closes it
         self.proc = subprocess.Popen(
-            cmd + ["serve", "--index", home, "--host", host, "--port", str(self.port)],
+            [*cmd, "serve", "--index", home, "--host", host, "--port", str(self.port)],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
     def wait_ready(self, timeout: float = 60.0) -> float:

@@ -40,7 +40,8 @@ def load(path: Path, under: str | None = None):
         n = int(count)
         frames = [frame_key(f) for f in stack.split(";")]
         # py-spy puts a "process/thread" pseudo-frame first
-        frames = [f for f in frames if not f.startswith(("process ", "thread ", "<module>"))] or frames
+        frames = ([f for f in frames if not f.startswith(("process ", "thread ", "<module>"))]
+                  or frames)
         if under and not any(under in f for f in frames):
             continue
         total += n

@@ -30,7 +30,8 @@ from pathlib import Path
 def _maxrss_mb() -> dict:
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"maxrss_self_mb": round(self_kb / 1024, 1), "maxrss_children_mb": round(kids_kb / 1024, 1)}
+    return {"maxrss_self_mb": round(self_kb / 1024, 1),
+            "maxrss_children_mb": round(kids_kb / 1024, 1)}
 
 
 # -- builds ---------------------------------------------------------------------
@@ -139,7 +140,8 @@ def compare_indexes(p: dict) -> dict:
         same_ids += [x[0] for x in a] == [x[0] for x in b]
         same_top10 += [x[0] for x in a[:10]] == [x[0] for x in b[:10]]
         if len(a) == len(b):
-            max_score_diff = max([max_score_diff, *(abs(x[2] - y[2]) for x, y in zip(a, b))])
+            max_score_diff = max([max_score_diff,
+                                  *(abs(x[2] - y[2]) for x, y in zip(a, b, strict=True))])
     return {"docs": [len(d) for d in docs], "same_docs": one == two, "queries": len(queries),
             "same_ranked_ids": same_ids, "same_top10": same_top10,
             "max_score_diff": round(max_score_diff, 6)}
@@ -162,7 +164,7 @@ def _time_passes(engines: dict, queries: list[dict], modes: list[str], warm: int
     ratios hold even when the absolute times drift.  With ``block=1`` each
     query of one engine directly follows a query of the other, whose work
     evicts the first engine's data from the CPU caches shared by both
-    (docs/performance.md measured a warm arshif query 5x slower so); with
+    (docs/performance.md); with
     blocks of a few dozen queries each engine runs warm, as a server
     answering only its own queries does, while both still see the same
     minute of the machine.  Wall and CPU time (this process) are both

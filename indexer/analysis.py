@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import sys
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from whoosh.analysis import Token, Tokenizer
@@ -85,15 +85,15 @@ PROBE_TEXT = (
 )
 
 
-@lru_cache(maxsize=None)
-def _stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
+@cache
+def stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
     normalize = make_normalizer(rules)
     text = resources.files("indexer").joinpath("data/stopwords.txt").read_text("utf-8")
     words = (line.strip() for line in text.splitlines())
     return frozenset(normalize(w) for w in words if w and not w.startswith("#"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _query_stopword_set(rules: tuple[str, ...]) -> frozenset[str]:
     normalize = make_normalizer(rules)
     return frozenset(normalize(w) for w in QUERY_STOPWORDS_TEXT.split())
@@ -169,7 +169,7 @@ class ArabicAnalyzer(Tokenizer):
     def __setstate__(self, state):
         self.__dict__.update(state)
 
-    def view(self, stemmer: str) -> "ArabicAnalyzer":
+    def view(self, stemmer: str) -> ArabicAnalyzer:
         """The same analyzer with another stemmer: the extra field views
         (``none`` for exact forms, ``skeleton`` for spelling variants)."""
         return ArabicAnalyzer(**{**self.settings(), "stemmer": stemmer})
@@ -180,14 +180,10 @@ class ArabicAnalyzer(Tokenizer):
         fn = FROM_LIGHT10_STEM.get(self.stemmer)
         return fn(stem) if fn else None
 
-    def exact(self) -> "ArabicAnalyzer":
-        """The same analyzer without stemming: the "exact form" field views."""
-        return self.view("none")
-
     # -- per-word analysis (cached) -----------------------------------------
     def _setup(self):
         self._normalize = make_normalizer(self.rules)
-        self._stops = _stopword_set(self.rules) if self.stopwords else frozenset()
+        self._stops = stopword_set(self.rules) if self.stopwords else frozenset()
         self._qstops = _query_stopword_set(self.rules) if self.query_stopwords else frozenset()
         self._protected = protected_words() if self.protect else frozenset()
         self._split = split_words() if self.proclitics else frozenset()
@@ -197,8 +193,8 @@ class ArabicAnalyzer(Tokenizer):
         self._surfaces: dict[str, set[str]] = {}
         # index_sections' cache: surface word -> its term, or "" when not
         # indexed.  Kept apart from the query-time cache above, which holds
-        # three strings, a tuple and a set entry a word for spans(): 3 x 120k
-        # such words were ~400 MB of a 30k-article build.
+        # three strings, a tuple and a set entry a word for spans(): for every
+        # distinct word of a build, that is several times the memory.
         self._index_cache: dict[str, str] = {}
 
     def analyze_word(self, surface: str) -> tuple[str, str, bool]:
@@ -272,7 +268,7 @@ class ArabicAnalyzer(Tokenizer):
         The schema's posting formats (indexer/formats.py) use it when
         Whoosh's own writer indexes a document (arshif's build goes through
         indexer/segment.py): a Token per word of every article, three times
-        (body and its two views), cost about as much as the analysis proper.
+        (body and its two views), would cost about as much as the analysis.
         The word split is shared by the views, which analyze the very same
         string one after the other.
         """
@@ -327,12 +323,12 @@ class ArabicAnalyzer(Tokenizer):
         normalize, stem = self._normalize, self._stem
         protected, split = self._protected, self._split
         return [sys.intern(stem(normalize(word), protected, split)) if t else ""
-                for word, t in zip(surfaces, base_terms)]
+                for word, t in zip(surfaces, base_terms, strict=True)]
 
     def index_terms(self, value: str) -> list[tuple[str, int]]:
         """(term, position) of every indexed word of ``value``, as ``__call__``
         gives them at index time (positions jump SECTION_GAP at a section break)."""
-        return list(zip(*self.index_words(value)))
+        return list(zip(*self.index_words(value), strict=True))
 
     def index_words(self, value: str) -> tuple[list[str], list[int]]:
         """``index_terms`` as two lists: the terms, and their positions (what
@@ -439,12 +435,3 @@ def split_sections(value: str) -> list[list[str]]:
         words = [find_words(part) for part in value.split(SECTION_BREAK)]
         _last_split = (value, words)  # one assignment: safe if threads call this
     return words
-
-
-def default_analyzer() -> ArabicAnalyzer:
-    return ArabicAnalyzer()
-
-
-def exact_analyzer() -> ArabicAnalyzer:
-    """Normalized but unstemmed: the "exact form" view of a text field."""
-    return ArabicAnalyzer(stemmer="none")

@@ -14,7 +14,7 @@ import codecs
 import pathlib
 import re
 
-__all__ = ["UnreadableFile", "read_text", "decode_bytes", "clean_text"]
+__all__ = ["UnreadableFile", "clean_text", "decode_bytes", "read_text"]
 
 
 class UnreadableFile(ValueError):

@@ -100,8 +100,7 @@ def make_normalizer(rules=RULES):
     # Every rule but NFKC and lowercasing maps one character at a time, so
     # together they are one str.translate table, each entry made by running
     # pyarabic's functions on that character.  pyarabic's strip_tashkeel
-    # scans a string in Python; over whole texts (duplicate detection) it
-    # was most of the normalization time.
+    # scans a string in Python, too slow for whole texts (duplicate detection).
     steps = _pyarabic_steps(rules, table)
     touched = {*map(chr, table), *araby.TASHKEEL, araby.TATWEEL, *"\ufefb\ufef7\ufef9\ufef5"}
     combined = {ord(ch): steps(ch) for ch in touched}
@@ -122,8 +121,8 @@ def make_normalizer(rules=RULES):
 normalize = make_normalizer()
 
 
-# normalize_text runs over every article's full text (duplicate detection):
-# a word at a time through a cache it was a tenth of a build.  ``normalize``
+# normalize_text runs over every article's full text (duplicate detection),
+# too much text to go a word at a time through a cache.  ``normalize``
 # maps each character on its own (the rules are one translate table) except
 # for NFKC (presentation forms), lowercasing that expands or depends on the
 # next letter (final sigma), and characters outside the BMP; so on a text

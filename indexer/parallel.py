@@ -1,15 +1,14 @@
 """``arshif index --jobs N``: N processes each read, analyze and write a part.
 
-Whoosh's ``MpWriter`` (what ``--jobs`` used before) pickles every document
-from the parent to its workers and merges their postings serially at the end;
-on 2 cores that was slower than one process.  Here the walked input files are
-cut into N contiguous parts of about equal work.  Each worker process reads
-its part and writes it as its own segment of the new generation (or several,
-past ``segment.SEGMENT_WORDS`` words: indexer/segment.py), so reading, analysis
-and posting writing all run in parallel and no document crosses a process
-boundary.  The parent then lists
-the N segments in one TOC: no merge (that would be serial again); Whoosh
-searches several segments.
+Not Whoosh's ``MpWriter``: it pickles every document from the parent to its
+workers and merges their postings serially at the end, which leaves little
+to gain over one process.  Here the walked input files are cut into N
+contiguous parts of about equal work.  Each worker process reads its part and
+writes it as its own segment of the new generation (or several, past
+``segment.SEGMENT_WORDS`` words: indexer/segment.py), so reading, analysis and
+posting writing all run in parallel and no document crosses a process
+boundary.  The parent then lists the N segments in one TOC: no merge (that
+would be serial again); Whoosh searches several segments.
 
 A worker only knows its own part, so it only drops duplicates within it.  It
 sends, per file, the facts counting needs (content keys in order) and the
@@ -29,7 +28,7 @@ import traceback
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -60,10 +59,10 @@ class Part:
     segments: list = field(default_factory=list)  # Whoosh segments the worker wrote
 
 
-#: What reading a file costs beyond its bytes, in bytes of text: with size
-#: alone, the worker given 26k one-article files (ANT) of a build of both
-#: corpora took 35 CPU-s against 28 for the one given 18 JSON files of the
-#: same size; the difference is ~0.28 ms a file, the time ~1 KB of text takes.
+#: What reading a file costs beyond its bytes, in bytes of text: opening,
+#: decoding and detecting a file takes about as long as reading ~1 KB of text,
+#: so parts cut by size alone give the worker with many small files the most
+#: work (figures in docs/performance.md).
 FILE_COST_BYTES = 1_000
 
 
@@ -77,7 +76,7 @@ def split_items(items: list, parts: int) -> list[list]:
         cut = bisect_left(cumulative, total * k / parts) + 1
         bounds.append(min(max(cut, bounds[-1]), len(items)))
     bounds.append(len(items))
-    return [items[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [items[a:b] for a, b in pairwise(bounds) if b > a]
 
 
 def _size(item) -> int:
@@ -166,7 +165,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
             result = _read(item, fmt, mapping, roots)
             facts = FileFacts.of(result)
             docnums: list[tuple[int, int] | None] = []
-            for article, fact in zip(result.articles, facts.articles):
+            for article, fact in zip(result.articles, facts.articles, strict=True):
                 if fact.key in seen:
                     docnums.append(None)
                     continue
@@ -175,7 +174,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
                                                                   fact.key, settings)))
             messages.put(("file", number, facts, docnums))
         messages.put(("done", number, series.finish()))
-    except Exception as exc:  # noqa: BLE001 - sent to the parent, which re-raises it
+    except Exception as exc:  # sent to the parent, which re-raises it
         messages.put(("failed", number, _picklable(exc), traceback.format_exc()))
 
 
@@ -189,7 +188,7 @@ def _picklable(exc: Exception) -> Exception:
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
-    except Exception:  # noqa: BLE001 - any exception type may fail to pickle
+    except Exception:  # any exception type may fail to pickle
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
@@ -201,7 +200,7 @@ def count_and_publish_segments(ix, parts: list[Part], summary: Summary) -> None:
     for part in parts:
         for facts, docnums in part.files:
             fresh = count_file(summary, facts, seen)
-            for new, where in zip(fresh, docnums):
+            for new, where in zip(fresh, docnums, strict=True):
                 if where is not None and not new:  # its first copy is in an earlier part
                     segment, docnum = where
                     part.segments[segment].delete_document(docnum)

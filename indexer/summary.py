@@ -57,7 +57,7 @@ class ArticleFacts:
     date_problem: str  # '' when the article has a date
 
     @classmethod
-    def of(cls, article: Article) -> "ArticleFacts":
+    def of(cls, article: Article) -> ArticleFacts:
         return cls(content_key(article), article.path, article.id, bool(article.parent),
                    article.date_problem)
 
@@ -71,7 +71,7 @@ class FileFacts:
     articles: list[ArticleFacts]
 
     @classmethod
-    def of(cls, result: FileResult) -> "FileFacts":
+    def of(cls, result: FileResult) -> FileFacts:
         return cls(result.path, result.rejects, [ArticleFacts.of(a) for a in result.articles])
 
 

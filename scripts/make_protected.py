@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from indexer.analysis import WORD_RE, _stopword_set  # noqa: E402
+from indexer.analysis import WORD_RE, stopword_set  # noqa: E402
 from indexer.normalize import RULES, make_normalizer  # noqa: E402
 from indexer.readers.archive import iter_files, read_file  # noqa: E402
 from indexer.stem import SUFFIXES  # noqa: E402
@@ -114,7 +114,8 @@ def proclitic_list(counts: Counter, stops: frozenset[str]) -> list[str]:
             continue
         if w[0] not in PROCLITICS or w[1:3] == "ال":
             continue
-        if counts[w[1:]] >= max(common, SPLIT_SHARE * n) and counts["ال" + w] < NO_ARTICLE_SHARE * n:
+        if (counts[w[1:]] >= max(common, SPLIT_SHARE * n)
+                and counts["ال" + w] < NO_ARTICLE_SHARE * n):
             out.append(w)
     return sorted(out)
 
@@ -143,7 +144,7 @@ def main(argv=None) -> int:
         parser.error(f"not found: {', '.join(map(str, missing))}")
     started = time.perf_counter()
     counts = count_words(args.sources)
-    stops = _stopword_set(RULES)
+    stops = stopword_set(RULES)
     sources = [s.resolve() for s in args.sources]
     shown = [s.relative_to(ROOT.parent) if s.is_relative_to(ROOT.parent) else s for s in sources]
     protected = protected_list(counts, stops)
@@ -153,7 +154,8 @@ def main(argv=None) -> int:
         "Words whose leading و is part of the word: light10 keeps it (indexer/stem.py).",
         f"و-initial, 4+ letters, seen >= {MIN_COUNT} times, not a stopword, and either the word "
         f"without و is rare (< min({REST_PER_MILLION}/million words, {REST_SHARE} x the word)) or "
-        f"the word takes the article (ال+word, also without suffixes, >= {ARTICLE_SHARE} x the word).",
+        f"the word takes the article (ال+word, also without suffixes, "
+        f">= {ARTICLE_SHARE} x the word).",
         shown, counts)
     write_list(
         args.out / "proclitics.txt", split,

@@ -39,12 +39,14 @@ from search.engine import Engine, Request  # noqa: E402
 def table(header: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
-        out.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |")
+        cells = (str(c).replace("|", "\\|").replace("\n", " ") for c in row)
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
 def section_bad_input(tmp: Path) -> str:
-    outcome = bad.index_bad_archive(bad.write_archive(tmp / "archive"), tmp / "index", tmp / "rejects.jsonl")
+    outcome = bad.index_bad_archive(bad.write_archive(tmp / "archive"), tmp / "index",
+                                    tmp / "rejects.jsonl")
     rows = []
     for case in bad.CASES:
         if case.name.startswith("good_") and case.name != "good_1":
@@ -53,9 +55,12 @@ def section_bad_input(tmp: Path) -> str:
         ents = [e for e in outcome.entries(case) if e["kind"] != "date"]
         dates = outcome.entries(case, "date")
         if arts and ents:
-            got = f"{len(arts)} indexed; reported: " + "; ".join(sorted({e['reason'][:70] for e in ents}))
+            reasons = sorted({e['reason'][:70] for e in ents})
+            got = f"{len(arts)} indexed; reported: " + "; ".join(reasons)
         elif arts:
-            got = f"{len(arts)} indexed" + (f" (date reported: {dates[0]['reason'][:40]})" if dates else "")
+            got = f"{len(arts)} indexed"
+            if dates:
+                got += f" (date reported: {dates[0]['reason'][:40]})"
         elif ents:
             got = "rejected: " + "; ".join(sorted({e["reason"][:70] for e in ents}))
         else:
@@ -65,9 +70,10 @@ def section_bad_input(tmp: Path) -> str:
     s = outcome.summary
     counts = (f"files {s['files']} = {s['files'] - s['files_rejected']} with articles + "
               f"{s['files_rejected']} rejected; articles indexed {s['indexed']} "
-              f"({s['embedded']} embedded), duplicates {s['duplicates']}, records rejected in good files "
-              f"{s['records_rejected']}, dates missing {s['dates_missing']}; report lines "
-              f"{len(outcome.report)}; build {outcome.seconds:.1f} s")
+              f"({s['embedded']} embedded), duplicates {s['duplicates']}, "
+              f"records rejected in good files {s['records_rejected']}, "
+              f"dates missing {s['dates_missing']}; report lines {len(outcome.report)}; "
+              f"build {outcome.seconds:.1f} s")
     return (f"### Bad input: {len(bad.CASES)} kinds in one archive\n\n"
             f"`arshif index ARCHIVE --rejects FILE --json`: {counts}.\n\n"
             + table(["kind", "input", "outcome"], rows))
@@ -79,9 +85,9 @@ def section_load(tmp: Path) -> str:
             + table(["clients", "rebuilds", "seconds", "requests sent", "failed", "max latency",
                      "generations served", "new word found after each swap", "build seconds",
                      "/healthz label regressions"],
-                    [[f.clients, f.rebuilds, f.seconds, f.sent, f.failed, f"{f.max_latency_s:.2f} s",
-                      " → ".join(f.generations), f.new_word_found_after_swap, f.build_seconds,
-                      f.generation_regressions]]))
+                    [[f.clients, f.rebuilds, f.seconds, f.sent, f.failed,
+                      f"{f.max_latency_s:.2f} s", " → ".join(f.generations),
+                      f.new_word_found_after_swap, f.build_seconds, f.generation_regressions]]))
 
 
 def section_kills(tmp: Path) -> str:
@@ -89,12 +95,13 @@ def section_kills(tmp: Path) -> str:
     for f in rel.kill_during_build(tmp / "serial", rel.KILL_POINTS, articles=1500):
         rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
                      f.old_index_intact, f.served_meanwhile, f.next_build_ok, f.cleaned])
-    for f in rel.kill_during_build(tmp / "jobs", [("reading, --jobs 2", "file:kill:0.5")], articles=1500,
-                                   jobs=2, server=False):
+    for f in rel.kill_during_build(tmp / "jobs", [("reading, --jobs 2", "file:kill:0.5")],
+                                   articles=1500, jobs=2, server=False):
         rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
                      f.old_index_intact, "(no server)", f.next_build_ok, f.cleaned])
     bb = rel.black_box_kill(tmp / "blackbox")
-    rows.append([f"black box: kill -9 after the first progress line ({bb['progress_line']})", "none",
+    rows.append([f"black box: kill -9 after the first progress line ({bb['progress_line']})",
+                 "none",
                  bb["exit_code"], ", ".join(bb["left_behind"]), bb["old_index_intact"], "-",
                  bb["next_build_ok"], bb["cleaned"]])
     return ("### kill -9 during `arshif index`\n\n"
@@ -105,10 +112,11 @@ def section_kills(tmp: Path) -> str:
 def section_two_builders(tmp: Path) -> str:
     r = rel.two_builders(tmp)
     return ("### Two builders at once\n\n"
-            + table(["second: exit", "second: message", "second: seconds", "first: exit", "live during",
-                     "live after", "leftovers"],
-                    [[r["second_exit_code"], r["second_message"], r["second_seconds"], r["first_exit_code"],
-                      r["live_during"], r["live_after"], r["leftovers"] or "-"]]))
+            + table(["second: exit", "second: message", "second: seconds", "first: exit",
+                     "live during", "live after", "leftovers"],
+                    [[r["second_exit_code"], r["second_message"], r["second_seconds"],
+                      r["first_exit_code"], r["live_during"], r["live_after"],
+                      r["leftovers"] or "-"]]))
 
 
 def section_disks(tmp: Path) -> str:
@@ -122,12 +130,14 @@ def section_disks(tmp: Path) -> str:
         before = store.current_name(home)
         with pytest.MonkeyPatch.context() as mp:
             patch(mp)
-            result = CliRunner().invoke(main, ["index", str(case / "v1"), "--index", str(home), "-q"])
+            result = CliRunner().invoke(main, ["index", str(case / "v1"), "--index", str(home),
+                                               "-q"])
         rows.append([where, result.exit_code, result.output.strip(),
                      "Traceback" in result.output, store.current_name(home) == before,
                      rel.leftovers(home) or "-"])
     out = ("### Disk full and read-only (simulated)\n\n"
-           + table(["failure", "exit", "message", "traceback", "old index live", "leftovers"], rows))
+           + table(["failure", "exit", "message", "traceback", "old index live", "leftovers"],
+                   rows))
     try:
         r = rel.real_disk_full(tmp / "tmpfs")
     except pytest.skip.Exception as exc:
@@ -155,13 +165,15 @@ def section_query_cost(tmp: Path, quick: bool) -> str:
         rows.append(row)
     return (f"### Query cost ({docs} documents, {vocab:,} body terms; time limit "
             f"{__import__('search.engine').engine.TIME_LIMIT_S} s)\n\n"
-            + table(["query", "uncapped: time", "hits", "partial", "capped: time", "hits", "partial"], rows))
+            + table(["query", "uncapped: time", "hits", "partial", "capped: time", "hits",
+                     "partial"], rows))
 
 
 def main_() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller query-cost index")
-    parser.add_argument("--only", choices=["bad", "load", "kills", "two", "disks", "cost"], action="append")
+    parser.add_argument("--only", choices=["bad", "load", "kills", "two", "disks", "cost"],
+                        action="append")
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"_Run {time.strftime('%Y-%m-%d %H:%M')} on {platform.platform()}, Python "

@@ -131,7 +131,7 @@ def score_run(run: Run, qrels: Mapping[str, Mapping[str, int]]) -> tuple[dict, d
 
     judged = {q: dict(d) for q, d in qrels.items() if q in run and any(r > 0 for r in d.values())}
     measures = [ir_measures.parse_measure(name) for _, name in MEASURES]
-    label = {str(m): lab for m, (lab, _) in zip(measures, MEASURES)}
+    label = {str(m): lab for m, (lab, _) in zip(measures, MEASURES, strict=True)}
     per_query: dict[str, dict[str, float]] = {q: {lab: 0.0 for lab, _ in MEASURES} for q in judged}
     ranked = {q: {doc: float(len(hits) - i) for i, (doc, _r, _s) in enumerate(hits)}
               for q, hits in run.items() if q in judged and hits}

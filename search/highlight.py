@@ -36,7 +36,8 @@ class MarkFormatter(highlight.HtmlFormatter):
         super().__init__(tagname="mark", between=" … ")
 
     def format_token(self, text, token, replace=False):
-        return f"<mark>{highlight.htmlescape(highlight.get_text(text, token, replace), quote=False)}</mark>"
+        word = highlight.get_text(text, token, replace)
+        return f"<mark>{highlight.htmlescape(word, quote=False)}</mark>"
 
 
 FORMATTER = MarkFormatter()

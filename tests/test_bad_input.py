@@ -34,9 +34,9 @@ import os
 import pathlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -94,7 +94,8 @@ def _junk(n: int, seed: int) -> bytes:
 
 def _symlink_loop(path: Path) -> None:
     path.mkdir(parents=True)
-    (path / "inside.txt").write_text(article("خبر داخل مجلد دائري", "نص خبر المجلد الدائري كلمةالحلقة"), "utf-8")
+    (path / "inside.txt").write_text(article("خبر داخل مجلد دائري",
+                                             "نص خبر المجلد الدائري كلمةالحلقة"), "utf-8")
     (path / "again").symlink_to(".", target_is_directory=True)
 
 
@@ -105,7 +106,8 @@ def _dangling(path: Path) -> None:
 
 def _dir_named_txt(path: Path) -> None:
     path.mkdir(parents=True)
-    (path / "inner.txt").write_text(article("مقال داخل مجلد اسمه ملف", "نص كلمةالمجلدالملف هنا"), "utf-8")
+    (path / "inner.txt").write_text(article("مقال داخل مجلد اسمه ملف", "نص كلمةالمجلدالملف هنا"),
+                                    "utf-8")
 
 
 def _locked_folder(path: Path) -> None:
@@ -137,15 +139,17 @@ def _jsonl_mixed(path: Path) -> None:
 
 def _many_read_also(path: Path) -> None:
     teasers = "\n".join(f"اقرأ أيضاً\nعنوان مقال مرتبط رقم {n}" for n in range(3000))
-    block = "\n".join(f"إقرأ أيضاً:\nمقال مضمن رقم {n}\nنص المقال المضمن رقم {n} كلمةالمضمن" for n in range(1, 301))
-    text = "\n".join(["مقال بآلاف علامات اقرأ أيضا", DATE, "نص المقال الرئيسي كلمةالعلامات", teasers,
-                      FOOTER, block]) + "\n"
+    block = "\n".join(f"إقرأ أيضاً:\nمقال مضمن رقم {n}\nنص المقال المضمن رقم {n} كلمةالمضمن"
+                      for n in range(1, 301))
+    text = "\n".join(["مقال بآلاف علامات اقرأ أيضا", DATE, "نص المقال الرئيسي كلمةالعلامات",
+                      teasers, FOOTER, block]) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, "utf-8")
 
 
 def _sgml_truncated(path: Path) -> None:
-    text = ("<DOC>\n<DOCNO>TR-1</DOCNO>\n<TITLE>وثيقة كاملة</TITLE>\n<TEXT>\nنص كامل كلمةالمبتورة\n</TEXT>\n</DOC>\n"
+    text = ("<DOC>\n<DOCNO>TR-1</DOCNO>\n<TITLE>وثيقة كاملة</TITLE>\n"
+            "<TEXT>\nنص كامل كلمةالمبتورة\n</TEXT>\n</DOC>\n"
             "<DOC>\n<DOCNO>TR-2</DOCNO>\n<TITLE>وثيقة مبتورة</TITLE>\n<TEXT>\nنص انقطع في منتصف ")
     data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,18 +157,21 @@ def _sgml_truncated(path: Path) -> None:
 
 
 def _sgml_hostile(path: Path) -> None:
-    # Each of these runs was quadratic in the SGML reader (minutes for ~1 MB).
+    # Each of these runs is quadratic for a backtracking tag pattern (minutes for ~1 MB).
     text = ("<DOC>\n<DOCNO>HOST-1</DOCNO>\n<TITLE>وثيقة عدائية</TITLE>\n<TEXT>نص كلمةالعدائية "
-            + "<TEXT " * 40_000 + "\n" + "\n<a " * 40_000 + "<" + " " * 200_000 + "</TEXT>\n</DOC>\n"
+            + "<TEXT " * 40_000 + "\n" + "\n<a " * 40_000 + "<" + " " * 200_000
+            + "</TEXT>\n</DOC>\n"
             + "<DOC " * 40_000)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, "utf-8")
 
 
-GOOD = [(f"good/g{n}.txt", f"خبر سليم رقم {n}", f"نص الخبر السليم رقم {n} كلمةسليمة{n}") for n in range(1, 6)]
+GOOD = [(f"good/g{n}.txt", f"خبر سليم رقم {n}",
+         f"نص الخبر السليم رقم {n} كلمةسليمة{n}") for n in range(1, 6)]
 
 CASES: list[Case] = [
-    *[Case(f"good_{n}", "a normal article", p, text_file(article(h, b)), "indexed", find=f"كلمةسليمة{n}")
+    *[Case(f"good_{n}", "a normal article", p, text_file(article(h, b)), "indexed",
+           find=f"كلمةسليمة{n}")
       for n, (p, h, b) in enumerate(GOOD, 1)],
     # -- empty and nearly empty ---------------------------------------------
     Case("empty", "zero bytes", "bad/empty.txt", raw(b""), "rejected", "empty file"),
@@ -176,11 +183,13 @@ CASES: list[Case] = [
          raw(codecs.BOM_UTF16_LE + "\n".encode("utf-16-le")), "rejected", "empty file"),
     Case("headline_only", "a headline line and nothing else", "bad/headline_only.txt",
          text_file("عنوان بلا نص\n"), "rejected", "empty body"),
-    Case("date_only", "only a date line", "bad/date_only.txt", text_file(DATE + "\n"), "rejected", "empty body"),
+    Case("date_only", "only a date line", "bad/date_only.txt", text_file(DATE + "\n"), "rejected",
+         "empty body"),
     Case("zero_width_only", "only zero-width characters", "bad/zero_width_only.txt",
          text_file("\u200b\u200c\u200d\n\u2060\n"), "rejected", "no letters or digits"),
     Case("tashkeel_only", "headline and body of diacritics only", "bad/tashkeel_only.txt",
-         text_file("\u064b\u064c\u064d\u064e\n\u064f\u0650\u0651\u0652\n"), "rejected", "no letters or digits"),
+         text_file("\u064b\u064c\u064d\u064e\n\u064f\u0650\u0651\u0652\n"), "rejected",
+         "no letters or digits"),
     # -- dates ------------------------------------------------------------------
     Case("no_date", "no date line", "bad/no_date.txt",
          text_file(article("خبر بلا تاريخ", "نص كلمةبلاتاريخ", date="")), "indexed",
@@ -189,30 +198,38 @@ CASES: list[Case] = [
          text_file(article("خبر بتاريخ غريب", "نص كلمةتاريخغريب", date="تاريخ النشر: قبل ساعتين")),
          "indexed", find="كلمةتاريخغريب", date_report="unparseable date"),
     Case("future_date", "dated 2999", "bad/future_date.txt",
-         text_file(article("خبر من المستقبل", "نص كلمةالمستقبل", date="تاريخ النشر: 1st, January 2999 GMT")),
+         text_file(article("خبر من المستقبل", "نص كلمةالمستقبل",
+                           date="تاريخ النشر: 1st, January 2999 GMT")),
          "indexed", find="كلمةالمستقبل", date_report="unparseable date"),
     Case("ancient_date", "dated 1066", "bad/ancient_date.txt",
-         text_file(article("خبر قديم جدا", "نص كلمةهاستينغز", date="تاريخ النشر: 14th, October 1066 GMT")),
+         text_file(article("خبر قديم جدا", "نص كلمةهاستينغز",
+                           date="تاريخ النشر: 14th, October 1066 GMT")),
          "indexed", find="كلمةهاستينغز", date_report="unparseable date"),
     Case("absurd_day", "31 February", "bad/absurd_day.txt",
-         text_file(article("خبر بيوم مستحيل", "نص كلمةفبراير", date="تاريخ النشر: 31st, February 2023 GMT")),
+         text_file(article("خبر بيوم مستحيل", "نص كلمةفبراير",
+                           date="تاريخ النشر: 31st, February 2023 GMT")),
          "indexed", find="كلمةفبراير", date_report="unparseable date"),
     # -- encodings and line ends ---------------------------------------------------
     Case("cp1256", "Windows-1256", "bad/cp1256.txt",
-         text_file(article("خبر بترميز ويندوز", "نص كلمةويندوز"), "cp1256"), "indexed", find="كلمةويندوز"),
+         text_file(article("خبر بترميز ويندوز", "نص كلمةويندوز"), "cp1256"), "indexed",
+         find="كلمةويندوز"),
     Case("utf16le_bom", "UTF-16 LE with BOM", "bad/utf16le.txt",
-         text_file(article("خبر بترميز يونيكود", "نص كلمةيونيكودصغير"), "utf-16-le", codecs.BOM_UTF16_LE),
+         text_file(article("خبر بترميز يونيكود", "نص كلمةيونيكودصغير"), "utf-16-le",
+                   codecs.BOM_UTF16_LE),
          "indexed", find="كلمةيونيكودصغير"),
     Case("utf16be_bom", "UTF-16 BE with BOM", "bad/utf16be.txt",
-         text_file(article("خبر بترميز يونيكود كبير", "نص كلمةيونيكودكبير"), "utf-16-be", codecs.BOM_UTF16_BE),
+         text_file(article("خبر بترميز يونيكود كبير", "نص كلمةيونيكودكبير"), "utf-16-be",
+                   codecs.BOM_UTF16_BE),
          "indexed", find="كلمةيونيكودكبير"),
     Case("utf16_no_bom", "UTF-16 LE without a BOM", "bad/utf16_nobom.txt",
-         text_file(article("Latin headline", "plain ascii body text here"), "utf-16-le"), "rejected", "binary"),
+         text_file(article("Latin headline", "plain ascii body text here"), "utf-16-le"),
+         "rejected", "binary"),
     Case("utf8_bom", "UTF-8 with BOM", "bad/utf8_bom.txt",
          text_file(article("خبر بعلامة ترتيب", "نص كلمةالعلامة"), "utf-8", codecs.BOM_UTF8),
          "indexed", find="كلمةالعلامة"),
     Case("latin1", "French in ISO-8859-1 (read as cp1256, where é is é)", "bad/latin1.txt",
-         text_file(article("Élection présidentielle", "Le résultat électoral inattendu", date="", footer=""),
+         text_file(article("Élection présidentielle", "Le résultat électoral inattendu", date="",
+                           footer=""),
                    "latin-1"),
          "indexed", find="inattendu"),
     Case("mixed_eol", "CRLF, CR and LF mixed", "bad/mixed_eol.txt",
@@ -226,16 +243,20 @@ CASES: list[Case] = [
          "indexed", find="كلمةمقطوع"),
     # -- control bytes and binary -------------------------------------------------
     Case("nul_bytes", "two NUL bytes inside an article", "bad/nul_bytes.txt",
-         raw(article("خبر فيه\x00 صفر", "نص كلمةالصفر\x00 هنا").encode("utf-8")), "indexed", find="كلمةالصفر"),
+         raw(article("خبر فيه\x00 صفر", "نص كلمةالصفر\x00 هنا").encode("utf-8")), "indexed",
+         find="كلمةالصفر"),
     Case("control_chars", "stray U+001A and U+0002 controls", "bad/controls.txt",
-         text_file(article("خبر فيه\x1a رموز تحكم", "نص كلمةالتحكم\x02 هنا")), "indexed", find="كلمةالتحكم"),
+         text_file(article("خبر فيه\x1a رموز تحكم", "نص كلمةالتحكم\x02 هنا")), "indexed",
+         find="كلمةالتحكم"),
     Case("binary_junk", "4 KB of random bytes named .txt", "bad/junk.txt", raw(_junk(4096, 1)),
          "rejected", "binary"),
     Case("png_as_txt", "a PNG header and data named .txt", "bad/image.txt",
          raw(b"\x89PNG\r\n\x1a\n" + _junk(2000, 2)), "rejected", "binary"),
     Case("gzip_as_txt", "a gzip-compressed article named .txt", "bad/article.txt.gz.txt",
-         raw(gzip.compress(article("خبر مضغوط", "نص مضغوط").encode("utf-8"), mtime=0)), "rejected", "binary"),
-    Case("jpg_suffix", "random bytes named .jpg", "bad/photo.jpg", raw(_junk(3000, 3)), "rejected", "binary"),
+         raw(gzip.compress(article("خبر مضغوط", "نص مضغوط").encode("utf-8"), mtime=0)), "rejected",
+         "binary"),
+    Case("jpg_suffix", "random bytes named .jpg", "bad/photo.jpg", raw(_junk(3000, 3)), "rejected",
+         "binary"),
     # -- size and shape -------------------------------------------------------------
     Case("one_mb_line", "headline + one 1 MB body line", "bad/one_mb_line.txt",
          text_file("خبر بسطر ضخم\n" + ("كلمة طويلة " * 100_000) + "كلمةالسطرالضخم\n"), "indexed",
@@ -243,53 +264,66 @@ CASES: list[Case] = [
     Case("one_mb_headline", "a single 1 MB line, no newline", "bad/one_mb_headline.txt",
          text_file("سطر " * 250_000), "rejected", "empty body"),
     Case("long_word", "a 10,000-letter word", "bad/long_word.txt",
-         text_file(article("خبر بكلمة طويلة", "ب" * 10_000 + " كلمةالطويلة")), "indexed", find="كلمةالطويلة"),
+         text_file(article("خبر بكلمة طويلة", "ب" * 10_000 + " كلمةالطويلة")), "indexed",
+         find="كلمةالطويلة"),
     Case("keywords_spaces", "keywords line with 1 MB of spaces inside", "bad/kw_spaces.txt",
          text_file(article("خبر بكلمات دلالية غريبة", "نص كلمةالمسافات",
-                           footer="كلمات دلالية: أ" + " " * 1_000_000 + "ب")), "indexed", find="كلمةالمسافات"),
-    Case("many_read_also", "3000 teaser markers and 300 embedded articles", "bad/many_read_also.txt",
-         _many_read_also, "indexed", find="كلمةالمضمن", indexed=301),
-    Case("read_also_empty", "a trailing 'read also' marker with nothing after it", "bad/read_also_empty.txt",
+                           footer="كلمات دلالية: أ" + " " * 1_000_000 + "ب")), "indexed",
+         find="كلمةالمسافات"),
+    Case("many_read_also", "3000 teaser markers and 300 embedded articles",
+         "bad/many_read_also.txt", _many_read_also, "indexed", find="كلمةالمضمن", indexed=301),
+    Case("read_also_empty", "a trailing 'read also' marker with nothing after it",
+         "bad/read_also_empty.txt",
          text_file(article("خبر بعلامة أخيرة فارغة", "نص كلمةالعلامةالأخيرة") + "إقرأ أيضاً:\n"),
          "indexed", find="كلمةالعلامةالأخيرة"),
     Case("only_tashkeel_body", "headline + a body of diacritics only", "bad/tashkeel_body.txt",
-         text_file("عنوان بنص من الحركات\n\u064e\u064f\u0650\u0651\n"), "rejected", "no letters or digits"),
+         text_file("عنوان بنص من الحركات\n\u064e\u064f\u0650\u0651\n"), "rejected",
+         "no letters or digits"),
     # -- Unicode oddities -------------------------------------------------------------
     Case("bidi_marks", "RLM/LRM, ZWJ/ZWNJ, RLE…PDF, RLI, BOM inside words", "bad/bidi.txt",
          text_file(article("\u200fخبر\u200e بعلامات \u202bاتجاه\u202c\u2067",
-                           "نص كلمة\u200dالاتجاه\u200c هنا \ufeffوعلامة")), "indexed", find="كلمةالاتجاه"),
+                           "نص كلمة\u200dالاتجاه\u200c هنا \ufeffوعلامة")), "indexed",
+         find="كلمةالاتجاه"),
     Case("latin_only", "an English article", "bad/latin.txt",
-         text_file(article("Volcano erupts in Iceland", "The volcano near Grindavik erupted again overnight.",
+         text_file(article("Volcano erupts in Iceland",
+                           "The volcano near Grindavik erupted again overnight.",
                            date="تاريخ النشر: 2024-01-14", footer="")), "indexed", find="volcano"),
     Case("html_as_txt", "an HTML page named .txt", "bad/page.txt",
-         text_file("<html><head><title>صفحة</title></head>\n<body>\n<p>نص كلمةالصفحة</p>\n</body></html>\n"),
+         text_file("<html><head><title>صفحة</title></head>\n"
+                   "<body>\n<p>نص كلمةالصفحة</p>\n</body></html>\n"),
          "indexed", find="كلمةالصفحة"),
     # -- duplicates and file-system oddities ---------------------------------------------
-    Case("duplicate", "the same article under two names (one spelling variant)", "bad/dup_b.txt", _duplicate,
-         "rejected", "duplicate", files=2),
-    Case("symlink_loop", "a folder containing a symlink to itself (its article is read once)", "bad/loop",
+    Case("duplicate", "the same article under two names (one spelling variant)", "bad/dup_b.txt",
+         _duplicate, "rejected", "duplicate", files=2),
+    Case("symlink_loop", "a folder containing a symlink to itself (its article is read once)",
+         "bad/loop",
          _symlink_loop, "indexed", "symlink loop", find="كلمةالحلقة", indexed=1, files=2),
-    Case("dangling_symlink", "a symlink to a missing file", "bad/dangling.txt", _dangling, "rejected",
-         "unreadable"),
+    Case("dangling_symlink", "a symlink to a missing file", "bad/dangling.txt", _dangling,
+         "rejected", "unreadable"),
     Case("unreadable", "permission denied (simulated: tests run as root)", "bad/unreadable.txt",
          text_file(article("خبر لا يقرأ", "نص")), "rejected", "permission denied"),
-    Case("locked_folder", "a folder that cannot be listed (simulated)", "bad/locked", _locked_folder,
-         "rejected", "unreadable folder"),
-    Case("dir_named_txt", "a directory named x.txt (holding an article)", "bad/folder.txt", _dir_named_txt,
-         "indexed", find="كلمةالمجلدالملف", ids=("bad/folder.txt/inner",)),
+    Case("locked_folder", "a folder that cannot be listed (simulated)", "bad/locked",
+         _locked_folder, "rejected", "unreadable folder"),
+    Case("dir_named_txt", "a directory named x.txt (holding an article)", "bad/folder.txt",
+         _dir_named_txt, "indexed", find="كلمةالمجلدالملف", ids=("bad/folder.txt/inner",)),
     Case("hidden", "a hidden file (.name): skipped by design, like .git", "bad/.hidden.txt",
          text_file(article("خبر مخفي", "نص مخفي")), "skipped", files=0),
     # -- records: JSON, JSON Lines, CSV ---------------------------------------------------
-    Case("jsonl_mixed", "JSON Lines: 3 good lines among broken JSON, non-object, 5000-digit number, "
-         "50k-deep nesting, empty body", "bad/records.jsonl", _jsonl_mixed, "partial", "invalid JSON",
-         find="كلمةالسطور", ids=("jl1", "jl2", "jl3"), rejected=5),
+    Case("jsonl_mixed",
+         "JSON Lines: 3 good lines among broken JSON, non-object, 5000-digit number, "
+         "50k-deep nesting, empty body", "bad/records.jsonl", _jsonl_mixed, "partial",
+         "invalid JSON", find="كلمةالسطور", ids=("jl1", "jl2", "jl3"), rejected=5),
     Case("json_truncated", "a JSON array cut in the middle", "bad/truncated.json",
          text_file('[{"id": "t1", "title": "أ", "body": "نص"}, {"id": "t2", "title": "ب", "bo'),
          "rejected", "invalid JSON"),
-    Case("json_deep", "[[[[… 100,000 deep", "bad/deep.json", text_file("[" * 100_000), "rejected", "invalid JSON"),
-    Case("json_scalar", "a JSON file holding just 42", "bad/scalar.json", text_file("42\n"), "rejected", ""),
-    Case("json_wrong_types", "JSON records with null, number, list and object fields", "bad/types.json",
-         text_file(json.dumps([{"id": 7, "title": None, "body": ["فقرة أولى كلمةالأنواع", ["فقرة", 2]],
+    Case("json_deep", "[[[[… 100,000 deep", "bad/deep.json", text_file("[" * 100_000), "rejected",
+         "invalid JSON"),
+    Case("json_scalar", "a JSON file holding just 42", "bad/scalar.json", text_file("42\n"),
+         "rejected", ""),
+    Case("json_wrong_types", "JSON records with null, number, list and object fields",
+         "bad/types.json",
+         text_file(json.dumps([{"id": 7, "title": None, "body": ["فقرة أولى كلمةالأنواع",
+                                                                 ["فقرة", 2]],
                                 "date": {"x": 1}, "keywords": 5},
                                {"id": "empty-obj"}], ensure_ascii=False)),
          "partial", "empty body", find="كلمةالأنواع", ids=("7",), rejected=1),
@@ -302,13 +336,15 @@ CASES: list[Case] = [
     Case("csv_no_body", "CSV without any body column", "bad/nobody.csv",
          text_file("id,title,summary\nx1,عنوان,ملخص\n"), "rejected", "no body column"),
     Case("csv_unclosed_quote", "CSV with a quote never closed (it swallows the rows after it)",
-         "bad/quote.csv", text_file('id,title,body\ncq0,عنوان,نص كلمةالاقتباس\ncq1,عنوان,"نص مفتوح\n'
-                                    'cq2,عنوان آخر,نص آخر\n'),
+         "bad/quote.csv",
+         text_file('id,title,body\ncq0,عنوان,نص كلمةالاقتباس\ncq1,عنوان,"نص مفتوح\n'
+                   'cq2,عنوان آخر,نص آخر\n'),
          "partial", "unclosed quote", find="كلمةالاقتباس", ids=("cq0",), rejected=1),
     # -- SGML -------------------------------------------------------------------------------
     Case("sgml_raw_amp_lt", "SGML with unescaped & and <", "bad/raw.sgml",
-         text_file("<DOC>\n<DOCNO>RAW-1</DOCNO>\n<TITLE>S&P و AT&T</TITLE>\n<TEXT>\nنص فيه 3 < 5 و Q&A "
-                   "كلمةالرموز\n</TEXT>\n</DOC>\n"), "indexed", find="كلمةالرموز", ids=("RAW-1",)),
+         text_file("<DOC>\n<DOCNO>RAW-1</DOCNO>\n<TITLE>S&P و AT&T</TITLE>\n"
+                   "<TEXT>\nنص فيه 3 < 5 و Q&A كلمةالرموز\n</TEXT>\n</DOC>\n"),
+         "indexed", find="كلمةالرموز", ids=("RAW-1",)),
     Case("sgml_truncated", "SGML cut mid document (and mid character)", "bad/truncated_sgml.txt",
          _sgml_truncated, "indexed", find="كلمةالمبتورة", ids=("TR-1", "TR-2")),
     Case("sgml_no_doc", "starts like SGML but has no <DOC>", "bad/nodoc.sgml",
@@ -349,12 +385,14 @@ class Outcome:
         mine = []
         for e in self.report:
             rel = self.rel(e["path"])
-            if (rel == case.path or rel.startswith(case.path + "/")) and (kind is None or e["kind"] == kind):
+            if ((rel == case.path or rel.startswith(case.path + "/"))
+                    and (kind is None or e["kind"] == kind)):
                 mine.append(e)
         return mine
 
     def articles(self, case: Case) -> list[dict]:
-        return [d for d in self.docs if (r := self.rel(d["path"])) == case.path or r.startswith(case.path + "/")]
+        return [d for d in self.docs
+                if (r := self.rel(d["path"])) == case.path or r.startswith(case.path + "/")]
 
 
 def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permissions: bool = True,
@@ -381,7 +419,8 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
         mp.setattr(pathlib.Path, "read_bytes", read_bytes)
         mp.setattr(os, "scandir", scandir)
         result = CliRunner().invoke(main, ["index", str(archive), "--index", str(home),
-                                           "--rejects", str(rejects), "--json", "--jobs", str(jobs)])
+                                           "--rejects", str(rejects), "--json", "--jobs",
+                                           str(jobs)])
     seconds = time.perf_counter() - started
     assert result.exit_code == 0, result.output + repr(result.exception)
     summary = json.loads(result.stdout)
@@ -395,7 +434,8 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory) -> Outcome:
     root = tmp_path_factory.mktemp("bad")
-    return index_bad_archive(write_archive(root / "archive"), root / "index", root / "rejects.jsonl")
+    return index_bad_archive(write_archive(root / "archive"), root / "index",
+                             root / "rejects.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -478,7 +518,8 @@ def test_jobs_two_counts_and_indexes_the_bad_archive_the_same(outcome: Outcome, 
     two = index_bad_archive(outcome.root, tmp_path / "index", tmp_path / "rejects.jsonl", jobs=2)
     volatile = ("elapsed", "generation", "articles_per_second")
     assert ({k: v for k, v in two.summary.items() if k not in volatile}
-            == {k: v for k, v in outcome.summary.items() if k not in volatile} | {"index": two.summary["index"]})
+            == {k: v for k, v in outcome.summary.items() if k not in volatile}
+            | {"index": two.summary["index"]})
     assert two.report == outcome.report
     assert sorted(two.docs, key=lambda d: d["id"]) == sorted(outcome.docs, key=lambda d: d["id"])
 
@@ -488,7 +529,8 @@ def test_bad_archive_builds_quickly(outcome: Outcome):
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="running as root: chmod 000 does not stop root (simulated in test_each_bad_input)")
+                    reason="running as root: chmod 000 does not stop root "
+                           "(simulated in test_each_bad_input)")
 def test_real_unreadable_file_and_folder(tmp_path):  # pragma: no cover - CI runs as root
     root = tmp_path / "archive"
     (root / "locked").mkdir(parents=True)
@@ -525,7 +567,8 @@ def test_twenty_megabyte_article(tmp_path):
         fh.write("كلمةالنهايةالضخمة\n" + FOOTER + "\n")
     (folder / "small.txt").write_text(article("خبر صغير", "نص كلمةصغيرة"), "utf-8")
     started = time.perf_counter()
-    result = CliRunner().invoke(main, ["index", str(folder), "--index", str(tmp_path / "ix"), "--json"])
+    result = CliRunner().invoke(main, ["index", str(folder), "--index", str(tmp_path / "ix"),
+                                       "--json"])
     took = time.perf_counter() - started
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["indexed"] == 2

@@ -80,7 +80,8 @@ def test_search_paginate_filter_and_open(page, server_url, tmp_path):
     assert page.locator("li.hit").count() == 10
     assert "15 نتيجة" in page.locator(".summary").inner_text()
     # The stylesheet loaded (CSP allows it) and the timeline is drawn.
-    assert page.locator("mark").first.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
+    mark_colour = page.locator("mark").first.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert mark_colour != "rgba(0, 0, 0, 0)"
     assert page.locator("svg.timeline-chart a").count() == 4
 
     shot = tmp_path / "results.png"
@@ -117,7 +118,8 @@ def test_search_paginate_filter_and_open(page, server_url, tmp_path):
 
 
 def test_filters_form_works_without_javascript(browser, server_url, tmp_path):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(java_script_enabled=False,
+                                  viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(f"{server_url}/?q={ECONOMY}")
     page.click("details.advanced summary")

@@ -29,7 +29,8 @@ MAPPING = {"id": "id", "headline": "title", "body": "text"}
 DOCS = [
     {"id": "oil", "title": "النفط", "text": "أسعار النفط ترتفع بعد قرار أوبك خفض الإنتاج."},
     {"id": "quake", "title": "", "text": "زلزال قوي يضرب جنوب تركيا ويخلف مئات الضحايا."},
-    {"id": "cup", "title": "كرة القدم", "text": "المنتخب يفوز بكأس العالم بعد مباراة نهائية مثيرة."},
+    {"id": "cup", "title": "كرة القدم",
+     "text": "المنتخب يفوز بكأس العالم بعد مباراة نهائية مثيرة."},
     {"id": "rain", "title": "الطقس", "text": "أمطار غزيرة وفيضانات تجتاح المدن الساحلية."},
     {"id": "bank", "title": "", "text": "البنك المركزي يرفع أسعار الفائدة لمواجهة التضخم."},
 ]
@@ -54,7 +55,7 @@ def write_set(folder: Path, qrels_text: str | None = None) -> tuple[Path, Path, 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("eval")
-    corpus, queries, qrels = write_set(folder)
+    corpus, _queries, _qrels = write_set(folder)
     build_index([corpus], folder / "index", fmt="jsonl", mapping=MAPPING)
     return folder
 
@@ -150,7 +151,7 @@ def test_metrics_on_a_tiny_index(tiny):
 
 def test_eval_uses_the_search_box_path(tiny):
     engine = Engine(tiny / "index")
-    report, run = evaluate(engine.ranked_ids, QUERIES, QRELS)
+    _report, run = evaluate(engine.ranked_ids, QUERIES, QRELS)
     assert run["q1"] == engine.ranked_ids(QUERIES["q1"], 100)
 
 

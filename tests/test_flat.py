@@ -7,13 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer import flat, segment, store
-from indexer import writer as writer_module
+from indexer import flat, segment, store, writer as writer_module
 from indexer.codec import IndexDamaged, flat_only
 from indexer.postings import FieldPostings
 from indexer.segment import ArshifWriter
@@ -29,7 +27,8 @@ def leaf_flats(home: Path):
     """(leaf reader, its FlatPostings or None) for each segment of the live index."""
     ix = store.open_current(home)
     reader = ix.reader()
-    return [(leaf, search_arrays._leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
+    leaf_flat = search_arrays._leaf_flat  # noqa: SLF001 - the search's own lookup of the file
+    return [(leaf, leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
 
 
 class _StockWriter(SegmentWriter):
@@ -69,26 +68,27 @@ def assert_same_index(mine: Path, stock: Path) -> int:
     compared = 0
     mine_leaves, stock_leaves = leaf_flats(mine), leaf_flats(stock)
     assert len(mine_leaves) == len(stock_leaves)
-    for (leaf, flat_postings), (ref, no_flat) in zip(mine_leaves, stock_leaves):
+    for (leaf, flat_postings), (ref, no_flat) in zip(mine_leaves, stock_leaves, strict=True):
         assert flat_postings is not None and no_flat is None
         assert flat_only(leaf.segment()) and not flat_only(ref.segment())
         assert sorted(leaf.deleted_docs_set) == sorted(ref.deleted_docs_set)
         terms = list(ref.all_terms())
         assert list(leaf.all_terms()) == terms
         for fieldname, btext in terms:
-            assert _stats(leaf.term_info(fieldname, btext)) == _stats(ref.term_info(fieldname, btext))
+            assert (_stats(leaf.term_info(fieldname, btext))
+                    == _stats(ref.term_info(fieldname, btext)))
             expected = _postings(ref.postings(fieldname, btext))
             assert _postings(leaf.postings(fieldname, btext)) == expected, (fieldname, btext)
             assert flat_postings.has_field(fieldname)  # every indexed field
             docs, weights = flat_postings.postings(fieldname, btext)
             # Deleted documents are in the flat file (the search masks them).
             live = np.array([not leaf.is_deleted(d) for d in docs.tolist()], dtype=bool)
-            assert list(zip(docs[live].tolist(), weights[live].tolist())) == \
+            assert list(zip(docs[live].tolist(), weights[live].tolist(), strict=True)) == \
                 [(d, w) for d, w, _ in expected], (fieldname, btext)
             if flat_postings.has_positions(fieldname):
                 owner, pos = flat_postings.positions(fieldname, btext, docs[live])
                 fmt = ref.schema[fieldname].format
-                assert list(zip(owner.tolist(), pos.tolist())) == [
+                assert list(zip(owner.tolist(), pos.tolist(), strict=True)) == [
                     (i, p) for i, (_, _, v) in enumerate(expected) for p in fmt.decode_positions(v)]
             compared += 1
         assert flat_postings.postings("body", "كلمةغيرموجودة".encode())[0].size == 0
@@ -176,9 +176,11 @@ def test_vectorized_phrase_check_is_in_order(docs, slop):
         owner = [i for i, d in enumerate(docs) for _ in sorted(set(d[w]))]
         pos = [p for d in docs for p in sorted(set(d[w]))]
         pairs.append((np.array(owner, dtype=np.int64), np.array(pos, dtype=np.int64)))
+    in_order = search_arrays._in_order  # noqa: SLF001 - the phrase check's two halves
+    phrase_docs = search_arrays._phrase_docs  # noqa: SLF001
     expected = [i for i, d in enumerate(docs)
-                if all(d) and search_arrays._in_order([sorted(set(p)) for p in d], slop)]
-    assert search_arrays._phrase_docs(pairs, slop).tolist() == expected
+                if all(d) and in_order([sorted(set(p)) for p in d], slop)]
+    assert phrase_docs(pairs, slop).tolist() == expected
 
 
 def test_another_version_is_not_read(tmp_path):
@@ -197,11 +199,12 @@ def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key):
     _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     data = path.read_bytes()
-    offset, length, magic = flat._FOOTER.unpack_from(data, len(data) - flat._FOOTER.size)
+    footer = flat._FOOTER  # noqa: SLF001 - the test edits the file's own header
+    offset, length, magic = footer.unpack_from(data, len(data) - footer.size)
     header = json.loads(data[offset:offset + length])
     header["fields"]["f"][key] = offset - 1  # its array would run into the header
     encoded = json.dumps(header).encode()
-    path.write_bytes(data[:offset] + encoded + flat._FOOTER.pack(offset, len(encoded), magic))
+    path.write_bytes(data[:offset] + encoded + footer.pack(offset, len(encoded), magic))
     with pytest.raises(ValueError):
         flat.FlatPostings(str(path))
     assert flat.open_flat(str(tmp_path), type("Segment", (), {

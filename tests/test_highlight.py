@@ -32,7 +32,8 @@ def test_spans_with_a_full_word_cache():
     """Words the bounded cache no longer takes are still found."""
     analyzer = ArabicAnalyzer()
     analyzer.analyze_word("تمهيد")
-    analyzer._cache.update({f"كلمة{i}": ("", "", True) for i in range(1_000_000)})
+    # Fill the analyzer's word cache past its bound.
+    analyzer._cache.update({f"كلمة{i}": ("", "", True) for i in range(1_000_000)})  # noqa: SLF001
     text = "ارتفع النفط والاقتصاد، ثم النفط"
     assert [text[a:b] for a, b, _ in analyzer.spans(text, {"نفط", "اقتصاد"})] == [
         "النفط", "والاقتصاد", "النفط"]

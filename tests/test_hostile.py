@@ -58,14 +58,18 @@ FEW = settings(max_examples=max(10, EXAMPLES // 3), deadline=None,
 
 ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهويءآأؤإئةى"
 MARKS = "\u064b\u064c\u064d\u064e\u064f\u0650\u0651\u0652\u0670\u0640"  # tashkeel, tatweel
-BIDI = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200c\u200d\ufeff"
+BIDI = ("\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        "\u200b\u200c\u200d\ufeff")
 SYNTAX = " \t\n\"'()[]{}:*?+-~^<>=&|\\/.,،؛؟«»٭"
-FRAGMENTS = ["AND", "OR", "NOT", "TO", "ANDNOT", "العنوان:", "المصدر:", "التاريخ:", "date:", "headline:",
-             "source:", "body:", "id:", "*", "**", "*:*", "[", "]", "[a TO", "{", "\"", "الاقتصاد", "النفط",
+FRAGMENTS = ["AND", "OR", "NOT", "TO", "ANDNOT", "العنوان:", "المصدر:", "التاريخ:", "date:",
+             "headline:", "source:", "body:", "id:", "*", "**", "*:*", "[", "]", "[a TO", "{",
+             "\"", "الاقتصاد", "النفط",
              "<script>alert(1)</script>", "\"'><img src=x onerror=alert(1)>", "javascript:alert(1)",
-             "2023-09", "date:[2023 to 2022]", "^2", "~3", "\u202e", "\x00", "%00", "../../etc/passwd"]
+             "2023-09", "date:[2023 to 2022]", "^2", "~3", "\u202e", "\x00", "%00",
+             "../../etc/passwd"]
 
-arabic_text = st.text(alphabet=st.sampled_from(ARABIC + MARKS + BIDI + SYNTAX + "abcXYZ019٠١٩"), max_size=200)
+arabic_text = st.text(alphabet=st.sampled_from(ARABIC + MARKS + BIDI + SYNTAX + "abcXYZ019٠١٩"),
+                      max_size=200)
 any_text = st.text(max_size=300)  # any Unicode scalar value except surrogates
 query_text = st.one_of(
     arabic_text, any_text,
@@ -82,7 +86,8 @@ _ANALYZER = ArabicAnalyzer()
 
 # -- HTML checks --------------------------------------------------------------------------------
 
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
 #: Elements the app itself never uses and an injection would need.
 FORBIDDEN_TAGS = {"script", "img", "iframe", "object", "embed", "style", "base", "frame", "math",
                   "audio", "video", "frameset", "applet"}
@@ -103,7 +108,8 @@ class PageChecker(HTMLParser):
         self.tags.append(tag)
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"<{tag}> element")
-        if tag == "svg" and dict(attrs).get("class") != "timeline-chart":  # the app's own chart only
+        # The app's own chart only.
+        if tag == "svg" and dict(attrs).get("class") != "timeline-chart":
             self.problems.append("<svg> element")
         if tag == "meta" and any(k == "http-equiv" for k, _ in attrs):
             self.problems.append("meta http-equiv")
@@ -118,7 +124,8 @@ class PageChecker(HTMLParser):
                 bare = "".join(ch for ch in value if ch > " ").lower()
                 if bare.startswith(("javascript:", "vbscript:", "data:")):
                     self.problems.append(f"{name}={value!r}")
-                if bare.startswith("//") or (":" in bare.split("/")[0] and not bare.startswith("/")):
+                if bare.startswith("//") or (":" in bare.split("/")[0]
+                                             and not bare.startswith("/")):
                     self.problems.append(f"off-site {name}={value!r}")
         if tag not in VOID:
             self.stack.append(tag)
@@ -177,7 +184,8 @@ def check_response(res) -> None:
 SCRIPT = "<script>alert(1)</script>"
 ATTR = "\"'><img src=x onerror=alert(2)>"
 JS = "javascript:alert(3)"
-HOSTILE_IDS = [SCRIPT, ATTR, JS, "../../etc/passwd", "a/../../b", "id with spaces?&#=%", "٪٢٠\u202e"]
+HOSTILE_IDS = [SCRIPT, ATTR, JS, "../../etc/passwd", "a/../../b", "id with spaces?&#=%",
+               "٪٢٠\u202e"]
 
 
 def write_hostile_archive(folder: Path) -> Path:
@@ -250,7 +258,8 @@ def test_search_never_raises(hengine, text):
 
 
 @FEW
-@given(text=st.text(alphabet=st.characters(codec=None, categories=("Cs", "Lo", "Zs", "Po")), max_size=50))
+@given(text=st.text(alphabet=st.characters(codec=None, categories=("Cs", "Lo", "Zs", "Po")),
+                    max_size=50))
 def test_lone_surrogates_in_queries(hengine, text):
     """What a terminal passes for undecodable argv bytes (\\udcff): searchable, no crash."""
     hengine.search(Request(q=text + " \udcff الاقتصاد"))
@@ -258,7 +267,8 @@ def test_lone_surrogates_in_queries(hengine, text):
 
 def test_very_long_queries_are_cut(hengine):
     started = time.perf_counter()
-    for text in ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000, "a* " * 30_000, "NOT " * 20_000]:
+    for text in ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000, "a* " * 30_000,
+                 "NOT " * 20_000]:
         hengine.search(Request(q=text))
     assert time.perf_counter() - started < 10
 
@@ -296,19 +306,23 @@ def test_format_readers_on_any_text(text):
     _items_ok(read_sgml("x.sgml", text))
 
 
-sgmlish = st.lists(st.sampled_from(["<DOC>", "</DOC>", "<DOC id=x>", "<DOCNO>", "</DOCNO>", "<TEXT>", "</TEXT>",
-                                    "<TITLE>", "<P>", "</P>", "<", ">", "&", "&amp;", "&#1575;", "\n", " ",
-                                    "نص", "عنوان", "<DOC ", "<TEXT ", "\n<a ", "   "]), max_size=300).map("".join)
-jsonish = st.lists(st.sampled_from(['{', '}', '[', ']', '"body"', '"title"', ':', ',', '"نص"', '1' * 50,
-                                    'null', 'true', '\n', '"', '\\u', '\\"']), max_size=200).map("".join)
-csvish = st.lists(st.sampled_from(["id", "title", "body", ",", ";", "\t", "\n", '"', '""', "نص", "عنوان",
-                                   " ", "|"]), max_size=200).map("".join)
+sgmlish = st.lists(st.sampled_from(["<DOC>", "</DOC>", "<DOC id=x>", "<DOCNO>", "</DOCNO>",
+                                    "<TEXT>", "</TEXT>", "<TITLE>", "<P>", "</P>", "<", ">", "&",
+                                    "&amp;", "&#1575;", "\n", " ", "نص", "عنوان", "<DOC ", "<TEXT ",
+                                    "\n<a ", "   "]),
+                   max_size=300).map("".join)
+jsonish = st.lists(st.sampled_from(['{', '}', '[', ']', '"body"', '"title"', ':', ',', '"نص"',
+                                    '1' * 50, 'null', 'true', '\n', '"', '\\u', '\\"']),
+                   max_size=200).map("".join)
+csvish = st.lists(st.sampled_from(["id", "title", "body", ",", ";", "\t", "\n", '"', '""', "نص",
+                                   "عنوان", " ", "|"]), max_size=200).map("".join)
 
 
 @FAST
 @given(text=st.one_of(sgmlish, jsonish, csvish))
 def test_readers_on_format_shaped_junk(text):
-    for body in (text, "title,body\n" + text, "<DOC>\n" + text, "[" + text, '{"body": "x"}\n' + text):
+    for body in (text, "title,body\n" + text, "<DOC>\n" + text, "[" + text,
+                 '{"body": "x"}\n' + text):
         assert detect_format("x", body)
         _items_ok(read_json("x", text=body))
         _items_ok(read_jsonl("x", text=body))
@@ -318,8 +332,8 @@ def test_readers_on_format_shaped_junk(text):
 
 
 @FEW
-@given(data=st.binary(max_size=4000), name=st.sampled_from(["a.txt", "b.json", "c.jsonl", "d.csv", "e.sgml",
-                                                             "f.tsv", "g"]))
+@given(data=st.binary(max_size=4000),
+       name=st.sampled_from(["a.txt", "b.json", "c.jsonl", "d.csv", "e.sgml", "f.tsv", "g"]))
 def test_read_file_on_any_bytes(data, name):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
@@ -339,7 +353,7 @@ def test_read_file_on_any_bytes(data, name):
     "<DOC>\n<TITLE>" + "&" * 200_000 + "\n<TEXT>x",
 ], ids=["text-open", "text-attr", "doc-attr", "line-tags", "blank-lines", "p-spaces", "ampersands"])
 def test_sgml_reader_is_linear(text):
-    """Each of these took minutes (quadratic regexes) before the fix."""
+    """Inputs on which a quadratic regex takes minutes."""
     started = time.perf_counter()
     _items_ok(read_sgml("x.sgml", text))
     assert time.perf_counter() - started < 2
@@ -376,7 +390,8 @@ def test_highlighter_on_any_text(text, terms):
 
 
 @FEW
-@given(word=st.text(alphabet=st.sampled_from(ARABIC + MARKS + "\u200c\u200d"), min_size=2, max_size=12))
+@given(word=st.text(alphabet=st.sampled_from(ARABIC + MARKS + "\u200c\u200d"), min_size=2,
+                    max_size=12))
 def test_highlighter_marks_vocalized_arabic(word):
     text = f"قبل {word} بعد"
     tokens = [t.text for t in analyzer()(word, mode="index")]
@@ -400,7 +415,8 @@ def test_highlighter_on_very_long_input():
 params = st.fixed_dictionaries({}, optional={
     "q": query_text, "page": st.one_of(st.integers(-5, 200).map(str), any_text),
     "per_page": st.one_of(st.integers(-1, 120).map(str), any_text),
-    "from": st.one_of(st.sampled_from(["2023", "2023-09", "2023-09-26", "1066", "2999-13-45", "x"]), any_text),
+    "from": st.one_of(st.sampled_from(["2023", "2023-09", "2023-09-26", "1066", "2999-13-45", "x"]),
+                      any_text),
     "to": st.one_of(st.sampled_from(["2023", "2022-02-30", ""]), any_text),
     "source": st.one_of(st.sampled_from([SCRIPT, ATTR, JS, "الجزيرة"]), any_text),
     "sort": st.one_of(st.sampled_from(["relevance", "newest", "oldest", "x"]), any_text),
@@ -424,7 +440,8 @@ def test_article_page_with_any_id(hclient, article_id, api, q):
 
 
 @pytest.mark.parametrize("path", [
-    "/article/../../etc/passwd", "/article/..%2f..%2fetc%2fpasswd", "/article/%2e%2e/%2e%2e/etc/passwd",
+    "/article/../../etc/passwd", "/article/..%2f..%2fetc%2fpasswd",
+    "/article/%2e%2e/%2e%2e/etc/passwd",
     "/api/article/../../../etc/passwd", "/api/article/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     "/static/../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fsetup.cfg",
     "/static/%2e%2e/app.py", "/article//etc/passwd", "/article/%00", "/article/" + "a" * 5000,
@@ -436,7 +453,8 @@ def test_no_file_outside_the_index_is_read(hclient, path):
     body = res.get_data()
     assert b"root:x:0:0" not in body and b"[metadata]" not in body and b"create_app" not in body
     assert res.status_code in (200, 301, 308, 400, 404)
-    if res.status_code == 200:  # only an article of the index, e.g. the one whose id is "../../etc/passwd"
+    # 200 only for an article of the index, e.g. the one whose id is "../../etc/passwd".
+    if res.status_code == 200:
         assert path.startswith(("/article/", "/api/article/"))
 
 
@@ -453,10 +471,13 @@ def test_hostile_ids_are_articles_of_the_index(hclient, hengine):
 # -- 5. XSS: hostile content is inert everywhere ------------------------------------------------
 
 def hostile_pages(hclient, hengine) -> list[str]:
-    paths = ["/", "/?" + urlencode({"q": "الاقتصاد"}), "/?" + urlencode({"q": "الاقتصاد", "per_page": 50}),
-             "/?" + urlencode({"q": f"{SCRIPT} {ATTR} {JS}"}), "/?" + urlencode({"q": f"الاقتصاد {JS}"}),
+    paths = ["/", "/?" + urlencode({"q": "الاقتصاد"}),
+             "/?" + urlencode({"q": "الاقتصاد", "per_page": 50}),
+             "/?" + urlencode({"q": f"{SCRIPT} {ATTR} {JS}"}),
+             "/?" + urlencode({"q": f"الاقتصاد {JS}"}),
              "/?" + urlencode({"q": "الاقتصاد", "sort": "newest"}),
-             "/?" + urlencode({"q": SCRIPT, "page": "x"}), "/?" + urlencode({"q": ATTR, "from": JS}),
+             "/?" + urlencode({"q": SCRIPT, "page": "x"}),
+             "/?" + urlencode({"q": ATTR, "from": JS}),
              "/nope/" + quote(SCRIPT), "/api/search?" + urlencode({"q": "الاقتصاد"}),
              "/api/search?" + urlencode({"q": ATTR}), "/healthz"]
     for source in {d.get("source", "") for d in hengine.searcher().all_stored_fields()}:
@@ -475,7 +496,8 @@ def test_hostile_content_is_inert_on_every_page(hclient, hengine):
         check_response(res)  # no <script>/<img>/<svg>/<iframe>, on*=, style=, javascript: URLs
         body = res.get_data(as_text=True)
         if res.mimetype == "text/html":
-            seen_escaped += "&lt;script&gt;" in body or "&lt;img" in body or "&#34;&#39;&gt;" in body
+            seen_escaped += ("&lt;script&gt;" in body or "&lt;img" in body
+                             or "&#34;&#39;&gt;" in body)
             assert "onerror=alert" not in body.replace("onerror=alert(2)&gt;", "").replace(
                 "onerror=alert(5)&gt;", "") or "&lt;img" in body
     assert seen_escaped >= len(paths) // 3  # the hostile text is there, as text
@@ -485,18 +507,21 @@ def test_hostile_json_keeps_the_data_intact(hclient):
     data = hclient.get(article_url(SCRIPT, api=True)).get_json()
     assert data["id"] == SCRIPT and data["headline"].startswith(SCRIPT)
     assert SCRIPT in data["body"] and JS in data["keywords"]
-    hits = hclient.get("/api/search?" + urlencode({"q": "الاقتصاد", "per_page": 50})).get_json()["hits"]
+    query = urlencode({"q": "الاقتصاد", "per_page": 50})
+    hits = hclient.get("/api/search?" + query).get_json()["hits"]
     assert {h["id"] for h in hits} >= set(HOSTILE_IDS)
     for h in hits:
         assert "<script>" not in h["headline_html"] and "<img" not in h["snippet_html"]
 
 
 def test_links_to_hostile_ids_stay_on_the_site(hclient):
-    for path in ["/?" + urlencode({"q": "الاقتصاد", "per_page": 50}), article_url(SCRIPT), article_url(JS)]:
+    for path in ["/?" + urlencode({"q": "الاقتصاد", "per_page": 50}), article_url(SCRIPT),
+                 article_url(JS)]:
         page = hclient.get(path).get_data(as_text=True)
         check_page(page)
         hrefs = [v for k, v in _attributes(page) if k in URL_ATTRS]
-        assert len(hrefs) > 5 and all(h.startswith(("/", "#")) and not h.startswith("//") for h in hrefs), hrefs
+        assert len(hrefs) > 5, hrefs
+        assert all(h.startswith(("/", "#")) and not h.startswith("//") for h in hrefs), hrefs
         # ("javascript:" in an href="…" inside the escaped article TEXT is just text.)
 
 
@@ -550,8 +575,10 @@ def write_vocabulary(folder: Path, docs: int, words: int, seed: int = 7) -> Path
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "vocab.jsonl", "w", encoding="utf-8") as fh:
         for n in range(docs):
-            body = " ".join("".join(rng.choice(LETTERS) for _ in range(rng.randint(4, 8))) for _ in range(words))
-            fh.write(json.dumps({"id": f"v{n}", "title": f"وثيقة {n}", "body": body, "date": "2023-01-01"},
+            body = " ".join("".join(rng.choice(LETTERS) for _ in range(rng.randint(4, 8)))
+                            for _ in range(words))
+            fh.write(json.dumps({"id": f"v{n}", "title": f"وثيقة {n}", "body": body,
+                                 "date": "2023-01-01"},
                                 ensure_ascii=False) + "\n")
     return folder
 
@@ -563,8 +590,8 @@ def vocab_home(tmp_path_factory) -> Path:
     return root / "index"
 
 
-EXPENSIVE = ["*", "ا*", "*ا*", "**", "headline:*", "body:*", "id:*", "body:[ا TO ي]", "ب* ت* ث* ج* ح*",
-             "*ا*ب*", "(ا* OR ب*) AND -ت*", "العنوان:ا*"]
+EXPENSIVE = ["*", "ا*", "*ا*", "**", "headline:*", "body:*", "id:*", "body:[ا TO ي]",
+             "ب* ت* ث* ج* ح*", "*ا*ب*", "(ا* OR ب*) AND -ت*", "العنوان:ا*"]
 
 
 def test_expansions_are_capped(vocab_home):
@@ -573,18 +600,23 @@ def test_expansions_are_capped(vocab_home):
     total_terms = sum(1 for _ in reader.lexicon("body"))
     assert total_terms > 10 * query_module.MAX_EXPANSIONS
     parsed = engine.parse("ا*")
-    prefixes = [q for q in query_module._walk(parsed.query) if isinstance(q, query_module.wq.Prefix)]
-    assert prefixes and all(isinstance(q, query_module._CappedExpansion) for q in prefixes)
+    # The cap is query.py's own rewrite: its private helpers are checked directly.
+    walk = query_module._walk  # noqa: SLF001
+    prefixes = [q for q in walk(parsed.query) if isinstance(q, query_module.wq.Prefix)]
+    capped_type = query_module._CappedExpansion  # noqa: SLF001
+    assert prefixes and all(isinstance(q, capped_type) for q in prefixes)
     body = next(q for q in prefixes if q.fieldname == "body")
     uncapped = list(reader.expand_prefix("body", "ا"))
-    capped = body._btexts(reader)
-    assert len(uncapped) > query_module.MAX_EXPANSIONS and len(capped) == query_module.MAX_EXPANSIONS
+    capped = body._btexts(reader)  # noqa: SLF001
+    assert len(uncapped) > query_module.MAX_EXPANSIONS
+    assert len(capped) == query_module.MAX_EXPANSIONS
     # The most frequent expansions are the ones kept.
     freq = sorted((reader.doc_frequency("body", t) for t in uncapped), reverse=True)
-    assert min(reader.doc_frequency("body", t) for t in capped) == freq[query_module.MAX_EXPANSIONS - 1]
+    kept = min(reader.doc_frequency("body", t) for t in capped)
+    assert kept == freq[query_module.MAX_EXPANSIONS - 1]
     # "*" means every article: one cheap query, not an OR over the vocabulary.
     star = engine.parse("*").query
-    assert all(q.fieldname is None for q in query_module._walk(star) if isinstance(q, query_module.wq.Every))
+    assert all(q.fieldname is None for q in walk(star) if isinstance(q, query_module.wq.Every))
 
 
 @pytest.mark.parametrize("q", EXPENSIVE)
@@ -641,11 +673,12 @@ def test_expensive_queries_do_not_tie_up_workers(vocab_home):
         try:
             res = client_app.test_client().get("/api/search?" + urlencode({"q": q}))
             (done if res.status_code == 200 else errors).append((q, res.status_code))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append((q, repr(exc)))
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],)) for n in range(20)]
+    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],))
+               for n in range(20)]
     for t in threads:
         t.start()
     for t in threads:
@@ -657,7 +690,8 @@ def test_expensive_queries_do_not_tie_up_workers(vocab_home):
 
 @pytest.mark.slow
 def test_expensive_queries_on_a_300k_word_vocabulary(tmp_path):
-    """Before the cap: ``*`` 12.7 s, ``body:[ا TO ي]`` 11.8 s, ``*ا*`` 5.1 s, ``ا*`` 3.0 s."""
+    """Queries that expand to the whole vocabulary stay fast (uncapped and capped
+    timings in docs/reliability.md)."""
     build_index([write_vocabulary(tmp_path / "archive", 3000, 100)], tmp_path / "index")
     engine = Engine(tmp_path / "index")
     engine.search(Request(q="وثيقة"))

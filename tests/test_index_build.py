@@ -14,7 +14,8 @@ from search.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-ARTICLE = "عنوان {n}\nتاريخ النشر: 2024-01-{n:02d}\nنص الخبر رقم {n} عن الاقتصاد\nالمصدر | مصدر {n}\n"
+ARTICLE = ("عنوان {n}\nتاريخ النشر: 2024-01-{n:02d}\nنص الخبر رقم {n} عن الاقتصاد\n"
+           "المصدر | مصدر {n}\n")
 
 
 def write_articles(folder: Path, count: int) -> None:
@@ -132,7 +133,8 @@ def test_update_adds_changes_and_removes(tmp_path):
 
 
 def _segment_ids(home: Path) -> set[str]:
-    return {seg.segment_id() for seg in manifest.open_current(home)._segments()}
+    return {leaf.segment().segment_id()
+            for leaf in manifest.open_current(home).reader().leaf_readers()}
 
 
 def test_update_leaves_big_segments_alone(tmp_path):
@@ -153,7 +155,8 @@ def test_update_leaves_big_segments_alone(tmp_path):
     from search.engine import Engine
     mine, theirs = Engine(home).ranked_ids("الاقتصاد 61"), Engine(fresh).ranked_ids("الاقتصاد 61")
     assert mine[0][0] == theirs[0][0] == "a61"
-    assert {h[0] for h in mine} == {h[0] for h in theirs} == {f"a{n}" for n in range(1, 62)} - {"a7"}
+    expected = {f"a{n}" for n in range(1, 62)} - {"a7"}
+    assert {h[0] for h in mine} == {h[0] for h in theirs} == expected
 
 
 def test_index_command_summary_rejects_and_json(tmp_path):
@@ -164,7 +167,8 @@ def test_index_command_summary_rejects_and_json(tmp_path):
     rejects = tmp_path / "rejects.jsonl"
     home = tmp_path / "ix"
     runner = CliRunner()
-    result = runner.invoke(main, ["index", str(folder), "--index", str(home), "--rejects", str(rejects)])
+    result = runner.invoke(main, ["index", str(folder), "--index", str(home), "--rejects",
+                                  str(rejects)])
     assert result.exit_code == 0, result.output
     assert "indexed:    3 articles" in result.output
     assert "no date:    1 articles" in result.output

@@ -43,7 +43,8 @@ def mixed_archive(folder: Path) -> Path:
     # Late copies of early articles: in the second part whatever the split.
     (folder / "x_dup_of_b02.txt").write_text(text(2).replace("الاقتصاد", "الاقْتصاد"), "utf-8")
     (folder / "y_dup_of_b03_and_x.txt").write_text(text(3), "utf-8")
-    (folder / "z_dup_of_record.json").write_text(json.dumps(records[:2], ensure_ascii=False), "utf-8")
+    (folder / "z_dup_of_record.json").write_text(json.dumps(records[:2], ensure_ascii=False),
+                                                 "utf-8")
     return folder
 
 
@@ -62,7 +63,8 @@ def built(tmp_path_factory):
     """The mixed archive built with 1, 2 and 3 jobs: (archive, {jobs: (home, summary)})."""
     root = tmp_path_factory.mktemp("parallel")
     archive = mixed_archive(root / "archive")
-    return archive, {jobs: (root / f"ix{jobs}", build_index([archive], root / f"ix{jobs}", jobs=jobs))
+    return archive, {jobs: (root / f"ix{jobs}", build_index([archive], root / f"ix{jobs}",
+                                                            jobs=jobs))
                      for jobs in (1, 2, 3)}
 
 
@@ -97,7 +99,8 @@ def test_without_deletions_scores_are_the_same(tmp_path):
     folder = tmp_path / "archive"
     folder.mkdir()
     for n in range(1, 41):
-        (folder / f"a{n:02d}.txt").write_text(text(n, ("الاقتصاد", "الرياضة", "النفط")[n % 3]) * (n % 4 + 1),
+        topic = ("الاقتصاد", "الرياضة", "النفط")[n % 3]
+        (folder / f"a{n:02d}.txt").write_text(text(n, topic) * (n % 4 + 1),
                                              "utf-8")
     build_index([folder], tmp_path / "one", jobs=1)
     build_index([folder], tmp_path / "two", jobs=2)

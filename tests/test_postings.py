@@ -6,8 +6,7 @@ from collections import defaultdict
 from itertools import chain
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from indexer.analysis import SECTION_BREAK, ArabicAnalyzer, split_sections
 from indexer.postings import (
@@ -39,9 +38,9 @@ def test_numbered_words_are_the_analyzers(texts):
     numbered = [table.number(split_sections(text)) for text in texts]
     view_terms = [view.view_terms(BODY, table.surfaces, table.terms) for view in VIEWS]
     assert BODY.view_terms(BODY, table.surfaces, table.terms) is table.terms
-    for text, (ids, positions) in zip(texts, numbered):
+    for text, (ids, positions) in zip(texts, numbered, strict=True):
         assert ([table.terms[i] for i in ids], positions) == tuple(BODY.index_words(text))
-        for view, terms in zip(VIEWS, view_terms):
+        for view, terms in zip(VIEWS, view_terms, strict=True):
             expected = list(chain.from_iterable(view.index_sections(text)))
             assert [terms[i] for i in ids] == expected
 
@@ -50,7 +49,7 @@ def _reference(docs_terms: list[tuple[int, list, list[int]]]) -> dict:
     """term bytes -> [(doc, [positions])], by dicts."""
     out: dict = defaultdict(lambda: defaultdict(list))
     for doc, terms, positions in docs_terms:
-        for term, pos in zip(terms, positions):
+        for term, pos in zip(terms, positions, strict=True):
             if term == "":
                 continue
             key = term.encode() if isinstance(term, str) else term

@@ -188,7 +188,8 @@ def test_json_single_object():
 
 
 def test_json_wrapper_object_and_text_argument():
-    text = json.dumps({"count": 2, "articles": [{"title": "أ", "text": "نص أ"}, {"title": "ب", "text": "نص ب"}]})
+    text = json.dumps({"count": 2, "articles": [{"title": "أ", "text": "نص أ"},
+                                                {"title": "ب", "text": "نص ب"}]})
     items = list(read_json("wrapped.json", {}, text=text))
     assert [a.headline for a in items] == ["أ", "ب"]
     assert [a.id for a in items] == ["wrapped.json#1", "wrapped.json#2"]
@@ -213,11 +214,14 @@ def test_reader_turns_unreadable_file_into_reject():
 
 
 def test_json_mapping_overrides_defaults_without_fallback():
-    text = json.dumps([{"url": "http://x/1", "titre": "عنوان", "title": "لا", "texte": "نص", "quand": "2023-09-26"}])
+    text = json.dumps([{"url": "http://x/1", "titre": "عنوان", "title": "لا", "texte": "نص",
+                        "quand": "2023-09-26"}])
     mapping = {"id": "url", "headline": "titre", "body": "texte", "date": "quand"}
     [a] = read_json("m.json", mapping, text=text)
-    assert (a.id, a.headline, a.body, a.date) == ("http://x/1", "عنوان", "نص", datetime(2023, 9, 26))
-    [b] = read_json("m.json", {"headline": "missing"}, text=json.dumps([{"title": "x", "body": "نص"}]))
+    assert (a.id, a.headline, a.body, a.date) == ("http://x/1", "عنوان", "نص",
+                                                  datetime(2023, 9, 26))
+    [b] = read_json("m.json", {"headline": "missing"},
+                    text=json.dumps([{"title": "x", "body": "نص"}]))
     assert b.headline == ""
 
 
@@ -385,7 +389,8 @@ def test_real_saudinewsnet_json_with_default_mapping():
 
 @pytest.mark.skipif(not ANT.is_dir(), reason=f"ANT corpus not found at {ANT}")
 def test_real_ant_sgml_files():
-    paths = [sorted(source.glob("*/*.txt"))[0] for source in sorted(ANT.iterdir()) if source.is_dir()]
+    paths = [sorted(source.glob("*/*.txt"))[0] for source in sorted(ANT.iterdir())
+             if source.is_dir()]
     paths += sorted(ANT.glob("BBC/internationalNews/*.txt"))[:5]
     assert len(paths) >= 5
     for path in paths:

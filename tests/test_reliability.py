@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -67,15 +67,17 @@ def write_archive(folder: Path, count: int, tag: str, paragraphs: int = 2, seed:
         body = [" ".join(rng.choice(WORDS) for _ in range(40)) for _ in range(paragraphs)]
         if n == 0:
             body.append(f"فقرة خاصة فيها {marker(tag)} وحدها.")
-        text = "\n".join([f"عنوان الخبر {n} عن {rng.choice(WORDS)}", f"تاريخ النشر: 2023-{n % 12 + 1:02d}-15",
+        text = "\n".join([f"عنوان الخبر {n} عن {rng.choice(WORDS)}",
+                          f"تاريخ النشر: 2023-{n % 12 + 1:02d}-15",
                           *body, f"المصدر | مصدر {n % 5}"]) + "\n"
         (folder / f"a{n:05d}.txt").write_text(text, "utf-8")
     return folder
 
 
-def run_index(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(arshif_cmd("index", *args), capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def run_index(*args: str, env: dict | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(arshif_cmd("index", *args), capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def leftovers(home: Path) -> list[str]:
@@ -84,9 +86,7 @@ def leftovers(home: Path) -> list[str]:
     live = store.current_name(home)
     out = []
     for p in home.iterdir():
-        if p.name.endswith(".tmp"):
-            out.append(p.name)
-        elif store.GEN_RE.match(p.name) and p.name > live:
+        if p.name.endswith(".tmp") or (store.GEN_RE.match(p.name) and p.name > live):
             out.append(p.name)
     return sorted(out)
 
@@ -249,7 +249,8 @@ def rebuild_under_load(tmp: Path, clients: int = 50, rebuilds: int = 1, articles
             elif kind == 3:
                 path = "/article/a00001"
             else:
-                path = f"/api/search?q={quote(random.choice(WORDS) + ' ' + random.choice(WORDS))}&sort=newest"
+                pair = random.choice(WORDS) + " " + random.choice(WORDS)
+                path = f"/api/search?q={quote(pair)}&sort=newest"
             started = time.monotonic()
             try:
                 conn.request("GET", path)
@@ -262,7 +263,7 @@ def rebuild_under_load(tmp: Path, clients: int = 50, rebuilds: int = 1, articles
                 if ok and kind == 1:
                     with lock:
                         seen.append((started, current[version], version, json.loads(body)["total"]))
-            except Exception as exc:  # noqa: BLE001 - every failure counts
+            except Exception as exc:  # every failure counts
                 ok, body = False, repr(exc).encode()
                 conn.close()
                 conn = http.client.HTTPConnection(server.host, server.port, timeout=15)
@@ -271,14 +272,16 @@ def rebuild_under_load(tmp: Path, clients: int = 50, rebuilds: int = 1, articles
                 figures.max_latency_s = max(figures.max_latency_s, took)
                 if not ok:
                     figures.failed += 1
-                    figures.failures.append((path, getattr(locals().get("resp"), "status", None), body[-300:]))
+                    figures.failures.append((path, getattr(locals().get("resp"), "status", None),
+                                             body[-300:]))
         conn.close()
 
     swaps: list[tuple[int, float]] = []  # (version, time the new generation was published)
     starts: list[float] = []  # when each rebuild began
     with serving(home) as server:
         began = time.monotonic()
-        threads = [threading.Thread(target=client, args=(n, server), daemon=True) for n in range(clients)]
+        threads = [threading.Thread(target=client, args=(n, server), daemon=True)
+                   for n in range(clients)]
         for t in threads:
             t.start()
         try:
@@ -332,7 +335,8 @@ def check_load(f: LoadFigures) -> None:
     # Every generation was served in turn, and the last answers come from the newest.
     assert f.generations == [f"gen-{n:06d}" for n in range(1, f.rebuilds + 2)], f.generations
     assert f.last_generation == f.generations[-1]
-    assert not [line for line in f.server_log if "ERROR" in line or "Traceback" in line], f.server_log
+    assert not [line for line in f.server_log if "ERROR" in line or "Traceback" in line], \
+        f.server_log
 
 
 def test_rebuild_under_load_quick(tmp_path):
@@ -397,7 +401,8 @@ def kill_during_build(tmp: Path, points=KILL_POINTS, articles: int = 1500, jobs:
                 and not (store.GEN_RE.match(p.name) and p.name < live_gen))
             _no_orphans(home)
             # The previous index: still the live one, intact, answering.
-            f.old_index_intact = (store.current_name(home) == live_gen and finds(home, live_word) == 1
+            f.old_index_intact = (store.current_name(home) == live_gen
+                                  and finds(home, live_word) == 1
                                   and finds(home, marker(f"v{n}")) == 0)
             if srv is not None:
                 health = srv.json("/healthz")
@@ -410,7 +415,8 @@ def kill_during_build(tmp: Path, points=KILL_POINTS, articles: int = 1500, jobs:
             f.next_build_ok = again.returncode == 0 and finds(home, marker(f"v{n}")) == 1
             f.cleaned = leftovers(home) == []
             if srv is not None:
-                f.served_meanwhile &= srv.json(f"/api/search?q={quote(marker(f'v{n}'))}")["total"] == 1
+                found = srv.json(f"/api/search?q={quote(marker(f'v{n}'))}")["total"]
+                f.served_meanwhile &= found == 1
             live_word, live_gen = marker(f"v{n}"), store.current_name(home)
             results.append(f)
     return results
@@ -454,10 +460,8 @@ def _killed_build(src: Path, home: Path, hook: str, extra: list[str]) -> tuple[i
 def _sizes(folder: Path) -> dict[str, int]:
     sizes = {}
     for p in folder.rglob("*"):
-        try:
+        with suppress(FileNotFoundError):
             sizes[p.name] = p.stat().st_size
-        except FileNotFoundError:
-            pass
     return sizes
 
 
@@ -475,10 +479,8 @@ def _no_orphans(home: Path, wait: float = 5.0) -> None:
             break
         time.sleep(0.2)
     for pid in pids:  # started by this test (children of its build): clean up, then fail
-        try:
+        with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     assert not pids, f"processes of the killed build still running: {pids}"
 
 
@@ -487,7 +489,8 @@ def _pids_mentioning(text: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+                raw = (entry / "cmdline").read_bytes()
+                cmdline = raw.replace(b"\0", b" ").decode("utf-8", "replace")
             except OSError:
                 continue
             if text in cmdline and "index" in cmdline and "serve" not in cmdline:
@@ -509,7 +512,8 @@ def test_kill_at_each_stage_quick(tmp_path):
     check_kills(results)
     left = {f.hook: f.left_behind for f in results}
     assert any(x.startswith("gen-000002.tmp") for x in left["start:kill"])
-    assert any(re.fullmatch(r"gen-\d{6}", x.split(" ")[0]) for x in left["rename:kill"])  # unpublished
+    # An unpublished generation.
+    assert any(re.fullmatch(r"gen-\d{6}", x.split(" ")[0]) for x in left["rename:kill"])
     assert any(x.startswith("CURRENT.") for x in left["pointer:kill"])
 
 
@@ -522,7 +526,7 @@ def test_kill_during_update_quick(tmp_path):
 def test_kill_at_each_stage_with_jobs_quick(tmp_path):
     """``--jobs 2`` (one segment per worker process): the same guarantees, and
     no worker outlives its killed builder (``_no_orphans``)."""
-    points = QUICK_KILL_POINTS + [("all read, workers writing segments", "commit:kill")]
+    points = [*QUICK_KILL_POINTS, ("all read, workers writing segments", "commit:kill")]
     check_kills(kill_during_build(tmp_path, points, articles=40, jobs=2, server=False))
 
 
@@ -531,13 +535,14 @@ def test_kill_at_each_stage_while_serving(tmp_path):
     results = kill_during_build(tmp_path, KILL_POINTS, articles=1500)
     check_kills(results)
     commit = next(f for f in results if f.hook.startswith("commit"))
-    assert any(x.split(" ")[0].endswith(".tmp") and "committed" not in x for x in commit.left_behind)
+    assert any(x.split(" ")[0].endswith(".tmp") and "committed" not in x
+               for x in commit.left_behind)
 
 
 @pytest.mark.slow
 def test_kill_with_jobs_leaves_no_workers_holding_the_lock(tmp_path):
-    """--jobs 2 forks Whoosh workers; killed with their builder, they used to
-    live on (blocked on their queue) holding the build lock forever."""
+    """--jobs 2 forks worker processes; killed with their builder, none may live
+    on (blocked on its queue) holding the build lock."""
     results = kill_during_build(tmp_path, [("reading with --jobs 2", "file:kill:0.5")],
                                 articles=1500, jobs=2, server=False)
     check_kills(results)
@@ -595,7 +600,7 @@ def two_builders(tmp: Path) -> dict:
         second = run_index(str(tmp / "v0"), "--index", str(home), "-q", timeout=30)
         second_took = time.monotonic() - t0
         during = store.current_name(home)
-        out, err = first.communicate(timeout=60)
+        _out, _err = first.communicate(timeout=60)
     finally:
         if first.poll() is None:
             first.kill()
@@ -656,14 +661,17 @@ def _fail_pointer(monkeypatch):
 
 DISK_FULL = {
     "while writing segments": lambda mp: _fail_whoosh_file_writes(mp, 10_000),
-    "while writing the build info": lambda mp: mp.setattr("indexer.writer._write_build_info", _enospc),
+    "while writing the build info": lambda mp: mp.setattr("indexer.writer._write_build_info",
+                                                          _enospc),
     "while syncing the generation": lambda mp: mp.setattr("indexer.store._fsync_tree", _enospc),
     "while writing CURRENT": _fail_pointer,
-    "making the new generation folder": lambda mp: mp.setattr("indexer.store.new_generation", _enospc),
+    "making the new generation folder": lambda mp: mp.setattr("indexer.store.new_generation",
+                                                              _enospc),
 }
 READ_ONLY = {
     "lock file on a read-only folder": lambda mp: mp.setattr("indexer.store.os.open", _erofs),
-    "new generation on a read-only folder": lambda mp: mp.setattr("indexer.store.new_generation", _erofs),
+    "new generation on a read-only folder": lambda mp: mp.setattr("indexer.store.new_generation",
+                                                                  _erofs),
 }
 
 
@@ -705,15 +713,17 @@ def test_disk_full_and_read_only_are_clear_errors(where, built, tmp_path, monkey
 def test_index_under_a_file_is_a_clear_error(tmp_path):
     write_archive(tmp_path / "v0", 2, "v0")
     (tmp_path / "afile").write_text("x")
-    result = CliRunner().invoke(main, ["index", str(tmp_path / "v0"), "--index", str(tmp_path / "afile" / "ix")])
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "v0"), "--index",
+                                       str(tmp_path / "afile" / "ix")])
     assert result.exit_code == 1
     assert "cannot write the index folder" in result.output and "Traceback" not in result.output
 
 
 def test_unwritable_rejects_file_is_refused_before_building(tmp_path):
     write_archive(tmp_path / "v0", 2, "v0")
-    result = CliRunner().invoke(main, ["index", str(tmp_path / "v0"), "--index", str(tmp_path / "ix"),
-                                       "--rejects", str(tmp_path / "no" / "such" / "dir" / "r.jsonl")])
+    result = CliRunner().invoke(main, ["index", str(tmp_path / "v0"), "--index",
+                                       str(tmp_path / "ix"), "--rejects",
+                                       str(tmp_path / "no" / "such" / "dir" / "r.jsonl")])
     assert result.exit_code == 1 and "cannot write the rejects file" in result.output
     assert not (tmp_path / "ix" / "CURRENT").exists()  # refused before any work
 
@@ -743,12 +753,14 @@ def real_disk_full(tmp: Path) -> dict:
         write_archive(tmp / "v1", 800, "v1", paragraphs=4)
         full = run_index(str(tmp / "v1"), "--index", str(home), "-q")
         out = {"exit_code": full.returncode, "message": full.stderr.strip().splitlines()[-1:],
-               "traceback": "Traceback" in full.stderr, "live_kept": store.current_name(home) == live,
+               "traceback": "Traceback" in full.stderr,
+               "live_kept": store.current_name(home) == live,
                "old_found": finds(home, marker("v0")), "leftovers": leftovers(home)}
         with serving(home) as srv:  # and it is still served
             out["served"] = srv.json(f"/api/search?q={quote(marker('v0'))}")["total"]
         write_archive(tmp / "v2", 12, "v2")
-        out["next_small_build_ok"] = run_index(str(tmp / "v2"), "--index", str(home), "-q").returncode == 0
+        next_build = run_index(str(tmp / "v2"), "--index", str(home), "-q")
+        out["next_small_build_ok"] = next_build.returncode == 0
         out["new_found"] = finds(home, marker("v2"))
         # Read-only: the same folder remounted ro.
         subprocess.run(["mount", "-o", "remount,ro", str(small)], check=True)
@@ -762,7 +774,8 @@ def real_disk_full(tmp: Path) -> dict:
 def test_real_disk_full_and_read_only_tmpfs(tmp_path):
     r = real_disk_full(tmp_path)
     assert r["exit_code"] == 1 and not r["traceback"], r
-    assert "No space left on device" in r["message"][0] and "previous index is unchanged" in r["message"][0]
+    assert "No space left on device" in r["message"][0]
+    assert "previous index is unchanged" in r["message"][0]
     assert r["live_kept"] and r["old_found"] == 1 and r["served"] == 1 and r["leftovers"] == []
     assert r["next_small_build_ok"] and r["new_found"] == 1
     assert r["ro_exit_code"] == 1 and "Read-only file system" in r["ro_message"]

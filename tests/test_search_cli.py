@@ -16,8 +16,8 @@ EXAMPLE_ID = "000_be18b8559e209b80"
 
 # The documented shape of `arshif search --json` and `GET /api/search` (README).
 RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "per_page": int,
-               "took_ms": (int, float), "hits": list, "facets": dict, "suggestion": (str, type(None)),
-               "partial": bool, "message": (str, type(None))}
+               "took_ms": (int, float), "hits": list, "facets": dict,
+               "suggestion": (str, type(None)), "partial": bool, "message": (str, type(None))}
 HIT_KEYS = {"id": str, "rank": int, "score": (int, float), "headline": str, "headline_html": str,
             "snippet_html": str, "date": (str, type(None)), "source": str}
 

@@ -37,7 +37,8 @@ def html(response) -> str:
 
 def links(page: str, cls: str = "") -> list[str]:
     """Every href on a page (unescaped), optionally only those with rel/class ``cls``."""
-    pattern = r'<a[^>]*href="([^"]*)"' if not cls else rf'<a[^>]*(?:rel|class)="{cls}"[^>]*href="([^"]*)"'
+    pattern = (r'<a[^>]*href="([^"]*)"' if not cls
+               else rf'<a[^>]*(?:rel|class)="{cls}"[^>]*href="([^"]*)"')
     return [h.replace("&amp;", "&") for h in re.findall(pattern, page)]
 
 
@@ -147,8 +148,10 @@ def test_source_facets_and_filter(client):
 
 def test_date_filter_accepts_year_month_and_day(client):
     for lo, hi, expected in [("2023", "2023", "8 نتائج"), ("2023-09", "2023-09", "3 نتائج"),
-                             ("2023-09-26", "2023-09-26", "نتيجة واحدة"), ("٢٠٢٢", "", "12 نتيجة"), ("", "2021-06", "3 نتائج")]:
-        res = client.get("/", query_string={"q": ECONOMY, "from": lo, "to": hi}, follow_redirects=True)
+                             ("2023-09-26", "2023-09-26", "نتيجة واحدة"), ("٢٠٢٢", "", "12 نتيجة"),
+                             ("", "2021-06", "3 نتائج")]:
+        res = client.get("/", query_string={"q": ECONOMY, "from": lo, "to": hi},
+                         follow_redirects=True)
         assert expected in html(res), (lo, hi)
 
 
@@ -191,7 +194,8 @@ def test_timeline_per_year_over_long_spans(client):
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "حسب السنة" in page
     bars = re.findall(r'<a href="([^"]*)" aria-label="([^"]*)">\s*<title>([^<]*)</title>', svg)
-    assert [query_of(h.replace("&amp;", "&"))["from"] for h, _, _ in bars] == ["2018", "2021", "2022", "2023"]
+    assert ([query_of(h.replace("&amp;", "&"))["from"] for h, _, _ in bars]
+            == ["2018", "2021", "2022", "2023"])
     assert bars[-1][2] == "2023: 8 مقالات"
 
 
@@ -228,7 +232,7 @@ def test_did_you_mean_on_the_bundled_archive(archive_index):
 def test_malformed_queries_still_answer(client, q):
     res = client.get("/", query_string={"q": q})
     assert res.status_code == 200
-    assert "نتيجة" in html(res) or "نتائج" in html(res) or "لم نجد" in html(res) or "كلمات" in html(res)
+    assert any(word in html(res) for word in ("نتيجة", "نتائج", "لم نجد", "كلمات"))
     assert client.get("/api/search", query_string={"q": q}).status_code == 200
 
 
@@ -280,7 +284,8 @@ def test_article_page(client):
     assert "<p>تقرير عن <mark>النفط</mark> أوبك" in page  # one <p> per line, highlighted
     assert page.count("<p>تقرير") + page.count("<p>ويقول") == 2
     assert "كلمات دلالية" in page and ">أوبك</a>" in page
-    related = next(h for h in links(page) if query_of(h).get("q") == "إيكونوميست: النفط يعود إلى الواجهة")
+    related = next(h for h in links(page)
+                   if query_of(h).get("q") == "إيكونوميست: النفط يعود إلى الواجهة")
     assert related.startswith("/?")
     assert "مقالات مشابهة" in page
     assert "العودة إلى نتائج «النفط»" in page
@@ -450,7 +455,8 @@ def test_serve_with_a_busy_port_fails_in_one_line(news_index):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(serve_command, ["--index", str(news_index), "--port", str(port)])
+        result = CliRunner().invoke(serve_command, ["--index", str(news_index), "--port",
+                                                    str(port)])
     assert result.exit_code == 2
     assert result.output.strip().startswith("arshif: cannot listen on 127.0.0.1:")
     assert "\n" not in result.output.strip()
@@ -511,7 +517,8 @@ def test_page_links():
 def test_timeline_fills_gaps_and_switches_to_years():
     months = [{"value": "2023-01", "count": 2}, {"value": "2023-04", "count": 4}]
     tl = build_timeline({"month": months, "year": [{"value": "2023", "count": 6}]})
-    assert tl.unit == "month" and [b.period for b in tl.bars] == ["2023-01", "2023-02", "2023-03", "2023-04"]
+    assert tl.unit == "month"
+    assert [b.period for b in tl.bars] == ["2023-01", "2023-02", "2023-03", "2023-04"]
     assert [b.count for b in tl.bars] == [2, 0, 0, 4]
     assert tl.bars[3].height == tl.height and tl.bars[0].height == tl.height / 2
     assert tl.bars[0].x > tl.bars[3].x  # right to left

@@ -83,10 +83,12 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     except store.StoreError as exc:
         _fail(str(exc))
     # Errors (logged by web.errors) go to stderr with a timestamp.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
         app = create_app(backend=open_backend(home))
-        click.echo(f"arshif: DEBUG server (not for production) on {display_url(host, port)}", err=True)
+        click.echo(f"arshif: DEBUG server (not for production) on {display_url(host, port)}",
+                   err=True)
         app.run(host=host, port=port, debug=True, threaded=True, use_reloader=False)
         return
     if workers is None:

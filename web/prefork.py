@@ -12,6 +12,7 @@ all on SIGTERM or SIGINT (Ctrl-C).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -59,7 +60,7 @@ def run_workers(serve: Callable[[], None], workers: int) -> int:
                 serve()
             except KeyboardInterrupt:
                 pass
-            except BaseException:  # noqa: BLE001 - report, then leave without cleanup
+            except BaseException:  # report, then leave without cleanup
                 log.exception("worker %d failed", os.getpid())
                 code = 1
             finally:
@@ -72,10 +73,8 @@ def run_workers(serve: Callable[[], None], workers: int) -> int:
         nonlocal stopping
         stopping = True
         for pid in list(started):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     for _ in range(workers):
         spawn()
@@ -94,6 +93,7 @@ def run_workers(serve: Callable[[], None], workers: int) -> int:
             log.error("workers keep failing at start; stopping")
             stop(signal.SIGTERM, None)
             return 1
-        log.warning("worker %d exited (%d); starting another", pid, os.waitstatus_to_exitcode(status))
+        log.warning("worker %d exited (%d); starting another", pid,
+                    os.waitstatus_to_exitcode(status))
         spawn()
     return 0

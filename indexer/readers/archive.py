@@ -1,9 +1,10 @@
 """Walk the archive folders and turn every file into articles or rejects.
 
-This is the readers' single entry point: it finds files (recursively, safe
-against symlink loops), decodes them (per-file encoding detection), decides
-each file's format by content, and dispatches to the format's reader.  Every
-file yields either articles or a reject with a reason: nothing is lost silently.
+The readers' entry points: ``iter_files`` finds files (recursively, safe
+against symlink loops); ``read_file`` decodes one (per-file encoding
+detection), decides its format by content and dispatches to the format's
+reader.  Every file yields either articles or a reject with a reason: nothing
+is lost silently.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from indexer.readers.sgml import read_sgml
 from indexer.readers.text import parse_text_article
 
 FORMATS = ("auto", "text", "json", "jsonl", "csv", "sgml")
-ARCHIVE_SUFFIXES = {".txt", ".text", ".json", ".jsonl", ".ndjson", ".csv", ".tsv", ".sgml", ".sgm", ".xml", ""}
 
 
 @dataclass
@@ -91,7 +91,8 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=
         result.signature = file_signature(path)
         text = read_text(path)
     except (UnreadableFile, OSError) as exc:
-        reason = str(exc) if isinstance(exc, UnreadableFile) else f"unreadable: {exc.strerror or exc}"
+        reason = (str(exc) if isinstance(exc, UnreadableFile)
+                  else f"unreadable: {exc.strerror or exc}")
         result.rejects.append(Reject(str(path), reason))
         return result
     kind = detect_format(path, text) if fmt == "auto" else fmt
@@ -129,18 +130,3 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=
     if not result.articles and not result.rejects:
         result.rejects.append(Reject(str(path), "no articles found"))
     return result
-
-
-def read_archive(
-    sources: Iterable[Path], fmt: str = "auto", mapping: dict | None = None
-) -> Iterator[FileResult]:
-    """Yield one FileResult per input file under ``sources``."""
-    sources = [Path(s) for s in sources]
-    roots = [s for s in sources if s.is_dir()]
-    for item in iter_files(sources):
-        if isinstance(item, Reject):
-            yield FileResult(item.path, rejects=[item])
-        elif fmt == "auto" and item.suffix.lower() not in ARCHIVE_SUFFIXES:
-            yield FileResult(str(item), rejects=[Reject(str(item), f"not an archive file ({item.suffix})")])
-        else:
-            yield read_file(item, fmt, mapping, roots)

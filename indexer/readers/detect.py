@@ -11,7 +11,7 @@ import json
 import os
 import re
 
-__all__ = ["detect_format", "FORMATS"]
+__all__ = ["FORMATS", "detect_format"]
 
 FORMATS = ("sgml", "json", "jsonl", "csv", "text")
 

@@ -22,14 +22,14 @@ from indexer.dates import parse_date
 from indexer.decode import UnreadableFile, clean_text, read_text
 
 __all__ = [
-    "FIELDS",
     "DEFAULT_NAMES",
+    "FIELDS",
+    "build_article",
+    "read_csv",
     "read_json",
     "read_jsonl",
-    "read_csv",
     "resolve_mapping",
     "split_keywords",
-    "build_article",
 ]
 
 #: Our field names, the keys a ``mapping`` may use.
@@ -68,7 +68,8 @@ def resolve_mapping(
     names = {f: tuple(n.lower() for n in defaults.get(f, ())) for f in FIELDS}
     for field, value in (mapping or {}).items():
         if field not in FIELDS:
-            raise ValueError(f"unknown field in mapping: {field!r} (expected one of {', '.join(FIELDS)})")
+            raise ValueError(f"unknown field in mapping: {field!r} "
+                             f"(expected one of {', '.join(FIELDS)})")
         if isinstance(value, str):
             value = (value,)
         names[field] = tuple(str(v).strip().lower() for v in value)
@@ -141,7 +142,8 @@ def read_json(
     if isinstance(data, dict):
         data = _unwrap(data, names)
     if not isinstance(data, list):
-        yield Reject(path_s, f"JSON holds {type(data).__name__}, expected an array of objects or an object")
+        yield Reject(path_s, f"JSON holds {type(data).__name__}, "
+                             "expected an array of objects or an object")
         return
     if not data:
         yield Reject(path_s, "no records in file")
@@ -333,7 +335,8 @@ def _unwrap(data: dict, names: Mapping[str, tuple[str, ...]]) -> Any:
     """``{"articles": [{...}, ...]}`` -> the list; an article object -> [it]."""
     lowered = _lower_keys(data)
     if not any(name in lowered for name in names["body"]):
-        lists = [v for v in data.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        lists = [v for v in data.values()
+                 if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
         if len(lists) == 1:
             return lists[0]
     return [data]

@@ -17,7 +17,7 @@ from typing import Any
 from indexer.article import Article, Reject
 from indexer.readers.records import build_article, resolve_mapping
 
-__all__ = ["read_sgml", "SGML_NAMES"]
+__all__ = ["SGML_NAMES", "read_sgml"]
 
 #: Tags tried, in order, for each field when not mapped (case-insensitive).
 SGML_NAMES: dict[str, tuple[str, ...]] = {
@@ -31,7 +31,7 @@ SGML_NAMES: dict[str, tuple[str, ...]] = {
 
 # <DOC> or <DOC id="…" type="story"> (Gigaword style), but not <DOCNO>.
 # Attributes never hold "<": with [^>]* a run of "<DOC <DOC …" without any ">"
-# was scanned to the end of the file from every "<DOC" (quadratic).  The same
+# would be scanned to the end of the file from every "<DOC" (quadratic).  The same
 # bound is used in every tag pattern below, and leading whitespace is bounded.
 _DOC_OPEN = re.compile(r"<DOC(?:\s[^<>]*)?>", re.IGNORECASE)
 _DOC_CLOSE = re.compile(r"</DOC\s*>", re.IGNORECASE)
@@ -90,8 +90,8 @@ def _tag_text(doc: str, tag: str) -> str:
     """
     closing, opening = _patterns(tag)
     # The first opening tag, then its closing tag: linear.  (One regex
-    # "<tag>(.*?)</tag>" rescanned the rest of the DOC from every unclosed
-    # opening tag: quadratic, minutes for 100 KB of "<TEXT>".)
+    # "<tag>(.*?)</tag>" would rescan the rest of the DOC from every unclosed
+    # opening tag: quadratic.)
     m = opening.search(doc)
     if not m:
         return ""

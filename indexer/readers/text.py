@@ -30,15 +30,14 @@ READ_ALSO_RE = re.compile(
     rf"^[اأإآ][{_MARKS}]*ق[{_MARKS}]*ر[{_MARKS}]*[أاء][{_MARKS}]*\s+"
     rf"[اأإ][{_MARKS}]*ي[{_MARKS}]*ض[{_MARKS}]*ا[{_MARKS}]*\s*[:：.]?\s*$"
 )
-DATE_RE = re.compile(rf"^ت[{_MARKS}]*ا[{_MARKS}]*ر[{_MARKS}]*ي[{_MARKS}]*خ\s+النشر\s*[:：|]?\s*(.*)$")
+DATE_RE = re.compile(rf"^ت[{_MARKS}]*ا[{_MARKS}]*ر[{_MARKS}]*ي[{_MARKS}]*خ"
+                     r"\s+النشر\s*[:：|]?\s*(.*)$")
 SOURCE_RE = re.compile(r"^المصدر\s*[|:：]\s*(.*)$")
-KEYWORDS_RE = re.compile(r"^(?:كلمات\s+دلالية|الكلمات\s+الدلالية|كلمات\s+مفتاحية|الوسوم)\s*[:：|]\s*(.*)$")
-# Separators only (items are stripped): "\s*sep\s*" was quadratic on long runs of spaces.
+KEYWORDS_RE = re.compile(r"^(?:كلمات\s+دلالية|الكلمات\s+الدلالية|كلمات\s+مفتاحية|الوسوم)"
+                         r"\s*[:：|]\s*(.*)$")
+# Separators only (items are stripped): "\s*sep\s*" is quadratic on long runs of spaces.
 KEYWORD_SPLIT_RE = re.compile(r"[،,؛;|#]")
 _EDGE_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
-
-#: A line longer than this (in words) is a paragraph, not a headline.
-HEADLINE_MAX_WORDS = 30
 
 
 @dataclass
