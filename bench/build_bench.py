@@ -34,9 +34,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from corpus import ANT, CORPORA, SAUDI, check_corpora  # noqa: E402
-
 from bench import log, machine, run_worker, snapshot_code  # noqa: E402
+from corpus import ANT, CORPORA, SAUDI, check_corpora  # noqa: E402
 
 #: Build name -> (bench/workers.py command, params without sources and home).
 BUILDS = {

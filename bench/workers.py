@@ -22,8 +22,7 @@ import json
 import resource
 import sys
 import time
-from datetime import date, datetime
-from datetime import time as dtime
+from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 
@@ -237,8 +236,7 @@ def arshif_runner(home: str, plain_kinds) -> tuple:
 
 def baseline_runner(home: str) -> tuple:
     """The same queries on the baseline index: default MultifieldParser with OrGroup."""
-    from whoosh import index, qparser
-    from whoosh import query as wq
+    from whoosh import index, qparser, query as wq
 
     t0 = time.perf_counter()
     ix = index.open_dir(home)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -60,7 +60,7 @@ def write(folder: Path, settings: IndexSettings, info: dict) -> None:
              for p in sorted(folder.iterdir()) if p.is_file() and p.name != NAME}
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": settings.as_dict(), "fingerprint": settings.fingerprint(),
         **info, "files": files,
     }

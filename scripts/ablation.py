@@ -2,7 +2,7 @@
 """Retrieval-quality ablation: regenerates docs/quality.md.
 
 Every row changes ONE choice of the default configuration (analyzer,
-schema views, field weights, BM25, grouping, proximity, feedback) and measures
+schema views, field weights, BM25, grouping) and measures
 MRR@10 / nDCG@10 / Recall@100 through exactly the search-box path
 (``Engine.ranked_ids``, top 100, scored by ``search.evaluate`` / ir_measures) on:
 
@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import hashlib
 import json
-import math
 import shutil
 import sys
 import tempfile
@@ -41,25 +39,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
-from whoosh import query as wq  # noqa: E402
-
-from indexer import analysis, schema  # noqa: E402
-from indexer.analysis import ArabicAnalyzer  # noqa: E402
 from indexer.normalize import RULES  # noqa: E402
 from indexer.readers.archive import iter_files, read_file  # noqa: E402
+from indexer.settings import IndexSettings  # noqa: E402
 from indexer.writer import build_index  # noqa: E402
-from search import engine as engine_mod  # noqa: E402
-from search import evaluate, query, score
+from search import evaluate  # noqa: E402
 from search.engine import Engine  # noqa: E402
+from search.settings import SearchSettings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 MAPPING = {"id": "id", "headline": "title", "body": "text"}
 LABELS = [label for label, _ in evaluate.MEASURES]
 
 #: Defaults, read from the code so the table describes what ships.
-DEFAULT_BOOSTS = dict(query.DEFAULT_FIELD_BOOSTS)
-DEFAULT_VIEWS = dict(schema.TEXT_VIEWS)
+DEFAULT_BOOSTS = dict(SearchSettings().field_boosts)
 
 
 # -- the news known-item set ---------------------------------------------------------
@@ -105,27 +98,20 @@ def build_known_item(shared: Path, out: Path, n_docs: int = 4000, n_queries: int
 # -- configurations ----------------------------------------------------------------------
 @dataclass
 class Config:
+    """One row: the index-time and search-time settings it is measured with."""
+
     name: str
     group: str
-    analyzer: dict = field(default_factory=dict)  # ArabicAnalyzer kwargs
-    views: dict | None = None  # schema.TEXT_VIEWS (None: the default)
-    headline_in_body: bool = True
-    clitic_stops: str = ""  # letters that make a stopword behind them a stopword too
-    query_clitics: str = analysis.QUERY_CLITICS
-    boosts: dict | None = None  # query field boosts (None: the default)
-    k1: float = engine_mod.BM25_K1
-    b: float = engine_mod.BM25_B
-    conjunctive: bool = False  # AND of the words instead of OR
-    coordination: float = 0.0  # score x (matched words / query words) ** this
-    proximity: tuple = (0.0, 1)  # (boost, slop)
-    prf: tuple | None = None  # (docs, terms, weight)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     chosen: bool = False
 
     def index_key(self) -> str:
-        views = DEFAULT_VIEWS if self.views is None else self.views
-        data = [sorted(self.analyzer.items()), sorted(views.items()), self.headline_in_body,
-                self.clitic_stops, self.query_clitics]
-        return hashlib.sha1(repr(data).encode()).hexdigest()[:12]
+        return self.index.fingerprint()[:12]
+
+
+def analysis(**changes) -> IndexSettings:
+    return IndexSettings(analyzer=changes)
 
 
 def boosts(**changes) -> dict:
@@ -140,92 +126,61 @@ def boosts(**changes) -> dict:
 
 def configs() -> list[Config]:
     without = lambda rule: tuple(r for r in RULES if r != rule)  # noqa: E731
+    views = IndexSettings().views
     rows = [
         Config("default (all choices below marked *)", "default", chosen=True),
         Config("starting point: light10, no word lists, headline 2.0, BM25 1.2/0.75, "
                "no views", "reference",
-               analyzer=dict(protect=False, proclitics=False), views={}, headline_in_body=False,
-               clitic_stops="", query_clitics="",
-               boosts={"headline": 2.0, "body": 1.0, "keywords": 1.0}, k1=1.2, b=0.75),
+               IndexSettings(analyzer=dict(protect=False, proclitics=False, query_clitics=""),
+                             views={}, headline_in_body=False),
+               SearchSettings(field_boosts={"headline": 2.0, "body": 1.0, "keywords": 1.0},
+                              k1=1.2, b=0.75)),
         # stemming
-        Config("no stemming (exact forms only)", "stemming", analyzer=dict(stemmer="none")),
-        Config("skeleton stemmer as the main stemmer", "stemming",
-               analyzer=dict(stemmer="skeleton")),
+        Config("no stemming (exact forms only)", "stemming", analysis(stemmer="none")),
+        Config("skeleton stemmer as the main stemmer", "stemming", analysis(stemmer="skeleton")),
         Config("light10 without the word lists", "stemming",
-               analyzer=dict(protect=False, proclitics=False)),
-        Config("light10 + protected و list only", "stemming", analyzer=dict(proclitics=False)),
-        Config("light10 + proclitic ب ل ك ف list only", "stemming", analyzer=dict(protect=False)),
+               analysis(protect=False, proclitics=False)),
+        Config("light10 + protected و list only", "stemming", analysis(proclitics=False)),
+        Config("light10 + proclitic ب ل ك ف list only", "stemming", analysis(protect=False)),
         # stopwords
-        Config("no stopwords", "stopwords", analyzer=dict(stopwords=False)),
-        Config("و+stopword rule on (وهذا, وبعد... are stopwords)", "stopwords", clitic_stops="و"),
-        Config("no query-only question words", "stopwords", analyzer=dict(query_stopwords=False)),
-        Config("question words without proclitic forms", "stopwords", query_clitics=""),
+        Config("no stopwords", "stopwords", analysis(stopwords=False)),
+        Config("no query-only question words", "stopwords", analysis(query_stopwords=False)),
+        Config("question words without proclitic forms", "stopwords", analysis(query_clitics="")),
     ]
     rows += [Config(f"normalization without '{rule}'", "normalization",
-                    analyzer=dict(rules=without(rule))) for rule in RULES]
+                    analysis(rules=without(rule))) for rule in RULES]
     rows += [
         # fields and views
         Config("headline boost 0 (headline only inside body)", "fields",
-               boosts=boosts(headline=0.0)),
-        Config("headline boost 0.5", "fields", boosts=boosts(headline=0.5)),
-        Config("headline boost 1.0", "fields", boosts=boosts(headline=1.0)),
-        Config("headline boost 2.0", "fields", boosts=boosts(headline=2.0)),
-        Config("headline not indexed inside body", "fields", headline_in_body=False),
-        Config("no exact view", "fields", views={"body_skel": "skeleton"},
-               boosts=boosts(body_exact=None)),
-        Config("no skeleton view", "fields", views={"body_exact": "none"},
-               boosts=boosts(body_skel=None)),
-        Config("no extra views (stemmed fields only)", "fields", views={},
-               boosts=boosts(body_exact=None, body_skel=None)),
-        Config("exact view weight 0.6", "fields", boosts=boosts(body_exact=0.6)),
-        Config("skeleton view weight 0.6", "fields", boosts=boosts(body_skel=0.6)),
+               search=SearchSettings(field_boosts=boosts(headline=0.0))),
+        *(Config(f"headline boost {w}", "fields",
+                 search=SearchSettings(field_boosts=boosts(headline=w))) for w in (0.5, 1.0, 2.0)),
+        Config("headline not indexed inside body", "fields",
+               IndexSettings(headline_in_body=False)),
+        Config("no exact view", "fields",
+               IndexSettings(views={k: v for k, v in views.items() if k != "body_exact"}),
+               SearchSettings(field_boosts=boosts(body_exact=None))),
+        Config("no skeleton view", "fields",
+               IndexSettings(views={k: v for k, v in views.items() if k != "body_skel"}),
+               SearchSettings(field_boosts=boosts(body_skel=None))),
+        Config("no extra views (stemmed fields only)", "fields", IndexSettings(views={}),
+               SearchSettings(field_boosts=boosts(body_exact=None, body_skel=None))),
+        Config("exact view weight 0.6", "fields",
+               search=SearchSettings(field_boosts=boosts(body_exact=0.6))),
+        Config("skeleton view weight 0.6", "fields",
+               search=SearchSettings(field_boosts=boosts(body_skel=0.6))),
         # BM25
-        Config("BM25 k1=1.2 b=0.75 (Lucene's)", "bm25", k1=1.2, b=0.75),
-        Config("BM25 k1=0.9 b=1.0", "bm25", k1=0.9, b=1.0),
-        Config("BM25 k1=0.5 b=0.75", "bm25", k1=0.5, b=0.75),
-        Config("BM25 k1=0.3 b=1.0", "bm25", k1=0.3, b=1.0),
+        Config("BM25 k1=1.2 b=0.75 (Lucene's)", "bm25", search=SearchSettings(k1=1.2, b=0.75)),
+        Config("BM25 k1=0.9 b=1.0", "bm25", search=SearchSettings(k1=0.9, b=1.0)),
+        Config("BM25 k1=0.5 b=0.75", "bm25", search=SearchSettings(k1=0.5, b=0.75)),
+        Config("BM25 k1=0.3 b=1.0", "bm25", search=SearchSettings(k1=0.3, b=1.0)),
         # grouping
-        Config("AND of the words", "grouping", conjunctive=True),
-        Config("OR + coordination: score x (matched/all words)^0.5", "grouping", coordination=0.5),
-        Config("OR + coordination: score x matched/all words (Lucene classic)", "grouping",
-               coordination=1.0),
-        # proximity and feedback
-        Config("proximity bonus 0.2 (word pairs within 3)", "proximity", proximity=(0.2, 3)),
-        Config("proximity bonus 0.5 (adjacent pairs)", "proximity", proximity=(0.5, 1)),
-        Config("pseudo-relevance feedback (3 docs, 10 terms, 0.2)", "feedback", prf=(3, 10, 0.2)),
+        Config("AND of the words", "grouping", search=SearchSettings(conjunctive=True)),
     ]
     return rows
 
 
 # -- building and running ---------------------------------------------------------------------
-@contextlib.contextmanager
-def patched(cfg: Config):
-    """The module-level switches a configuration changes, restored afterwards."""
-    saved = (schema.TEXT_VIEWS, schema.HEADLINE_IN_BODY, analysis.stopword_set,
-             analysis.QUERY_CLITICS, query.PROXIMITY_BOOST, query.PROXIMITY_SLOP)
-    schema.TEXT_VIEWS = DEFAULT_VIEWS if cfg.views is None else cfg.views
-    schema.HEADLINE_IN_BODY = cfg.headline_in_body
-    if cfg.clitic_stops:
-        analysis.stopword_set = with_clitic_stops(saved[2], cfg.clitic_stops)
-    analysis.QUERY_CLITICS = cfg.query_clitics
-    query.PROXIMITY_BOOST, query.PROXIMITY_SLOP = cfg.proximity
-    try:
-        yield
-    finally:
-        (schema.TEXT_VIEWS, schema.HEADLINE_IN_BODY, analysis.stopword_set,
-         analysis.QUERY_CLITICS, query.PROXIMITY_BOOST, query.PROXIMITY_SLOP) = saved
-
-
-def with_clitic_stops(stopword_set, letters: str):
-    """``stopword_set`` plus every stopword behind one of ``letters`` (``وهذا``,
-    ``وبعد`` for "و"): the rule the stopwords group measures.  The analyzer
-    itself has no such rule; stopwords.txt spells out the common و forms."""
-    def stops(rules: tuple[str, ...]) -> frozenset[str]:
-        base = stopword_set(rules)
-        return base | {c + w for c in letters for w in base if len(w) >= 2}
-    return stops
-
-
 @dataclass
 class Dataset:
     name: str
@@ -245,88 +200,17 @@ def index_for(cfg: Config, data: Dataset, work: Path, costs: dict) -> Path:
         shutil.rmtree(home, ignore_errors=True)
         started = time.perf_counter()
         build_index([data.folder / "corpus.jsonl"], home, fmt="jsonl", mapping=MAPPING,
-                    analyzer=ArabicAnalyzer(**cfg.analyzer))
+                    settings=cfg.index)
         seconds = time.perf_counter() - started
         size = sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
         costs[home.name] = {"seconds": seconds, "mb": size / 1e6}
     return home
 
 
-def prf_search(engine: Engine, docs: int, terms: int, weight: float):
-    """RM1-style feedback: top ``docs`` bodies give ``terms`` expansion terms."""
-    analyzer = engine.analyzer
-
-    def search(text: str, depth: int):
-        hits = engine.ranked_ids(text, depth)
-        if not hits:
-            return hits
-        searcher = engine.searcher()
-        n_docs = searcher.doc_count_all()
-        qterms = set(analyzer.analyze(text, query=True))
-        weights: collections.Counter = collections.Counter()
-        best = hits[0][2]
-        for docid, _rank, doc_score in hits[:docs]:
-            stored = searcher.stored_fields(searcher.document_number(id=docid))
-            vec = collections.Counter(analyzer.analyze(stored.get("body", "")))
-            length = sum(vec.values()) or 1
-            for term, count in vec.items():
-                weights[term] += count / length * math.exp(doc_score - best)
-        scored = sorted(((w * math.log(n_docs / df), t) for t, w in weights.items()
-                         if t not in qterms and (df := searcher.doc_frequency("body", t)) >= 2),
-                        reverse=True)[:terms]
-        if not scored:
-            return hits
-        total = sum(w for w, _ in scored)
-        extra = wq.Or([wq.Term("body", t, boost=weight * len(qterms) * w / total)
-                       for w, t in scored])
-        results = searcher.search(wq.Or([engine.parse(text).query, extra]), limit=depth)
-        return [(r["id"], i + 1, r.score) for i, r in enumerate(results)]
-
-    return search
-
-
-@contextlib.contextmanager
-def coordinated(alpha: float):
-    """A coordination bonus on the vectorized scores: each document's score
-    times (query words it matches / query words) ** alpha, a word matching
-    when its stem is in the headline, body or keywords.  Only for this table:
-    the engine has no such option (the figures said no)."""
-    if not alpha:
-        yield
-        return
-    plain_evaluate = score.evaluate
-
-    def evaluate_with_coordination(q, arrays, searcher):
-        match = plain_evaluate(q, arrays, searcher)
-        stems: dict[str, list] = {}
-        for fieldname, text in query.positive_terms(q):
-            if fieldname in ("headline", "body", "keywords"):
-                stems.setdefault(text, []).append(fieldname)
-        if match is None or len(stems) < 2:
-            return match
-        matched = np.zeros(arrays.doc_count_all)
-        for stem, fieldnames in stems.items():
-            found = np.zeros(arrays.doc_count_all, dtype=bool)
-            for fieldname in fieldnames:
-                found[arrays.term(searcher, fieldname, stem)[0]] = True
-            matched += found
-        match.scores *= (matched / len(stems)) ** alpha
-        return match
-
-    score.evaluate = evaluate_with_coordination
-    try:
-        yield
-    finally:
-        score.evaluate = plain_evaluate
-
-
 def run(cfg: Config, data: Dataset, work: Path, costs: dict) -> dict:
-    with patched(cfg), coordinated(cfg.coordination):
-        home = index_for(cfg, data, work, costs)
-        engine = Engine(home, field_boosts=cfg.boosts, conjunctive=cfg.conjunctive, b=cfg.b,
-                        k1=cfg.k1)
-        search = prf_search(engine, *cfg.prf) if cfg.prf else engine.ranked_ids
-        report, _runs = evaluate.evaluate(search, data.queries, data.qrels)
+    home = index_for(cfg, data, work, costs)
+    engine = Engine(home, cfg.search)
+    report, _ = evaluate.evaluate(engine.ranked_ids, data.queries, data.qrels)
     return {"metrics": report.metrics, "queries": report.queries, "ms": report.ms_per_query,
             "index": home.name}
 
@@ -354,8 +238,6 @@ CHOSEN = {
               "body_exact view 0.3; body_skel view 0.3 (plain queries of 2+ words)",
     "bm25": "k1=0.5, b=1.0",
     "grouping": "OR of the words (Whoosh OrGroup)",
-    "proximity": "off",
-    "feedback": "off",
 }
 
 

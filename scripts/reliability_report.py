@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pytest  # noqa: E402  (the scenarios use its MonkeyPatch and skip)
+from click.testing import CliRunner  # noqa: E402
+
 import test_bad_input as bad  # noqa: E402
 import test_hostile as hostile  # noqa: E402
 import test_reliability as rel  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-
 from arshif.cli import main  # noqa: E402
 from indexer import store  # noqa: E402
 from indexer.writer import build_index  # noqa: E402

@@ -124,7 +124,7 @@ class Engine:
 
     def summary(self) -> dict:
         live = self._open_live()
-        return {"articles": int(len(live.generation.live_docs)), "generation": live.name}
+        return {"articles": len(live.generation.live_docs), "generation": live.name}
 
     def stats(self) -> dict:
         """What the live generation holds: live articles only (an update or a
@@ -142,7 +142,7 @@ class Engine:
         return {
             "path": str(self.home),
             "generation": live.name,
-            "articles": int(len(docs)),
+            "articles": len(docs),
             "undated": int(len(docs) - np.count_nonzero(gen.numbers("date")[1][docs])),
             "date_min": dated[0] if dated else None,
             "date_max": dated[-1] if dated else None,

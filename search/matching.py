@@ -279,11 +279,17 @@ def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
             isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
         return _every(wq.Every(fieldname, boost=q.boost), gen, reader)
     field = gen.schema[fieldname]
-    terms = _terms_by_frequency(reader, fieldname, _candidates(q, reader, field))
-    matches = [_term(wq.Term(fieldname, field.from_bytes(b)), gen, reader) for b in terms]
+    matches = [_term(wq.Term(fieldname, field.from_bytes(b)), gen, reader)
+               for b in expand(q, reader, field)]
     if len(matches) == 1:  # one term: Whoosh ignores the boost
         return matches[0]
     return _boosted(_union(matches), q.boost)
+
+
+def expand(q: wq.Query, reader, field) -> list[bytes]:
+    """The terms (bytes, sorted) a prefix, wildcard, regular expression or
+    fuzzy term is searched as: its MAX_EXPANSIONS most frequent expansions."""
+    return _terms_by_frequency(reader, q.fieldname, _candidates(q, reader, field))
 
 
 def _candidates(q: wq.Query, reader, field):

@@ -12,8 +12,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-from whoosh import qparser
-from whoosh import query as wq
+from whoosh import qparser, query as wq
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.wrappers import WrappingQuery
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from indexer.analysis import ArabicAnalyzer
 from search.highlight import SNIPPET_CHARS, SURROUND_CHARS, highlight_text

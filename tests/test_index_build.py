@@ -134,7 +134,7 @@ def test_update_adds_changes_and_removes(tmp_path):
 
 def _segment_ids(home: Path) -> set[str]:
     return {leaf.segment().segment_id()
-            for leaf in manifest.open_current(home).reader().leaf_readers()}
+            for leaf, _ in manifest.open_current(home).reader().leaf_readers()}
 
 
 def test_update_leaves_big_segments_alone(tmp_path):

@@ -661,8 +661,7 @@ def _fail_pointer(monkeypatch):
 
 DISK_FULL = {
     "while writing segments": lambda mp: _fail_whoosh_file_writes(mp, 10_000),
-    "while writing the build info": lambda mp: mp.setattr("indexer.writer._write_build_info",
-                                                          _enospc),
+    "while writing the manifest": lambda mp: mp.setattr("indexer.manifest.write", _enospc),
     "while syncing the generation": lambda mp: mp.setattr("indexer.store._fsync_tree", _enospc),
     "while writing CURRENT": _fail_pointer,
     "making the new generation folder": lambda mp: mp.setattr("indexer.store.new_generation",

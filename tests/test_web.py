@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner
-from conftest import EMBEDDED_HEADLINE, XSS, XSS_ATTR, XSS_ID, article_text, write_news
 
+from conftest import EMBEDDED_HEADLINE, XSS, XSS_ATTR, XSS_ID, article_text, write_news
 from indexer.writer import build_index
 from search.commands import search_command
 from web import create_app
