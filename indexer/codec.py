@@ -98,7 +98,7 @@ def _add_in_order(tindex, keys: list[bytes], values: list[bytes]) -> None:
     pos = tindex.dbfile.tell()
     hashfn, buckets, index = tindex.hashfn, tindex.buckets, tindex.index
     chunks = []
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         index.append(pos)
         h = hashfn(key)
         buckets[h & 255].append((h, pos))

@@ -159,7 +159,7 @@ class DocValues:
             return np.zeros(self.count, dtype=np.int32), [""]
         raw = self._file.array(f"vocab/{fieldname}").tobytes()
         ends = self._file.array(f"vocab_ends/{fieldname}").tolist()
-        vocab = [raw[a:b].decode("utf-8") for a, b in zip([0, *ends], ends)]
+        vocab = [raw[a:b].decode("utf-8") for a, b in zip([0, *ends[:-1]], ends, strict=True)]
         return self._file.array(f"code/{fieldname}"), vocab
 
 

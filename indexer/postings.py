@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from itertools import compress, count
 
 import numpy as np
-from whoosh.util.numeric import _length_byte_cache
 
 from indexer.analysis import SECTION_GAP
+from indexer.docvalues import BYTE_TO_LENGTH
 
 
 @dataclass
@@ -65,7 +65,7 @@ class FieldPostings:
 
 def length_bytes(lengths: np.ndarray) -> np.ndarray:
     """Whoosh's ``length_to_byte`` for an array (its one-byte length codes)."""
-    codes = np.searchsorted(np.asarray(_length_byte_cache), lengths, side="left")
+    codes = np.searchsorted(BYTE_TO_LENGTH, lengths, side="left")
     return np.minimum(codes, 255).astype(np.uint8)
 
 
@@ -95,7 +95,8 @@ class TokenStream:
         return len(self.ids)
 
     def docs(self) -> np.ndarray:
-        return np.repeat(_as_array(self.run_docs, np.uint32), _as_array(self.run_lengths, np.uint32))
+        return np.repeat(_as_array(self.run_docs, np.uint32),
+                         _as_array(self.run_lengths, np.uint32))
 
 
 class TermWords:
@@ -165,14 +166,15 @@ def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scor
     numbers = [_as_array(stream.ids, np.uint32) for _, stream in sources]
     # Only the terms of numbers present (a table is shared by several fields).
     present = [np.flatnonzero(np.bincount(ids, minlength=len(terms)))
-               for (terms, _), ids in zip(sources, numbers)]
+               for (terms, _), ids in zip(sources, numbers, strict=True)]
     encoded = [[_encode(terms[i]) for i in used.tolist()]
-               for (terms, _), used in zip(sources, present)]
+               for (terms, _), used in zip(sources, present, strict=True)]
     distinct = sorted({t for terms in encoded for t in terms} - {None})
     rank_of = {t: i for i, t in enumerate(distinct)}
     none = len(distinct)  # the rank of "no term"
     ranks, docs, positions = [], [], []
-    for (terms, stream), ids, used, used_terms in zip(sources, numbers, present, encoded):
+    for (terms, stream), ids, used, used_terms in zip(sources, numbers, present, encoded,
+                                                      strict=True):
         by_number = np.full(len(terms), none, dtype=np.uint32)
         by_number[used] = [rank_of.get(t, none) for t in used_terms]
         ranks.append(by_number[ids])

@@ -18,6 +18,7 @@ flock is released by the kernel when its holder dies, so no stale lock remains.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import mmap
 import os
@@ -27,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
@@ -176,10 +177,8 @@ def _after_fork_in_child() -> None:
         return
     parent = os.getppid()
     for fd in _HELD_LOCKS:
-        try:
+        with suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     _HELD_LOCKS.clear()
     try:
         import ctypes
@@ -243,10 +242,9 @@ def publish(home: Path, tmp: Path) -> Path:
         pointer.unlink(missing_ok=True)
         shutil.rmtree(final, ignore_errors=True)
         raise
-    try:
+    # Published already: a failed directory sync is not a failed build.
+    with contextlib.suppress(OSError):
         _fsync_dir(home)
-    except OSError:  # published already: a failed directory sync is not a failed build
-        pass
     _prune(home, final.name)
     return final
 

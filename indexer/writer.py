@@ -38,7 +38,7 @@ class _Builder:
     def add_file(self, result: FileResult) -> None:
         facts = FileFacts.of(result)
         fresh = count_file(self.summary, facts, self.seen_keys)
-        for article, fact, new in zip(result.articles, facts.articles, fresh):
+        for article, fact, new in zip(result.articles, facts.articles, fresh, strict=True):
             if new:
                 self.writer.add_document(**to_document(article, result.signature, fact.key,
                                                        self.settings))

@@ -37,7 +37,9 @@ MORE_LIKE_TERMS = 12
 
 def _iso(value) -> str | None:
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        if value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return value.isoformat()
     return None
 
 
@@ -161,7 +163,8 @@ class Engine:
         result = Result(query=parsed.text, total=0, page=req.page, pages=0,
                         per_page=req.per_page, took_ms=0.0)
         if parsed.query is wq.NullQuery:
-            result.message = "empty query" if not parsed.text else "only common words: nothing to search"
+            result.message = ("only common words: nothing to search" if parsed.text
+                              else "empty query")
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
         match = view.match(parsed.query)
@@ -227,7 +230,7 @@ class Engine:
         match = matching.Match(match.docs[others], match.scores[others])
         docnums, scores = matching.top(match, limit)
         return [view.hit(int(d), s, n + 1, {}, False)
-                for n, (d, s) in enumerate(zip(docnums, scores))]
+                for n, (d, s) in enumerate(zip(docnums, scores, strict=True))]
 
 
 @dataclass

@@ -127,7 +127,8 @@ def lift_negations(q: wq.Query) -> wq.Query:
         nots = [c.query for c in children if isinstance(c, wq.Not)]
         rest = [c for c in children if not isinstance(c, wq.Not)]
         if nots and rest:
-            positive = q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1 else rest[0]
+            positive = (q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1
+                        else rest[0])
             negative = wq.Or(nots) if len(nots) > 1 else nots[0]
             return wq.AndNot(positive, negative)
         return q.__class__(children, boost=q.boost, **_or_options(q))
@@ -154,7 +155,9 @@ def require_filters(q: wq.Query) -> wq.Query:
     if not filters:
         return q
     rest = [c for c in q.subqueries if c.field() not in FILTER_FIELDS]
-    topic = [q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1 else rest[0]] if rest else []
+    topic = []
+    if rest:
+        topic = [q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1 else rest[0]]
     return wq.And(topic + filters)
 
 
