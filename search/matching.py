@@ -232,7 +232,8 @@ def _phrase(q: wq.Phrase, gen: Generation, reader) -> Match:
 
 def _numeric_range(q: wq.NumericRange, gen: Generation, reader) -> Match:
     """A date range (the date filter, ``التاريخ:[...]``), scored as a constant."""
-    field = gen.schema.get(q.fieldname)
+    # A Whoosh Schema has no .get().
+    field = gen.schema[q.fieldname] if q.fieldname in gen.schema else None  # noqa: SIM401
     if field is None or field.column_type is None:
         return _empty()
     values, present = gen.numbers(q.fieldname)
