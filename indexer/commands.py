@@ -76,8 +76,9 @@ class _Progress:
 
 
 def format_summary(s: Summary, home: Path) -> str:
+    kept = ": nothing changed, the live index is kept" if s.unchanged else ""
     lines = [
-        f"index:      {home} ({s.generation})",
+        f"index:      {home} ({s.generation}){kept}",
         f"files:      {s.files} read"
         + (f", {s.files_unchanged} unchanged" if s.files_unchanged else "")
         + f", {s.files_rejected} rejected",
