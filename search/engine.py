@@ -23,9 +23,13 @@ from indexer import store
 from search import highlight, score
 from search.arrays import IndexArrays
 from search.facets import DocSets, count_facets
-from search.query import Parsed, make_parser, parse, positive_terms
+from search.query import MAX_QUERY_CHARS, Parsed, make_parser, parse, positive_terms
 
 SORTS = ("relevance", "newest", "oldest")
+#: The limits of a request, one set for every way in: the web page, the API
+#: and ``arshif search`` all check these same values (web/params.py in Arabic
+#: first).  MAX_QUERY_CHARS comes from search.query, whose parser reads no
+#: more: a longer query is refused rather than silently cut.
 MAX_PAGE = 100  # deepest page served: bounds the cost of a query
 MAX_PER_PAGE = 100
 TIME_LIMIT_S = 5.0  # per search; past it, the results collected so far are returned
@@ -54,6 +58,8 @@ class Request:
     facets: bool = True
 
     def check(self) -> None:
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
         if self.sort not in SORTS:
             raise SearchError(f"sort must be one of {', '.join(SORTS)}")
         if not 1 <= self.page <= MAX_PAGE:
