@@ -201,7 +201,9 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
         raise
     store.checkpoint("commit")
     if known_files is None:
-        publish_segments(ix, writer.finish())
+        segments = writer.finish()
+        store.checkpoint("segments")  # on disk, not listed: a kill here publishes nothing
+        publish_segments(ix, segments)
     else:
         # An update adds a small segment and merges only the small ones
         # (Whoosh's MERGE_SMALL): re-merging the whole index rewrote every
