@@ -70,6 +70,10 @@ class NothingToIndex(store.StoreError):
     index now stays live and the user is told why.
     """
 
+    def __init__(self, message: str, summary: Summary | None = None):
+        super().__init__(message)
+        self.summary = summary  # what was read, for --rejects; None if nothing was
+
 
 def build_index(
     sources: Iterable[Path],
@@ -162,7 +166,8 @@ def _check_not_empty(gen: Path, summary: Summary, sources: list[Path]) -> None:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in summary.reasons.most_common(3))
         detail = (f"{summary.files} files read, {summary.files_rejected} rejected"
                   + (f" ({reasons})" if reasons else ""))
-    raise NothingToIndex(f"no article found in {where}: {detail}; the live index is unchanged")
+    raise NothingToIndex(f"no article found in {where}: {detail}; the live index is unchanged",
+                         summary)
 
 
 @dataclass(frozen=True)

@@ -343,3 +343,28 @@ def test_stats_count_only_live_documents_after_a_parallel_build(tmp_path):
     assert stats["articles"] == 20 and stats["undated"] == 0
     assert sum(n for _, n in stats["sources"]) == 20
     assert ("مصدر 1", 1) in stats["sources"]
+
+
+def test_index_summary_ends_with_the_rejects_hint_on_its_own_line(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 2)
+    (folder / "bad.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)
+    result = _index(folder, "--index", tmp_path / "ix")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[-2].startswith("time:       ")
+    assert lines[-1] == "details:    rerun with --rejects FILE for the list"
+    with_file = _index(folder, "--index", tmp_path / "ix", "--rejects", tmp_path / "r.jsonl")
+    assert not any("details" in line for line in with_file.output.splitlines())
+
+
+def test_a_failed_empty_build_still_writes_its_rejects(tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "bad.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)
+    rejects = tmp_path / "r.jsonl"
+    result = _index(folder, "--index", tmp_path / "ix", "--rejects", rejects)
+    assert result.exit_code == 1
+    assert "no article found" in result.stderr and "binary content" in result.stderr
+    (entry,) = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    assert entry["kind"] == "rejected" and entry["path"].endswith("bad.txt")
