@@ -11,7 +11,7 @@ import click
 
 from indexer import store
 from indexer.readers.archive import FORMATS
-from indexer.writer import Summary, build_index
+from indexer.writer import NothingToIndex, Summary, build_index
 
 DEFAULT_ARCHIVE = Path("data/archive")
 MAP_FIELDS = ("id", "headline", "body", "date", "source", "keywords")
@@ -75,9 +75,13 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
-def format_summary(s: Summary, home: Path) -> str:
+def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
+    """The human summary of a build; ``rejects_hint`` ends it with how to get
+    the list of rejects (a line of its own in the block, not a stray stderr
+    line that could run into other output)."""
+    kept = ": nothing changed, the live index is kept" if s.unchanged else ""
     lines = [
-        f"index:      {home} ({s.generation})",
+        f"index:      {home} ({s.generation}){kept}",
         f"files:      {s.files} read"
         + (f", {s.files_unchanged} unchanged" if s.files_unchanged else "")
         + f", {s.files_rejected} rejected",
@@ -92,6 +96,8 @@ def format_summary(s: Summary, home: Path) -> str:
         lines.append(f"  - {reason}: {count}")
     lines.append(f"no date:    {s.dates_missing} articles (missing or unparseable, never guessed)")
     lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s")
+    if rejects_hint and s.report:
+        lines.append("details:    rerun with --rejects FILE for the list")
     return "\n".join(lines)
 
 
@@ -128,6 +134,10 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
     try:
         summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
                               on_start=progress.start, on_file=progress.file)
+    except NothingToIndex as exc:
+        if rejects and exc.summary is not None:  # why nothing was found
+            _write_rejects(rejects, exc.summary, "nothing was published")
+        raise click.ClickException(str(exc)) from None
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
@@ -137,21 +147,23 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
     finally:
         progress.close()
     if rejects:
-        try:
-            with open(rejects, "w", encoding="utf-8") as fh:
-                for entry in summary.report:
-                    fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        except OSError as exc:
-            raise click.ClickException(
-                f"the index was built ({summary.generation}) but the rejects file {rejects} "
-                f"could not be written: {exc.strerror or exc}"
-            ) from None
+        _write_rejects(rejects, summary, f"the index was built ({summary.generation})")
     if as_json:
         click.echo(json.dumps({"index": str(home), **summary.as_dict()}, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_summary(summary, home))
-        if summary.report and not rejects:
-            click.echo("details: rerun with --rejects FILE for the list", err=True)
+        click.echo(format_summary(summary, home, rejects_hint=not rejects))
+
+
+def _write_rejects(path: Path, summary: Summary, outcome: str) -> None:
+    """Write the build's report as JSON Lines (``--rejects``)."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            for entry in summary.report:
+                fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise click.ClickException(
+            f"{outcome} but the rejects file {path} could not be written: {exc.strerror or exc}"
+        ) from None
 
 
 @click.command("stats")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import segment
+from indexer import segment, store
 from indexer.article import Reject
 from indexer.readers.archive import FileResult, read_file
 from indexer.schema import to_document
@@ -173,6 +173,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
                 docnums.append(series.add_document(**to_document(article, result.signature,
                                                                   fact.key, settings)))
             messages.put(("file", number, facts, docnums))
+            store.checkpoint("part-file")
         messages.put(("done", number, series.finish()))
     except Exception as exc:  # sent to the parent, which re-raises it
         messages.put(("failed", number, _picklable(exc), traceback.format_exc()))

@@ -26,7 +26,6 @@ import re
 import shutil
 import signal
 import sys
-import threading
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -277,33 +276,44 @@ def disk_size(path: Path) -> int:
 
 
 #: Test-only fault injection, for tests/test_reliability.py (docs/reliability.md).
-#: ARSHIF_TEST_HOOK="POINT:kill" makes ``arshif index`` SIGKILL itself when it
-#: reaches POINT; "POINT:kill:SECONDS" that many seconds later (from a timer
-#: thread, so the kill lands inside the phase that follows); "POINT:sleep:SECONDS"
-#: pauses there.  Each acts once per process.  Points: ``start`` (new generation
-#: folder made), ``file`` (an input file read and added), ``commit`` (all read;
-#: segments about to be written; with ``--jobs N`` the workers write them now), ``rename`` (generation renamed, CURRENT not
-#: yet replaced), ``pointer`` (new CURRENT written, not yet renamed over the old).
+#: ARSHIF_TEST_HOOK="POINT[@N]:ACTION" acts the Nth time (default: the first)
+#: this process reaches POINT, once:
+#:
+#: - ``kill``: SIGKILL itself there;
+#: - ``wait:PATH``: say so on stderr (``arshif-test-hook: POINT wait``) and
+#:   block until the file PATH exists, so the test acts (kills the builder,
+#:   starts a second one) while the process is exactly at that point.
+#:
+#: Events, not timers: a kill "0.3 s into reading" landed anywhere, or after
+#: the build had finished, depending on the machine's speed.  Points:
+#: ``start`` (new generation folder made), ``file`` (an input file read and
+#: added; with ``--jobs N`` reported by a worker to the parent), ``part-file``
+#: (``--jobs N``: a worker process has read and added a file of its part),
+#: ``commit`` (all read; segments about to be written; with ``--jobs N`` the
+#: workers write them now), ``segments`` (one-process build: segment files
+#: written, not yet listed in a TOC), ``rename`` (generation renamed, CURRENT
+#: not yet replaced), ``pointer`` (new CURRENT written, not yet renamed over
+#: the old).  Processes forked by the build inherit the hook and count alone.
 TEST_HOOK_ENV = "ARSHIF_TEST_HOOK"
-_hooks_fired: set[str] = set()
+_hook_counts: dict[str, int] = {}
+HOOK_POLL_S = 0.01  # how often a waiting hook looks for its release file
 
 
 def checkpoint(point: str) -> None:
     spec = os.environ.get(TEST_HOOK_ENV)
-    if not spec or point in _hooks_fired:
+    if not spec:
         return
-    name, _, rest = spec.partition(":")
+    where, _, rest = spec.partition(":")
+    name, _, nth = where.partition("@")
     if name != point:
         return
-    _hooks_fired.add(point)
-    action, _, seconds = rest.partition(":")
-    delay = float(seconds or 0)
-    print(f"arshif-test-hook: {point} {action} {delay}", file=sys.stderr, flush=True)
-    if action == "sleep":
-        time.sleep(delay)
-    elif action == "kill" and delay > 0:
-        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGKILL))
-        timer.daemon = True
-        timer.start()
-    elif action == "kill":
+    count = _hook_counts[point] = _hook_counts.get(point, 0) + 1
+    if count != int(nth or 1):
+        return
+    action, _, arg = rest.partition(":")
+    print(f"arshif-test-hook: {point} {action}", file=sys.stderr, flush=True)
+    if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "wait":
+        while not os.path.exists(arg):
+            time.sleep(HOOK_POLL_S)

@@ -29,6 +29,7 @@ class Summary:
     duplicates: int = 0  # articles already indexed from another file
     records_rejected: int = 0  # records rejected inside files that gave articles
     removed: int = 0  # --update: articles of deleted or changed files removed
+    unchanged: bool = False  # --update found nothing to change: the live generation stays
     dates_missing: int = 0  # articles indexed without a date
     reasons: Counter = field(default_factory=Counter)
     elapsed: float = 0.0

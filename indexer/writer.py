@@ -52,6 +52,19 @@ def read_build_info(gen: Path) -> dict:
         return {}
 
 
+class NothingToIndex(store.StoreError):
+    """A build that would publish an index without a single article.
+
+    A typo in a source path, an empty folder or a folder of unreadable files
+    used to publish an empty generation over the live index; the previous
+    index now stays live and the user is told why.
+    """
+
+    def __init__(self, message: str, summary: Summary | None = None):
+        super().__init__(message)
+        self.summary = summary  # what was read, for --rejects; None if nothing was
+
+
 def build_index(
     sources: Iterable[Path],
     home: Path,
@@ -65,6 +78,11 @@ def build_index(
 ) -> Summary:
     """Build (or with ``update``, refresh) the index at ``home`` and publish it.
 
+    Raises NothingToIndex, before taking the lock, for a source that does not
+    exist, and after reading, instead of publishing, when the new generation
+    would hold no article.  An update that changes nothing publishes nothing
+    (``Summary.unchanged``): the live generation stays.
+
     Each writing process holds a segment's words in memory until it writes
     the segment, and starts a new one past ``segment.SEGMENT_WORDS`` words:
     about 1.1 GB for 57k articles in one process, 0.75 GB for each of two,
@@ -76,8 +94,12 @@ def build_index(
     order files finish.  The returned Summary is the same as with one job.
     """
     started = time.perf_counter()
+    given = [Path(s) for s in sources]
+    for source in given:
+        if not os.path.exists(source):
+            raise NothingToIndex(f"no such file or folder: {source}")
     # Absolute paths: ``--update`` recognises files by path, whatever the cwd.
-    sources = [Path(os.path.abspath(s)) for s in sources]
+    sources = [Path(os.path.abspath(s)) for s in given]
     reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()])
     summary = Summary()
     with store.build_lock(home):
@@ -105,8 +127,13 @@ def build_index(
                 _build_in_one_process(ix, items, known_files, sources, reading, settings,
                                       summary, on_file)
             summary.elapsed = time.perf_counter() - started
-            summary.generation = tmp.with_suffix("").name
             ix.close()
+            _check_not_empty(tmp, summary, given)
+            if copied and not (summary.indexed or summary.removed):
+                shutil.rmtree(tmp, ignore_errors=True)
+                summary.unchanged, summary.generation = True, live.name
+                return summary
+            summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict()})
             store.publish(home, tmp)
@@ -114,6 +141,26 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return summary
+
+
+def _check_not_empty(gen: Path, summary: Summary, sources: list[Path]) -> None:
+    """Raise NothingToIndex when the generation in ``gen`` has no live article."""
+    ix = whoosh_index.open_dir(str(gen))
+    try:
+        articles = ix.doc_count()
+    finally:
+        ix.close()
+    if articles:
+        return
+    where = ", ".join(str(s) for s in sources) or "(no source given)"
+    if summary.removed:
+        detail = f"the update would remove all {summary.removed} articles"
+    else:
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in summary.reasons.most_common(3))
+        detail = (f"{summary.files} files read, {summary.files_rejected} rejected"
+                  + (f" ({reasons})" if reasons else ""))
+    raise NothingToIndex(f"no article found in {where}: {detail}; the live index is unchanged",
+                         summary)
 
 
 @dataclass(frozen=True)
@@ -152,7 +199,9 @@ def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
         raise
     store.checkpoint("commit")
     if known_files is None:
-        publish_segments(ix, writer.finish())
+        segments = writer.finish()
+        store.checkpoint("segments")  # on disk, not listed: a kill here publishes nothing
+        publish_segments(ix, segments)
     else:
         # An update adds a small segment and merges only the small ones
         # (Whoosh's MERGE_SMALL): re-merging the whole index rewrote every
@@ -221,7 +270,7 @@ def _stored_state(ix) -> tuple[dict[str, tuple[str, set[str]]], set[str]]:
 def _remove_vanished(builder, known, items, sources) -> None:
     """--update: articles of files that are gone from the given sources."""
     present = {str(i) for i in items if not isinstance(i, Reject)}
-    prefixes = [str(s) for s in sources]
     for path in list(known):
-        if path not in present and any(path.startswith(p) for p in prefixes):
+        # Path containment, not a string prefix: ``A2/x.txt`` is not in ``A``.
+        if path not in present and any(Path(path).is_relative_to(s) for s in sources):
             _remove_file(builder, known, path)

@@ -33,7 +33,8 @@ from arshif.cli import main  # noqa: E402
 from indexer import store  # noqa: E402
 from indexer.writer import build_index  # noqa: E402
 from search import query as query_module  # noqa: E402
-from search.engine import Engine, Request  # noqa: E402
+from search.backend import Request  # noqa: E402
+from search.engine import Engine  # noqa: E402
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -80,7 +81,7 @@ def section_bad_input(tmp: Path) -> str:
 
 
 def section_load(tmp: Path) -> str:
-    f = rel.rebuild_under_load(tmp, clients=50, rebuilds=3, articles=400, max_seconds=20)
+    f = rel.rebuild_under_load(tmp, clients=50, rebuilds=3, articles=400)
     return ("### Rebuild under load\n\n"
             + table(["clients", "rebuilds", "seconds", "requests sent", "failed", "max latency",
                      "generations served", "new word found after each swap", "build seconds",
@@ -95,13 +96,12 @@ def section_kills(tmp: Path) -> str:
     for f in rel.kill_during_build(tmp / "serial", rel.KILL_POINTS, articles=1500):
         rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
                      f.old_index_intact, f.served_meanwhile, f.next_build_ok, f.cleaned])
-    for f in rel.kill_during_build(tmp / "jobs", [("reading, --jobs 2", "file:kill:0.5")],
-                                   articles=1500, jobs=2, server=False):
+    for f in rel.kill_during_build(tmp / "jobs", rel.JOBS_KILL_POINTS, articles=1500,
+                                   jobs=2, server=False):
         rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
                      f.old_index_intact, "(no server)", f.next_build_ok, f.cleaned])
     bb = rel.black_box_kill(tmp / "blackbox")
-    rows.append([f"black box: kill -9 after the first progress line ({bb['progress_line']})",
-                 "none",
+    rows.append([f"black box: kill -9 while reading a named pipe ({bb['progress_line']})", "none",
                  bb["exit_code"], ", ".join(bb["left_behind"]), bb["old_index_intact"], "-",
                  bb["next_build_ok"], bb["cleaned"]])
     return ("### kill -9 during `arshif index`\n\n"

@@ -13,7 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from search.query import MAX_QUERY_CHARS
+
 SORTS = ("relevance", "newest", "oldest")
+#: The limits of a request, one set for every way in: the web page, the API
+#: and ``arshif search`` all check these same values (web/params.py in Arabic
+#: first).  MAX_QUERY_CHARS is the query parser's: a longer query is refused
+#: rather than silently cut.
 MAX_PAGE = 100  # deepest page served: bounds the cost of a query
 MAX_PER_PAGE = 100
 
@@ -35,6 +41,8 @@ class Request:
     facets: bool = True
 
     def check(self) -> None:
+        if len(self.q) > MAX_QUERY_CHARS:
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
         if self.sort not in SORTS:
             raise SearchError(f"sort must be one of {', '.join(SORTS)}")
         if not 1 <= self.page <= MAX_PAGE:

@@ -12,8 +12,17 @@ import click
 
 from indexer import store
 from indexer.commands import index_option
-from search.backend import SORTS, Backend, Request, SearchError, open_backend
+from search import evaluate
 from search.dates import parse_user_date
+from search.backend import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    SORTS,
+    Backend,
+    Request,
+    SearchError,
+    open_backend,
+)
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -48,28 +57,23 @@ def fail(message: str) -> None:
 
 
 def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
-    """Run ``qid<TAB>query`` lines; write a TREC run file. Returns queries run."""
-    count = 0
-    with open(queries, encoding="utf-8-sig") as src, open(run, "w", encoding="utf-8") as out:
-        for lineno, line in enumerate(src, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            qid, sep, text = line.partition("\t")
-            if not sep:
-                raise click.ClickException(f"{queries}:{lineno}: expected qid<TAB>query")
-            for hit in engine.ranked_ids(text, limit):
-                out.write(f"{qid} Q0 {hit[0]} {hit[1]} {hit[2]:.4f} arshif\n")
-            count += 1
-    return count
+    """Run a queries file and write a TREC run file; returns the queries run.
+
+    The file is read by ``arshif eval``'s own reader (``qid<TAB>query``,
+    blank and ``#`` lines skipped), so both run the same queries.
+    """
+    texts = evaluate.read_queries(queries)
+    ranked, _seconds = evaluate.run_queries(engine.ranked_ids, texts, limit)
+    evaluate.write_run(ranked, run)
+    return len(texts)
 
 
 @click.command("search")
 @click.argument("query", required=False)
 @index_option
-@click.option("--limit", type=click.IntRange(1, 100), default=None,
-              help="Results per page (default 10; 100 per query with --batch).")
-@click.option("--page", type=click.IntRange(1, None), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PER_PAGE), default=None,
+              help=f"Results per page (default 10; {evaluate.DEPTH} per query with --batch).")
+@click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
 @_date_option("--from", "date_from", "Only articles on or after DATE (2023, 2023-09, 2023-09-26).")
 @_date_option("--to", "date_to", "Only articles on or before DATE.")
 @click.option("--source", help="Only articles from this source (exact name).")
@@ -90,7 +94,7 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, a
         if batch or run:
             if not (batch and run):
                 fail("--batch and --run go together")
-            n = run_batch(engine, batch, run, limit or 100)
+            n = run_batch(engine, batch, run, limit or evaluate.DEPTH)
             click.echo(f"{n} queries -> {run}", err=True)
             return
         if not query or not query.strip():
@@ -100,7 +104,7 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, a
         result = engine.search(req)
     except store.StoreError as exc:
         fail(str(exc))
-    except SearchError as exc:
+    except (SearchError, evaluate.EvalInputError, UnicodeDecodeError) as exc:
         fail(str(exc))
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))

@@ -36,7 +36,7 @@ MEASURES = (("MRR@10", "RR@10"), ("nDCG@10", "nDCG@10"), ("Recall@100", "R@100")
 
 
 class EvalInputError(ValueError):
-    """A queries or qrels file that cannot be read."""
+    """A queries or qrels file that cannot be read (``arshif eval`` and ``search --batch``)."""
 
 
 # -- input files ----------------------------------------------------------------
@@ -49,7 +49,11 @@ def _lines(path: Path) -> Iterable[tuple[int, str]]:
 
 
 def read_queries(path: Path) -> dict[str, str]:
-    """``qid<TAB>text`` lines -> {qid: text} (file order kept)."""
+    """``qid<TAB>text`` lines -> {qid: text} (file order kept).
+
+    The one reader of query files: ``arshif search --batch`` uses it too, so
+    a ``#`` comment is skipped by both rather than run as a query by one.
+    """
     queries: dict[str, str] = {}
     for lineno, line in _lines(path):
         qid, sep, text = line.partition("\t")

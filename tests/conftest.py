@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import signal
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +48,36 @@ NEWS = [
     ("arabiya/solar", date(2023, 10, 1), "العربية", "أكبر محطة للطاقة الشمسية", "الطاقة الشمسية"),
 ]
 EMBEDDED_HEADLINE = "روسيا توسع صادرات الحبوب إلى أفريقيا"
+
+
+#: A hang guard's limit (seconds): for inputs that once took minutes to hours
+#: (quadratic regexes) and now take milliseconds.
+HANG_GUARD_S = 60
+
+
+class Hang(AssertionError):
+    """The guarded code ran past its hang guard."""
+
+
+@contextmanager
+def hang_guard(what: str, seconds: float = HANG_GUARD_S):
+    """Fail, rather than hang the suite, if the block runs past ``seconds``.
+
+    Not a speed check (speed is measured in bench/): the limit is thousands
+    of times what the code takes, so only a hang, or the old quadratic
+    behaviour, reaches it, on any machine.  SIGALRM interrupts Python code
+    and regular expressions alike; main thread only (where pytest runs tests).
+    """
+    def expired(signum, frame):
+        raise Hang(f"{what} ran past {seconds} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def gmt_date(d: date) -> str:

@@ -14,8 +14,8 @@ archive; then, per case:
 
 And for the whole run: the good articles are all indexed, the summary counts
 add up (files = files with articles + files rejected; every record indexed,
-duplicate or rejected; report lines = counters), and the build is quick (no
-reader is quadratic on hostile input).
+duplicate or rejected; report lines = counters), and the build ends (a hang
+guard: no reader is quadratic on hostile input; speed is measured in bench/).
 
 Permission problems are simulated (tests run as root in CI, where chmod 000
 stops nothing): ``Path.read_bytes`` raises PermissionError for one file and
@@ -42,6 +42,7 @@ import pytest
 from click.testing import CliRunner
 
 from arshif.cli import main
+from conftest import hang_guard
 from indexer import manifest
 from search.backend import Request
 from search.engine import Engine
@@ -261,8 +262,9 @@ CASES: list[Case] = [
     Case("one_mb_line", "headline + one 1 MB body line", "bad/one_mb_line.txt",
          text_file("خبر بسطر ضخم\n" + ("كلمة طويلة " * 100_000) + "كلمةالسطرالضخم\n"), "indexed",
          find="كلمةالسطرالضخم"),
+    # Past HEADLINE_MAX_WORDS words a line is a paragraph: the file's body, no headline.
     Case("one_mb_headline", "a single 1 MB line, no newline", "bad/one_mb_headline.txt",
-         text_file("سطر " * 250_000), "rejected", "empty body"),
+         text_file("سطر " * 250_000), "indexed", find="سطر"),
     Case("long_word", "a 10,000-letter word", "bad/long_word.txt",
          text_file(article("خبر بكلمة طويلة", "ب" * 10_000 + " كلمةالطويلة")), "indexed",
          find="كلمةالطويلة"),
@@ -353,11 +355,6 @@ CASES: list[Case] = [
          "bad/hostile.sgml", _sgml_hostile, "indexed", find="كلمةالعدائية", ids=("HOST-1",)),
 ]
 
-#: A whole build of the bad archive must stay under this (seconds): the
-#: quadratic readers took minutes on sgml_hostile / keywords_spaces.
-BUILD_BUDGET_S = 60
-
-
 def write_archive(root: Path) -> Path:
     for case in CASES:
         case.write(root / case.path)
@@ -414,8 +411,9 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
             raise PermissionError(13, "Permission denied", os.fsdecode(path))
         return real_scandir(path)
 
-    started = time.perf_counter()
-    with pytest.MonkeyPatch.context() as mp:
+    started = time.perf_counter()  # a figure for docs/reliability.md, not a test
+    # The quadratic readers took minutes on sgml_hostile / keywords_spaces.
+    with pytest.MonkeyPatch.context() as mp, hang_guard("building the bad archive"):
         mp.setattr(pathlib.Path, "read_bytes", read_bytes)
         mp.setattr(os, "scandir", scandir)
         result = CliRunner().invoke(main, ["index", str(archive), "--index", str(home),
@@ -524,10 +522,6 @@ def test_jobs_two_counts_and_indexes_the_bad_archive_the_same(outcome: Outcome, 
     assert sorted(two.docs, key=lambda d: d["id"]) == sorted(outcome.docs, key=lambda d: d["id"])
 
 
-def test_bad_archive_builds_quickly(outcome: Outcome):
-    assert outcome.seconds < BUILD_BUDGET_S, f"{outcome.seconds:.1f} s"
-
-
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
                     reason="running as root: chmod 000 does not stop root "
                            "(simulated in test_each_bad_input)")
@@ -566,16 +560,12 @@ def test_twenty_megabyte_article(tmp_path):
             size += len(line.encode("utf-8"))
         fh.write("كلمةالنهايةالضخمة\n" + FOOTER + "\n")
     (folder / "small.txt").write_text(article("خبر صغير", "نص كلمةصغيرة"), "utf-8")
-    started = time.perf_counter()
-    result = CliRunner().invoke(main, ["index", str(folder), "--index", str(tmp_path / "ix"),
-                                       "--json"])
-    took = time.perf_counter() - started
+    result = CliRunner().invoke(main, ["index", str(folder), "--index", str(tmp_path / "ix"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["indexed"] == 2
     engine = Engine(tmp_path / "ix")
     assert found(engine, "كلمةالنهايةالضخمة") == {"huge"}
     assert found(engine, "كلمةصغيرة") == {"small"}
-    assert took < 120, took
 
 
 def test_all_case_names_are_unique():

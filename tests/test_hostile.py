@@ -11,7 +11,8 @@
   renders them as inert text on every page and in the JSON API.
 * Headers, debug mode, path traversal.
 * Query cost: ``*``, prefixes, wildcards and ranges expand to a bounded number
-  of terms; the per-search time limit gives partial results; page depth is capped.
+  of terms, scanning a bounded part of the vocabulary (counted, not timed);
+  the per-search time limit gives partial results; page depth is capped.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import os
 import random
 import tempfile
 import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -30,6 +30,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from whoosh import query as wq
 
+from conftest import HANG_GUARD_S, hang_guard
 from indexer.analysis import ArabicAnalyzer
 from indexer.article import Article, Reject
 from indexer.decode import UnreadableFile, decode_bytes
@@ -264,12 +265,16 @@ def test_lone_surrogates_in_queries(hengine, text):
     hengine.search(Request(q=text + " \udcff الاقتصاد"))
 
 
-def test_very_long_queries_are_cut(hengine):
-    started = time.perf_counter()
-    for text in ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000, "a* " * 30_000,
-                 "NOT " * 20_000]:
+@pytest.mark.parametrize("text", ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000,
+                                  "a* " * 30_000, "NOT " * 20_000])
+def test_very_long_queries_are_refused_or_cut(hengine, text):
+    """A request past the limit is refused; a batch or eval query is cut, so
+    the parser never reads past MAX_QUERY_CHARS, whatever the query's length."""
+    with pytest.raises(SearchError, match="too long"):
         hengine.search(Request(q=text))
-    assert time.perf_counter() - started < 10
+    limit = query_module.MAX_QUERY_CHARS
+    assert hengine.parse(text).query == hengine.parse(text[:limit]).query
+    assert hengine.ranked_ids(text) == hengine.ranked_ids(text[:limit])
 
 
 # -- 2. the readers ----------------------------------------------------------------------------
@@ -352,19 +357,18 @@ def test_read_file_on_any_bytes(data, name):
     "<DOC>\n<TITLE>" + "&" * 200_000 + "\n<TEXT>x",
 ], ids=["text-open", "text-attr", "doc-attr", "line-tags", "blank-lines", "p-spaces", "ampersands"])
 def test_sgml_reader_is_linear(text):
-    """Inputs on which a quadratic regex takes minutes."""
-    started = time.perf_counter()
-    _items_ok(read_sgml("x.sgml", text))
-    assert time.perf_counter() - started < 2
+    """Each of these took minutes (quadratic regexes) before the fix."""
+    with hang_guard("reading hostile SGML"):
+        _items_ok(read_sgml("x.sgml", text))
 
 
 @pytest.mark.parametrize("line", ["كلمات دلالية: أ" + " " * 1_000_000 + "ب",
                                   "كلمات دلالية: " + "، " * 300_000])
 def test_keyword_split_is_linear(line):
-    started = time.perf_counter()
-    parse_text_article("عنوان\nنص\n" + line, "x", "x")
-    list(read_jsonl("x", text=json.dumps({"body": "x", "keywords": line})))
-    assert time.perf_counter() - started < 2
+    """The split on separators with spaces around took hours on 1 MB."""
+    with hang_guard("splitting a hostile keywords line"):
+        parse_text_article("عنوان\nنص\n" + line, "x", "x")
+        list(read_jsonl("x", text=json.dumps({"body": "x", "keywords": line})))
 
 
 # -- 3. the highlighter -----------------------------------------------------------------------
@@ -401,10 +405,9 @@ def test_highlighter_marks_vocalized_arabic(word):
 
 def test_highlighter_on_very_long_input():
     text = ("الاقتصادُ " + "\u200f" + "كلمة " * 50 + "\n") * 4000  # ~1.2 MB
-    started = time.perf_counter()
-    snippet = highlight_text(text, frozenset({"اقتصاد"}), analyzer())
-    whole = highlight_text(text, frozenset({"اقتصاد"}), analyzer(), whole=True)
-    assert time.perf_counter() - started < 30
+    with hang_guard("highlighting 1.2 MB"):
+        snippet = highlight_text(text, frozenset({"اقتصاد"}), analyzer())
+        whole = highlight_text(text, frozenset({"اقتصاد"}), analyzer(), whole=True)
     assert "<mark>" in snippet and len(snippet) < 2000
     assert _strip_marks(whole) == text
 
@@ -612,15 +615,55 @@ def test_expansions_are_capped(vocab_home):
     assert engine.search(Request(q="*", per_page=1)).total == searcher.doc_count()
 
 
-@pytest.mark.parametrize("q", EXPENSIVE)
-def test_expensive_queries_answer_quickly(vocab_home, q):
-    engine = Engine(vocab_home)
-    engine.search(Request(q="وثيقة"))  # open the index first
-    started = time.perf_counter()
+class CountingReader:
+    """An index reader that counts the vocabulary entries it hands out."""
+
+    SCANS = ("lexicon", "expand_prefix", "terms_from")  # what multi-term queries walk
+
+    def __init__(self, reader):
+        self._reader = reader
+        self.scanned = 0
+
+    def __getattr__(self, name):
+        attr = getattr(self._reader, name)
+        if name not in self.SCANS:
+            return attr
+
+        def counted(*args, **kwargs):
+            for item in attr(*args, **kwargs):
+                self.scanned += 1
+                yield item
+        return counted
+
+
+def expansion_costs(engine: Engine, q: str) -> list[tuple[int, int]]:
+    """(vocabulary entries scanned, terms kept) of each term expansion of ``q``.
+
+    Every prefix, wildcard and range must be a capped expansion (or ``*``,
+    every document): the cost of a query is then bounded by counts, not by
+    the machine's speed."""
+    costs = []
+    reader = engine.searcher().reader()
+    for node in query_module._walk(engine.parse(q).query):
+        if isinstance(node, query_module._MultiTerm):
+            assert isinstance(node, query_module._CappedExpansion), (q, node)
+            counting = CountingReader(reader)
+            kept = list(node._btexts(counting))
+            costs.append((counting.scanned, len(kept)))
+    return costs
+
+
+def assert_bounded(engine: Engine, q: str) -> None:
+    for scanned, kept in expansion_costs(engine, q):
+        assert scanned <= query_module.MAX_SCANNED_TERMS, (q, scanned)
+        assert kept <= query_module.MAX_EXPANSIONS, (q, kept)
     result = engine.search(Request(q=q))
-    took = time.perf_counter() - started
-    assert took < 2.0, (q, took)
     assert result.total > 0 or result.message, q
+
+
+@pytest.mark.parametrize("q", EXPENSIVE)
+def test_expensive_queries_are_bounded(vocab_home, q):
+    assert_bounded(Engine(vocab_home), q)
 
 
 def test_page_depth_is_capped(hclient, hengine):
@@ -634,7 +677,7 @@ def test_page_depth_is_capped(hclient, hengine):
 
 
 def test_expensive_queries_do_not_tie_up_workers(vocab_home):
-    """Twenty concurrent worst-case queries all come back within seconds."""
+    """Twenty concurrent worst-case queries all come back (none blocks the others)."""
     client_app = create_app(vocab_home)
     errors, done = [], []
 
@@ -645,16 +688,12 @@ def test_expensive_queries_do_not_tie_up_workers(vocab_home):
         except Exception as exc:
             errors.append((q, repr(exc)))
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],))
-               for n in range(20)]
+    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],)) for n in range(20)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
-    took = time.perf_counter() - started
+        t.join(HANG_GUARD_S)  # a hang guard: the queries are bounded (test_expensive_queries_are_bounded)
     assert not errors and len(done) == 20
-    assert took < 15, took
 
 
 @pytest.mark.slow
@@ -663,11 +702,9 @@ def test_expensive_queries_on_a_300k_word_vocabulary(tmp_path):
     timings in docs/reliability.md)."""
     build_index([write_vocabulary(tmp_path / "archive", 3000, 100)], tmp_path / "index")
     engine = Engine(tmp_path / "index")
-    engine.search(Request(q="وثيقة"))
-    assert sum(1 for _ in engine.searcher().reader().lexicon("body")) > 250_000
+    vocabulary = sum(1 for _ in engine.searcher().reader().lexicon("body"))
+    assert vocabulary > 5 * query_module.MAX_SCANNED_TERMS
     for q in EXPENSIVE:
-        started = time.perf_counter()
-        engine.search(Request(q=q))
-        took = time.perf_counter() - started
-        # Bounded, not a speed goal (that is bench/): a stuck worker would take minutes.
-        assert took < 10.0, (q, took)
+        assert_bounded(engine, q)
+    # The scan bound is what holds here: a leading wildcard meets it.
+    assert max(scanned for scanned, _ in expansion_costs(engine, "*ا*")) == query_module.MAX_SCANNED_TERMS

@@ -219,3 +219,156 @@ def test_saudinewsnet_end_to_end_counts(tmp_path):
     stats = Engine(home).stats()
     assert stats["articles"] == summary.indexed
     assert stats["date_min"] == "2015-07" and stats["date_max"] == "2015-08"
+
+
+# -- builds that would publish nothing, --update edge cases, stats over deletions --
+def _live(home: Path) -> tuple[str, list[str]]:
+    """CURRENT and the generation folders, to see that a failed build changed nothing."""
+    return store.current_name(home), sorted(p.name for p in home.iterdir() if p.name != store.LOCK)
+
+
+def _index(*args: str):
+    return CliRunner().invoke(main, ["index", "-q", *map(str, args)])
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "unreadable"])
+def test_a_build_that_reads_no_article_fails_and_keeps_the_live_index(tmp_path, case):
+    write_articles(tmp_path / "a", 2)
+    home = tmp_path / "ix"
+    build_index([tmp_path / "a"], home)
+    before = _live(home)
+    source = tmp_path / "archve"  # a typo: nothing there
+    if case != "missing":
+        source.mkdir()
+    if case == "unreadable":
+        (source / "junk.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)
+        (source / "blank.txt").write_text("\n\n", "utf-8")
+    result = _index(source, "--index", home)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    expected = (f"no such file or folder: {source}" if case == "missing"
+                else f"no article found in {source}")
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and expected in lines[0], result.stderr
+    assert _live(home) == before
+    assert len(doc_ids(home)) == 2
+
+
+def test_a_missing_source_among_good_ones_fails_before_building(tmp_path):
+    write_articles(tmp_path / "a", 2)
+    home = tmp_path / "ix"
+    result = _index(tmp_path / "a", tmp_path / "nope", "--index", home)
+    assert result.exit_code == 1
+    assert f"no such file or folder: {tmp_path / 'nope'}" in result.stderr
+    assert store.current_name(home) == ""
+
+
+def test_an_update_that_would_leave_no_article_fails(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 2)
+    home = tmp_path / "ix"
+    build_index([folder], home)
+    before = _live(home)
+    for path in folder.iterdir():
+        path.unlink()
+    result = _index(folder, "--index", home, "--update")
+    assert result.exit_code == 1
+    assert f"no article found in {folder}" in result.stderr
+    assert _live(home) == before and len(doc_ids(home)) == 2
+
+
+def test_update_with_nothing_changed_keeps_the_live_generation(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 3)
+    (folder / "junk.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)  # rejected each time
+    home = tmp_path / "ix"
+    build_index([folder], home)
+    before = _live(home)
+    result = _index(folder, "--index", home, "--update")
+    assert result.exit_code == 0, result.output
+    assert "nothing changed" in result.stdout
+    assert _live(home) == before
+    summary = build_index([folder], home, update=True)
+    assert summary.unchanged and summary.generation == before[0]
+    assert _live(home) == before
+
+
+def test_update_does_not_remove_a_sibling_folder_sharing_a_prefix(tmp_path):
+    """``A2/new.txt`` is not inside ``A``: a string prefix said it was."""
+    write_articles(tmp_path / "A", 2)
+    (tmp_path / "A2").mkdir()
+    (tmp_path / "A2" / "b1.txt").write_text(ARTICLE.format(n=9), "utf-8")
+    home = tmp_path / "ix"
+    build_index([tmp_path / "A", tmp_path / "A2"], home)
+    (tmp_path / "A" / "a3.txt").write_text(ARTICLE.format(n=3), "utf-8")
+    summary = build_index([tmp_path / "A"], home, update=True)
+    assert (summary.indexed, summary.removed) == (1, 0)
+    assert doc_ids(home) == {"a1", "a2", "a3", "b1"}
+
+
+def _stats_lines(home: Path) -> list[str]:
+    result = CliRunner().invoke(main, ["stats", "--index", str(home)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    return result.stdout.splitlines()
+
+
+def test_stats_count_only_live_documents_after_an_update(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 3)
+    (folder / "nodate.txt").write_text("عنوان بلا تاريخ\nنص بلا تاريخ\nالمصدر | مصدر 1\n", "utf-8")
+    home = tmp_path / "ix"
+    build_index([folder], home)
+    (folder / "a2.txt").write_text(ARTICLE.format(n=2).replace("مصدر 2", "مصدر 1"), "utf-8")
+    (folder / "nodate.txt").unlink()
+    build_index([folder], home, update=True)
+    stats = Engine(home).stats()
+    assert stats["articles"] == 3 and stats["undated"] == 0
+    assert stats["sources"] == [("مصدر 1", 2), ("مصدر 3", 1)]
+    lines = _stats_lines(home)
+    assert lines[0] == f"index:     {home} ({stats['generation']})"
+    assert lines[1:3] == ["articles:  3", "dates:     2024-01 .. 2024-01 (0 undated)"]
+    assert lines[3].startswith("size:      ") and lines[3].endswith(" MB on disk")
+    assert lines[4] == f"analysis:  {stats['fingerprint']}"
+    assert lines[5] == f"built:     {stats['built_at']}"
+    assert lines[6:] == ["sources:", "        2  مصدر 1", "        1  مصدر 3"]
+
+
+def test_stats_count_only_live_documents_after_a_parallel_build(tmp_path):
+    """--jobs 2 deletes the second part's copy of an article the first part holds."""
+    folder = tmp_path / "a"
+    write_articles(folder, 20)
+    (folder / "z_copy.txt").write_text(  # undated, its own source; first copy a1 is dated
+        (folder / "a1.txt").read_text("utf-8"), "utf-8")
+    home = tmp_path / "ix"
+    summary = build_index([folder], home, jobs=2)
+    assert (summary.indexed, summary.duplicates) == (20, 1)
+    stats = Engine(home).stats()
+    assert stats["articles"] == 20 and stats["undated"] == 0
+    assert sum(n for _, n in stats["sources"]) == 20
+    assert ("مصدر 1", 1) in stats["sources"]
+
+
+def test_index_summary_ends_with_the_rejects_hint_on_its_own_line(tmp_path):
+    folder = tmp_path / "a"
+    write_articles(folder, 2)
+    (folder / "bad.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)
+    result = _index(folder, "--index", tmp_path / "ix")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[-2].startswith("time:       ")
+    assert lines[-1] == "details:    rerun with --rejects FILE for the list"
+    with_file = _index(folder, "--index", tmp_path / "ix", "--rejects", tmp_path / "r.jsonl")
+    assert not any("details" in line for line in with_file.output.splitlines())
+
+
+def test_a_failed_empty_build_still_writes_its_rejects(tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "bad.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)
+    rejects = tmp_path / "r.jsonl"
+    result = _index(folder, "--index", tmp_path / "ix", "--rejects", rejects)
+    assert result.exit_code == 1
+    assert "no article found" in result.stderr and "binary content" in result.stderr
+    (entry,) = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    assert entry["kind"] == "rejected" and entry["path"].endswith("bad.txt")

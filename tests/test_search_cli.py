@@ -112,3 +112,25 @@ def test_batch_mode_writes_a_trec_run(home, tmp_path):
     assert [int(p[3]) for p in q1] == list(range(1, len(q1) + 1))
     scores = [float(p[4]) for p in q1]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_batch_mode_reads_queries_as_eval_does(home, tmp_path):
+    """Blank and ``#`` lines are skipped by ``--batch`` as by ``arshif eval``."""
+    from search.evaluate import read_queries
+
+    queries = tmp_path / "q.tsv"
+    queries.write_text("# qid\tحفتر\n\nq1\tحفتر روسيا\n  # q9\tدرنة\nq2\tفيضانات درنة\n", "utf-8")
+    out = tmp_path / "run.trec"
+    result = run("--batch", str(queries), "--run", str(out), "--index", str(home))
+    assert result.exit_code == 0, result.output
+    assert "2 queries" in result.stderr
+    assert {line.split()[0] for line in out.read_text("utf-8").splitlines()} == {"q1", "q2"}
+    assert list(read_queries(queries)) == ["q1", "q2"]
+
+
+def test_batch_mode_refuses_a_line_without_a_tab(home, tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tحفتر\nq2 no tab\n", "utf-8")
+    result = run("--batch", str(queries), "--run", str(tmp_path / "run.trec"), "--index", str(home))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"arshif: {queries}:2: expected qid<TAB>query"

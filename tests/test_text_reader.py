@@ -159,3 +159,34 @@ def test_auto_format_tells_sgml_from_the_users_txt(tmp_path):
     assert "<" in articles["X-1"].body
     assert articles["X-1"].date == datetime(2018, 7, 15, 21, 56, 56)
     assert articles["mine"].date == datetime(2024, 1, 3)
+
+
+# -- HEADLINE_MAX_WORDS: a line longer than that is a paragraph, not a headline --
+PARAGRAPH = " ".join(["كلمة"] * 40)  # 40 words: a scraped paragraph, not a title
+
+
+def test_a_paragraph_on_line_one_is_body_not_headline():
+    """A file that starts with its text has no headline; its text stays searchable."""
+    (main,) = parse_text_article(f"{PARAGRAPH}\nتاريخ النشر: 2023-09-26\nفقرة ثانية\n", "x", "x")
+    assert main.headline == ""
+    assert main.body == f"{PARAGRAPH}\nفقرة ثانية"
+
+
+def test_a_paragraph_after_a_teaser_marker_is_body_not_a_related_headline():
+    (main,) = parse_text_article(f"عنوان\nفقرة\nاقرأ أيضاً\n{PARAGRAPH}\nخاتمة\n", "x", "x")
+    assert main.related == []
+    assert main.body == f"فقرة\n{PARAGRAPH}\nخاتمة"
+
+
+def test_a_paragraph_opening_a_read_also_article_is_its_body():
+    text = f"عنوان\nفقرة\nالمصدر | مصدر\nإقرأ أيضاً:\n{PARAGRAPH}\nتتمة\n"
+    main, extra = parse_text_article(text, "x", "x")
+    assert (extra.headline, extra.body, extra.parent) == ("", f"{PARAGRAPH}\nتتمة", "x")
+
+
+def test_a_headline_of_the_largest_length_is_still_a_headline():
+    from indexer.readers.text import HEADLINE_MAX_WORDS
+
+    title = " ".join(["خبر"] * HEADLINE_MAX_WORDS)
+    (main,) = parse_text_article(f"{title}\nنص\nاقرأ أيضاً\n{title}\n", "x", "x")
+    assert main.headline == title and main.related == [title] and main.body == "نص"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from web import context
-from web.params import BadParam, parse_state
+from web.params import MAX_QUERY_CHARS, BadParam, parse_state
 
 bp = Blueprint("api", __name__)
 MORE_LIKE_THIS = 5
@@ -25,7 +25,7 @@ def search():
 
 @bp.get("/api/article/<path:article_id>")
 def article(article_id: str):
-    art = context.article(article_id, request.args.get("q", "")[:1000])
+    art = context.article(article_id, request.args.get("q", "")[:MAX_QUERY_CHARS])
     if art is None:
         abort(404)
     data = art.as_dict()

@@ -12,7 +12,7 @@ from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from indexer.store import StoreError
-from search.backend import SearchError
+from search.backend import MAX_QUERY_CHARS, SearchError
 from web.params import BadParam, parse_state
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def error_response(status: int, message: str, detail: str = ""):
     try:
         state = parse_state(request.args)
     except BadParam:
-        state = parse_state({"q": request.args.get("q", "")[:1000]})
+        state = parse_state({"q": request.args.get("q", "")[:MAX_QUERY_CHARS]})
     html = render_template("error.html", status=status, title=TITLES.get(status, "خطأ"),
                            message=message, detail=detail, state=state)
     return html, status

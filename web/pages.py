@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import context
 from web.pagination import last_page, page_links
-from web.params import parse_state
+from web.params import MAX_QUERY_CHARS, parse_state
 from web.timeline import build_timeline
 
 bp = Blueprint("pages", __name__)
@@ -39,7 +39,7 @@ def search():
 
 @bp.get("/article/<path:article_id>")
 def article(article_id: str):
-    q = request.args.get("q", "")[:1000]
+    q = request.args.get("q", "")[:MAX_QUERY_CHARS]
     art = context.article(article_id, q)
     if art is None:
         abort(404)

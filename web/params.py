@@ -13,9 +13,8 @@ from datetime import date
 
 from search.backend import MAX_PAGE, SORTS, Request
 from search.dates import parse_user_date
+from search.backend import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS, Request
 
-MAX_QUERY_CHARS = 1000  # longer is refused; the engine itself reads only 500
-MAX_PER_PAGE = 50
 DEFAULT_PER_PAGE = 10
 
 #: Parameters that make up the state, in the order links spell them.

@@ -39,6 +39,16 @@ KEYWORDS_RE = re.compile(r"^(?:كلمات\s+دلالية|الكلمات\s+الد
 KEYWORD_SPLIT_RE = re.compile(r"[،,؛;|#]")
 _EDGE_CONTROLS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 
+#: A line longer than this (in words) is a paragraph, not a headline.  Where
+#: the format expects a headline (line 1, the line after a "read also"
+#: marker) such a line is kept as body text: taken for a headline or a
+#: teaser, a scraped paragraph would vanish from the body's search.
+HEADLINE_MAX_WORDS = 30
+
+
+def _is_headline(line: str) -> bool:
+    return len(line.split()) <= HEADLINE_MAX_WORDS
+
 
 @dataclass
 class _Draft:
@@ -81,7 +91,7 @@ def parse_text_article(text: str, path: str, article_id: str) -> list[Article]:
     lines = [line for line in _clean_lines(text) if line]
     if not lines:
         return []
-    main = _Draft(headline=lines[0])
+    main = _Draft(headline=lines[0]) if _is_headline(lines[0]) else _Draft(body=[lines[0]])
     embedded: list[_Draft] = []
     in_footer = False  # after the source/keywords lines
     i = 1
@@ -89,15 +99,16 @@ def parse_text_article(text: str, path: str, article_id: str) -> list[Article]:
         line = lines[i]
         current = embedded[-1] if embedded else main
         if READ_ALSO_RE.match(line):
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            titled = bool(following) and _is_headline(following)
             if in_footer or embedded:
-                # Trailing block: the next line is the headline of a full article.
-                if i + 1 < len(lines):
-                    embedded.append(_Draft(headline=lines[i + 1]))
-                i += 2
-                continue
-            if i + 1 < len(lines):
-                main.related.append(lines[i + 1])
-            i += 2
+                # Trailing block: the next line is the headline of a full article,
+                # or its first paragraph when it has none.
+                if following:
+                    embedded.append(_Draft(headline=following if titled else ""))
+            elif titled:
+                main.related.append(following)
+            i += 2 if titled else 1  # a paragraph is read next as body text
             continue
         if m := DATE_RE.match(line):
             if not current.date_text:
