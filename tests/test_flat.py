@@ -1,44 +1,64 @@
-"""Flat posting arrays (indexer/flat.py): the same postings as Whoosh's blocks."""
+"""Flat posting files (indexer/flat.py on indexer/arrayfile.py): a segment's
+postings as arrays, the same postings Whoosh's own writer makes.
+
+The reference is an index of the same input written by Whoosh's own
+``SegmentWriter`` (postings in Whoosh's blocks), read through Whoosh's
+reader; arshif's index is read both through Whoosh's reader (the codec
+serves its matchers from the flat file) and through ``FlatPostings``.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from indexer import flat, segment, store, writer as writer_module
-from indexer.codec import IndexDamaged, flat_only
+from indexer.arrayfile import MAGIC, ArrayFileError
+from indexer.codec import ArshifCodec
 from indexer.postings import FieldPostings
 from indexer.segment import ArshifWriter
 from indexer.writer import build_index
-from search import arrays as search_arrays
-from search.backend import Request
-from search.engine import Engine
 from tests.conftest import write_news
 from tests.test_parallel_build import mixed_archive, text
 
 
 def leaf_flats(home: Path):
     """(leaf reader, its FlatPostings or None) for each segment of the live index."""
-    ix = store.open_current(home)
-    reader = ix.reader()
-    leaf_flat = search_arrays._leaf_flat  # noqa: SLF001 - the search's own lookup of the file
-    return [(leaf, leaf_flat(leaf)) for leaf, _ in reader.leaf_readers()]
+    folder = store.current_dir(home)
+    reader = whoosh_index.open_dir(str(folder)).reader()
+    found = []
+    for leaf, _ in reader.leaf_readers():
+        path = Path(flat.flat_path(str(folder), leaf.segment()))
+        found.append((leaf, flat.FlatPostings(str(path)) if path.exists() else None))
+    return found
+
+
+#: The array file's footer (indexer/arrayfile.py): header offset and length, MAGIC.
+_FOOTER = struct.Struct("<QQ8s")
 
 
 class _StockWriter(SegmentWriter):
+    """Whoosh's own writer, with the two methods a build's SegmentSeries calls."""
+
     def word_count(self) -> int:
         return 0  # one segment, as arshif's writer makes of these small archives
+
+    def finish_segment(self):
+        return self._finalize_segment()
 
 
 def use_stock_whoosh(monkeypatch) -> None:
     """Make ``build_index`` write with Whoosh's own SegmentWriter (all
-    postings in Whoosh's blocks, no flat file): the reference."""
+    postings in Whoosh's blocks, no flat file, no doc values): the reference
+    of postings, read through Whoosh's reader only (such an index cannot be
+    searched by arshif)."""
 
     def stock(ix, _lk=True):
         return _StockWriter(ix, _lk=_lk, compound=False)
@@ -70,7 +90,10 @@ def assert_same_index(mine: Path, stock: Path) -> int:
     assert len(mine_leaves) == len(stock_leaves)
     for (leaf, flat_postings), (ref, no_flat) in zip(mine_leaves, stock_leaves, strict=True):
         assert flat_postings is not None and no_flat is None
-        assert flat_only(leaf.segment()) and not flat_only(ref.segment())
+        assert isinstance(leaf.segment().codec(), ArshifCodec)
+        assert not isinstance(ref.segment().codec(), ArshifCodec)
+        # Every indexed field of arshif's segment is in its flat file.
+        assert all(flat_postings.has_field(f) for f in leaf.indexed_field_names())
         assert sorted(leaf.deleted_docs_set) == sorted(ref.deleted_docs_set)
         terms = list(ref.all_terms())
         assert list(leaf.all_terms()) == terms
@@ -86,13 +109,24 @@ def assert_same_index(mine: Path, stock: Path) -> int:
             assert list(zip(docs[live].tolist(), weights[live].tolist(), strict=True)) == \
                 [(d, w) for d, w, _ in expected], (fieldname, btext)
             if flat_postings.has_positions(fieldname):
-                owner, pos = flat_postings.positions(fieldname, btext, docs[live])
                 fmt = ref.schema[fieldname].format
-                assert list(zip(owner.tolist(), pos.tolist(), strict=True)) == [
-                    (i, p) for i, (_, _, v) in enumerate(expected) for p in fmt.decode_positions(v)]
+                want = [(i, p) for i, (_, _, v) in enumerate(expected)
+                        for p in fmt.decode_positions(v)]
+                owner, pos = flat_postings.positions(fieldname, btext, docs[live])
+                assert list(zip(owner.tolist(), pos.tolist(), strict=True)) == want
+                # all_positions: every posting's, deleted ones included.
+                begins, every = flat_postings.all_positions(fieldname, btext)
+                assert len(begins) == len(docs) + 1 and begins[-1] == len(every)
+                kept = [p for i in np.flatnonzero(live)
+                        for p in every[begins[i]:begins[i + 1]].tolist()]
+                assert kept == [p for _, p in want]
             compared += 1
+        for fieldname in leaf.indexed_field_names():
+            assert list(flat_postings.terms(fieldname)) == [
+                b for f, b in terms if f == fieldname]
         assert flat_postings.postings("body", "كلمةغيرموجودة".encode())[0].size == 0
         assert flat_postings.postings("nosuchfield", b"x")[0].size == 0
+        assert list(flat_postings.terms("nosuchfield")) == []
     return compared
 
 
@@ -109,10 +143,13 @@ def test_one_process_build_equals_whooshs(tmp_path, monkeypatch):
     archive = write_news(tmp_path / "archive")
     mine, stock = _both(tmp_path, monkeypatch, lambda home: build_index([archive], home))
     assert assert_same_index(mine, stock) > 200
+    flats = leaf_flats(mine)[0][1]
     assert {"headline", "body", "keywords"} <= {
         f for f in ("headline", "body", "keywords", "body_exact", "date")
-        if leaf_flats(mine)[0][1].has_positions(f)}
-    assert not leaf_flats(mine)[0][1].has_positions("body_exact")  # frequency only
+        if flats.has_positions(f)}
+    assert not flats.has_positions("body_exact")  # frequency only
+    assert not list(store.current_dir(mine).glob("*.pst")) or all(
+        p.stat().st_size < 100 for p in store.current_dir(mine).glob("*.pst"))
 
 
 def test_every_segment_of_a_parallel_build_equals_whooshs(tmp_path, monkeypatch):
@@ -144,9 +181,9 @@ def test_an_update_equals_whooshs(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("written_by", ["arshif", "whoosh"])
 def test_a_merge_equals_whooshs(tmp_path, monkeypatch, written_by):
-    """Merging segments (of arshif's or of an index Whoosh wrote, as an
-    older arshif did) gives the postings Whoosh's merge gives, and Whoosh's
-    clean-up deletes the merged-away segments' flat files."""
+    """Merging segments (arshif's, or Whoosh's blocks read through Whoosh's
+    reader) gives the postings Whoosh's merge gives, and Whoosh's clean-up
+    deletes the merged-away segments' flat and doc values files."""
     mine, stock = _both(tmp_path, monkeypatch, _updated_archive(tmp_path / "archive"))
     if written_by == "whoosh":
         shutil.rmtree(mine)
@@ -156,6 +193,7 @@ def test_a_merge_equals_whooshs(tmp_path, monkeypatch, written_by):
         writer(ix).commit(optimize=True)
     assert len(leaf_flats(mine)) == 1
     assert len(list(store.current_dir(mine).glob("*" + flat.EXTENSION))) == 1
+    assert len(list(store.current_dir(mine).glob("*.docs"))) == 1
     assert assert_same_index(mine, stock) > 20
 
 
@@ -163,58 +201,11 @@ def whoosh_writer(ix):
     return SegmentWriter(ix, compound=False)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.lists(st.lists(st.integers(0, 12), max_size=5), min_size=2, max_size=4),
-                min_size=1, max_size=6),
-       st.integers(1, 3))
-def test_vectorized_phrase_check_is_in_order(docs, slop):
-    """``_phrase_docs`` (all documents at once) against ``_in_order`` (one)."""
-    words = len(docs[0])
-    docs = [(d + [[]] * words)[:words] for d in docs]
-    pairs = []
-    for w in range(words):
-        owner = [i for i, d in enumerate(docs) for _ in sorted(set(d[w]))]
-        pos = [p for d in docs for p in sorted(set(d[w]))]
-        pairs.append((np.array(owner, dtype=np.int64), np.array(pos, dtype=np.int64)))
-    in_order = search_arrays._in_order  # noqa: SLF001 - the phrase check's two halves
-    phrase_docs = search_arrays._phrase_docs  # noqa: SLF001
-    expected = [i for i, d in enumerate(docs)
-                if all(d) and in_order([sorted(set(p)) for p in d], slop)]
-    assert phrase_docs(pairs, slop).tolist() == expected
-
-
-def test_another_version_is_not_read(tmp_path):
-    _write(tmp_path, [("f", b"a", 0, 1.0, None)])
-    path = tmp_path / "x.flat"
-    data = path.read_bytes().replace(b'"version": %d' % flat.VERSION, b'"version": 9')
-    path.write_bytes(data)
-    with pytest.raises(ValueError, match="version 9"):
-        flat.FlatPostings(str(path))
-
-
-@pytest.mark.parametrize("key", ["docs", "weights", "starts", "term_ends", "term_bytes",
-                                 "positions", "pos_starts"])
-def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key):
-    import json
-    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
-    path = tmp_path / "x.flat"
-    data = path.read_bytes()
-    footer = flat._FOOTER  # noqa: SLF001 - the test edits the file's own header
-    offset, length, magic = footer.unpack_from(data, len(data) - footer.size)
-    header = json.loads(data[offset:offset + length])
-    header["fields"]["f"][key] = offset - 1  # its array would run into the header
-    encoded = json.dumps(header).encode()
-    path.write_bytes(data[:offset] + encoded + footer.pack(offset, len(encoded), magic))
-    with pytest.raises(ValueError):
-        flat.FlatPostings(str(path))
-    assert flat.open_flat(str(tmp_path), type("Segment", (), {
-        "make_filename": staticmethod(lambda ext: "x" + ext)})()) is None
-
-
 @pytest.mark.parametrize("damage", ["cut", "gone"])
-def test_a_damaged_file_is_a_clear_error(tmp_path, news_index, damage):
-    """A segment written by arshif has its text postings only in its flat
-    file: without it the index cannot be searched, and says so."""
+def test_whooshs_reader_reports_a_damaged_flat_file(tmp_path, news_index, damage):
+    """The codec reads a segment's postings from its flat file only: without
+    it Whoosh's reader says the index is damaged (the manifest check finds it
+    first when an index is opened for search: tests/test_manifest.py)."""
     home = tmp_path / "copy"
     shutil.copytree(news_index, home)
     for path in store.current_dir(home).glob("*" + flat.EXTENSION):
@@ -222,37 +213,108 @@ def test_a_damaged_file_is_a_clear_error(tmp_path, news_index, damage):
             path.write_bytes(path.read_bytes()[:-5])  # the footer is gone
         else:
             path.unlink()
-    with pytest.raises(IndexDamaged, match="rebuild it with: arshif index"):
-        Engine(home).ranked_ids("أسعار النفط الاقتصاد", 100)
-    reader = store.open_current(home).reader()
-    with pytest.raises(IndexDamaged):
+    reader = whoosh_index.open_dir(str(store.current_dir(home))).reader()
+    assert reader.doc_frequency("body", "نفط") > 0  # the term index is intact
+    with pytest.raises(store.IndexDamaged, match="rebuild it with: arshif index"):
         reader.postings("body", "نفط".encode())
-    # The user sees it, not a stack trace: the web answers 503, the CLI exits 2
-    # (its index-error status) with the message.
-    from click.testing import CliRunner
-
-    from arshif.cli import main
-    from web import create_app
-
-    client = create_app(home).test_client()
-    page = client.get("/?q=النفط")
-    assert page.status_code == 503 and "Traceback" not in page.get_data(as_text=True)
-    assert client.get("/api/search?q=النفط").status_code == 503
-    result = CliRunner().invoke(main, ["search", "--index", str(home), "النفط"])
-    assert result.exit_code == 2 and "rebuild it with: arshif index" in result.output
 
 
-def test_search_reads_the_flat_postings_not_whoosh(news_index, monkeypatch):
-    req = Request(q="الاقتصاد تركيا", source="الجزيرة")
-    expected = Engine(news_index).search(req)
+# -- the array file ------------------------------------------------------------
 
-    def fail(matcher):
-        raise AssertionError("decoded through Whoosh")
+def _header(path: Path) -> tuple[bytes, int, dict]:
+    data = path.read_bytes()
+    offset, length, magic = _FOOTER.unpack_from(data, len(data) - _FOOTER.size)
+    assert magic == MAGIC
+    return data, offset, json.loads(data[offset:offset + length])
 
-    monkeypatch.setattr(search_arrays, "_read_postings", fail)
-    result = Engine(news_index).search(req)
-    assert result.total == expected.total == 6
-    assert [h.id for h in result.hits] == [h.id for h in expected.hits]
+
+def _rewrite_header(path: Path, header: dict) -> None:
+    data, offset, _ = _header(path)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(data[:offset] + encoded + _FOOTER.pack(offset, len(encoded), MAGIC))
+
+
+def test_another_version_or_kind_is_not_read(tmp_path):
+    _write(tmp_path, [("f", b"a", 0, 1.0, None)])
+    path = tmp_path / "x.flat"
+    _, _, header = _header(path)
+    assert header["kind"] == flat.KIND and header["version"] == flat.VERSION
+    _rewrite_header(path, {**header, "version": 9})
+    with pytest.raises(ArrayFileError, match="version 9"):
+        flat.FlatPostings(str(path))
+    _rewrite_header(path, {**header, "kind": "doc values"})
+    with pytest.raises(ArrayFileError, match="doc values"):
+        flat.FlatPostings(str(path))
+    _rewrite_header(path, header)
+    assert flat.FlatPostings(str(path)).postings("f", b"a")[0].tolist() == [0]
+    from indexer.docvalues import DocValues
+    with pytest.raises(ArrayFileError):
+        DocValues(str(path))  # a flat file is not a doc values file
+
+
+@pytest.mark.parametrize("key", ["docs", "weights", "starts", "term_ends", "term_bytes",
+                                 "positions", "pos_starts"])
+@pytest.mark.parametrize("where", ["into the header", "past the end", "negative"])
+def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key, where):
+    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    path = tmp_path / "x.flat"
+    data, offset, header = _header(path)
+    start, dtype, count = header["arrays"][f"f/{key}"]
+    if where == "into the header":
+        header["arrays"][f"f/{key}"] = [offset - 1, dtype, count]
+    elif where == "past the end":
+        header["arrays"][f"f/{key}"] = [start, dtype, count + len(data)]
+    else:
+        header["arrays"][f"f/{key}"] = [-8, dtype, count]
+    _rewrite_header(path, header)
+    with pytest.raises(ArrayFileError, match="outside the file"):
+        flat.FlatPostings(str(path))
+
+
+@pytest.mark.parametrize("key", ["docs", "weights", "term_ends", "positions", "pos_starts"])
+def test_arrays_that_disagree_are_refused(tmp_path, key):
+    """A header whose arrays are inside the file but of inconsistent lengths."""
+    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    path = tmp_path / "x.flat"
+    _, _, header = _header(path)
+    start, dtype, count = header["arrays"][f"f/{key}"]
+    header["arrays"][f"f/{key}"] = [start, dtype, count - 1]
+    _rewrite_header(path, header)
+    with pytest.raises(ValueError, match="disagree"):
+        flat.FlatPostings(str(path))
+
+
+_VALID_KIND = json.dumps({"kind": flat.KIND, "version": flat.VERSION}).encode()
+
+
+@pytest.mark.parametrize("cut", [1, 5, _FOOTER.size, _FOOTER.size + 3, 40])
+def test_a_cut_file_is_refused(tmp_path, cut):
+    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    path = tmp_path / "x.flat"
+    path.write_bytes(path.read_bytes()[:-cut])
+    with pytest.raises(ArrayFileError):
+        flat.FlatPostings(str(path))
+
+
+@pytest.mark.parametrize("content", [b"", b"short", b"x" * 40,
+                                     b"x" * 40 + _FOOTER.pack(0, 40, MAGIC),
+                                     b"{}" + _FOOTER.pack(0, 2, MAGIC),
+                                     b"x" * 8 + _FOOTER.pack(0, 10**6, MAGIC),
+                                     pytest.param(b"[1]" + _FOOTER.pack(0, 3, MAGIC),
+                                                  marks=pytest.mark.xfail(strict=True, reason=(
+        "indexer/arrayfile.py ArrayFile.__init__: a JSON header that is not an object "
+        "raises AttributeError (header.get), not ArrayFileError")), id="list-header"),
+                                     pytest.param(_VALID_KIND + _FOOTER.pack(0, len(_VALID_KIND),
+                                                                             MAGIC),
+                                                  marks=pytest.mark.xfail(strict=True, reason=(
+        "indexer/arrayfile.py ArrayFile.__init__: a header of the right kind and version "
+        "without 'arrays' raises KeyError (header['arrays']), not ArrayFileError")),
+                                                  id="no-arrays")])
+def test_not_a_flat_file(tmp_path, content):
+    path = tmp_path / "bad.flat"
+    path.write_bytes(content)
+    with pytest.raises(ArrayFileError):
+        flat.FlatPostings(str(path))
 
 
 def _write(tmp_path, postings, positional=()) -> flat.FlatPostings:
@@ -315,11 +377,3 @@ def test_frequencies_are_stored_in_two_bytes(tmp_path):
 def test_no_postings_at_all(tmp_path):
     found = _write(tmp_path, [])
     assert not found.has_field("f") and found.postings("f", b"a")[0].size == 0
-
-
-@pytest.mark.parametrize("content", [b"", b"short", b"x" * 40])
-def test_not_a_flat_file(tmp_path, content):
-    path = tmp_path / "bad.flat"
-    path.write_bytes(content)
-    with pytest.raises(ValueError):
-        flat.FlatPostings(str(path))
