@@ -81,6 +81,8 @@ class ArrayFile:
             header = json.loads(self.map[offset:offset + length])
         except ValueError as exc:
             raise ArrayFileError(f"{path}: unreadable header") from exc
+        if not isinstance(header, dict) or not isinstance(header.get("arrays"), dict):
+            raise ArrayFileError(f"{path}: not an arshif array file header")
         if header.get("kind") != kind or header.get("version") != version:
             raise ArrayFileError(f"{path}: a {header.get('kind')} file of version "
                                  f"{header.get('version')}, not {kind} {version}")

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
-from whoosh import query as wq
+from whoosh import query as wq, scoring
 
 from indexer import manifest, store
 from search import highlight, matching
@@ -106,15 +106,18 @@ class Engine:
         live = self._open_live()
         current = getattr(self._local, "view", None)
         if current is None or current.live is not live:
-            current = self._local.view = _View(live, live.index.searcher())
+            # Whoosh's BM25F with the engine's parameters: Whoosh's own
+            # ranking over this searcher is the engine's (the tests compare).
+            weighting = scoring.BM25F(B=self.settings.b, K1=self.settings.k1)
+            current = self._local.view = _View(live, live.index.searcher(weighting=weighting))
         return current
 
     def generation(self) -> str:
         return self._open_live().name
 
     def searcher(self):
-        """This thread's Whoosh searcher over the live generation (stored
-        fields; the tests' reference ranking)."""
+        """This thread's Whoosh searcher over the live generation, weighted
+        with the engine's BM25F (stored fields; the tests' reference ranking)."""
         return self.view().searcher
 
     @property

@@ -241,6 +241,8 @@ def phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.nda
 
     ends = np.unique(keys(*pairs[0]))
     for owner, pos in pairs[1:]:
+        if not len(ends):
+            break
         following = keys(owner, pos)
         before = np.searchsorted(ends, following, side="left") - 1
         nearest = ends[np.maximum(before, 0)]
@@ -248,6 +250,4 @@ def phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.nda
         chained = ((before >= 0) & (gap >= 1) & (gap <= slop)
                    & (nearest >> 32 == following >> 32))
         ends = np.unique(following[chained])
-        if not len(ends):
-            break
     return np.unique(ends >> 32)

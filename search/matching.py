@@ -188,10 +188,11 @@ def _require(q: wq.Require, gen: Generation, reader) -> Match:
 
 
 def _not(q: wq.Not, gen: Generation, reader) -> Match:
-    """Every live document without the child's match, each scoring the boost."""
+    """Every live document without the child's match, each scoring 1 (Whoosh
+    ignores a NOT's boost)."""
     excluded = evaluate(q.query, gen, reader).docs
     docs = gen.live_docs
-    return _constant(docs[~_contains(excluded, docs)], q.boost)
+    return _constant(docs[~_contains(excluded, docs)], 1.0)
 
 
 def _every(q: wq.Every, gen: Generation, reader) -> Match:
@@ -206,10 +207,7 @@ def _every(q: wq.Every, gen: Generation, reader) -> Match:
         has = gen.lengths(fieldname) > 0
     elif field.column_type is not None and gen.has_numbers(fieldname):
         has = gen.numbers(fieldname)[1]
-    elif field.column_type is not None:
-        codes, vocab = gen.texts(fieldname)
-        has = codes != (vocab.index("") if "" in vocab else -1)
-    else:
+    else:  # keywords (source, year...): documents holding any term, b"" included
         terms = _terms_by_frequency(reader, fieldname, reader.lexicon(fieldname), limit=None)
         docs = [gen.term(fieldname, field.from_bytes(b))[0] for b in terms]
         return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
@@ -253,19 +251,7 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
     if q.fieldname not in gen.schema:
         return _empty()
     field = gen.schema[q.fieldname]
-    start = field.to_bytes(q.start) if q.start else b""
-    end = field.to_bytes(q.end) if q.end else None
-
-    def in_range():
-        for name, btext in reader.terms_from(q.fieldname, start):
-            if name != q.fieldname or (end is not None and (
-                    btext > end or (q.endexcl and btext == end))):
-                return
-            if not (q.startexcl and btext == start):
-                yield btext
-
-    terms = _terms_by_frequency(reader, q.fieldname, in_range())
-    docs = [gen.term(q.fieldname, field.from_bytes(b))[0] for b in terms]
+    docs = [gen.term(q.fieldname, field.from_bytes(b))[0] for b in expand(q, reader, field)]
     return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
 
 
@@ -288,14 +274,17 @@ def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
 
 
 def expand(q: wq.Query, reader, field) -> list[bytes]:
-    """The terms (bytes, sorted) a prefix, wildcard, regular expression or
-    fuzzy term is searched as: its MAX_EXPANSIONS most frequent expansions."""
+    """The terms (bytes, sorted) a prefix, wildcard, regular expression,
+    fuzzy term or word range is searched as: its MAX_EXPANSIONS most
+    frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries."""
     return _terms_by_frequency(reader, q.fieldname, _candidates(q, reader, field))
 
 
 def _candidates(q: wq.Query, reader, field):
     """The vocabulary entries (bytes) a multi-term query expands to."""
     fieldname = q.fieldname
+    if isinstance(q, wq.TermRange):
+        return _in_range(q, reader, field)
     if isinstance(q, wq.FuzzyTerm):
         return (t if isinstance(t, bytes) else field.to_bytes(t) for t in reader.terms_within(
             fieldname, q.text, q.maxdist, prefix=q.prefixlength))
@@ -311,6 +300,17 @@ def _candidates(q: wq.Query, reader, field):
                else reader.lexicon(fieldname))
     return (b for b in islice(entries, MAX_SCANNED_TERMS)
             if pattern.match(field.from_bytes(b)))
+
+
+def _in_range(q: wq.TermRange, reader, field):
+    start = field.to_bytes(q.start) if q.start else b""
+    end = field.to_bytes(q.end) if q.end else None
+    for name, btext in reader.terms_from(q.fieldname, start):
+        if name != q.fieldname or (end is not None and (
+                btext > end or (q.endexcl and btext == end))):
+            return
+        if not (q.startexcl and btext == start):
+            yield btext
 
 
 def _terms_by_frequency(reader, fieldname: str, candidates, limit: int | None = MAX_EXPANSIONS):

@@ -219,7 +219,7 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
         fmt = schema[sub.fieldname].format
         return not (fmt and fmt.supports("positions"))
 
-    if not any(unpositioned(sub) for sub in _walk(q)):
+    if not any(unpositioned(sub) for sub in walk(q)):
         return q
 
     def words(phrase: wq.Phrase) -> wq.Query:
@@ -247,13 +247,13 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
 
 def _has_errors(q: wq.Query) -> bool:
     """Whoosh marks unparseable bits as ErrorQuery instead of raising."""
-    return any(type(sub).__name__ == "ErrorQuery" for sub in _walk(q))
+    return any(type(sub).__name__ == "ErrorQuery" for sub in walk(q))
 
 
-def _walk(q: wq.Query):
+def walk(q: wq.Query):
     yield q
     for child in q.children():
-        yield from _walk(child)
+        yield from walk(child)
 
 
 def positive_terms(q: wq.Query) -> list[tuple[str, str]]:

@@ -301,14 +301,9 @@ def test_a_cut_file_is_refused(tmp_path, cut):
                                      b"{}" + _FOOTER.pack(0, 2, MAGIC),
                                      b"x" * 8 + _FOOTER.pack(0, 10**6, MAGIC),
                                      pytest.param(b"[1]" + _FOOTER.pack(0, 3, MAGIC),
-                                                  marks=pytest.mark.xfail(strict=True, reason=(
-        "indexer/arrayfile.py ArrayFile.__init__: a JSON header that is not an object "
-        "raises AttributeError (header.get), not ArrayFileError")), id="list-header"),
+                                                  id="list-header"),
                                      pytest.param(_VALID_KIND + _FOOTER.pack(0, len(_VALID_KIND),
                                                                              MAGIC),
-                                                  marks=pytest.mark.xfail(strict=True, reason=(
-        "indexer/arrayfile.py ArrayFile.__init__: a header of the right kind and version "
-        "without 'arrays' raises KeyError (header['arrays']), not ArrayFileError")),
                                                   id="no-arrays")])
 def test_not_a_flat_file(tmp_path, content):
     path = tmp_path / "bad.flat"

@@ -204,10 +204,7 @@ def test_expanded_shapes_ranked_as_whoosh(news_engine, text):
     wq.Every("keywords"),
     wq.Prefix("body", ""),
     wq.Every(),
-    pytest.param(wq.Every("source"), marks=pytest.mark.xfail(strict=True, reason=(
-        "an article without a source is indexed with the empty source term b'' "
-        "(indexer/schema.py to_document), which Whoosh's Every('source') matches; "
-        "matching._every skips the empty column value"))),
+    wq.Every("source"),
     wq.Every("date"),
     wq.Every("id"),
     wq.Every("path"),
@@ -221,10 +218,7 @@ def test_expanded_shapes_ranked_as_whoosh(news_engine, text):
     wq.Require(wq.Term("body", "اقتصاد"), wq.Term("keywords", "تركيا")),
     wq.AndNot(wq.Every(), wq.Term("body", "نفط")),
     wq.Not(wq.Term("body", "نفط")),
-    pytest.param(wq.Not(wq.Term("body", "نفط"), boost=2.5), marks=pytest.mark.xfail(
-        strict=True, reason="Whoosh's Not scores 1.0 whatever its boost; matching._not "
-                            "scores the boost (the parser drops a NOT's boost, so only "
-                            "a hand-made query sees it)")),
+    wq.Not(wq.Term("body", "نفط"), boost=2.5),
     wq.Or([wq.Term("body", "نفط")], boost=4.0),
     wq.Or([wq.Prefix("body", "نف", boost=3.0), wq.Term("body", "غاز")]),
     wq.And([wq.Term("body", "اقتصاد"), wq.Term("nosuchfield", "x")]),
@@ -246,9 +240,6 @@ def test_direct_queries_ranked_as_whoosh(news_engine, q):
     assert _tie_groups(mine) == _tie_groups(theirs), q
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "'المصدر:*' (Every('source')): Whoosh matches the article without a source, "
-    "indexed with the empty term b''; matching._every does not"))
 def test_every_source_as_whoosh(news_engine):
     assert_same(news_engine, Request(q="المصدر:*"))
 
@@ -485,11 +476,6 @@ def test_phrase_check_equals_brute_force(docs, slop):
     assert phrase_docs(pairs, slop).tolist() == expected
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-    "search/generation.py phrase_docs: when the first word has no occurrences "
-    "(pairs[0] empty) and a later word has some, ends[np.maximum(before, 0)] indexes "
-    "an empty array; it should return no documents (Generation._find_phrase only "
-    "passes documents holding every word, so the search itself does not reach it)"))
 def test_phrase_check_without_the_first_word():
     empty = np.zeros(0, dtype=np.int64)
     pairs = [(empty, empty), (np.array([0]), np.array([0]))]
