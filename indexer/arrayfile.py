@@ -99,8 +99,6 @@ class ArrayFile:
         start, dtype, count = self._arrays[name]
         return np.frombuffer(self.map, dtype=dtype, count=count, offset=start)
 
-    def view(self, name: str, fmt: str) -> memoryview:
-        """The array as a memoryview cast to ``fmt``: indexing it gives Python
-        ints at C speed (binary searches touch a few dozen values)."""
-        start, dtype, count = self._arrays[name]
-        return memoryview(self.map)[start:start + np.dtype(dtype).itemsize * count].cast(fmt)
+    def offset(self, name: str) -> int:
+        """Where the array ``name`` begins in the file."""
+        return self._arrays[name][0]

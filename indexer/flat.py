@@ -1,29 +1,37 @@
 """Flat posting files: a segment's postings as plain arrays.
 
-Why: the search (search/postings.py) scores a term from its whole posting
-list at once.  Whoosh keeps a list as pickled, compressed blocks of 128
-postings, decoded in Python a posting at a time; here reading a term is a
-binary search in its field's term list and two slices of a memory map, and
-writing a segment's postings takes a few numpy calls per field.
+Why: the search (search/generation.py) scores a term from its whole
+posting list at once.  Whoosh keeps a list as pickled, compressed blocks of
+128 postings, decoded in Python a posting at a time; here reading a term is
+a binary search in its field's term list and a few slices of a memory map,
+decoded with one ``cumsum``, and writing a segment's postings takes a few
+numpy calls per field.
 
 This file is the only copy of a segment's postings.  Whoosh's term index
 beside it lists the terms and their statistics, and Whoosh's matchers read
 the postings from here (indexer/codec.py).  It is named like the segment's
 own files (``MAIN_<id>.flat``), so Whoosh deletes it with its segment.
 
-An array file (indexer/arrayfile.py) holding, per field ``F``:
+An array file (indexer/arrayfile.py) holding, per field ``F`` (each array
+of offsets in the narrowest unsigned type that holds it):
 
-- ``F/docs``: uint32 segment document numbers, term after term;
-- ``F/weights``: uint16 when every weight is a whole number below 65,536
-  (term frequencies), float64 otherwise;
-- ``F/starts``: uint64, where each term's postings begin in ``docs`` (plus the end);
-- ``F/term_bytes``: the terms' bytes, sorted as Whoosh sorts them, and
-  ``F/term_ends`` (uint64) where each ends;
+- ``F/term_bytes``, ``F/term_ends``: the terms' bytes, sorted as Whoosh
+  sorts them, and where each ends;
+- ``F/starts``: where each term's postings begin, counted in postings (plus
+  the end);
+- ``F/first_doc``: uint32, each term's first document;
+- ``F/doc_bytes``: per term, the gaps between its documents (0 for the
+  first), packed in the narrowest of 1, 2 or 4 bytes that holds that term's
+  gaps (``F/doc_width``, one byte per term), starting at ``F/doc_at``: a
+  frequent term's gaps take one byte a posting, a rare term's few take 4;
+- ``F/freq_bytes``, ``F/freq_width``, ``F/freq_at``: each posting's
+  frequency, packed the same way (most are 1: one byte);
 - for fields with positions (phrases): ``F/positions``, each posting's word
-  positions one after the other, and ``F/pos_starts``, where each posting's
-  begin (plus the end); both uint16 when they fit, else uint32 or uint64.
+  positions one after the other (as many as its frequency), and
+  ``F/pos_at``, where each term's begin.
 
-The header's metadata lists the fields.
+The header's metadata lists the fields and each field's boost (a posting's
+weight is its frequency times the boost, as Whoosh weighs it).
 """
 
 from __future__ import annotations
@@ -32,12 +40,12 @@ import os
 
 import numpy as np
 
-from indexer.arrayfile import ArrayFile, ArrayFileWriter
+from indexer.arrayfile import ArrayFile, ArrayFileError, ArrayFileWriter
 from indexer.postings import FieldPostings
 
 EXTENSION = ".flat"
 KIND = "flat postings"
-VERSION = 3
+VERSION = 4
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
@@ -47,43 +55,76 @@ class FlatFile:
     """Writes a segment's flat posting file a field at a time::
 
         with FlatFile(path) as flat:
-            flat.add_field(name, postings, weights)
+            flat.add_field(name, postings, boost)
     """
 
     def __init__(self, path: str):
         self._out = ArrayFileWriter(path, KIND, VERSION)
-        self._out.meta["fields"] = []
+        self._out.meta["fields"] = {}
 
     def __enter__(self) -> FlatFile:
         self._out.__enter__()
         return self
 
-    def add_field(self, name: str, postings: FieldPostings, weights: np.ndarray) -> None:
+    def add_field(self, name: str, postings: FieldPostings, boost: float) -> None:
         out = self._out
-        if len(weights) and (weights.max() >= 2**16 or weights.min() < 0
-                             or not np.array_equal(weights, np.floor(weights))):
-            weight_type = "<f8"
-        else:
-            weight_type = "<u2"
-        out.put(f"{name}/docs", postings.docs, "<u4")
-        out.put(f"{name}/weights", weights, weight_type)
-        out.put(f"{name}/starts", postings.starts, "<u8")
+        starts = postings.starts.astype(np.int64)
+        docs = postings.docs.astype(np.int64)
+        n = len(postings.terms)
+        term_ends = np.cumsum([len(t) for t in postings.terms], dtype=np.int64)
         out.put(f"{name}/term_bytes", np.frombuffer(b"".join(postings.terms), dtype=np.uint8),
                 "u1")
-        out.put(f"{name}/term_ends", np.cumsum([len(t) for t in postings.terms],
-                                               dtype=np.uint64), "<u8")
+        out.put(f"{name}/term_ends", term_ends, _smallest(term_ends))
+        out.put(f"{name}/starts", starts, _smallest(starts))
+        first = docs[starts[:-1]] if len(docs) else np.zeros(n, dtype=np.int64)
+        out.put(f"{name}/first_doc", first, "<u4")
+        gaps = np.diff(docs, prepend=0)
+        gaps[starts[:-1][np.diff(starts) > 0]] = 0
+        self._packed(f"{name}/doc", gaps, starts)
+        self._packed(f"{name}/freq", postings.freqs.astype(np.int64), starts)
         if postings.positions is not None:
             out.put(f"{name}/positions", postings.positions, _smallest(postings.positions))
-            out.put(f"{name}/pos_starts", postings.pos_starts, _smallest(postings.pos_starts))
-        out.meta["fields"].append(name)
+            pos_at = postings.pos_starts.astype(np.int64)[starts]
+            out.put(f"{name}/pos_at", pos_at, _smallest(pos_at))
+        out.meta["fields"][name] = {"boost": float(boost)}
+
+    def _packed(self, prefix: str, values: np.ndarray, starts: np.ndarray) -> None:
+        packed, widths, at = pack_runs(values, starts)
+        self._out.put(f"{prefix}_bytes", packed, "u1")
+        self._out.put(f"{prefix}_width", widths, "u1")
+        self._out.put(f"{prefix}_at", at, _smallest(at))
 
     def __exit__(self, kind, error, trace) -> None:
         self._out.__exit__(kind, error, trace)
 
 
+def pack_runs(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+    """Runs of non-negative integers below 2**32 (run i is
+    ``values[starts[i]:starts[i + 1]]``), each stored little-endian in the
+    narrowest of 1, 2 or 4 bytes that holds all its values: (the bytes, each
+    run's width, where each run begins in the bytes plus the end)."""
+    counts = np.diff(starts)
+    top = np.zeros(len(counts), dtype=np.int64)
+    filled = counts > 0
+    if filled.any():
+        top[filled] = np.maximum.reduceat(values, starts[:-1][filled])
+    widths = np.where(top < 2**8, 1, np.where(top < 2**16, 2, 4)).astype(np.uint8)
+    at = np.concatenate([[0], np.cumsum(counts * widths)]).astype(np.int64)
+    packed = np.zeros(int(at[-1]), dtype=np.uint8)
+    width_of = np.repeat(widths, counts)
+    offset = (np.repeat(at[:-1], counts)
+              + (np.arange(len(values)) - np.repeat(starts[:-1], counts)) * width_of)
+    for width in (1, 2, 4):
+        chosen = width_of == width
+        if chosen.any():
+            raw = values[chosen].astype(f"<u{width}").view(np.uint8).reshape(-1, width)
+            packed[offset[chosen][:, None] + np.arange(width)] = raw
+    return packed, widths, at
+
+
 def _smallest(values: np.ndarray) -> str:
-    """The narrowest unsigned type holding ``values`` (positions are mostly
-    below 65,536: half the bytes)."""
+    """The narrowest unsigned type holding ``values``."""
     top = int(values.max()) if len(values) else 0
     return "<u2" if top < 2**16 else "<u4" if top < 2**32 else "<u8"
 
@@ -96,14 +137,17 @@ class FlatPostings:
 
     def __init__(self, path: str):
         self._file = ArrayFile(path, KIND, VERSION)
-        self._fields = {name: _Field(self._file, name) for name in self._file.meta["fields"]}
+        try:
+            self._fields = {name: _Field(self._file, name, spec["boost"])
+                            for name, spec in self._file.meta["fields"].items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ArrayFileError(f"{path}: incomplete flat posting file ({exc})") from exc
 
     def has_field(self, fieldname: str) -> bool:
         return fieldname in self._fields
 
     def postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """(docnums, weights) of a term; empty when absent.  The arrays are
-        read-only views of the map."""
+        """(docnums uint32, weights float64) of a term; empty when absent."""
         field = self._fields.get(fieldname)
         return field.postings(btext) if field else (_EMPTY_DOCS, _EMPTY_WEIGHTS)
 
@@ -129,29 +173,30 @@ class FlatPostings:
 
 
 class _Field:
-    def __init__(self, file: ArrayFile, name: str):
+    def __init__(self, file: ArrayFile, name: str, boost: float):
         self._map = file.map
-        self._term_ends = file.view(f"{name}/term_ends", "Q")
-        self._starts = file.view(f"{name}/starts", "Q")
-        self._n = len(self._term_ends)
+        self.boost = boost
+        self._term_ends = file.array(f"{name}/term_ends")
         self._bytes = file.array(f"{name}/term_bytes")
-        self._docs = file.array(f"{name}/docs")
-        self._weights = file.array(f"{name}/weights")
-        if (len(self._starts) != self._n + 1 or self._starts[self._n] != len(self._docs)
-                or len(self._weights) != len(self._docs)
-                or (self._n and self._term_ends[self._n - 1] != len(self._bytes))):
+        self._starts = file.array(f"{name}/starts")
+        self._first = file.array(f"{name}/first_doc")
+        self._docs = _Runs(file, f"{name}/doc")
+        self._freqs = _Runs(file, f"{name}/freq")
+        n = self._n = len(self._term_ends)
+        if (len(self._starts) != n + 1 or len(self._first) != n
+                or (n and int(self._term_ends[-1]) != len(self._bytes))
+                or not self._docs.fits(n) or not self._freqs.fits(n)):
             raise ValueError(f"flat posting file: the arrays of {name} disagree")
         self.positions = None
         if f"{name}/positions" in file:
-            self._pos_starts = file.array(f"{name}/pos_starts")
             self.positions = file.array(f"{name}/positions")
-            if (len(self._pos_starts) != len(self._docs) + 1
-                    or int(self._pos_starts[-1]) != len(self.positions)):
+            self._pos_at = file.array(f"{name}/pos_at")
+            if len(self._pos_at) != n + 1 or int(self._pos_at[-1]) != len(self.positions):
                 raise ValueError(f"flat posting file: the positions of {name} disagree")
 
     def _term(self, i: int) -> bytes:
-        start = self._term_ends[i - 1] if i else 0
-        return self._bytes[start:self._term_ends[i]].tobytes()
+        start = int(self._term_ends[i - 1]) if i else 0
+        return self._bytes[start:int(self._term_ends[i])].tobytes()
 
     def terms(self):
         for i in range(self._n):
@@ -170,34 +215,69 @@ class _Field:
             return None
         return lo
 
+    def _count(self, i: int) -> int:
+        return int(self._starts[i + 1]) - int(self._starts[i])
+
+    def _docs_of(self, i: int) -> np.ndarray:
+        gaps = self._docs.run(i, self._count(i))
+        return np.cumsum(gaps, dtype=np.uint32) + np.uint32(self._first[i])
+
     def postings(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         found = self._find(btext)
         if found is None:
             return _EMPTY_DOCS, _EMPTY_WEIGHTS
-        start, end = self._starts[found], self._starts[found + 1]
-        return self._docs[start:end], self._weights[start:end]
+        freqs = self._freqs.run(found, self._count(found))
+        return self._docs_of(found), freqs * self.boost
+
+    def _begins(self, i: int) -> np.ndarray:
+        """Where each of term ``i``'s postings' positions begin in
+        ``positions`` (plus the end)."""
+        freqs = self._freqs.run(i, self._count(i)).astype(np.int64)
+        return int(self._pos_at[i]) + np.concatenate([[0], np.cumsum(freqs)])
 
     def all_positions(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         found = self._find(btext)
         if found is None:
             return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        begins = self._pos_starts[self._starts[found]:self._starts[found + 1] + 1]
-        begins = begins.astype(np.int64)
+        begins = self._begins(found)
         return begins - begins[0], self.positions[int(begins[0]):int(begins[-1])]
 
     def positions_in(self, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         found = self._find(btext)
         if found is None or not len(docs):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        start, end = self._starts[found], self._starts[found + 1]
-        postings = start + np.searchsorted(self._docs[start:end], docs)
-        begins = self._pos_starts[postings].astype(np.int64)
-        counts = self._pos_starts[postings + 1].astype(np.int64) - begins
+        postings = np.searchsorted(self._docs_of(found), docs)
+        all_begins = self._begins(found)
+        begins = all_begins[postings]
+        counts = all_begins[postings + 1] - begins
         owner = np.repeat(np.arange(len(docs)), counts)
         # Each posting's run of positions, gathered in one indexing operation.
         first = np.cumsum(counts) - counts
         where = np.arange(int(counts.sum())) - np.repeat(first - begins, counts)
         return owner, self.positions[where].astype(np.int64)
+
+
+class _Runs:
+    """Runs written by ``pack_runs``, read one at a time."""
+
+    def __init__(self, file: ArrayFile, prefix: str):
+        self._map = file.map
+        self._base = file.offset(f"{prefix}_bytes")
+        self._size = len(file.array(f"{prefix}_bytes"))
+        self._widths = file.array(f"{prefix}_width")
+        self._at = file.array(f"{prefix}_at")
+
+    def fits(self, n: int) -> bool:
+        return (len(self._widths) == n and len(self._at) == n + 1
+                and (not n or int(self._at[-1]) == self._size))
+
+    def run(self, i: int, count: int) -> np.ndarray:
+        width = int(self._widths[i])
+        start = int(self._at[i])
+        if width not in (1, 2, 4) or start + width * count > self._size:
+            raise ValueError("flat posting file: a run lies outside its array")
+        return np.frombuffer(self._map, dtype=f"<u{width}", count=count,
+                             offset=self._base + start)
 
 
 def flat_path(folder: str, segment) -> str:

@@ -22,6 +22,20 @@ def _text(analyzer: ArabicAnalyzer, stored: bool = False, phrase: bool = True) -
     return field
 
 
+class DateField(fields.DATETIME):
+    """Whoosh's DATETIME, indexed as one term per value.
+
+    arshif filters and sorts by date from its doc values
+    (indexer/docvalues.py); the tiered terms Whoosh adds for fast ranges
+    (eight a date) would only make its term index bigger.  Whoosh's own
+    range queries still work, a term at a time.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.shift_step = 0
+
+
 def build_schema(settings: IndexSettings) -> fields.Schema:
     analyzer = settings.make_analyzer()
     return fields.Schema(
@@ -32,7 +46,7 @@ def build_schema(settings: IndexSettings) -> fields.Schema:
         keywords=_text(analyzer, stored=True),
         # Exact (unanalyzed) source name: filters and facet counts.
         source=fields.ID(stored=True, sortable=True),
-        date=fields.DATETIME(stored=True, sortable=True),
+        date=DateField(stored=True, sortable=True),
         # Year and month as terms: facet counts and the timeline histogram.
         year=fields.ID(sortable=True),
         month=fields.ID(sortable=True),
@@ -42,8 +56,9 @@ def build_schema(settings: IndexSettings) -> fields.Schema:
         # The input file: ``--update`` deletes and re-adds a changed file's articles.
         path=fields.ID(stored=True),
         signature=fields.STORED(),
-        # Normalized headline+body: the same article in several files is indexed once.
-        content_key=fields.ID(stored=True),
+        # Normalized headline+body: the same article in several files is
+        # indexed once (read from the stored fields by --update, never searched).
+        content_key=fields.STORED(),
         **{name: _text(analyzer.view(stemmer), phrase=False)
            for name, stemmer in settings.views.items()},
     )

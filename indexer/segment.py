@@ -192,9 +192,9 @@ class ArshifWriter(SegmentWriter):
                 field = self.schema[name]
                 postings = field_postings(self._sources(name), self.docnum, field.scorable,
                                           field.format.supports("positions"))
-                weights = postings.freqs * float(field.format.field_boost)
-                self.fieldwriter.add_flat_field(name, field, postings, weights)
-                flat.add_field(name, postings, weights)
+                boost = float(field.format.field_boost)
+                self.fieldwriter.add_flat_field(name, field, postings, postings.freqs * boost)
+                flat.add_field(name, postings, boost)
         self.streams, self.tables, self.term_words = {}, {}, {}
         self.fieldwriter.close()
         lengths.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
@@ -252,11 +253,12 @@ def test_another_version_or_kind_is_not_read(tmp_path):
         DocValues(str(path))  # a flat file is not a doc values file
 
 
-@pytest.mark.parametrize("key", ["docs", "weights", "starts", "term_ends", "term_bytes",
-                                 "positions", "pos_starts"])
+@pytest.mark.parametrize("key", ["doc_bytes", "doc_at", "freq_bytes", "freq_width", "starts",
+                                 "first_doc", "term_ends", "term_bytes", "positions",
+                                 "pos_at"])
 @pytest.mark.parametrize("where", ["into the header", "past the end", "negative"])
 def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key, where):
-    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"b", 2, 2, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     data, offset, header = _header(path)
     start, dtype, count = header["arrays"][f"f/{key}"]
@@ -271,10 +273,11 @@ def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key, where):
         flat.FlatPostings(str(path))
 
 
-@pytest.mark.parametrize("key", ["docs", "weights", "term_ends", "positions", "pos_starts"])
+@pytest.mark.parametrize("key", ["doc_bytes", "doc_width", "freq_at", "first_doc", "starts",
+                                 "term_ends", "positions", "pos_at"])
 def test_arrays_that_disagree_are_refused(tmp_path, key):
     """A header whose arrays are inside the file but of inconsistent lengths."""
-    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"b", 2, 2, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     _, _, header = _header(path)
     start, dtype, count = header["arrays"][f"f/{key}"]
@@ -289,7 +292,7 @@ _VALID_KIND = json.dumps({"kind": flat.KIND, "version": flat.VERSION}).encode()
 
 @pytest.mark.parametrize("cut", [1, 5, _FOOTER.size, _FOOTER.size + 3, 40])
 def test_a_cut_file_is_refused(tmp_path, cut):
-    _write(tmp_path, [("f", b"a", 0, 1.0, (3,)), ("f", b"b", 2, 1.0, (0, 1))], positional=("f",))
+    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"b", 2, 2, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     path.write_bytes(path.read_bytes()[:-cut])
     with pytest.raises(ArrayFileError):
@@ -312,8 +315,8 @@ def test_not_a_flat_file(tmp_path, content):
         flat.FlatPostings(str(path))
 
 
-def _write(tmp_path, postings, positional=()) -> flat.FlatPostings:
-    """A flat file of ``(field, term, doc, weight, positions)`` postings,
+def _write(tmp_path, postings, positional=(), boost=1.0) -> flat.FlatPostings:
+    """A flat file of ``(field, term, doc, frequency, positions)`` postings,
     given sorted by field, term and document."""
     path = str(tmp_path / "x.flat")
     with flat.FlatFile(path) as out:
@@ -324,19 +327,19 @@ def _write(tmp_path, postings, positional=()) -> flat.FlatPostings:
             fields = FieldPostings(
                 terms=terms, starts=starts.astype(np.uint64),
                 docs=np.array([p[2] for p in mine], dtype=np.uint32),
-                freqs=np.ones(len(mine), dtype=np.uint32),
+                freqs=np.array([p[3] for p in mine], dtype=np.uint32),
                 lengths=np.zeros(max(p[2] for p in mine) + 1, dtype=np.uint32))
             if name in positional:
                 fields.positions = np.array([x for p in mine for x in p[4]], dtype=np.uint64)
                 fields.pos_starts = np.cumsum([0] + [len(p[4]) for p in mine]).astype(np.uint64)
-            out.add_field(name, fields, np.array([p[3] for p in mine], dtype=np.float64))
+            out.add_field(name, fields, boost if name == "g" else 1.0)
     return flat.FlatPostings(path)
 
 
 @pytest.mark.parametrize("far", [9, 70_000])
 def test_positions_of_any_size(tmp_path, far):
-    postings = [("f", b"a", 0, 2.0, (1, far)), ("f", b"a", 4, 1.0, (3,)),
-                ("f", b"b", 4, 1.0, (0,)), ("g", b"a", 1, 1.0, None)]
+    postings = [("f", b"a", 0, 2, (1, far)), ("f", b"a", 4, 1, (3,)),
+                ("f", b"b", 4, 1, (0,)), ("g", b"a", 1, 1, None)]
     found = _write(tmp_path, postings, positional=("f",))
     owner, pos = found.positions("f", b"a", np.array([0, 4]))
     assert owner.tolist() == [0, 0, 1] and pos.tolist() == [1, far, 3]
@@ -344,29 +347,48 @@ def test_positions_of_any_size(tmp_path, far):
     assert owner.tolist() == [0] and pos.tolist() == [3]
     assert found.positions("f", b"zz", np.array([4]))[0].size == 0
     assert found.has_positions("f") and not found.has_positions("g")
+    begins, pos = found.all_positions("f", b"a")
+    assert begins.tolist() == [0, 2, 3] and pos.tolist() == [1, far, 3]
 
 
-def test_weights_stay_exact_when_they_are_not_frequencies(tmp_path):
-    postings = [("f", b"a", 0, 1.0, None), ("f", b"a", 3, 2.0, None),
-                ("f", b"b", 1, 70000.0, None),
-                ("g", b"a", 2, 0.25, None)]
-    found = _write(tmp_path, postings)
+def test_weights_are_frequencies_times_the_boost(tmp_path):
+    postings = [("f", b"a", 0, 1, None), ("f", b"a", 3, 2, None),
+                ("f", b"b", 1, 70000, None), ("g", b"a", 2, 3, None)]
+    found = _write(tmp_path, postings, boost=0.25)
     assert found.postings("f", b"a")[0].tolist() == [0, 3]
-    assert found.postings("f", b"a")[1].dtype == np.float64  # 70000 does not fit 16 bits
+    assert found.postings("f", b"a")[1].tolist() == [1.0, 2.0]
     assert found.postings("f", b"b")[1].tolist() == [70000.0]
-    assert found.postings("g", b"a")[1].tolist() == [0.25]
+    assert found.postings("g", b"a")[1].tolist() == [0.75]
     assert found.postings("f", b"c")[0].size == 0 and found.postings("f", b"0")[0].size == 0
 
 
-def test_frequencies_are_stored_in_two_bytes(tmp_path):
-    postings = [("f", bytes([t]), d, float(d % 3 + 1), None) for t in range(65, 91)
-                for d in range(t % 5 + 1)]
-    found = _write(tmp_path, postings)
-    for t in range(65, 91):
-        docs, weights = found.postings("f", bytes([t]))
-        assert weights.dtype == np.dtype("<u2")
-        assert docs.tolist() == list(range(t % 5 + 1))
-        assert weights.tolist() == [float(d % 3 + 1) for d in range(t % 5 + 1)]
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=6), max_size=8))
+def test_runs_are_packed_in_their_narrowest_width(runs):
+    values = np.array([v for run in runs for v in run], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum([len(r) for r in runs])]).astype(np.int64)
+    packed, widths, at = flat.pack_runs(values, starts)
+    for i, run in enumerate(runs):
+        width = int(widths[i])
+        assert width == (1 if max(run, default=0) < 2**8 else 2 if max(run) < 2**16 else 4)
+        raw = packed[at[i]:at[i + 1]].tobytes()
+        assert np.frombuffer(raw, dtype=f"<u{width}").tolist() == run
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.binary(min_size=1, max_size=4),
+                       st.dictionaries(st.integers(0, 300_000), st.integers(1, 300),
+                                       min_size=1, max_size=6),
+                       max_size=6))
+def test_postings_read_back_as_written(tmp_path_factory, terms):
+    postings = [("f", term, doc, freq, None) for term in sorted(terms)
+                for doc, freq in sorted(terms[term].items())]
+    found = _write(tmp_path_factory.mktemp("flat"), postings)
+    for term, docs in terms.items():
+        got_docs, got_weights = found.postings("f", term)
+        assert got_docs.tolist() == sorted(docs)
+        assert got_weights.tolist() == [float(docs[d]) for d in sorted(docs)]
+    assert list(found.terms("f")) == sorted(terms)
 
 
 def test_no_postings_at_all(tmp_path):
