@@ -129,7 +129,9 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
         try:  # a typo in --rejects should not cost a whole build
             open(rejects, "a", encoding="utf-8").close()
         except OSError as exc:
-            raise click.ClickException(f"cannot write the rejects file {rejects}: {exc.strerror or exc}") from None
+            raise click.ClickException(
+                f"cannot write the rejects file {rejects}: {exc.strerror or exc}"
+            ) from None
     progress = _Progress(quiet or as_json)
     try:
         summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
@@ -142,14 +144,16 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(
-            f"could not write the index in {home}: {exc.strerror or exc}; the previous index is unchanged"
+            f"could not write the index in {home}: {exc.strerror or exc};"
+            " the previous index is unchanged"
         ) from None
     finally:
         progress.close()
     if rejects:
         _write_rejects(rejects, summary, f"the index was built ({summary.generation})")
     if as_json:
-        click.echo(json.dumps({"index": str(home), **summary.as_dict()}, ensure_ascii=False, indent=2))
+        payload = {"index": str(home), **summary.as_dict()}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         click.echo(format_summary(summary, home, rejects_hint=not rejects))
 

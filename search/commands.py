@@ -13,7 +13,6 @@ import click
 from indexer import store
 from indexer.commands import index_option
 from search import evaluate
-from search.dates import parse_user_date
 from search.backend import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -23,6 +22,7 @@ from search.backend import (
     SearchError,
     open_backend,
 )
+from search.dates import parse_user_date
 
 EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
@@ -99,8 +99,8 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, a
             return
         if not query or not query.strip():
             fail("give a query, e.g. arshif search 'حفتر روسيا'")
-        req = Request(q=query, page=page, per_page=limit or 10, date_from=date_from, date_to=date_to,
-                      source=source, sort=sort)
+        req = Request(q=query, page=page, per_page=limit or 10, date_from=date_from,
+                      date_to=date_to, source=source, sort=sort)
         result = engine.search(req)
     except store.StoreError as exc:
         fail(str(exc))
@@ -128,7 +128,8 @@ def format_result(result, color: bool) -> str:
         lines.append("")
         head = html_to_terminal(hit.headline_html, color) or "(no headline)"
         lines.append(f"{hit.rank:>3}. {head}")
-        meta = " · ".join(x for x in (hit.date, hit.source, f"id {hit.id}", f"score {hit.score:.2f}") if x)
+        fields = (hit.date, hit.source, f"id {hit.id}", f"score {hit.score:.2f}")
+        meta = " · ".join(x for x in fields if x)
         lines.append(f"     {meta}")
         lines.append(f"     {html_to_terminal(hit.snippet_html, color)}")
     return "\n".join(lines)

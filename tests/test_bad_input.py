@@ -560,7 +560,8 @@ def test_twenty_megabyte_article(tmp_path):
             size += len(line.encode("utf-8"))
         fh.write("كلمةالنهايةالضخمة\n" + FOOTER + "\n")
     (folder / "small.txt").write_text(article("خبر صغير", "نص كلمةصغيرة"), "utf-8")
-    result = CliRunner().invoke(main, ["index", str(folder), "--index", str(tmp_path / "ix"), "--json"])
+    args = ["index", str(folder), "--index", str(tmp_path / "ix"), "--json"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["indexed"] == 2
     engine = Engine(tmp_path / "ix")

@@ -687,11 +687,13 @@ def test_expensive_queries_do_not_tie_up_workers(vocab_home):
         except Exception as exc:
             errors.append((q, repr(exc)))
 
-    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],)) for n in range(20)]
+    threads = [threading.Thread(target=worker, args=(EXPENSIVE[n % len(EXPENSIVE)],))
+               for n in range(20)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(HANG_GUARD_S)  # a hang guard: the queries are bounded (test_expensive_queries_are_bounded)
+        # a hang guard: the queries are bounded (test_expensive_queries_are_bounded)
+        t.join(HANG_GUARD_S)
     assert not errors and len(done) == 20
 
 
@@ -706,4 +708,5 @@ def test_expensive_queries_on_a_300k_word_vocabulary(tmp_path):
     for q in EXPENSIVE:
         assert_bounded(engine, q)
     # The scan bound is what holds here: a leading wildcard meets it.
-    assert max(scanned for scanned, _ in expansion_costs(engine, "*ا*")) == query_module.MAX_SCANNED_TERMS
+    scanned_most = max(scanned for scanned, _ in expansion_costs(engine, "*ا*"))
+    assert scanned_most == query_module.MAX_SCANNED_TERMS

@@ -85,9 +85,11 @@ def write_archive(folder: Path, count: int, tag: str, paragraphs: int = 2, seed:
     return folder
 
 
-def run_index(*args: str, env: dict | None = None, timeout: float = HANG_S) -> subprocess.CompletedProcess:
-    return subprocess.run(arshif_cmd("index", *args), capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+def run_index(
+    *args: str, env: dict | None = None, timeout: float = HANG_S
+) -> subprocess.CompletedProcess:
+    return subprocess.run(arshif_cmd("index", *args), capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 def leftovers(home: Path) -> list[str]:
@@ -290,7 +292,8 @@ def rebuild_under_load(tmp: Path, clients: int = 50, rebuilds: int = 1, articles
                 figures.max_latency_s = max(figures.max_latency_s, took)
                 if not ok:
                     figures.failed += 1
-                    figures.failures.append((path, getattr(locals().get("resp"), "status", None), body[-300:]))
+                    status = getattr(locals().get("resp"), "status", None)
+                    figures.failures.append((path, status, body[-300:]))
                 progress.notify_all()
         conn.close()
 
@@ -471,7 +474,8 @@ def _killed_build(src: Path, home: Path, hook: str, extra: list[str],
         if wait:
             for _ in range(waiters):
                 line = _readline(proc.stderr, timeout=HANG_S)
-                assert line.startswith("arshif-test-hook: ") and line.rstrip().endswith(" wait"), line
+                assert (line.startswith("arshif-test-hook: ")
+                        and line.rstrip().endswith(" wait")), line
             proc.send_signal(signal.SIGKILL)
         proc.wait(HANG_S)
         # Orphaned workers would hold stderr open: read what there is, and
@@ -556,7 +560,8 @@ def test_kill_at_each_stage_while_serving(tmp_path):
     results = kill_during_build(tmp_path, KILL_POINTS, articles=1500)
     check_kills(results)
     written = next(f for f in results if f.hook.startswith("segments"))
-    assert any(x.split(" ")[0].endswith(".tmp") and "committed" not in x for x in written.left_behind)
+    assert any(x.split(" ")[0].endswith(".tmp") and "committed" not in x
+               for x in written.left_behind)
 
 
 JOBS_KILL_POINTS = [("reading with --jobs 2: both workers mid-part", "part-file:wait")]
@@ -601,7 +606,8 @@ def black_box_kill(tmp: Path, articles: int = 3000) -> dict:
             os.close(writer)
         pipe.unlink()
     lines = [line for line in err.splitlines() if "files" in line]
-    out = {"progress_line": lines[-1].strip() if lines else "(none yet)", "exit_code": proc.returncode,
+    out = {"progress_line": lines[-1].strip() if lines else "(none yet)",
+           "exit_code": proc.returncode,
            "left_behind": sorted(p.name for p in home.iterdir() if p.name.endswith(".tmp")),
            "old_index_intact": store.current_name(home) == live and finds(home, marker("v0")) == 1}
     again = run_index(str(src), "--index", str(home), "-q")
@@ -660,7 +666,7 @@ def two_builders(tmp: Path) -> dict:
         first_held_the_lock = first.poll() is None
         during = store.current_name(home)
         release.touch()
-        out, err = first.communicate(timeout=HANG_S)
+        first.communicate(timeout=HANG_S)
     finally:
         if first.poll() is None:
             first.kill()

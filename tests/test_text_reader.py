@@ -180,7 +180,7 @@ def test_a_paragraph_after_a_teaser_marker_is_body_not_a_related_headline():
 
 def test_a_paragraph_opening_a_read_also_article_is_its_body():
     text = f"عنوان\nفقرة\nالمصدر | مصدر\nإقرأ أيضاً:\n{PARAGRAPH}\nتتمة\n"
-    main, extra = parse_text_article(text, "x", "x")
+    _main, extra = parse_text_article(text, "x", "x")
     assert (extra.headline, extra.body, extra.parent) == ("", f"{PARAGRAPH}\nتتمة", "x")
 
 
