@@ -115,6 +115,17 @@ class Generation:
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
 
+    def prefixed(self, fieldname: str, prefix: bytes, most: int) -> dict[bytes, int]:
+        """Terms starting with ``prefix`` (at most ``most`` from each
+        segment) and their document frequencies, from the flat term lists:
+        no Whoosh term lookup per candidate."""
+        found: dict[bytes, int] = {}
+        for leaf in self.leaves:
+            terms, counts = leaf.flat.prefixed(fieldname, prefix, most)
+            for term, count in zip(terms, counts.tolist(), strict=True):
+                found[term] = found.get(term, 0) + count
+        return found
+
     def phrase(self, fieldname: str, words: list, slop: int) -> np.ndarray:
         """Documents where ``words`` occur in order, each at most ``slop``
         positions after the one before (Whoosh's ``Phrase``); cached."""

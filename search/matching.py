@@ -251,7 +251,8 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
     if q.fieldname not in gen.schema:
         return _empty()
     field = gen.schema[q.fieldname]
-    docs = [gen.term(q.fieldname, field.from_bytes(b))[0] for b in expand(q, reader, field)]
+    docs = [gen.term(q.fieldname, field.from_bytes(b))[0]
+            for b in expand(q, gen, reader, field)]
     return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
 
 
@@ -267,16 +268,25 @@ def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
         return _every(wq.Every(fieldname, boost=q.boost), gen, reader)
     field = gen.schema[fieldname]
     matches = [_term(wq.Term(fieldname, field.from_bytes(b)), gen, reader)
-               for b in expand(q, reader, field)]
+               for b in expand(q, gen, reader, field)]
     if len(matches) == 1:  # one term: Whoosh ignores the boost
         return matches[0]
     return _boosted(_union(matches), q.boost)
 
 
-def expand(q: wq.Query, reader, field) -> list[bytes]:
+def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
     """The terms (bytes, sorted) a prefix, wildcard, regular expression,
     fuzzy term or word range is searched as: its MAX_EXPANSIONS most
-    frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries."""
+    frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries.
+
+    A prefix, the common case, is found in the segments' sorted term arrays
+    with their frequencies, without a Whoosh term lookup per candidate."""
+    if isinstance(q, wq.Prefix):
+        found = gen.prefixed(q.fieldname, field.to_bytes(q.text), MAX_SCANNED_TERMS)
+        if len(found) > MAX_EXPANSIONS:
+            ranked = sorted(found, key=lambda t: (-found[t], t))
+            return sorted(ranked[:MAX_EXPANSIONS])
+        return sorted(found)
     return _terms_by_frequency(reader, q.fieldname, _candidates(q, reader, field))
 
 
@@ -288,8 +298,6 @@ def _candidates(q: wq.Query, reader, field):
     if isinstance(q, wq.FuzzyTerm):
         return (t if isinstance(t, bytes) else field.to_bytes(t) for t in reader.terms_within(
             fieldname, q.text, q.maxdist, prefix=q.prefixlength))
-    if isinstance(q, wq.Prefix):
-        return reader.expand_prefix(fieldname, q.text)
     if isinstance(q, wq.Wildcard):
         pattern = re.compile(fnmatch.translate(q.text))
         literal = re.split(r"[*?\[]", q.text, maxsplit=1)[0]

@@ -605,7 +605,7 @@ def test_expansions_are_capped(vocab_home):
     uncapped = list(reader.expand_prefix("body", "ا"))
     assert len(uncapped) > 10 * cap
     prefix = engine.parse("النص:ا*").query
-    kept = matching.expand(prefix, reader, searcher.schema["body"])
+    kept = matching.expand(prefix, engine.view().gen, reader, searcher.schema["body"])
     assert len(kept) == cap and set(kept) <= set(uncapped)
     frequencies = sorted((reader.doc_frequency("body", t) for t in uncapped), reverse=True)
     assert min(reader.doc_frequency("body", t) for t in kept) == frequencies[cap - 1]
@@ -647,7 +647,8 @@ def expansion_costs(engine: Engine, q: str) -> list[tuple[int, int]]:
     for node in query_module.walk(engine.parse(q).query):
         if isinstance(node, wq.MultiTerm):
             counting = CountingReader(searcher.reader())
-            kept = matching.expand(node, counting, searcher.schema[node.fieldname])
+            kept = matching.expand(node, engine.view().gen, counting,
+                                   searcher.schema[node.fieldname])
             costs.append((counting.scanned, len(kept)))
     return costs
 
