@@ -35,7 +35,7 @@ from whoosh import index as whoosh_index
 
 from indexer import segment, store
 from indexer.article import Reject
-from indexer.readers.archive import FileResult, read_file
+from indexer.readers.archive import FilePart, FileResult, read_file
 from indexer.schema import to_document
 from indexer.segment import SegmentSeries, publish_segments
 from indexer.settings import IndexSettings
@@ -82,6 +82,8 @@ def split_items(items: list, parts: int) -> list[list]:
 def _size(item) -> int:
     if isinstance(item, Reject):
         return 0
+    if isinstance(item, FilePart):
+        return item.end - item.start
     try:
         return item.stat().st_size
     except OSError:

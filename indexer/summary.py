@@ -35,13 +35,15 @@ class Summary:
     elapsed: float = 0.0
     generation: str = ""
     report: list[dict] = field(default_factory=list)  # rejects, duplicates, date problems
+    #: The file being counted, read in parts: (articles, rejects) so far.
+    open_file: tuple[int, int] = (0, 0)
 
     @property
     def rate(self) -> float:
         return self.indexed / self.elapsed if self.elapsed else 0.0
 
     def as_dict(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k != "report"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("report", "open_file")}
         data["reasons"] = dict(self.reasons)
         data["articles_per_second"] = round(self.rate, 1)
         return data
@@ -70,10 +72,13 @@ class FileFacts:
     path: str
     rejects: list[Reject]
     articles: list[ArticleFacts]
+    part: int = 0  # of a large file read in parts (FileResult.part)
+    last: bool = True
 
     @classmethod
     def of(cls, result: FileResult) -> FileFacts:
-        return cls(result.path, result.rejects, [ArticleFacts.of(a) for a in result.articles])
+        return cls(result.path, result.rejects, [ArticleFacts.of(a) for a in result.articles],
+                   result.part, result.last)
 
 
 def _reason_key(reason: str) -> str:
@@ -86,7 +91,9 @@ def count_file(summary: Summary, facts: FileFacts, seen_keys: set[str]) -> list[
     """Count one file into ``summary``; return, per article, whether it is new
     (not a duplicate of an article in ``seen_keys``, which it then joins)."""
     s = summary
-    s.files += 1
+    if facts.part == 0:
+        s.files += 1
+        s.open_file = (0, 0)
     for reject in facts.rejects:
         s.reasons[_reason_key(reject.reason)] += 1
         s.report.append({"kind": "rejected", **reject.as_dict()})
@@ -110,8 +117,14 @@ def count_file(summary: Summary, facts: FileFacts, seen_keys: set[str]) -> list[
                 {"kind": "date", "path": article.path, "record": article.record,
                  "reason": article.date_problem}
             )
-    if not facts.articles:
-        s.files_rejected += 1
-    else:
-        s.records_rejected += len(facts.rejects)
+    # A file's rejects are its records' when it gave articles, else the
+    # file is rejected: known at its last part.
+    articles, rejects = s.open_file
+    articles, rejects = articles + len(facts.articles), rejects + len(facts.rejects)
+    s.open_file = (articles, rejects)
+    if facts.last:
+        if articles:
+            s.records_rejected += rejects
+        else:
+            s.files_rejected += 1
     return fresh

@@ -19,7 +19,14 @@ from whoosh import index as whoosh_index
 
 from indexer import manifest, parallel, store
 from indexer.article import Reject
-from indexer.readers.archive import FileResult, file_signature, iter_files, read_file
+from indexer.readers.archive import (
+    FilePart,
+    FileResult,
+    file_parts,
+    file_signature,
+    iter_files,
+    read_file,
+)
 from indexer.schema import build_schema, to_document
 from indexer.segment import ArshifWriter, SegmentSeries, publish_segments
 from indexer.settings import IndexSettings
@@ -117,7 +124,8 @@ def build_index(
             else:
                 settings = settings or IndexSettings()
                 ix = whoosh_index.create_in(str(tmp), build_schema(settings))
-            items = list(iter_files(sources))
+            items = [part for item in iter_files(sources)
+                     for part in ([item] if isinstance(item, Reject) else file_parts(item, fmt))]
             if on_start:
                 on_start(len(items))
             if jobs > 1 and not copied:
@@ -237,16 +245,19 @@ def _read(item, reading: _Reading, known, summary, builder) -> FileResult | None
     if isinstance(item, Reject):
         return FileResult(item.path, rejects=[item])
     path = str(item)
+    first = not isinstance(item, FilePart) or item.number == 0
     if path in known:
         try:
-            signature = file_signature(item)
+            signature = file_signature(Path(path))
         except OSError:
             signature = None
         if signature == known[path][0]:
-            summary.files += 1
-            summary.files_unchanged += 1
+            if first:  # a file read in parts is counted once
+                summary.files += 1
+                summary.files_unchanged += 1
             return None
-        _remove_file(builder, known, path)
+        if first:
+            _remove_file(builder, known, path)
     return read_file(item, reading.fmt, reading.mapping, reading.roots)
 
 

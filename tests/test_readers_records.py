@@ -242,7 +242,8 @@ def test_empty_first_candidate_falls_through_to_next_name():
 def test_jsonl_broken_line_is_rejected_others_read():
     path = FIXTURES / "articles.jsonl"
     items = list(read_jsonl(path, None))
-    assert [a.id for a in articles(items)] == ["j-1", "j-2", f"{path}#4"]
+    # A record without an id is named by its line number (line 4 is blank).
+    assert [a.id for a in articles(items)] == ["j-1", "j-2", f"{path}#5"]
     bad = rejects(items)
     assert [r.record for r in bad] == ["line 3", "line 6"]
     assert "invalid JSON" in bad[0].reason

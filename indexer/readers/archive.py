@@ -9,13 +9,14 @@ is lost silently.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.article import Article, Reject
-from indexer.decode import UnreadableFile, read_text
+from indexer.decode import UnreadableFile, decode_bytes, read_text
 from indexer.readers.detect import detect_format
 from indexer.readers.records import read_csv, read_json, read_jsonl
 from indexer.readers.sgml import read_sgml
@@ -24,14 +25,40 @@ from indexer.readers.text import parse_text_article
 FORMATS = ("auto", "text", "json", "jsonl", "csv", "sgml")
 
 
+#: A JSON Lines file larger than this is read in parts of about this size,
+#: each ending at a line end: read whole, a multi-gigabyte file would be held
+#: in memory at once, and would be one process's work however many ``--jobs``.
+PART_BYTES = 32 * 2**20
+#: What is read of a large file to decide its format.
+_HEAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """Whole lines of a large JSON Lines file, read on their own."""
+
+    path: Path
+    number: int  # 0 for the file's first part
+    last: bool
+    start: int  # byte offsets in the file
+    end: int
+    line: int  # the number of its first line in the file
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
 @dataclass
 class FileResult:
-    """What one input file gave: articles, and rejects (of the file or its records)."""
+    """What one input file (or part of one) gave: articles, and rejects (of
+    the file or its records)."""
 
     path: str
     articles: list[Article] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     signature: str = ""  # size and mtime, for ``arshif index --update``
+    part: int = 0  # which part of a large file (FilePart.number)
+    last: bool = True  # the file's last part (or the whole file)
 
 
 def file_signature(path: Path) -> str:
@@ -83,20 +110,56 @@ def _text_id(path: Path, roots: list[Path]) -> str:
     return path.stem
 
 
-def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=()) -> FileResult:
-    """Read one file into a FileResult (never raises for bad content)."""
-    result = FileResult(str(path))
+def file_parts(path: Path, fmt: str = "auto", part_bytes: int = PART_BYTES) -> list:
+    """``path`` itself, or, for a JSON Lines file over ``part_bytes`` in
+    UTF-8, its parts (``FilePart``), each ending at a line end."""
+    try:
+        size = path.stat().st_size
+        if size <= part_bytes:
+            return [path]
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError:
+        return [path]  # read_file reports it
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return [path]
+    sample = head[:head.rfind(b"\n") + 1].decode("utf-8", errors="replace")
+    if (fmt if fmt != "auto" else detect_format(path, sample)) != "jsonl":
+        return [path]
+    parts, start, line = [], 0, 1
+    with open(path, "rb") as fh:
+        while start < size:
+            fh.seek(min(start + part_bytes, size))
+            fh.readline()  # on to the end of the line
+            end = min(fh.tell(), size)
+            fh.seek(start)
+            lines = fh.read(end - start).count(b"\n")
+            parts.append(FilePart(path, len(parts), end >= size, start, end, line))
+            start, line = end, line + lines
+    return parts
+
+
+def read_file(path: Path | FilePart, fmt: str = "auto", mapping: dict | None = None,
+              roots=()) -> FileResult:
+    """Read one file, or part of one, into a FileResult (never raises for bad
+    content)."""
+    part = path if isinstance(path, FilePart) else None
+    path = part.path if part else path
+    result = FileResult(str(path), part=part.number if part else 0,
+                        last=part.last if part else True)
     mapping = mapping or {}
     try:
         result.signature = file_signature(path)
-        text = read_text(path)
+        text = read_text(path) if part is None else _read_part(part)
     except (UnreadableFile, OSError) as exc:
         reason = (str(exc) if isinstance(exc, UnreadableFile)
                   else f"unreadable: {exc.strerror or exc}")
         result.rejects.append(Reject(str(path), reason))
         return result
-    kind = detect_format(path, text) if fmt == "auto" else fmt
-    if kind == "text":
+    kind = "jsonl" if part else detect_format(path, text) if fmt == "auto" else fmt
+    if part:
+        items = read_jsonl(path, mapping, text=text, first_line=part.line, whole=False)
+    elif kind == "text":
         items = parse_text_article(text, str(path), _text_id(path, list(roots)))
         if not items:
             result.rejects.append(Reject(str(path), "no headline"))
@@ -127,6 +190,15 @@ def read_file(path: Path, fmt: str = "auto", mapping: dict | None = None, roots=
             result.rejects.append(Reject(str(path), "empty body: no letters or digits", item.id))
         else:
             result.articles.append(item)
-    if not result.articles and not result.rejects:
+    if not result.articles and not result.rejects and not part:
         result.rejects.append(Reject(str(path), "no articles found"))
     return result
+
+
+def _read_part(part: FilePart) -> str:
+    with open(part.path, "rb") as fh:
+        fh.seek(part.start)
+        data = fh.read(part.end - part.start)
+    if not data.strip():
+        return ""
+    return decode_bytes(data)

@@ -157,13 +157,15 @@ def read_json(
 
 
 def read_jsonl(
-    path: PathLike, mapping: Mapping[str, Any] | None = None, text: str | None = None
+    path: PathLike, mapping: Mapping[str, Any] | None = None, text: str | None = None,
+    first_line: int = 1, whole: bool = True,
 ) -> Iterator[Article | Reject]:
     """Articles from JSON Lines: one object per line; blank lines are skipped.
 
     A line that is not valid JSON becomes a Reject naming its line number and
-    reading continues.  The fallback id uses the record number (counting
-    non-blank lines), which equals the line number when there are no blanks.
+    reading continues.  The fallback id is the line number.  ``text`` may be
+    a part of a file (``whole=False``) whose first line is ``first_line``:
+    an empty part is not an empty file.
     """
     path_s = str(path)
     names = resolve_mapping(mapping)
@@ -172,7 +174,7 @@ def read_jsonl(
         return
     n = 0
     # split("\n"), not splitlines(): JSON strings may hold raw U+2028 etc.
-    for lineno, line in enumerate(text.split("\n"), 1):
+    for lineno, line in enumerate(text.split("\n"), first_line):
         line = line.strip()
         if not line:
             continue
@@ -189,8 +191,8 @@ def read_jsonl(
         if not isinstance(obj, dict):
             yield Reject(path_s, f"not a JSON object ({type(obj).__name__})", where)
             continue
-        yield build_article(_pick(_lower_keys(obj), names), path_s, n, where)
-    if n == 0:
+        yield build_article(_pick(_lower_keys(obj), names), path_s, lineno, where)
+    if n == 0 and whole:
         yield Reject(path_s, "no records in file")
 
 
