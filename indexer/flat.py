@@ -171,12 +171,13 @@ class FlatPostings:
         field = self._fields.get(fieldname)
         return field.terms() if field else iter(())
 
-    def prefixed(self, fieldname: str, prefix: bytes, most: int) -> tuple[list[bytes],
-                                                                           np.ndarray]:
-        """The first ``most`` terms starting with ``prefix`` (sorted) and
-        their document frequencies in this segment."""
+    def span(self, fieldname: str, low: bytes, high: bytes | None,
+             most: int) -> tuple[list[bytes], np.ndarray]:
+        """The first ``most`` terms ``t`` with ``low <= t < high`` (``high``
+        None: to the last term), sorted, and their document frequencies in
+        this segment."""
         field = self._fields.get(fieldname)
-        return field.prefixed(prefix, most) if field else ([], np.zeros(0, dtype=np.int64))
+        return field.span(low, high, most) if field else ([], np.zeros(0, dtype=np.int64))
 
 
 class _Field:
@@ -209,14 +210,12 @@ class _Field:
         for i in range(self._n):
             yield self._term(i)
 
-    def _bisect(self, key: bytes, width: int | None = None, above: bool = False) -> int:
-        """The number of the first term not below ``key`` (with ``above``:
-        above it), comparing the first ``width`` bytes of each term if given."""
+    def _bisect(self, key: bytes) -> int:
+        """The number of the first term not below ``key``."""
         lo, hi = 0, self._n
         while lo < hi:
             mid = (lo + hi) // 2
-            term = self._term(mid)[:width] if width is not None else self._term(mid)
-            if term < key or (above and term == key):
+            if self._term(mid) < key:
                 lo = mid + 1
             else:
                 hi = mid
@@ -227,10 +226,10 @@ class _Field:
         i = self._bisect(btext)
         return i if i < self._n and self._term(i) == btext else None
 
-    def prefixed(self, prefix: bytes, most: int) -> tuple[list[bytes], np.ndarray]:
-        lo = self._bisect(prefix)
-        hi = min(self._bisect(prefix, len(prefix), above=True), lo + most)
-        counts = np.diff(self._starts[lo:hi + 1].astype(np.int64))
+    def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
+        lo = self._bisect(low)
+        hi = min(self._n if high is None else self._bisect(high), lo + most)
+        counts = np.diff(self._starts[lo:max(lo, hi) + 1].astype(np.int64))
         return [self._term(i) for i in range(lo, hi)], counts
 
     def _count(self, i: int) -> int:

@@ -32,7 +32,7 @@ import test_reliability as rel  # noqa: E402
 from arshif.cli import main  # noqa: E402
 from indexer import store  # noqa: E402
 from indexer.writer import build_index  # noqa: E402
-from search import query as query_module  # noqa: E402
+from search import matching  # noqa: E402
 from search.backend import Request  # noqa: E402
 from search.engine import Engine  # noqa: E402
 
@@ -158,15 +158,16 @@ def section_query_cost(tmp: Path, quick: bool) -> str:
         for capped in (False, True):
             with pytest.MonkeyPatch.context() as mp:
                 if not capped:
-                    mp.setattr(query_module, "cap_expansions", lambda query: query)
+                    mp.setattr(matching, "MAX_EXPANSIONS", 10**9)
+                    mp.setattr(matching, "MAX_SCANNED_TERMS", 10**9)
+                fresh = Engine(tmp / "index")  # no cached postings from the last query
+                fresh.search(Request(q="وثيقة"))  # opened before the clock starts
                 started = time.perf_counter()
-                result = Engine(tmp / "index").search(Request(q=q))
-                row += [f"{time.perf_counter() - started:.2f} s", result.total, result.partial]
+                result = fresh.search(Request(q=q))
+                row += [f"{time.perf_counter() - started:.2f} s", result.total]
         rows.append(row)
-    return (f"### Query cost ({docs} documents, {vocab:,} body terms; time limit "
-            f"{__import__('search.engine').engine.TIME_LIMIT_S} s)\n\n"
-            + table(["query", "uncapped: time", "hits", "partial", "capped: time", "hits",
-                     "partial"], rows))
+    return (f"### Query cost ({docs} documents, {vocab:,} body terms)\n\n"
+            + table(["query", "uncapped: time", "hits", "capped: time", "hits"], rows))
 
 
 def main_() -> None:

@@ -115,13 +115,14 @@ class Generation:
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
 
-    def prefixed(self, fieldname: str, prefix: bytes, most: int) -> dict[bytes, int]:
-        """Terms starting with ``prefix`` (at most ``most`` from each
-        segment) and their document frequencies, from the flat term lists:
-        no Whoosh term lookup per candidate."""
+    def span(self, fieldname: str, low: bytes, high: bytes | None,
+             most: int) -> dict[bytes, int]:
+        """The terms ``t`` with ``low <= t < high`` (at most ``most`` from each
+        segment) and their document frequencies, from the sorted flat term
+        lists: no Whoosh term lookup per candidate."""
         found: dict[bytes, int] = {}
         for leaf in self.leaves:
-            terms, counts = leaf.flat.prefixed(fieldname, prefix, most)
+            terms, counts = leaf.flat.span(fieldname, low, high, most)
             for term, count in zip(terms, counts.tolist(), strict=True):
                 found[term] = found.get(term, 0) + count
         return found

@@ -21,10 +21,8 @@ MAX_SCANNED_TERMS entries), so ``ا*`` costs what a long OR costs.
 from __future__ import annotations
 
 import fnmatch
-import heapq
 import re
 from dataclasses import dataclass
-from itertools import islice
 
 import numpy as np
 from whoosh import query as wq
@@ -208,7 +206,7 @@ def _every(q: wq.Every, gen: Generation, reader) -> Match:
     elif field.column_type is not None and gen.has_numbers(fieldname):
         has = gen.numbers(fieldname)[1]
     else:  # keywords (source, year...): documents holding any term, b"" included
-        terms = _terms_by_frequency(reader, fieldname, reader.lexicon(fieldname), limit=None)
+        terms = gen.span(fieldname, b"", None, MAX_SCANNED_TERMS)
         docs = [gen.term(fieldname, field.from_bytes(b))[0] for b in terms]
         return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
     return _constant(np.flatnonzero(has & gen.live), q.boost)
@@ -277,56 +275,53 @@ def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
 def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
     """The terms (bytes, sorted) a prefix, wildcard, regular expression,
     fuzzy term or word range is searched as: its MAX_EXPANSIONS most
-    frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries.
+    frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries
+    (of each segment).
 
-    A prefix, the common case, is found in the segments' sorted term arrays
-    with their frequencies, without a Whoosh term lookup per candidate."""
-    if isinstance(q, wq.Prefix):
-        found = gen.prefixed(q.fieldname, field.to_bytes(q.text), MAX_SCANNED_TERMS)
-        if len(found) > MAX_EXPANSIONS:
-            ranked = sorted(found, key=lambda t: (-found[t], t))
-            return sorted(ranked[:MAX_EXPANSIONS])
-        return sorted(found)
-    return _terms_by_frequency(reader, q.fieldname, _candidates(q, reader, field))
+    The candidates and their document frequencies come from the segments'
+    sorted term arrays (``Generation.span``), without a Whoosh term lookup
+    per candidate; only fuzzy terms ask Whoosh's reader, whose automaton
+    finds them."""
+    found = _frequencies(q, gen, reader, field)
+    if len(found) > MAX_EXPANSIONS:
+        found = dict.fromkeys(sorted(found, key=lambda t: (-found[t], t))[:MAX_EXPANSIONS])
+    return sorted(found)
 
 
-def _candidates(q: wq.Query, reader, field):
-    """The vocabulary entries (bytes) a multi-term query expands to."""
+def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int]:
     fieldname = q.fieldname
-    if isinstance(q, wq.TermRange):
-        return _in_range(q, reader, field)
     if isinstance(q, wq.FuzzyTerm):
-        return (t if isinstance(t, bytes) else field.to_bytes(t) for t in reader.terms_within(
-            fieldname, q.text, q.maxdist, prefix=q.prefixlength))
+        terms = reader.terms_within(fieldname, q.text, q.maxdist, prefix=q.prefixlength)
+        encoded = [t if isinstance(t, bytes) else field.to_bytes(t) for t in terms]
+        return {t: reader.doc_frequency(fieldname, t) for t in encoded}
+    if isinstance(q, wq.TermRange):
+        start = field.to_bytes(q.start) if q.start else b""
+        end = field.to_bytes(q.end) if q.end else None
+        # b"\0" after the end: the end itself is inside the span.
+        found = gen.span(fieldname, start, None if end is None else end + b"\0",
+                         MAX_SCANNED_TERMS)
+        if q.startexcl:
+            found.pop(start, None)
+        if q.endexcl and end is not None:
+            found.pop(end, None)
+        return found
+    if isinstance(q, wq.Prefix):
+        prefix = field.to_bytes(q.text)
+        return gen.span(fieldname, prefix, _after(prefix), MAX_SCANNED_TERMS)
     if isinstance(q, wq.Wildcard):
         pattern = re.compile(fnmatch.translate(q.text))
-        literal = re.split(r"[*?\[]", q.text, maxsplit=1)[0]
+        literal = field.to_bytes(re.split(r"[*?\[]", q.text, maxsplit=1)[0])
     else:  # Regex
-        pattern = re.compile(q.text)
-        literal = ""
-    entries = (reader.expand_prefix(fieldname, literal) if literal
-               else reader.lexicon(fieldname))
-    return (b for b in islice(entries, MAX_SCANNED_TERMS)
-            if pattern.match(field.from_bytes(b)))
+        pattern, literal = re.compile(q.text), b""
+    found = gen.span(fieldname, literal, _after(literal), MAX_SCANNED_TERMS)
+    return {t: n for t, n in found.items() if pattern.match(field.from_bytes(t))}
 
 
-def _in_range(q: wq.TermRange, reader, field):
-    start = field.to_bytes(q.start) if q.start else b""
-    end = field.to_bytes(q.end) if q.end else None
-    for name, btext in reader.terms_from(q.fieldname, start):
-        if name != q.fieldname or (end is not None and (
-                btext > end or (q.endexcl and btext == end))):
-            return
-        if not (q.startexcl and btext == start):
-            yield btext
-
-
-def _terms_by_frequency(reader, fieldname: str, candidates, limit: int | None = MAX_EXPANSIONS):
-    """The ``limit`` most frequent of at most MAX_SCANNED_TERMS candidates, sorted."""
-    found = list(islice(candidates, MAX_SCANNED_TERMS))
-    if limit is not None and len(found) > limit:
-        found = heapq.nlargest(limit, found, key=lambda b: reader.doc_frequency(fieldname, b))
-    return sorted(found)
+def _after(prefix: bytes) -> bytes | None:
+    """The smallest bytes above every term that starts with ``prefix``
+    (None: no bound)."""
+    stem = prefix.rstrip(b"\xff")
+    return stem[:-1] + bytes([stem[-1] + 1]) if stem else None
 
 
 _HANDLERS = {
