@@ -51,27 +51,6 @@ class _Builder:
                                                        self.settings))
 
 
-def read_build_info(gen: Path) -> dict:
-    """What the manifest says of the build in ``gen`` ({} if unreadable)."""
-    try:
-        return manifest.read(gen)
-    except store.StoreError:
-        return {}
-
-
-class NothingToIndex(store.StoreError):
-    """A build that would publish an index without a single article.
-
-    A typo in a source path, an empty folder or a folder of unreadable files
-    used to publish an empty generation over the live index; the previous
-    index now stays live and the user is told why.
-    """
-
-    def __init__(self, message: str, summary: Summary | None = None):
-        super().__init__(message)
-        self.summary = summary  # what was read, for --rejects; None if nothing was
-
-
 def build_index(
     sources: Iterable[Path],
     home: Path,
