@@ -51,6 +51,16 @@ class _Builder:
                                                        self.settings))
 
 
+class NothingToIndex(store.StoreError):
+    """A build that would publish an index without a single article: the
+    previous index stays live and the user is told why (a typo in a source
+    path, an empty folder, a folder of unreadable files)."""
+
+    def __init__(self, message: str, summary: Summary | None = None):
+        super().__init__(message)
+        self.summary = summary  # what was read, for --rejects; None if nothing was
+
+
 def build_index(
     sources: Iterable[Path],
     home: Path,
