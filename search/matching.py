@@ -102,13 +102,29 @@ def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
     return sorted_docs[np.minimum(at, len(sorted_docs) - 1)] == docs
 
 
-def _union(matches: list[Match]) -> Match:
-    """Every document of any match, its scores summed."""
+#: An OR whose children hold more postings than 1/DENSE_UNION of the
+#: documents is summed in an array over all documents (a pass over the
+#: collection is then cheaper than sorting the postings); a sparser one by
+#: merging its children's sorted arrays.
+DENSE_UNION = 8
+
+
+def _union(matches: list[Match], size: int) -> Match:
+    """Every document of any match, its scores summed (in the matches'
+    order either way, so both ways give the same sums)."""
     matches = [m for m in matches if len(m.docs)]
     if not matches:
         return _empty()
     if len(matches) == 1:
         return Match(matches[0].docs, matches[0].scores.copy())
+    if sum(len(m.docs) for m in matches) * DENSE_UNION > size:
+        total = np.zeros(size)
+        hit = np.zeros(size, dtype=bool)
+        for m in matches:
+            total[m.docs] += m.scores
+            hit[m.docs] = True
+        docs = np.flatnonzero(hit).astype(np.int32)
+        return Match(docs, total[docs])
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
     # A stable sort merges the already sorted runs in about linear time.
@@ -154,7 +170,8 @@ def _term(q: wq.Term, gen: Generation, reader) -> Match:
 def _or(q: wq.Or, gen: Generation, reader) -> Match:
     if len(q.subqueries) == 1:  # Whoosh then ignores the Or and its boost
         return evaluate(q.subqueries[0], gen, reader)
-    return _boosted(_union([evaluate(sub, gen, reader) for sub in q.subqueries]), q.boost)
+    return _boosted(_union([evaluate(sub, gen, reader) for sub in q.subqueries],
+                           gen.doc_count_all), q.boost)
 
 
 def _and(q: wq.And, gen: Generation, reader) -> Match:
@@ -269,7 +286,7 @@ def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
                for b in expand(q, gen, reader, field)]
     if len(matches) == 1:  # one term: Whoosh ignores the boost
         return matches[0]
-    return _boosted(_union(matches), q.boost)
+    return _boosted(_union(matches, gen.doc_count_all), q.boost)
 
 
 def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:

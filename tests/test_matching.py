@@ -505,3 +505,16 @@ def test_huge_slop_returns_quickly_with_the_right_documents(news_engine):
     wide = news_engine.search(Request(q='"تقرير المقبلة"~100000000', facets=False))
     assert wide.total == 15
     assert news_engine.search(Request(q='"تقرير المقبلة"~5')).total == 0
+
+
+@pytest.mark.parametrize("text", QUERIES + ["النف*", "ن*ط الغاز", "NOT قطر", "*"])
+def test_sparse_and_dense_unions_agree(news_index, monkeypatch, text):
+    """An OR is summed over all documents or by merging sorted arrays,
+    depending on its size: both give the same documents and scores."""
+    results = []
+    for dense_union in (0, 10**9):  # never, always
+        monkeypatch.setattr(matching, "DENSE_UNION", dense_union)
+        match = Engine(news_index).view().match(Engine(news_index).parse(text).query)
+        results.append((match.docs.tolist(), match.scores.tolist()))
+    assert results[0][0] == results[1][0]
+    assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)  # summed in another order
