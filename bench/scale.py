@@ -84,7 +84,8 @@ def need_java() -> None:
 def build_lucene() -> list[str]:
     """Compile the harness (Maven fetches Lucene from Maven Central once);
     return the java classpath arguments."""
-    subprocess.run(["mvn", "-q", "-B", "package"], cwd=LUCENE_DIR, check=True)
+    subprocess.run(["mvn", "-q", "-B", "-Dstyle.color=never", "package"], cwd=LUCENE_DIR,
+                   check=True)
     cp = os.pathsep.join([str(LUCENE_DIR / "target" / "classes"),
                           str(LUCENE_DIR / "target" / "lib" / "*")])
     return ["-cp", cp, LUCENE_MAIN]
@@ -100,6 +101,7 @@ def arshif_cli() -> list[str]:
 def measure(cmd: list[str], log_path: Path) -> dict:
     """Run ``cmd``; its stdout, wall time, CPU time (wait4) and the peak of its
     process tree's summed RSS and PSS (sampled every 0.2 s)."""
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     with open(log_path, "wb") as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
@@ -114,7 +116,8 @@ def measure(cmd: list[str], log_path: Path) -> dict:
         raise RuntimeError(f"{cmd[0]} exited {code}:\n{tail}")
     return {"stdout": out.decode("utf-8", "replace"), "process_wall_s": round(time.perf_counter() - started, 2),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "maxrss_mb": round(usage.ru_maxrss / 1024, 1), **mem}
+            "maxrss_mb": round(usage.ru_maxrss / 1024, 1), **mem,
+            "loadavg_1min": [round(load, 2), round(os.getloadavg()[0], 2)]}
 
 
 def dir_size(path: Path) -> int:
@@ -193,6 +196,8 @@ def parse_args(argv=None):
     ap.add_argument("--shard", type=int, default=synth.SHARD, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--out", type=Path, default=BENCH / "results" / "scale.json")
+    ap.add_argument("--report", action="store_true",
+                    help="only rewrite the markdown beside --out from its JSON")
     return ap.parse_args(argv)
 
 
@@ -212,6 +217,9 @@ def prepare(args, work: Path, sizes: list[int]):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.report:
+        R.write(json.loads(args.out.read_text("utf-8")), args.out)
+        return 0
     sizes = sorted({parse_size(s) for s in args.sizes.split(",") if s.strip()})
     bad = [s for s in sizes if s <= 0 or s % args.shard]
     if bad:
