@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run index serve test quick bench quality clean
+.PHONY: install run index serve test quick bench bench-scale quality clean
 
 $(BIN)/arshif: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ quick: install
 
 bench: install
 	$(BIN)/python bench/bench.py
+
+## arshif beside Lucene at 58k..1M synthetic articles (needs Java 17+ and Maven; hours
+## at 1M): docs/scale.md.  E.g. make bench-scale SCALE_ARGS="--sizes 58k,234k".
+bench-scale: install
+	nice -n 10 $(BIN)/python bench/scale.py $(SCALE_ARGS)
 
 quality: install
 	$(BIN)/python scripts/ablation.py
