@@ -137,7 +137,7 @@ def words(headline: str) -> list[str]:
     return _WORD_RE.findall(headline)
 
 
-def _content(word: str) -> bool:
+def is_content(word: str) -> bool:
     return len(word) >= 3 and not word.isdigit() and word not in _FUNCTION_WORDS
 
 
@@ -158,7 +158,7 @@ def select(units: list[Unit], n_queries: int, max_articles: int | None, seed: in
         if u.corpus == ANT:
             _fill_ant(u)
         ws = words(u.headline)
-        if len(ws) >= 3 and any(_content(w) for w in ws) and u.day:
+        if len(ws) >= 3 and any(is_content(w) for w in ws) and u.day:
             held.append(i)
     held_set = set(held)
     rest = [i for i in order if i not in held_set]
@@ -210,13 +210,13 @@ class Query:
         return asdict(self)
 
 
-def _span(rng: random.Random, ws: list[str], lo: int, hi: int) -> list[str]:
+def span_of(rng: random.Random, ws: list[str], lo: int, hi: int) -> list[str]:
     n = rng.randint(lo, min(hi, len(ws)))
     start = rng.randint(0, len(ws) - n)
     span = ws[start:start + n]
-    if not any(_content(w) for w in span):  # prefer a span that says something
+    if not any(is_content(w) for w in span):  # prefer a span that says something
         for start in range(len(ws) - n + 1):
-            if any(_content(w) for w in ws[start:start + n]):
+            if any(is_content(w) for w in ws[start:start + n]):
                 return ws[start:start + n]
     return span
 
@@ -227,19 +227,19 @@ def make_queries(held: list[Unit], seed: int) -> list[Query]:
     out: list[Query] = []
     for u in held:
         ws = words(u.headline)
-        content = [w for w in ws if _content(w)]
+        content = [w for w in ws if is_content(w)]
         head = " ".join(ws)
         out.append(Query("word1", rng.choice(content), article=head))
-        out.append(Query("words2_4", " ".join(_span(rng, ws, 2, 4)), article=head))
+        out.append(Query("words2_4", " ".join(span_of(rng, ws, 2, 4)), article=head))
         if len(ws) >= 6:
             out.append(Query("words6plus", " ".join(ws[:16]), article=head))
-        pairs = [(a, b) for a, b in pairwise(ws) if _content(a) and _content(b)]
+        pairs = [(a, b) for a, b in pairwise(ws) if is_content(a) and is_content(b)]
         pairs = pairs or list(pairwise(ws))
         a, b = rng.choice(pairs)
         out.append(Query("phrase2", f'"{a} {b}"', article=head))
         day = date.fromisoformat(u.day)
-        out.append(Query("date_filtered", " ".join(_span(rng, ws, 2, 4)),
+        out.append(Query("date_filtered", " ".join(span_of(rng, ws, 2, 4)),
                          (day - timedelta(days=DATE_WINDOW_DAYS)).isoformat(),
                          (day + timedelta(days=DATE_WINDOW_DAYS)).isoformat(), article=head))
-        out.append(Query("newest", " ".join(_span(rng, ws, 2, 4)), sort="newest", article=head))
+        out.append(Query("newest", " ".join(span_of(rng, ws, 2, 4)), sort="newest", article=head))
     return out

@@ -114,7 +114,8 @@ def measure(cmd: list[str], log_path: Path) -> dict:
     if code:
         tail = log_path.read_text("utf-8", "replace")[-2000:]
         raise RuntimeError(f"{cmd[0]} exited {code}:\n{tail}")
-    return {"stdout": out.decode("utf-8", "replace"), "process_wall_s": round(time.perf_counter() - started, 2),
+    return {"stdout": out.decode("utf-8", "replace"),
+            "process_wall_s": round(time.perf_counter() - started, 2),
             "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
             "maxrss_mb": round(usage.ru_maxrss / 1024, 1), **mem,
             "loadavg_1min": [round(load, 2), round(os.getloadavg()[0], 2)]}
@@ -128,12 +129,14 @@ def dir_size(path: Path) -> int:
 
 def build_arshif(src: Path, home: Path, work: Path) -> dict:
     maps = [a for f in MAP for a in ("--map", f"{f}={f}")]
-    m = measure(arshif_cli() + ["index", str(src), "--format", "jsonl", *maps, "--jobs", "2",
-                                "--index", str(home), "--json", "-q"], work / "arshif-index.log")
+    m = measure([*arshif_cli(), "index", str(src), "--format", "jsonl", *maps, "--jobs", "2",
+                 "--index", str(home), "--json", "-q"], work / "arshif-index.log")
     summary = json.loads(m.pop("stdout"))
     return {"indexed": summary["indexed"], "duplicates": summary["duplicates"],
-            "elapsed_s": round(summary["elapsed"], 2), "rate": round(summary["indexed"] / summary["elapsed"], 1),
-            "size_bytes": dir_size(home), "peak_memory_mb": max(m["tree_peak_rss_mb"], m["maxrss_mb"]),
+            "elapsed_s": round(summary["elapsed"], 2),
+            "rate": round(summary["indexed"] / summary["elapsed"], 1),
+            "size_bytes": dir_size(home),
+            "peak_memory_mb": max(m["tree_peak_rss_mb"], m["maxrss_mb"]),
             **m}
 
 
@@ -171,7 +174,8 @@ def run_size(n: int, files: list[Path], java, queries, work: Path, args) -> dict
     lu = build_lucene_index(java, src, index, work)
     log(f"  {lu['indexed']:,} in {lu['elapsed_s']:.0f} s = {lu['rate']:,.0f}/s, "
         f"{lu['size_bytes'] / 1e6:,.0f} MB")
-    log(f"{label}: searching ({len(queries)} queries x {args.repeats} passes, blocks of {args.block})")
+    log(f"{label}: searching ({len(queries)} queries x {args.repeats} passes, "
+        f"blocks of {args.block})")
     s = search_both(java, queries, home, index, work, args)
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
@@ -185,9 +189,11 @@ def run_size(n: int, files: list[Path], java, queries, work: Path, args) -> dict
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="58k,234k,468k,1M",
-                    help="comma-separated article counts, multiples of --shard (default %(default)s)")
+                    help="comma-separated article counts, multiples of --shard "
+                         "(default %(default)s)")
     ap.add_argument("--queries", type=int, default=100,
-                    help="headlines sampled; each gives one query of every kind (default %(default)s)")
+                    help="headlines sampled; each gives one query of every kind "
+                         "(default %(default)s)")
     ap.add_argument("--workdir", type=Path, default=None,
                     help="where the work folder is made (default: the system temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (archive, indexes)")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from itertools import pairwise
 
-from corpus import _content, _span, words
+from corpus import is_content, span_of, words
 
 #: Query kinds, in report order.
 KINDS = ("word1", "words2_4", "phrase2", "prefix", "date", "source", "newest")
@@ -46,7 +46,8 @@ class Query:
 
     def tsv(self) -> str:
         """One line of the Lucene harness's query file."""
-        return f"{self.kind}\t{self.q}\t{self.date_from}\t{self.date_to}\t{self.source}\t{self.sort}"
+        return (f"{self.kind}\t{self.q}\t{self.date_from}\t{self.date_to}\t{self.source}\t"
+                f"{self.sort}")
 
 
 def prefix_of(word: str) -> str:
@@ -60,18 +61,18 @@ def prefix_of(word: str) -> str:
 
 def usable(base) -> bool:
     ws = words(base.headline)
-    return len(ws) >= 3 and any(_content(w) for w in ws) and base.date and base.source
+    return len(ws) >= 3 and any(is_content(w) for w in ws) and base.date and base.source
 
 
 def queries_for(base, rng: random.Random) -> list[Query]:
     """Every kind from one article's headline, date and source."""
     ws = words(base.headline)
-    content = [w for w in ws if _content(w)]
+    content = [w for w in ws if is_content(w)]
 
     def span() -> str:
-        return " ".join(_span(rng, ws, 2, 4))
+        return " ".join(span_of(rng, ws, 2, 4))
 
-    pairs = [(a, b) for a, b in pairwise(ws) if _content(a) and _content(b)]
+    pairs = [(a, b) for a, b in pairwise(ws) if is_content(a) and is_content(b)]
     a, b = rng.choice(pairs or list(pairwise(ws)))
     day = base.date.date()
     return [

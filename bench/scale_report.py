@@ -76,7 +76,8 @@ def evaluate(size: dict) -> list[dict]:
         label = Q.KIND_LABELS.get(kind, "all kinds")
         base = s["lucene"][kind]["p95"]
         rows.append(_check(f"ranked p95, arshif / Lucene: {label}",
-                           ratio(s["ranked"][kind]["p95"], base), TARGETS["ranked_p95_ratio"], True))
+                           ratio(s["ranked"][kind]["p95"], base),
+                           TARGETS["ranked_p95_ratio"], True))
         rows.append(_check(f"search box p95 / Lucene ranked p95: {label}",
                            ratio(s["searchbox"][kind]["p95"], base),
                            TARGETS["searchbox_p95_ratio"], True))
@@ -113,9 +114,11 @@ def build_table(size: dict) -> list[str]:
              f"{ratio(a['indexed'] / a['cpu_s'], lu['indexed'] / lu['cpu_s']):.2f}x", ""),
             ("machine load (1-min average) at start / end", _load(a), _load(lu), "", ""),
             ("build peak memory, MB (RSS, all processes)", f"{a['peak_memory_mb']:,.0f}",
-             f"{lu['peak_memory_mb']:,.0f}", f"{ratio(a['peak_memory_mb'], lu['peak_memory_mb']):.2f}x",
+             f"{lu['peak_memory_mb']:,.0f}",
+             f"{ratio(a['peak_memory_mb'], lu['peak_memory_mb']):.2f}x",
              "arshif <= 2,048 MB"),
-            ("same, PSS", f"{a['tree_peak_pss_mb']:,.0f}", f"{lu['tree_peak_pss_mb']:,.0f}", "", ""),
+            ("same, PSS", f"{a['tree_peak_pss_mb']:,.0f}", f"{lu['tree_peak_pss_mb']:,.0f}",
+             "", ""),
             ("index on disk, MB", _mb(a["size_bytes"]), _mb(lu["size_bytes"]),
              f"{ratio(a['size_bytes'], lu['size_bytes']):.2f}x", "<= 1.5x"),
             ("index per article, KB", f"{a['size_bytes'] / a['indexed'] / 1e3:.2f}",
@@ -135,7 +138,8 @@ def latency_table(s: dict) -> list[str]:
         lu, ra, sb = s["lucene"][kind], s["ranked"][kind], s["searchbox"][kind]
         r1, r2 = ratio(ra["p95"], lu["p95"]), ratio(sb["p95"], lu["p95"])
         lines.append(
-            f"| {Q.KIND_LABELS.get(kind, '**all kinds**')} | {ra['n']} | {lu['p50']:.1f} / {lu['p95']:.1f} | "
+            f"| {Q.KIND_LABELS.get(kind, '**all kinds**')} | {ra['n']} | "
+            f"{lu['p50']:.1f} / {lu['p95']:.1f} | "
             f"{ra['p50']:.1f} / {ra['p95']:.1f} | {r1:.2f}x {_verdict(r1 <= 1)} | "
             f"{sb['p50']:.1f} / {sb['p95']:.1f} | {r2:.2f}x {_verdict(r2 <= 2)} | "
             f"{lu['hits_mean']:,.0f} / {sb['hits_mean']:,.0f} |")
@@ -168,7 +172,8 @@ def size_markdown(size: dict) -> str:
 def growth_table(res: dict) -> list[str]:
     lines = [("| articles | arshif rate /s | Lucene rate /s | rate ratio | arshif peak MB | "
               "arshif MB on disk | Lucene MB | disk ratio | ranked p95 ms arshif / Lucene (all) | "
-              "search box p95 ms (all) | serving MB beyond index (arshif / Lucene) | targets met |"),
+              "search box p95 ms (all) | serving MB beyond index (arshif / Lucene) | "
+              "targets met |"),
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size in res["sizes"]:
         a, lu, s = size["arshif_build"], size["lucene_build"], size["search"]
@@ -176,7 +181,8 @@ def growth_table(res: dict) -> list[str]:
         mem = s["memory"]
         lines.append(
             f"| {size['size']:,} | {a['rate']:,.0f} | {lu['rate']:,.0f} | "
-            f"{ratio(a['rate'], lu['rate']):.2f}x | {a['peak_memory_mb']:,.0f} | {_mb(a['size_bytes'])} | "
+            f"{ratio(a['rate'], lu['rate']):.2f}x | {a['peak_memory_mb']:,.0f} | "
+            f"{_mb(a['size_bytes'])} | "
             f"{_mb(lu['size_bytes'])} | {ratio(a['size_bytes'], lu['size_bytes']):.2f}x | "
             f"{s['ranked']['all']['p95']:.1f} / {s['lucene']['all']['p95']:.1f} | "
             f"{s['searchbox']['all']['p95']:.1f} | {mem['arshif']['beyond_index_mb']:,.0f} / "
