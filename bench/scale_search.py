@@ -60,7 +60,8 @@ class Arshif:
 
     def __init__(self, home: str):
         t0 = time.perf_counter()
-        from search.engine import Engine, Request
+        from search.backend import Request
+        from search.engine import Engine
         self.Request = Request
         self.engine = Engine(Path(home))
         self.engine.searcher()

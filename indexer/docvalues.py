@@ -162,6 +162,21 @@ class DocValues:
         vocab = [raw[a:b].decode("utf-8") for a, b in zip([0, *ends[:-1]], ends, strict=True)]
         return self._file.array(f"code/{fieldname}"), vocab
 
+    def text_of(self, fieldname: str, docnums) -> list[str]:
+        """The text column's values of a few documents, without decoding the
+        whole vocabulary (ranked ids among a million)."""
+        if fieldname not in self._texts:
+            return [""] * len(docnums)
+        codes = self._file.array(f"code/{fieldname}")
+        raw = self._file.array(f"vocab/{fieldname}")
+        ends = self._file.array(f"vocab_ends/{fieldname}")
+        return [_vocab_entry(raw, ends, int(codes[d])) for d in docnums]
+
+
+def _vocab_entry(raw: np.ndarray, ends: np.ndarray, code: int) -> str:
+    start = int(ends[code - 1]) if code else 0
+    return raw[start:int(ends[code])].tobytes().decode("utf-8")
+
 
 def docvalues_path(folder: str, segment) -> str:
     """Where ``segment``'s doc values file is (or goes)."""

@@ -11,7 +11,9 @@ build (docs/format.md):
   index, since its queries would not be analyzed as the text was;
 - ``files``: every other file of the generation with its size and CRC-32,
   checked when the index opens, so a missing, truncated or damaged file is
-  reported before a query reads it;
+  reported before a query reads it (a file whose size, modification time
+  and inode are those recorded in STAMP when its checksum last matched is
+  not read again: opening a large index stays cheap);
 - what the build read (``summary``, ``sources``, ``built_at``), for
   ``arshif stats`` and ``--update``.
 
@@ -34,6 +36,9 @@ from indexer import store
 from indexer.settings import IndexSettings
 
 NAME = "MANIFEST.json"
+#: The files' size, modification time and inode when their checksums last
+#: matched: an unchanged file is not read again at every open.
+STAMP = "VERIFIED.json"
 FORMAT = "arshif-index"
 FORMAT_VERSION = 3
 _CHUNK = 8 * 2**20
@@ -57,7 +62,8 @@ def checksum(path: Path) -> str:
 def write(folder: Path, settings: IndexSettings, info: dict) -> None:
     """Describe the finished generation in ``folder`` (its files are final)."""
     files = {p.name: {"size": p.stat().st_size, "crc32": checksum(p)}
-             for p in sorted(folder.iterdir()) if p.is_file() and p.name != NAME}
+             for p in sorted(folder.iterdir())
+             if p.is_file() and p.name not in (NAME, STAMP)}
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -99,17 +105,39 @@ def verify(folder: Path) -> dict:
     manifest = read(folder)
     if settings_of(manifest).fingerprint() != manifest.get("fingerprint"):
         raise IndexOutdated(folder, "was built with other analysis rules or word lists")
+    stamp, seen = _read_stamp(folder), {}
     for name, facts in manifest.get("files", {}).items():
         path = folder / name
         try:
-            size = path.stat().st_size
+            st = path.stat()
         except OSError:
             raise store.IndexDamaged(f"{name} is missing") from None
-        if size != facts["size"]:
-            raise store.IndexDamaged(f"{name} has {size} bytes, not {facts['size']}")
-        if checksum(path) != facts["crc32"]:
+        if st.st_size != facts["size"]:
+            raise store.IndexDamaged(f"{name} has {st.st_size} bytes, not {facts['size']}")
+        seen[name] = [st.st_size, st.st_mtime_ns, st.st_ino]
+        if stamp.get(name) != seen[name] and checksum(path) != facts["crc32"]:
             raise store.IndexDamaged(f"{name} fails its checksum")
+    if seen != stamp:
+        _write_stamp(folder, seen)
     return manifest
+
+
+def _read_stamp(folder: Path) -> dict:
+    try:
+        stamp = json.loads((folder / STAMP).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def _write_stamp(folder: Path, seen: dict) -> None:
+    """Record the verified files; a read-only index is verified at every open."""
+    tmp = folder / f"{STAMP}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(json.dumps(seen), "utf-8")
+        os.replace(tmp, folder / STAMP)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def open_index(folder: Path | None, home: Path | None = None):

@@ -17,6 +17,7 @@ public searcher API.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import OrderedDict
@@ -61,6 +62,7 @@ class Generation:
         self.schema = searcher.schema
         self.doc_count_all = searcher.doc_count_all()
         self.leaves = [_open_leaf(folder, sub, offset) for sub, offset in searcher.leaf_searchers()]
+        self._offsets = [leaf.offset for leaf in self.leaves]
         self.live = np.zeros(self.doc_count_all, dtype=bool)
         for (sub, offset) in searcher.leaf_searchers():
             self.live[np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64) + offset] = True
@@ -221,8 +223,12 @@ class Generation:
         return found
 
     def ids(self, docnums) -> list[str]:
-        codes, vocab = self.texts("id")
-        return [vocab[c] for c in codes[np.asarray(docnums, dtype=np.int64)]]
+        """The ``id`` of each of ``docnums`` (global document numbers)."""
+        out = []
+        for doc in np.asarray(docnums, dtype=np.int64).tolist():
+            leaf = self.leaves[bisect.bisect_right(self._offsets, doc) - 1]
+            out.extend(leaf.docs.text_of("id", [doc - leaf.offset]))
+        return out
 
 
 def _open_leaf(folder: str, sub, offset: int) -> Leaf:

@@ -28,7 +28,8 @@ def test_a_build_lists_every_file_with_size_and_checksum(news_index):
     folder = store.current_dir(news_index)
     data = json.loads((folder / manifest.NAME).read_text("utf-8"))
     assert data["format"] == manifest.FORMAT and data["format_version"] == manifest.FORMAT_VERSION
-    others = {p.name for p in folder.iterdir() if p.is_file() and p.name != manifest.NAME}
+    others = {p.name for p in folder.iterdir()
+              if p.is_file() and p.name not in (manifest.NAME, manifest.STAMP)}
     assert set(data["files"]) == others
     assert {Path(n).suffix for n in others} >= {".toc", ".trm", ".flat", ".docs", ".col"}
     for name, facts in data["files"].items():
@@ -197,3 +198,21 @@ def test_a_changed_stopword_list_changes_the_fingerprint(monkeypatch):
 def test_views_must_be_named_body():
     with pytest.raises(ValueError):
         IndexSettings(views={"exact": "none"})
+
+
+def test_unchanged_files_are_not_read_again(news_index, tmp_path, monkeypatch):
+    """Opening records each verified file's size, time and inode; the next
+    open reads no file whose record matches, and a rewritten file again."""
+    home, folder = _copy(news_index, tmp_path)
+    (folder / manifest.STAMP).unlink(missing_ok=True)
+    manifest.verify(folder)
+    assert (folder / manifest.STAMP).is_file()
+    read = []
+    real = manifest.checksum
+    monkeypatch.setattr(manifest, "checksum", lambda path: read.append(path.name) or real(path))
+    manifest.verify(folder)
+    assert read == []
+    _flip_flat(folder)  # a rewritten file: its record no longer matches
+    with pytest.raises(store.IndexDamaged, match="checksum"):
+        manifest.verify(folder)
+    assert [Path(n).suffix for n in read] == [".flat"]
