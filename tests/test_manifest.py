@@ -203,7 +203,7 @@ def test_views_must_be_named_body():
 def test_unchanged_files_are_not_read_again(news_index, tmp_path, monkeypatch):
     """Opening records each verified file's size, time and inode; the next
     open reads no file whose record matches, and a rewritten file again."""
-    home, folder = _copy(news_index, tmp_path)
+    _, folder = _copy(news_index, tmp_path)
     (folder / manifest.STAMP).unlink(missing_ok=True)
     manifest.verify(folder)
     assert (folder / manifest.STAMP).is_file()
