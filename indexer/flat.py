@@ -22,10 +22,12 @@ of offsets in the narrowest unsigned type that holds it):
 - ``F/first_doc``: uint32, each term's first document;
 - ``F/doc_bytes``: per term, the gaps between its documents (0 for the
   first), packed in the narrowest of 1, 2 or 4 bytes that holds that term's
-  gaps (``F/doc_width``, one byte per term), starting at ``F/doc_at``: a
-  frequent term's gaps take one byte a posting, a rare term's few take 4;
+  gaps (``F/doc_width``, one byte per term; 0 when all are 0: a term of one
+  document), starting at ``F/doc_at``: a frequent term's gaps take one byte
+  a posting, a rare term's few take 2 or 4;
 - ``F/freq_bytes``, ``F/freq_width``, ``F/freq_at``: each posting's
-  frequency, packed the same way (most are 1: one byte);
+  frequency less one, packed the same way (a term found once in each of its
+  documents takes no bytes);
 - for fields with positions (phrases): ``F/positions``, each posting's word
   positions one after the other (as many as its frequency), and
   ``F/pos_at``, where each term's begin.
@@ -45,7 +47,7 @@ from indexer.postings import FieldPostings
 
 EXTENSION = ".flat"
 KIND = "flat postings"
-VERSION = 4
+VERSION = 5
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
@@ -81,7 +83,9 @@ class FlatFile:
         gaps = np.diff(docs, prepend=0)
         gaps[starts[:-1][np.diff(starts) > 0]] = 0
         self._packed(f"{name}/doc", gaps, starts)
-        self._packed(f"{name}/freq", postings.freqs.astype(np.int64), starts)
+        # Frequencies less one: a term found once in each document (most
+        # rare terms) takes no bytes.
+        self._packed(f"{name}/freq", postings.freqs.astype(np.int64) - 1, starts)
         if postings.positions is not None:
             out.put(f"{name}/positions", postings.positions, _smallest(postings.positions))
             pos_at = postings.pos_starts.astype(np.int64)[starts]
@@ -102,14 +106,15 @@ def pack_runs(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.nd
                                                                  np.ndarray]:
     """Runs of non-negative integers below 2**32 (run i is
     ``values[starts[i]:starts[i + 1]]``), each stored little-endian in the
-    narrowest of 1, 2 or 4 bytes that holds all its values: (the bytes, each
-    run's width, where each run begins in the bytes plus the end)."""
+    narrowest of 1, 2 or 4 bytes that holds all its values, or in none when
+    they are all 0: (the bytes, each run's width, where each run begins in
+    the bytes plus the end)."""
     counts = np.diff(starts)
     top = np.zeros(len(counts), dtype=np.int64)
     filled = counts > 0
     if filled.any():
         top[filled] = np.maximum.reduceat(values, starts[:-1][filled])
-    widths = np.where(top < 2**8, 1, np.where(top < 2**16, 2, 4)).astype(np.uint8)
+    widths = np.select([top == 0, top < 2**8, top < 2**16], [0, 1, 2], 4).astype(np.uint8)
     at = np.concatenate([[0], np.cumsum(counts * widths)]).astype(np.int64)
     packed = np.zeros(int(at[-1]), dtype=np.uint8)
     width_of = np.repeat(widths, counts)
@@ -243,13 +248,13 @@ class _Field:
         found = self._find(btext)
         if found is None:
             return _EMPTY_DOCS, _EMPTY_WEIGHTS
-        freqs = self._freqs.run(found, self._count(found))
+        freqs = self._freqs.run(found, self._count(found)) + 1.0
         return self._docs_of(found), freqs * self.boost
 
     def _begins(self, i: int) -> np.ndarray:
         """Where each of term ``i``'s postings' positions begin in
         ``positions`` (plus the end)."""
-        freqs = self._freqs.run(i, self._count(i)).astype(np.int64)
+        freqs = self._freqs.run(i, self._count(i)).astype(np.int64) + 1
         return int(self._pos_at[i]) + np.concatenate([[0], np.cumsum(freqs)])
 
     def all_positions(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -291,8 +296,10 @@ class _Runs:
     def run(self, i: int, count: int) -> np.ndarray:
         width = int(self._widths[i])
         start = int(self._at[i])
-        if width not in (1, 2, 4) or start + width * count > self._size:
+        if width not in (0, 1, 2, 4) or start + width * count > self._size:
             raise ValueError("flat posting file: a run lies outside its array")
+        if not width:
+            return np.zeros(count, dtype=np.uint8)
         return np.frombuffer(self._map, dtype=f"<u{width}", count=count,
                              offset=self._base + start)
 

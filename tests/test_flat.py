@@ -258,7 +258,8 @@ def test_another_version_or_kind_is_not_read(tmp_path):
                                  "pos_at"])
 @pytest.mark.parametrize("where", ["into the header", "past the end", "negative"])
 def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key, where):
-    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"b", 2, 2, (0, 1))], positional=("f",))
+    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"a", 5, 2, (1, 4)),
+                      ("f", b"b", 2, 2, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     data, offset, header = _header(path)
     start, dtype, count = header["arrays"][f"f/{key}"]
@@ -277,7 +278,8 @@ def test_a_header_pointing_outside_the_file_is_refused(tmp_path, key, where):
                                  "term_ends", "positions", "pos_at"])
 def test_arrays_that_disagree_are_refused(tmp_path, key):
     """A header whose arrays are inside the file but of inconsistent lengths."""
-    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"b", 2, 2, (0, 1))], positional=("f",))
+    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"a", 5, 2, (1, 4)),
+                      ("f", b"b", 2, 2, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     _, _, header = _header(path)
     start, dtype, count = header["arrays"][f"f/{key}"]
@@ -292,7 +294,8 @@ _VALID_KIND = json.dumps({"kind": flat.KIND, "version": flat.VERSION}).encode()
 
 @pytest.mark.parametrize("cut", [1, 5, _FOOTER.size, _FOOTER.size + 3, 40])
 def test_a_cut_file_is_refused(tmp_path, cut):
-    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"b", 2, 2, (0, 1))], positional=("f",))
+    _write(tmp_path, [("f", b"a", 0, 1, (3,)), ("f", b"a", 5, 2, (1, 4)),
+                      ("f", b"b", 2, 2, (0, 1))], positional=("f",))
     path = tmp_path / "x.flat"
     path.write_bytes(path.read_bytes()[:-cut])
     with pytest.raises(ArrayFileError):
@@ -370,9 +373,13 @@ def test_runs_are_packed_in_their_narrowest_width(runs):
     packed, widths, at = flat.pack_runs(values, starts)
     for i, run in enumerate(runs):
         width = int(widths[i])
-        assert width == (1 if max(run, default=0) < 2**8 else 2 if max(run) < 2**16 else 4)
+        top = max(run, default=0)
+        assert width == (0 if top == 0 else 1 if top < 2**8 else 2 if top < 2**16 else 4)
         raw = packed[at[i]:at[i + 1]].tobytes()
-        assert np.frombuffer(raw, dtype=f"<u{width}").tolist() == run
+        if width == 0:  # a run of zeros takes no bytes
+            assert raw == b"" and not any(run)
+        else:
+            assert np.frombuffer(raw, dtype=f"<u{width}").tolist() == run
 
 
 @settings(max_examples=40, deadline=None)
