@@ -109,9 +109,10 @@ class Backend(Protocol):
     def search(self, req: Request) -> Result:
         """The search box: a page of hits with highlights, facets, suggestion."""
 
-    def ranked_ids(self, text: str, limit: int = 100) -> list[tuple[str, int, float]]:
-        """(id, rank, score) of the top ``limit``, ranked as ``search`` ranks:
-        batch runs and evaluation."""
+    def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:
+        """(id, rank, score) of the top ``limit`` of a query text or of a
+        request (its filters and sort), ranked as ``search`` ranks: batch
+        runs, evaluation, benchmarks."""
 
     def article(self, article_id: str, q: str = "") -> Article | None:
         """One article by id; with ``q``, its body with the query's matches marked."""

@@ -170,11 +170,7 @@ class Engine:
                               else "empty query")
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
-        match = view.match(parsed.query)
-        filters = _filter_query(req)
-        if filters is not None:
-            match = matching.restrict(match, view.match(filters))
-        order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
+        match, order = _ranking(view, parsed, req)
         docnums, scores = matching.top(match, req.page * req.per_page, order)
         result.total = match.count
         if req.facets:
@@ -192,14 +188,17 @@ class Engine:
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
-    def ranked_ids(self, text: str, limit: int = 100) -> list[tuple[str, int, float]]:
-        """(id, rank, score) of the top ``limit``: the search box's ranking,
-        without highlights or facets."""
+    def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:
+        """(id, rank, score) of the top ``limit`` of a query, or of a request
+        (its filters and sort, not its page): the search box's ranking
+        without stored fields, highlights or facets."""
+        req = query if isinstance(query, Request) else Request(q=query)
         view = self.view()
-        parsed = parse(view.live.parser, text)
+        parsed = parse(view.live.parser, req.q)
         if parsed.query is wq.NullQuery:
             return []
-        docnums, scores = matching.top(view.match(parsed.query), limit)
+        match, order = _ranking(view, parsed, req)
+        docnums, scores = matching.top(match, limit, order)
         ids = view.gen.ids(docnums)
         return [(ids[n], n + 1, round(float(s), 4)) for n, s in enumerate(scores)]
 
@@ -268,6 +267,18 @@ class _View:
         return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
                    headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
                    source=doc.get("source", ""))
+
+
+def _ranking(view: _View, parsed: Parsed, req: Request) -> tuple[matching.Match,
+                                                                  np.ndarray | None]:
+    """The request's match (its filters applied) and the sort key of its
+    order (None: by score)."""
+    match = view.match(parsed.query)
+    filters = _filter_query(req)
+    if filters is not None:
+        match = matching.restrict(match, view.match(filters))
+    order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
+    return match, order
 
 
 def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:

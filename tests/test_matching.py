@@ -518,3 +518,17 @@ def test_sparse_and_dense_unions_agree(news_index, monkeypatch, text):
         results.append((match.docs.tolist(), match.scores.tolist()))
     assert results[0][0] == results[1][0]
     assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)  # summed in another order
+
+
+@pytest.mark.parametrize("kw", [
+    {"date_from": date(2023, 1, 1), "date_to": date(2023, 9, 12)},
+    {"source": "العربية"},
+    {"sort": "newest"},
+    {"sort": "oldest", "source": "الجزيرة"},
+])
+def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
+    """The ranked ids of a request (filters, sort) are its search hits, in order."""
+    req = Request(q="الاقتصاد", per_page=100, highlight=False, facets=False, **kw)
+    hits = news_engine.search(req).hits
+    ranked = news_engine.ranked_ids(req, 100)
+    assert [(h.id, h.rank, h.score) for h in hits] == ranked and ranked
