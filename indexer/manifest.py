@@ -73,6 +73,8 @@ def write(folder: Path, settings: IndexSettings, info: dict) -> None:
     tmp = folder / (NAME + ".tmp")
     tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
     os.replace(tmp, folder / NAME)
+    # Just checksummed: the first open need not read the files again.
+    _write_stamp(folder, {name: _stat(folder / name) for name in files})
 
 
 def read(folder: Path) -> dict:
@@ -114,12 +116,17 @@ def verify(folder: Path) -> dict:
             raise store.IndexDamaged(f"{name} is missing") from None
         if st.st_size != facts["size"]:
             raise store.IndexDamaged(f"{name} has {st.st_size} bytes, not {facts['size']}")
-        seen[name] = [st.st_size, st.st_mtime_ns, st.st_ino]
+        seen[name] = _stat(path, st)
         if stamp.get(name) != seen[name] and checksum(path) != facts["crc32"]:
             raise store.IndexDamaged(f"{name} fails its checksum")
     if seen != stamp:
         _write_stamp(folder, seen)
     return manifest
+
+
+def _stat(path: Path, st: os.stat_result | None = None) -> list[int]:
+    st = st or path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _read_stamp(folder: Path) -> dict:
