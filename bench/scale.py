@@ -191,7 +191,7 @@ def parse_args(argv=None):
     ap.add_argument("--sizes", default="58k,234k,468k,1M",
                     help="comma-separated article counts, multiples of --shard "
                          "(default %(default)s)")
-    ap.add_argument("--queries", type=int, default=100,
+    ap.add_argument("--queries", type=int, default=50,
                     help="headlines sampled; each gives one query of every kind "
                          "(default %(default)s)")
     ap.add_argument("--workdir", type=Path, default=None,
