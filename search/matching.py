@@ -8,10 +8,11 @@ matcher tree sums them), so Whoosh's searcher over the same index ranks the
 same documents in the same order; the tests compare the two on every shape.
 
 A match is sparse: the sorted document numbers that match and their
-scores.  A term costs its posting list, an OR the sum of its children's,
-an AND or NOT a binary search of the smaller side in the larger: the work
-follows the posting lists, not the size of the collection.  Only the shapes
-that name every document (``*``, a lone NOT, a date range) walk all of them.
+scores.  A term costs its posting list; an OR merges its children's sorted
+arrays (or, past 1/DENSE_UNION of the documents, sums them in one array
+over all documents); an AND or NOT is a binary search of the smaller side
+in the larger.  Only the shapes that name every document (``*``, a lone
+NOT, a date range) walk all of them.
 
 Prefixes, wildcards and ranges over words are expanded against the
 vocabulary with bounds (MAX_EXPANSIONS terms chosen among at most
@@ -56,7 +57,7 @@ def _empty() -> Match:
 
 def evaluate(q: wq.Query, gen: Generation, reader) -> Match:
     """``q``'s matches and scores over ``gen``; ``reader`` (a Whoosh reader
-    of the same generation) lists the vocabulary for expansions."""
+    of the same generation) finds the candidates of fuzzy terms."""
     handler = _HANDLERS.get(type(q))
     if handler is None:
         handler = next((h for cls, h in _HANDLERS.items() if isinstance(q, cls)), None)
