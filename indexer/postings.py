@@ -91,6 +91,20 @@ class TokenStream:
         if self.positions is not None:
             self.positions.fromlist(positions)
 
+    def add_runs(self, number: int, docs: np.ndarray, counts: np.ndarray,
+                 positions: np.ndarray | None = None) -> None:
+        """One term's postings at once (a merge): ``counts[i]`` words
+        numbered ``number`` in document ``docs[i]``, at ``positions``."""
+        if not len(docs):
+            return
+        if (self.run_docs and int(docs[0]) < self.run_docs[-1]) or np.any(np.diff(docs) < 0):
+            self.in_doc_order = False
+        self.ids.frombytes(np.full(int(counts.sum()), number, dtype=np.uint32).tobytes())
+        self.run_docs.frombytes(docs.astype(np.uint32).tobytes())
+        self.run_lengths.frombytes(counts.astype(np.uint32).tobytes())
+        if self.positions is not None:
+            self.positions.frombytes(positions.astype(np.uint32).tobytes())
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -108,6 +122,10 @@ class TermWords:
 
     def add(self, docnum: int, terms: list, positions: list[int] | None = None) -> None:
         self.stream.add(docnum, list(map(self.ids.__getitem__, terms)), positions)
+
+    def add_runs(self, term, docs: np.ndarray, counts: np.ndarray,
+                 positions: np.ndarray | None = None) -> None:
+        self.stream.add_runs(self.ids[term], docs, counts, positions)
 
     def terms(self) -> list[str | bytes]:
         """The term of each number (a dict keeps insertion order)."""

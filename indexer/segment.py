@@ -26,12 +26,13 @@ import shutil
 from itertools import groupby
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from indexer.analysis import split_sections
 from indexer.codec import ArshifCodec
-from indexer.flat import FlatFile, flat_path
+from indexer.flat import FlatFile, FlatPostings, flat_path
 from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings
 from indexer.schema import body_views
 
@@ -154,26 +155,35 @@ class ArshifWriter(SegmentWriter):
         return numbered[name]
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
-        """A merge (``--update``): another segment's postings, through the
-        reader (flat or Whoosh's blocks, whatever wrote it)."""
+        """A merge (``--update``): another segment's postings, read from its
+        flat file a term at a time (its deleted documents left out:
+        ``docmap`` maps the live ones to their new numbers)."""
+        flat = FlatPostings(flat_path(self.folder, reader.segment()))
+        if docmap is None:
+            new_number = startdoc + np.arange(reader.doc_count_all(), dtype=np.int64)
+        else:
+            new_number = np.full(reader.doc_count_all(), -1, dtype=np.int64)
+            new_number[np.fromiter(docmap.keys(), np.int64)] = np.fromiter(docmap.values(),
+                                                                             np.int64)
         for name in reader.indexed_field_names():
             if name not in self.flat_fields:
                 continue
             field, words = self.schema[name], self._terms_of(name)
             boost = field.format.field_boost or 1
             analyzed = _analyzed(field)
-            for btext in reader.lexicon(name):
-                matcher = reader.postings(name, btext)
+            positional = words.stream.positions is not None
+            for btext in flat.terms(name):
+                docs, weights = flat.postings(name, btext)
+                new = new_number[docs]
+                kept = new >= 0
+                counts = np.rint(weights / boost).astype(np.int64)
+                positions = None
+                if positional:
+                    begins, positions = flat.all_positions(name, btext)
+                    counts = np.diff(begins)
+                    positions = positions[np.repeat(kept, counts)]
                 term = btext.decode("utf-8") if analyzed else btext
-                while matcher.is_active():
-                    docnum = matcher.id()
-                    newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
-                    if words.stream.positions is not None:
-                        positions = list(matcher.value_as("positions"))
-                        words.add(newdoc, [term] * len(positions), positions)
-                    else:
-                        words.add(newdoc, [term] * round(matcher.weight() / boost))
-                    matcher.next()
+                words.add_runs(term, new[kept], counts[kept], positions)
 
     def _flush_segment(self):
         """Write the term index (all fields, in name order: Whoosh's order)

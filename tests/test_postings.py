@@ -110,3 +110,20 @@ def test_length_bytes_is_whooshs():
 
     lengths = np.array([0, 1, 2, 3, 10, 100, 1000, 54321, 106373, 106374, 10**7])
     assert length_bytes(lengths).tolist() == [length_to_byte(int(n)) for n in lengths]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.lists(st.integers(0, 500), min_size=1,
+                                                          max_size=4)), max_size=10))
+def test_runs_added_at_once_equal_words_added_one_posting_at_a_time(postings):
+    """A merge adds a term's postings in one call (TokenStream.add_runs)."""
+    one, bulk = TokenStream(True), TokenStream(True)
+    for doc, positions in postings:
+        one.add(doc, [7] * len(positions), positions)
+    docs = np.array([doc for doc, _ in postings], dtype=np.int64)
+    counts = np.array([len(p) for _, p in postings], dtype=np.int64)
+    flat = np.array([x for _, p in postings for x in p], dtype=np.int64)
+    bulk.add_runs(7, docs, counts, flat)
+    for name in ("ids", "run_docs", "run_lengths", "positions"):
+        assert getattr(one, name) == getattr(bulk, name)
+    assert one.in_doc_order == bulk.in_doc_order
