@@ -211,12 +211,18 @@ def _build_in_parallel(ix, items, jobs: int, reading: _Reading, settings: IndexS
                        summary: Summary, on_file) -> None:
     """Write ``jobs`` contiguous parts of ``items`` in parallel (indexer/parallel.py)."""
     parts = [parallel.Part(part) for part in parallel.split_items(items, jobs)]
-    progress, progress_keys = Summary(), set()
+    # Files and articles read so far, for progress only: which articles are
+    # copies of others is known when every part is counted, at the end.
+    progress = Summary()
+    done = 0
 
     def file_done(facts: FileFacts) -> None:
-        count_file(progress, facts, progress_keys)
+        nonlocal done
+        done += 1
+        progress.files += facts.part == 0
+        progress.indexed += len(facts.articles)
         store.checkpoint("file")
-        if progress.files == len(items):  # all read: the workers now write their segments
+        if done == len(items):  # all read: the workers now write their segments
             store.checkpoint("commit")
         if on_file:
             on_file(FileResult(facts.path, rejects=facts.rejects), progress)

@@ -122,3 +122,19 @@ def test_update_of_a_file_read_in_parts(tmp_path, monkeypatch):
     found = [{hit[0] for hit in Engine(h).ranked_ids("خبر", 1000)}
              for h in (home, tmp_path / "fresh")]
     assert found[0] == found[1] and len(found[0]) == fresh.indexed
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_commit_point_is_reached_once_with_files_in_parts(tmp_path, monkeypatch, jobs):
+    """The build's checkpoints (the reliability tests' kill points) count
+    parts as the items they are: "commit" comes once, after the last."""
+    from indexer import store
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    write_records(folder / "a.jsonl", 150)
+    points = []
+    monkeypatch.setattr(store, "checkpoint", points.append)
+    _build(folder, tmp_path / "ix", monkeypatch, 1500, jobs)
+    assert points.count("commit") == 1
+    assert points.index("commit") > max(i for i, p in enumerate(points) if p == "file")
