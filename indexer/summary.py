@@ -49,9 +49,10 @@ class Summary:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArticleFacts:
-    """What counting needs of one article: small, so it crosses processes cheaply."""
+    """What counting needs of one article: small, so it crosses processes
+    cheaply (slots: the parent of a parallel build holds one per article)."""
 
     key: str  # content key (indexer.schema.content_key)
     path: str
@@ -65,7 +66,7 @@ class ArticleFacts:
                    article.date_problem)
 
 
-@dataclass
+@dataclass(slots=True)
 class FileFacts:
     """What counting needs of one input file."""
 
