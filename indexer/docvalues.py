@@ -139,11 +139,12 @@ class DocValues:
     def has_numbers(self, fieldname: str) -> bool:
         return fieldname in self._numbers
 
-    def lengths(self, fieldname: str) -> np.ndarray:
-        """Each document's length in ``fieldname`` as Whoosh's scorer sees it."""
+    def length_codes(self, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname`` as Whoosh's one-byte code
+        (``BYTE_TO_LENGTH`` gives the length Whoosh's scorer sees)."""
         if fieldname not in self._lengths:
-            return np.zeros(self.count)
-        return BYTE_TO_LENGTH[self._file.array(f"length/{fieldname}")]
+            return np.zeros(self.count, dtype=np.uint8)
+        return self._file.array(f"length/{fieldname}")
 
     def numbers(self, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
         """(values, present) of a numeric column; absent values hold 0."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.arrayfile import ArrayFileError
-from indexer.docvalues import DocValues, docvalues_path
+from indexer.docvalues import BYTE_TO_LENGTH, DocValues, docvalues_path
 from indexer.flat import FlatPostings, flat_path
 from indexer.store import IndexDamaged
 
@@ -112,7 +112,7 @@ class Generation:
         # Whoosh's BM25F (whoosh.scoring.bm25) with its idf: the document
         # frequency counts deleted documents, as Whoosh's does.
         idf = math.log(self.doc_count_all / (frequency + 1)) + 1
-        length = self.lengths(fieldname)[docnums]
+        length = BYTE_TO_LENGTH[self.length_codes(fieldname)[docnums]]
         k1, b = self.k1, self.b
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
@@ -178,10 +178,12 @@ class Generation:
             self._per_doc[key] = found
         return found
 
-    def lengths(self, fieldname: str) -> np.ndarray:
-        """Each document's length in ``fieldname``, as Whoosh's scorer sees it."""
-        return self._joined(("length", fieldname), lambda leaf: leaf.docs.lengths(fieldname),
-                            np.zeros(0))
+    def length_codes(self, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname`` as Whoosh's one-byte code:
+        a byte a document in memory, decoded for a term's postings only."""
+        return self._joined(("length", fieldname),
+                            lambda leaf: leaf.docs.length_codes(fieldname),
+                            np.zeros(0, dtype=np.uint8))
 
     def numbers(self, fieldname: str) -> tuple[np.ndarray, np.ndarray]:
         """A numeric column (the date, as Whoosh's long integers) as (values,

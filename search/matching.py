@@ -220,7 +220,7 @@ def _every(q: wq.Every, gen: Generation, reader) -> Match:
         return _empty()
     field = gen.schema[fieldname]
     if field.scorable:
-        has = gen.lengths(fieldname) > 0
+        has = gen.length_codes(fieldname) > 0
     elif field.column_type is not None and gen.has_numbers(fieldname):
         has = gen.numbers(fieldname)[1]
     else:  # keywords (source, year...): documents holding any term, b"" included
