@@ -2,8 +2,8 @@
 
 Why not Whoosh's posting pool: it makes a Python tuple per posting (term,
 document), pickles, sorts and merges them one at a time, and its codec then
-encodes them 128 at a time in Python.  That was two thirds of a build
-(docs/performance.md, "Indexing").  Here a field's words are kept as they
+encodes them 128 at a time in Python: most of a build's time
+(docs/performance.md).  Here a field's words are kept as they
 come, one array entry per word (term number, document, position), appended in
 C; when the segment is written they are sorted in one ``argsort`` and turned
 into posting lists (documents, frequencies, positions) with array operations.

@@ -6,7 +6,7 @@ indexed field's words go into arrays (indexer/postings.py) instead of
 Whoosh's posting pool, and when the segment is written they become the
 segment's flat posting file plus term index entries (indexer/codec.py).
 Whoosh's per-posting path (a tuple per posting, pickled, sorted, merged and
-block-encoded in Python) was two thirds of a build.
+block-encoded in Python) would be most of a build.
 
 Analysis is fused: the text fields are split into surface words, each
 looked up once in a table of the segment's distinct words (analyzed once

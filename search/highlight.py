@@ -6,8 +6,8 @@ index term (stem) is one of the query's, with offsets into the ORIGINAL text
 Whoosh's ``HtmlFormatter`` writes the marks and escapes all text.
 
 Why not ``whoosh.highlight.highlight``: it builds a Token for every word of
-every hit's body and runs its fragmenter over all of them, which was 75 % of
-the search box's time after the ranking was vectorized.  Here only the
+every hit's body and runs its fragmenter over all of them: most of the
+search box's time once the ranking is vectorized.  Here only the
 matched words become tokens, and fragments are cut around them, snapped to
 whole words (Whoosh's ContextFragmenter counts characters and can cut a word
 in half), and ranked as Whoosh's ``BasicFragmentScorer`` ranks them.

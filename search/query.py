@@ -93,8 +93,8 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
     """What ``parser.parse`` makes of plain words, built directly; None for
     anything else (operators, quotes, fields, a word the analyzer splits).
 
-    Why: Whoosh's parser spends ~2 ms on a few words (plugins, per-field
-    copies, normalizing), as long as the whole vectorized search.  Plain
+    Why: Whoosh's parser spends about as long on a few words (plugins,
+    per-field copies, normalizing) as the whole search takes.  Plain
     words under OR grouping always parse to one flat Or of each word's
     term in each field, in order, duplicates dropped, which is quick to
     build; tests/test_query_plain.py checks it equals the parser's output.
