@@ -197,7 +197,7 @@ class Engine:
         parsed = parse(view.live.parser, req.q)
         if parsed.query is wq.NullQuery:
             return []
-        match, order = _ranking(view, parsed, req)
+        match, order = _ranking(view, parsed, req, limit)
         docnums, scores = matching.top(match, limit, order)
         ids = view.gen.ids(docnums)
         return [(ids[n], n + 1, round(float(s), 4)) for n, s in enumerate(scores)]
@@ -253,6 +253,9 @@ class _View:
     def match(self, q: wq.Query) -> matching.Match:
         return matching.evaluate(q, self.gen, self.searcher.reader())
 
+    def best(self, q: wq.Query, limit: int, keep: matching.Match | None) -> matching.Match:
+        return matching.best(q, self.gen, self.searcher.reader(), limit, keep)
+
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
         doc = self.searcher.stored_fields(docnum)
         headline = doc.get("headline", "")
@@ -269,14 +272,19 @@ class _View:
                    source=doc.get("source", ""))
 
 
-def _ranking(view: _View, parsed: Parsed, req: Request) -> tuple[matching.Match,
-                                                                  np.ndarray | None]:
+def _ranking(view: _View, parsed: Parsed, req: Request,
+             limit: int | None = None) -> tuple[matching.Match, np.ndarray | None]:
     """The request's match (its filters applied) and the sort key of its
-    order (None: by score)."""
-    match = view.match(parsed.query)
+    order (None: by score).  With a ``limit`` and ranked by score, the match
+    may hold only the documents that can be among the first ``limit``
+    (``matching.best``): enough for a ranking, not for a count."""
     filters = _filter_query(req)
-    if filters is not None:
-        match = matching.restrict(match, view.match(filters))
+    keep = view.match(filters) if filters is not None else None
+    if req.sort == "relevance" and limit is not None:
+        return view.best(parsed.query, limit, keep), None
+    match = view.match(parsed.query)
+    if keep is not None:
+        match = matching.restrict(match, keep)
     order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
     return match, order
 

@@ -17,7 +17,6 @@ public searcher API.
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 from collections import OrderedDict
@@ -35,6 +34,8 @@ CACHE_BYTES = 256 * 2**20
 #: What a cache entry costs beyond its arrays (the key, the tuple, the
 #: arrays' headers): counted so that many tiny entries are bounded too.
 ENTRY_OVERHEAD = 512
+#: Best-scoring documents kept per term for pruned rankings.
+TOP_DOCS = 128
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
@@ -116,6 +117,17 @@ class Generation:
         k1, b = self.k1, self.b
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
+
+    def term_top(self, fieldname: str, text) -> np.ndarray:
+        """The TOP_DOCS documents where the term scores best (unboosted),
+        sorted by document: where a pruned ranking starts (search/matching.py);
+        cached."""
+        def load():
+            docs, contrib = self.term(fieldname, text)
+            if len(docs) > TOP_DOCS:
+                docs = np.sort(docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]])
+            return (docs,)
+        return self._cached(("#top", fieldname, text), load)[0]
 
     def span(self, fieldname: str, low: bytes, high: bytes | None,
              most: int) -> dict[bytes, int]:
@@ -225,11 +237,17 @@ class Generation:
         return found
 
     def ids(self, docnums) -> list[str]:
-        """The ``id`` of each of ``docnums`` (global document numbers)."""
-        out = []
-        for doc in np.asarray(docnums, dtype=np.int64).tolist():
-            leaf = self.leaves[bisect.bisect_right(self._offsets, doc) - 1]
-            out.extend(leaf.docs.text_of("id", [doc - leaf.offset]))
+        """The ``id`` of each of ``docnums`` (global document numbers): one
+        doc values lookup per segment, not per document."""
+        docs = np.asarray(docnums, dtype=np.int64)
+        out = [""] * len(docs)
+        owner = np.searchsorted(self._offsets, docs, side="right") - 1
+        for n in np.unique(owner).tolist():
+            at = np.flatnonzero(owner == n)
+            leaf = self.leaves[n]
+            for i, value in zip(at.tolist(), leaf.docs.text_of("id", docs[at] - leaf.offset),
+                                strict=True):
+                out[i] = value
         return out
 
 

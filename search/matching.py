@@ -93,6 +93,102 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
     return docs[chosen], scores[chosen]
 
 
+# -- the top documents of a sum of terms, without scoring every match --------
+
+#: Below this many postings a sum of terms is simply scored in full.
+PRUNE_FROM = 20_000
+
+
+def best(q: wq.Query, gen: Generation, reader, limit: int,
+         keep: Match | None = None) -> Match:
+    """Matches of ``q`` (within ``keep``, a filter) that include its top
+    ``limit`` by score, with exact scores: ``top(best(q, ...), limit)`` is
+    ``top(restrict(evaluate(q), keep), limit)``, documents and scores alike.
+
+    Why: a plain query is an OR of words in five fields, and a frequent
+    word matches a large part of the archive, while a results page needs
+    only the best few.  For a query that is a sum of term scores, this is
+    MaxScore (Turtle and Flood, 1995) over whole posting lists: the best
+    documents of each term give a threshold (the ``limit``-th best full
+    score among them); the terms whose best scores, added up, stay below it
+    cannot lift a document into the top alone, so only documents of the
+    other terms are scored (each term's postings read for them only).
+    Other query shapes are evaluated in full.
+    """
+    terms = _sum_terms(q)
+    if terms is None or limit <= 0:
+        match = evaluate(q, gen, reader)
+        return restrict(match, keep) if keep is not None else match
+    allowed = None
+    if keep is not None:
+        allowed = np.zeros(gen.doc_count_all, dtype=bool)
+        allowed[keep.docs] = True
+    postings = [_Within.limit(gen.term(t.fieldname, t.text), allowed) for t in terms]
+    if sum(len(docs) for docs, _ in postings) < PRUNE_FROM:
+        return evaluate(q, _Within(gen, allowed), reader)
+    seed = np.zeros(gen.doc_count_all, dtype=bool)
+    for t in terms:
+        seed[gen.term_top(t.fieldname, t.text)] = True
+    if allowed is not None:
+        seed &= allowed
+    seeded = evaluate(q, _Within(gen, seed), reader)
+    if seeded.count < limit:
+        return evaluate(q, _Within(gen, allowed), reader)
+    threshold = np.partition(seeded.scores, seeded.count - limit)[seeded.count - limit]
+    # Each term's best weighted score; a small margin covers rounding in sums.
+    bounds = [float(scores.max()) * t.boost * (1 + 1e-9) if len(scores) else 0.0
+              for t, (_, scores) in zip(terms, postings, strict=True)]
+    ascending = np.argsort(bounds, kind="stable")
+    below = np.cumsum(np.asarray(bounds)[ascending]) < threshold
+    candidates = seed
+    for n in ascending[~below].tolist():
+        candidates[postings[n][0]] = True
+    return evaluate(q, _Within(gen, candidates), reader)
+
+
+def _sum_terms(q: wq.Query) -> list[wq.Term] | None:
+    """The terms of ``q`` if its score is the plain sum of their scores
+    (terms under ORs that carry no boost), else None."""
+    if type(q) is wq.Term:
+        return [q]
+    if type(q) is not wq.Or or (q.boost != 1.0 and len(q.subqueries) > 1):
+        return None
+    found: list[wq.Term] = []
+    for sub in q.subqueries:
+        terms = _sum_terms(sub)
+        if terms is None:
+            return None
+        found.extend(terms)
+    return found
+
+
+class _Within:
+    """A generation seen through a set of documents (a mask over all of
+    them; None: every document): each term's postings limited to the set.
+
+    Evaluating a sum of terms through it gives each document of the set the
+    score it has over the whole generation: the same terms, added in the
+    same order (``_union`` sums alike both ways)."""
+
+    def __init__(self, gen: Generation, allowed: np.ndarray | None):
+        self._gen = gen
+        self._allowed = allowed
+        self.doc_count_all = gen.doc_count_all
+        self.schema = gen.schema
+
+    def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+        return self.limit(self._gen.term(fieldname, text), self._allowed)
+
+    @staticmethod
+    def limit(postings: tuple[np.ndarray, np.ndarray],
+              allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        if allowed is None:
+            return postings
+        docs, scores = postings
+        inside = allowed[docs]
+        return docs[inside], scores[inside]
+
+
 # -- combining sparse matches -------------------------------------------------
 
 def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -126,16 +222,13 @@ def _union(matches: list[Match], size: int) -> Match:
             hit[m.docs] = True
         docs = np.flatnonzero(hit).astype(np.int32)
         return Match(docs, total[docs])
-    docs = np.concatenate([m.docs for m in matches])
-    scores = np.concatenate([m.scores for m in matches])
-    # A stable sort merges the already sorted runs in about linear time.
-    order = np.argsort(docs, kind="stable")
-    docs, scores = docs[order], scores[order]
-    first = np.empty(len(docs), dtype=bool)
-    first[0] = True
-    np.not_equal(docs[1:], docs[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    return Match(docs[starts], np.add.reduceat(scores, starts))
+    docs = np.unique(np.concatenate([m.docs for m in matches]))
+    # Each document's scores are added one match after another, as above:
+    # the same sums to the last bit, whichever way a union is taken.
+    total = np.zeros(len(docs))
+    for m in matches:
+        total[np.searchsorted(docs, m.docs)] += m.scores
+    return Match(docs, total)
 
 
 def _intersection(matches: list[Match]) -> Match:
