@@ -170,11 +170,13 @@ class Engine:
                               else "empty query")
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
-        match, order = _ranking(view, parsed, req)
+        query, keep = view.expand_terms(parsed.query), view.filters(req)
+        match, order, pruned = _ranking(view, query, req, keep, req.page * req.per_page)
         docnums, scores = matching.top(match, req.page * req.per_page, order)
-        result.total = match.count
+        matched = view.matching_docs(query, keep) if pruned else match.docs
+        result.total = len(matched)
         if req.facets:
-            result.facets = count_facets(view.gen, match.docs)
+            result.facets = count_facets(view.gen, matched)
         result.pages = -(-result.total // req.per_page) if result.total else 0
         start = (req.page - 1) * req.per_page
         terms = _highlight_terms(parsed)
@@ -197,7 +199,8 @@ class Engine:
         parsed = parse(view.live.parser, req.q)
         if parsed.query is wq.NullQuery:
             return []
-        match, order = _ranking(view, parsed, req, limit)
+        match, order, _ = _ranking(view, view.expand_terms(parsed.query), req,
+                                   view.filters(req), limit)
         docnums, scores = matching.top(match, limit, order)
         ids = view.gen.ids(docnums)
         return [(ids[n], n + 1, round(float(s), 4)) for n, s in enumerate(scores)]
@@ -256,6 +259,19 @@ class _View:
     def best(self, q: wq.Query, limit: int, keep: matching.Match | None) -> matching.Match:
         return matching.best(q, self.gen, self.searcher.reader(), limit, keep)
 
+    def expand_terms(self, q: wq.Query) -> wq.Query:
+        return matching.expand_terms(q, self.gen, self.searcher.reader())
+
+    def filters(self, req: Request) -> matching.Match | None:
+        """The documents the request's filters (dates, source) let through;
+        None without filters."""
+        filters = _filter_query(req)
+        return self.match(filters) if filters is not None else None
+
+    def matching_docs(self, q: wq.Query, keep: matching.Match | None) -> np.ndarray:
+        """Every document ``q`` matches within ``keep``."""
+        return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
+
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
         doc = self.searcher.stored_fields(docnum)
         headline = doc.get("headline", "")
@@ -272,21 +288,19 @@ class _View:
                    source=doc.get("source", ""))
 
 
-def _ranking(view: _View, parsed: Parsed, req: Request,
-             limit: int | None = None) -> tuple[matching.Match, np.ndarray | None]:
-    """The request's match (its filters applied) and the sort key of its
-    order (None: by score).  With a ``limit`` and ranked by score, the match
-    may hold only the documents that can be among the first ``limit``
-    (``matching.best``): enough for a ranking, not for a count."""
-    filters = _filter_query(req)
-    keep = view.match(filters) if filters is not None else None
-    if req.sort == "relevance" and limit is not None:
-        return view.best(parsed.query, limit, keep), None
-    match = view.match(parsed.query)
+def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
+             limit: int) -> tuple[matching.Match, np.ndarray | None, bool]:
+    """``query``'s match within ``keep`` (the request's filters), the sort key of its
+    order (None: by score), and whether the match is pruned: ranked by score,
+    a sum of terms matches only the documents that can be among the first
+    ``limit`` (``matching.best``), enough for the ranking but not a count."""
+    if req.sort == "relevance" and matching.prunable(query):
+        return view.best(query, limit, keep), None, True
+    match = view.match(query)
     if keep is not None:
         match = matching.restrict(match, keep)
     order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
-    return match, order
+    return match, order, False
 
 
 def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:

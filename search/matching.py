@@ -146,11 +146,41 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     return evaluate(q, _Within(gen, candidates), reader)
 
 
+def matching_docs(q: wq.Query, gen: Generation, reader,
+                  keep: Match | None = None) -> np.ndarray:
+    """The documents ``q`` matches (within ``keep``): the documents of
+    ``evaluate(q)``, without adding up their scores.  What counts and facets
+    read when ``best`` gave the ranking."""
+    terms = _sum_terms(q)
+    if terms is None:
+        match = evaluate(q, gen, reader)
+        return (restrict(match, keep) if keep is not None else match).docs
+    lists = [docs for docs in (gen.term(t.fieldname, t.text)[0] for t in terms) if len(docs)]
+    if not lists:
+        return _NO_DOCS
+    if sum(len(docs) for docs in lists) * DENSE_UNION > gen.doc_count_all:
+        hit = np.zeros(gen.doc_count_all, dtype=bool)
+        for docs in lists:
+            hit[docs] = True
+        found = np.flatnonzero(hit).astype(np.int32)
+    else:
+        found = np.unique(np.concatenate(lists))
+    return found if keep is None else found[_contains(keep.docs, found)]
+
+
+def prunable(q: wq.Query) -> bool:
+    """Whether ``best`` prunes ``q`` (a sum of terms, once ``expand_terms``
+    has expanded it) rather than scoring every match."""
+    return _sum_terms(q) is not None
+
+
 def _sum_terms(q: wq.Query) -> list[wq.Term] | None:
     """The terms of ``q`` if its score is the plain sum of their scores
     (terms under ORs that carry no boost), else None."""
     if type(q) is wq.Term:
         return [q]
+    if q is wq.NullQuery:
+        return []
     if type(q) is not wq.Or or (q.boost != 1.0 and len(q.subqueries) > 1):
         return None
     found: list[wq.Term] = []
@@ -368,19 +398,38 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
 def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
     """Prefixes, wildcards, regular expressions and fuzzy terms: the OR of
     their bounded expansion (Whoosh sums the terms' BM25F scores too)."""
+    return evaluate(_expansion(q, gen, reader), gen, reader)
+
+
+_EXPANDABLE = (wq.Prefix, wq.Wildcard, wq.Regex, wq.FuzzyTerm)
+
+
+def _expansion(q: wq.Query, gen: Generation, reader) -> wq.Query:
+    """The terms ``q`` (a prefix, wildcard, regular expression or fuzzy
+    term) is searched as, OR-ed; ``*`` alone as every document."""
     fieldname = q.fieldname
     if fieldname not in gen.schema:
-        return _empty()
+        return wq.NullQuery
     text = getattr(q, "text", None)
     if (isinstance(q, wq.Prefix) and not text) or (
             isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
-        return _every(wq.Every(fieldname, boost=q.boost), gen, reader)
+        return wq.Every(fieldname, boost=q.boost)
     field = gen.schema[fieldname]
-    matches = [_term(wq.Term(fieldname, field.from_bytes(b)), gen, reader)
-               for b in expand(q, gen, reader, field)]
-    if len(matches) == 1:  # one term: Whoosh ignores the boost
-        return matches[0]
-    return _boosted(_union(matches, gen.doc_count_all), q.boost)
+    terms = [wq.Term(fieldname, field.from_bytes(b)) for b in expand(q, gen, reader, field)]
+    if len(terms) <= 1:  # one term: Whoosh ignores the boost
+        return terms[0] if terms else wq.NullQuery
+    return wq.Or(terms, boost=q.boost)
+
+
+def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
+    """``q`` with the prefixes, wildcards, regular expressions and fuzzy
+    terms of its ORs replaced by the terms they are searched as: evaluated
+    alike, and a prefix among words stays a sum of terms (``best``)."""
+    if isinstance(q, _EXPANDABLE):
+        return _expansion(q, gen, reader)
+    if type(q) is wq.Or:
+        return wq.Or([expand_terms(sub, gen, reader) for sub in q.subqueries], boost=q.boost)
+    return q
 
 
 def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:

@@ -547,12 +547,13 @@ def _pruned_engine(home, monkeypatch) -> Engine:
 @pytest.mark.parametrize("limit", [1, 3, 10])
 def test_pruned_ranking_equals_the_full_one(news_index, monkeypatch, text, limit):
     """``best`` keeps every document of the top ``limit``, with the very
-    scores of the full evaluation: the same ranking, bit for bit."""
+    scores of the full evaluation: the same ranking, bit for bit (prefixes
+    and wildcards expanded into their terms first, as the engine does)."""
     engine = _pruned_engine(news_index, monkeypatch)
     view = engine.view()
     q = engine.parse(text).query
     full_docs, full_scores = matching.top(view.match(q), limit)
-    docs, scores = matching.top(view.best(q, limit, None), limit)
+    docs, scores = matching.top(view.best(view.expand_terms(q), limit, None), limit)
     assert docs.tolist() == full_docs.tolist()
     assert scores.tolist() == full_scores.tolist()
 
@@ -585,3 +586,17 @@ def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, monk
     pruned = view.best(q, 1, None)
     assert pruned.count < full.count
     assert matching.top(pruned, 1)[0].tolist() == matching.top(full, 1)[0].tolist()
+
+
+@pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
+def test_matching_docs_are_the_matches(news_index, text):
+    """The count and facets of a pruned ranking read ``matching_docs``: the
+    documents the full evaluation finds, filtered or not."""
+    engine = Engine(news_index)
+    view = engine.view()
+    q = engine.parse(text).query
+    expanded = view.expand_terms(q)
+    assert view.matching_docs(expanded, None).tolist() == view.match(q).docs.tolist()
+    keep = view.filters(Request(q=text, source="الجزيرة"))
+    expected = matching.restrict(view.match(q), keep).docs
+    assert view.matching_docs(expanded, keep).tolist() == expected.tolist()
