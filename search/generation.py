@@ -118,16 +118,17 @@ class Generation:
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
 
-    def term_top(self, fieldname: str, text) -> np.ndarray:
-        """The TOP_DOCS documents where the term scores best (unboosted),
-        sorted by document: where a pruned ranking starts (search/matching.py);
-        cached."""
+    def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
+        """The TOP_DOCS documents where the term scores best (sorted by
+        document) and its best score, unboosted: where a pruned ranking
+        starts (search/matching.py); cached."""
         def load():
             docs, contrib = self.term(fieldname, text)
             if len(docs) > TOP_DOCS:
                 docs = np.sort(docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]])
-            return (docs,)
-        return self._cached(("#top", fieldname, text), load)[0]
+            return docs, np.array([contrib.max() if len(contrib) else 0.0])
+        docs, high = self._cached(("#top", fieldname, text), load)
+        return docs, float(high[0])
 
     def span(self, fieldname: str, low: bytes, high: bytes | None,
              most: int) -> dict[bytes, int]:

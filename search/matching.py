@@ -108,41 +108,42 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     Why: a plain query is an OR of words in five fields, and a frequent
     word matches a large part of the archive, while a results page needs
     only the best few.  For a query that is a sum of term scores, this is
-    MaxScore (Turtle and Flood, 1995) over whole posting lists: the best
-    documents of each term give a threshold (the ``limit``-th best full
-    score among them); the terms whose best scores, added up, stay below it
-    cannot lift a document into the top alone, so only documents of the
-    other terms are scored (each term's postings read for them only).
-    Other query shapes are evaluated in full.
+    MaxScore (Turtle and Flood, 1995), a list at a time: the best documents
+    of each term give a threshold (the ``limit``-th best full score among
+    them).  The terms whose best scores, added up, stay below it cannot
+    lift a document into the top alone: only the other ("essential") terms'
+    documents are candidates, and of those only the ones whose essential
+    score plus that bound reaches the threshold are scored in full, each
+    term's postings read for them alone.  Other query shapes are evaluated
+    in full.
     """
     terms = _sum_terms(q)
-    if terms is None or limit <= 0:
+    if terms is None or limit <= 0 or any(t.boost < 0 for t in terms):
         match = evaluate(q, gen, reader)
         return restrict(match, keep) if keep is not None else match
-    allowed = None
-    if keep is not None:
-        allowed = np.zeros(gen.doc_count_all, dtype=bool)
-        allowed[keep.docs] = True
-    postings = [_Within.limit(gen.term(t.fieldname, t.text), allowed) for t in terms]
-    if sum(len(docs) for docs, _ in postings) < PRUNE_FROM:
+    allowed = keep.docs if keep is not None else None
+    if sum(len(gen.term(t.fieldname, t.text)[0]) for t in terms) < PRUNE_FROM:
         return evaluate(q, _Within(gen, allowed), reader)
-    seed = np.zeros(gen.doc_count_all, dtype=bool)
-    for t in terms:
-        seed[gen.term_top(t.fieldname, t.text)] = True
+    tops = [gen.term_top(t.fieldname, t.text) for t in terms]
+    seed = np.unique(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
     if allowed is not None:
-        seed &= allowed
+        seed = seed[_contains(allowed, seed)]
     seeded = evaluate(q, _Within(gen, seed), reader)
     if seeded.count < limit:
         return evaluate(q, _Within(gen, allowed), reader)
     threshold = np.partition(seeded.scores, seeded.count - limit)[seeded.count - limit]
-    # Each term's best weighted score; a small margin covers rounding in sums.
-    bounds = [float(scores.max()) * t.boost * (1 + 1e-9) if len(scores) else 0.0
-              for t, (_, scores) in zip(terms, postings, strict=True)]
+    # Each term's best weighted score, with a margin for rounding in sums.
+    bounds = np.array([high * t.boost * (1 + 1e-9) for t, (_, high) in zip(terms, tops,
+                                                                         strict=True)])
     ascending = np.argsort(bounds, kind="stable")
-    below = np.cumsum(np.asarray(bounds)[ascending]) < threshold
-    candidates = seed
-    for n in ascending[~below].tolist():
-        candidates[postings[n][0]] = True
+    sums = np.cumsum(bounds[ascending])
+    optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
+    rest = float(sums[optional - 1]) if optional else 0.0
+    within = _Within(gen, allowed)
+    essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
+                       gen.doc_count_all)
+    hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
+    candidates = np.union1d(hopeful, seeded.docs).astype(np.int32)
     return evaluate(q, _Within(gen, candidates), reader)
 
 
@@ -193,29 +194,33 @@ def _sum_terms(q: wq.Query) -> list[wq.Term] | None:
 
 
 class _Within:
-    """A generation seen through a set of documents (a mask over all of
-    them; None: every document): each term's postings limited to the set.
+    """A generation seen through a set of documents (sorted; None: every
+    document): each term's postings limited to the set.
 
     Evaluating a sum of terms through it gives each document of the set the
     score it has over the whole generation: the same terms, added in the
     same order (``_union`` sums alike both ways)."""
 
-    def __init__(self, gen: Generation, allowed: np.ndarray | None):
+    def __init__(self, gen: Generation, docs: np.ndarray | None):
         self._gen = gen
-        self._allowed = allowed
+        self._docs = docs
+        self._mask = None
         self.doc_count_all = gen.doc_count_all
         self.schema = gen.schema
 
     def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
-        return self.limit(self._gen.term(fieldname, text), self._allowed)
-
-    @staticmethod
-    def limit(postings: tuple[np.ndarray, np.ndarray],
-              allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        if allowed is None:
-            return postings
-        docs, scores = postings
-        inside = allowed[docs]
+        docs, scores = self._gen.term(fieldname, text)
+        wanted = self._docs
+        if wanted is None:
+            return docs, scores
+        if len(wanted) * 16 < len(docs):  # few documents: look each up
+            at = np.minimum(np.searchsorted(docs, wanted), max(len(docs) - 1, 0))
+            found = docs[at] == wanted if len(docs) else np.zeros(len(wanted), dtype=bool)
+            return wanted[found], scores[at[found]]
+        if self._mask is None:
+            self._mask = np.zeros(self.doc_count_all, dtype=bool)
+            self._mask[wanted] = True
+        inside = self._mask[docs]
         return docs[inside], scores[inside]
 
 
