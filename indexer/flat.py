@@ -234,8 +234,15 @@ class _Field:
     def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
         lo = self._bisect(low)
         hi = min(self._n if high is None else self._bisect(high), lo + most)
-        counts = np.diff(self._starts[lo:max(lo, hi) + 1].astype(np.int64))
-        return [self._term(i) for i in range(lo, hi)], counts
+        if hi <= lo:
+            return [], np.zeros(0, dtype=np.int64)
+        counts = np.diff(self._starts[lo:hi + 1].astype(np.int64))
+        # The terms' bytes in one slice of the map, cut in Python: a prefix
+        # or wildcard may list tens of thousands of terms.
+        begin = int(self._term_ends[lo - 1]) if lo else 0
+        ends = (self._term_ends[lo:hi].astype(np.int64) - begin).tolist()
+        raw = self._bytes[begin:begin + ends[-1]].tobytes()
+        return [raw[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)], counts
 
     def _count(self, i: int) -> int:
         return int(self._starts[i + 1]) - int(self._starts[i])
