@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from whoosh import query as wq, scoring
 from indexer import manifest, store
 from search import highlight, matching
 from search.backend import Article, Hit, Request, Result
+from search.budget import FUZZY_UNITS, Budget, Metered
 from search.facets import count_facets
 from search.generation import Generation
 from search.query import Parsed, make_parser, parse, positive_terms
@@ -161,7 +162,7 @@ class Engine:
     def search(self, req: Request) -> Result:
         req.check()
         started = time.perf_counter()
-        view = self.view()
+        view = self.view().metered()
         parsed = parse(view.live.parser, req.q)
         result = Result(query=parsed.text, total=0, page=req.page, pages=0,
                         per_page=req.per_page, took_ms=0.0)
@@ -195,7 +196,7 @@ class Engine:
         (its filters and sort, not its page): the search box's ranking
         without stored fields, highlights or facets."""
         req = query if isinstance(query, Request) else Request(q=query)
-        view = self.view()
+        view = self.view().metered()
         parsed = parse(view.live.parser, req.q)
         if parsed.query is wq.NullQuery:
             return []
@@ -223,7 +224,7 @@ class Engine:
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
         Bo1 model over the stored body) OR-ed, ranked like any query."""
-        view = self.view()
+        view = self.view().metered()
         docnum = view.searcher.document_number(id=article_id)
         if docnum is None:
             return []
@@ -240,14 +241,20 @@ class Engine:
 
 @dataclass
 class _View:
-    """One thread's handle on one generation: everything a request reads."""
+    """One thread's handle on one generation: everything a request reads.
+    ``metered()`` gives one request's copy, whose reads count against that
+    request's budget (search/budget.py)."""
 
     live: _Live
     searcher: object
+    meter: Metered | None = None
 
     @property
-    def gen(self) -> Generation:
-        return self.live.generation
+    def gen(self) -> Generation | Metered:
+        return self.meter or self.live.generation
+
+    def metered(self) -> _View:
+        return replace(self, meter=Metered(self.live.generation, Budget()))
 
     @property
     def analyzer(self):
@@ -337,7 +344,7 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
         ):
             out.append(word)
             continue
-        best = _closest_term(reader, stem)
+        best = _closest_term(view, stem)
         surface = best and _surface_form(view, best)
         if surface:
             out.append(surface)
@@ -347,10 +354,12 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
     return " ".join(out) if changed else None
 
 
-def _closest_term(reader, stem: str) -> str | None:
+def _closest_term(view: _View, stem: str) -> str | None:
+    reader = view.searcher.reader()
     candidates = {}
     for fieldname in ("headline", "body"):
         for maxdist in (1, 2):
+            view.gen.charge(FUZZY_UNITS)
             for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
                 if term != stem:
                     candidates[term] = max(candidates.get(term, 0),

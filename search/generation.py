@@ -130,6 +130,10 @@ class Generation:
         docs, high = self._cached(("#top", fieldname, text), load)
         return docs, float(high[0])
 
+    def charge(self, units: int) -> None:
+        """Work done for a request: counted only through ``search.budget.Metered``
+        (the generation itself serves tools and tests unmetered)."""
+
     def span(self, fieldname: str, low: bytes, high: bytes | None,
              most: int) -> dict[bytes, int]:
         """The terms ``t`` with ``low <= t < high`` (at most ``most`` from each

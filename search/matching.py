@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 
+from search.budget import FUZZY_UNITS
 from search.generation import Generation
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
@@ -456,6 +457,7 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
 def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int]:
     fieldname = q.fieldname
     if isinstance(q, wq.FuzzyTerm):
+        gen.charge(FUZZY_UNITS)
         terms = reader.terms_within(fieldname, q.text, q.maxdist, prefix=q.prefixlength)
         encoded = [t if isinstance(t, bytes) else field.to_bytes(t) for t in terms]
         return {t: reader.doc_frequency(fieldname, t) for t in encoded}
