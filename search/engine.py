@@ -144,7 +144,8 @@ class Engine:
         sources = sorted(((names[i], int(counts[i])) for i in np.flatnonzero(counts)),
                          key=lambda kv: (-kv[1], kv[0]))
         codes, months = gen.texts("month")
-        dated = sorted({months[c] for c in np.unique(codes[docs])} - {""})
+        present = np.flatnonzero(np.bincount(codes[docs], minlength=len(months)))
+        dated = sorted({months[c] for c in present.tolist()} - {""})
         return {
             "path": str(self.home),
             "generation": live.name,

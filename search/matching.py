@@ -29,7 +29,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search.budget import FUZZY_UNITS
-from search.generation import Generation
+from search.generation import Generation, unique_sorted
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
 #: MAX_EXPANSIONS most frequent terms, chosen among at most MAX_SCANNED_TERMS
@@ -126,7 +126,7 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     if sum(len(gen.term(t.fieldname, t.text)[0]) for t in terms) < PRUNE_FROM:
         return evaluate(q, _Within(gen, allowed), reader)
     tops = [gen.term_top(t.fieldname, t.text) for t in terms]
-    seed = np.unique(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
     if allowed is not None:
         seed = seed[_contains(allowed, seed)]
     seeded = evaluate(q, _Within(gen, seed), reader)
@@ -144,7 +144,7 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
                        gen.doc_count_all)
     hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
-    candidates = np.union1d(hopeful, seeded.docs).astype(np.int32)
+    candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
     return evaluate(q, _Within(gen, candidates), reader)
 
 
@@ -166,7 +166,7 @@ def matching_docs(q: wq.Query, gen: Generation, reader,
             hit[docs] = True
         found = np.flatnonzero(hit).astype(np.int32)
     else:
-        found = np.unique(np.concatenate(lists))
+        found = unique_sorted(np.concatenate(lists))
     return found if keep is None else found[_contains(keep.docs, found)]
 
 
@@ -258,7 +258,7 @@ def _union(matches: list[Match], size: int) -> Match:
             hit[m.docs] = True
         docs = np.flatnonzero(hit).astype(np.int32)
         return Match(docs, total[docs])
-    docs = np.unique(np.concatenate([m.docs for m in matches]))
+    docs = unique_sorted(np.concatenate([m.docs for m in matches]))
     # Each document's scores are added one match after another, as above:
     # the same sums to the last bit, whichever way a union is taken.
     total = np.zeros(len(docs))
@@ -355,7 +355,7 @@ def _every(q: wq.Every, gen: Generation, reader) -> Match:
     else:  # keywords (source, year...): documents holding any term, b"" included
         terms = gen.span(fieldname, b"", None, MAX_SCANNED_TERMS)
         docs = [gen.term(fieldname, field.from_bytes(b))[0] for b in terms]
-        return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
+        return _constant(unique_sorted(np.concatenate([_NO_DOCS, *docs])), q.boost)
     return _constant(np.flatnonzero(has & gen.live), q.boost)
 
 
@@ -398,7 +398,7 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
     field = gen.schema[q.fieldname]
     docs = [gen.term(q.fieldname, field.from_bytes(b))[0]
             for b in expand(q, gen, reader, field)]
-    return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
+    return _constant(unique_sorted(np.concatenate([_NO_DOCS, *docs])), q.boost)
 
 
 def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
@@ -421,10 +421,12 @@ def _expansion(q: wq.Query, gen: Generation, reader) -> wq.Query:
             isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
         return wq.Every(fieldname, boost=q.boost)
     field = gen.schema[fieldname]
-    terms = [wq.Term(fieldname, field.from_bytes(b)) for b in expand(q, gen, reader, field)]
-    if len(terms) <= 1:  # one term: Whoosh ignores the boost
-        return terms[0] if terms else wq.NullQuery
-    return wq.Or(terms, boost=q.boost)
+    texts = [field.from_bytes(b) for b in expand(q, gen, reader, field)]
+    if len(texts) <= 1:  # one term: Whoosh ignores the boost
+        return wq.Term(fieldname, texts[0]) if texts else wq.NullQuery
+    # The boost on each term, not on their OR: the same scores (up to
+    # rounding), and the OR stays a plain sum of terms that ``best`` prunes.
+    return wq.Or([wq.Term(fieldname, text, boost=q.boost) for text in texts])
 
 
 def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
