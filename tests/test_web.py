@@ -486,8 +486,8 @@ def test_serve_prints_the_address(news_index, monkeypatch):
         def close(self):
             seen["closed"] = True
 
-    def fake_make_server(app, host, port, threads, sock):
-        seen.update(app=app, host=host, port=port, threads=threads, sock=sock)
+    def fake_make_server(app, host, port, threads, sock, **options):
+        seen.update(app=app, host=host, port=port, threads=threads, sock=sock, **options)
         return FakeServer()
 
     monkeypatch.setattr("web.commands.make_server", fake_make_server)

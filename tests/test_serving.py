@@ -1,0 +1,286 @@
+"""``arshif serve`` as a service: many idle and slow connections, request
+bodies, the reverse proxy in front, and the worker supervisor.
+
+Everything runs a real ``arshif serve`` (helpers from tests/test_reliability.py)
+on loopback.  Outcomes are reached by events: the test waits until the
+workers hold every connection it opened, until a worker says it is waiting at
+a hook, until a pid is gone.  Timeouts only stop a test that would hang.  The
+scenario functions return their figures for ``scripts/reliability_report.py``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from indexer.writer import build_index
+from test_reliability import (
+    Server,
+    marker,
+    serving,
+    wait_for,
+    worker_pids,
+    write_archive,
+)
+from web.commands import CONNECTION_LIMIT, MAX_REQUEST_BODY, make_server
+
+LINUX = Path("/proc/self/task").exists()
+needs_proc = pytest.mark.skipif(not LINUX, reason="needs Linux /proc")
+#: A hang guard for one answer: generous, yet far below waitress's channel
+#: timeout, so an answer that only came once a blocking connection timed out
+#: still fails the test.
+ANSWER_GUARD_S = 10
+#: How long the workers may take to accept the connections a test opened or
+#: to die after their parent: a hang guard (it takes milliseconds).
+EVENT_GUARD_S = 60
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serving")
+    build_index([write_archive(tmp / "archive", 30, "serving")], tmp / "index")
+    return tmp / "index"
+
+
+def search_ok(server: Server) -> bool:
+    """One ordinary client: a new connection, a search, its one hit."""
+    status, body = server.get("/api/search?q=" + quote(marker("serving")),
+                              timeout=ANSWER_GUARD_S)
+    return status == 200 and json.loads(body)["total"] == 1
+
+
+# -- connections ------------------------------------------------------------------------------
+
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    for fd in fd_dir.iterdir() if fd_dir.exists() else ():
+        try:
+            link = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if link.startswith("socket:["):
+            out.add(link[8:-1])
+    return out
+
+
+def _established_inodes(port: int) -> set[str]:
+    """Inodes of the server ends of the established TCP connections to ``port``."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":
+                    out.add(cols[9])
+    return out
+
+
+def accepted(server: Server) -> int:
+    """Connections the workers have accepted (those still in the kernel's
+    queue are established too, but held by nobody)."""
+    held: set[str] = set()
+    for pid in worker_pids(server.proc.pid) or {server.proc.pid}:
+        held |= _socket_inodes(pid)
+    return len(held & _established_inodes(server.port))
+
+
+@dataclass
+class ConnectionFigures:
+    idle: int
+    slow: int
+    keepalive: int
+    accepted: int = 0
+    answered: int = 0
+    probes: int = 0
+    latencies_s: list = field(default_factory=list)
+
+    @property
+    def max_latency_s(self) -> float:
+        return max(self.latencies_s, default=0.0)
+
+
+def hold_connections(server: Server, idle: int = 170, slow: int = 170, keepalive: int = 160,
+                     probes: int = 10) -> ConnectionFigures:
+    """Open ``idle`` silent connections, ``slow`` ones that trickle a request's
+    header lines and never end it (slowloris), and ``keepalive`` ones that got
+    an answer and stay open; once the workers have accepted them all, send
+    ``probes`` ordinary searches, trickling one more header line on every slow
+    connection between probes."""
+    f = ConnectionFigures(idle, slow, keepalive)
+    held: list[socket.socket] = []
+    try:
+        for _ in range(keepalive):
+            conn = http.client.HTTPConnection(server.host, server.port, timeout=ANSWER_GUARD_S)
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().read()
+            held.append(conn.sock)  # HTTP/1.1: the connection stays open
+        for _ in range(idle):
+            held.append(socket.create_connection((server.host, server.port)))
+        trickling = []
+        for n in range(slow):
+            s = socket.create_connection((server.host, server.port))
+            s.sendall(f"GET /?q={n} HTTP/1.1\r\nHost: {server.host}\r\n".encode())
+            trickling.append(s)
+        held += trickling
+        wait_for(lambda: accepted(server) >= len(held), EVENT_GUARD_S)
+        f.accepted = accepted(server)
+        for n in range(probes):
+            for s in trickling:
+                s.sendall(f"X-Slow-{n}: {n}\r\n".encode())
+            started = time.perf_counter()
+            try:
+                ok = search_ok(server)
+            except OSError:  # the hang guard: no answer
+                ok = False
+            f.latencies_s.append(round(time.perf_counter() - started, 3))
+            f.probes += 1
+            f.answered += ok
+    finally:
+        for s in held:
+            s.close()
+    return f
+
+
+@needs_proc
+@pytest.mark.parametrize("workers", [1, 2])
+def test_500_idle_slow_and_keepalive_connections_lock_nobody_out(home, workers):
+    with serving(home, threads=2, workers=workers) as server:
+        assert search_ok(server)
+        f = hold_connections(server)
+        assert f.accepted >= 500, f"the workers accepted only {f.accepted} of 500 connections"
+        assert f.answered == f.probes, f
+        assert search_ok(server)  # and after they are gone
+        assert not server.errors(), server.errors()
+
+
+def _temp_bytes(server: Server, tmpdir: Path) -> int:
+    """Bytes in files under ``tmpdir`` (also deleted ones still open by a worker:
+    waitress's overflow buffers are unlinked temporary files)."""
+    total = sum(p.stat().st_size for p in tmpdir.rglob("*") if p.is_file())
+    for pid in worker_pids(server.proc.pid) | {server.proc.pid}:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        for fd in fd_dir.iterdir() if fd_dir.exists() else ():
+            try:
+                if os.readlink(fd).startswith(str(tmpdir)) and " (deleted)" in os.readlink(fd):
+                    total += os.stat(fd).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _status_line(sock: socket.socket) -> str:
+    sock.settimeout(ANSWER_GUARD_S)
+    data = b""
+    while b"\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def _answer(sock: socket.socket) -> bytes:
+    sock.settimeout(ANSWER_GUARD_S)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+#: Requests that carry (or announce) a body, as sent before any body byte.
+BODIES = {
+    "POST, 900 MB announced": b"POST /api/search HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Length: 900000000\r\n\r\n",
+    "PUT, 900 MB announced": b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 900000000\r\n\r\n",
+    "GET with a 5-byte body": b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+    "POST, chunked": b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"4\r\nabcd\r\n",
+}
+
+
+def refused_bodies(server: Server, tmpdir: Path, unfinished: int = 3) -> dict:
+    """Each request of BODIES on its own connection, then ``unfinished``
+    900 MB POSTs at once that try to send 8 MB each; what the server answered
+    and how many bytes its temporary folder holds afterwards."""
+    out: dict = {"answers": {}}
+    for what, request in BODIES.items():
+        with socket.create_connection((server.host, server.port)) as s:
+            s.sendall(request)
+            try:
+                out["answers"][what] = _status_line(s)
+            except OSError as exc:
+                out["answers"][what] = f"no answer ({exc.__class__.__name__})"
+    socks = [socket.create_connection((server.host, server.port)) for _ in range(unfinished)]
+    try:
+        statuses, sent = [], []
+        for s in socks:
+            s.sendall(BODIES["POST, 900 MB announced"])
+            try:
+                statuses.append(_status_line(s))
+            except OSError as exc:
+                statuses.append(f"no answer ({exc.__class__.__name__})")
+        for s in socks:
+            n = 0
+            try:
+                for _ in range(128):  # the server closed the connection: this fails soon
+                    n += s.send(b"x" * 65536)
+            except OSError:
+                pass
+            sent.append(n)
+        out["unfinished"] = statuses
+        out["unfinished_bytes_sent"] = sent
+        out["temp_bytes"] = _temp_bytes(server, tmpdir)
+    finally:
+        for s in socks:
+            s.close()
+    with socket.create_connection((server.host, server.port)) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        answer = _answer(s)
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    out["empty_post"] = head.split("\r\n", 1)[0]
+    allow = re.search(r"(?im)^Allow: (.*)$", head)
+    out["empty_post_allow"] = allow.group(1).strip() if allow else None
+    return out
+
+
+@needs_proc
+def test_request_bodies_are_refused_not_stored(home, tmp_path):
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    with serving(home, threads=2, workers=2, env={"TMPDIR": str(tmpdir)}) as server:
+        r = refused_bodies(server, tmpdir)
+        for what, status in r["answers"].items():
+            assert status.startswith("HTTP/1.1 413"), (what, status)
+        assert all(s.startswith("HTTP/1.1 413") for s in r["unfinished"]), r
+        assert r["temp_bytes"] == 0, r
+        # no body: the app itself answers, naming the methods it allows
+        assert r["empty_post"].startswith("HTTP/1.1 405"), r
+        assert {"GET", "HEAD"} <= {m.strip() for m in r["empty_post_allow"].split(",")}
+        assert search_ok(server)
+        assert not server.errors(), server.errors()
+
+
+def test_the_server_is_built_with_its_documented_limits():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        server = make_server(lambda env, start: [], "127.0.0.1", 0, threads=1, sock=s)
+        try:
+            adj = server.adj
+            assert adj.connection_limit == CONNECTION_LIMIT >= 1000
+            assert adj.max_request_body_size == MAX_REQUEST_BODY == 0
+            assert adj.asyncore_use_poll  # select() cannot watch descriptors past 1023
+            assert adj.channel_timeout <= 60
+        finally:
+            server.close()
