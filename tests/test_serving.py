@@ -14,7 +14,10 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,8 @@ import pytest
 
 from indexer.writer import build_index
 from test_reliability import (
+    HANG_S,
+    ROOT,
     Server,
     marker,
     serving,
@@ -32,6 +37,7 @@ from test_reliability import (
     write_archive,
 )
 from web.commands import CONNECTION_LIMIT, MAX_REQUEST_BODY, make_server
+from web.prefork import MAX_FAILED_STARTS
 
 LINUX = Path("/proc/self/task").exists()
 needs_proc = pytest.mark.skipif(not LINUX, reason="needs Linux /proc")
@@ -284,3 +290,193 @@ def test_the_server_is_built_with_its_documented_limits():
             assert adj.channel_timeout <= 60
         finally:
             server.close()
+
+
+# -- supervision ------------------------------------------------------------------------------
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie, not yet reaped by whoever adopted it, counts)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def hook_lines(server: Server, point: str) -> int:
+    # count, not lines: two workers' messages can share a line
+    return sum(line.count(f"arshif-test-hook: {point}") for line in server.log)
+
+
+def restart_on_same_port(home: Path, port: int) -> bool:
+    with serving(home, threads=2, workers=2, port=port) as again:
+        return again.port == port and search_ok(again)
+
+
+@needs_proc
+def test_kill_9_of_the_parent_ends_its_workers_and_frees_the_port(home):
+    with serving(home, threads=2, workers=2) as server:
+        assert wait_for(lambda: len(worker_pids(server.proc.pid)) == 2)
+        assert search_ok(server)
+        workers = worker_pids(server.proc.pid)
+        server.proc.kill()
+        server.proc.wait(HANG_S)
+        assert wait_for(lambda: all(gone(p) for p in workers), EVENT_GUARD_S), \
+            "the workers outlived their parent"
+        port = server.port
+    assert restart_on_same_port(home, port)
+
+
+@needs_proc
+def test_a_parent_that_dies_before_a_worker_is_set_up_still_ends_it(home, tmp_path):
+    """The race: the parent dies after the fork, before the worker asked to
+    die with it.  The workers wait at the ``worker-start`` hook meanwhile."""
+    go = tmp_path / "go"
+    hook = {"ARSHIF_TEST_HOOK": f"worker-start:wait:{go}"}
+    with serving(home, threads=2, workers=2, env=hook) as server:
+        assert wait_for(lambda: hook_lines(server, "worker-start wait") == 2, EVENT_GUARD_S)
+        workers = worker_pids(server.proc.pid)
+        assert len(workers) == 2
+        server.proc.kill()
+        server.proc.wait(HANG_S)
+        go.touch()  # the workers go on, to set up a parent that is already gone
+        assert wait_for(lambda: all(gone(p) for p in workers), EVENT_GUARD_S), \
+            "a worker outlived its parent"
+        port = server.port
+    assert restart_on_same_port(home, port)
+
+
+def _accepted_by(server: Server, pid: int) -> bool:
+    return bool(_socket_inodes(pid) & _established_inodes(server.port))
+
+
+def serve_until_every_worker_answered(server: Server, keep: list) -> set[int]:
+    """Searches on kept-open connections until every worker holds one of them
+    (so every worker has served); returns the workers' pids."""
+    workers: set[int] = set()
+
+    def every_worker_answered() -> bool:
+        nonlocal workers
+        workers = worker_pids(server.proc.pid)
+        if len(workers) == 2 and all(_accepted_by(server, p) for p in workers):
+            return True
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=ANSWER_GUARD_S)
+        conn.request("GET", "/api/search?q=" + quote(marker("serving")))
+        assert json.loads(conn.getresponse().read())["total"] == 1
+        keep.append(conn)  # keep-alive: its worker keeps it
+        return False
+
+    assert wait_for(every_worker_answered, EVENT_GUARD_S)
+    return workers
+
+
+@needs_proc
+def test_workers_killed_again_and_again_after_serving_are_replaced(home):
+    rounds = 8  # more than the failed starts after which the parent gives up
+    with serving(home, threads=2, workers=2) as server:
+        for n in range(rounds):
+            keep: list = []
+            workers = serve_until_every_worker_answered(server, keep)
+            victims = workers if n % 2 else {min(workers)}  # all of them, or one
+            for pid in victims:
+                os.kill(pid, signal.SIGKILL)
+            for conn in keep:
+                conn.close()
+            assert wait_for(lambda v=victims: all(gone(p) for p in v), EVENT_GUARD_S)
+            assert server.proc.poll() is None, server.log[-5:]
+            assert search_ok(server)  # queued on the shared socket until a worker takes it
+        assert server.proc.poll() is None
+        assert len(worker_pids(server.proc.pid)) == 2
+        restarts = [line for line in server.log if "after it served; starting another" in line]
+        assert len(restarts) == rounds // 2 * 3, restarts
+        assert not any("cannot start" in line for line in server.log)
+
+
+@needs_proc
+def test_workers_that_cannot_start_stop_the_server(home):
+    """Every worker is killed at its start (the hook acts once per process,
+    and each worker is a new one): the parent gives up with exit 1."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("arshif")), "serve", "--index", str(home),
+         "--port", "0", "--workers", "2"],
+        capture_output=True, text=True, timeout=HANG_S,
+        env={**os.environ, "ARSHIF_TEST_HOOK": "worker-start:kill"})
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    failures = proc.stderr.count("before it was ready to serve")
+    assert failures == MAX_FAILED_STARTS, proc.stderr[-2000:]
+    assert "workers cannot start (5 failed starts in a row); stopping" in proc.stderr
+
+
+#: run_workers on its own, in a process of its own: the serve function fails
+#: at start as long as fewer than FAIL_FIRST starts were recorded in DIR, then
+#: records its pid in DIR/ready-PID and serves (sleeps) until it is killed.
+SUPERVISED = """
+import os, sys, time, signal
+from pathlib import Path
+from web import prefork
+
+folder = Path(os.environ["DIR"])
+fail_first = int(os.environ["FAIL_FIRST"])
+prefork.USE_PDEATHSIG = os.environ.get("PDEATHSIG", "1") == "1"
+
+def serve(ready):
+    with open(folder / "starts", "a") as f:
+        f.write("x")
+    if (folder / "starts").stat().st_size <= fail_first:
+        raise RuntimeError("cannot start")
+    ready()
+    (folder / f"ready-{os.getpid()}").touch()
+    while True:
+        time.sleep(3600)
+
+sys.exit(prefork.run_workers(serve, 2))
+"""
+
+
+def supervised(folder: Path, fail_first: int = 0, pdeathsig: bool = True) -> subprocess.Popen:
+    folder.mkdir(exist_ok=True)
+    return subprocess.Popen([sys.executable, "-c", SUPERVISED], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "DIR": str(folder), "FAIL_FIRST": str(fail_first),
+                                 "PDEATHSIG": "1" if pdeathsig else "0"})
+
+
+def ready_pids(folder: Path) -> set[int]:
+    return {int(p.name.split("-")[1]) for p in folder.glob("ready-*")}
+
+
+def test_failed_starts_then_success_keeps_serving(tmp_path):
+    """Four failed starts (one fewer than the limit), then workers that start:
+    the parent backs off, keeps going, and stops cleanly on SIGTERM."""
+    proc = supervised(tmp_path, fail_first=MAX_FAILED_STARTS - 1)
+    try:
+        assert wait_for(lambda: len(ready_pids(tmp_path)) == 2, EVENT_GUARD_S)
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=HANG_S)
+    assert proc.returncode == 0, err
+    assert err.count("before it was ready to serve") == MAX_FAILED_STARTS - 1
+    assert all(gone(p) for p in ready_pids(tmp_path))
+
+
+def test_failed_starts_while_no_worker_serves_stop(tmp_path):
+    proc = supervised(tmp_path, fail_first=1000)
+    _, err = proc.communicate(timeout=HANG_S)
+    assert proc.returncode == 1, err
+    assert err.count("before it was ready to serve") == MAX_FAILED_STARTS
+
+
+@pytest.mark.parametrize("pdeathsig", [True, False], ids=["prctl", "pipe"])
+@needs_proc
+def test_workers_end_with_a_killed_parent_by_either_mechanism(tmp_path, pdeathsig):
+    if pdeathsig and not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux only")
+    proc = supervised(tmp_path, pdeathsig=pdeathsig)
+    try:
+        assert wait_for(lambda: len(ready_pids(tmp_path)) == 2, EVENT_GUARD_S)
+        workers = ready_pids(tmp_path)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=HANG_S)
+    assert wait_for(lambda: all(gone(p) for p in workers), EVENT_GUARD_S)

@@ -162,13 +162,14 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     click.echo(f"arshif: serving {home} ({generation}) on {shown} "
                f"({workers} process{plural}; Ctrl-C to stop)")
 
-    def serve() -> None:  # each worker opens the index itself
+    def serve(ready=lambda: None) -> None:  # each worker opens the index itself
         # Searching is CPU work that reads files and sockets; every read and
         # send releases the GIL, and a thread waiting to get it back waits
         # out the switch interval (5 ms by default) while another searches.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         server = make_server(create_app(backend=open_backend(home)), host, port, threads, sock,
                              connection_limit=connections)
+        ready()  # for the supervisor: this worker started; its deaths are not start failures
         try:
             server.run()
         finally:
