@@ -14,10 +14,12 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -480,3 +482,85 @@ def test_workers_end_with_a_killed_parent_by_either_mechanism(tmp_path, pdeathsi
         proc.kill()
         proc.communicate(timeout=HANG_S)
     assert wait_for(lambda: all(gone(p) for p in workers), EVENT_GUARD_S)
+
+
+# -- the reverse proxy in front (deploy/nginx.conf) -----------------------------------------
+
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nginx_config(tmp: Path, listen: int, upstream: int) -> Path:
+    """The shipped site file, listening on ``listen`` and proxying to
+    ``upstream``, inside a main configuration that keeps every file nginx
+    writes under ``tmp``."""
+    site = NGINX_SITE.read_text()
+    site, n1 = re.subn(r"(?m)^(\s*)listen 80;", rf"\1listen 127.0.0.1:{listen};", site)
+    site, n2 = re.subn(r"server 127\.0\.0\.1:5000;", f"server 127.0.0.1:{upstream};", site)
+    assert n1 == n2 == 1, "deploy/nginx.conf no longer has the lines this test adapts"
+    (tmp / "site.conf").write_text(site)
+    temp = "\n".join(f"    {kind}_temp_path {tmp}/{kind};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = tmp / "nginx.conf"
+    conf.write_text(textwrap.dedent(f"""\
+        {user}daemon off;
+        worker_processes 1;
+        pid {tmp}/nginx.pid;
+        error_log {tmp}/error.log;
+        events {{ worker_connections 1024; }}
+        http {{
+            access_log off;
+        """) + temp + f"\n    include {tmp}/site.conf;\n}}\n")
+    return conf
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=ANSWER_GUARD_S) as s:
+        s.sendall(request)
+        return _answer(s)
+
+
+@needs_proc
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx; "
+                                          ".ci/run installs it)")
+def test_the_shipped_nginx_config_is_valid_and_proxies(home, tmp_path):
+    with serving(home, threads=2, workers=2) as server:
+        listen = _free_port()
+        conf = nginx_config(tmp_path, listen, server.port)
+        base = [NGINX, "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "error.log")]
+        check = subprocess.run([*base, "-t"], capture_output=True, text=True, timeout=HANG_S)
+        assert check.returncode == 0, check.stderr
+        proc = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            def listening() -> bool:
+                assert proc.poll() is None, proc.stderr.read()
+                with socket.socket() as s:
+                    return s.connect_ex(("127.0.0.1", listen)) == 0
+
+            assert wait_for(listening, EVENT_GUARD_S)
+            proxied = Server(proc, "127.0.0.1", listen)
+            assert search_ok(proxied)  # a search through nginx
+            status, page = proxied.get("/?q=" + quote(marker("serving")), timeout=ANSWER_GUARD_S)
+            assert status == 200 and 'dir="rtl"' in page.decode()
+            with socket.create_connection(("127.0.0.1", listen)) as s:
+                # its status line only: nginx then waits a while for the body
+                # it will discard (lingering close) before it closes
+                s.sendall(b"POST /api/search HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: 2000000\r\n\r\n")
+                assert _status_line(s).startswith("HTTP/1.1 413")
+            small = _raw(listen, b"POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Length: 5"
+                                 b"\r\nConnection: close\r\n\r\nhello")
+            assert small.startswith(b"HTTP/1.1 405"), small[:300]  # arshif's, with Allow
+            assert re.search(rb"(?im)^Allow: .*GET", small), small[:300]
+        finally:
+            proc.terminate()
+            proc.wait(HANG_S)
+        assert not server.errors(), server.errors()
