@@ -31,7 +31,7 @@ FD_RESERVE = 256
 #: A connection with no request in progress and no bytes received for this
 #: long is closed (an idle keep-alive, or a client that stopped mid-header),
 #: checked every CLEANUP_INTERVAL_S.  A client that trickles a header line
-#: now and then is not caught by this: a reverse proxy is (docs/deploy.md).
+#: now and then is not caught by this: a reverse proxy is (deploy/nginx.conf).
 CHANNEL_TIMEOUT_S = 30
 CLEANUP_INTERVAL_S = 10
 #: Every route is GET: a request with a body is refused (413) as soon as its
