@@ -136,12 +136,14 @@ class Server:
 
 
 @contextmanager
-def serving(home: Path, threads: int = 16, workers: int = 2):
-    """``arshif serve`` on a free loopback port (port 0), stopped afterwards."""
+def serving(home: Path, threads: int = 16, workers: int = 2, env: dict | None = None,
+            port: int = 0):
+    """``arshif serve`` on a loopback port (by default a free one), stopped afterwards."""
     proc = subprocess.Popen(arshif_cmd("serve", "--index", str(home), "--host", "127.0.0.1",
-                                       "--port", "0", "--threads", str(threads),
+                                       "--port", str(port), "--threads", str(threads),
                                        "--workers", str(workers)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
     try:
         line = _readline(proc.stdout, timeout=HANG_S)
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -174,12 +176,12 @@ def _readline(stream, timeout: float) -> str:
 
 # -- 0. worker processes ---------------------------------------------------------------------
 
-def _children(pid: int) -> set[int]:
+def worker_pids(pid: int) -> set[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return {int(p) for p in path.read_text().split()} if path.exists() else set()
 
 
-def _wait_for(predicate, timeout: float = HANG_S) -> bool:
+def wait_for(predicate, timeout: float = HANG_S) -> bool:
     """Poll until ``predicate()`` holds (an event); the timeout is a hang guard."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -194,19 +196,19 @@ def test_workers_share_the_port_are_replaced_and_stop_together(tmp_path):
     home = tmp_path / "index"
     build_index([write_archive(tmp_path / "archive", 30, "workers")], home)
     with serving(home, threads=2, workers=2) as server:
-        assert _wait_for(lambda: len(_children(server.proc.pid)) == 2)
-        first = _children(server.proc.pid)
+        assert wait_for(lambda: len(worker_pids(server.proc.pid)) == 2)
+        first = worker_pids(server.proc.pid)
         for _ in range(20):  # connections are spread over both; all answered
             assert server.json("/api/search?q=" + quote(marker("workers")))["total"] == 1
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
-        assert _wait_for(lambda: len(_children(server.proc.pid) - first) == 1)
-        assert victim not in _children(server.proc.pid)
+        assert wait_for(lambda: len(worker_pids(server.proc.pid) - first) == 1)
+        assert victim not in worker_pids(server.proc.pid)
         assert server.json("/healthz")["status"] == "ok"
-        workers = _children(server.proc.pid)
+        workers = worker_pids(server.proc.pid)
         server.proc.terminate()
         server.proc.wait(HANG_S)
-        assert _wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in workers))
+        assert wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in workers))
     assert any("starting another" in line for line in server.log)
 
 

@@ -68,7 +68,12 @@ def _no_index(exc: StoreError):
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
-    return error_response(status, MESSAGES.get(status, exc.name))
+    body, status = error_response(status, MESSAGES.get(status, exc.name))
+    # The exception's own headers say how to recover: a 405 must name the
+    # methods the resource allows (RFC 9110, 15.5.6).  Its Content-Type is
+    # that of werkzeug's page, not of ours.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return body, status, headers
 
 
 def _unexpected(exc: Exception):
