@@ -693,9 +693,28 @@ def test_folders_nested_deeper_than_the_recursion_limit(tmp_path):
     finally:
         os.close(folder)
     (deep / "top.txt").write_text(article("خبر أعلى", "نص كلمةعليا"), "utf-8")
-    summary, _report = _index([deep], tmp_path / "ix")
-    assert summary["indexed"] == 2
-    assert _ids(tmp_path / "ix") == {"top", "d/" * 1500 + "deep"}
+    try:
+        summary, _report = _index([deep], tmp_path / "ix")
+        assert summary["indexed"] == 2
+        assert _ids(tmp_path / "ix") == {"top", "d/" * 1500 + "deep"}
+    finally:
+        _remove_deep(deep)
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a deep chain of ``d`` folders (shutil.rmtree, used by pytest's
+    clean-up, recurses once a level): lift the chain one level at a time."""
+    while top.exists():
+        for entry in top.iterdir():
+            if entry.name != "d":
+                entry.unlink()
+        if (top / "d").exists():
+            spare = top.with_name(top.name + "-rest")
+            os.rename(top / "d", spare)
+            os.rmdir(top)
+            os.rename(spare, top)
+        else:
+            os.rmdir(top)
 
 
 def test_a_file_over_the_size_limit_is_reported(tmp_path):
