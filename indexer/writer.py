@@ -19,6 +19,7 @@ from whoosh import index as whoosh_index
 
 from indexer import manifest, parallel, store
 from indexer.article import Reject
+from indexer.decode import MAX_FILE_BYTES, path_text
 from indexer.readers.archive import (
     FilePart,
     FileResult,
@@ -69,6 +70,8 @@ def build_index(
     jobs: int = 1,
     update: bool = False,
     settings: IndexSettings | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    follow_symlinks: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult, Summary], None] | None = None,
 ) -> Summary:
@@ -88,6 +91,11 @@ def build_index(
     > 1 the articles stay in the worker processes: its FileResult carries
     only the path and rejects, and its Summary is a running count in the
     order files finish.  The returned Summary is the same as with one job.
+
+    Only regular files are read; a symlink that leaves the sources is
+    reported unless ``follow_symlinks``; a file read whole over
+    ``max_file_bytes``, or a JSON Lines line over it, is reported
+    (indexer/readers/archive.py).
     """
     started = time.perf_counter()
     given = [Path(s) for s in sources]
@@ -96,7 +104,7 @@ def build_index(
             raise NothingToIndex(f"no such file or folder: {source}")
     # Absolute paths: ``--update`` recognises files by path, whatever the cwd.
     sources = [Path(os.path.abspath(s)) for s in given]
-    reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()])
+    reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()], max_file_bytes)
     summary = Summary()
     with store.build_lock(home):
         store.remove_leftovers(home)
@@ -113,8 +121,9 @@ def build_index(
             else:
                 settings = settings or IndexSettings()
                 ix = whoosh_index.create_in(str(tmp), build_schema(settings))
-            items = [part for item in iter_files(sources)
-                     for part in ([item] if isinstance(item, Reject) else file_parts(item, fmt))]
+            items = [part for item in iter_files(sources, follow_symlinks)
+                     for part in ([item] if isinstance(item, Reject)
+                                  else file_parts(item, fmt, max_bytes=max_file_bytes))]
             if on_start:
                 on_start(len(items))
             if jobs > 1 and not copied:
@@ -167,6 +176,7 @@ class _Reading:
     fmt: str
     mapping: dict | None
     roots: list[Path]  # folders among the sources: one-article ids are relative to them
+    max_bytes: int = MAX_FILE_BYTES  # the largest file read whole, or JSON Lines line
 
 
 def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
@@ -229,7 +239,7 @@ def _build_in_parallel(ix, items, jobs: int, reading: _Reading, settings: IndexS
 
     if parts:
         parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, settings,
-                             file_done)
+                             file_done, reading.max_bytes)
     else:
         store.checkpoint("commit")
     parallel.count_and_publish_segments(ix, parts, summary)
@@ -239,11 +249,13 @@ def _read(item, reading: _Reading, known, summary, builder) -> FileResult | None
     """Read one input; in update mode skip unchanged files, drop stale articles."""
     if isinstance(item, Reject):
         return FileResult(item.path, rejects=[item])
-    path = str(item)
+    # Stored paths are path_text's (a name that is not UTF-8 has escapes).
+    real = item.path if isinstance(item, FilePart) else item
+    path = path_text(real)
     first = not isinstance(item, FilePart) or item.number == 0
     if path in known:
         try:
-            signature = file_signature(Path(path))
+            signature = file_signature(real)
         except OSError:
             signature = None
         if signature == known[path][0]:
@@ -253,7 +265,7 @@ def _read(item, reading: _Reading, known, summary, builder) -> FileResult | None
             return None
         if first:
             _remove_file(builder, known, path)
-    return read_file(item, reading.fmt, reading.mapping, reading.roots)
+    return read_file(item, reading.fmt, reading.mapping, reading.roots, reading.max_bytes)
 
 
 def _remove_file(builder: _Builder, known: dict, path: str) -> None:
@@ -275,8 +287,10 @@ def _stored_state(ix) -> tuple[dict[str, tuple[str, set[str]]], set[str]]:
 
 def _remove_vanished(builder, known, items, sources) -> None:
     """--update: articles of files that are gone from the given sources."""
-    present = {str(i) for i in items if not isinstance(i, Reject)}
+    present = {path_text(i.path if isinstance(i, FilePart) else i)
+               for i in items if not isinstance(i, Reject)}
+    shown_sources = [Path(path_text(s)) for s in sources]
     for path in list(known):
         # Path containment, not a string prefix: ``A2/x.txt`` is not in ``A``.
-        if path not in present and any(Path(path).is_relative_to(s) for s in sources):
+        if path not in present and any(Path(path).is_relative_to(s) for s in shown_sources):
             _remove_file(builder, known, path)

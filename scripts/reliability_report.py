@@ -104,7 +104,8 @@ def section_kills(tmp: Path) -> str:
         rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
                      f.old_index_intact, "(no server)", f.next_build_ok, f.cleaned])
     bb = rel.black_box_kill(tmp / "blackbox")
-    rows.append([f"black box: kill -9 while reading a named pipe ({bb['progress_line']})", "none",
+    rows.append([f"black box: kill -9 while writing its progress bar ({bb['progress_line']})",
+                 "none",
                  bb["exit_code"], ", ".join(bb["left_behind"]), bb["old_index_intact"], "-",
                  bb["next_build_ok"], bb["cleaned"]])
     return ("### kill -9 during `arshif index`\n\n"

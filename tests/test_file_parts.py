@@ -70,7 +70,7 @@ def test_parts_give_the_records_of_the_whole_file(tmp_path):
 def _build(folder: Path, home: Path, monkeypatch, part_bytes: int, jobs: int = 1):
     monkeypatch.setattr(archive, "PART_BYTES", part_bytes)
     monkeypatch.setattr(writer, "file_parts",
-                        lambda path, fmt: file_parts(path, fmt, part_bytes=part_bytes))
+                        lambda path, fmt, **kw: file_parts(path, fmt, part_bytes=part_bytes, **kw))
     return writer.build_index([folder], home, jobs=jobs)
 
 
