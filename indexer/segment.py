@@ -156,7 +156,7 @@ class ArshifWriter(SegmentWriter):
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A merge (``--update``): another segment's postings, read from its
-        flat file a term at a time (its deleted documents left out:
+        flat file a run of terms at a time (its deleted documents left out:
         ``docmap`` maps the live ones to their new numbers)."""
         flat = FlatPostings(flat_path(self.folder, reader.segment()))
         if docmap is None:
@@ -168,22 +168,19 @@ class ArshifWriter(SegmentWriter):
         for name in reader.indexed_field_names():
             if name not in self.flat_fields:
                 continue
-            field, words = self.schema[name], self._terms_of(name)
-            boost = field.format.field_boost or 1
-            analyzed = _analyzed(field)
+            words = self._terms_of(name)
+            analyzed = _analyzed(self.schema[name])
             positional = words.stream.positions is not None
-            for btext in flat.terms(name):
-                docs, weights = flat.postings(name, btext)
+            for terms, counts, docs, freqs, positions in flat.chunks(name):
+                numbers = np.fromiter(
+                    (words.ids[t.decode("utf-8") if analyzed else t] for t in terms),
+                    dtype=np.uint32, count=len(terms))
                 new = new_number[docs]
                 kept = new >= 0
-                counts = np.rint(weights / boost).astype(np.int64)
-                positions = None
                 if positional:
-                    begins, positions = flat.all_positions(name, btext)
-                    counts = np.diff(begins)
-                    positions = positions[np.repeat(kept, counts)]
-                term = btext.decode("utf-8") if analyzed else btext
-                words.add_runs(term, new[kept], counts[kept], positions)
+                    positions = positions[np.repeat(kept, freqs)]
+                words.stream.add_postings(np.repeat(numbers, counts)[kept], new[kept],
+                                          freqs[kept], positions if positional else None)
 
     def _flush_segment(self):
         """Write the term index (all fields, in name order: Whoosh's order)
