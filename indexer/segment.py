@@ -154,6 +154,34 @@ class ArshifWriter(SegmentWriter):
             numbered[name] = self.tables[name].number(split_sections(value))
         return numbered[name]
 
+    def add_reader(self, reader):
+        """Whoosh's merge of another segment, given each document's exact
+        field lengths (counted from its postings) instead of the one-byte
+        approximations Whoosh keeps per document: the merged segment's total
+        lengths, and so BM25's average length, stay those a build of the
+        same documents gives, however often a document is merged."""
+        super().add_reader(_ExactLengths(reader, self._exact_lengths(reader)))
+
+    def _exact_lengths(self, reader) -> dict[str, np.ndarray]:
+        """Per scorable field, each document's number of words: the sum of
+        its postings' frequencies; a view's is its field's (as
+        ``add_document`` counts it)."""
+        flat = FlatPostings(flat_path(self.folder, reader.segment()))
+        count = reader.doc_count_all()
+        lengths = {}
+        for name in reader.indexed_field_names():
+            if (name not in self.flat_fields or name in self.view_of
+                    or not self.schema[name].scorable):
+                continue
+            total = np.zeros(count, dtype=np.int64)
+            for _, _, docs, freqs, _ in flat.chunks(name):
+                total += np.bincount(docs, weights=freqs, minlength=count).astype(np.int64)
+            lengths[name] = total
+        for view, source in self.view_of.items():
+            if source in lengths:
+                lengths[view] = lengths[source]
+        return lengths
+
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A merge (``--update``): another segment's postings, read from its
         flat file a run of terms at a time (its deleted documents left out:
@@ -217,6 +245,23 @@ class ArshifWriter(SegmentWriter):
         if name in self.term_words:
             sources.append((self.term_words[name].terms(), self.term_words[name].stream))
         return sources
+
+
+class _ExactLengths:
+    """A segment reader whose ``doc_field_length`` is exact (for a merge)."""
+
+    def __init__(self, reader, lengths: dict[str, np.ndarray]):
+        self._reader = reader
+        self._lengths = lengths
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            return self._reader.doc_field_length(docnum, fieldname, default)
+        return int(lengths[docnum])
 
 
 def _analyzed(field) -> bool:

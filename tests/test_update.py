@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,8 +20,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from indexer import manifest
+from indexer import manifest, segment, store, update as update_module
 from indexer.writer import NothingToIndex, build_index
+from search.engine import Engine
 
 #: Examples of the property (ARSHIF_HYPOTHESIS_EXAMPLES=500 for a longer hunt).
 EXAMPLES = int(os.environ.get("ARSHIF_HYPOTHESIS_EXAMPLES", "20"))
@@ -212,3 +214,117 @@ def test_a_new_file_earlier_in_walk_order_takes_the_article(archive, tmp_path):
     summary = build_index([archive.folder], tmp_path / "index", update=True)
     assert summary.files_unchanged == 3
     assert_update_equals_rebuild(archive.folder, tmp_path / "index", tmp_path / "fresh")
+
+
+# -- the index stays the size of a rebuild, an update's memory that of a build --------------
+
+#: Made-up words (letters of the Arabic alphabet), so that articles share a
+#: vocabulary as news does.
+_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+
+
+def big_archive(folder: Path, records: int, seed: int = 16) -> Path:
+    """A JSON Lines file of ``records`` small articles and three text files."""
+    rng = random.Random(seed)
+    vocabulary = ["".join(rng.choice(_LETTERS) for _ in range(rng.randint(3, 6)))
+                  for _ in range(600)]
+    folder.mkdir(parents=True)
+    with open(folder / "big.jsonl", "w", encoding="utf-8") as fh:
+        for i in range(records):
+            body = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(15, 40)))
+            fh.write(json.dumps({"id": f"r{i}", "title": f"خبر {rng.choice(vocabulary)} {i}",
+                                 "content": body, "date": f"2024-03-{1 + i % 28:02d}"},
+                                ensure_ascii=False) + "\n")
+    for n in range(3):
+        (folder / f"t{n}.txt").write_text(article_text(n, n + 1), "utf-8")
+    return folder
+
+
+def append_record(folder: Path, n: int) -> None:
+    with open(folder / "big.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": f"new{n}", "title": f"خبر جديد {n}",
+                             "content": f"نص الخبر الجديد رقم {n} عن الاقتصاد"},
+                            ensure_ascii=False) + "\n")
+
+
+def generation_size(home: Path) -> int:
+    return store.disk_size(store.current_dir(home))
+
+
+def ranking(engine: Engine, query: str) -> list[tuple[float, str]]:
+    """A query's whole result list; documents of equal score in id order
+    (ties are broken by document number, which an update may change)."""
+    return sorted((-score, doc) for doc, _, score in engine.ranked_ids(query, 10_000))
+
+
+QUERIES = ["خبر", "الاقتصاد", "النفط", "خبر جديد", '"أسعار النفط"', "قمة OR المنتخب"]
+
+
+@pytest.mark.parametrize("segments", ["small", "big"])
+def test_repeated_appends_keep_the_index_the_size_of_a_rebuild(tmp_path, monkeypatch, segments):
+    """Each one-line append makes the update re-read the whole file: its old
+    documents are all deleted.  The index must not keep them.  ``big``:
+    every segment counts as big (none is merged for being small), so the
+    deleted documents go only by dropping or rewriting their segments."""
+    if segments == "big":
+        monkeypatch.setattr(update_module, "SMALL_WORDS", 1)
+    folder = big_archive(tmp_path / "archive", 2000)
+    home = tmp_path / "index"
+    build_index([folder], home)
+    ratios = []
+    for n in range(6):
+        append_record(folder, n)
+        summary = build_index([folder], home, update=True)
+        assert summary.added == 2000 + n + 1 and summary.removed == 2000 + n
+        fresh = tmp_path / f"fresh{n}"
+        build_index([folder], fresh)
+        ratios.append(generation_size(home) / generation_size(fresh))
+        shutil.rmtree(fresh)
+    assert max(ratios) <= 1.2, ratios
+    build_index([folder], fresh)
+    mine, theirs = Engine(home), Engine(fresh)
+    assert mine.stats()["articles"] == theirs.stats()["articles"] == 2009
+    for query in QUERIES:
+        assert ranking(mine, query) == ranking(theirs, query), query
+
+
+def test_search_after_updates_equals_a_rebuilds(tmp_path):
+    """Edits, deletions and additions among big and small files: the same
+    results, with the same scores, as a rebuild."""
+    folder = big_archive(tmp_path / "archive", 1500)
+    home = tmp_path / "index"
+    build_index([folder], home)
+    (folder / "t1.txt").unlink()
+    (folder / "t3.txt").write_text(article_text(3, 9), "utf-8")
+    build_index([folder], home, update=True)
+    append_record(folder, 1)
+    (folder / "t0.txt").write_text(article_text(4, 9), "utf-8")  # a variant of t0's own
+    build_index([folder], home, update=True)
+    fresh = tmp_path / "fresh"
+    build_index([folder], fresh)
+    assert documents(home) == documents(fresh)
+    mine, theirs = Engine(home), Engine(fresh)
+    for query in QUERIES:
+        assert ranking(mine, query) == ranking(theirs, query), query
+
+
+def test_an_update_holds_no_more_words_than_a_build(tmp_path, monkeypatch):
+    """A build writes a segment once it holds SEGMENT_WORDS words (its
+    memory bound); an update's new documents and its rewrites of old
+    segments must keep to the same bound (the update wrote all it re-read
+    into one segment, and merged segments into it)."""
+    limit = 3000
+    monkeypatch.setattr(segment, "SEGMENT_WORDS", limit)
+    monkeypatch.setattr(update_module, "SMALL_WORDS", limit // 8)
+    folder = big_archive(tmp_path / "archive", 500)
+    home = tmp_path / "index"
+    build_index([folder], home)
+    for n in range(3):
+        append_record(folder, n)
+        (folder / f"t{n}.txt").write_text(article_text(5, n + 10), "utf-8")
+        build_index([folder], home, update=True)
+        ix = manifest.open_current(home)
+        with ix.reader() as reader:
+            sizes = [update_module.words(ix, leaf.segment()) for leaf, _ in reader.leaf_readers()]
+        assert len(sizes) > 3 and max(sizes) <= limit + 60, sizes  # + one article's words
+    assert_update_equals_rebuild(folder, home, tmp_path / "fresh")
