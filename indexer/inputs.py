@@ -62,11 +62,12 @@ class Recorder:
         self._out.close()
 
 
-def load(folder: Path) -> dict[str, list[tuple[FileFacts, list[bool]]]]:
-    """Per input file of the generation in ``folder``, in walk order, its
+def load(folder: Path) -> dict[str, list[list[tuple[FileFacts, list[bool]]]]]:
+    """Per input file of the generation in ``folder``, in walk order, each
+    time the walk met it (sources that overlap meet a file twice), its
     parts' facts and which of their articles were indexed."""
     path = Path(folder) / NAME
-    files: dict[str, list[tuple[FileFacts, list[bool]]]] = {}
+    files: dict[str, list[list[tuple[FileFacts, list[bool]]]]] = {}
     try:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             for line in fh:
@@ -75,8 +76,10 @@ def load(folder: Path) -> dict[str, list[tuple[FileFacts, list[bool]]]]:
                                          row[1], row[2], row[3]) for row in entry["articles"]]
                 facts = FileFacts(entry["path"], [Reject(*r) for r in entry["rejects"]],
                                   articles, entry["part"], entry["last"], entry["signature"])
-                files.setdefault(facts.path, []).append(
-                    (facts, [bool(row[4]) for row in entry["articles"]]))
+                met = files.setdefault(facts.path, [])
+                if facts.part == 0 or not met:
+                    met.append([])
+                met[-1].append((facts, [bool(row[4]) for row in entry["articles"]]))
     except FileNotFoundError:
         raise store.StoreError(
             f"the index in {folder} does not list its input files (an older arshif built "

@@ -51,6 +51,8 @@ SMALL_WORDS = segment.SEGMENT_WORDS // 8
 class _Update:
     def __init__(self, ix, old: dict, reading, settings, summary: Summary, recorder):
         self.ix = ix
+        #: Per file of the copied generation, the times the walk met it
+        #: (indexer/inputs.py ``load``) not yet met by this walk.
         self.old = old
         self.reading = reading
         self.settings = settings
@@ -59,6 +61,7 @@ class _Update:
         self.searcher = ix.searcher()  # the copied generation, to find what to delete
         self.series = SegmentSeries(ix)
         self.seen: set[str] = set()
+        self.replayed: set[str] = set()  # files counted from their record at their first part
         self.doomed: set[int] = set()  # document numbers in the copied generation
 
     # -- walking ------------------------------------------------------------
@@ -70,42 +73,48 @@ class _Update:
             return result
         path = str(item)
         first = not isinstance(item, FilePart) or item.number == 0
-        stored = self._reusable(path)
-        if stored is not None:
-            if first:  # a file read in parts is counted once, at its first part
+        if not first:  # a file read in parts: its first part decided
+            if path in self.replayed:
+                return None
+        else:
+            self.replayed.discard(path)
+            met = self.old.get(path)
+            stored = met.pop(0) if met else None
+            if stored is not None and self._reusable(path, stored):
                 self._replay(path, stored)
-            return None
-        if first and path in self.old:
-            self._delete_path(path)
+                self.replayed.add(path)
+                return None
+            if path in self.old:
+                self._delete_path(path)
         result = read_file(item, self.reading.fmt, self.reading.mapping, self.reading.roots)
         self._add_read(result)
         return result
 
-    def _reusable(self, path: str):
-        """The recorded parts of ``path`` if they can stand for reading it:
+    @staticmethod
+    def _reusable(path: str, stored: list) -> bool:
+        """Whether the recorded parts of ``path`` can stand for reading it:
         the file gave articles and has the same size and mtime.  Files that
         gave none (unreadable, binary…) are read again: their trouble may
         be gone without their size or mtime changing (permissions)."""
-        stored = self.old.get(path)
-        if not stored or not any(facts.articles for facts, _ in stored):
-            return None
+        if not any(facts.articles for facts, _ in stored):
+            return False
         try:
-            signature = file_signature(Path(path))
+            return file_signature(Path(path)) == stored[0][0].signature
         except OSError:
-            return None
-        return stored if signature == stored[0][0].signature else None
+            return False
 
     def outside(self, sources: list[Path], present: set[str]) -> None:
         """Files the copied generation holds that were not walked: deleted
         if they were in the given folders, else kept and counted."""
-        for path, stored in self.old.items():
+        for path, met in self.old.items():
             if path in present:
                 continue
             # Path containment, not a string prefix: ``A2/x.txt`` is not in ``A``.
             if any(Path(path).is_relative_to(s) for s in sources):
                 self._delete_path(path)
             else:
-                self._replay(path, stored)
+                for stored in met:
+                    self._replay(path, stored)
 
     # -- one file -------------------------------------------------------------
     def _add_read(self, result: FileResult) -> None:

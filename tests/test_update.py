@@ -260,6 +260,7 @@ def ranking(engine: Engine, query: str) -> list[tuple[float, str]]:
 QUERIES = ["خبر", "الاقتصاد", "النفط", "خبر جديد", '"أسعار النفط"', "قمة OR المنتخب"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("segments", ["small", "big"])
 def test_repeated_appends_keep_the_index_the_size_of_a_rebuild(tmp_path, monkeypatch, segments):
     """Each one-line append makes the update re-read the whole file: its old
@@ -328,3 +329,23 @@ def test_an_update_holds_no_more_words_than_a_build(tmp_path, monkeypatch):
             sizes = [update_module.words(ix, leaf.segment()) for leaf, _ in reader.leaf_readers()]
         assert len(sizes) > 3 and max(sizes) <= limit + 60, sizes  # + one article's words
     assert_update_equals_rebuild(folder, home, tmp_path / "fresh")
+
+
+def test_sources_that_overlap(tmp_path):
+    """A folder given with its own subfolder: the walk meets sub/'s files
+    twice, the second time all duplicates, in the rebuild and the update."""
+    archive = Archive(tmp_path / "archive")
+    archive.write("a.txt", [0])
+    archive.write("sub/b.txt", [1])
+    archive.write("sub/n.jsonl", [2, 3])
+    sources = [archive.folder, archive.folder / "sub"]
+    home, fresh = tmp_path / "index", tmp_path / "fresh"
+    build_index(sources, home)
+    for change in (None, ("write", "a.txt", [4]), ("append", "sub/n.jsonl", 5),
+                   ("move", "sub/b.txt", "b.txt")):
+        if change:
+            archive.apply(change)
+        updated = build_index(sources, home, update=True)
+        shutil.rmtree(fresh, ignore_errors=True)
+        assert counts(updated) == counts(build_index(sources, fresh))
+        assert documents(home) == documents(fresh)
