@@ -2,8 +2,9 @@
 
 ``build_index`` is the whole rebuild: read every file, drop duplicates, write
 a new generation beside the live one, and swap only when everything
-succeeded.  With ``update=True`` it starts from a copy of the live generation
-and re-reads only new and changed files.
+succeeded.  With ``update=True`` it starts from the live generation's files
+and re-reads only new and changed files, to the index a rebuild would give
+(indexer/update.py).
 """
 
 from __future__ import annotations
