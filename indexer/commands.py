@@ -110,16 +110,19 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
         + (f", {s.files_unchanged} unchanged" if s.files_unchanged else "")
         + f", {s.files_rejected} rejected",
         f"indexed:    {s.indexed} articles"
-        + (f" ({s.embedded} from 'read also' blocks)" if s.embedded else ""),
+        + (f" ({s.embedded} from 'read also' blocks)" if s.embedded else "")
+        + (f"; {s.added} written by this update" if s.update else ""),
         f"duplicates: {s.duplicates} skipped (same headline and body)",
         f"rejected:   {s.records_rejected} records in otherwise good files",
     ]
     if s.removed:
-        lines.append(f"removed:    {s.removed} articles of changed or deleted files")
+        lines.append(f"removed:    {s.removed} articles of changed, moved or deleted files"
+                     " (or now found first in another file)")
     for reason, count in s.reasons.most_common():
         lines.append(f"  - {reason}: {count}")
     lines.append(f"no date:    {s.dates_missing} articles (missing or unparseable, never guessed)")
-    lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s")
+    lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s"
+                 + (" written" if s.update else ""))
     if rejects_hint and s.report:
         lines.append("details:    rerun with --rejects FILE for the list")
     return "\n".join(lines)

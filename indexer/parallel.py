@@ -197,14 +197,15 @@ def _picklable(exc: Exception) -> Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def count_and_publish_segments(ix, parts: list[Part], summary: Summary) -> None:
-    """Count every file in walk order into ``summary``, delete the later
-    copies of articles found in two parts, and commit the parts' segments as
-    the index's content (one new TOC)."""
+def count_and_publish_segments(ix, parts: list[Part], summary: Summary, recorder) -> None:
+    """Count every file in walk order into ``summary`` (and ``recorder``:
+    indexer/inputs.py), delete the later copies of articles found in two
+    parts, and commit the parts' segments as the index's content (one new TOC)."""
     seen: set[str] = set()
     for part in parts:
         for facts, docnums in part.files:
             fresh = count_file(summary, facts, seen)
+            recorder.add(facts, fresh)
             for new, where in zip(fresh, docnums, strict=True):
                 if where is not None and not new:  # its first copy is in an earlier part
                     segment, docnum = where
