@@ -98,6 +98,9 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 
 #: Below this many postings a sum of terms is simply scored in full.
 PRUNE_FROM = 20_000
+#: Pruning pays when the essential terms hold less than 1/ESSENTIAL_SHARE
+#: of the postings: the rest are then read only for the few candidates.
+ESSENTIAL_SHARE = 2
 
 
 def best(q: wq.Query, gen: Generation, reader, limit: int,
@@ -123,7 +126,8 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         match = evaluate(q, gen, reader)
         return restrict(match, keep) if keep is not None else match
     allowed = keep.docs if keep is not None else None
-    if sum(len(gen.term(t.fieldname, t.text)[0]) for t in terms) < PRUNE_FROM:
+    sizes = np.array([len(gen.term(t.fieldname, t.text)[0]) for t in terms])
+    if sizes.sum() < PRUNE_FROM:
         return evaluate(q, _Within(gen, allowed), reader)
     tops = [gen.term_top(t.fieldname, t.text) for t in terms]
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
@@ -141,6 +145,9 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
     rest = float(sums[optional - 1]) if optional else 0.0
     within = _Within(gen, allowed)
+    if sizes[ascending[optional:]].sum() * ESSENTIAL_SHARE > sizes.sum():
+        # Most postings are essential: pruning would read them all twice.
+        return evaluate(q, within, reader)
     essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
                        gen.doc_count_all)
     hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
