@@ -155,6 +155,12 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     return evaluate(q, _Within(gen, candidates), reader)
 
 
+def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
+    """The scores of ``docs`` (sorted matches of ``q``, a sum of terms): the
+    page of a ranking by date scores only the documents it shows."""
+    return evaluate(q, _Within(gen, docs), reader)
+
+
 def matching_docs(q: wq.Query, gen: Generation, reader,
                   keep: Match | None = None) -> np.ndarray:
     """The documents ``q`` matches (within ``keep``): the documents of
