@@ -122,13 +122,14 @@ class Generation:
 
     def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
         """The TOP_DOCS documents where the term scores best (sorted by
-        document) and its best score, unboosted: where a pruned ranking
-        starts (search/matching.py); cached."""
+        document) and its best score, unboosted: where a pruned ranking starts
+        (search/matching.py); cached."""
         def load():
             docs, contrib = self.term(fieldname, text)
             if len(docs) > TOP_DOCS:
-                docs = np.sort(docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]])
-            return docs, np.array([contrib.max() if len(contrib) else 0.0])
+                chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
+                docs, contrib = docs[chosen], contrib[chosen]
+            return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
         docs, high = self._cached(("#top", fieldname, text), load)
         return docs, float(high[0])
 

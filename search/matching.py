@@ -98,6 +98,9 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 
 #: Below this many postings a sum of terms is simply scored in full.
 PRUNE_FROM = 20_000
+#: A sum of more terms (a broad prefix's expansions) is scored in full:
+#: each term's best documents would make a seed as large as the match.
+MAX_PRUNED_TERMS = 40
 #: Pruning pays when the essential terms hold less than 1/ESSENTIAL_SHARE
 #: of the postings: the rest are then read only for the few candidates.
 ESSENTIAL_SHARE = 2
@@ -127,7 +130,7 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         return restrict(match, keep) if keep is not None else match
     allowed = keep.docs if keep is not None else None
     sizes = np.array([len(gen.term(t.fieldname, t.text)[0]) for t in terms])
-    if sizes.sum() < PRUNE_FROM:
+    if sizes.sum() < PRUNE_FROM or len(terms) > MAX_PRUNED_TERMS:
         return evaluate(q, _Within(gen, allowed), reader)
     tops = [gen.term_top(t.fieldname, t.text) for t in terms]
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
