@@ -259,28 +259,26 @@ DENSE_UNION = 8
 
 
 def _union(matches: list[Match], size: int) -> Match:
-    """Every document of any match, its scores summed (in the matches'
-    order either way, so both ways give the same sums)."""
+    """Every document of any match, its scores summed.
+
+    ``np.bincount`` adds the weights in the order given, so each document's
+    scores are added one match after another, from 0, both ways: the same
+    sums to the last bit, whichever way a union is taken."""
     matches = [m for m in matches if len(m.docs)]
     if not matches:
         return _empty()
     if len(matches) == 1:
         return Match(matches[0].docs, matches[0].scores.copy())
-    if sum(len(m.docs) for m in matches) * DENSE_UNION > size:
-        total = np.zeros(size)
+    docs = np.concatenate([m.docs for m in matches])
+    scores = np.concatenate([m.scores for m in matches])
+    if len(docs) * DENSE_UNION > size:
         hit = np.zeros(size, dtype=bool)
-        for m in matches:
-            total[m.docs] += m.scores
-            hit[m.docs] = True
-        docs = np.flatnonzero(hit).astype(np.int32)
-        return Match(docs, total[docs])
-    docs = unique_sorted(np.concatenate([m.docs for m in matches]))
-    # Each document's scores are added one match after another, as above:
-    # the same sums to the last bit, whichever way a union is taken.
-    total = np.zeros(len(docs))
-    for m in matches:
-        total[np.searchsorted(docs, m.docs)] += m.scores
-    return Match(docs, total)
+        hit[docs] = True
+        found = np.flatnonzero(hit).astype(np.int32)
+        return Match(found, np.bincount(docs, weights=scores, minlength=size)[found])
+    found = unique_sorted(docs)
+    return Match(found, np.bincount(np.searchsorted(found, docs), weights=scores,
+                                    minlength=len(found)))
 
 
 def _intersection(matches: list[Match]) -> Match:
