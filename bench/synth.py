@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -144,11 +145,13 @@ def write_archive(base: list[Base], total: int, dest: Path, seed: int,
 
 
 def link_size(files: list[Path], count: int, shard: int, dest: Path) -> Path:
-    """A folder of symlinks to the first ``count`` articles' shards: what both
-    engines index for one size."""
+    """A folder of hard links to the first ``count`` articles' shards: what
+    both engines index for one size.  Hard links, not symlinks: arshif
+    skips symlinks that leave the folder it is given (and so would a user's
+    archive)."""
     dest.mkdir(parents=True, exist_ok=True)
     for path in files[:count // shard]:
         link = dest / path.name
         if not link.exists():
-            link.symlink_to(path.resolve())
+            os.link(path, link)
     return dest
