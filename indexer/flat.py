@@ -171,10 +171,51 @@ class FlatPostings:
         end; the positions), posting after posting as ``postings`` gives them."""
         return self._fields[fieldname].all_positions(btext)
 
-    def terms(self, fieldname: str):
-        """The field's terms (bytes) in sorted order."""
+    def boost(self, fieldname: str) -> float:
+        """The field's boost: a posting's weight is its frequency times it."""
         field = self._fields.get(fieldname)
-        return field.terms() if field else iter(())
+        return field.boost if field else 1.0
+
+    # Terms by number: a field's terms are numbered 0..term_count - 1 in
+    # sorted order, so the term dictionary (indexer/codec.py) is a binary
+    # search over these arrays and a walk is a number that grows.
+
+    def term_count(self, fieldname: str) -> int:
+        field = self._fields.get(fieldname)
+        return field.count if field else 0
+
+    def seek(self, fieldname: str, btext: bytes) -> int:
+        """The number of the field's first term not below ``btext``
+        (``term_count`` when every term is below it)."""
+        field = self._fields.get(fieldname)
+        return field.bisect(btext) if field else 0
+
+    def find(self, fieldname: str, btext: bytes) -> int | None:
+        """The number of the term ``btext`` in the field, or None."""
+        field = self._fields.get(fieldname)
+        return field.find(btext) if field else None
+
+    def term_at(self, fieldname: str, number: int) -> bytes:
+        return self._fields[fieldname].term(number)
+
+    def doc_frequency_at(self, fieldname: str, number: int) -> int:
+        """The documents holding term ``number``: read from ``starts``, no
+        posting decoded."""
+        return self._fields[fieldname].doc_count(number)
+
+    def frequency_at(self, fieldname: str, number: int) -> int:
+        """The occurrences of term ``number`` in all its documents (its
+        frequencies only are decoded)."""
+        return self._fields[fieldname].occurrences(number)
+
+    def postings_at(self, fieldname: str, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums uint32, weights float64) of term ``number``."""
+        return self._fields[fieldname].postings_at(number)
+
+    def terms(self, fieldname: str, start: int = 0):
+        """The field's terms (bytes) in sorted order, from term ``start`` on."""
+        field = self._fields.get(fieldname)
+        return field.terms(start) if field else iter(())
 
     def span(self, fieldname: str, low: bytes, high: bytes | None,
              most: int) -> tuple[list[bytes], np.ndarray]:
@@ -207,65 +248,90 @@ class _Field:
             if len(self._pos_at) != n + 1 or int(self._pos_at[-1]) != len(self.positions):
                 raise ValueError(f"flat posting file: the positions of {name} disagree")
 
-    def _term(self, i: int) -> bytes:
+    @property
+    def count(self) -> int:
+        return self._n
+
+    def term(self, i: int) -> bytes:
+        if not 0 <= i < self._n:
+            raise IndexError(i)
         start = int(self._term_ends[i - 1]) if i else 0
         return self._bytes[start:int(self._term_ends[i])].tobytes()
 
-    def terms(self):
-        for i in range(self._n):
-            yield self._term(i)
+    def terms(self, start: int = 0):
+        # A block of terms' bytes copied at once: a term at a time from the
+        # memory map costs several numpy calls per term.
+        block = 1024
+        for first in range(max(start, 0), self._n, block):
+            last = min(first + block, self._n)
+            ends = self._term_ends[first:last].tolist()
+            base = int(self._term_ends[first - 1]) if first else 0
+            raw = self._bytes[base:ends[-1]].tobytes()
+            begin = 0
+            for end in ends:
+                yield raw[begin:end - base]
+                begin = end - base
 
-    def _bisect(self, key: bytes) -> int:
+    def bisect(self, key: bytes) -> int:
         """The number of the first term not below ``key``."""
         lo, hi = 0, self._n
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._term(mid) < key:
+            if self.term(mid) < key:
                 lo = mid + 1
             else:
                 hi = mid
         return lo
 
-    def _find(self, btext: bytes) -> int | None:
+    def find(self, btext: bytes) -> int | None:
         """The term's number, or None."""
-        i = self._bisect(btext)
-        return i if i < self._n and self._term(i) == btext else None
+        i = self.bisect(btext)
+        return i if i < self._n and self.term(i) == btext else None
 
     def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
-        lo = self._bisect(low)
-        hi = min(self._n if high is None else self._bisect(high), lo + most)
+        lo = self.bisect(low)
+        hi = min(self._n if high is None else self.bisect(high), lo + most)
         counts = np.diff(self._starts[lo:max(lo, hi) + 1].astype(np.int64))
-        return [self._term(i) for i in range(lo, hi)], counts
+        return [self.term(i) for i in range(lo, hi)], counts
 
-    def _count(self, i: int) -> int:
+    def doc_count(self, i: int) -> int:
+        if not 0 <= i < self._n:
+            raise IndexError(i)
         return int(self._starts[i + 1]) - int(self._starts[i])
 
+    def occurrences(self, i: int) -> int:
+        count = self.doc_count(i)
+        return count + int(self._freqs.run(i, count).sum(dtype=np.int64))
+
     def _docs_of(self, i: int) -> np.ndarray:
-        gaps = self._docs.run(i, self._count(i))
+        gaps = self._docs.run(i, self.doc_count(i))
         return np.cumsum(gaps, dtype=np.uint32) + np.uint32(self._first[i])
 
     def postings(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        found = self._find(btext)
+        found = self.find(btext)
         if found is None:
             return _EMPTY_DOCS, _EMPTY_WEIGHTS
-        freqs = self._freqs.run(found, self._count(found)) + 1.0
-        return self._docs_of(found), freqs * self.boost
+        return self.postings_at(found)
+
+    def postings_at(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        freqs = self._freqs.run(i, self.doc_count(i)) + 1.0
+        return self._docs_of(i), freqs * self.boost
 
     def _begins(self, i: int) -> np.ndarray:
         """Where each of term ``i``'s postings' positions begin in
         ``positions`` (plus the end)."""
-        freqs = self._freqs.run(i, self._count(i)).astype(np.int64) + 1
+        freqs = self._freqs.run(i, self.doc_count(i)).astype(np.int64) + 1
         return int(self._pos_at[i]) + np.concatenate([[0], np.cumsum(freqs)])
 
     def all_positions(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        found = self._find(btext)
+        found = self.find(btext)
         if found is None:
             return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
         begins = self._begins(found)
         return begins - begins[0], self.positions[int(begins[0]):int(begins[-1])]
 
     def positions_in(self, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = self._find(btext)
+        found = self.find(btext)
         if found is None or not len(docs):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         postings = np.searchsorted(self._docs_of(found), docs)
