@@ -201,7 +201,7 @@ class ArshifWriter(SegmentWriter):
                     self.fieldwriter.add_postings(self.schema, lengths, pool_fields.pop(name))
                     continue
                 field = self.schema[name]
-                postings = field_postings(self._sources(name), self.docnum, field.scorable,
+                postings = field_postings(self._sources(name),
                                           field.format.supports("positions"))
                 self.fieldwriter.add_flat_field(name, field)
                 flat.add_field(name, postings, float(field.format.field_boost))

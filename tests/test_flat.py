@@ -332,8 +332,7 @@ def _write(tmp_path, postings, positional=(), boost=1.0) -> flat.FlatPostings:
             fields = FieldPostings(
                 terms=terms, starts=starts.astype(np.uint64),
                 docs=np.array([p[2] for p in mine], dtype=np.uint32),
-                freqs=np.array([p[3] for p in mine], dtype=np.uint32),
-                lengths=np.zeros(max(p[2] for p in mine) + 1, dtype=np.uint32))
+                freqs=np.array([p[3] for p in mine], dtype=np.uint32))
             if name in positional:
                 fields.positions = np.array([x for p in mine for x in p[4]], dtype=np.uint64)
                 fields.pos_starts = np.cumsum([0] + [len(p[4]) for p in mine]).astype(np.uint64)
