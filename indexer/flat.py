@@ -196,21 +196,29 @@ class FlatPostings:
         return field.find(btext) if field else None
 
     def term_at(self, fieldname: str, number: int) -> bytes:
-        return self._fields[fieldname].term(number)
+        return self._numbered(fieldname).term(number)
 
     def doc_frequency_at(self, fieldname: str, number: int) -> int:
         """The documents holding term ``number``: read from ``starts``, no
         posting decoded."""
-        return self._fields[fieldname].doc_count(number)
+        return self._numbered(fieldname).doc_count(number)
 
     def frequency_at(self, fieldname: str, number: int) -> int:
         """The occurrences of term ``number`` in all its documents (its
         frequencies only are decoded)."""
-        return self._fields[fieldname].occurrences(number)
+        return self._numbered(fieldname).occurrences(number)
 
     def postings_at(self, fieldname: str, number: int) -> tuple[np.ndarray, np.ndarray]:
         """(docnums uint32, weights float64) of term ``number``."""
-        return self._fields[fieldname].postings_at(number)
+        return self._numbered(fieldname).postings_at(number)
+
+    def _numbered(self, fieldname: str) -> _Field:
+        """The field, whose term numbers the caller holds (a field the file
+        lacks has no term: IndexError, as for a number past the last)."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            raise IndexError(f"no term {fieldname}")
+        return field
 
     def terms(self, fieldname: str, start: int = 0):
         """The field's terms (bytes) in sorted order, from term ``start`` on."""

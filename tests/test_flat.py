@@ -9,6 +9,7 @@ serves its matchers from the flat file) and through ``FlatPostings``.
 
 from __future__ import annotations
 
+import bisect
 import json
 import shutil
 import struct
@@ -76,7 +77,7 @@ def _postings(matcher) -> list:
     return out
 
 
-def _stats(info) -> tuple:
+def term_stats(info) -> tuple:
     return (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
             info.max_weight(), info.min_id(), info.max_id())
 
@@ -99,8 +100,8 @@ def assert_same_index(mine: Path, stock: Path) -> int:
         terms = list(ref.all_terms())
         assert list(leaf.all_terms()) == terms
         for fieldname, btext in terms:
-            assert (_stats(leaf.term_info(fieldname, btext))
-                    == _stats(ref.term_info(fieldname, btext)))
+            assert (term_stats(leaf.term_info(fieldname, btext))
+                    == term_stats(ref.term_info(fieldname, btext)))
             expected = _postings(ref.postings(fieldname, btext))
             assert _postings(leaf.postings(fieldname, btext)) == expected, (fieldname, btext)
             assert flat_postings.has_field(fieldname)  # every indexed field
@@ -397,6 +398,42 @@ def test_postings_read_back_as_written(tmp_path_factory, terms):
         assert got_docs.tolist() == sorted(docs)
         assert got_weights.tolist() == [float(docs[d]) for d in sorted(docs)]
     assert list(found.terms("f")) == sorted(terms)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.binary(max_size=3),
+                       st.dictionaries(st.integers(0, 70_000), st.integers(1, 300),
+                                       min_size=1, max_size=4),
+                       max_size=2000),
+       st.lists(st.binary(max_size=4), max_size=20))
+def test_terms_by_number_are_a_sorted_dictionary(tmp_path_factory, terms, keys):
+    """The term dictionary the codec reads (indexer/codec.py): terms
+    numbered in sorted order, found by binary search, listed from a number
+    on (across the blocks ``terms`` copies at once), with their document
+    frequencies and total frequencies."""
+    postings = [("f", term, doc, freq, None) for term in sorted(terms)
+                for doc, freq in sorted(terms[term].items())]
+    found = _write(tmp_path_factory.mktemp("flat"), postings)
+    ordered = sorted(terms)
+    assert found.term_count("f") == len(ordered) and found.term_count("g") == 0
+    for key in keys + ordered[::50] + [b"", b"\xff" * 4]:
+        number = found.seek("f", key)
+        assert number == bisect.bisect_left(ordered, key)
+        assert found.find("f", key) == (number if key in terms else None)
+        assert list(found.terms("f", number)) == ordered[number:]
+    assert found.seek("g", b"a") == 0 and found.find("g", b"a") is None
+    for number, term in enumerate(ordered):
+        assert found.term_at("f", number) == term
+        assert found.doc_frequency_at("f", number) == len(terms[term])
+        assert found.frequency_at("f", number) == sum(terms[term].values())
+        docs, weights = found.postings_at("f", number)
+        assert docs.tolist() == sorted(terms[term])
+        assert weights.tolist() == [float(terms[term][d]) for d in sorted(terms[term])]
+    for field, past in (("f", len(ordered)), ("f", -1), ("g", 0)):
+        with pytest.raises(IndexError):
+            found.term_at(field, past)
+        with pytest.raises(IndexError):
+            found.postings_at(field, past)
 
 
 def test_no_postings_at_all(tmp_path):
