@@ -7,10 +7,11 @@ a binary search in its field's term list and a few slices of a memory map,
 decoded with one ``cumsum``, and writing a segment's postings takes a few
 numpy calls per field.
 
-This file is the only copy of a segment's postings.  Whoosh's term index
-beside it lists the terms and their statistics, and Whoosh's matchers read
-the postings from here (indexer/codec.py).  It is named like the segment's
-own files (``MAIN_<id>.flat``), so Whoosh deletes it with its segment.
+This file is the only copy of a segment's terms and postings: its sorted
+term arrays are the term dictionary Whoosh's reader searches (through the
+codec's terms reader, indexer/codec.py), and Whoosh's matchers read the
+postings from here.  It is named like the segment's own files
+(``MAIN_<id>.flat``), so Whoosh deletes it with its segment.
 
 An array file (indexer/arrayfile.py) holding, per field ``F`` (each array
 of offsets in the narrowest unsigned type that holds it):

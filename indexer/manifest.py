@@ -18,8 +18,8 @@ build (docs/format.md):
   ``arshif stats`` and ``--update``.
 
 The files themselves are Whoosh's (TOC, term index, stored fields,
-columns) and arshif's own per-segment array files (indexer/flat.py,
-indexer/docvalues.py).
+columns) and arshif's own per-segment array files (indexer/flat.py: the
+terms and postings; indexer/docvalues.py).
 """
 
 from __future__ import annotations
