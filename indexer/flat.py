@@ -39,6 +39,7 @@ weight is its frequency times the boost, as Whoosh weighs it).
 
 from __future__ import annotations
 
+import bisect
 import os
 
 import numpy as np
@@ -49,6 +50,10 @@ from indexer.postings import FieldPostings
 EXTENSION = ".flat"
 KIND = "flat postings"
 VERSION = 5
+
+#: One term in SKIP is kept in memory (per field, from a segment's first
+#: lookup on) to find a term with two binary searches in Python lists.
+SKIP = 64
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
@@ -246,6 +251,7 @@ class _Field:
         self._docs = _Runs(file, f"{name}/doc")
         self._freqs = _Runs(file, f"{name}/freq")
         n = self._n = len(self._term_ends)
+        self._skip: list[bytes] | None = None
         if (len(self._starts) != n + 1 or len(self._first) != n
                 or (n and int(self._term_ends[-1]) != len(self._bytes))
                 or not self._docs.fits(n) or not self._freqs.fits(n)):
@@ -267,30 +273,32 @@ class _Field:
         start = int(self._term_ends[i - 1]) if i else 0
         return self._bytes[start:int(self._term_ends[i])].tobytes()
 
+    def _block(self, first: int, last: int) -> list[bytes]:
+        """Terms ``first`` to ``last - 1``, their bytes copied at once (a
+        term at a time from the memory map costs several numpy calls each)."""
+        if first >= last:
+            return []
+        ends = self._term_ends[first:last].tolist()
+        base = int(self._term_ends[first - 1]) if first else 0
+        raw = self._bytes[base:ends[-1]].tobytes()
+        return [raw[a - base:b - base] for a, b in zip([base, *ends[:-1]], ends, strict=True)]
+
     def terms(self, start: int = 0):
-        # A block of terms' bytes copied at once: a term at a time from the
-        # memory map costs several numpy calls per term.
-        block = 1024
-        for first in range(max(start, 0), self._n, block):
-            last = min(first + block, self._n)
-            ends = self._term_ends[first:last].tolist()
-            base = int(self._term_ends[first - 1]) if first else 0
-            raw = self._bytes[base:ends[-1]].tobytes()
-            begin = 0
-            for end in ends:
-                yield raw[begin:end - base]
-                begin = end - base
+        for first in range(max(start, 0), self._n, 1024):
+            yield from self._block(first, min(first + 1024, self._n))
 
     def bisect(self, key: bytes) -> int:
-        """The number of the first term not below ``key``."""
-        lo, hi = 0, self._n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.term(mid) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        """The number of the first term not below ``key``: a binary search
+        over every SKIP-th term (a list made at the first search), then one
+        over the block of SKIP terms that holds it."""
+        if self._skip is None:
+            self._skip = [self.term(i) for i in range(0, self._n, SKIP)]
+        block = bisect.bisect_right(self._skip, key) - 1
+        if block < 0:
+            return 0
+        first = block * SKIP
+        terms = self._block(first, min(first + SKIP, self._n))
+        return first + bisect.bisect_left(terms, key)
 
     def find(self, btext: bytes) -> int | None:
         """The term's number, or None."""

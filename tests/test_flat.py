@@ -436,6 +436,20 @@ def test_terms_by_number_are_a_sorted_dictionary(tmp_path_factory, terms, keys):
             found.postings_at(field, past)
 
 
+@pytest.mark.parametrize("count", [1, flat.SKIP - 1, flat.SKIP, flat.SKIP + 1, 3 * flat.SKIP + 5])
+def test_terms_are_found_across_the_skip_blocks(tmp_path, count):
+    """A lookup searches every SKIP-th term, then one block: every term,
+    every key between two terms, before the first and after the last."""
+    terms = [f"t{i:05d}".encode() for i in range(0, 2 * count, 2)]
+    found = _write(tmp_path, [("f", t, 0, 1, None) for t in terms])
+    for number, term in enumerate(terms):
+        assert found.find("f", term) == found.seek("f", term) == number
+        assert found.seek("f", term + b"\0") == number + 1  # between it and the next
+        assert found.find("f", term + b"\0") is None
+    assert found.seek("f", b"") == found.seek("f", b"t") == 0
+    assert found.seek("f", b"u") == count and found.find("f", b"u") is None
+
+
 def test_no_postings_at_all(tmp_path):
     found = _write(tmp_path, [])
     assert not found.has_field("f") and found.postings("f", b"a")[0].size == 0
