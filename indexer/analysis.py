@@ -241,7 +241,7 @@ class ArabicAnalyzer(Tokenizer):
             self._setup()
         matched: set[tuple[str, str]] = set()
         cache = self._cache
-        for word in [w for w in words if w not in cache]:  # new, or past the cache's bound
+        for word in words.difference(cache):  # new, or past the cache's bound
             if len(word) <= MAX_WORD_CHARS:
                 _, stem, stop = analyze_word(word)
                 if not stop and stem in terms:

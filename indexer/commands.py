@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from indexer import store
+from indexer.decode import MAX_FILE_BYTES, format_size
 from indexer.readers.archive import FORMATS
 from indexer.writer import NothingToIndex, Summary, build_index
 
@@ -26,6 +27,29 @@ def index_option(f):
         default=None,
         help="Index folder (default: $ARSHIF_INDEX or data/index).",
     )(f)
+
+
+_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20,
+          "G": 2**30, "GB": 2**30}
+
+
+class Size(click.ParamType):
+    """A size in bytes: ``500K``, ``64M``, ``1G`` (powers of 1024) or a number."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper()
+        number = text.rstrip("KMGB")
+        try:
+            size = int(float(number) * _UNITS[text[len(number):]])
+        except (ValueError, KeyError):
+            self.fail(f"{value!r}: expected a size such as 500K, 64M or 1G", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r}: must be at least one byte", param, ctx)
+        return size
 
 
 def parse_mapping(values: tuple[str, ...]) -> dict[str, str]:
@@ -86,16 +110,19 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
         + (f", {s.files_unchanged} unchanged" if s.files_unchanged else "")
         + f", {s.files_rejected} rejected",
         f"indexed:    {s.indexed} articles"
-        + (f" ({s.embedded} from 'read also' blocks)" if s.embedded else ""),
+        + (f" ({s.embedded} from 'read also' blocks)" if s.embedded else "")
+        + (f"; {s.added} written by this update" if s.update else ""),
         f"duplicates: {s.duplicates} skipped (same headline and body)",
         f"rejected:   {s.records_rejected} records in otherwise good files",
     ]
     if s.removed:
-        lines.append(f"removed:    {s.removed} articles of changed or deleted files")
+        lines.append(f"removed:    {s.removed} articles of changed, moved or deleted files"
+                     " (or now found first in another file)")
     for reason, count in s.reasons.most_common():
         lines.append(f"  - {reason}: {count}")
     lines.append(f"no date:    {s.dates_missing} articles (missing or unparseable, never guessed)")
-    lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s")
+    lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s"
+                 + (" written" if s.update else ""))
     if rejects_hint and s.report:
         lines.append("details:    rerun with --rejects FILE for the list")
     return "\n".join(lines)
@@ -114,9 +141,18 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--update", is_flag=True, help="Add new and changed files to the live index.")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rejected files, duplicates and date problems here (JSON Lines).")
+@click.option("--max-file-size", "max_file_bytes", type=Size(), default=MAX_FILE_BYTES,
+              metavar="SIZE",
+              help=f"Report, not read, a file read whole (text, SGML, JSON, CSV) larger than "
+                   f"SIZE, and a JSON Lines line larger than SIZE (default "
+                   f"{format_size(MAX_FILE_BYTES).replace(' ', '')}).")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Also read symlinks that lead outside the given folders (reported and "
+                   "skipped by default).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quiet):
+def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_bytes,
+                  follow_symlinks, as_json, quiet):
     """Build the index from archive SOURCES (files or folders; default data/archive).
 
     The new index is built beside the live one and swapped in only when the
@@ -135,6 +171,7 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, as_json, quie
     progress = _Progress(quiet or as_json)
     try:
         summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
+                              max_file_bytes=max_file_bytes, follow_symlinks=follow_symlinks,
                               on_start=progress.start, on_file=progress.file)
     except NothingToIndex as exc:
         if rejects and exc.summary is not None:  # why nothing was found

@@ -11,10 +11,20 @@ with a reason instead of being indexed as mojibake.
 from __future__ import annotations
 
 import codecs
-import pathlib
+import os
 import re
+import stat
 
-__all__ = ["UnreadableFile", "clean_text", "decode_bytes", "read_text"]
+__all__ = ["MAX_FILE_BYTES", "UnreadableFile", "clean_id", "clean_text", "decode_bytes",
+           "file_kind", "open_regular", "path_text", "read_text"]
+
+#: A file read whole (one text article, an SGML, JSON or CSV file) larger than
+#: this is reported, not read (``arshif index --max-file-size``): it is held in
+#: memory at once, several times over while decoded and analyzed.  The largest
+#: real archive files (a day of SaudiNewsNet as one JSON array) are a fifth of
+#: it.  JSON Lines files of any size are read in parts; for them the limit
+#: bounds one line (one record).
+MAX_FILE_BYTES = 64 * 2**20
 
 
 class UnreadableFile(ValueError):
@@ -33,6 +43,16 @@ _BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # and newline.  U+001A (SUB) marks lost characters in SaudiNewsNet, U+0002
 # appears in a couple of ANT files.
 _FIELD_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]+")
+# Lone surrogates cannot be written as UTF-8: a JSON escape such as "\ud800"
+# in any field, or a file name that is not valid UTF-8 (Python decodes its bad
+# bytes to surrogates), made the analyzer, the index's term encoding and the
+# web page's response raise UnicodeEncodeError.  Noncharacters are not text
+# either.  Both become U+FFFD, the replacement character, which marks where
+# something was lost.
+_NOT_TEXT = re.compile("[\ud800-\udfff\ufdd0-\ufdef"
+                       + "".join(chr(plane * 0x10000 + last)
+                                 for plane in range(17) for last in (0xFFFE, 0xFFFF))
+                       + "]")
 
 # More than this share of control characters means the bytes are not text.
 # Random binary data decodes to ~11% controls; real text has next to none.
@@ -51,24 +71,90 @@ _BOMS = (
 )
 
 
-def read_text(path: pathlib.Path) -> str:
+def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
     """Read a file as text, detecting its encoding; raise UnreadableFile if we can't.
 
     The reason in the exception is shown to the user in the rejects report, so
-    it names the problem (permissions, binary content, empty) rather than the
-    Python exception.
+    it names the problem (permissions, binary content, empty, not a regular
+    file, too large) rather than the Python exception.
     """
+    with open_regular(path) as fh:
+        if os.fstat(fh.fileno()).st_size > limit:
+            raise UnreadableFile(too_large(limit))
+        try:
+            # One byte more than allowed: a file that grows while read, or one
+            # whose size stat does not tell (/proc), still cannot fill memory.
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UnreadableFile(too_large(limit))
+    return decode_bytes(data)
+
+
+def too_large(limit: int, what: str = "file") -> str:
+    """The reason given for a file (or a JSON Lines line) over the limit."""
+    return f"{what} larger than {format_size(limit)} (--max-file-size)"
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} bytes"
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file or folder is, in plain English."""
+    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def open_regular(path: str | os.PathLike):
+    """Open a regular file for reading, or raise UnreadableFile.
+
+    Only regular files are read: a named pipe would block the build forever
+    (holding the build lock), a device such as /dev/zero never ends.  The
+    file is opened with O_NONBLOCK, which makes opening a named pipe return
+    at once instead of waiting for a writer, and its type is checked on the
+    open descriptor, so a file swapped for a pipe after the folder was
+    listed is refused too.  O_NONBLOCK does not change reads of regular files.
+    """
+    flags = (os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+             | getattr(os, "O_CLOEXEC", 0))
     try:
-        data = pathlib.Path(path).read_bytes()
+        fd = os.open(path, flags)
     except PermissionError:
         raise UnreadableFile("permission denied") from None
-    except IsADirectoryError:
-        raise UnreadableFile("is a directory, not a file") from None
     except FileNotFoundError:
         raise UnreadableFile("file not found") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
-    return decode_bytes(data)
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise UnreadableFile(f"cannot read file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UnreadableFile("is a directory, not a file")
+        raise UnreadableFile(f"not a regular file ({file_kind(mode)})")
+    return os.fdopen(fd, "rb")
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """A path as text that can be written anywhere (index, report, terminal).
+
+    A file name that is not valid UTF-8 comes from ``os`` with its bad bytes
+    as lone surrogates, which cannot be encoded; they are written as ``\\xff``
+    escapes instead, so distinct names stay distinct.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def decode_bytes(data: bytes) -> str:
@@ -96,7 +182,18 @@ def clean_text(text: str) -> str:
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _FIELD_CONTROLS.sub(" ", text)
+    return _NOT_TEXT.sub("\ufffd", _FIELD_CONTROLS.sub(" ", text))
+
+
+def clean_id(text: str) -> str:
+    """An article id that can be stored, searched and used in a URL.
+
+    Cleaned like any field, and on one line: ``/article/<id>`` does not
+    match a line break (a file name with a newline gave an id whose link was
+    a 404), nor an id that starts with "/" (the URL's "//" is merged).  ''
+    when nothing is left: the caller names the article by its file instead.
+    """
+    return " ".join(clean_text(text).split()).lstrip("/").strip()
 
 
 def _decode(data: bytes) -> str:

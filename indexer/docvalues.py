@@ -168,15 +168,12 @@ class DocValues:
         whole vocabulary (ranked ids among a million)."""
         if fieldname not in self._texts:
             return [""] * len(docnums)
-        codes = self._file.array(f"code/{fieldname}")
-        raw = self._file.array(f"vocab/{fieldname}")
+        codes = self._file.array(f"code/{fieldname}")[np.asarray(docnums, dtype=np.int64)]
         ends = self._file.array(f"vocab_ends/{fieldname}")
-        return [_vocab_entry(raw, ends, int(codes[d])) for d in docnums]
-
-
-def _vocab_entry(raw: np.ndarray, ends: np.ndarray, code: int) -> str:
-    start = int(ends[code - 1]) if code else 0
-    return raw[start:int(ends[code])].tobytes().decode("utf-8")
+        stops = ends[codes].tolist()
+        starts = np.where(codes > 0, ends[np.maximum(codes - 1, 0)], 0).tolist()
+        raw = self._file.array(f"vocab/{fieldname}").data
+        return [bytes(raw[a:b]).decode("utf-8") for a, b in zip(starts, stops, strict=True)]
 
 
 def docvalues_path(folder: str, segment) -> str:

@@ -177,6 +177,13 @@ class FlatPostings:
         end; the positions), posting after posting as ``postings`` gives them."""
         return self._fields[fieldname].all_positions(btext)
 
+    def chunks(self, fieldname: str, most: int = 1 << 20):
+        """Every posting of a field, in term order, a run of whole terms of
+        about ``most`` postings at a time (a merge reads a whole segment:
+        decoding it a term at a time cost more than writing it)."""
+        field = self._fields.get(fieldname)
+        return field.chunks(most) if field else iter(())
+
     def boost(self, fieldname: str) -> float:
         """The field's boost: a posting's weight is its frequency times it."""
         field = self._fields.get(fieldname)
@@ -287,6 +294,32 @@ class _Field:
         for first in range(max(start, 0), self._n, 1024):
             yield from self._block(first, min(first + 1024, self._n))
 
+    def chunks(self, most: int):
+        """(terms, each one's number of postings, documents, frequencies,
+        positions or None) for runs of terms of about ``most`` postings."""
+        starts = self._starts.astype(np.int64)
+        lo = 0
+        while lo < self._n:
+            # At least one term; then as many as fit in ``most`` postings.
+            hi = max(lo + 1, int(np.searchsorted(starts, starts[lo] + most, side="right")) - 1)
+            hi = min(hi, self._n)
+            counts = np.diff(starts[lo:hi + 1])
+            gaps = self._docs.runs(lo, hi, counts)
+            freqs = self._freqs.runs(lo, hi, counts) + 1
+            # A term's documents: its first, plus the running sum of its gaps
+            # (each term's first gap is 0).
+            total = np.cumsum(gaps)
+            at_first = np.zeros(len(counts), dtype=np.int64)
+            filled = counts > 0
+            at_first[filled] = total[(np.cumsum(counts) - counts)[filled]]
+            docs = (np.repeat(self._first[lo:hi].astype(np.int64) - at_first, counts)
+                    + total).astype(np.uint32)
+            positions = None
+            if self.positions is not None:
+                positions = self.positions[int(self._pos_at[lo]):int(self._pos_at[hi])]
+            yield self._block(lo, hi), counts, docs, freqs, positions
+            lo = hi
+
     def bisect(self, key: bytes) -> int:
         """The number of the first term not below ``key``: a binary search
         over every SKIP-th term (a list made at the first search), then one
@@ -308,8 +341,12 @@ class _Field:
     def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
         lo = self.bisect(low)
         hi = min(self._n if high is None else self.bisect(high), lo + most)
-        counts = np.diff(self._starts[lo:max(lo, hi) + 1].astype(np.int64))
-        return [self.term(i) for i in range(lo, hi)], counts
+        if hi <= lo:
+            return [], np.zeros(0, dtype=np.int64)
+        counts = np.diff(self._starts[lo:hi + 1].astype(np.int64))
+        # The terms' bytes in one slice of the map, cut in Python: a prefix
+        # or wildcard may list tens of thousands of terms.
+        return self._block(lo, hi), counts
 
     def doc_count(self, i: int) -> int:
         if not 0 <= i < self._n:
@@ -375,6 +412,29 @@ class _Runs:
     def fits(self, n: int) -> bool:
         return (len(self._widths) == n and len(self._at) == n + 1
                 and (not n or int(self._at[-1]) == self._size))
+
+    def runs(self, lo: int, hi: int, counts: np.ndarray) -> np.ndarray:
+        """Runs ``lo`` to ``hi`` (``counts`` values each) one after the other, as int64."""
+        n = int(counts.sum())
+        widths = self._widths[lo:hi].astype(np.int64)
+        if np.any((widths != 0) & (widths != 1) & (widths != 2) & (widths != 4)):
+            raise ValueError("flat posting file: a run has an unknown width")
+        width_of = np.repeat(widths, counts)
+        within = np.arange(n, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        offset = np.repeat(self._at[lo:hi].astype(np.int64), counts) + within * width_of
+        del within
+        out = np.zeros(n, dtype=np.int64)
+        raw = np.frombuffer(self._map, dtype=np.uint8, count=self._size, offset=self._base)
+        for width in (1, 2, 4):
+            chosen = np.flatnonzero(width_of == width)
+            if not len(chosen):
+                continue
+            where = offset[chosen]
+            if int(where.max()) + width > self._size:
+                raise ValueError("flat posting file: a run lies outside its array")
+            data = raw[where[:, None] + np.arange(width)]
+            out[chosen] = np.ascontiguousarray(data).view(f"<u{width}").ravel()
+        return out
 
     def run(self, i: int, count: int) -> np.ndarray:
         width = int(self._widths[i])

@@ -35,6 +35,7 @@ from whoosh import index as whoosh_index
 
 from indexer import segment, store
 from indexer.article import Reject
+from indexer.decode import MAX_FILE_BYTES
 from indexer.readers.archive import FilePart, FileResult, read_file
 from indexer.schema import to_document
 from indexer.segment import SegmentSeries, publish_segments
@@ -91,7 +92,8 @@ def _size(item) -> int:
 
 
 def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: list[Path],
-                settings: IndexSettings, on_file: Callable[[FileFacts], None]) -> None:
+                settings: IndexSettings, on_file: Callable[[FileFacts], None],
+                max_bytes: int = MAX_FILE_BYTES) -> None:
     """Write every part into ``ix``'s folder as its own segments, in parallel;
     ``on_file`` is called here (the parent) for each file a worker finished."""
     # fork: workers inherit the schema and analyzer without pickling, and
@@ -101,7 +103,7 @@ def write_parts(ix, parts: list[Part], fmt: str, mapping: dict | None, roots: li
     workers = [
         context.Process(target=_write_part, daemon=True, name=f"arshif-index-{number}",
                         args=(number, len(parts), part.items, ix.storage.folder, fmt, mapping,
-                              roots, settings, messages))
+                              roots, settings, messages, max_bytes))
         for number, part in enumerate(parts)
     ]
     for worker in workers:
@@ -149,7 +151,7 @@ def _check_alive(workers, finished: set[int]) -> None:
 
 def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
                 mapping: dict | None, roots: list[Path], settings: IndexSettings,
-                messages) -> None:
+                messages, max_bytes: int) -> None:
     """Worker process: read ``items``, write them as new segments of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
     # Ctrl-C reaches the whole process group: the parent stops the workers,
@@ -164,7 +166,7 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
         series = SegmentSeries(ix, max(1, segment.SEGMENT_WORDS // jobs))
         seen: set[str] = set()
         for item in items:
-            result = _read(item, fmt, mapping, roots)
+            result = _read(item, fmt, mapping, roots, max_bytes)
             facts = FileFacts.of(result)
             docnums: list[tuple[int, int] | None] = []
             for article, fact in zip(result.articles, facts.articles, strict=True):
@@ -181,10 +183,10 @@ def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
         messages.put(("failed", number, _picklable(exc), traceback.format_exc()))
 
 
-def _read(item, fmt, mapping, roots) -> FileResult:
+def _read(item, fmt, mapping, roots, max_bytes) -> FileResult:
     if isinstance(item, Reject):
         return FileResult(item.path, rejects=[item])
-    return read_file(item, fmt, mapping, roots)
+    return read_file(item, fmt, mapping, roots, max_bytes)
 
 
 def _picklable(exc: Exception) -> Exception:
@@ -195,14 +197,15 @@ def _picklable(exc: Exception) -> Exception:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-def count_and_publish_segments(ix, parts: list[Part], summary: Summary) -> None:
-    """Count every file in walk order into ``summary``, delete the later
-    copies of articles found in two parts, and commit the parts' segments as
-    the index's content (one new TOC)."""
+def count_and_publish_segments(ix, parts: list[Part], summary: Summary, recorder) -> None:
+    """Count every file in walk order into ``summary`` (and ``recorder``:
+    indexer/inputs.py), delete the later copies of articles found in two
+    parts, and commit the parts' segments as the index's content (one new TOC)."""
     seen: set[str] = set()
     for part in parts:
         for facts, docnums in part.files:
             fresh = count_file(summary, facts, seen)
+            recorder.add(facts, fresh)
             for new, where in zip(fresh, docnums, strict=True):
                 if where is not None and not new:  # its first copy is in an earlier part
                     segment, docnum = where

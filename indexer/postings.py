@@ -67,11 +67,17 @@ class TokenStream:
                  positions: np.ndarray | None = None) -> None:
         """One term's postings at once (a merge): ``counts[i]`` words
         numbered ``number`` in document ``docs[i]``, at ``positions``."""
+        self.add_postings(np.full(len(docs), number, dtype=np.uint32), docs, counts, positions)
+
+    def add_postings(self, numbers: np.ndarray, docs: np.ndarray, counts: np.ndarray,
+                     positions: np.ndarray | None = None) -> None:
+        """Postings of several terms at once (a merge): ``counts[i]`` words
+        numbered ``numbers[i]`` in document ``docs[i]``, at ``positions``."""
         if not len(docs):
             return
         if (self.run_docs and int(docs[0]) < self.run_docs[-1]) or np.any(np.diff(docs) < 0):
             self.in_doc_order = False
-        self.ids.frombytes(np.full(int(counts.sum()), number, dtype=np.uint32).tobytes())
+        self.ids.frombytes(np.repeat(numbers.astype(np.uint32), counts).tobytes())
         self.run_docs.frombytes(docs.astype(np.uint32).tobytes())
         self.run_lengths.frombytes(counts.astype(np.uint32).tobytes())
         if self.positions is not None:

@@ -155,9 +155,37 @@ class ArshifWriter(SegmentWriter):
             numbered[name] = self.tables[name].number(split_sections(value))
         return numbered[name]
 
+    def add_reader(self, reader):
+        """Whoosh's merge of another segment, given each document's exact
+        field lengths (counted from its postings) instead of the one-byte
+        approximations Whoosh keeps per document: the merged segment's total
+        lengths, and so BM25's average length, stay those a build of the
+        same documents gives, however often a document is merged."""
+        super().add_reader(_ExactLengths(reader, self._exact_lengths(reader)))
+
+    def _exact_lengths(self, reader) -> dict[str, np.ndarray]:
+        """Per scorable field, each document's number of words: the sum of
+        its postings' frequencies; a view's is its field's (as
+        ``add_document`` counts it)."""
+        flat = FlatPostings(flat_path(self.folder, reader.segment()))
+        count = reader.doc_count_all()
+        lengths = {}
+        for name in reader.indexed_field_names():
+            if (name not in self.flat_fields or name in self.view_of
+                    or not self.schema[name].scorable):
+                continue
+            total = np.zeros(count, dtype=np.int64)
+            for _, _, docs, freqs, _ in flat.chunks(name):
+                total += np.bincount(docs, weights=freqs, minlength=count).astype(np.int64)
+            lengths[name] = total
+        for view, source in self.view_of.items():
+            if source in lengths:
+                lengths[view] = lengths[source]
+        return lengths
+
     def add_postings_to_pool(self, reader, startdoc, docmap):
         """A merge (``--update``): another segment's postings, read from its
-        flat file a term at a time (its deleted documents left out:
+        flat file a run of terms at a time (its deleted documents left out:
         ``docmap`` maps the live ones to their new numbers)."""
         flat = FlatPostings(flat_path(self.folder, reader.segment()))
         if docmap is None:
@@ -169,22 +197,19 @@ class ArshifWriter(SegmentWriter):
         for name in reader.indexed_field_names():
             if name not in self.flat_fields:
                 continue
-            field, words = self.schema[name], self._terms_of(name)
-            boost = field.format.field_boost or 1
-            analyzed = _analyzed(field)
+            words = self._terms_of(name)
+            analyzed = _analyzed(self.schema[name])
             positional = words.stream.positions is not None
-            for btext in flat.terms(name):
-                docs, weights = flat.postings(name, btext)
+            for terms, counts, docs, freqs, positions in flat.chunks(name):
+                numbers = np.fromiter(
+                    (words.ids[t.decode("utf-8") if analyzed else t] for t in terms),
+                    dtype=np.uint32, count=len(terms))
                 new = new_number[docs]
                 kept = new >= 0
-                counts = np.rint(weights / boost).astype(np.int64)
-                positions = None
                 if positional:
-                    begins, positions = flat.all_positions(name, btext)
-                    counts = np.diff(begins)
-                    positions = positions[np.repeat(kept, counts)]
-                term = btext.decode("utf-8") if analyzed else btext
-                words.add_runs(term, new[kept], counts[kept], positions)
+                    positions = positions[np.repeat(kept, freqs)]
+                words.stream.add_postings(np.repeat(numbers, counts)[kept], new[kept],
+                                          freqs[kept], positions if positional else None)
 
     def _flush_segment(self):
         """Write the flat file and the term index (all fields, in name
@@ -220,6 +245,23 @@ class ArshifWriter(SegmentWriter):
         if name in self.term_words:
             sources.append((self.term_words[name].terms(), self.term_words[name].stream))
         return sources
+
+
+class _ExactLengths:
+    """A segment reader whose ``doc_field_length`` is exact (for a merge)."""
+
+    def __init__(self, reader, lengths: dict[str, np.ndarray]):
+        self._reader = reader
+        self._lengths = lengths
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            return self._reader.doc_field_length(docnum, fieldname, default)
+        return int(lengths[docnum])
 
 
 def _analyzed(field) -> bool:

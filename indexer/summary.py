@@ -28,7 +28,9 @@ class Summary:
     embedded: int = 0  # of which came from "read also" blocks
     duplicates: int = 0  # articles already indexed from another file
     records_rejected: int = 0  # records rejected inside files that gave articles
-    removed: int = 0  # --update: articles of deleted or changed files removed
+    removed: int = 0  # --update: documents of the previous generation deleted
+    added: int = 0  # --update: documents written (the other indexed ones were kept)
+    update: bool = False  # an --update: the counts are a rebuild's, added/removed the change
     unchanged: bool = False  # --update found nothing to change: the live generation stays
     dates_missing: int = 0  # articles indexed without a date
     reasons: Counter = field(default_factory=Counter)
@@ -40,7 +42,9 @@ class Summary:
 
     @property
     def rate(self) -> float:
-        return self.indexed / self.elapsed if self.elapsed else 0.0
+        """Articles written per second."""
+        written = self.added if self.update else self.indexed
+        return written / self.elapsed if self.elapsed else 0.0
 
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k not in ("report", "open_file")}
@@ -75,11 +79,12 @@ class FileFacts:
     articles: list[ArticleFacts]
     part: int = 0  # of a large file read in parts (FileResult.part)
     last: bool = True
+    signature: str = ""  # the file's size and mtime when read ('' if it could not be)
 
     @classmethod
     def of(cls, result: FileResult) -> FileFacts:
         return cls(result.path, result.rejects, [ArticleFacts.of(a) for a in result.articles],
-                   result.part, result.last)
+                   result.part, result.last, result.signature)
 
 
 def _reason_key(reason: str) -> str:

@@ -2,8 +2,9 @@
 
 ``build_index`` is the whole rebuild: read every file, drop duplicates, write
 a new generation beside the live one, and swap only when everything
-succeeded.  With ``update=True`` it starts from a copy of the live generation
-and re-reads only new and changed files.
+succeeded.  With ``update=True`` it starts from the live generation's files
+and re-reads only new and changed files, to the index a rebuild would give
+(indexer/update.py).
 """
 
 from __future__ import annotations
@@ -17,18 +18,12 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import manifest, parallel, store
+from indexer import inputs, manifest, parallel, store, update as update_module
 from indexer.article import Reject
-from indexer.readers.archive import (
-    FilePart,
-    FileResult,
-    file_parts,
-    file_signature,
-    iter_files,
-    read_file,
-)
+from indexer.decode import MAX_FILE_BYTES
+from indexer.readers.archive import FileResult, file_parts, iter_files, read_file
 from indexer.schema import build_schema, to_document
-from indexer.segment import ArshifWriter, SegmentSeries, publish_segments
+from indexer.segment import SegmentSeries, publish_segments
 from indexer.settings import IndexSettings
 from indexer.summary import FileFacts, Summary, count_file
 
@@ -36,11 +31,12 @@ from indexer.summary import FileFacts, Summary, count_file
 class _Builder:
     """State of a one-process build: the writer, what is already in, and the summary."""
 
-    def __init__(self, writer, summary: Summary, seen_keys: set[str], settings: IndexSettings):
+    def __init__(self, writer, summary: Summary, settings: IndexSettings, recorder):
         self.writer = writer
         self.summary = summary
-        self.seen_keys = seen_keys
+        self.seen_keys: set[str] = set()
         self.settings = settings
+        self.recorder = recorder
 
     def add_file(self, result: FileResult) -> None:
         facts = FileFacts.of(result)
@@ -49,6 +45,7 @@ class _Builder:
             if new:
                 self.writer.add_document(**to_document(article, result.signature, fact.key,
                                                        self.settings))
+        self.recorder.add(facts, fresh)
 
 
 class NothingToIndex(store.StoreError):
@@ -71,8 +68,15 @@ def build_index(
     settings: IndexSettings | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[FileResult, Summary], None] | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    follow_symlinks: bool = False,
 ) -> Summary:
     """Build (or with ``update``, refresh) the index at ``home`` and publish it.
+
+    Only regular files are read; a symlink that leaves the sources is
+    reported unless ``follow_symlinks``; a file read whole over
+    ``max_file_bytes``, or a JSON Lines line over it, is reported
+    (indexer/readers/archive.py).
 
     Raises NothingToIndex, before taking the lock, for a source that does not
     exist, and after reading, instead of publishing, when the new generation
@@ -96,7 +100,7 @@ def build_index(
             raise NothingToIndex(f"no such file or folder: {source}")
     # Absolute paths: ``--update`` recognises files by path, whatever the cwd.
     sources = [Path(os.path.abspath(s)) for s in given]
-    reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()])
+    reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()], max_file_bytes)
     summary = Summary()
     with store.build_lock(home):
         store.remove_leftovers(home)
@@ -107,29 +111,37 @@ def build_index(
             copied = update and live is not None
             if copied:
                 settings = manifest.settings_of(manifest.verify(live))
-                shutil.copytree(live, tmp, dirs_exist_ok=True)
-                (tmp / manifest.NAME).unlink()
+                old_inputs = inputs.load(live)
+                _link_generation(live, tmp)
                 ix = whoosh_index.open_dir(str(tmp))
             else:
                 settings = settings or IndexSettings()
                 ix = whoosh_index.create_in(str(tmp), build_schema(settings))
-            items = [part for item in iter_files(sources)
-                     for part in ([item] if isinstance(item, Reject) else file_parts(item, fmt))]
+            items = [part for item in iter_files(sources, follow_symlinks)
+                     for part in ([item] if isinstance(item, Reject)
+                                  else file_parts(item, fmt, max_bytes=max_file_bytes))]
             if on_start:
                 on_start(len(items))
-            if jobs > 1 and not copied:
-                _build_in_parallel(ix, items, jobs, reading, settings, summary, on_file)
-            else:
-                known_files = _stored_state(ix) if copied else None
-                _build_in_one_process(ix, items, known_files, sources, reading, settings,
-                                      summary, on_file)
+            recorder = inputs.Recorder(tmp)
+            try:
+                if copied:
+                    update_module.update(ix, items, old_inputs, sources, reading, settings,
+                                         summary, on_file, recorder)
+                elif jobs > 1:
+                    _build_in_parallel(ix, items, jobs, reading, settings, summary, on_file,
+                                       recorder)
+                else:
+                    _build_in_one_process(ix, items, reading, settings, summary, on_file,
+                                          recorder)
+            finally:
+                recorder.close()
             summary.elapsed = time.perf_counter() - started
             ix.close()
-            _check_not_empty(tmp, summary, given)
-            if copied and not (summary.indexed or summary.removed):
+            if copied and not (summary.added or summary.removed):
                 shutil.rmtree(tmp, ignore_errors=True)
                 summary.unchanged, summary.generation = True, live.name
                 return summary
+            _check_not_empty(tmp, summary, given)
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict()})
@@ -167,48 +179,35 @@ class _Reading:
     fmt: str
     mapping: dict | None
     roots: list[Path]  # folders among the sources: one-article ids are relative to them
+    max_bytes: int = MAX_FILE_BYTES  # the largest file read whole, or JSON Lines line
 
 
-def _build_in_one_process(ix, items, known_files, sources, reading: _Reading,
-                          settings: IndexSettings, summary: Summary, on_file) -> None:
-    """Read and write every item in this process; ``known_files`` (an update)
-    is what the copied generation holds, see ``_stored_state``.
-
-    A full build writes successive segments of bounded size (indexer/segment.py);
-    an update adds one segment with one writer, which also deletes the
-    changed files' old articles.
-    """
-    known, seen_keys = known_files or ({}, set())
-    writer = ArshifWriter(ix) if known_files is not None else SegmentSeries(ix)
-    builder = _Builder(writer, summary, seen_keys, settings)
+def _build_in_one_process(ix, items, reading: _Reading, settings: IndexSettings,
+                          summary: Summary, on_file, recorder) -> None:
+    """Read and write every item in this process, as successive segments of
+    bounded size (indexer/segment.py)."""
+    writer = SegmentSeries(ix)
+    builder = _Builder(writer, summary, settings, recorder)
     try:
         for item in items:
-            result = _read(item, reading, known, summary, builder)
-            if result is not None:
-                builder.add_file(result)
+            result = (FileResult(item.path, rejects=[item]) if isinstance(item, Reject)
+                      else read_file(item, reading.fmt, reading.mapping, reading.roots,
+                                     reading.max_bytes))
+            builder.add_file(result)
             store.checkpoint("file")
             if on_file:
-                on_file(result or FileResult(str(item)), summary)
-        if known_files is not None:
-            _remove_vanished(builder, known, items, sources)
+                on_file(result, summary)
     except BaseException:
         writer.cancel()
         raise
     store.checkpoint("commit")
-    if known_files is None:
-        segments = writer.finish()
-        store.checkpoint("segments")  # on disk, not listed: a kill here publishes nothing
-        publish_segments(ix, segments)
-    else:
-        # An update adds a small segment and merges only the small ones
-        # (Whoosh's MERGE_SMALL): re-merging the whole index rewrote every
-        # posting of a 57k-article archive to add a few files.  The search
-        # reads any number of segments, each with its flat postings.
-        writer.commit(merge=True)
+    segments = writer.finish()
+    store.checkpoint("segments")  # on disk, not listed: a kill here publishes nothing
+    publish_segments(ix, segments)
 
 
 def _build_in_parallel(ix, items, jobs: int, reading: _Reading, settings: IndexSettings,
-                       summary: Summary, on_file) -> None:
+                       summary: Summary, on_file, recorder) -> None:
     """Write ``jobs`` contiguous parts of ``items`` in parallel (indexer/parallel.py)."""
     parts = [parallel.Part(part) for part in parallel.split_items(items, jobs)]
     # Files and articles read so far, for progress only: which articles are
@@ -229,54 +228,25 @@ def _build_in_parallel(ix, items, jobs: int, reading: _Reading, settings: IndexS
 
     if parts:
         parallel.write_parts(ix, parts, reading.fmt, reading.mapping, reading.roots, settings,
-                             file_done)
+                             file_done, reading.max_bytes)
     else:
         store.checkpoint("commit")
-    parallel.count_and_publish_segments(ix, parts, summary)
+    parallel.count_and_publish_segments(ix, parts, summary, recorder)
 
 
-def _read(item, reading: _Reading, known, summary, builder) -> FileResult | None:
-    """Read one input; in update mode skip unchanged files, drop stale articles."""
-    if isinstance(item, Reject):
-        return FileResult(item.path, rejects=[item])
-    path = str(item)
-    first = not isinstance(item, FilePart) or item.number == 0
-    if path in known:
+def _link_generation(live: Path, tmp: Path) -> None:
+    """Start an update's generation from the live one's files.
+
+    Hard links, not copies: Whoosh never rewrites a segment's files (an
+    update's deletions are listed in the new TOC), so the two generations
+    can share them, and an update does not copy the whole index.  The files
+    an update rewrites (manifest, checksum stamp, inputs) are left out, and
+    each file a build writes is a new name.
+    """
+    for path in live.iterdir():
+        if not path.is_file() or path.name in (manifest.NAME, manifest.STAMP, inputs.NAME):
+            continue
         try:
-            signature = file_signature(Path(path))
-        except OSError:
-            signature = None
-        if signature == known[path][0]:
-            if first:  # a file read in parts is counted once
-                summary.files += 1
-                summary.files_unchanged += 1
-            return None
-        if first:
-            _remove_file(builder, known, path)
-    return read_file(item, reading.fmt, reading.mapping, reading.roots)
-
-
-def _remove_file(builder: _Builder, known: dict, path: str) -> None:
-    builder.summary.removed += builder.writer.delete_by_term("path", path)
-    builder.seen_keys.difference_update(known[path][1])
-
-
-def _stored_state(ix) -> tuple[dict[str, tuple[str, set[str]]], set[str]]:
-    """Per input file its signature and content keys; every content key."""
-    known: dict[str, tuple[str, set[str]]] = {}
-    keys: set[str] = set()
-    with ix.searcher() as searcher:
-        for doc in searcher.all_stored_fields():
-            entry = known.setdefault(doc["path"], (doc.get("signature", ""), set()))
-            entry[1].add(doc.get("content_key", ""))
-            keys.add(doc.get("content_key", ""))
-    return known, keys
-
-
-def _remove_vanished(builder, known, items, sources) -> None:
-    """--update: articles of files that are gone from the given sources."""
-    present = {str(i) for i in items if not isinstance(i, Reject)}
-    for path in list(known):
-        # Path containment, not a string prefix: ``A2/x.txt`` is not in ``A``.
-        if path not in present and any(Path(path).is_relative_to(s) for s in sources):
-            _remove_file(builder, known, path)
+            os.link(path, tmp / path.name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, tmp / path.name)

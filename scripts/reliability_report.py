@@ -6,8 +6,10 @@
 It runs the very scenario functions the tests assert on (tests/test_bad_input.py,
 tests/test_reliability.py, tests/test_hostile.py) and prints what they measured:
 the bad-input outcomes table, requests sent/failed while rebuilding under load,
-every kill point, two builders, full and read-only disks, and query costs with
-and without the expansion cap.  docs/reliability.md quotes one run.
+every kill point, two builders, full and read-only disks, query costs with
+and without the expansion cap, and serving (tests/test_serving.py): 500 idle,
+slow and keep-alive connections, request bodies, kill -9 of the parent and of
+workers, workers that cannot start.  docs/reliability.md quotes one run.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from click.testing import CliRunner  # noqa: E402
 import test_bad_input as bad  # noqa: E402
 import test_hostile as hostile  # noqa: E402
 import test_reliability as rel  # noqa: E402
+import test_serving as srv  # noqa: E402
 from arshif.cli import main  # noqa: E402
 from indexer import store  # noqa: E402
 from indexer.writer import build_index  # noqa: E402
@@ -101,7 +104,8 @@ def section_kills(tmp: Path) -> str:
         rows.append([f.point, f"`{f.hook}`", f.exit_code, ", ".join(f.left_behind) or "-",
                      f.old_index_intact, "(no server)", f.next_build_ok, f.cleaned])
     bb = rel.black_box_kill(tmp / "blackbox")
-    rows.append([f"black box: kill -9 while reading a named pipe ({bb['progress_line']})", "none",
+    rows.append([f"black box: kill -9 while writing its progress bar ({bb['progress_line']})",
+                 "none",
                  bb["exit_code"], ", ".join(bb["left_behind"]), bb["old_index_intact"], "-",
                  bb["next_build_ok"], bb["cleaned"]])
     return ("### kill -9 during `arshif index`\n\n"
@@ -170,10 +174,50 @@ def section_query_cost(tmp: Path, quick: bool) -> str:
             + table(["query", "uncapped: time", "hits", "capped: time", "hits"], rows))
 
 
+def section_serving(tmp: Path) -> str:
+    home = tmp / "index"
+    build_index([rel.write_archive(tmp / "archive", 30, "serving")], home)
+    rows = []
+    for workers in (1, 2):
+        with rel.serving(home, threads=2, workers=workers) as server:
+            f = srv.hold_connections(server)
+        rows.append([workers, f.idle, f.slow, f.keepalive, f.accepted,
+                     f"{f.answered}/{f.probes}", f"{f.max_latency_s:.3f} s",
+                     f"{sorted(f.latencies_s)[len(f.latencies_s) // 2]:.3f} s"])
+    out = ("### Connections held open, then ordinary searches\n\n"
+           + table(["workers", "idle", "slowloris", "keep-alive", "accepted by the workers",
+                    "searches answered", "slowest", "median"], rows))
+    (tmp / "tmp").mkdir()
+    with rel.serving(home, threads=2, workers=2, env={"TMPDIR": str(tmp / "tmp")}) as server:
+        r = srv.refused_bodies(server, tmp / "tmp")
+    rows = [[what, status] for what, status in r["answers"].items()]
+    rows.append(["3 unfinished 900 MB POSTs at once", "; ".join(sorted(set(r["unfinished"])))])
+    rows.append(["POST without a body", f"{r['empty_post']} (Allow: {r['empty_post_allow']})"])
+    out += ("\n\n### Request bodies\n\n" + table(["request", "answer"], rows)
+            + f"\n\nBytes in the server's temporary folder afterwards: {r['temp_bytes']}.")
+    k = srv.kill_parent(home)
+    w = srv.kill_workers_repeatedly(home)
+    c = srv.workers_killed_at_start(home)
+    rows = [
+        ["kill -9 of the parent", f"workers ended: {k['workers_ended']} (after "
+         f"{k['workers_ended_after_s']} s); a new serve on the same port answers: "
+         f"{k['restart_on_same_port_answers']}"],
+        [f"{w['rounds']} rounds: kill one worker, or both, once each has served",
+         f"{w['killed']} workers killed, {w['restarts_logged']} replaced; searches answered "
+         f"after each kill {w['answered_after_kill']}/{w['rounds']} "
+         f"(in {min(w['answer_after_kill_s'])}–{max(w['answer_after_kill_s'])} s, the "
+         f"back-off included); still serving: {w['still_running']}"],
+        ["every worker killed at its start", f"exit {c['exit_code']} after {c['seconds']} s, "
+         f"{c['failed_starts']} failed starts: `{c['message']}`"],
+    ]
+    return out + "\n\n### Supervision\n\n" + table(["case", "outcome"], rows)
+
+
 def main_() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller query-cost index")
-    parser.add_argument("--only", choices=["bad", "load", "kills", "two", "disks", "cost"],
+    parser.add_argument("--only", choices=["bad", "load", "kills", "two", "disks", "cost",
+                                           "serve"],
                         action="append")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -181,7 +225,7 @@ def main_() -> None:
           f"{platform.python_version()}, {os.cpu_count()} CPUs._\n")
     sections = {"bad": section_bad_input, "load": section_load, "kills": section_kills,
                 "two": section_two_builders, "disks": section_disks,
-                "cost": lambda t: section_query_cost(t, args.quick)}
+                "cost": lambda t: section_query_cost(t, args.quick), "serve": section_serving}
     for name, fn in sections.items():
         if args.only and name not in args.only:
             continue

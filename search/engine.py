@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from whoosh import query as wq, scoring
 from indexer import manifest, store
 from search import highlight, matching
 from search.backend import Article, Hit, Request, Result
+from search.budget import FUZZY_UNITS, Budget, Metered
 from search.facets import count_facets
 from search.generation import Generation
 from search.query import Parsed, make_parser, parse, positive_terms
@@ -143,7 +144,8 @@ class Engine:
         sources = sorted(((names[i], int(counts[i])) for i in np.flatnonzero(counts)),
                          key=lambda kv: (-kv[1], kv[0]))
         codes, months = gen.texts("month")
-        dated = sorted({months[c] for c in np.unique(codes[docs])} - {""})
+        present = np.flatnonzero(np.bincount(codes[docs], minlength=len(months)))
+        dated = sorted({months[c] for c in present.tolist()} - {""})
         return {
             "path": str(self.home),
             "generation": live.name,
@@ -161,7 +163,7 @@ class Engine:
     def search(self, req: Request) -> Result:
         req.check()
         started = time.perf_counter()
-        view = self.view()
+        view = self.view().metered()
         parsed = parse(view.live.parser, req.q)
         result = Result(query=parsed.text, total=0, page=req.page, pages=0,
                         per_page=req.per_page, took_ms=0.0)
@@ -170,11 +172,13 @@ class Engine:
                               else "empty query")
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
-        match, order = _ranking(view, parsed, req)
+        query, keep = view.expand_terms(parsed.query), view.filters(req)
+        match, order, pruned = _ranking(view, query, req, keep, req.page * req.per_page)
         docnums, scores = matching.top(match, req.page * req.per_page, order)
-        result.total = match.count
+        matched = view.matching_docs(query, keep) if pruned else match.docs
+        result.total = len(matched)
         if req.facets:
-            result.facets = count_facets(view.gen, match.docs)
+            result.facets = count_facets(view.gen, matched)
         result.pages = -(-result.total // req.per_page) if result.total else 0
         start = (req.page - 1) * req.per_page
         terms = _highlight_terms(parsed)
@@ -193,11 +197,12 @@ class Engine:
         (its filters and sort, not its page): the search box's ranking
         without stored fields, highlights or facets."""
         req = query if isinstance(query, Request) else Request(q=query)
-        view = self.view()
+        view = self.view().metered()
         parsed = parse(view.live.parser, req.q)
         if parsed.query is wq.NullQuery:
             return []
-        match, order = _ranking(view, parsed, req)
+        match, order, _ = _ranking(view, view.expand_terms(parsed.query), req,
+                                   view.filters(req), limit)
         docnums, scores = matching.top(match, limit, order)
         ids = view.gen.ids(docnums)
         return [(ids[n], n + 1, round(float(s), 4)) for n, s in enumerate(scores)]
@@ -220,7 +225,7 @@ class Engine:
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
         Bo1 model over the stored body) OR-ed, ranked like any query."""
-        view = self.view()
+        view = self.view().metered()
         docnum = view.searcher.document_number(id=article_id)
         if docnum is None:
             return []
@@ -237,14 +242,20 @@ class Engine:
 
 @dataclass
 class _View:
-    """One thread's handle on one generation: everything a request reads."""
+    """One thread's handle on one generation: everything a request reads.
+    ``metered()`` gives one request's copy, whose reads count against that
+    request's budget (search/budget.py)."""
 
     live: _Live
     searcher: object
+    meter: Metered | None = None
 
     @property
-    def gen(self) -> Generation:
-        return self.live.generation
+    def gen(self) -> Generation | Metered:
+        return self.meter or self.live.generation
+
+    def metered(self) -> _View:
+        return replace(self, meter=Metered(self.live.generation, Budget()))
 
     @property
     def analyzer(self):
@@ -252,6 +263,22 @@ class _View:
 
     def match(self, q: wq.Query) -> matching.Match:
         return matching.evaluate(q, self.gen, self.searcher.reader())
+
+    def best(self, q: wq.Query, limit: int, keep: matching.Match | None) -> matching.Match:
+        return matching.best(q, self.gen, self.searcher.reader(), limit, keep)
+
+    def expand_terms(self, q: wq.Query) -> wq.Query:
+        return matching.expand_terms(q, self.gen, self.searcher.reader())
+
+    def filters(self, req: Request) -> matching.Match | None:
+        """The documents the request's filters (dates, source) let through;
+        None without filters."""
+        filters = _filter_query(req)
+        return self.match(filters) if filters is not None else None
+
+    def matching_docs(self, q: wq.Query, keep: matching.Match | None) -> np.ndarray:
+        """Every document ``q`` matches within ``keep``."""
+        return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
 
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
         doc = self.searcher.stored_fields(docnum)
@@ -269,16 +296,19 @@ class _View:
                    source=doc.get("source", ""))
 
 
-def _ranking(view: _View, parsed: Parsed, req: Request) -> tuple[matching.Match,
-                                                                  np.ndarray | None]:
-    """The request's match (its filters applied) and the sort key of its
-    order (None: by score)."""
-    match = view.match(parsed.query)
-    filters = _filter_query(req)
-    if filters is not None:
-        match = matching.restrict(match, view.match(filters))
+def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
+             limit: int) -> tuple[matching.Match, np.ndarray | None, bool]:
+    """``query``'s match within ``keep`` (the request's filters), the sort key of its
+    order (None: by score), and whether the match is pruned: ranked by score,
+    a sum of terms matches only the documents that can be among the first
+    ``limit`` (``matching.best``), enough for the ranking but not a count."""
+    if req.sort == "relevance" and matching.prunable(query):
+        return view.best(query, limit, keep), None, True
+    match = view.match(query)
+    if keep is not None:
+        match = matching.restrict(match, keep)
     order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
-    return match, order
+    return match, order, False
 
 
 def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
@@ -315,7 +345,7 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
         ):
             out.append(word)
             continue
-        best = _closest_term(reader, stem)
+        best = _closest_term(view, stem)
         surface = best and _surface_form(view, best)
         if surface:
             out.append(surface)
@@ -325,10 +355,12 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
     return " ".join(out) if changed else None
 
 
-def _closest_term(reader, stem: str) -> str | None:
+def _closest_term(view: _View, stem: str) -> str | None:
+    reader = view.searcher.reader()
     candidates = {}
     for fieldname in ("headline", "body"):
         for maxdist in (1, 2):
+            view.gen.charge(FUZZY_UNITS)
             for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
                 if term != stem:
                     candidates[term] = max(candidates.get(term, 0),

@@ -226,6 +226,12 @@ def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query):
     Each query runs exactly as typed in the search box (top 100 results).
     """
     home = home or store.default_home()
+    try:  # an optional extra: say so in one line before any work
+        import ir_measures  # noqa: F401
+    except ImportError:
+        click.echo("arshif: arshif eval needs ir-measures, the 'eval' extra: "
+                   "pip install 'arshif[eval]'", err=True)
+        sys.exit(2)
     try:
         queries = read_queries(queries_path)
         qrels = read_qrels(qrels_path)

@@ -17,7 +17,6 @@ API.
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 from collections import OrderedDict
@@ -30,11 +29,15 @@ from indexer.docvalues import BYTE_TO_LENGTH, DocValues, docvalues_path
 from indexer.flat import FlatPostings, flat_path
 from indexer.store import IndexDamaged
 
-#: Memory for cached term arrays per generation and process.
-CACHE_BYTES = 256 * 2**20
+#: Memory for cached term arrays per generation and process: a term costs
+#: 12 bytes a posting, and the terms of a day's queries over a million
+#: articles take some hundreds of megabytes (docs/performance.md).
+CACHE_BYTES = 1024 * 2**20
 #: What a cache entry costs beyond its arrays (the key, the tuple, the
 #: arrays' headers): counted so that many tiny entries are bounded too.
 ENTRY_OVERHEAD = 512
+#: Best-scoring documents kept per term for pruned rankings.
+TOP_DOCS = 128
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
@@ -116,6 +119,22 @@ class Generation:
         k1, b = self.k1, self.b
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
+
+    def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
+        """The TOP_DOCS documents where the term scores best (sorted by
+        document) and its best score, unboosted: where a pruned ranking
+        starts (search/matching.py); cached."""
+        def load():
+            docs, contrib = self.term(fieldname, text)
+            if len(docs) > TOP_DOCS:
+                docs = np.sort(docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]])
+            return docs, np.array([contrib.max() if len(contrib) else 0.0])
+        docs, high = self._cached(("#top", fieldname, text), load)
+        return docs, float(high[0])
+
+    def charge(self, units: int) -> None:
+        """Work done for a request: counted only through ``search.budget.Metered``
+        (the generation itself serves tools and tests unmetered)."""
 
     def span(self, fieldname: str, low: bytes, high: bytes | None,
              most: int) -> dict[bytes, int]:
@@ -225,11 +244,17 @@ class Generation:
         return found
 
     def ids(self, docnums) -> list[str]:
-        """The ``id`` of each of ``docnums`` (global document numbers)."""
-        out = []
-        for doc in np.asarray(docnums, dtype=np.int64).tolist():
-            leaf = self.leaves[bisect.bisect_right(self._offsets, doc) - 1]
-            out.extend(leaf.docs.text_of("id", [doc - leaf.offset]))
+        """The ``id`` of each of ``docnums`` (global document numbers): one
+        doc values lookup per segment, not per document."""
+        docs = np.asarray(docnums, dtype=np.int64)
+        out = [""] * len(docs)
+        owner = np.searchsorted(self._offsets, docs, side="right") - 1
+        for n in unique_sorted(owner).tolist():
+            at = np.flatnonzero(owner == n)
+            leaf = self.leaves[n]
+            for i, value in zip(at.tolist(), leaf.docs.text_of("id", docs[at] - leaf.offset),
+                                strict=True):
+                out[i] = value
         return out
 
 
@@ -247,6 +272,19 @@ def _open_leaf(folder: str, sub, offset: int) -> Leaf:
     return Leaf(offset, count, flat, docs)
 
 
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: ``np.unique`` by a stable (radix) sort
+    and one comparison pass, several times faster than numpy's own on the
+    large document-number arrays of unions (which hashes them first)."""
+    values = np.sort(values, kind="stable")
+    if len(values) < 2:
+        return values
+    first = np.empty(len(values), dtype=bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
+
+
 def phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
     """The documents where a chain of positions exists, one per word, each
     1..``slop`` after the one before (Whoosh's phrase check), for many
@@ -259,7 +297,7 @@ def phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.nda
     def keys(owner, pos):  # one sortable number per occurrence
         return owner.astype(np.int64) * 2**32 + pos
 
-    ends = np.unique(keys(*pairs[0]))
+    ends = unique_sorted(keys(*pairs[0]))
     for owner, pos in pairs[1:]:
         if not len(ends):
             break
@@ -269,5 +307,5 @@ def phrase_docs(pairs: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.nda
         gap = following - nearest
         chained = ((before >= 0) & (gap >= 1) & (gap <= slop)
                    & (nearest >> 32 == following >> 32))
-        ends = np.unique(following[chained])
-    return np.unique(ends >> 32)
+        ends = unique_sorted(following[chained])
+    return unique_sorted(ends >> 32)

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 
-from search.generation import Generation
+from search.budget import FUZZY_UNITS
+from search.generation import Generation, unique_sorted
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
 #: MAX_EXPANSIONS most frequent terms, chosen among at most MAX_SCANNED_TERMS
@@ -93,6 +94,137 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
     return docs[chosen], scores[chosen]
 
 
+# -- the top documents of a sum of terms, without scoring every match --------
+
+#: Below this many postings a sum of terms is simply scored in full.
+PRUNE_FROM = 20_000
+
+
+def best(q: wq.Query, gen: Generation, reader, limit: int,
+         keep: Match | None = None) -> Match:
+    """Matches of ``q`` (within ``keep``, a filter) that include its top
+    ``limit`` by score, with exact scores: ``top(best(q, ...), limit)`` is
+    ``top(restrict(evaluate(q), keep), limit)``, documents and scores alike.
+
+    Why: a plain query is an OR of words in five fields, and a frequent
+    word matches a large part of the archive, while a results page needs
+    only the best few.  For a query that is a sum of term scores, this is
+    MaxScore (Turtle and Flood, 1995), a list at a time: the best documents
+    of each term give a threshold (the ``limit``-th best full score among
+    them).  The terms whose best scores, added up, stay below it cannot
+    lift a document into the top alone: only the other ("essential") terms'
+    documents are candidates, and of those only the ones whose essential
+    score plus that bound reaches the threshold are scored in full, each
+    term's postings read for them alone.  Other query shapes are evaluated
+    in full.
+    """
+    terms = _sum_terms(q)
+    if terms is None or limit <= 0 or any(t.boost < 0 for t in terms):
+        match = evaluate(q, gen, reader)
+        return restrict(match, keep) if keep is not None else match
+    allowed = keep.docs if keep is not None else None
+    if sum(len(gen.term(t.fieldname, t.text)[0]) for t in terms) < PRUNE_FROM:
+        return evaluate(q, _Within(gen, allowed), reader)
+    tops = [gen.term_top(t.fieldname, t.text) for t in terms]
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
+    if allowed is not None:
+        seed = seed[_contains(allowed, seed)]
+    seeded = evaluate(q, _Within(gen, seed), reader)
+    if seeded.count < limit:
+        return evaluate(q, _Within(gen, allowed), reader)
+    threshold = np.partition(seeded.scores, seeded.count - limit)[seeded.count - limit]
+    # Each term's best weighted score, with a margin for rounding in sums.
+    bounds = np.array([high * t.boost * (1 + 1e-9) for t, (_, high) in zip(terms, tops,
+                                                                         strict=True)])
+    ascending = np.argsort(bounds, kind="stable")
+    sums = np.cumsum(bounds[ascending])
+    optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
+    rest = float(sums[optional - 1]) if optional else 0.0
+    within = _Within(gen, allowed)
+    essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
+                       gen.doc_count_all)
+    hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
+    candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
+    return evaluate(q, _Within(gen, candidates), reader)
+
+
+def matching_docs(q: wq.Query, gen: Generation, reader,
+                  keep: Match | None = None) -> np.ndarray:
+    """The documents ``q`` matches (within ``keep``): the documents of
+    ``evaluate(q)``, without adding up their scores.  What counts and facets
+    read when ``best`` gave the ranking."""
+    terms = _sum_terms(q)
+    if terms is None:
+        match = evaluate(q, gen, reader)
+        return (restrict(match, keep) if keep is not None else match).docs
+    lists = [docs for docs in (gen.term(t.fieldname, t.text)[0] for t in terms) if len(docs)]
+    if not lists:
+        return _NO_DOCS
+    if sum(len(docs) for docs in lists) * DENSE_UNION > gen.doc_count_all:
+        hit = np.zeros(gen.doc_count_all, dtype=bool)
+        for docs in lists:
+            hit[docs] = True
+        found = np.flatnonzero(hit).astype(np.int32)
+    else:
+        found = unique_sorted(np.concatenate(lists))
+    return found if keep is None else found[_contains(keep.docs, found)]
+
+
+def prunable(q: wq.Query) -> bool:
+    """Whether ``best`` prunes ``q`` (a sum of terms, once ``expand_terms``
+    has expanded it) rather than scoring every match."""
+    return _sum_terms(q) is not None
+
+
+def _sum_terms(q: wq.Query) -> list[wq.Term] | None:
+    """The terms of ``q`` if its score is the plain sum of their scores
+    (terms under ORs that carry no boost), else None."""
+    if type(q) is wq.Term:
+        return [q]
+    if q is wq.NullQuery:
+        return []
+    if type(q) is not wq.Or or (q.boost != 1.0 and len(q.subqueries) > 1):
+        return None
+    found: list[wq.Term] = []
+    for sub in q.subqueries:
+        terms = _sum_terms(sub)
+        if terms is None:
+            return None
+        found.extend(terms)
+    return found
+
+
+class _Within:
+    """A generation seen through a set of documents (sorted; None: every
+    document): each term's postings limited to the set.
+
+    Evaluating a sum of terms through it gives each document of the set the
+    score it has over the whole generation: the same terms, added in the
+    same order (``_union`` sums alike both ways)."""
+
+    def __init__(self, gen: Generation, docs: np.ndarray | None):
+        self._gen = gen
+        self._docs = docs
+        self._mask = None
+        self.doc_count_all = gen.doc_count_all
+        self.schema = gen.schema
+
+    def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+        docs, scores = self._gen.term(fieldname, text)
+        wanted = self._docs
+        if wanted is None:
+            return docs, scores
+        if len(wanted) * 16 < len(docs):  # few documents: look each up
+            at = np.minimum(np.searchsorted(docs, wanted), max(len(docs) - 1, 0))
+            found = docs[at] == wanted if len(docs) else np.zeros(len(wanted), dtype=bool)
+            return wanted[found], scores[at[found]]
+        if self._mask is None:
+            self._mask = np.zeros(self.doc_count_all, dtype=bool)
+            self._mask[wanted] = True
+        inside = self._mask[docs]
+        return docs[inside], scores[inside]
+
+
 # -- combining sparse matches -------------------------------------------------
 
 def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -126,16 +258,13 @@ def _union(matches: list[Match], size: int) -> Match:
             hit[m.docs] = True
         docs = np.flatnonzero(hit).astype(np.int32)
         return Match(docs, total[docs])
-    docs = np.concatenate([m.docs for m in matches])
-    scores = np.concatenate([m.scores for m in matches])
-    # A stable sort merges the already sorted runs in about linear time.
-    order = np.argsort(docs, kind="stable")
-    docs, scores = docs[order], scores[order]
-    first = np.empty(len(docs), dtype=bool)
-    first[0] = True
-    np.not_equal(docs[1:], docs[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    return Match(docs[starts], np.add.reduceat(scores, starts))
+    docs = unique_sorted(np.concatenate([m.docs for m in matches]))
+    # Each document's scores are added one match after another, as above:
+    # the same sums to the last bit, whichever way a union is taken.
+    total = np.zeros(len(docs))
+    for m in matches:
+        total[np.searchsorted(docs, m.docs)] += m.scores
+    return Match(docs, total)
 
 
 def _intersection(matches: list[Match]) -> Match:
@@ -226,7 +355,7 @@ def _every(q: wq.Every, gen: Generation, reader) -> Match:
     else:  # keywords (source, year...): documents holding any term, b"" included
         terms = gen.span(fieldname, b"", None, MAX_SCANNED_TERMS)
         docs = [gen.term(fieldname, field.from_bytes(b))[0] for b in terms]
-        return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
+        return _constant(unique_sorted(np.concatenate([_NO_DOCS, *docs])), q.boost)
     return _constant(np.flatnonzero(has & gen.live), q.boost)
 
 
@@ -269,25 +398,46 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
     field = gen.schema[q.fieldname]
     docs = [gen.term(q.fieldname, field.from_bytes(b))[0]
             for b in expand(q, gen, reader, field)]
-    return _constant(np.unique(np.concatenate([_NO_DOCS, *docs])), q.boost)
+    return _constant(unique_sorted(np.concatenate([_NO_DOCS, *docs])), q.boost)
 
 
 def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
     """Prefixes, wildcards, regular expressions and fuzzy terms: the OR of
     their bounded expansion (Whoosh sums the terms' BM25F scores too)."""
+    return evaluate(_expansion(q, gen, reader), gen, reader)
+
+
+_EXPANDABLE = (wq.Prefix, wq.Wildcard, wq.Regex, wq.FuzzyTerm)
+
+
+def _expansion(q: wq.Query, gen: Generation, reader) -> wq.Query:
+    """The terms ``q`` (a prefix, wildcard, regular expression or fuzzy
+    term) is searched as, OR-ed; ``*`` alone as every document."""
     fieldname = q.fieldname
     if fieldname not in gen.schema:
-        return _empty()
+        return wq.NullQuery
     text = getattr(q, "text", None)
     if (isinstance(q, wq.Prefix) and not text) or (
             isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
-        return _every(wq.Every(fieldname, boost=q.boost), gen, reader)
+        return wq.Every(fieldname, boost=q.boost)
     field = gen.schema[fieldname]
-    matches = [_term(wq.Term(fieldname, field.from_bytes(b)), gen, reader)
-               for b in expand(q, gen, reader, field)]
-    if len(matches) == 1:  # one term: Whoosh ignores the boost
-        return matches[0]
-    return _boosted(_union(matches, gen.doc_count_all), q.boost)
+    texts = [field.from_bytes(b) for b in expand(q, gen, reader, field)]
+    if len(texts) <= 1:  # one term: Whoosh ignores the boost
+        return wq.Term(fieldname, texts[0]) if texts else wq.NullQuery
+    # The boost on each term, not on their OR: the same scores (up to
+    # rounding), and the OR stays a plain sum of terms that ``best`` prunes.
+    return wq.Or([wq.Term(fieldname, text, boost=q.boost) for text in texts])
+
+
+def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
+    """``q`` with the prefixes, wildcards, regular expressions and fuzzy
+    terms of its ORs replaced by the terms they are searched as: evaluated
+    alike, and a prefix among words stays a sum of terms (``best``)."""
+    if isinstance(q, _EXPANDABLE):
+        return _expansion(q, gen, reader)
+    if type(q) is wq.Or:
+        return wq.Or([expand_terms(sub, gen, reader) for sub in q.subqueries], boost=q.boost)
+    return q
 
 
 def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
@@ -309,6 +459,7 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
 def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int]:
     fieldname = q.fieldname
     if isinstance(q, wq.FuzzyTerm):
+        gen.charge(FUZZY_UNITS)
         terms = reader.terms_within(fieldname, q.text, q.maxdist, prefix=q.prefixlength)
         encoded = [t if isinstance(t, bytes) else field.to_bytes(t) for t in terms]
         return {t: reader.doc_frequency(fieldname, t) for t in encoded}

@@ -12,7 +12,7 @@ import copy
 import re
 from dataclasses import dataclass
 
-from whoosh import qparser, query as wq
+from whoosh import fields as wf, qparser, query as wq
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.wrappers import WrappingQuery
 
@@ -29,11 +29,22 @@ FIELD_ALIASES = {
 
 MAX_QUERY_CHARS = 500
 
+#: Fields the indexer keeps for itself (``--update`` finds a file's articles
+#: by ``path``), never searched from a query: ``path:/home*`` would let anyone
+#: probe where the server's archive lives.  ``field:`` with one of them is
+#: read as plain words.
+INTERNAL_FIELDS = frozenset({"path", "signature", "content_key", "date_text", "related", "parent"})
+
 # Arabic question mark, comma, semicolon, and '?' (not a wildcard here: people
 # end questions with it) become spaces.  Quotes typed on Arabic keyboards and
 # smart quotes become the ASCII quote Whoosh knows.
 _PUNCT = str.maketrans({"؟": " ", "?": " ", "،": " ", "؛": " ", "«": '"', "»": '"',
                         "“": '"', "”": '"', "„": '"', "٭": "*"})
+# Controls and every kind of space or line break separate words (a NUL or a
+# tab between two words must not join them); other characters that are not
+# printable (zero-width joiners, bidi marks: inside a word they do not split
+# it, as in the index) are dropped.
+_SEPARATORS = re.compile(r"[\x00-\x1f\x7f-\x9f\s]")
 _SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
 
 
@@ -45,11 +56,16 @@ class Parsed:
 
 def clean(text: str) -> str:
     """Bound the length, drop control characters, map Arabic punctuation."""
-    text = "".join(ch for ch in text[:MAX_QUERY_CHARS] if ch.isprintable() or ch == " ")
+    text = _SEPARATORS.sub(" ", text[:MAX_QUERY_CHARS])
+    text = "".join(ch for ch in text if ch.isprintable() or ch == " ")
     return " ".join(text.translate(_PUNCT).split())
 
 
 def make_parser(schema, settings: SearchSettings) -> qparser.QueryParser:
+    # The parser sees only the searchable fields: Whoosh's field syntax reads
+    # a field name it does not know as text.
+    schema = wf.Schema(**{name: field for name, field in schema.items()
+                          if name not in INTERNAL_FIELDS})
     boosts = dict(settings.field_boosts)
     views = settings.widening_views
     fields = [f for f in boosts if f in schema and f not in views]

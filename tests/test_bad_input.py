@@ -18,7 +18,7 @@ duplicate or rejected; report lines = counters), and the build ends (a hang
 guard: no reader is quadratic on hostile input; speed is measured in bench/).
 
 Permission problems are simulated (tests run as root in CI, where chmod 000
-stops nothing): ``Path.read_bytes`` raises PermissionError for one file and
+stops nothing): ``os.open`` raises PermissionError for one file and
 ``os.scandir`` for one folder.  A real chmod variant runs when not root.
 
 ``scripts/reliability_report.py`` reuses ``CASES`` to print the outcomes table
@@ -31,7 +31,6 @@ import codecs
 import gzip
 import json
 import os
-import pathlib
 import random
 import time
 from collections.abc import Callable
@@ -44,6 +43,7 @@ from click.testing import CliRunner
 from arshif.cli import main
 from conftest import hang_guard
 from indexer import manifest
+from indexer.readers.archive import read_file
 from search.backend import Request
 from search.engine import Engine
 
@@ -397,13 +397,14 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
     """Run ``arshif index ARCHIVE --rejects FILE --json [--jobs N]`` on the bad archive."""
     unreadable = {case.path for case in CASES if case.name == "unreadable"}
     locked = [archive / case.path for case in CASES if case.name == "locked_folder"]
-    real_read_bytes = pathlib.Path.read_bytes
+    real_open = os.open
     real_scandir = os.scandir
 
-    def read_bytes(self):
-        if simulate_permissions and Path(self).as_posix().endswith(tuple(unreadable)):
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def os_open(path, flags, *args, **kwargs):
+        if (simulate_permissions and not isinstance(path, int)
+                and Path(os.fsdecode(path)).as_posix().endswith(tuple(unreadable))):
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_open(path, flags, *args, **kwargs)
 
     def scandir(path="."):
         if (simulate_permissions and not isinstance(path, int)  # fds: multiprocessing's own
@@ -414,7 +415,7 @@ def index_bad_archive(archive: Path, home: Path, rejects: Path, simulate_permiss
     started = time.perf_counter()  # a figure for docs/reliability.md, not a test
     # The quadratic readers took minutes on sgml_hostile / keywords_spaces.
     with pytest.MonkeyPatch.context() as mp, hang_guard("building the bad archive"):
-        mp.setattr(pathlib.Path, "read_bytes", read_bytes)
+        mp.setattr(os, "open", os_open)
         mp.setattr(os, "scandir", scandir)
         result = CliRunner().invoke(main, ["index", str(archive), "--index", str(home),
                                            "--rejects", str(rejects), "--json", "--jobs",
@@ -573,3 +574,175 @@ def test_all_case_names_are_unique():
     assert len({c.name for c in CASES}) == len(CASES) >= 30
     assert len({c.path for c in CASES}) == len(CASES)
 
+
+
+# -- special files: only regular files are read, nothing hangs or fills memory ----------------
+
+def _index(sources: list[Path], home: Path, *options: str) -> tuple[dict, list[dict]]:
+    """``arshif index SOURCES --json --rejects …``: the summary and the report.
+
+    Under a hang guard: before, a named pipe blocked the build forever and
+    /dev/zero was read until memory ran out; the guard makes such a
+    regression fail instead of hanging the suite (not a speed check)."""
+    rejects = home.parent / f"{home.name}-rejects.jsonl"
+    args = ["index", *map(str, sources), "--index", str(home), "--json",
+            "--rejects", str(rejects), *options]
+    with hang_guard("indexing special files"):
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    report = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
+    return json.loads(result.stdout), report
+
+
+def _rejected(report: list[dict]) -> dict[str, str]:
+    """{file name: reason} of the rejected files."""
+    return {Path(e["path"]).name: e["reason"] for e in report if e["kind"] == "rejected"}
+
+
+def _ids(home: Path) -> set[str]:
+    with manifest.open_current(home).searcher() as s:
+        return {d["id"] for d in s.all_stored_fields()}
+
+
+@pytest.fixture
+def special_archive(tmp_path) -> Path:
+    """An archive with a named pipe, a link to /dev/zero, links out of the
+    archive (to a file and to a folder), a link to itself, a link to its
+    parent folder, and one good article."""
+    archive, outside = tmp_path / "archive", tmp_path / "outside"
+    (archive / "a").mkdir(parents=True)
+    outside.mkdir()
+    (archive / "a" / "good.txt").write_text(article("خبر جيد", "نص كلمةجيدة"), "utf-8")
+    (outside / "secret.txt").write_text(article("خبر خارجي", "نص كلمةخارجية"), "utf-8")
+    os.mkfifo(archive / "a" / "pipe.txt")
+    (archive / "a" / "zero.txt").symlink_to("/dev/zero")
+    (archive / "a" / "out.txt").symlink_to(outside / "secret.txt")
+    (archive / "a" / "outdir").symlink_to(outside, target_is_directory=True)
+    (archive / "a" / "self.txt").symlink_to(archive / "a" / "self.txt")
+    (archive / "a" / "up").symlink_to(archive, target_is_directory=True)
+    return archive
+
+
+def test_special_files_are_reported_and_the_build_ends(special_archive, tmp_path):
+    summary, report = _index([special_archive], tmp_path / "ix")
+    rejected = _rejected(report)
+    assert rejected["pipe.txt"] == "not a regular file (a named pipe)"
+    for name in ("zero.txt", "out.txt", "outdir"):
+        assert rejected[name].startswith("symlink to outside the given folders"), name
+        assert "--follow-symlinks" in rejected[name]
+    assert rejected["self.txt"].startswith("symlink loop")
+    assert rejected["up"].startswith("symlink loop")
+    assert _ids(tmp_path / "ix") == {"a/good"}
+    assert summary["indexed"] == 1 and summary["files_rejected"] == len(rejected) == 6
+
+
+def test_follow_symlinks_reads_links_out_of_the_folders_but_never_devices(special_archive,
+                                                                          tmp_path):
+    summary, report = _index([special_archive], tmp_path / "ix", "--follow-symlinks")
+    rejected = _rejected(report)
+    assert rejected["zero.txt"] == "not a regular file (a character device)"
+    assert rejected["pipe.txt"] == "not a regular file (a named pipe)"
+    assert "out.txt" not in rejected and "outdir" not in rejected
+    assert _ids(tmp_path / "ix") == {"a/good", "a/out"}  # outdir/secret is a duplicate of out
+    assert summary["duplicates"] == 1
+
+
+def test_a_symlink_between_given_folders_is_read(tmp_path):
+    """"The given folders" are all the sources: a link from one into another stays inside."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    (two / "b.txt").write_text(article("خبر ب", "نص كلمةباء"), "utf-8")
+    (one / "link.txt").symlink_to(two / "b.txt")
+    summary, report = _index([one, two], tmp_path / "ix")
+    assert not _rejected(report)
+    assert summary["indexed"] == 1 and summary["duplicates"] == 1
+
+
+def test_a_special_file_given_as_a_source_is_reported(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    good = tmp_path / "good.txt"
+    good.write_text(article("خبر جيد", "نص كلمةجيدة"), "utf-8")
+    _summary, report = _index([tmp_path / "pipe.jsonl", good], tmp_path / "ix")
+    assert _rejected(report) == {"pipe.jsonl": "not a regular file (a named pipe)"}
+
+
+def test_a_file_swapped_for_a_pipe_after_listing_is_refused_without_blocking(tmp_path):
+    """The type is checked on the opened descriptor, opened with O_NONBLOCK:
+    a pipe that replaces a listed file does not block the read."""
+    os.mkfifo(tmp_path / "late.txt")
+    with hang_guard("reading a named pipe"):
+        result = read_file(tmp_path / "late.txt")
+    assert [r.reason for r in result.rejects] == ["not a regular file (a named pipe)"]
+
+
+def test_folders_nested_deeper_than_the_recursion_limit(tmp_path):
+    """The walk keeps its own stack: 1,500 nested folders are read (os.walk recursed)."""
+    deep = tmp_path / "archive"
+    deep.mkdir()
+    folder = os.open(deep, os.O_RDONLY)
+    try:
+        for _ in range(1500):
+            os.mkdir("d", dir_fd=folder)
+            inner = os.open("d", os.O_RDONLY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        fd = os.open("deep.txt", os.O_WRONLY | os.O_CREAT, dir_fd=folder)
+        os.write(fd, article("خبر عميق", "نص كلمةعميقة").encode("utf-8"))
+        os.close(fd)
+    finally:
+        os.close(folder)
+    (deep / "top.txt").write_text(article("خبر أعلى", "نص كلمةعليا"), "utf-8")
+    try:
+        summary, _report = _index([deep], tmp_path / "ix")
+        assert summary["indexed"] == 2
+        assert _ids(tmp_path / "ix") == {"top", "d/" * 1500 + "deep"}
+    finally:
+        _remove_deep(deep)
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a deep chain of ``d`` folders (shutil.rmtree, used by pytest's
+    clean-up, recurses once a level): lift the chain one level at a time."""
+    while top.exists():
+        for entry in top.iterdir():
+            if entry.name != "d":
+                entry.unlink()
+        if (top / "d").exists():
+            spare = top.with_name(top.name + "-rest")
+            os.rename(top / "d", spare)
+            os.rmdir(top)
+            os.rename(spare, top)
+        else:
+            os.rmdir(top)
+
+
+def test_a_file_over_the_size_limit_is_reported(tmp_path):
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "big.txt").write_text(article("خبر كبير", "نص " * 300_000), "utf-8")
+    (archive / "small.txt").write_text(article("خبر صغير", "نص كلمةصغيرة"), "utf-8")
+    summary, report = _index([archive], tmp_path / "ix", "--max-file-size", "500K")
+    assert _rejected(report) == {"big.txt": "file larger than 500 KB (--max-file-size)"}
+    assert _ids(tmp_path / "ix") == {"small"}
+    summary, _ = _index([archive], tmp_path / "ix2")  # the default limit is larger
+    assert summary["indexed"] == 2
+
+
+@pytest.mark.parametrize("first_long", [True, False])
+def test_a_json_lines_line_over_the_size_limit_is_reported_the_rest_read(tmp_path, first_long):
+    """A JSON Lines file of any size is read in parts; a line over the limit
+    is one record reported (read in bounded pieces, never held whole)."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    long = {"id": "long", "headline": "طويل", "body": "نص " * 400_000}
+    lines = [{"id": f"r{n}", "headline": f"خبر {n}", "body": f"نص كلمة{n}"} for n in range(5)]
+    lines.insert(0 if first_long else 3, long)
+    (archive / "data.jsonl").write_text(
+        "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), "utf-8")
+    summary, report = _index([archive], tmp_path / "ix", "--max-file-size", "1M")
+    reasons = {e["record"]: e["reason"] for e in report if e["kind"] == "rejected"}
+    line = 1 if first_long else 4
+    assert reasons == {f"line {line}": "line larger than 1 MB (--max-file-size)"}
+    assert _ids(tmp_path / "ix") == {f"r{n}" for n in range(5)}
+    assert summary["records_rejected"] == 1

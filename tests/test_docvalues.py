@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
-from indexer import docvalues, manifest, store
+from indexer import docvalues, manifest, store, update as update_module
 from indexer.arrayfile import ArrayFileError
 from indexer.article import Article
 from indexer.docvalues import BYTE_TO_LENGTH
@@ -207,9 +207,11 @@ def test_updates_until_segments_merge(tmp_path):
     assert engine.search(Request(q="الرياضة")).total >= round_ + 1
 
 
-def test_an_update_without_merging(tmp_path):
+def test_an_update_without_merging(tmp_path, monkeypatch):
     """An update that only adds a segment (the old ones stay, one with
     deletions)."""
+    monkeypatch.setattr(update_module, "SMALL_WORDS", 0)
+    monkeypatch.setattr(update_module, "MAX_DELETED_SHARE", 1.0)
     home = tmp_path / "index"
     archive = write_news(tmp_path / "archive")
     build_index([archive], home)

@@ -21,7 +21,7 @@ from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer import flat, segment, store, writer as writer_module
+from indexer import flat, segment, store, update as update_module
 from indexer.arrayfile import MAGIC, ArrayFileError
 from indexer.codec import ArshifCodec
 from indexer.postings import FieldPostings
@@ -65,7 +65,7 @@ def use_stock_whoosh(monkeypatch) -> None:
     def stock(ix, _lk=True):
         return _StockWriter(ix, _lk=_lk, compound=False)
 
-    monkeypatch.setattr(writer_module, "ArshifWriter", stock)  # --update
+    monkeypatch.setattr(update_module, "ArshifWriter", stock)  # --update's compaction
     monkeypatch.setattr(segment, "ArshifWriter", stock)  # full builds, --jobs
 
 
@@ -176,6 +176,9 @@ def _updated_archive(folder: Path):
 
 
 def test_an_update_equals_whooshs(tmp_path, monkeypatch):
+    # No compaction: the update's deletions stay listed in the old segments.
+    monkeypatch.setattr(update_module, "SMALL_WORDS", 0)
+    monkeypatch.setattr(update_module, "MAX_DELETED_SHARE", 1.0)
     mine, stock = _both(tmp_path, monkeypatch, _updated_archive(tmp_path / "archive"))
     assert len(leaf_flats(mine)) == 3  # the update added a segment, merged nothing
     assert assert_same_index(mine, stock) > 20
@@ -185,6 +188,8 @@ def test_a_merge_equals_whooshs(tmp_path, monkeypatch):
     """Merging segments (their postings read from their flat files, deleted
     documents left out) gives the postings Whoosh's merge gives, and Whoosh's
     clean-up deletes the merged-away segments' flat and doc values files."""
+    monkeypatch.setattr(update_module, "SMALL_WORDS", 0)
+    monkeypatch.setattr(update_module, "MAX_DELETED_SHARE", 1.0)
     mine, stock = _both(tmp_path, monkeypatch, _updated_archive(tmp_path / "archive"))
     for home, writer in ((mine, ArshifWriter), (stock, whoosh_writer)):
         ix = whoosh_index.open_dir(str(store.current_dir(home)))

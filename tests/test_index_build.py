@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from arshif.cli import main
-from indexer import manifest, store
+from indexer import manifest, store, update as update_module
 from indexer.writer import build_index
 from search.engine import Engine
 
@@ -124,7 +124,8 @@ def test_update_adds_changes_and_removes(tmp_path):
     (folder / "a3.txt").unlink()  # deleted
     summary = build_index([folder], home, update=True)
     assert summary.files_unchanged == 1
-    assert summary.indexed == 2  # a2 (changed) and a4 (new)
+    assert summary.added == 2  # a2 (changed) and a4 (new)
+    assert summary.indexed == 3  # what the index holds, as a rebuild counts it
     assert summary.removed == 2  # old a2 and a3
     assert doc_ids(home) == {"a1", "a2", "a4"}
     ix = manifest.open_current(home)
@@ -137,8 +138,10 @@ def _segment_ids(home: Path) -> set[str]:
             for leaf, _ in manifest.open_current(home).reader().leaf_readers()}
 
 
-def test_update_leaves_big_segments_alone(tmp_path):
-    """--update writes a small segment; it does not rewrite the whole index."""
+def test_update_leaves_big_segments_alone(tmp_path, monkeypatch):
+    """--update writes a small segment; it does not rewrite the whole index
+    (a segment of 60 articles counts as big here, one article as small)."""
+    monkeypatch.setattr(update_module, "SMALL_WORDS", 100)
     folder = tmp_path / "a"
     write_articles(folder, 60)
     home = tmp_path / "ix"
@@ -147,7 +150,7 @@ def test_update_leaves_big_segments_alone(tmp_path):
     (folder / "a61.txt").write_text(ARTICLE.format(n=61), "utf-8")
     (folder / "a7.txt").unlink()
     summary = build_index([folder], home, update=True)
-    assert (summary.indexed, summary.removed) == (1, 1)
+    assert (summary.added, summary.removed) == (1, 1)
     after = _segment_ids(home)
     assert before < after and len(after) == 2
     fresh = tmp_path / "fresh"
@@ -302,7 +305,7 @@ def test_update_does_not_remove_a_sibling_folder_sharing_a_prefix(tmp_path):
     build_index([tmp_path / "A", tmp_path / "A2"], home)
     (tmp_path / "A" / "a3.txt").write_text(ARTICLE.format(n=3), "utf-8")
     summary = build_index([tmp_path / "A"], home, update=True)
-    assert (summary.indexed, summary.removed) == (1, 0)
+    assert (summary.added, summary.removed) == (1, 0)
     assert doc_ids(home) == {"a1", "a2", "a3", "b1"}
 
 

@@ -26,7 +26,7 @@ from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from indexer.settings import IndexSettings
-from search import matching
+from search import generation, matching
 from search.backend import Request
 from search.engine import Engine, date_filter
 from search.generation import ENTRY_OVERHEAD, phrase_docs
@@ -516,8 +516,7 @@ def test_sparse_and_dense_unions_agree(news_index, monkeypatch, text):
         monkeypatch.setattr(matching, "DENSE_UNION", dense_union)
         match = Engine(news_index).view().match(Engine(news_index).parse(text).query)
         results.append((match.docs.tolist(), match.scores.tolist()))
-    assert results[0][0] == results[1][0]
-    assert results[0][1] == pytest.approx(results[1][1], rel=1e-12)  # summed in another order
+    assert results[0] == results[1]  # the same sums, to the last bit
 
 
 @pytest.mark.parametrize("kw", [
@@ -532,3 +531,72 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
     hits = news_engine.search(req).hits
     ranked = news_engine.ranked_ids(req, 100)
     assert [(h.id, h.rank, h.score) for h in hits] == ranked and ranked
+
+
+# -- pruned rankings: the top documents of a sum of terms ----------------------
+
+def _pruned_engine(home, monkeypatch) -> Engine:
+    """An engine that prunes even the tiny test indexes: every sum of terms
+    goes through MaxScore, seeded with each term's two best documents."""
+    monkeypatch.setattr(matching, "PRUNE_FROM", 0)
+    monkeypatch.setattr(generation, "TOP_DOCS", 2)
+    return Engine(home)
+
+
+@pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
+@pytest.mark.parametrize("limit", [1, 3, 10])
+def test_pruned_ranking_equals_the_full_one(news_index, monkeypatch, text, limit):
+    """``best`` keeps every document of the top ``limit``, with the very
+    scores of the full evaluation: the same ranking, bit for bit (prefixes
+    and wildcards expanded into their terms first, as the engine does)."""
+    engine = _pruned_engine(news_index, monkeypatch)
+    view = engine.view()
+    q = engine.parse(text).query
+    full_docs, full_scores = matching.top(view.match(q), limit)
+    docs, scores = matching.top(view.best(view.expand_terms(q), limit, None), limit)
+    assert docs.tolist() == full_docs.tolist()
+    assert scores.tolist() == full_scores.tolist()
+
+
+@pytest.mark.parametrize("kw", [
+    {"q": "النفط الغاز"}, {"q": "النفط الغاز الذهب القمح الاقتصاد تركيا قطر"},
+    {"q": "الاقتصاد تقرير", "source": "ب"}, {"q": "النفط قطر", "date_from": date(2021, 1, 1)},
+    {"q": "النفط^2 قطر تقرير"}, {"q": "الذهب", "source": "أ", "date_to": date(2022, 6, 1)},
+])
+@pytest.mark.parametrize("limit", [1, 2, 5, 100])
+def test_pruned_ranking_over_segments_and_filters(segmented_index, monkeypatch, kw, limit):
+    """Several segments, deleted documents and filters: the ranked ids
+    (which prune) are the first ``limit`` of the full ranking."""
+    engine = _pruned_engine(segmented_index, monkeypatch)
+    req = Request(**kw)
+    full, _ = my_ranking(engine, req)
+    ids = engine.view().gen.ids([d for d, _ in full[:limit]])
+    expected = [(i, n + 1, round(s, 4))
+                for n, (i, (_, s)) in enumerate(zip(ids, full[:limit], strict=True))]
+    assert engine.ranked_ids(req, limit) == expected
+
+
+def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, monkeypatch):
+    """A frequent word's postings are not all scored for a top 1 that a
+    rare word decides."""
+    engine = _pruned_engine(segmented_index, monkeypatch)
+    view = engine.view()
+    q = engine.parse("رقم 13").query  # "رقم" in every headline, "13" in one
+    full = view.match(q)
+    pruned = view.best(q, 1, None)
+    assert pruned.count < full.count
+    assert matching.top(pruned, 1)[0].tolist() == matching.top(full, 1)[0].tolist()
+
+
+@pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
+def test_matching_docs_are_the_matches(news_index, text):
+    """The count and facets of a pruned ranking read ``matching_docs``: the
+    documents the full evaluation finds, filtered or not."""
+    engine = Engine(news_index)
+    view = engine.view()
+    q = engine.parse(text).query
+    expanded = view.expand_terms(q)
+    assert view.matching_docs(expanded, None).tolist() == view.match(q).docs.tolist()
+    keep = view.filters(Request(q=text, source="الجزيرة"))
+    expected = matching.restrict(view.match(q), keep).docs
+    assert view.matching_docs(expanded, keep).tolist() == expected.tolist()

@@ -122,7 +122,7 @@ def test_update_after_a_parallel_build(built, tmp_path):
     (folder / "g20.txt").unlink()  # deleted, in the second part
     (folder / "h_new.txt").write_text(text(40, "الفضاء"), "utf-8")
     update = build_index([folder], home, update=True)
-    assert (update.indexed, update.removed) == (2, 2)
+    assert (update.added, update.removed) == (2, 2)
     fresh = tmp_path / "fresh"
     build_index([folder], fresh, jobs=1)
     assert stored(home).keys() == stored(fresh).keys()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
-import pathlib
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -66,10 +66,10 @@ def test_bom_only_file_is_empty():
 
 
 def test_permission_error_becomes_reason(monkeypatch):
-    def deny(self):
+    def deny(path, flags, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", deny)
+    monkeypatch.setattr(os, "open", deny)
     with pytest.raises(UnreadableFile, match="permission denied"):
         read_text(FIXTURES / "utf8_bom.txt")
 

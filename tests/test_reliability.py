@@ -6,7 +6,8 @@ so no outcome depends on the machine's speed: the test-only hook
 ``ARSHIF_TEST_HOOK`` (``indexer/store.py``: ``checkpoint``) makes ``arshif
 index`` SIGKILL itself at a named point of the build, or block there until the
 test has acted (killed it, started a second builder); one more kill is
-black-box (``kill -9`` while the build is blocked reading a named pipe).  The
+black-box (``kill -9`` while the build is blocked writing its progress bar to
+a terminal nobody reads).  The
 rebuilds under load are paced by the answers the clients get.  Timeouts
 (HANG_S) only stop a test that would otherwise hang.  The scenario functions
 return their figures, and ``scripts/reliability_report.py`` reruns them for
@@ -136,12 +137,14 @@ class Server:
 
 
 @contextmanager
-def serving(home: Path, threads: int = 16, workers: int = 2):
-    """``arshif serve`` on a free loopback port (port 0), stopped afterwards."""
+def serving(home: Path, threads: int = 16, workers: int = 2, env: dict | None = None,
+            port: int = 0):
+    """``arshif serve`` on a loopback port (by default a free one), stopped afterwards."""
     proc = subprocess.Popen(arshif_cmd("serve", "--index", str(home), "--host", "127.0.0.1",
-                                       "--port", "0", "--threads", str(threads),
+                                       "--port", str(port), "--threads", str(threads),
                                        "--workers", str(workers)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
     try:
         line = _readline(proc.stdout, timeout=HANG_S)
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
@@ -174,12 +177,12 @@ def _readline(stream, timeout: float) -> str:
 
 # -- 0. worker processes ---------------------------------------------------------------------
 
-def _children(pid: int) -> set[int]:
+def worker_pids(pid: int) -> set[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return {int(p) for p in path.read_text().split()} if path.exists() else set()
 
 
-def _wait_for(predicate, timeout: float = HANG_S) -> bool:
+def wait_for(predicate, timeout: float = HANG_S) -> bool:
     """Poll until ``predicate()`` holds (an event); the timeout is a hang guard."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -194,19 +197,19 @@ def test_workers_share_the_port_are_replaced_and_stop_together(tmp_path):
     home = tmp_path / "index"
     build_index([write_archive(tmp_path / "archive", 30, "workers")], home)
     with serving(home, threads=2, workers=2) as server:
-        assert _wait_for(lambda: len(_children(server.proc.pid)) == 2)
-        first = _children(server.proc.pid)
+        assert wait_for(lambda: len(worker_pids(server.proc.pid)) == 2)
+        first = worker_pids(server.proc.pid)
         for _ in range(20):  # connections are spread over both; all answered
             assert server.json("/api/search?q=" + quote(marker("workers")))["total"] == 1
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
-        assert _wait_for(lambda: len(_children(server.proc.pid) - first) == 1)
-        assert victim not in _children(server.proc.pid)
+        assert wait_for(lambda: len(worker_pids(server.proc.pid) - first) == 1)
+        assert victim not in worker_pids(server.proc.pid)
         assert server.json("/healthz")["status"] == "ok"
-        workers = _children(server.proc.pid)
+        workers = worker_pids(server.proc.pid)
         server.proc.terminate()
         server.proc.wait(HANG_S)
-        assert _wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in workers))
+        assert wait_for(lambda: not any(Path(f"/proc/{p}").exists() for p in workers))
     assert any("starting another" in line for line in server.log)
 
 
@@ -579,34 +582,41 @@ def test_kill_with_jobs_leaves_no_workers_holding_the_lock(tmp_path):
 def black_box_kill(tmp: Path, articles: int = 3000) -> dict:
     """No hook: ``kill -9`` the real command in the middle of its build.
 
-    The archive's last file is a named pipe: reading it blocks until a
-    writer opens it.  Once the build has it open (a non-blocking open for
-    writing then succeeds), it has read every other file and is stuck
-    mid-build, whatever the machine's speed: that is when it is killed.
+    The build's stderr is a terminal that the test stops reading once the
+    progress bar has started: the bar is redrawn for every file, far more
+    output than a terminal buffers, so the build soon blocks writing it, in
+    the middle of reading the archive, whatever the machine's speed.  It is
+    killed after the bar's first output (it cannot have finished by then).
     """
     home = tmp / "index"
     write_archive(tmp / "v0", 20, "v0")
     assert run_index(str(tmp / "v0"), "--index", str(home), "-q").returncode == 0
     live = store.current_name(home)
     src = write_archive(tmp / "v1", articles, "v1")
-    pipe = src / "zzz-pipe.txt"
-    os.mkfifo(pipe)
+    terminal, stderr = os.openpty()
     proc = subprocess.Popen(arshif_cmd("index", str(src), "--index", str(home)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    writer = None
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    os.close(stderr)
+    seen = ""
     try:
-        writer = _wait_for_reader(pipe, proc)
+        while "indexing" not in seen:  # the bar has started: the build is reading
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # EIO: the build ended and closed the terminal
+                chunk = b""
+            if not chunk:
+                break
+            seen += chunk.decode("utf-8", "replace")
+        assert proc.poll() is None, f"the build ended before its progress bar: {seen!r}"
         proc.send_signal(signal.SIGKILL)
-        _, err = proc.communicate(timeout=HANG_S)
+        proc.communicate(timeout=HANG_S)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if writer is not None:
-            os.close(writer)
-        pipe.unlink()
-    lines = [line for line in err.splitlines() if "files" in line]
-    out = {"progress_line": lines[-1].strip() if lines else "(none yet)",
+        os.close(terminal)
+    bar = [line for line in re.split(r"[\r\n]", seen) if "indexing" in line]
+    out = {"progress_line": bar[-1].strip() if bar else "(none yet)",
            "exit_code": proc.returncode,
            "left_behind": sorted(p.name for p in home.iterdir() if p.name.endswith(".tmp")),
            "old_index_intact": store.current_name(home) == live and finds(home, marker("v0")) == 1}
@@ -614,24 +624,6 @@ def black_box_kill(tmp: Path, articles: int = 3000) -> dict:
     out["next_build_ok"] = again.returncode == 0 and finds(home, marker("v1")) == 1
     out["cleaned"] = leftovers(home) == []
     return out
-
-
-def _wait_for_reader(pipe: Path, proc: subprocess.Popen) -> int:
-    """Wait until ``proc`` has ``pipe`` open for reading; return a write end.
-
-    The write end must stay open until the reader is killed: closing it
-    would give the reader an end of file, and the build would go on.
-    """
-    deadline = time.monotonic() + HANG_S
-    while True:
-        try:
-            return os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:  # ENXIO: no reader yet
-            if exc.errno != errno.ENXIO:
-                raise
-        assert proc.poll() is None, "the build ended without reading the pipe"
-        assert time.monotonic() < deadline, "the build never reached the pipe"
-        time.sleep(0.01)
 
 
 @pytest.mark.slow

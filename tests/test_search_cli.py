@@ -1,7 +1,10 @@
 """``arshif search``: human output, --json shape, batch/TREC mode, exit codes."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +137,45 @@ def test_batch_mode_refuses_a_line_without_a_tab(home, tmp_path):
     result = run("--batch", str(queries), "--run", str(tmp_path / "run.trec"), "--index", str(home))
     assert result.exit_code == 2
     assert result.stderr.strip() == f"arshif: {queries}:2: expected qid<TAB>query"
+
+
+def test_the_stored_file_path_is_not_searchable(home):
+    """``path:`` (and the indexer's other fields) are read as plain words: a
+    query cannot probe where the archive lives."""
+    archive = str(home.parent / "archive")
+    for q in ("path:/*", f'path:"{archive}/sample_03_haftar-elections.txt"', f"path:{archive}*",
+              "signature:*", "content_key:*"):
+        data = json.loads(run(q, "--index", str(home), "--json").output)
+        assert data["total"] == 0, q
+    # The searchable fields still work.
+    assert json.loads(run("headline:حفتر", "--index", str(home), "--json").output)["total"]
+
+
+def test_arguments_that_are_not_utf8_give_no_traceback(home, tmp_path):
+    """The real command, with bytes that are not UTF-8 in every argument."""
+    arshif = Path(sys.executable).with_name("arshif")
+    cases = [([b"x", b"--source", b"\xff"], 1), ([b"\xff\xfe", b"--source", b"\xff"], 1),
+             ([b"\xd8\xad\xd9\x81\xd8\xaa\xd8\xb1\xff"], 0), ([b"x", b"--index", b"\xff"], 2),
+             ([b"x", b"--from", b"\xff"], 2)]
+    for args, code in cases:
+        index = [] if b"--index" in args else [b"--index", os.fsencode(home)]
+        proc = subprocess.run([os.fsencode(arshif), b"search", *args, *index],
+                              capture_output=True, timeout=120, check=False)
+        assert proc.returncode == code, (args, proc.stderr)
+        assert b"Traceback" not in proc.stderr + proc.stdout, args
+
+
+def test_eval_without_its_extra_says_so_in_one_line(home, tmp_path, monkeypatch):
+    """``arshif eval`` needs ir-measures (the ``eval`` extra): without it, one
+    line and exit 2, before any work."""
+    monkeypatch.setitem(sys.modules, "ir_measures", None)  # import raises ImportError
+    queries = tmp_path / "q.tsv"
+    queries.write_text("q1\tحفتر\n", "utf-8")
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(f"q1\t{EXAMPLE_ID}\t1\n", "utf-8")
+    result = CliRunner().invoke(main, ["eval", "--index", str(home), "--queries", str(queries),
+                                       "--qrels", str(qrels)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr.strip().splitlines() == [
+        "arshif: arshif eval needs ir-measures, the 'eval' extra: pip install 'arshif[eval]'"]

@@ -313,6 +313,17 @@ def test_unknown_page_and_method(client):
     assert res.status_code == 405 and "غير مسموح" in html(res)
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/", "/api/search", "/article/gulf/oil", "/healthz"])
+def test_405_names_the_allowed_methods(client, method, path):
+    res = client.open(path, method=method)
+    assert res.status_code == 405
+    allowed = {m.strip() for m in res.headers["Allow"].split(",")}
+    assert {"GET", "HEAD"} <= allowed and method not in allowed
+    assert res.headers["Content-Type"].startswith(
+        "application/json" if path.startswith(("/api/", "/healthz")) else "text/html")
+
+
 # -- escaping -----------------------------------------------------------------
 
 
@@ -475,8 +486,8 @@ def test_serve_prints_the_address(news_index, monkeypatch):
         def close(self):
             seen["closed"] = True
 
-    def fake_make_server(app, host, port, threads, sock):
-        seen.update(app=app, host=host, port=port, threads=threads, sock=sock)
+    def fake_make_server(app, host, port, threads, sock, **options):
+        seen.update(app=app, host=host, port=port, threads=threads, sock=sock, **options)
         return FakeServer()
 
     monkeypatch.setattr("web.commands.make_server", fake_make_server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
@@ -16,6 +17,27 @@ from web import prefork
 
 EXIT_ERROR = 2
 SWITCH_INTERVAL_S = 0.0005
+
+#: Open connections each worker holds at once.  An idle or slow client holds
+#: a connection but no thread (waitress reads with one event loop and hands
+#: only complete requests to its threads), so connections are cheap; what
+#: locks everyone out is reaching this limit, after which a worker stops
+#: accepting and new clients wait in the kernel's queue.  Waitress's default
+#: (100) let a few hundred idle clients do that.  The limit is per worker
+#: because the kernel may hand every connection to one of them.
+CONNECTION_LIMIT = 1000
+#: Each connection is a file descriptor; the rest (index files, logs, pipes).
+FD_RESERVE = 256
+#: A connection with no request in progress and no bytes received for this
+#: long is closed (an idle keep-alive, or a client that stopped mid-header),
+#: checked every CLEANUP_INTERVAL_S.  A client that trickles a header line
+#: now and then is not caught by this: a reverse proxy is (deploy/nginx.conf).
+CHANNEL_TIMEOUT_S = 30
+CLEANUP_INTERVAL_S = 10
+#: Every route is GET: a request with a body is refused (413) as soon as its
+#: headers announce one, before any of it is read, so no body is ever
+#: buffered in memory or in a temporary file.
+MAX_REQUEST_BODY = 0
 
 
 def _fail(message: str) -> None:
@@ -41,7 +63,8 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def make_server(app, host: str, port: int, threads: int, sock: socket.socket | None = None):
+def make_server(app, host: str, port: int, threads: int, sock: socket.socket | None = None,
+                connection_limit: int = CONNECTION_LIMIT):
     """A waitress server on ``sock`` or, without one, on a new socket at host:port.
 
     Kept apart from the command so tests serve through the very same code.
@@ -50,7 +73,39 @@ def make_server(app, host: str, port: int, threads: int, sock: socket.socket | N
 
     sock = sock or listen_socket(host, port)
     return create_server(app, sockets=[sock], threads=threads, ident="arshif",
-                         clear_untrusted_proxy_headers=True)
+                         clear_untrusted_proxy_headers=True,
+                         connection_limit=connection_limit,
+                         channel_timeout=CHANNEL_TIMEOUT_S,
+                         cleanup_interval=CLEANUP_INTERVAL_S,
+                         max_request_body_size=MAX_REQUEST_BODY,
+                         # select() fails on descriptors past 1023, which a
+                         # worker with many connections reaches; poll() has
+                         # no such limit.
+                         asyncore_use_poll=True)
+
+
+def raise_fd_limit(connections: int = CONNECTION_LIMIT) -> int:
+    """Raise this process's soft limit on open files (inherited by the
+    workers) to what ``connections`` need, within the hard limit; return the
+    number of connections that fit.
+
+    The usual soft limit (1024) is below what the connection limit needs,
+    and an ``accept`` past it fails.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix: nothing to raise
+        return connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(1, min(connections, soft - FD_RESERVE))
 
 
 def display_url(host: str, port: int) -> str:
@@ -97,17 +152,24 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
         sock = listen_socket(host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    connections = raise_fd_limit(CONNECTION_LIMIT)
+    if connections < CONNECTION_LIMIT:
+        logging.getLogger("arshif.serve").warning(
+            "the open-file limit allows %d connections per worker, not %d "
+            "(raise it with ulimit -n)", connections, CONNECTION_LIMIT)
     shown = display_url(host, sock.getsockname()[1])
     plural = "es" if workers > 1 else ""
     click.echo(f"arshif: serving {home} ({generation}) on {shown} "
                f"({workers} process{plural}; Ctrl-C to stop)")
 
-    def serve() -> None:  # each worker opens the index itself
+    def serve(ready=lambda: None) -> None:  # each worker opens the index itself
         # Searching is CPU work that reads files and sockets; every read and
         # send releases the GIL, and a thread waiting to get it back waits
         # out the switch interval (5 ms by default) while another searches.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        server = make_server(create_app(backend=open_backend(home)), host, port, threads, sock)
+        server = make_server(create_app(backend=open_backend(home)), host, port, threads, sock,
+                             connection_limit=connections)
+        ready()  # for the supervisor: this worker started; its deaths are not start failures
         try:
             server.run()
         finally:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from indexer.store import StoreError
 from search.backend import MAX_QUERY_CHARS, SearchError
+from search.budget import QueryTooCostly
 from web.params import BadParam, parse_state
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ MESSAGES = {
     500: "حدث خطأ غير متوقع. نعتذر، حاول مرة أخرى بعد قليل.",
     503: "البحث غير متاح الآن: لم يُبنَ الفهرس بعد.",
 }
+#: A query past its work budget (search/budget.py): what to change.
+TOO_COSTLY = "هذا البحث يتطلب عملًا أكثر مما يُسمح به لطلب واحد: قلّل علامات * و~ أو عدد الكلمات."
 TITLES = {400: "طلب غير صالح", 404: "غير موجود", 405: "طريقة غير مسموحة",
           500: "خطأ في الخادم", 503: "الخدمة غير متاحة"}
 
@@ -54,6 +57,10 @@ def _search_error(exc: SearchError):
     return error_response(400, MESSAGES[400], detail=str(exc))
 
 
+def _too_costly(exc: QueryTooCostly):
+    return error_response(400, TOO_COSTLY)
+
+
 def _no_index(exc: StoreError):
     log.warning("index unavailable: %s", exc)
     return error_response(503, MESSAGES[503], detail=str(exc))
@@ -61,7 +68,12 @@ def _no_index(exc: StoreError):
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
-    return error_response(status, MESSAGES.get(status, exc.name))
+    body, status = error_response(status, MESSAGES.get(status, exc.name))
+    # The exception's own headers say how to recover: a 405 must name the
+    # methods the resource allows (RFC 9110, 15.5.6).  Its Content-Type is
+    # that of werkzeug's page, not of ours.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return body, status, headers
 
 
 def _unexpected(exc: Exception):
@@ -74,6 +86,7 @@ def _unexpected(exc: Exception):
 def register(app) -> None:
     app.register_error_handler(BadParam, _bad_param)
     app.register_error_handler(SearchError, _search_error)
+    app.register_error_handler(QueryTooCostly, _too_costly)
     app.register_error_handler(StoreError, _no_index)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

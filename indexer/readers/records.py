@@ -19,7 +19,7 @@ from typing import Any
 
 from indexer.article import Article, Reject
 from indexer.dates import parse_date
-from indexer.decode import UnreadableFile, clean_text, read_text
+from indexer.decode import UnreadableFile, clean_id, clean_text, read_text
 
 __all__ = [
     "DEFAULT_NAMES",
@@ -102,7 +102,7 @@ def build_article(
     body = clean_text(_as_text(values.get("body"))).strip()
     if not body:
         return Reject(path, "empty body", where)
-    article_id = " ".join(_as_text(values.get("id")).split()) or f"{path}#{number}"
+    article_id = clean_id(_as_text(values.get("id"))) or f"{path}#{number}"
     headline = " ".join(clean_text(_as_text(values.get("headline"))).split())
     date_text = " ".join(clean_text(_as_text(values.get("date"))).split())
     return Article(
