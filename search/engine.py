@@ -173,9 +173,10 @@ class Engine:
             result.took_ms = round((time.perf_counter() - started) * 1000, 2)
             return result
         query, keep = view.expand_terms(parsed.query), view.filters(req)
-        match, order, pruned = _ranking(view, query, req, keep, req.page * req.per_page)
+        match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
         docnums, scores = matching.top(match, req.page * req.per_page, order)
-        matched = view.matching_docs(query, keep) if pruned else match.docs
+        if matched is None:
+            matched = view.matching_docs(query, keep)
         result.total = len(matched)
         if req.facets:
             result.facets = count_facets(view.gen, matched)
@@ -276,6 +277,9 @@ class _View:
         filters = _filter_query(req)
         return self.match(filters) if filters is not None else None
 
+    def score_docs(self, q: wq.Query, docs: np.ndarray) -> matching.Match:
+        return matching.score_docs(q, self.gen, self.searcher.reader(), docs)
+
     def matching_docs(self, q: wq.Query, keep: matching.Match | None) -> np.ndarray:
         """Every document ``q`` matches within ``keep``."""
         return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
@@ -297,18 +301,26 @@ class _View:
 
 
 def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
-             limit: int) -> tuple[matching.Match, np.ndarray | None, bool]:
-    """``query``'s match within ``keep`` (the request's filters), the sort key of its
-    order (None: by score), and whether the match is pruned: ranked by score,
-    a sum of terms matches only the documents that can be among the first
-    ``limit`` (``matching.best``), enough for the ranking but not a count."""
-    if req.sort == "relevance" and matching.prunable(query):
-        return view.best(query, limit, keep), None, True
-    match = view.match(query)
-    if keep is not None:
-        match = matching.restrict(match, keep)
+             limit: int) -> tuple[matching.Match, np.ndarray | None, np.ndarray | None]:
+    """``query``'s match within ``keep`` (the request's filters), the sort
+    key of its order (None: by score), and every document it matches, or
+    None when that is still to be found.
+
+    A sum of terms (plain words, expanded prefixes) is not scored in full:
+    ranked by score, ``matching.best`` keeps only the documents that can be
+    among the first ``limit``; ranked by date, the matching documents are
+    found without scores and only the first ``limit`` of them are scored."""
     order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
-    return match, order, False
+    if not matching.prunable(query):
+        match = view.match(query)
+        if keep is not None:
+            match = matching.restrict(match, keep)
+        return match, order, match.docs
+    if order is None:
+        return view.best(query, limit, keep), None, None
+    matched = view.matching_docs(query, keep)
+    first, _ = matching.top(matching.Match(matched, np.zeros(len(matched))), limit, order)
+    return view.score_docs(query, np.sort(first)), order, matched
 
 
 def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:

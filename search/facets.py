@@ -17,20 +17,22 @@ FACET_FIELDS = ("source", "year", "month")
 
 
 def count_facets(gen, docnums: np.ndarray) -> dict[str, list[dict]]:
-    """Counts of each source, year and month among ``docnums``."""
-    out = {"source": _counts(gen, "source", docnums), "month": _counts(gen, "month", docnums)}
+    """Counts of each source, year and month among ``docnums``: one gather
+    and one ``np.bincount`` of the documents' joint (source, month) code."""
+    fields = [f for f in ("source", "month") if f in gen.schema]
+    if not fields:
+        return {name: [] for name in FACET_FIELDS}
+    codes, vocabs = gen.joint_texts(tuple(fields))
+    joint = np.bincount(codes[docnums], minlength=int(np.prod([len(v) for v in vocabs])))
+    joint = joint.reshape([len(v) for v in vocabs])
+    found: dict[str, list[tuple[str, int]]] = {"source": [], "month": []}
+    for axis, (name, vocab) in enumerate(zip(fields, vocabs, strict=True)):
+        counts = joint.sum(axis=tuple(a for a in range(len(fields)) if a != axis))
+        found[name] = [(vocab[i], int(counts[i])) for i in np.flatnonzero(counts) if vocab[i]]
     years: dict[str, int] = {}
-    for month, count in out["month"]:
+    for month, count in found["month"]:
         years[month[:4]] = years.get(month[:4], 0) + count
-    out["year"] = sorted(years.items())
-    out["source"].sort(key=lambda kv: (-kv[1], kv[0]))
-    out["month"].sort()
+    found["source"].sort(key=lambda kv: (-kv[1], kv[0]))
+    found["month"].sort()
+    out = {"source": found["source"], "year": sorted(years.items()), "month": found["month"]}
     return {name: [{"value": k, "count": v} for k, v in out[name]] for name in FACET_FIELDS}
-
-
-def _counts(gen, fieldname: str, docnums: np.ndarray) -> list[tuple[str, int]]:
-    if fieldname not in gen.schema:
-        return []
-    codes, values = gen.texts(fieldname)
-    counts = np.bincount(codes[docnums], minlength=len(values))
-    return [(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]

@@ -122,13 +122,14 @@ class Generation:
 
     def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
         """The TOP_DOCS documents where the term scores best (sorted by
-        document) and its best score, unboosted: where a pruned ranking
-        starts (search/matching.py); cached."""
+        document) and its best score, unboosted: where a pruned ranking starts
+        (search/matching.py); cached."""
         def load():
             docs, contrib = self.term(fieldname, text)
             if len(docs) > TOP_DOCS:
-                docs = np.sort(docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]])
-            return docs, np.array([contrib.max() if len(contrib) else 0.0])
+                chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
+                docs, contrib = docs[chosen], contrib[chosen]
+            return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
         docs, high = self._cached(("#top", fieldname, text), load)
         return docs, float(high[0])
 
@@ -240,6 +241,21 @@ class Generation:
             codes = [np.array([index[v] for v in values], dtype=np.int32)[leaf_codes]
                      for leaf_codes, values in parts]
             found = (np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32), vocab)
+            self._per_doc[key] = found
+        return found
+
+    def joint_texts(self, fieldnames: tuple[str, ...]) -> tuple[np.ndarray, list[list[str]]]:
+        """Text columns as one code per document (the fields' codes in
+        mixed radix, the first most significant) and each field's values:
+        facets count several fields with one pass over a result set."""
+        key = ("joint", fieldnames)
+        found = self._per_doc.get(key)
+        if found is None:
+            columns = [self.texts(name) for name in fieldnames]
+            codes = np.zeros(self.doc_count_all, dtype=np.int64)
+            for column, vocab in columns:
+                codes = codes * len(vocab) + column
+            found = (codes, [vocab for _, vocab in columns])
             self._per_doc[key] = found
         return found
 

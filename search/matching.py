@@ -98,6 +98,12 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 
 #: Below this many postings a sum of terms is simply scored in full.
 PRUNE_FROM = 20_000
+#: A sum of more terms (a broad prefix's expansions) is scored in full:
+#: each term's best documents would make a seed as large as the match.
+MAX_PRUNED_TERMS = 40
+#: Pruning pays when the essential terms hold less than 1/ESSENTIAL_SHARE
+#: of the postings: the rest are then read only for the few candidates.
+ESSENTIAL_SHARE = 2
 
 
 def best(q: wq.Query, gen: Generation, reader, limit: int,
@@ -123,7 +129,8 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         match = evaluate(q, gen, reader)
         return restrict(match, keep) if keep is not None else match
     allowed = keep.docs if keep is not None else None
-    if sum(len(gen.term(t.fieldname, t.text)[0]) for t in terms) < PRUNE_FROM:
+    sizes = np.array([len(gen.term(t.fieldname, t.text)[0]) for t in terms])
+    if sizes.sum() < PRUNE_FROM or len(terms) > MAX_PRUNED_TERMS:
         return evaluate(q, _Within(gen, allowed), reader)
     tops = [gen.term_top(t.fieldname, t.text) for t in terms]
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
@@ -141,11 +148,20 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
     rest = float(sums[optional - 1]) if optional else 0.0
     within = _Within(gen, allowed)
+    if sizes[ascending[optional:]].sum() * ESSENTIAL_SHARE > sizes.sum():
+        # Most postings are essential: pruning would read them all twice.
+        return evaluate(q, within, reader)
     essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
                        gen.doc_count_all)
     hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
     candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
     return evaluate(q, _Within(gen, candidates), reader)
+
+
+def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
+    """The scores of ``docs`` (sorted matches of ``q``, a sum of terms): the
+    page of a ranking by date scores only the documents it shows."""
+    return evaluate(q, _Within(gen, docs), reader)
 
 
 def matching_docs(q: wq.Query, gen: Generation, reader,
@@ -243,28 +259,26 @@ DENSE_UNION = 8
 
 
 def _union(matches: list[Match], size: int) -> Match:
-    """Every document of any match, its scores summed (in the matches'
-    order either way, so both ways give the same sums)."""
+    """Every document of any match, its scores summed.
+
+    ``np.bincount`` adds the weights in the order given, so each document's
+    scores are added one match after another, from 0, both ways: the same
+    sums to the last bit, whichever way a union is taken."""
     matches = [m for m in matches if len(m.docs)]
     if not matches:
         return _empty()
     if len(matches) == 1:
         return Match(matches[0].docs, matches[0].scores.copy())
-    if sum(len(m.docs) for m in matches) * DENSE_UNION > size:
-        total = np.zeros(size)
+    docs = np.concatenate([m.docs for m in matches])
+    scores = np.concatenate([m.scores for m in matches])
+    if len(docs) * DENSE_UNION > size:
         hit = np.zeros(size, dtype=bool)
-        for m in matches:
-            total[m.docs] += m.scores
-            hit[m.docs] = True
-        docs = np.flatnonzero(hit).astype(np.int32)
-        return Match(docs, total[docs])
-    docs = unique_sorted(np.concatenate([m.docs for m in matches]))
-    # Each document's scores are added one match after another, as above:
-    # the same sums to the last bit, whichever way a union is taken.
-    total = np.zeros(len(docs))
-    for m in matches:
-        total[np.searchsorted(docs, m.docs)] += m.scores
-    return Match(docs, total)
+        hit[docs] = True
+        found = np.flatnonzero(hit).astype(np.int32)
+        return Match(found, np.bincount(docs, weights=scores, minlength=size)[found])
+    found = unique_sorted(docs)
+    return Match(found, np.bincount(np.searchsorted(found, docs), weights=scores,
+                                    minlength=len(found)))
 
 
 def _intersection(matches: list[Match]) -> Match:

@@ -562,11 +562,13 @@ def test_pruned_ranking_equals_the_full_one(news_index, monkeypatch, text, limit
     {"q": "النفط الغاز"}, {"q": "النفط الغاز الذهب القمح الاقتصاد تركيا قطر"},
     {"q": "الاقتصاد تقرير", "source": "ب"}, {"q": "النفط قطر", "date_from": date(2021, 1, 1)},
     {"q": "النفط^2 قطر تقرير"}, {"q": "الذهب", "source": "أ", "date_to": date(2022, 6, 1)},
+    {"q": "النفط تقرير", "sort": "newest"}, {"q": "الن* قطر", "sort": "oldest", "source": "ب"},
 ])
 @pytest.mark.parametrize("limit", [1, 2, 5, 100])
 def test_pruned_ranking_over_segments_and_filters(segmented_index, monkeypatch, kw, limit):
     """Several segments, deleted documents and filters: the ranked ids
-    (which prune) are the first ``limit`` of the full ranking."""
+    (which prune, or score only the page of a ranking by date) are the
+    first ``limit`` of the full ranking, with its scores."""
     engine = _pruned_engine(segmented_index, monkeypatch)
     req = Request(**kw)
     full, _ = my_ranking(engine, req)
