@@ -7,10 +7,11 @@ a binary search in its field's term list and a few slices of a memory map,
 decoded with one ``cumsum``, and writing a segment's postings takes a few
 numpy calls per field.
 
-This file is the only copy of a segment's postings.  Whoosh's term index
-beside it lists the terms and their statistics, and Whoosh's matchers read
-the postings from here (indexer/codec.py).  It is named like the segment's
-own files (``MAIN_<id>.flat``), so Whoosh deletes it with its segment.
+This file is the only copy of a segment's terms and postings: its sorted
+term arrays are the term dictionary Whoosh's reader searches (through the
+codec's terms reader, indexer/codec.py), and Whoosh's matchers read the
+postings from here.  It is named like the segment's own files
+(``MAIN_<id>.flat``), so Whoosh deletes it with its segment.
 
 An array file (indexer/arrayfile.py) holding, per field ``F`` (each array
 of offsets in the narrowest unsigned type that holds it):
@@ -38,6 +39,7 @@ weight is its frequency times the boost, as Whoosh weighs it).
 
 from __future__ import annotations
 
+import bisect
 import os
 
 import numpy as np
@@ -48,6 +50,10 @@ from indexer.postings import FieldPostings
 EXTENSION = ".flat"
 KIND = "flat postings"
 VERSION = 5
+
+#: One term in SKIP is kept in memory (per field, from a segment's first
+#: lookup on) to find a term with two binary searches in Python lists.
+SKIP = 64
 
 _EMPTY_DOCS = np.zeros(0, dtype=np.uint32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
@@ -178,10 +184,59 @@ class FlatPostings:
         field = self._fields.get(fieldname)
         return field.chunks(most) if field else iter(())
 
-    def terms(self, fieldname: str):
-        """The field's terms (bytes) in sorted order."""
+    def boost(self, fieldname: str) -> float:
+        """The field's boost: a posting's weight is its frequency times it."""
         field = self._fields.get(fieldname)
-        return field.terms() if field else iter(())
+        return field.boost if field else 1.0
+
+    # Terms by number: a field's terms are numbered 0..term_count - 1 in
+    # sorted order, so the term dictionary (indexer/codec.py) is a binary
+    # search over these arrays and a walk is a number that grows.
+
+    def term_count(self, fieldname: str) -> int:
+        field = self._fields.get(fieldname)
+        return field.count if field else 0
+
+    def seek(self, fieldname: str, btext: bytes) -> int:
+        """The number of the field's first term not below ``btext``
+        (``term_count`` when every term is below it)."""
+        field = self._fields.get(fieldname)
+        return field.bisect(btext) if field else 0
+
+    def find(self, fieldname: str, btext: bytes) -> int | None:
+        """The number of the term ``btext`` in the field, or None."""
+        field = self._fields.get(fieldname)
+        return field.find(btext) if field else None
+
+    def term_at(self, fieldname: str, number: int) -> bytes:
+        return self._numbered(fieldname).term(number)
+
+    def doc_frequency_at(self, fieldname: str, number: int) -> int:
+        """The documents holding term ``number``: read from ``starts``, no
+        posting decoded."""
+        return self._numbered(fieldname).doc_count(number)
+
+    def frequency_at(self, fieldname: str, number: int) -> int:
+        """The occurrences of term ``number`` in all its documents (its
+        frequencies only are decoded)."""
+        return self._numbered(fieldname).occurrences(number)
+
+    def postings_at(self, fieldname: str, number: int) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums uint32, weights float64) of term ``number``."""
+        return self._numbered(fieldname).postings_at(number)
+
+    def _numbered(self, fieldname: str) -> _Field:
+        """The field, whose term numbers the caller holds (a field the file
+        lacks has no term: IndexError, as for a number past the last)."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            raise IndexError(f"no term {fieldname}")
+        return field
+
+    def terms(self, fieldname: str, start: int = 0):
+        """The field's terms (bytes) in sorted order, from term ``start`` on."""
+        field = self._fields.get(fieldname)
+        return field.terms(start) if field else iter(())
 
     def span(self, fieldname: str, low: bytes, high: bytes | None,
              most: int) -> tuple[list[bytes], np.ndarray]:
@@ -203,6 +258,7 @@ class _Field:
         self._docs = _Runs(file, f"{name}/doc")
         self._freqs = _Runs(file, f"{name}/freq")
         n = self._n = len(self._term_ends)
+        self._skip: list[bytes] | None = None
         if (len(self._starts) != n + 1 or len(self._first) != n
                 or (n and int(self._term_ends[-1]) != len(self._bytes))
                 or not self._docs.fits(n) or not self._freqs.fits(n)):
@@ -214,13 +270,29 @@ class _Field:
             if len(self._pos_at) != n + 1 or int(self._pos_at[-1]) != len(self.positions):
                 raise ValueError(f"flat posting file: the positions of {name} disagree")
 
-    def _term(self, i: int) -> bytes:
+    @property
+    def count(self) -> int:
+        return self._n
+
+    def term(self, i: int) -> bytes:
+        if not 0 <= i < self._n:
+            raise IndexError(i)
         start = int(self._term_ends[i - 1]) if i else 0
         return self._bytes[start:int(self._term_ends[i])].tobytes()
 
-    def terms(self):
-        for i in range(self._n):
-            yield self._term(i)
+    def _block(self, first: int, last: int) -> list[bytes]:
+        """Terms ``first`` to ``last - 1``, their bytes copied at once (a
+        term at a time from the memory map costs several numpy calls each)."""
+        if first >= last:
+            return []
+        ends = self._term_ends[first:last].tolist()
+        base = int(self._term_ends[first - 1]) if first else 0
+        raw = self._bytes[base:ends[-1]].tobytes()
+        return [raw[a - base:b - base] for a, b in zip([base, *ends[:-1]], ends, strict=True)]
+
+    def terms(self, start: int = 0):
+        for first in range(max(start, 0), self._n, 1024):
+            yield from self._block(first, min(first + 1024, self._n))
 
     def chunks(self, most: int):
         """(terms, each one's number of postings, documents, frequencies,
@@ -245,67 +317,75 @@ class _Field:
             positions = None
             if self.positions is not None:
                 positions = self.positions[int(self._pos_at[lo]):int(self._pos_at[hi])]
-            yield [self._term(i) for i in range(lo, hi)], counts, docs, freqs, positions
+            yield self._block(lo, hi), counts, docs, freqs, positions
             lo = hi
 
-    def _bisect(self, key: bytes) -> int:
-        """The number of the first term not below ``key``."""
-        lo, hi = 0, self._n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._term(mid) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+    def bisect(self, key: bytes) -> int:
+        """The number of the first term not below ``key``: a binary search
+        over every SKIP-th term (a list made at the first search), then one
+        over the block of SKIP terms that holds it."""
+        if self._skip is None:
+            self._skip = [self.term(i) for i in range(0, self._n, SKIP)]
+        block = bisect.bisect_right(self._skip, key) - 1
+        if block < 0:
+            return 0
+        first = block * SKIP
+        terms = self._block(first, min(first + SKIP, self._n))
+        return first + bisect.bisect_left(terms, key)
 
-    def _find(self, btext: bytes) -> int | None:
+    def find(self, btext: bytes) -> int | None:
         """The term's number, or None."""
-        i = self._bisect(btext)
-        return i if i < self._n and self._term(i) == btext else None
+        i = self.bisect(btext)
+        return i if i < self._n and self.term(i) == btext else None
 
     def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
-        lo = self._bisect(low)
-        hi = min(self._n if high is None else self._bisect(high), lo + most)
+        lo = self.bisect(low)
+        hi = min(self._n if high is None else self.bisect(high), lo + most)
         if hi <= lo:
             return [], np.zeros(0, dtype=np.int64)
         counts = np.diff(self._starts[lo:hi + 1].astype(np.int64))
         # The terms' bytes in one slice of the map, cut in Python: a prefix
         # or wildcard may list tens of thousands of terms.
-        begin = int(self._term_ends[lo - 1]) if lo else 0
-        ends = (self._term_ends[lo:hi].astype(np.int64) - begin).tolist()
-        raw = self._bytes[begin:begin + ends[-1]].tobytes()
-        return [raw[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)], counts
+        return self._block(lo, hi), counts
 
-    def _count(self, i: int) -> int:
+    def doc_count(self, i: int) -> int:
+        if not 0 <= i < self._n:
+            raise IndexError(i)
         return int(self._starts[i + 1]) - int(self._starts[i])
 
+    def occurrences(self, i: int) -> int:
+        count = self.doc_count(i)
+        return count + int(self._freqs.run(i, count).sum(dtype=np.int64))
+
     def _docs_of(self, i: int) -> np.ndarray:
-        gaps = self._docs.run(i, self._count(i))
+        gaps = self._docs.run(i, self.doc_count(i))
         return np.cumsum(gaps, dtype=np.uint32) + np.uint32(self._first[i])
 
     def postings(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        found = self._find(btext)
+        found = self.find(btext)
         if found is None:
             return _EMPTY_DOCS, _EMPTY_WEIGHTS
-        freqs = self._freqs.run(found, self._count(found)) + 1.0
-        return self._docs_of(found), freqs * self.boost
+        return self.postings_at(found)
+
+    def postings_at(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        freqs = self._freqs.run(i, self.doc_count(i)) + 1.0
+        return self._docs_of(i), freqs * self.boost
 
     def _begins(self, i: int) -> np.ndarray:
         """Where each of term ``i``'s postings' positions begin in
         ``positions`` (plus the end)."""
-        freqs = self._freqs.run(i, self._count(i)).astype(np.int64) + 1
+        freqs = self._freqs.run(i, self.doc_count(i)).astype(np.int64) + 1
         return int(self._pos_at[i]) + np.concatenate([[0], np.cumsum(freqs)])
 
     def all_positions(self, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        found = self._find(btext)
+        found = self.find(btext)
         if found is None:
             return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
         begins = self._begins(found)
         return begins - begins[0], self.positions[int(begins[0]):int(begins[-1])]
 
     def positions_in(self, btext: bytes, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = self._find(btext)
+        found = self.find(btext)
         if found is None or not len(docs):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         postings = np.searchsorted(self._docs_of(found), docs)

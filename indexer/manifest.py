@@ -18,8 +18,8 @@ build (docs/format.md):
   ``arshif stats`` and ``--update``.
 
 The files themselves are Whoosh's (TOC, term index, stored fields,
-columns) and arshif's own per-segment array files (indexer/flat.py,
-indexer/docvalues.py).
+columns) and arshif's own per-segment array files (indexer/flat.py: the
+terms and postings; indexer/docvalues.py).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ NAME = "MANIFEST.json"
 #: matched: an unchanged file is not read again at every open.
 STAMP = "VERIFIED.json"
 FORMAT = "arshif-index"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _CHUNK = 8 * 2**20
 
 

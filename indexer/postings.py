@@ -27,7 +27,6 @@ from itertools import compress, count
 import numpy as np
 
 from indexer.analysis import SECTION_GAP
-from indexer.docvalues import BYTE_TO_LENGTH
 
 
 @dataclass
@@ -38,35 +37,8 @@ class FieldPostings:
     starts: np.ndarray  # uint64, len(terms) + 1: where each term's postings begin
     docs: np.ndarray  # uint32 segment document numbers
     freqs: np.ndarray  # uint32 occurrences of the term in the document
-    lengths: np.ndarray  # uint32 field length of every document of the segment
     positions: np.ndarray | None = None  # uint32, posting after posting
     pos_starts: np.ndarray | None = None  # uint64, len(docs) + 1
-
-    def term_stats(self, weights: np.ndarray) -> dict[str, np.ndarray]:
-        """Per term what Whoosh's term info holds: total weight, document
-        frequency, shortest and longest field length (as Whoosh's one-byte
-        codes), largest weight, first and last document."""
-        first = self.starts[:-1].astype(np.intp)
-        last = self.starts[1:].astype(np.intp) - 1
-        if not len(first):
-            return {name: np.zeros(0) for name in ("weight", "df", "minlength", "maxlength",
-                                                   "maxweight", "minid", "maxid")}
-        lengths = self.lengths[self.docs]
-        return {
-            "weight": np.add.reduceat(weights, first),
-            "df": np.diff(self.starts),
-            "minlength": length_bytes(np.minimum.reduceat(lengths, first)),
-            "maxlength": length_bytes(np.maximum.reduceat(lengths, first)),
-            "maxweight": np.maximum.reduceat(weights, first),
-            "minid": self.docs[first],
-            "maxid": self.docs[last],
-        }
-
-
-def length_bytes(lengths: np.ndarray) -> np.ndarray:
-    """Whoosh's ``length_to_byte`` for an array (its one-byte length codes)."""
-    codes = np.searchsorted(BYTE_TO_LENGTH, lengths, side="left")
-    return np.minimum(codes, 255).astype(np.uint8)
 
 
 class TokenStream:
@@ -177,14 +149,13 @@ class SurfaceTable:
         return number
 
 
-def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scorable: bool,
+def field_postings(sources: list[tuple[list, TokenStream]],
                    positional: bool) -> FieldPostings:
     """Sort numbered words into one field's posting lists.
 
     ``sources``: (the term of each number, str "" for none; a stream).  A view
     reads the body's stream with its own terms; merged postings come as a
-    second source.  ``doc_count`` documents in the segment; field lengths
-    are counted for ``scorable`` fields (else 0).
+    second source.
     """
     sources = sources or [([], TokenStream(positional))]
     numbers = [_as_array(stream.ids, np.uint32) for _, stream in sources]
@@ -212,8 +183,6 @@ def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scor
     if not indexed.all():
         ranks, docs = ranks[indexed], docs[indexed]
         positions = positions[indexed] if positional else None
-    lengths = (np.bincount(docs, minlength=doc_count).astype(np.uint32) if scorable
-               else np.zeros(doc_count, dtype=np.uint32))
     if positional:
         # Words come document after document (a merge may break that: then
         # documents are a second key).  A stable sort by term keeps each
@@ -236,7 +205,6 @@ def field_postings(sources: list[tuple[list, TokenStream]], doc_count: int, scor
         starts=np.searchsorted(ranks[first], np.arange(len(distinct) + 1)).astype(np.uint64),
         docs=docs[first],
         freqs=np.diff(np.append(first, len(ranks))).astype(np.uint32),
-        lengths=lengths,
     )
     if positional:
         out.positions = positions[perm]

@@ -1,10 +1,11 @@
 """The segment writer of a build: Whoosh's, with the postings as arrays.
 
 ``ArshifWriter`` is Whoosh's ``SegmentWriter`` (stored fields, field
-lengths, columns, deletions, merges, commit) except for the postings: every
-indexed field's words go into arrays (indexer/postings.py) instead of
+lengths, columns, deletions, merges, commit) except for the terms and postings:
+every indexed field's words go into arrays (indexer/postings.py) instead of
 Whoosh's posting pool, and when the segment is written they become the
-segment's flat posting file plus term index entries (indexer/codec.py).
+segment's flat posting file, the field's only term dictionary (Whoosh's term
+index just numbers the field and lists it as flat: indexer/codec.py).
 Whoosh's per-posting path (a tuple per posting, pickled, sorted, merged and
 block-encoded in Python) would be most of a build.
 
@@ -211,8 +212,8 @@ class ArshifWriter(SegmentWriter):
                                           freqs[kept], positions if positional else None)
 
     def _flush_segment(self):
-        """Write the term index (all fields, in name order: Whoosh's order)
-        and the flat file."""
+        """Write the flat file and the term index (all fields, in name
+        order: Whoosh numbers them in the order they are written)."""
         self.perdocwriter.close()
         lengths = self.per_document_reader()
         # Fields the writer does not hold (none in arshif's schema) went to
@@ -225,11 +226,10 @@ class ArshifWriter(SegmentWriter):
                     self.fieldwriter.add_postings(self.schema, lengths, pool_fields.pop(name))
                     continue
                 field = self.schema[name]
-                postings = field_postings(self._sources(name), self.docnum, field.scorable,
+                postings = field_postings(self._sources(name),
                                           field.format.supports("positions"))
-                boost = float(field.format.field_boost)
-                self.fieldwriter.add_flat_field(name, field, postings, postings.freqs * boost)
-                flat.add_field(name, postings, boost)
+                self.fieldwriter.add_flat_field(name, field)
+                flat.add_field(name, postings, float(field.format.field_boost))
         self.streams, self.tables, self.term_words = {}, {}, {}
         self.fieldwriter.close()
         lengths.close()

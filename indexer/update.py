@@ -45,7 +45,7 @@ from indexer.summary import FileFacts, Summary, count_file
 #: Whoosh's statistics) until their segment is rewritten.
 MAX_DELETED_SHARE = 0.1
 #: Segments of fewer words than this are merged together at each update, so
-#: updates do not pile up small segments (each has its own term index).
+#: updates do not pile up small segments (each has its own term dictionary).
 SMALL_WORDS = segment.SEGMENT_WORDS // 8
 
 

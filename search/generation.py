@@ -10,9 +10,9 @@ kept in a bounded cache (search/matching.py combines them per query).
 
 Why not Whoosh's matchers: they walk a posting list one document at a time
 in Python, so a frequent term cost milliseconds per query.  Whoosh still
-owns the index (its TOC, term index, stored fields, deletions), and its
-statistics (document frequencies, field lengths) are read through its
-public searcher API.
+owns the index (its TOC, stored fields, deletions), and its statistics
+(document frequencies, field lengths) are read through its public searcher
+API.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ serves its matchers from the flat file) and through ``FlatPostings``.
 
 from __future__ import annotations
 
+import bisect
 import json
 import shutil
 import struct
@@ -76,7 +77,7 @@ def _postings(matcher) -> list:
     return out
 
 
-def _stats(info) -> tuple:
+def term_stats(info) -> tuple:
     return (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
             info.max_weight(), info.min_id(), info.max_id())
 
@@ -99,8 +100,8 @@ def assert_same_index(mine: Path, stock: Path) -> int:
         terms = list(ref.all_terms())
         assert list(leaf.all_terms()) == terms
         for fieldname, btext in terms:
-            assert (_stats(leaf.term_info(fieldname, btext))
-                    == _stats(ref.term_info(fieldname, btext)))
+            assert (term_stats(leaf.term_info(fieldname, btext))
+                    == term_stats(ref.term_info(fieldname, btext)))
             expected = _postings(ref.postings(fieldname, btext))
             assert _postings(leaf.postings(fieldname, btext)) == expected, (fieldname, btext)
             assert flat_postings.has_field(fieldname)  # every indexed field
@@ -205,9 +206,10 @@ def whoosh_writer(ix):
 
 @pytest.mark.parametrize("damage", ["cut", "gone"])
 def test_whooshs_reader_reports_a_damaged_flat_file(tmp_path, news_index, damage):
-    """The codec reads a segment's postings from its flat file only: without
-    it Whoosh's reader says the index is damaged (the manifest check finds it
-    first when an index is opened for search: tests/test_manifest.py)."""
+    """The codec reads a segment's terms and postings from its flat file
+    only: without it Whoosh's reader says the index is damaged at the first
+    question about a term (the manifest check finds it first when an index
+    is opened for search: tests/test_manifest.py)."""
     home = tmp_path / "copy"
     shutil.copytree(news_index, home)
     for path in store.current_dir(home).glob("*" + flat.EXTENSION):
@@ -216,9 +218,14 @@ def test_whooshs_reader_reports_a_damaged_flat_file(tmp_path, news_index, damage
         else:
             path.unlink()
     reader = whoosh_index.open_dir(str(store.current_dir(home))).reader()
-    assert reader.doc_frequency("body", "نفط") > 0  # the term index is intact
-    with pytest.raises(store.IndexDamaged, match="rebuild it with: arshif index"):
-        reader.postings("body", "نفط".encode())
+    assert reader.doc_count() > 0  # Whoosh's own files are intact
+    asks = [lambda: reader.doc_frequency("body", "نفط"),
+            lambda: reader.postings("body", "نفط".encode()),
+            lambda: ("body", "نفط") in reader,
+            lambda: list(reader.lexicon("body"))]
+    for ask in asks:
+        with pytest.raises(store.IndexDamaged, match="rebuild it with: arshif index"):
+            ask()
 
 
 # -- the array file ------------------------------------------------------------
@@ -331,8 +338,7 @@ def _write(tmp_path, postings, positional=(), boost=1.0) -> flat.FlatPostings:
             fields = FieldPostings(
                 terms=terms, starts=starts.astype(np.uint64),
                 docs=np.array([p[2] for p in mine], dtype=np.uint32),
-                freqs=np.array([p[3] for p in mine], dtype=np.uint32),
-                lengths=np.zeros(max(p[2] for p in mine) + 1, dtype=np.uint32))
+                freqs=np.array([p[3] for p in mine], dtype=np.uint32))
             if name in positional:
                 fields.positions = np.array([x for p in mine for x in p[4]], dtype=np.uint64)
                 fields.pos_starts = np.cumsum([0] + [len(p[4]) for p in mine]).astype(np.uint64)
@@ -397,6 +403,56 @@ def test_postings_read_back_as_written(tmp_path_factory, terms):
         assert got_docs.tolist() == sorted(docs)
         assert got_weights.tolist() == [float(docs[d]) for d in sorted(docs)]
     assert list(found.terms("f")) == sorted(terms)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.binary(max_size=3),
+                       st.dictionaries(st.integers(0, 70_000), st.integers(1, 300),
+                                       min_size=1, max_size=4),
+                       max_size=2000),
+       st.lists(st.binary(max_size=4), max_size=20))
+def test_terms_by_number_are_a_sorted_dictionary(tmp_path_factory, terms, keys):
+    """The term dictionary the codec reads (indexer/codec.py): terms
+    numbered in sorted order, found by binary search, listed from a number
+    on (across the blocks ``terms`` copies at once), with their document
+    frequencies and total frequencies."""
+    postings = [("f", term, doc, freq, None) for term in sorted(terms)
+                for doc, freq in sorted(terms[term].items())]
+    found = _write(tmp_path_factory.mktemp("flat"), postings)
+    ordered = sorted(terms)
+    assert found.term_count("f") == len(ordered) and found.term_count("g") == 0
+    for key in keys + ordered[::50] + [b"", b"\xff" * 4]:
+        number = found.seek("f", key)
+        assert number == bisect.bisect_left(ordered, key)
+        assert found.find("f", key) == (number if key in terms else None)
+        assert list(found.terms("f", number)) == ordered[number:]
+    assert found.seek("g", b"a") == 0 and found.find("g", b"a") is None
+    for number, term in enumerate(ordered):
+        assert found.term_at("f", number) == term
+        assert found.doc_frequency_at("f", number) == len(terms[term])
+        assert found.frequency_at("f", number) == sum(terms[term].values())
+        docs, weights = found.postings_at("f", number)
+        assert docs.tolist() == sorted(terms[term])
+        assert weights.tolist() == [float(terms[term][d]) for d in sorted(terms[term])]
+    for field, past in (("f", len(ordered)), ("f", -1), ("g", 0)):
+        with pytest.raises(IndexError):
+            found.term_at(field, past)
+        with pytest.raises(IndexError):
+            found.postings_at(field, past)
+
+
+@pytest.mark.parametrize("count", [1, flat.SKIP - 1, flat.SKIP, flat.SKIP + 1, 3 * flat.SKIP + 5])
+def test_terms_are_found_across_the_skip_blocks(tmp_path, count):
+    """A lookup searches every SKIP-th term, then one block: every term,
+    every key between two terms, before the first and after the last."""
+    terms = [f"t{i:05d}".encode() for i in range(0, 2 * count, 2)]
+    found = _write(tmp_path, [("f", t, 0, 1, None) for t in terms])
+    for number, term in enumerate(terms):
+        assert found.find("f", term) == found.seek("f", term) == number
+        assert found.seek("f", term + b"\0") == number + 1  # between it and the next
+        assert found.find("f", term + b"\0") is None
+    assert found.seek("f", b"") == found.seek("f", b"t") == 0
+    assert found.seek("f", b"u") == count and found.find("f", b"u") is None
 
 
 def test_no_postings_at_all(tmp_path):

@@ -14,7 +14,6 @@ from indexer.postings import (
     TermWords,
     TokenStream,
     field_postings,
-    length_bytes,
 )
 
 # Words that exercise the analyzer: stopwords, clitics, diacritics, tatweel,
@@ -63,12 +62,11 @@ _TERMS = st.sampled_from(["ب", "أ", "a", "ab", "", b"", b"\x00\x01", b"z"])
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.lists(_TERMS, max_size=6)), max_size=8),
        st.lists(st.tuples(st.integers(0, 6), st.lists(_TERMS, max_size=4)), max_size=4),
-       st.booleans(), st.booleans())
-def test_field_postings_equal_a_dict_reference(first, merged, scorable, positional):
+       st.booleans())
+def test_field_postings_equal_a_dict_reference(first, merged, positional):
     """Two sources (a field's own words, and postings merged from another
     segment in any document order): sorted by term bytes then document,
     positions in order, "" (no term) dropped, b"" kept."""
-    doc_count = 7
     sources, docs_terms = [], []
     for words in (first, merged):
         if not words:
@@ -79,7 +77,7 @@ def test_field_postings_equal_a_dict_reference(first, merged, scorable, position
             table.add(doc, terms, positions if positional else None)
             docs_terms.append((doc, terms, positions))
         sources.append((table.terms(), table.stream))
-    postings = field_postings(sources, doc_count, scorable, positional=positional)
+    postings = field_postings(sources, positional=positional)
     expected = _reference(docs_terms)
     assert postings.terms == sorted(expected)
     assert (postings.positions is not None) == positional
@@ -90,26 +88,14 @@ def test_field_postings_equal_a_dict_reference(first, merged, scorable, position
         if positional:
             assert [postings.positions[int(postings.pos_starts[k]):int(postings.pos_starts[k + 1])]
                     .tolist() for k in range(start, end)] == [p for _, p in expected[term]]
-    lengths = [0] * doc_count
-    if scorable:
-        for doc, terms, _ in docs_terms:
-            lengths[doc] += sum(1 for t in terms if t != "")
-    assert postings.lengths.tolist() == lengths
 
 
 def test_no_words_at_all():
-    postings = field_postings([], 3, True, positional=True)
+    postings = field_postings([], positional=True)
     assert postings.terms == [] and postings.starts.tolist() == [0]
-    assert postings.lengths.tolist() == [0, 0, 0] and postings.positions.size == 0
+    assert postings.positions.size == 0
     empty = TokenStream(positional=False)
-    assert field_postings([([], empty)], 2, False, positional=False).docs.size == 0
-
-
-def test_length_bytes_is_whooshs():
-    from whoosh.util.numeric import length_to_byte
-
-    lengths = np.array([0, 1, 2, 3, 10, 100, 1000, 54321, 106373, 106374, 10**7])
-    assert length_bytes(lengths).tolist() == [length_to_byte(int(n)) for n in lengths]
+    assert field_postings([([], empty)], positional=False).docs.size == 0
 
 
 @settings(max_examples=60, deadline=None)
