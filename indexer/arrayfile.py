@@ -55,6 +55,18 @@ class ArrayFileWriter:
         self._header["arrays"][name] = [fh.tell(), np.dtype(dtype).str, int(array.size)]
         fh.write(memoryview(array).cast("B"))
 
+    def extend(self, name: str, data: bytes) -> None:
+        """Append ``data`` to the byte (uint8) array ``name``, begun by the
+        first call: an array written a piece at a time, so its whole need
+        not be held in memory.  No other array may be put before it ends."""
+        arrays = self._header["arrays"]
+        if name not in arrays:
+            self.put(name, np.empty(0, dtype=np.uint8), "u1")
+        elif next(reversed(arrays)) != name:
+            raise ValueError(f"{name}: another array was written since it began")
+        self._file.write(data)
+        arrays[name][2] += len(data)
+
     def __exit__(self, kind, error, trace) -> None:
         with self._file as fh:
             if kind is None:

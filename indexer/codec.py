@@ -18,8 +18,10 @@ searcher, ``more like this`` key terms, spelling suggestions and merges
 work unchanged.
 
 The per-document writer also writes the segment's doc values
-(indexer/docvalues.py).  The codec is pickled in the index's table of
-contents, so its class name and module must stay.
+(indexer/docvalues.py) and its stored fields in compressed blocks
+(indexer/stored.py), which the per-document reader reads.  The codec is
+pickled in the index's table of contents, so its class name and module must
+stay.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from indexer.arrayfile import ArrayFileError
 from indexer.docvalues import DocValues, DocValuesWriter, docvalues_path
 from indexer.flat import FlatPostings, flat_path
 from indexer.store import IndexDamaged
+from indexer.stored import StoredFieldsReader
 
 #: Key, in the term index's extras, of the fields whose terms and postings
 #: are in the flat file.
@@ -49,6 +52,9 @@ _NO_FIELD = 65535
 class ArshifCodec(W3Codec):
     def per_document_writer(self, storage, segment):
         return DocValuesWriter(self, storage, segment)
+
+    def per_document_reader(self, storage, segment):
+        return StoredFieldsReader(storage, segment)
 
     def field_writer(self, storage, segment):
         return ArshifFieldWriter(self, storage, segment)

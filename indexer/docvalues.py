@@ -8,9 +8,12 @@ maps once per generation (search/postings.py).
 
 It is written by the codec's per-document writer (``DocValuesWriter``,
 Whoosh 3's writer extended through the codec), so documents added, merged
-or rewritten by ``--update`` get theirs the same way; Whoosh's own per-document
-store is still written, for Whoosh's own reader.  Named like the segment's
-files (``MAIN_<id>.docs``), so Whoosh deletes it with its segment.
+or rewritten by ``--update`` get theirs the same way; Whoosh's own columns
+(field lengths, sortable columns) are still written, for Whoosh's own
+reader.  The same writer stores the documents' stored fields in the
+segment's block file (indexer/stored.py) instead of Whoosh's column of
+separately compressed documents.  Named like the segment's files
+(``MAIN_<id>.docs``), so Whoosh deletes it with its segment.
 
 An array file (indexer/arrayfile.py) holding:
 
@@ -34,6 +37,7 @@ from whoosh.codec.whoosh3 import W3PerDocWriter
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.arrayfile import ArrayFile, ArrayFileWriter
+from indexer.stored import StoredBlocksWriter, stored_path
 
 EXTENSION = ".docs"
 KIND = "doc values"
@@ -45,7 +49,8 @@ BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.floa
 
 class DocValuesWriter(W3PerDocWriter):
     """Whoosh 3's per-document writer that also keeps the values above and
-    writes them as the segment's doc values file when it closes."""
+    writes them as the segment's doc values file when it closes, and
+    stores the documents' stored fields in blocks (indexer/stored.py)."""
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
@@ -54,20 +59,35 @@ class DocValuesWriter(W3PerDocWriter):
         self.lengths: dict[str, array] = {}
         self.numbers: dict[str, tuple[array, int]] = {}
         self.texts: dict[str, list] = {}
+        self.stored = StoredBlocksWriter(stored_path(storage.folder, segment))
+        self._fields: dict | None = None  # the open document's stored values
 
     def start_doc(self, docnum):
         super().start_doc(docnum)
         self.count = docnum + 1
+        self._fields = {}
+
+    def finish_doc(self):
+        super().finish_doc()
+        # Whoosh's close() finishes a document again: store each one once.
+        if self._fields is not None:
+            self.stored.add(self._fields)
+            self._fields = None
 
     def cancel_doc(self):
         super().cancel_doc()
+        self._fields = None
         self.count -= 1
         for values in (*self.lengths.values(), *(v for v, _ in self.numbers.values()),
                        *self.texts.values()):
             del values[self.count:]
 
     def add_field(self, fieldname, fieldobj, value, length):
-        super().add_field(fieldname, fieldobj, value, length)
+        # The value goes to the block file; Whoosh is given none, so it adds
+        # nothing to its own stored fields column.
+        if value is not None:
+            self._fields[fieldname] = value
+        super().add_field(fieldname, fieldobj, None, length)
         if length:
             _put(self.lengths.setdefault(fieldname, array("B")), self.count, 0,
                  length_to_byte(length))
@@ -87,6 +107,7 @@ class DocValuesWriter(W3PerDocWriter):
 
     def close(self):
         super().close()
+        self.stored.close()
         with ArrayFileWriter(self.path, KIND, VERSION) as out:
             out.meta.update(count=self.count, lengths=sorted(self.lengths),
                             numbers={k: d for k, (_, d) in sorted(self.numbers.items())},

@@ -1,0 +1,183 @@
+"""A segment's stored fields, compressed in blocks of consecutive documents.
+
+Why: Whoosh 3 pickles each document's stored fields and compresses them
+alone, so what articles share (field names, sources, paths, the words and
+phrases of the news) is compressed again in every document; the stored
+fields were the largest part of the index.  Compressed together, a block of
+documents holds what they share once, as Lucene's stored fields do.
+
+It is written by the codec's per-document writer (``DocValuesWriter``,
+indexer/docvalues.py), so documents added, merged or rewritten by
+``--update`` are stored the same way, and read by the codec's per-document
+reader (``StoredFieldsReader``), through which Whoosh's searcher
+(``stored_fields``, ``document``, ``all_stored_fields``) and its merges read
+them.  Named like the segment's files (``MAIN_<id>.stored``), so Whoosh
+deletes it with its segment.
+
+An array file (indexer/arrayfile.py) holding:
+
+- ``blocks``: the compressed blocks one after the other; each is a zlib
+  stream of the pickle of the list of its documents' stored dicts (a pickle
+  of the whole list writes each field name once per block);
+- ``block_ends`` (uint64): where each block ends in ``blocks``;
+- ``block_first`` (uint64): each block's first document;
+- ``block_crc`` (uint32): each compressed block's CRC-32, checked before it
+  is decompressed: a damaged block is reported as a damaged index, never
+  read as other documents.
+
+A block is closed once its documents' text reaches BLOCK_CHARS characters
+(a document longer than that is a block of its own).  zlib (stdlib) rather
+than zstandard or lz4: no new dependency, and a search page decompresses
+about ten blocks, which zlib does in well under a millisecond each.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import zlib
+
+import numpy as np
+from whoosh.codec.whoosh3 import W3PerDocReader
+
+from indexer.arrayfile import ArrayFile, ArrayFileError, ArrayFileWriter
+from indexer.store import IndexDamaged
+
+EXTENSION = ".stored"
+KIND = "stored fields"
+VERSION = 1
+
+#: Characters of stored text a block holds before it is closed: about 64 KB
+#: of Arabic UTF-8, the size at which compressing more documents together
+#: stops paying (docs/performance.md), while a block stays quick to
+#: decompress for one hit.
+BLOCK_CHARS = 32_768
+#: zlib's level: higher levels gain little more on news text and cost build time.
+LEVEL = 6
+#: Blocks a reader keeps decompressed: consecutive hits and whole-segment
+#: reads (merges, ``all_stored_fields``) read a block's documents in turn.
+CACHED_BLOCKS = 2
+_PICKLE = pickle.HIGHEST_PROTOCOL
+
+
+class StoredBlocksWriter:
+    """Collects documents' stored dicts in order and writes them in blocks
+    as they fill; ``close`` writes the file's index and footer."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.count = 0
+        self._out = ArrayFileWriter(path, KIND, VERSION).__enter__()
+        self._docs: list[dict] = []
+        self._chars = 0
+        self._first = 0
+        self._size = 0
+        self._ends: list[int] = []
+        self._firsts: list[int] = []
+        self._crcs: list[int] = []
+
+    def add(self, fields: dict) -> None:
+        """Store the next document's fields (``{}`` for a document without any)."""
+        self._docs.append(fields)
+        self.count += 1
+        self._chars += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in fields.values())
+        if self._chars >= BLOCK_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._docs:
+            return
+        data = zlib.compress(pickle.dumps(self._docs, _PICKLE), LEVEL)
+        self._out.extend("blocks", data)
+        self._size += len(data)
+        self._ends.append(self._size)
+        self._firsts.append(self._first)
+        self._crcs.append(zlib.crc32(data))
+        self._first = self.count
+        self._docs, self._chars = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        out = self._out
+        if not self._ends:
+            out.put("blocks", np.empty(0, dtype=np.uint8), "u1")
+        out.put("block_ends", np.array(self._ends, dtype=np.uint64), "<u8")
+        out.put("block_first", np.array(self._firsts, dtype=np.uint64), "<u8")
+        out.put("block_crc", np.array(self._crcs, dtype=np.uint32), "<u4")
+        out.meta.update(count=self.count, compression="zlib")
+        out.__exit__(None, None, None)
+
+
+class StoredBlocks:
+    """A segment's stored fields file, memory-mapped.
+
+    Raises ``indexer.arrayfile.ArrayFileError`` for a file that is not a
+    complete stored fields file of this version, and ``IndexDamaged`` for a
+    block whose checksum or content is wrong."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._file = ArrayFile(path, KIND, VERSION)
+        self.count: int = self._file.meta["count"]
+        self._blocks = self._file.array("blocks")
+        self._ends = self._file.array("block_ends")
+        self._firsts = self._file.array("block_first")
+        self._crcs = self._file.array("block_crc")
+        if not len(self._ends) == len(self._firsts) == len(self._crcs):
+            raise ArrayFileError(f"{path}: block arrays of different lengths")
+        self._cache: dict[int, list[dict]] = {}
+        self._lock = threading.Lock()
+
+    def document(self, docnum: int) -> dict:
+        """Document ``docnum``'s stored fields (a new dict)."""
+        docnum = int(docnum)
+        if not 0 <= docnum < self.count:
+            raise IndexError(f"document {docnum} of {self.count}")
+        block = int(np.searchsorted(self._firsts, docnum, side="right")) - 1
+        return dict(self._block(block)[docnum - int(self._firsts[block])])
+
+    def _block(self, block: int) -> list[dict]:
+        with self._lock:
+            docs = self._cache.get(block)
+        if docs is not None:
+            return docs
+        start = int(self._ends[block - 1]) if block else 0
+        data = self._blocks[start:int(self._ends[block])]
+        if zlib.crc32(data) != int(self._crcs[block]):
+            raise IndexDamaged(f"{self.path}: block {block} fails its checksum")
+        stop = int(self._firsts[block + 1]) if block + 1 < len(self._firsts) else self.count
+        try:
+            docs = pickle.loads(zlib.decompress(data))
+        except (zlib.error, pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raise IndexDamaged(f"{self.path}: block {block}: {exc}") from exc
+        if not isinstance(docs, list) or len(docs) != stop - int(self._firsts[block]):
+            raise IndexDamaged(f"{self.path}: block {block} holds the wrong documents")
+        with self._lock:
+            while len(self._cache) >= CACHED_BLOCKS:
+                del self._cache[next(iter(self._cache))]
+            self._cache[block] = docs
+        return docs
+
+
+class StoredFieldsReader(W3PerDocReader):
+    """Whoosh 3's per-document reader, the stored fields read from the
+    segment's block file (opened when a document is first asked for)."""
+
+    def __init__(self, storage, segment):
+        super().__init__(storage, segment)
+        self._stored_path = stored_path(storage.folder, segment)
+        self._stored = None
+
+    def stored_fields(self, docnum):
+        if self._stored is None:
+            try:
+                self._stored = StoredBlocks(self._stored_path)
+            except (OSError, ArrayFileError, ValueError, KeyError) as exc:
+                raise IndexDamaged(f"{self._stored_path}: {exc}") from exc
+        return self._stored.document(docnum)
+
+
+def stored_path(folder: str, segment) -> str:
+    """Where ``segment``'s stored fields file is (or goes)."""
+    return os.path.join(folder, segment.make_filename(EXTENSION))
