@@ -2,10 +2,12 @@
 equal Whoosh's own per-document data, document by document.
 
 Whoosh's per-document store is still written beside them, so it is the
-reference: its field lengths (``doc_field_length``), its columns and the
-stored fields.  Checked for a one-process build, a ``--jobs 2`` build and an
-``--update`` that deleted, added and merged segments; the generation's
-joined arrays (search/generation.py) are checked against Whoosh's searcher.
+reference: its field lengths (``doc_field_length``) and its columns, with
+the stored fields as Whoosh's searcher reads them (the same dicts as a
+plain Whoosh index's: tests/test_stored.py).  Checked for a one-process
+build, a ``--jobs 2`` build and an ``--update`` that deleted, added and
+merged segments; the generation's joined arrays (search/generation.py) are
+checked against Whoosh's searcher.
 """
 
 from __future__ import annotations

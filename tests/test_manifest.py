@@ -31,7 +31,8 @@ def test_a_build_lists_every_file_with_size_and_checksum(news_index):
     others = {p.name for p in folder.iterdir()
               if p.is_file() and p.name not in (manifest.NAME, manifest.STAMP)}
     assert set(data["files"]) == others
-    assert {Path(n).suffix for n in others} >= {".toc", ".trm", ".flat", ".docs", ".col"}
+    assert {Path(n).suffix for n in others} >= {".toc", ".trm", ".flat", ".docs", ".stored",
+                                                 ".col"}
     for name, facts in data["files"].items():
         assert set(facts) == {"size", "crc32"}
         assert facts["size"] == (folder / name).stat().st_size
@@ -48,6 +49,13 @@ def _flip_flat(folder: Path) -> None:
     (path,) = folder.glob("*.flat")
     data = bytearray(path.read_bytes())
     data[len(data) // 3] ^= 0x01  # inside the arrays: only the checksum sees it
+    path.write_bytes(bytes(data))
+
+
+def _flip_stored(folder: Path) -> None:
+    (path,) = folder.glob("*.stored")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 4] ^= 0x01  # inside a compressed block
     path.write_bytes(bytes(data))
 
 
@@ -74,6 +82,7 @@ def _edit_manifest(folder: Path, **changes) -> None:
 
 DAMAGE = {
     "flipped flat byte": (_flip_flat, store.IndexDamaged, "fails its checksum"),
+    "flipped stored byte": (_flip_stored, store.IndexDamaged, "fails its checksum"),
     "truncated docs": (_cut_docs, store.IndexDamaged, "bytes, not"),
     "deleted trm": (_delete_trm, store.IndexDamaged, "is missing"),
     "garbage manifest": (_garbage_manifest, store.IndexDamaged, manifest.NAME),
