@@ -17,18 +17,21 @@ deletes it with its segment.
 An array file (indexer/arrayfile.py) holding:
 
 - ``blocks``: the compressed blocks one after the other; each is a zlib
-  stream of the pickle of the list of its documents' stored dicts (a pickle
-  of the whole list writes each field name once per block);
+  stream of its documents' stored dicts, each pickled alone, one after the
+  other;
 - ``block_ends`` (uint64): where each block ends in ``blocks``;
 - ``block_first`` (uint64): each block's first document;
 - ``block_crc`` (uint32): each compressed block's CRC-32, checked before it
   is decompressed: a damaged block is reported as a damaged index, never
-  read as other documents.
+  read as other documents;
+- ``doc_ends`` (uint32): where each document's pickle ends in its block's
+  decompressed bytes.
 
-A block is closed once its documents' text reaches BLOCK_CHARS characters
-(a document longer than that is a block of its own).  zlib (stdlib) rather
-than zstandard or lz4: no new dependency, and a search page decompresses
-about ten blocks, which zlib does in well under a millisecond each.
+A block is closed as soon as its pickles reach BLOCK_BYTES.  Documents are
+pickled alone, not as one list, so that a hit is read by decompressing its
+block only up to its end and unpickling it alone: a search page reads about
+ten hits from ten blocks.  zlib (stdlib) rather than zstandard or lz4: no
+new dependency.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import os
 import pickle
 import threading
 import zlib
+from array import array
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3PerDocReader
@@ -48,13 +52,13 @@ EXTENSION = ".stored"
 KIND = "stored fields"
 VERSION = 1
 
-#: Characters of stored text a block holds before it is closed: about 64 KB
-#: of Arabic UTF-8, the size at which compressing more documents together
-#: stops paying (docs/performance.md), while a block stays quick to
-#: decompress for one hit.
-BLOCK_CHARS = 32_768
-#: zlib's level: higher levels gain little more on news text and cost build time.
-LEVEL = 6
+#: Pickled bytes a block holds before it is closed.  Larger blocks compress
+#: better but make reading one hit slower; the trade-off is measured in
+#: docs/performance.md.
+BLOCK_BYTES = 32_768
+#: zlib's level: the highest one that costs a build no more than Whoosh's
+#: per-document compression did (docs/performance.md).
+LEVEL = 5
 #: Blocks a reader keeps decompressed: consecutive hits and whole-segment
 #: reads (merges, ``all_stored_fields``) read a block's documents in turn.
 CACHED_BLOCKS = 2
@@ -69,33 +73,36 @@ class StoredBlocksWriter:
         self.path = path
         self.count = 0
         self._out = ArrayFileWriter(path, KIND, VERSION).__enter__()
-        self._docs: list[dict] = []
-        self._chars = 0
+        self._pickles: list[bytes] = []
+        self._raw = 0  # bytes in _pickles
         self._first = 0
         self._size = 0
         self._ends: list[int] = []
         self._firsts: list[int] = []
         self._crcs: list[int] = []
+        self._doc_ends = array("I")
 
     def add(self, fields: dict) -> None:
         """Store the next document's fields (``{}`` for a document without any)."""
-        self._docs.append(fields)
+        data = pickle.dumps(fields, _PICKLE)
+        self._pickles.append(data)
+        self._raw += len(data)
+        self._doc_ends.append(self._raw)
         self.count += 1
-        self._chars += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in fields.values())
-        if self._chars >= BLOCK_CHARS:
+        if self._raw >= BLOCK_BYTES:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._docs:
+        if not self._pickles:
             return
-        data = zlib.compress(pickle.dumps(self._docs, _PICKLE), LEVEL)
+        data = zlib.compress(b"".join(self._pickles), LEVEL)
         self._out.extend("blocks", data)
         self._size += len(data)
         self._ends.append(self._size)
         self._firsts.append(self._first)
         self._crcs.append(zlib.crc32(data))
         self._first = self.count
-        self._docs, self._chars = [], 0
+        self._pickles, self._raw = [], 0
 
     def close(self) -> None:
         self._flush()
@@ -105,6 +112,7 @@ class StoredBlocksWriter:
         out.put("block_ends", np.array(self._ends, dtype=np.uint64), "<u8")
         out.put("block_first", np.array(self._firsts, dtype=np.uint64), "<u8")
         out.put("block_crc", np.array(self._crcs, dtype=np.uint32), "<u4")
+        out.put("doc_ends", np.frombuffer(self._doc_ends, dtype=np.uint32), "<u4")
         out.meta.update(count=self.count, compression="zlib")
         out.__exit__(None, None, None)
 
@@ -124,9 +132,12 @@ class StoredBlocks:
         self._ends = self._file.array("block_ends")
         self._firsts = self._file.array("block_first")
         self._crcs = self._file.array("block_crc")
-        if not len(self._ends) == len(self._firsts) == len(self._crcs):
+        self._doc_ends = self._file.array("doc_ends")
+        if (not len(self._ends) == len(self._firsts) == len(self._crcs)
+                or len(self._doc_ends) != self.count):
             raise ArrayFileError(f"{path}: block arrays of different lengths")
-        self._cache: dict[int, list[dict]] = {}
+        # Block -> its decompressed bytes, or their beginning up to a hit.
+        self._cache: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
     def document(self, docnum: int) -> dict:
@@ -135,29 +146,45 @@ class StoredBlocks:
         if not 0 <= docnum < self.count:
             raise IndexError(f"document {docnum} of {self.count}")
         block = int(np.searchsorted(self._firsts, docnum, side="right")) - 1
-        return dict(self._block(block)[docnum - int(self._firsts[block])])
+        start = int(self._doc_ends[docnum - 1]) if docnum > int(self._firsts[block]) else 0
+        end = int(self._doc_ends[docnum])
+        raw = self._raw(block, end)
+        try:
+            fields = pickle.loads(raw[start:end])
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+            raise IndexDamaged(f"{self.path}: document {docnum}: {exc}") from exc
+        if not isinstance(fields, dict):
+            raise IndexDamaged(f"{self.path}: document {docnum} is not a dict")
+        return fields
 
-    def _block(self, block: int) -> list[dict]:
+    def _raw(self, block: int, need: int) -> bytes:
+        """At least the first ``need`` decompressed bytes of ``block``.
+
+        A first read decompresses only that much (a hit); a later one that
+        needs more decompresses the whole block (a run of documents)."""
         with self._lock:
-            docs = self._cache.get(block)
-        if docs is not None:
-            return docs
+            raw = self._cache.get(block)
+        if raw is not None and len(raw) >= need:
+            return raw
         start = int(self._ends[block - 1]) if block else 0
         data = self._blocks[start:int(self._ends[block])]
         if zlib.crc32(data) != int(self._crcs[block]):
             raise IndexDamaged(f"{self.path}: block {block} fails its checksum")
-        stop = int(self._firsts[block + 1]) if block + 1 < len(self._firsts) else self.count
+        last = (int(self._firsts[block + 1]) if block + 1 < len(self._firsts)
+                else self.count) - 1
+        size = need if raw is None else int(self._doc_ends[last])
         try:
-            docs = pickle.loads(zlib.decompress(data))
-        except (zlib.error, pickle.UnpicklingError, EOFError, ValueError) as exc:
+            raw = zlib.decompressobj().decompress(data, size)
+        except zlib.error as exc:
             raise IndexDamaged(f"{self.path}: block {block}: {exc}") from exc
-        if not isinstance(docs, list) or len(docs) != stop - int(self._firsts[block]):
-            raise IndexDamaged(f"{self.path}: block {block} holds the wrong documents")
+        if len(raw) != size:
+            raise IndexDamaged(f"{self.path}: block {block} is shorter than its documents")
         with self._lock:
+            self._cache.pop(block, None)
             while len(self._cache) >= CACHED_BLOCKS:
                 del self._cache[next(iter(self._cache))]
-            self._cache[block] = docs
-        return docs
+            self._cache[block] = raw
+        return raw
 
 
 class StoredFieldsReader(W3PerDocReader):
