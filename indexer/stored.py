@@ -58,7 +58,7 @@ VERSION = 1
 BLOCK_BYTES = 32_768
 #: zlib's level: the highest one that costs a build no more than Whoosh's
 #: per-document compression did (docs/performance.md).
-LEVEL = 5
+LEVEL = 4
 #: Blocks a reader keeps decompressed: consecutive hits and whole-segment
 #: reads (merges, ``all_stored_fields``) read a block's documents in turn.
 CACHED_BLOCKS = 2
