@@ -26,7 +26,7 @@ from whoosh import query as wq, scoring
 from indexer import manifest, store
 from search import highlight, matching
 from search.backend import Article, Hit, Request, Result
-from search.budget import FUZZY_UNITS, Budget, Metered
+from search.budget import FUZZY_UNITS, Budget, Metered, QueryTooCostly
 from search.facets import count_facets
 from search.generation import Generation
 from search.query import Parsed, make_parser, parse, positive_terms
@@ -187,7 +187,10 @@ class Engine:
             result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
                                         req.highlight))
         if result.total < 3 and not req.source and not req.date_from and not req.date_to:
-            result.suggestion = _suggest(view, parsed)
+            try:
+                result.suggestion = _suggest(view, parsed)
+            except QueryTooCostly:  # a respelling helps; past the budget, the answer goes without
+                result.suggestion = None
         if not result.total:
             result.message = "no results"
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
