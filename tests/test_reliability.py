@@ -808,7 +808,7 @@ def real_disk_full(tmp: Path) -> dict:
         write_archive(tmp / "v0", 10, "v0")
         assert run_index(str(tmp / "v0"), "--index", str(home), "-q").returncode == 0
         live = store.current_name(home)
-        write_archive(tmp / "v1", 800, "v1", paragraphs=4)
+        write_archive(tmp / "v1", 2400, "v1", paragraphs=4)  # well over 1 MB indexed
         full = run_index(str(tmp / "v1"), "--index", str(home), "-q")
         out = {"exit_code": full.returncode, "message": full.stderr.strip().splitlines()[-1:],
                "traceback": "Traceback" in full.stderr,
