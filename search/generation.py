@@ -30,8 +30,8 @@ from indexer.flat import FlatPostings, flat_path
 from indexer.store import IndexDamaged
 
 #: Memory for cached term arrays per generation and process: a term costs
-#: 12 bytes a posting, and the terms of a day's queries over a million
-#: articles take some hundreds of megabytes (docs/performance.md).
+#: 12 bytes a posting, and the terms of a few hundred varied queries over a
+#: million articles take hundreds of megabytes (docs/performance.md).
 CACHE_BYTES = 1024 * 2**20
 #: What a cache entry costs beyond its arrays (the key, the tuple, the
 #: arrays' headers): counted so that many tiny entries are bounded too.
