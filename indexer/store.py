@@ -311,7 +311,14 @@ def checkpoint(point: str) -> None:
     if count != int(nth or 1):
         return
     action, _, arg = rest.partition(":")
-    print(f"arshif-test-hook: {point} {action}", file=sys.stderr, flush=True)
+    # One write of the whole line: the workers of --jobs N share stderr, and
+    # print's separate writes of text and newline interleave between them.
+    line = f"arshif-test-hook: {point} {action}\n"
+    sys.stderr.flush()
+    try:
+        os.write(sys.stderr.fileno(), line.encode())
+    except (AttributeError, OSError, ValueError):  # stderr is not a file (captured)
+        sys.stderr.write(line)
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     elif action == "wait":
