@@ -246,6 +246,14 @@ class FlatPostings:
         field = self._fields.get(fieldname)
         return field.span(low, high, most) if field else ([], np.zeros(0, dtype=np.int64))
 
+    def span_size(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> int:
+        """How many terms ``span`` would list: two binary searches, no term read."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            return 0
+        lo, hi = field.span_range(low, high, most)
+        return hi - lo
+
 
 class _Field:
     def __init__(self, file: ArrayFile, name: str, boost: float):
@@ -338,9 +346,13 @@ class _Field:
         i = self.bisect(btext)
         return i if i < self._n and self.term(i) == btext else None
 
-    def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
+    def span_range(self, low: bytes, high: bytes | None, most: int) -> tuple[int, int]:
+        """The numbers of the first and past the last term ``span`` lists."""
         lo = self.bisect(low)
-        hi = min(self._n if high is None else self.bisect(high), lo + most)
+        return lo, max(lo, min(self._n if high is None else self.bisect(high), lo + most))
+
+    def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
+        lo, hi = self.span_range(low, high, most)
         if hi <= lo:
             return [], np.zeros(0, dtype=np.int64)
         counts = np.diff(self._starts[lo:hi + 1].astype(np.int64))

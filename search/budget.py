@@ -4,10 +4,18 @@ A query of hundreds of wildcards, fuzzy terms or very frequent words could
 hold a worker for seconds and slow every other request down.  Each request
 gets a ``Budget`` of work units; the evaluator reads the generation through
 ``Metered``, which charges every posting list it reads and every vocabulary
-entry a prefix, wildcard or range scans, and the did-you-mean step charges
-its fuzzy lookups.  Past the budget the request stops with
-``QueryTooCostly``: a 400 on the web and exit 2 on the command line, with a
-message that says what to change.
+entry a prefix, wildcard or range scans (before it scans them), and the
+did-you-mean step charges its fuzzy lookups.  Past the budget the request
+stops with ``QueryTooCostly``: a 400 on the web and exit 2 on the command
+line, with a message that says what to change.
+
+A request that has spent HEAVY_UNITS is heavy, and only one heavy request
+runs at a time (``HeavyGate``: in the process, and across the server's
+workers once ``arshif serve`` shares it).  Another heavy request is refused
+at once with ``ServerBusy`` (a 503 with Retry-After) rather than queued:
+queued, it would hold a server thread that ordinary searches need.  So a
+few clients sending the costliest queries keep at most one core busy, and
+ordinary searches keep the rest.
 
 Why units, not seconds: the same query is cut at the same point on any
 machine and under any load, so the limit is tested without clocks, and a
@@ -19,16 +27,28 @@ query spends on a million articles.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+
 from search.backend import SearchError
 
 #: Units one request may spend.  A posting read costs one unit.
 QUERY_UNITS = 40_000_000
+#: Units past which a request is heavy (one at a time, ``HeavyGate``): a
+#: quarter of the budget, above what ordinary queries of a few words spend
+#: on a million articles (docs/reliability.md).
+HEAVY_UNITS = 10_000_000
 #: A vocabulary entry scanned by a prefix, wildcard, regular expression or
 #: word range: a Python step per entry, about a hundred postings' work.
 SCAN_UNITS = 100
 #: A fuzzy lookup (a fuzzy term, or a did-you-mean candidate): Whoosh's
 #: automaton walks a field's vocabulary.
 FUZZY_UNITS = 2_000_000
+#: A wildcard in the query text, charged before parsing: Whoosh's parser
+#: and the expansion's first probe of every field cost this much at least,
+#: so a query of many wildcards is refused before that work, not after.
+PATTERN_UNITS = 2_500_000
 
 
 class QueryTooCostly(SearchError):
@@ -39,16 +59,75 @@ class QueryTooCostly(SearchError):
                          "fuzzy terms or words")
 
 
-class Budget:
-    """Work units left to one request."""
+class ServerBusy(SearchError):
+    """A heavy request while another heavy request runs: try again soon."""
 
-    def __init__(self, units: int | None = None):
+    def __init__(self):
+        super().__init__("another costly search is running: try again in a moment")
+
+
+class HeavyGate:
+    """At most one heavy request at a time.
+
+    A lock for the threads of this process; with ``share(path)``, also an
+    exclusive ``flock`` on a file that every worker of the server opens for
+    itself (locks on separate opens exclude each other, and the kernel drops
+    a dead worker's lock, so a killed worker never leaves the gate shut)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+
+    def share(self, path: str) -> None:
+        """Exclude the heavy requests of every process that shares ``path``."""
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def enter(self) -> bool:
+        """Take the gate if it is free; never waits."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._lock.release()
+                return False
+        return True
+
+    def leave(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+
+#: The gate of this process (``arshif serve`` shares it between workers).
+GATE = HeavyGate()
+
+
+class Budget:
+    """Work units left to one request; ``close()`` when the request ends."""
+
+    def __init__(self, units: int | None = None, gate: HeavyGate = GATE):
         self.left = QUERY_UNITS if units is None else units
+        self._initial = self.left
+        self._gate = gate
+        self.heavy = False
 
     def spend(self, units: int) -> None:
         self.left -= units
         if self.left < 0:
             raise QueryTooCostly()
+        if not self.heavy and self._initial - self.left >= HEAVY_UNITS:
+            if not self._gate.enter():
+                raise ServerBusy()
+            self.heavy = True
+
+    def close(self) -> None:
+        if self.heavy:
+            self.heavy = False
+            self._gate.leave()
 
 
 class Metered:
@@ -72,6 +151,6 @@ class Metered:
         return found
 
     def span(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> dict:
-        found = self._gen.span(fieldname, low, high, most)
-        self.budget.spend(SCAN_UNITS * len(found))
-        return found
+        # Charged before the scan: a refused or gated request has not done it.
+        self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
+        return self._gen.span(fieldname, low, high, most)

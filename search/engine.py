@@ -26,10 +26,10 @@ from whoosh import query as wq, scoring
 from indexer import manifest, store
 from search import highlight, matching
 from search.backend import Article, Hit, Request, Result
-from search.budget import FUZZY_UNITS, Budget, Metered, QueryTooCostly
+from search.budget import FUZZY_UNITS, PATTERN_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
 from search.facets import count_facets
 from search.generation import Generation
-from search.query import Parsed, make_parser, parse, positive_terms
+from search.query import Parsed, count_patterns, make_parser, parse, positive_terms
 from search.settings import SearchSettings
 
 #: Terms of an article that make its "more like this" query.
@@ -163,52 +163,22 @@ class Engine:
     def search(self, req: Request) -> Result:
         req.check()
         started = time.perf_counter()
-        view = self.view().metered()
-        parsed = parse(view.live.parser, req.q)
-        result = Result(query=parsed.text, total=0, page=req.page, pages=0,
-                        per_page=req.per_page, took_ms=0.0)
-        if parsed.query is wq.NullQuery:
-            result.message = ("only common words: nothing to search" if parsed.text
-                              else "empty query")
-            result.took_ms = round((time.perf_counter() - started) * 1000, 2)
-            return result
-        query, keep = view.expand_terms(parsed.query), view.filters(req)
-        match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
-        docnums, scores = matching.top(match, req.page * req.per_page, order)
-        if matched is None:
-            matched = view.matching_docs(query, keep)
-        result.total = len(matched)
-        if req.facets:
-            result.facets = count_facets(view.gen, matched)
-        result.pages = -(-result.total // req.per_page) if result.total else 0
-        start = (req.page - 1) * req.per_page
-        terms = _highlight_terms(parsed)
-        for rank in range(start, len(docnums)):
-            result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
-                                        req.highlight))
-        if result.total < 3 and not req.source and not req.date_from and not req.date_to:
-            try:
-                result.suggestion = _suggest(view, parsed)
-            except QueryTooCostly:  # a respelling helps; past the budget, the answer goes without
-                result.suggestion = None
-        if not result.total:
-            result.message = "no results"
-        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
-        return result
+        with self.view().metered() as view:
+            return _search(view, req, started)
 
     def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:
         """(id, rank, score) of the top ``limit`` of a query, or of a request
         (its filters and sort, not its page): the search box's ranking
         without stored fields, highlights or facets."""
         req = query if isinstance(query, Request) else Request(q=query)
-        view = self.view().metered()
-        parsed = parse(view.live.parser, req.q)
-        if parsed.query is wq.NullQuery:
-            return []
-        match, order, _ = _ranking(view, view.expand_terms(parsed.query), req,
-                                   view.filters(req), limit)
-        docnums, scores = matching.top(match, limit, order)
-        ids = view.gen.ids(docnums)
+        with self.view().metered() as view:
+            parsed = view.parse(req.q)
+            if parsed.query is wq.NullQuery:
+                return []
+            match, order, _ = _ranking(view, view.expand_terms(parsed.query), req,
+                                       view.filters(req), limit)
+            docnums, scores = matching.top(match, limit, order)
+            ids = view.gen.ids(docnums)
         return [(ids[n], n + 1, round(float(s), 4)) for n, s in enumerate(scores)]
 
     # -- articles -------------------------------------------------------------
@@ -229,19 +199,19 @@ class Engine:
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
         Bo1 model over the stored body) OR-ed, ranked like any query."""
-        view = self.view().metered()
-        docnum = view.searcher.document_number(id=article_id)
-        if docnum is None:
-            return []
-        terms = view.searcher.key_terms([docnum], "body", numterms=MORE_LIKE_TERMS)
-        if not terms:
-            return []
-        match = view.match(wq.Or([wq.Term("body", t, boost=w) for t, w in terms]))
-        others = match.docs != docnum
-        match = matching.Match(match.docs[others], match.scores[others])
-        docnums, scores = matching.top(match, limit)
-        return [view.hit(int(d), s, n + 1, {}, False)
-                for n, (d, s) in enumerate(zip(docnums, scores, strict=True))]
+        with self.view().metered() as view:
+            docnum = view.searcher.document_number(id=article_id)
+            if docnum is None:
+                return []
+            terms = view.searcher.key_terms([docnum], "body", numterms=MORE_LIKE_TERMS)
+            if not terms:
+                return []
+            match = view.match(wq.Or([wq.Term("body", t, boost=w) for t, w in terms]))
+            others = match.docs != docnum
+            match = matching.Match(match.docs[others], match.scores[others])
+            docnums, scores = matching.top(match, limit)
+            return [view.hit(int(d), s, n + 1, {}, False)
+                    for n, (d, s) in enumerate(zip(docnums, scores, strict=True))]
 
 
 @dataclass
@@ -259,7 +229,23 @@ class _View:
         return self.meter or self.live.generation
 
     def metered(self) -> _View:
+        """One request's copy, used as ``with view.metered() as v:`` so the
+        request's budget is closed (search/budget.py's gate) however it ends."""
         return replace(self, meter=Metered(self.live.generation, Budget()))
+
+    def __enter__(self) -> _View:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.meter is not None:
+            self.meter.budget.close()
+
+    def parse(self, text: str) -> Parsed:
+        """``text`` parsed; its wildcards are charged first (PATTERN_UNITS),
+        so a query of many is refused before Whoosh's parser runs."""
+        if self.meter is not None:
+            self.meter.charge(PATTERN_UNITS * count_patterns(text))
+        return parse(self.live.parser, text)
 
     @property
     def analyzer(self):
@@ -301,6 +287,41 @@ class _View:
         return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
                    headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
                    source=doc.get("source", ""))
+
+
+def _search(view: _View, req: Request, started: float) -> Result:
+    """One request's answer, read through its metered view."""
+    parsed = view.parse(req.q)
+    result = Result(query=parsed.text, total=0, page=req.page, pages=0,
+                    per_page=req.per_page, took_ms=0.0)
+    if parsed.query is wq.NullQuery:
+        result.message = ("only common words: nothing to search" if parsed.text
+                          else "empty query")
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+    query, keep = view.expand_terms(parsed.query), view.filters(req)
+    match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
+    docnums, scores = matching.top(match, req.page * req.per_page, order)
+    if matched is None:
+        matched = view.matching_docs(query, keep)
+    result.total = len(matched)
+    if req.facets:
+        result.facets = count_facets(view.gen, matched)
+    result.pages = -(-result.total // req.per_page) if result.total else 0
+    start = (req.page - 1) * req.per_page
+    terms = _highlight_terms(parsed)
+    for rank in range(start, len(docnums)):
+        result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
+                                    req.highlight))
+    if result.total < 3 and not req.source and not req.date_from and not req.date_to:
+        try:
+            result.suggestion = _suggest(view, parsed)
+        except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
+            result.suggestion = None
+    if not result.total:
+        result.message = "no results"
+    result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return result
 
 
 def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,

@@ -149,6 +149,10 @@ class Generation:
                 found[term] = found.get(term, 0) + count
         return found
 
+    def span_size(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> int:
+        """How many vocabulary entries ``span`` scans: known before it does."""
+        return sum(leaf.flat.span_size(fieldname, low, high, most) for leaf in self.leaves)
+
     def phrase(self, fieldname: str, words: list, slop: int) -> np.ndarray:
         """Documents where ``words`` occur in order, each at most ``slop``
         positions after the one before (Whoosh's ``Phrase``); cached."""

@@ -61,6 +61,12 @@ def clean(text: str) -> str:
     return " ".join(text.translate(_PUNCT).split())
 
 
+def count_patterns(text: str) -> int:
+    """The wildcard terms in ``text`` (words with ``*``), counted before
+    parsing: what search/budget.py charges up front."""
+    return sum("*" in word for word in clean(text).split())
+
+
 def make_parser(schema, settings: SearchSettings) -> qparser.QueryParser:
     # The parser sees only the searchable fields: Whoosh's field syntax reads
     # a field name it does not know as text.

@@ -84,3 +84,125 @@ def test_web_and_cli_say_what_to_change(news_index, monkeypatch):
     assert api.status_code == 400 and api.get_json() == {"error": TOO_COSTLY}
     result = CliRunner().invoke(main, ["search", WILDCARDS, "--index", str(news_index)])
     assert result.exit_code == 2 and "too much work" in result.output
+
+
+def test_a_scan_is_charged_before_it_is_made(news_index, monkeypatch):
+    """A scan past the budget is refused before it reads any entry."""
+    gen = Engine(news_index).view().gen
+    scanned = []
+    monkeypatch.setattr(type(gen), "span", lambda self, *args: scanned.append(args) or {})
+    size = gen.span_size("body", b"", None, 1000)
+    assert size > 1
+    metered = Metered(gen, Budget(budget.SCAN_UNITS * size - 1))
+    with pytest.raises(QueryTooCostly):
+        metered.span("body", b"", None, 1000)
+    assert scanned == []
+
+
+def test_wildcards_are_charged_before_parsing(news_index, monkeypatch):
+    """Many wildcards are refused without running Whoosh's parser, whose
+    work on them is the first cost; fewer are parsed and searched."""
+    import search.engine as engine_module
+
+    def parse(*args):
+        raise AssertionError("parsed")
+
+    engine = Engine(news_index)
+    many = " ".join(["النف*"] * (budget.QUERY_UNITS // budget.PATTERN_UNITS + 1))
+    monkeypatch.setattr(engine_module, "parse", parse)
+    with pytest.raises(QueryTooCostly):
+        engine.search(Request(q=many))
+    with pytest.raises(QueryTooCostly):
+        engine.ranked_ids(many)
+    monkeypatch.undo()
+    assert engine.search(Request(q=" ".join(["النف*"] * 4))).total
+
+
+def _heavy(gate: budget.HeavyGate) -> Budget:
+    spent = Budget(gate=gate)
+    spent.spend(budget.HEAVY_UNITS)
+    return spent
+
+
+def test_one_heavy_request_at_a_time():
+    """A second heavy request is refused at once (ServerBusy), not queued;
+    the first one's end lets the next in.  Light requests never wait."""
+    gate = budget.HeavyGate()
+    first = _heavy(gate)
+    assert first.heavy
+    with pytest.raises(budget.ServerBusy):
+        _heavy(gate)
+    light = Budget(gate=gate)
+    light.spend(budget.HEAVY_UNITS - 1)
+    assert not light.heavy
+    first.close()
+    second = _heavy(gate)
+    assert second.heavy
+    second.close()
+    second.close()  # closing twice leaves the gate open
+    _heavy(gate).close()
+
+
+def test_the_gate_is_shared_between_processes_and_freed_by_death(tmp_path):
+    """arshif serve's workers share one gate (a file each opens and locks):
+    a heavy request in one worker turns away another worker's, and a worker
+    killed in the middle of one does not leave the gate shut."""
+    import os
+    import signal
+
+    path = str(tmp_path / "heavy.lock")
+    entered_r, entered_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the other worker: hold the gate until killed
+        try:
+            gate = budget.HeavyGate()
+            gate.share(path)
+            _heavy(gate)
+            os.write(entered_w, b"x")
+            signal.pause()
+        finally:
+            os._exit(0)
+    os.close(entered_w)
+    try:
+        assert os.read(entered_r, 1) == b"x"  # the event: it holds the gate
+        gate = budget.HeavyGate()
+        gate.share(path)
+        with pytest.raises(budget.ServerBusy):
+            _heavy(gate)
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(entered_r)
+    _heavy(gate).close()
+
+
+def test_a_heavy_search_frees_the_gate_however_it_ends(news_index, monkeypatch):
+    """Searches charge through the process's gate and close their budget
+    when they answer and when they are refused."""
+    monkeypatch.setattr(budget, "HEAVY_UNITS", 1)
+    engine = Engine(news_index)
+    assert engine.search(Request(q="النفط")).total
+    assert engine.ranked_ids("النفط")
+    monkeypatch.setattr(budget, "QUERY_UNITS", 2)
+    with pytest.raises(QueryTooCostly):
+        engine.search(Request(q="النفط"))
+    assert budget.GATE.enter()
+    budget.GATE.leave()
+
+
+def test_busy_is_a_503_that_says_when_to_retry(news_index, monkeypatch):
+    from web.app import create_app
+    from web.errors import BUSY
+
+    monkeypatch.setattr(budget, "HEAVY_UNITS", 1)
+    client = create_app(news_index).test_client()
+    assert budget.GATE.enter()  # another heavy search runs
+    try:
+        page = client.get("/", query_string={"q": "النفط"})
+        api = client.get("/api/search", query_string={"q": "النفط"})
+    finally:
+        budget.GATE.leave()
+    assert page.status_code == 503 and BUSY in page.get_data(as_text=True)
+    assert page.headers["Retry-After"] == "1"
+    assert api.status_code == 503 and api.get_json() == {"error": BUSY}
+    assert client.get("/", query_string={"q": "النفط"}).status_code == 200

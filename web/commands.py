@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
 from indexer import store
 from indexer.commands import index_option
+from search import budget
 from search.backend import open_backend
 from web import prefork
 
@@ -162,7 +165,13 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     click.echo(f"arshif: serving {home} ({generation}) on {shown} "
                f"({workers} process{plural}; Ctrl-C to stop)")
 
+    # One heavy search at a time in the whole server (search/budget.py): the
+    # workers lock this file, each through its own open of it.
+    gate_fd, gate_path = tempfile.mkstemp(prefix="arshif-heavy-", suffix=".lock")
+    os.close(gate_fd)
+
     def serve(ready=lambda: None) -> None:  # each worker opens the index itself
+        budget.GATE.share(gate_path)
         # Searching is CPU work that reads files and sockets; every read and
         # send releases the GIL, and a thread waiting to get it back waits
         # out the switch interval (5 ms by default) while another searches.
@@ -184,5 +193,8 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
             status = prefork.run_workers(serve, workers)
     except KeyboardInterrupt:
         pass
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(gate_path)
     click.echo("arshif: stopped")
     sys.exit(status)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from indexer.store import StoreError
 from search.backend import MAX_QUERY_CHARS, SearchError
-from search.budget import QueryTooCostly
+from search.budget import QueryTooCostly, ServerBusy
 from web.params import BadParam, parse_state
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,10 @@ MESSAGES = {
 }
 #: A query past its work budget (search/budget.py): what to change.
 TOO_COSTLY = "هذا البحث يتطلب عملًا أكثر مما يُسمح به لطلب واحد: قلّل علامات * و~ أو عدد الكلمات."
+#: Another costly search runs (search/budget.py's gate): come back shortly.
+BUSY = "يجري الآن بحث مكلف آخر، فلم يُنفَّذ هذا البحث. أعد المحاولة بعد لحظات."
+#: Seconds a client is asked to wait before trying a refused heavy search again.
+BUSY_RETRY_AFTER = 1
 TITLES = {400: "طلب غير صالح", 404: "غير موجود", 405: "طريقة غير مسموحة",
           500: "خطأ في الخادم", 503: "الخدمة غير متاحة"}
 
@@ -61,6 +65,11 @@ def _too_costly(exc: QueryTooCostly):
     return error_response(400, TOO_COSTLY)
 
 
+def _busy(exc: ServerBusy):
+    body, status = error_response(503, BUSY)
+    return body, status, {"Retry-After": str(BUSY_RETRY_AFTER)}
+
+
 def _no_index(exc: StoreError):
     log.warning("index unavailable: %s", exc)
     return error_response(503, MESSAGES[503], detail=str(exc))
@@ -87,6 +96,7 @@ def register(app) -> None:
     app.register_error_handler(BadParam, _bad_param)
     app.register_error_handler(SearchError, _search_error)
     app.register_error_handler(QueryTooCostly, _too_costly)
+    app.register_error_handler(ServerBusy, _busy)
     app.register_error_handler(StoreError, _no_index)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
