@@ -67,6 +67,36 @@ def search_ok(server: Server) -> bool:
     return status == 200 and json.loads(body)["total"] == 1
 
 
+def _gate_files(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with suppress(OSError):
+            target = os.readlink(fd)
+            if Path(target).name.startswith("arshif-heavy-"):
+                found.add(target)
+    return found
+
+
+@needs_proc
+def test_the_workers_share_one_gate_for_heavy_searches(home):
+    """search/budget.py lets one heavy search run at a time in the whole
+    server: every worker opens the same lock file (its own open, so their
+    flocks exclude each other); the file goes when the server stops."""
+    with serving(home, workers=2) as server:
+        gates: dict[int, set[str]] = {}
+
+        def both_opened() -> bool:
+            gates.clear()
+            gates.update({pid: _gate_files(pid) for pid in worker_pids(server.proc.pid)})
+            return len(gates) == 2 and all(gates.values())
+
+        assert wait_for(both_opened, EVENT_GUARD_S), gates
+        (first, second) = gates.values()
+        assert first == second and len(first) == 1
+        assert search_ok(server)
+    assert not Path(next(iter(first))).exists()
+
+
 # -- connections ------------------------------------------------------------------------------
 
 def _socket_inodes(pid: int) -> set[str]:
