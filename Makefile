@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run index serve test quick bench bench-scale quality clean
+.PHONY: install run index serve test quick bench bench-scale quality opensearch clean
 
 $(BIN)/arshif: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: install
 ## at 1M): docs/scale.md.  E.g. make bench-scale SCALE_ARGS="--sizes 58k,234k".
 bench-scale: install
 	nice -n 10 $(BIN)/python bench/scale.py $(SCALE_ARGS)
+
+## The OpenSearch distribution the cluster backend's tests run (.cache/opensearch/).
+opensearch:
+	scripts/fetch_opensearch.sh
 
 quality: install
 	$(BIN)/python scripts/ablation.py
