@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 from contextlib import contextmanager
@@ -135,3 +136,25 @@ def archive_index(tmp_path_factory) -> Path:
     shutil.copytree(ARCHIVE, root / "archive")
     build_index([root / "archive"], root / "index")
     return root / "index"
+
+
+@pytest.fixture(scope="session")
+def opensearch_node():
+    """One OpenSearch node for the session (tests/opensearch_node.py).
+
+    Skips the tests that use it, with the reason, where Java or the
+    distribution is missing; in CI (``CI=true``) that is a failure, since
+    .ci/run fetches the distribution."""
+    from tests.opensearch_node import Node, NodeUnavailable
+
+    node = Node()
+    try:
+        node.start()
+    except NodeUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"OpenSearch is needed in CI: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield node
+    finally:
+        node.stop()
