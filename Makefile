@@ -12,7 +12,7 @@ PORT ?= 5000
 $(BIN)/arshif: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,eval]'
+	$(BIN)/python -m pip install --quiet -e '.[test,eval,opensearch]'
 	touch $@
 
 install: $(BIN)/arshif

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
@@ -27,6 +28,26 @@ def index_option(f):
         default=None,
         help="Index folder (default: $ARSHIF_INDEX or data/index).",
     )(f)
+
+
+def backend_option(f):
+    """``--backend embedded|opensearch`` and ``--url URL`` (or
+    ``$ARSHIF_BACKEND``, ``$ARSHIF_OPENSEARCH_URL``), given to the command
+    as one ``target`` (``search.backend.Target``).  Credentials and TLS
+    options come from the environment only (search/cluster/connection.py)."""
+    from search.backend import BACKENDS, Target
+
+    @functools.wraps(f)
+    def command(*args, backend, url, **kwargs):
+        return f(*args, target=Target(backend, url), **kwargs)
+
+    command = click.option(
+        "--url", envvar="ARSHIF_OPENSEARCH_URL", default=None, metavar="URL",
+        help="With --backend opensearch: the cluster (default http://127.0.0.1:9200).")(command)
+    return click.option(
+        "--backend", envvar="ARSHIF_BACKEND", type=click.Choice(BACKENDS), default="embedded",
+        show_default=True, help="Where the index lives: a folder, or an OpenSearch cluster."
+    )(command)
 
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20,
@@ -131,6 +152,7 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.command("index")
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @index_option
+@backend_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Input format; auto decides per file by content.")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=NAME",
@@ -152,7 +174,7 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_bytes,
-                  follow_symlinks, as_json, quiet):
+                  follow_symlinks, as_json, quiet, target):
     """Build the index from archive SOURCES (files or folders; default data/archive).
 
     The new index is built beside the live one and swapped in only when the
@@ -170,9 +192,23 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
             ) from None
     progress = _Progress(quiet or as_json)
     try:
-        summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
-                              max_file_bytes=max_file_bytes, follow_symlinks=follow_symlinks,
-                              on_start=progress.start, on_file=progress.file)
+        if target.kind == "opensearch":
+            if update or jobs > 1:
+                raise click.UsageError("--update and --jobs are not supported with "
+                                       "--backend opensearch yet")
+            from search.cluster.build import build_cluster_index
+
+            cluster = target.cluster()
+            home = cluster.display()
+            summary = build_cluster_index(sources, cluster, fmt=fmt, mapping=mapping,
+                                          max_file_bytes=max_file_bytes,
+                                          follow_symlinks=follow_symlinks,
+                                          on_start=progress.start, on_file=progress.file)
+        else:
+            summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs,
+                                  update=update, max_file_bytes=max_file_bytes,
+                                  follow_symlinks=follow_symlinks, on_start=progress.start,
+                                  on_file=progress.file)
     except NothingToIndex as exc:
         if rejects and exc.summary is not None:  # why nothing was found
             _write_rejects(rejects, exc.summary, "nothing was published")
@@ -209,14 +245,15 @@ def _write_rejects(path: Path, summary: Summary, outcome: str) -> None:
 
 @click.command("stats")
 @index_option
+@backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def stats_command(home, as_json):
+def stats_command(home, as_json, target):
     """Show what is in an index: articles, dates, sources, size, analyzer."""
     from search.backend import open_backend
 
     home = home or store.default_home()
     try:
-        stats = open_backend(home).stats()
+        stats = open_backend(home, target=target).stats()
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -28,10 +28,14 @@ from indexer.settings import IndexSettings
 from indexer.summary import FileFacts, Summary, count_file
 
 
-class _Builder:
-    """State of a one-process build: the writer, what is already in, and the summary."""
+class Builder:
+    """State of a one-process build: the writer, what is already in, and the summary.
 
-    def __init__(self, writer, summary: Summary, settings: IndexSettings, recorder):
+    ``writer`` is anything with Whoosh's ``add_document(**fields)`` (the
+    cluster backend's bulk writer too); ``recorder`` (``inputs.Recorder``)
+    may be None where no input record is kept."""
+
+    def __init__(self, writer, summary: Summary, settings: IndexSettings, recorder=None):
         self.writer = writer
         self.summary = summary
         self.seen_keys: set[str] = set()
@@ -45,7 +49,8 @@ class _Builder:
             if new:
                 self.writer.add_document(**to_document(article, result.signature, fact.key,
                                                        self.settings))
-        self.recorder.add(facts, fresh)
+        if self.recorder is not None:
+            self.recorder.add(facts, fresh)
 
 
 class NothingToIndex(store.StoreError):
@@ -95,12 +100,8 @@ def build_index(
     """
     started = time.perf_counter()
     given = [Path(s) for s in sources]
-    for source in given:
-        if not os.path.exists(source):
-            raise NothingToIndex(f"no such file or folder: {source}")
-    # Absolute paths: ``--update`` recognises files by path, whatever the cwd.
-    sources = [Path(os.path.abspath(s)) for s in given]
-    reading = _Reading(fmt, mapping, [s for s in sources if s.is_dir()], max_file_bytes)
+    sources = checked_sources(given)
+    reading = Reading(fmt, mapping, [s for s in sources if s.is_dir()], max_file_bytes)
     summary = Summary()
     with store.build_lock(home):
         store.remove_leftovers(home)
@@ -117,9 +118,7 @@ def build_index(
             else:
                 settings = settings or IndexSettings()
                 ix = whoosh_index.create_in(str(tmp), build_schema(settings))
-            items = [part for item in iter_files(sources, follow_symlinks)
-                     for part in ([item] if isinstance(item, Reject)
-                                  else file_parts(item, fmt, max_bytes=max_file_bytes))]
+            items = input_items(sources, reading, follow_symlinks)
             if on_start:
                 on_start(len(items))
             recorder = inputs.Recorder(tmp)
@@ -172,8 +171,32 @@ def _check_not_empty(gen: Path, summary: Summary, sources: list[Path]) -> None:
                          summary)
 
 
+def checked_sources(given: list[Path]) -> list[Path]:
+    """The sources as absolute paths (``--update`` recognises files by path,
+    whatever the cwd); NothingToIndex for one that does not exist."""
+    for source in given:
+        if not os.path.exists(source):
+            raise NothingToIndex(f"no such file or folder: {source}")
+    return [Path(os.path.abspath(s)) for s in given]
+
+
+def input_items(sources: list[Path], reading: Reading, follow_symlinks: bool) -> list:
+    """Every input of a build, in walk order: a file (or a part of a large
+    one) to read, or a Reject (a file that cannot be read, with its reason)."""
+    return [part for item in iter_files(sources, follow_symlinks)
+            for part in ([item] if isinstance(item, Reject)
+                         else file_parts(item, reading.fmt, max_bytes=reading.max_bytes))]
+
+
+def read_item(item, reading: Reading) -> FileResult:
+    """What one input gave: its articles and rejects."""
+    if isinstance(item, Reject):
+        return FileResult(item.path, rejects=[item])
+    return read_file(item, reading.fmt, reading.mapping, reading.roots, reading.max_bytes)
+
+
 @dataclass(frozen=True)
-class _Reading:
+class Reading:
     """How to read the input files (``read_file``'s options)."""
 
     fmt: str
@@ -182,17 +205,15 @@ class _Reading:
     max_bytes: int = MAX_FILE_BYTES  # the largest file read whole, or JSON Lines line
 
 
-def _build_in_one_process(ix, items, reading: _Reading, settings: IndexSettings,
+def _build_in_one_process(ix, items, reading: Reading, settings: IndexSettings,
                           summary: Summary, on_file, recorder) -> None:
     """Read and write every item in this process, as successive segments of
     bounded size (indexer/segment.py)."""
     writer = SegmentSeries(ix)
-    builder = _Builder(writer, summary, settings, recorder)
+    builder = Builder(writer, summary, settings, recorder)
     try:
         for item in items:
-            result = (FileResult(item.path, rejects=[item]) if isinstance(item, Reject)
-                      else read_file(item, reading.fmt, reading.mapping, reading.roots,
-                                     reading.max_bytes))
+            result = read_item(item, reading)
             builder.add_file(result)
             store.checkpoint("file")
             if on_file:
@@ -206,7 +227,7 @@ def _build_in_one_process(ix, items, reading: _Reading, settings: IndexSettings,
     publish_segments(ix, segments)
 
 
-def _build_in_parallel(ix, items, jobs: int, reading: _Reading, settings: IndexSettings,
+def _build_in_parallel(ix, items, jobs: int, reading: Reading, settings: IndexSettings,
                        summary: Summary, on_file, recorder) -> None:
     """Write ``jobs`` contiguous parts of ``items`` in parallel (indexer/parallel.py)."""
     parts = [parallel.Part(part) for part in parallel.split_items(items, jobs)]

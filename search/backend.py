@@ -127,8 +127,33 @@ class Backend(Protocol):
         """What the index holds (``arshif stats``)."""
 
 
-def open_backend(home: Path | None = None, **settings) -> Backend:
-    """The backend for an index home (default ``$ARSHIF_INDEX`` or ``data/index``)."""
+#: Where an index lives: ``embedded`` (a folder, the default) or ``opensearch``
+#: (a cluster: search/cluster/).
+BACKENDS = ("embedded", "opensearch")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which backend a command uses (``--backend``, ``--url`` or
+    ``$ARSHIF_BACKEND``, ``$ARSHIF_OPENSEARCH_URL``)."""
+
+    kind: str = "embedded"
+    url: str | None = None
+
+    def cluster(self):
+        """The cluster's connection settings (search/cluster/connection.py)."""
+        from search.cluster.connection import ClusterConfig
+
+        return ClusterConfig.from_env(self.url)
+
+
+def open_backend(home: Path | None = None, target: Target | None = None, **settings) -> Backend:
+    """The backend for an index home (default ``$ARSHIF_INDEX`` or
+    ``data/index``), or with an ``opensearch`` target, for a cluster."""
+    if target is not None and target.kind == "opensearch":
+        from search.cluster.backend import ClusterBackend
+
+        return ClusterBackend(target.cluster(), **settings)
     from indexer import store
     from search.engine import Engine
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from indexer import store
-from indexer.commands import index_option
+from indexer.commands import backend_option, index_option
 from search import evaluate
 from search.backend import (
     MAX_PAGE,
@@ -71,6 +71,7 @@ def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
 @click.command("search")
 @click.argument("query", required=False)
 @index_option
+@backend_option
 @click.option("--limit", type=click.IntRange(1, MAX_PER_PAGE), default=None,
               help=f"Results per page (default 10; {evaluate.DEPTH} per query with --batch).")
 @click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
@@ -83,14 +84,15 @@ def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
               help="Run every qid<TAB>query line of this file (needs --run).")
 @click.option("--run", type=click.Path(dir_okay=False, path_type=Path),
               help="With --batch: write a TREC run file here.")
-def search_command(query, home, limit, page, date_from, date_to, source, sort, as_json, batch, run):
+def search_command(query, home, limit, page, date_from, date_to, source, sort, as_json, batch, run,
+                   target):
     """Search the index for QUERY and print ranked, highlighted results.
 
     Exit status: 0 with results, 1 with none, 2 on a usage or index error.
     """
     home = home or store.default_home()
-    engine = open_backend(home)
     try:
+        engine = open_backend(home, target=target)
         if batch or run:
             if not (batch and run):
                 fail("--batch and --run go together")

@@ -187,14 +187,8 @@ class Engine:
         doc = view.searcher.document(id=article_id)
         if doc is None:
             return None
-        art = Article(id=doc["id"], headline=doc.get("headline", ""), body=doc.get("body", ""),
-                      date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
-                      source=doc.get("source", ""), keywords=doc.get("keywords", ""),
-                      related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
-        terms = _highlight_terms(parse(view.live.parser, q)) if q else {}
-        art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), view.analyzer,
-                                                 whole=True)
-        return art
+        terms = highlight_terms(parse(view.live.parser, q)) if q else {}
+        return make_article(doc, terms, view.analyzer)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
@@ -263,7 +257,7 @@ class _View:
     def filters(self, req: Request) -> matching.Match | None:
         """The documents the request's filters (dates, source) let through;
         None without filters."""
-        filters = _filter_query(req)
+        filters = filter_query(req)
         return self.match(filters) if filters is not None else None
 
     def score_docs(self, q: wq.Query, docs: np.ndarray) -> matching.Match:
@@ -274,19 +268,35 @@ class _View:
         return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
 
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
-        doc = self.searcher.stored_fields(docnum)
-        headline = doc.get("headline", "")
-        if with_highlight:
-            hl = highlight.highlight_text(headline, terms.get("headline", ()), self.analyzer,
-                                          whole=True)
-            snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", ()),
-                                               self.analyzer)
-        else:
-            hl = highlight.lead(headline, 10_000)
-            snippet = highlight.lead(doc.get("body", ""))
-        return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
-                   headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
-                   source=doc.get("source", ""))
+        return make_hit(self.searcher.stored_fields(docnum), score, rank, terms, with_highlight,
+                        self.analyzer)
+
+
+def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, analyzer) -> Hit:
+    """A hit from an article's stored fields, its matches (``terms``) marked:
+    every backend's hits are made here."""
+    headline = doc.get("headline", "")
+    if with_highlight:
+        hl = highlight.highlight_text(headline, terms.get("headline", ()), analyzer, whole=True)
+        snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", ()), analyzer)
+    else:
+        hl = highlight.lead(headline, 10_000)
+        snippet = highlight.lead(doc.get("body", ""))
+    return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
+               headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
+               source=doc.get("source", ""))
+
+
+def make_article(doc: dict, terms, analyzer) -> Article:
+    """The article page's article from its stored fields, the query's matches
+    (``terms``) marked in its body: every backend's articles are made here."""
+    art = Article(id=doc["id"], headline=doc.get("headline", ""), body=doc.get("body", ""),
+                  date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
+                  source=doc.get("source", ""), keywords=doc.get("keywords", ""),
+                  related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
+    art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), analyzer,
+                                             whole=True)
+    return art
 
 
 def _search(view: _View, req: Request, started: float) -> Result:
@@ -295,8 +305,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
     result = Result(query=parsed.text, total=0, page=req.page, pages=0,
                     per_page=req.per_page, took_ms=0.0)
     if parsed.query is wq.NullQuery:
-        result.message = ("only common words: nothing to search" if parsed.text
-                          else "empty query")
+        result.message = empty_message(parsed)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
@@ -309,7 +318,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
         result.facets = count_facets(view.gen, matched)
     result.pages = -(-result.total // req.per_page) if result.total else 0
     start = (req.page - 1) * req.per_page
-    terms = _highlight_terms(parsed)
+    terms = highlight_terms(parsed)
     for rank in range(start, len(docnums)):
         result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
                                     req.highlight))
@@ -322,6 +331,11 @@ def _search(view: _View, req: Request, started: float) -> Result:
         result.message = "no results"
     result.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return result
+
+
+def empty_message(parsed: Parsed) -> str:
+    """Why a query that parsed to nothing searches nothing."""
+    return "only common words: nothing to search" if parsed.text else "empty query"
 
 
 def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
@@ -347,14 +361,16 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     return view.score_docs(query, np.sort(first)), order, matched
 
 
-def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
+def highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
+    """The terms to mark, per field: the query's positive terms."""
     terms: dict[str, set[str]] = {}
     for fieldname, text in positive_terms(parsed.query):
         terms.setdefault(fieldname, set()).add(text)
     return {k: frozenset(v) for k, v in terms.items()}
 
 
-def _filter_query(req: Request) -> wq.Query | None:
+def filter_query(req: Request) -> wq.Query | None:
+    """The request's date and source filters as one query (None: no filter)."""
     filters = [f for f in (date_filter(req.date_from, req.date_to),
                            wq.Term("source", req.source) if req.source else None) if f]
     return wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)

@@ -27,7 +27,7 @@ from pathlib import Path
 import click
 
 from indexer import store
-from indexer.commands import index_option
+from indexer.commands import backend_option, index_option
 
 DEPTH = 100  # documents retrieved per query (Recall@100 needs 100)
 
@@ -212,6 +212,7 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 @click.command("eval")
 @index_option
+@backend_option
 @click.option("--queries", "queries_path", type=_FILE, required=True,
               help="qid<TAB>query lines.")
 @click.option("--qrels", "qrels_path", type=_FILE, required=True,
@@ -220,7 +221,7 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Also write the TREC run file (top 100 per query) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--per-query", is_flag=True, help="With --json: include every query's figures.")
-def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query):
+def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query, target):
     """Measure MRR@10, nDCG@10 and Recall@100 of the search box on judged queries.
 
     Each query runs exactly as typed in the search box (top 100 results).
@@ -238,7 +239,7 @@ def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query):
     except (EvalInputError, UnicodeDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        report, run = evaluate_index(home, queries, qrels)
+        report, run = evaluate_index(home, queries, qrels, target=target)
     except store.StoreError as exc:
         click.echo(f"arshif: {exc}", err=True)
         sys.exit(2)
@@ -247,7 +248,8 @@ def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query):
     if run_path:
         write_run(run, run_path)
     if as_json:
-        click.echo(json.dumps({"index": str(home), **report.as_dict(per_query)},
+        where = target.cluster().display() if target.kind == "opensearch" else str(home)
+        click.echo(json.dumps({"index": where, **report.as_dict(per_query)},
                               ensure_ascii=False, indent=2))
     else:
         click.echo(format_report(report))

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from indexer import store
-from indexer.commands import index_option
+from indexer.commands import backend_option, index_option
 from search import budget
 from search.backend import open_backend
 from web import prefork
@@ -120,6 +120,7 @@ def display_url(host: str, port: int) -> str:
 
 @click.command("serve")
 @index_option
+@backend_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
@@ -131,20 +132,22 @@ def display_url(host: str, port: int) -> str:
 @click.option("--debug", is_flag=True,
               help="Flask's development server with the debugger. Never in production.")
 def serve_command(home: Path | None, host: str, port: int, threads: int, workers: int | None,
-                  debug: bool):
+                  debug: bool, target):
     """Serve the search page and the JSON API."""
     from web.app import create_app
 
     home = home or store.default_home()
     try:
-        generation = open_backend(home).summary()["generation"]  # fail now, not per request
+        backend = open_backend(home, target=target)
+        generation = backend.summary()["generation"]  # fail now, not per request
     except store.StoreError as exc:
         _fail(str(exc))
+    home = backend.home
     # Errors (logged by web.errors) go to stderr with a timestamp.
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
-        app = create_app(backend=open_backend(home))
+        app = create_app(backend=open_backend(home, target=target))
         click.echo(f"arshif: DEBUG server (not for production) on {display_url(host, port)}",
                    err=True)
         app.run(host=host, port=port, debug=True, threaded=True, use_reloader=False)
@@ -176,8 +179,8 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
         # send releases the GIL, and a thread waiting to get it back waits
         # out the switch interval (5 ms by default) while another searches.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        server = make_server(create_app(backend=open_backend(home)), host, port, threads, sock,
-                             connection_limit=connections)
+        server = make_server(create_app(backend=open_backend(home, target=target)), host, port,
+                             threads, sock, connection_limit=connections)
         ready()  # for the supervisor: this worker started; its deaths are not start failures
         try:
             server.run()

@@ -1,0 +1,198 @@
+"""``arshif index --backend opensearch``: a rebuild into a new OpenSearch
+index, published by moving the alias in one atomic step.
+
+The archive is read, deduplicated, counted and analyzed by the embedded
+build's own code (indexer/writer.py's ``Builder``, the readers,
+search/cluster/mapping.py's documents over indexer/schema.py's); only the
+writer differs: documents go to the bulk API in batches.  A build that
+fails or is interrupted deletes its new index, and the alias stays where it
+was: searches never see a half-built index.  An article the cluster refuses
+(a bulk item error) is reported with the cluster's reason, like any other
+rejected record, and not counted as indexed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+from indexer import store
+from indexer.decode import MAX_FILE_BYTES
+from indexer.readers.archive import FileResult
+from indexer.settings import IndexSettings
+from indexer.summary import Summary
+from indexer.writer import (
+    Builder,
+    NothingToIndex,
+    Reading,
+    checked_sources,
+    input_items,
+    read_item,
+)
+from search.cluster.connection import ClusterConfig, ClusterError, describe
+from search.cluster.mapping import DocumentMaker, index_body
+from search.settings import SearchSettings
+
+#: Documents per bulk request (a few MB of Arabic news).
+BATCH_DOCS = 500
+REJECTED = "rejected by OpenSearch"
+#: OpenSearch's limit on a document id, in bytes.
+MAX_ID_BYTES = 512
+
+
+def document_id(article_id: str) -> str:
+    """The ``_id`` of an article: its own id, or for an id past OpenSearch's
+    limit a digest (the ``id`` field still holds the whole id)."""
+    if len(article_id.encode("utf-8")) <= MAX_ID_BYTES:
+        return article_id
+    return "sha256:" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()
+
+
+class BulkWriter:
+    """Whoosh's ``add_document`` over the bulk API: documents are analyzed
+    and sent in batches; refused items are taken back out of the summary
+    and reported with their reason."""
+
+    def __init__(self, client, index: str, maker: DocumentMaker, summary: Summary,
+                 batch: int = BATCH_DOCS):
+        self.client, self.index, self.maker, self.summary = client, index, maker, summary
+        self.batch = batch
+        self.pending: list[tuple[dict, dict]] = []  # (action, document)
+        self.articles: dict[str, tuple[str, bool]] = {}  # _id -> (path, embedded), this batch
+
+    def add_document(self, **doc) -> None:
+        """One article, as the embedded index's document (``Builder`` makes it)."""
+        out = self.maker.make(doc)
+        _id = document_id(out["id"])
+        self.pending.append(({"index": {"_index": self.index, "_id": _id}}, out))
+        self.articles[_id] = (doc["path"], bool(doc["parent"]))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        body = [part for pair in self.pending for part in pair]
+        answer = self.client.bulk(body=body)
+        if answer.get("errors"):
+            for item in answer["items"]:
+                outcome = next(iter(item.values()))
+                if "error" in outcome:
+                    self._refused(outcome["_id"], outcome["error"])
+        self.pending, self.articles = [], {}
+
+    def _refused(self, _id: str, error) -> None:
+        path, embedded = self.articles.get(_id, ("", False))
+        reason = (f"{REJECTED}: {error.get('type', 'error')}: {error.get('reason', '')}"
+                  if isinstance(error, dict) else f"{REJECTED}: {error}")
+        s = self.summary
+        s.indexed -= 1
+        s.embedded -= embedded
+        s.records_rejected += 1
+        s.reasons[REJECTED] += 1
+        s.report.append({"kind": "rejected", "path": path, "record": _id, "reason": reason})
+
+
+def new_index_name(alias: str) -> str:
+    return f"{alias}-{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def build_cluster_index(
+    sources: Iterable[Path],
+    config: ClusterConfig,
+    fmt: str = "auto",
+    mapping: dict | None = None,
+    settings: IndexSettings | None = None,
+    search_settings: SearchSettings | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[FileResult, Summary], None] | None = None,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    follow_symlinks: bool = False,
+    client=None,
+    batch: int = BATCH_DOCS,
+) -> Summary:
+    """Rebuild the index behind ``config.alias`` from ``sources``.
+
+    Raises NothingToIndex (nothing published) as the embedded build does,
+    ClusterError when the cluster cannot be reached or refuses the index.
+    """
+    started = time.perf_counter()
+    given = [Path(s) for s in sources]
+    sources = checked_sources(given)
+    reading = Reading(fmt, mapping, [s for s in sources if s.is_dir()], max_file_bytes)
+    settings = settings or IndexSettings()
+    client = client or config.client()
+    summary = Summary()
+    name = new_index_name(config.alias)
+    try:
+        previous = _indexes_behind(client, config.alias)
+        client.indices.create(index=name, body=index_body(
+            settings, search_settings or SearchSettings(), config.shards, 0))
+    except ClusterError:
+        raise
+    except Exception as exc:
+        raise ClusterError(describe(exc, config)) from None
+    try:
+        items = input_items(sources, reading, follow_symlinks)
+        if on_start:
+            on_start(len(items))
+        bulk = BulkWriter(client, name, DocumentMaker(settings), summary, batch)
+        builder = Builder(bulk, summary, settings)
+        for item in items:
+            result = read_item(item, reading)
+            builder.add_file(result)
+            store.checkpoint("file")
+            if on_file:
+                on_file(result, summary)
+        bulk.flush()
+        store.checkpoint("commit")
+        # Replicas are made once, from the finished index, not document by document.
+        client.indices.put_settings(index=name, body={"index": {
+            "refresh_interval": None, "number_of_replicas": config.replicas}})
+        client.indices.refresh(index=name)
+        if not client.count(index=name)["count"]:
+            raise _nothing(summary, given)
+        actions = [{"remove": {"index": old, "alias": config.alias}} for old in previous]
+        actions.append({"add": {"index": name, "alias": config.alias}})
+        store.checkpoint("publish")
+        client.indices.update_aliases(body={"actions": actions})
+    except BaseException as exc:
+        # If the cluster is gone, the unaliased index is never searched anyway.
+        with contextlib.suppress(Exception):
+            client.indices.delete(index=name, ignore_unavailable=True)
+        if isinstance(exc, Exception) and not isinstance(exc, store.StoreError | OSError):
+            raise ClusterError(describe(exc, config)) from None
+        raise
+    for old in previous:  # no longer searched; a failure here leaves only disk to reclaim
+        with contextlib.suppress(Exception):
+            client.indices.delete(index=old, ignore_unavailable=True)
+    summary.generation = name
+    summary.elapsed = time.perf_counter() - started
+    return summary
+
+
+def _indexes_behind(client, alias: str) -> list[str]:
+    from opensearchpy import NotFoundError
+
+    try:
+        return sorted(client.indices.get_alias(name=alias))
+    except NotFoundError:
+        if client.indices.exists(index=alias):
+            raise ClusterError(f"{alias} is an index, not an alias: arshif publishes its "
+                               "builds by moving an alias; choose another name "
+                               "(ARSHIF_OPENSEARCH_INDEX)") from None
+        return []
+
+
+def _nothing(summary: Summary, sources: list[Path]) -> NothingToIndex:
+    where = ", ".join(str(s) for s in sources) or "(no source given)"
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in summary.reasons.most_common(3))
+    detail = (f"{summary.files} files read, {summary.files_rejected} rejected"
+              + (f" ({reasons})" if reasons else ""))
+    return NothingToIndex(f"no article found in {where}: {detail}; the live index is unchanged",
+                          summary)

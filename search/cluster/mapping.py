@@ -1,0 +1,133 @@
+"""The OpenSearch index arshif writes: its settings, mappings and documents.
+
+arshif analyzes the text itself (indexer/analysis.py) and sends the terms:
+each searchable field holds its terms separated by spaces, indexed with
+OpenSearch's core ``whitespace`` analyzer, so the index holds exactly the
+terms, term frequencies, field lengths and positions of the embedded index
+(docs/scale-out.md says why).  Sections of a field (the headline and the
+body in ``body``) are values of an array, with SECTION_GAP positions between
+them as in the embedded index.  The original text is kept apart
+(``text.*``, not indexed) for display and highlighting; the term strings
+are left out of ``_source``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from indexer.analysis import SECTION_GAP, ArabicAnalyzer
+from indexer.settings import IndexSettings
+from search.settings import SearchSettings
+
+#: Fields indexed with positions (phrases), as in indexer/schema.py.
+POSITIONAL = ("headline", "body", "keywords")
+#: The original text, shown and highlighted, never searched.
+TEXT_FIELDS = ("headline", "body", "keywords")
+SIMILARITY = "arshif_bm25"
+
+
+def analyzed_fields(settings: IndexSettings) -> list[str]:
+    return [*POSITIONAL, *settings.views]
+
+
+def index_body(settings: IndexSettings, search: SearchSettings, shards: int,
+               replicas: int) -> dict:
+    """Settings and mappings of a new index, with the analysis fingerprint
+    in ``_meta``: an index of another analysis is refused when opened."""
+    text = {"type": "text", "analyzer": "whitespace", "similarity": SIMILARITY, "norms": True}
+    properties = {name: {**text, "position_increment_gap": SECTION_GAP} for name in POSITIONAL}
+    # The views are not positional (indexer/schema.py): frequencies only.
+    properties.update({name: {**text, "index_options": "freqs"} for name in settings.views})
+    properties.update({
+        "id": {"type": "keyword"},
+        "source": {"type": "keyword"},
+        "date": {"type": "date", "format": "strict_date_optional_time"},
+        "year": {"type": "keyword"},
+        "month": {"type": "keyword"},
+        "path": {"type": "keyword"},
+        # The order articles were written in: ties are broken by it, as the
+        # embedded index breaks them by document number.
+        "seq": {"type": "long"},
+        "text": {"type": "object", "enabled": False},
+        "date_text": {"type": "keyword", "index": False, "doc_values": False},
+        "related": {"type": "keyword", "index": False, "doc_values": False},
+        "parent": {"type": "keyword", "index": False, "doc_values": False},
+        "signature": {"type": "keyword", "index": False, "doc_values": False},
+        "content_key": {"type": "keyword", "index": False, "doc_values": False},
+    })
+    return {
+        "settings": {
+            "index": {
+                "number_of_shards": shards,
+                "number_of_replicas": replicas,
+                # Refreshed once at the end of a build, not every second.
+                "refresh_interval": "-1",
+                "similarity": {SIMILARITY: {"type": "BM25", "k1": search.k1, "b": search.b}},
+            },
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"arshif": {"fingerprint": settings.fingerprint(),
+                                 "settings": settings.as_dict(),
+                                 "built_at": datetime.now().isoformat(timespec="seconds")}},
+            "_source": {"excludes": analyzed_fields(settings)},
+            "properties": properties,
+        },
+    }
+
+
+class DocumentMaker:
+    """Articles as the documents arshif sends, analyzed by the same
+    analyzers as the embedded index."""
+
+    def __init__(self, settings: IndexSettings):
+        self.settings = settings
+        self.analyzer: ArabicAnalyzer = settings.make_analyzer()
+        self.views = {name: self.analyzer.view(stemmer)
+                      for name, stemmer in settings.views.items()}
+        self.seq = 0
+
+    @staticmethod
+    def body_terms(analyzer: ArabicAnalyzer, text: str) -> str:
+        """The terms of ``text`` as the ``body`` field holds them (more like this)."""
+        return " ".join(term for words in analyzer.index_sections(text) for term in words)
+
+    def make(self, doc: dict) -> dict:
+        """The cluster's document for the embedded index's document ``doc``
+        (indexer/schema.py's ``to_document``: the headline already a section
+        of ``body``, the views' text, the date's year and month)."""
+        out = {
+            "id": doc["id"], "source": doc["source"], "path": doc["path"], "seq": self.seq,
+            "date_text": doc["date_text"], "related": doc["related"], "parent": doc["parent"],
+            "signature": doc["signature"], "content_key": doc["content_key"],
+            "text": {"headline": doc["headline"], "body": doc.get("_stored_body", doc["body"]),
+                     "keywords": doc["keywords"]},
+        }
+        self.seq += 1
+        for name in POSITIONAL:
+            out[name] = [" ".join(words) for words in self.analyzer.index_sections(doc[name])]
+        for name, view in self.views.items():
+            out[name] = " ".join(term for words in view.index_sections(doc[name])
+                                 for term in words)
+        if "date" in doc:
+            out["date"] = doc["date"].isoformat()
+            out["year"], out["month"] = doc["year"], doc["month"]
+        return out
+
+
+def stored_fields(source: dict) -> dict:
+    """A hit's ``_source`` as the embedded index's stored fields (what
+    search/engine.py builds hits and articles from)."""
+    text = source.get("text") or {}
+    doc = {"id": source["id"], "headline": text.get("headline", ""),
+           "body": text.get("body", ""), "keywords": text.get("keywords", ""),
+           "source": source.get("source", ""), "date_text": source.get("date_text", ""),
+           "related": source.get("related") or "[]", "parent": source.get("parent", "")}
+    if source.get("date"):
+        doc["date"] = datetime.fromisoformat(source["date"])
+    return doc
+
+
+def related_list(doc: dict) -> list[str]:
+    return json.loads(doc.get("related") or "[]")
