@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from whoosh import query as wq
+from whoosh.util.times import long_to_datetime
 
 #: How many terms a prefix, wildcard or fuzzy term expands to (search/matching.py).
 EXPANSIONS = 100
@@ -132,15 +133,23 @@ def _range_value(value):
     return value
 
 
+#: Fields of dates: the parser gives their ranges as Whoosh's longs.
+DATE_FIELDS = frozenset({"date"})
+
+
 def _range(q) -> dict:
     bounds = {}
     start, end = q.start, q.end
+    if q.fieldname in DATE_FIELDS and not isinstance(q, wq.DateRange):
+        start, end = (None if v is None else long_to_datetime(v) for v in (start, end))
     if isinstance(q, wq.DateRange):
         start, end = q.startdate, q.enddate
-        if isinstance(end, datetime) and end.time() == datetime.max.time() and not q.endexcl:
-            # The end of a day (search/engine.py's date filter): the next day, excluded.
-            bounds["lt"] = _range_value(end.replace(microsecond=0) + timedelta(seconds=1))
-            end = None
+    if isinstance(end, datetime) and not q.endexcl and end.second == 59 and (
+            end.microsecond == 999999):
+        # The end of a day or month (the date filter, ``date:2023-09``): the
+        # next one, excluded (OpenSearch's dates are to the millisecond).
+        bounds["lt"] = _range_value(end.replace(microsecond=0) + timedelta(seconds=1))
+        end = None
     if start is not None:
         bounds["gt" if q.startexcl else "gte"] = _range_value(start)
     if end is not None:
