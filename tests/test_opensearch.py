@@ -226,3 +226,39 @@ def test_credentials_never_shown():
     assert config.username == "reader" and config.password == "s3cret"
     assert "s3cret" not in config.display() + repr(config)
     assert config.display() == "https://search.example:9200 (index news)"
+
+
+def test_the_commands_take_the_switch(news_cluster, news_index, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from arshif.cli import main
+
+    runner = CliRunner()
+    embedded = runner.invoke(main, ["search", "--json", "النفط", "--index", str(news_index)])
+    monkeypatch.setenv("ARSHIF_OPENSEARCH_INDEX", news_cluster.alias)
+    by_option = runner.invoke(main, ["search", "--json", "النفط", "--backend", "opensearch",
+                                     "--url", news_cluster.url])
+    monkeypatch.setenv("ARSHIF_BACKEND", "opensearch")
+    monkeypatch.setenv("ARSHIF_OPENSEARCH_URL", news_cluster.url)
+    by_env = runner.invoke(main, ["search", "--json", "النفط"])
+    assert embedded.exit_code == by_option.exit_code == by_env.exit_code == 0, by_env.output
+    ids = [[h["id"] for h in json.loads(r.output)["hits"]] for r in (embedded, by_option, by_env)]
+    assert ids[0] and ids[0] == ids[1] == ids[2]
+    stats = runner.invoke(main, ["stats", "--json"])
+    assert stats.exit_code == 0 and json.loads(stats.output)["articles"] > 0
+    refused = runner.invoke(main, ["index", "--update", str(news_index.parent / "archive")])
+    assert refused.exit_code == 2 and "not supported with --backend opensearch" in refused.output
+
+
+def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
+    from click.testing import CliRunner
+
+    from arshif.cli import main
+
+    result = CliRunner().invoke(main, ["search", "النفط", "--backend", "opensearch",
+                                       "--url", "http://reader:s3cret@127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "cannot reach OpenSearch at http://127.0.0.1:9" in result.output
+    assert "s3cret" not in result.output and "Traceback" not in result.output
