@@ -98,7 +98,16 @@ class Node:
                    "-Ecluster.routing.allocation.disk.threshold_enabled=false",
                    "-Enode.processors=1"]
         if os.geteuid() == 0:
-            # OpenSearch will not run as root: the node's folder becomes nobody's.
+            # OpenSearch will not run as root: the node's folder becomes nobody's,
+            # with a copy of the distribution if nobody cannot read it where it is
+            # (a checkout under a private folder).
+            readable = subprocess.run(
+                ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "test",
+                 "-r", str(self.distribution / "lib")], check=False).returncode == 0
+            if not readable:
+                copy = self.folder / "distribution"
+                shutil.copytree(self.distribution, copy, symlinks=True)
+                command[0] = str(copy / "bin" / "opensearch")
             shutil.chown(self.folder, "nobody", "nogroup")
             for path in self.folder.rglob("*"):
                 shutil.chown(path, "nobody", "nogroup")
