@@ -3,6 +3,8 @@ evaluator reads, so the limit is reached at the same point on any machine."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from search import budget
@@ -10,6 +12,8 @@ from search.backend import Request
 from search.budget import Budget, Metered, QueryTooCostly
 from search.engine import Engine
 
+#: A hang guard for a wait that an event ends.
+HANG_S = 60
 WILDCARDS = " ".join(f"*{c}*" for c in "ابتثجحخدذرزسشصضطظعغفقكلمنهوي" * 5)[:499]
 
 
@@ -163,16 +167,22 @@ def test_the_gate_is_shared_between_processes_and_freed_by_death(tmp_path):
         finally:
             os._exit(0)
     os.close(entered_w)
+    gate = budget.HeavyGate()
+    gate.share(path)
+    got: list[bool] = []
     try:
         assert os.read(entered_r, 1) == b"x"  # the event: it holds the gate
-        gate = budget.HeavyGate()
-        gate.share(path)
         with pytest.raises(budget.ServerBusy):
-            _heavy(gate)
+            _heavy(gate)  # waits GATE_WAIT_S, then is turned away
+        waiter = threading.Thread(target=lambda: got.append(gate.enter(wait=HANG_S)))
+        waiter.start()
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(entered_r)
+    waiter.join()
+    assert got == [True]  # in once the holder died, however long that took
+    gate.leave()
     _heavy(gate).close()
 
 

@@ -19,6 +19,11 @@ from search.backend import open_backend
 from web import prefork
 
 EXIT_ERROR = 2
+#: Request threads per worker.  Searching is CPU work, so threads beyond the
+#: core count only take turns at the GIL; but a costly request may wait
+#: without the CPU (search/budget.py's gate, web/errors.py's refusal pause)
+#: and must not leave ordinary searches without a thread.
+THREADS = 8
 SWITCH_INTERVAL_S = 0.0005
 
 #: Open connections each worker holds at once.  An idle or slow client holds
@@ -123,9 +128,8 @@ def display_url(host: str, port: int) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
-              help="Requests each worker process serves at once (searching is CPU work: "
-                   "more threads than cores only queue on the GIL).")
+@click.option("--threads", type=click.IntRange(1, 256), default=THREADS, show_default=True,
+              help="Requests each worker process serves at once.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Server processes sharing the port (default: one per core, at most 4).")
 @click.option("--debug", is_flag=True,

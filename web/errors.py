@@ -7,6 +7,7 @@ Bad parameters are 400s, unknown articles and pages 404s, a missing index a
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -27,6 +28,10 @@ MESSAGES = {
 }
 #: A query past its work budget (search/budget.py): what to change.
 TOO_COSTLY = "هذا البحث يتطلب عملًا أكثر مما يُسمح به لطلب واحد: قلّل علامات * و~ أو عدد الكلمات."
+#: A refused costly query is answered after this pause, which holds a server
+#: thread but no CPU: a client that repeats such a query as fast as it can
+#: then costs the server a refusal every half second, not a core.
+REFUSAL_PAUSE_S = 0.5
 #: Another costly search runs (search/budget.py's gate): come back shortly.
 BUSY = "يجري الآن بحث مكلف آخر، فلم يُنفَّذ هذا البحث. أعد المحاولة بعد لحظات."
 #: Seconds a client is asked to wait before trying a refused heavy search again.
@@ -62,6 +67,7 @@ def _search_error(exc: SearchError):
 
 
 def _too_costly(exc: QueryTooCostly):
+    time.sleep(REFUSAL_PAUSE_S)
     return error_response(400, TOO_COSTLY)
 
 
