@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 
 import numpy as np
 
@@ -246,6 +247,16 @@ class FlatPostings:
         field = self._fields.get(fieldname)
         return field.span(low, high, most) if field else ([], np.zeros(0, dtype=np.int64))
 
+    def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
+        """The terms of ``span`` that ``pattern`` matches (a bytes pattern of
+        one line, anchored with ``^`` and ``$`` under re.MULTILINE), and
+        their document frequencies in this segment."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            return [], np.zeros(0, dtype=np.int64)
+        return field.span_matching(low, high, most, pattern)
+
     def span_size(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> int:
         """How many terms ``span`` would list: two binary searches, no term read."""
         field = self._fields.get(fieldname)
@@ -359,6 +370,32 @@ class _Field:
         # The terms' bytes in one slice of the map, cut in Python: a prefix
         # or wildcard may list tens of thousands of terms.
         return self._block(lo, hi), counts
+
+    def span_matching(self, low: bytes, high: bytes | None, most: int,
+                      pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
+        # Why one regular expression over the span's terms, one per line, and
+        # not a Python match per term: a wildcard such as *ا* tests most of a
+        # field's vocabulary, and the regex engine does that in C.  Terms
+        # never hold a newline (the analyzer splits words on whitespace).
+        lo, hi = self.span_range(low, high, most)
+        if hi <= lo:
+            return [], np.zeros(0, dtype=np.int64)
+        base = int(self._term_ends[lo - 1]) if lo else 0
+        ends = self._term_ends[lo:hi].astype(np.int64) - base
+        newlines = ends + np.arange(hi - lo)  # each term's end, shifted by the newlines before it
+        lines = np.full(int(newlines[-1]) + 1, ord("\n"), dtype=np.uint8)
+        keep = np.ones(len(lines), dtype=bool)
+        keep[newlines] = False
+        lines[keep] = self._bytes[base:base + int(ends[-1])]
+        line_starts = np.concatenate(([0], newlines[:-1] + 1))
+        terms, at = [], []
+        for m in pattern.finditer(lines[:-1].tobytes()):  # no empty line after the last
+            terms.append(m.group())
+            at.append(m.start())
+        numbers = lo + np.searchsorted(line_starts, np.array(at, dtype=np.int64))
+        counts = (self._starts[numbers + 1].astype(np.int64)
+                  - self._starts[numbers].astype(np.int64))
+        return terms, counts
 
     def doc_count(self, i: int) -> int:
         if not 0 <= i < self._n:

@@ -166,3 +166,8 @@ class Metered:
         # Charged before the scan: a refused or gated request has not done it.
         self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
         return self._gen.span(fieldname, low, high, most)
+
+    def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      pattern) -> dict:
+        self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
+        return self._gen.span_matching(fieldname, low, high, most, pattern)

@@ -149,6 +149,17 @@ class Generation:
                 found[term] = found.get(term, 0) + count
         return found
 
+    def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      pattern) -> dict[bytes, int]:
+        """The terms of ``span`` that ``pattern`` (a multiline bytes pattern
+        of one term) matches, and their document frequencies."""
+        found: dict[bytes, int] = {}
+        for leaf in self.leaves:
+            terms, counts = leaf.flat.span_matching(fieldname, low, high, most, pattern)
+            for term, count in zip(terms, counts.tolist(), strict=True):
+                found[term] = found.get(term, 0) + count
+        return found
+
     def span_size(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> int:
         """How many vocabulary entries ``span`` scans: known before it does."""
         return sum(leaf.flat.span_size(fieldname, low, high, most) for leaf in self.leaves)

@@ -22,6 +22,7 @@ MAX_SCANNED_TERMS entries), so ``ا*`` costs what a long OR costs.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 from dataclasses import dataclass
 
@@ -466,7 +467,7 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
     finds them."""
     found = _frequencies(q, gen, reader, field)
     if len(found) > MAX_EXPANSIONS:
-        found = dict.fromkeys(sorted(found, key=lambda t: (-found[t], t))[:MAX_EXPANSIONS])
+        found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found, key=lambda t: (-found[t], t)))
     return sorted(found)
 
 
@@ -492,12 +493,25 @@ def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int
         prefix = field.to_bytes(q.text)
         return gen.span(fieldname, prefix, _after(prefix), MAX_SCANNED_TERMS)
     if isinstance(q, wq.Wildcard):
-        pattern = re.compile(fnmatch.translate(q.text))
         literal = field.to_bytes(re.split(r"[*?\[]", q.text, maxsplit=1)[0])
+        lines = line_pattern(q.text, field)
+        if lines is not None:
+            return gen.span_matching(fieldname, literal, _after(literal), MAX_SCANNED_TERMS, lines)
+        pattern = re.compile(fnmatch.translate(q.text))
     else:  # Regex
         pattern, literal = re.compile(q.text), b""
     found = gen.span(fieldname, literal, _after(literal), MAX_SCANNED_TERMS)
     return {t: n for t, n in found.items() if pattern.match(field.from_bytes(t))}
+
+
+def line_pattern(text: str, field) -> re.Pattern | None:
+    """A wildcard of ``*`` only as a bytes pattern matching one whole term
+    per line (flat.py's ``span_matching``); None for ``?`` and ``[...]``,
+    or a field whose terms are not the UTF-8 of their text."""
+    if "?" in text or "[" in text or field.to_bytes("ا") != "ا".encode():
+        return None
+    parts = [re.escape(field.to_bytes(part)) for part in text.split("*")]
+    return re.compile(b"^" + b"[^\n]*".join(parts) + b"$", re.MULTILINE)
 
 
 def _after(prefix: bytes) -> bytes | None:
