@@ -249,8 +249,9 @@ class FlatPostings:
 
     def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
                       pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
-        """The terms of ``span`` that ``pattern`` matches (a bytes pattern of
-        one line, anchored with ``^`` and ``$`` under re.MULTILINE), and
+        """The terms of ``span`` (whose terms all start with ``low``) whose
+        rest, after ``low``, ``pattern`` finds (a bytes pattern searched
+        over the rests one per line; a match may not cross a newline), and
         their document frequencies in this segment."""
         field = self._fields.get(fieldname)
         if field is None:
@@ -373,28 +374,37 @@ class _Field:
 
     def span_matching(self, low: bytes, high: bytes | None, most: int,
                       pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
-        # Why one regular expression over the span's terms, one per line, and
-        # not a Python match per term: a wildcard such as *ا* tests most of a
-        # field's vocabulary, and the regex engine does that in C.  Terms
-        # never hold a newline (the analyzer splits words on whitespace).
+        # Why one search over the span's terms laid out one per line, and not
+        # a match per term: a wildcard such as *ا* tests most of a field's
+        # vocabulary, and a pattern that starts with a literal is searched in
+        # C at the speed of a substring search.  Each line is a term without
+        # ``low`` (the span's common start), so a match cannot begin inside
+        # it.  Terms never hold a newline (the analyzer splits on spaces).
         lo, hi = self.span_range(low, high, most)
         if hi <= lo:
             return [], np.zeros(0, dtype=np.int64)
         base = int(self._term_ends[lo - 1]) if lo else 0
         ends = self._term_ends[lo:hi].astype(np.int64) - base
-        newlines = ends + np.arange(hi - lo)  # each term's end, shifted by the newlines before it
+        starts = np.concatenate(([0], ends[:-1]))
+        raw = np.asarray(self._bytes[base:base + int(ends[-1])])
+        cut = len(low)
+        if cut:
+            offset = np.arange(len(raw)) - np.repeat(starts, ends - starts)
+            raw = raw[offset >= cut]
+        rest_ends = np.cumsum(ends - starts - cut)
+        newlines = rest_ends + np.arange(hi - lo)  # each rest's end, after the newlines before it
         lines = np.full(int(newlines[-1]) + 1, ord("\n"), dtype=np.uint8)
         keep = np.ones(len(lines), dtype=bool)
         keep[newlines] = False
-        lines[keep] = self._bytes[base:base + int(ends[-1])]
-        line_starts = np.concatenate(([0], newlines[:-1] + 1))
-        terms, at = [], []
-        for m in pattern.finditer(lines[:-1].tobytes()):  # no empty line after the last
-            terms.append(m.group())
-            at.append(m.start())
-        numbers = lo + np.searchsorted(line_starts, np.array(at, dtype=np.int64))
-        counts = (self._starts[numbers + 1].astype(np.int64)
-                  - self._starts[numbers].astype(np.int64))
+        lines[keep] = raw
+        at = [m.start() for m in pattern.finditer(lines.tobytes())]
+        found = np.unique(np.searchsorted(newlines, np.array(at, dtype=np.int64)))
+        first = found + lo
+        term_starts = (starts[found] + base).tolist()
+        term_ends = (ends[found] + base).tolist()
+        block = self._bytes
+        terms = [block[a:b].tobytes() for a, b in zip(term_starts, term_ends, strict=True)]
+        counts = self._starts[first + 1].astype(np.int64) - self._starts[first].astype(np.int64)
         return terms, counts
 
     def doc_count(self, i: int) -> int:

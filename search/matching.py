@@ -494,9 +494,9 @@ def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int
         return gen.span(fieldname, prefix, _after(prefix), MAX_SCANNED_TERMS)
     if isinstance(q, wq.Wildcard):
         literal = field.to_bytes(re.split(r"[*?\[]", q.text, maxsplit=1)[0])
-        lines = line_pattern(q.text, field)
-        if lines is not None:
-            return gen.span_matching(fieldname, literal, _after(literal), MAX_SCANNED_TERMS, lines)
+        rest = rest_pattern(q.text, field)
+        if rest is not None:
+            return gen.span_matching(fieldname, literal, _after(literal), MAX_SCANNED_TERMS, rest)
         pattern = re.compile(fnmatch.translate(q.text))
     else:  # Regex
         pattern, literal = re.compile(q.text), b""
@@ -504,14 +504,20 @@ def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int
     return {t: n for t, n in found.items() if pattern.match(field.from_bytes(t))}
 
 
-def line_pattern(text: str, field) -> re.Pattern | None:
-    """A wildcard of ``*`` only as a bytes pattern matching one whole term
-    per line (flat.py's ``span_matching``); None for ``?`` and ``[...]``,
-    or a field whose terms are not the UTF-8 of their text."""
+def rest_pattern(text: str, field) -> re.Pattern | None:
+    """What a wildcard of ``*`` only asks of a term after its literal start
+    (which the span of terms it scans already gives): its other literals in
+    order, the last at the end unless the wildcard ends with ``*``, searched
+    by flat.py's ``span_matching`` over one term per line.  None for ``?``
+    and ``[...]``, for a wildcard whose start is all it asks, and for a field
+    whose terms are not the UTF-8 of their text."""
     if "?" in text or "[" in text or field.to_bytes("ا") != "ا".encode():
         return None
-    parts = [re.escape(field.to_bytes(part)) for part in text.split("*")]
-    return re.compile(b"^" + b"[^\n]*".join(parts) + b"$", re.MULTILINE)
+    literals = [field.to_bytes(part) for part in text.split("*")[1:] if part]
+    if not literals:
+        return None
+    pattern = b"[^\n]*?".join(re.escape(literal) for literal in literals)
+    return re.compile(pattern if text.endswith("*") else pattern + b"(?=\n)")
 
 
 def _after(prefix: bytes) -> bytes | None:
