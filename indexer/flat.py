@@ -398,12 +398,12 @@ class _Field:
         keep[newlines] = False
         lines[keep] = raw
         at = [m.start() for m in pattern.finditer(lines.tobytes())]
-        found = np.unique(np.searchsorted(newlines, np.array(at, dtype=np.int64)))
+        found = np.searchsorted(newlines, np.array(at, dtype=np.int64))  # sorted: at is
+        found = found[np.flatnonzero(np.diff(found, prepend=-1))]  # one per line
+        whole = self._bytes[base:base + int(ends[-1])].tobytes()
+        terms = [whole[a:b] for a, b in zip(starts[found].tolist(), ends[found].tolist(),
+                                            strict=True)]
         first = found + lo
-        term_starts = (starts[found] + base).tolist()
-        term_ends = (ends[found] + base).tolist()
-        block = self._bytes
-        terms = [block[a:b].tobytes() for a, b in zip(term_starts, term_ends, strict=True)]
         counts = self._starts[first + 1].astype(np.int64) - self._starts[first].astype(np.int64)
         return terms, counts
 
