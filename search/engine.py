@@ -198,7 +198,15 @@ class Engine:
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
-        Bo1 model over the stored body) OR-ed, ranked like any query."""
+        Bo1 model over the stored body) OR-ed, ranked like any query.  None
+        (an empty list) past the work budget or while another costly search
+        runs: the article page shows them beside the article, not instead."""
+        try:
+            return self._more_like_this(article_id, limit)
+        except (QueryTooCostly, ServerBusy):
+            return []
+
+    def _more_like_this(self, article_id: str, limit: int) -> list[Hit]:
         with self.view().metered() as view:
             docnum = view.searcher.document_number(id=article_id)
             if docnum is None:

@@ -216,3 +216,23 @@ def test_busy_is_a_503_that_says_when_to_retry(news_index, monkeypatch):
     assert page.headers["Retry-After"] == "1"
     assert api.status_code == 503 and api.get_json() == {"error": BUSY}
     assert client.get("/", query_string={"q": "النفط"}).status_code == 200
+
+
+def test_the_article_page_goes_without_similar_articles_when_busy(news_index, monkeypatch):
+    """"More like this" is a heavy search like any other; while another runs,
+    the article page is still served, without it."""
+    from web.app import create_app
+
+    engine = Engine(news_index)
+    some_id = engine.ranked_ids("النفط")[0][0]
+    assert engine.more_like_this(some_id)
+    monkeypatch.setattr(budget, "HEAVY_UNITS", 1)
+    monkeypatch.setattr(budget, "GATE_WAIT_S", 0)
+    client = create_app(news_index).test_client()
+    assert budget.GATE.enter()
+    try:
+        assert engine.more_like_this(some_id) == []
+        page = client.get(f"/article/{some_id}")
+    finally:
+        budget.GATE.leave()
+    assert page.status_code == 200
