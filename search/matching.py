@@ -64,7 +64,7 @@ def evaluate(q: wq.Query, gen: Generation, reader) -> Match:
     if handler is None:
         handler = next((h for cls, h in _HANDLERS.items() if isinstance(q, cls)), None)
     if handler is None:
-        if q is wq.NullQuery:
+        if isinstance(q, type(wq.NullQuery)):  # copies of it too (query rewrites copy)
             return _empty()
         raise TypeError(f"no evaluation for {type(q).__name__} queries")
     return handler(q, gen, reader)

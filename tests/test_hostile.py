@@ -267,6 +267,16 @@ def test_lone_surrogates_in_queries(hengine, text):
     hengine.search(Request(q=text + " \udcff الاقتصاد"))
 
 
+@pytest.mark.parametrize("text", ["date:[2023 to", "date:[to", "التاريخ:[2023 TO",
+                                  "date:[2023 to] النفط", "(date:[ to"])
+def test_unfinished_date_ranges_answer(hengine, text):
+    """An unfinished range parses to a query holding a copy of Whoosh's null
+    query, which matches nothing (it used to raise, a 500 on the web)."""
+    result = hengine.search(Request(q=text))
+    assert result.total >= 0
+    hengine.ranked_ids(text)
+
+
 @pytest.mark.parametrize("text", ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000,
                                   "a* " * 30_000, "NOT " * 20_000])
 def test_very_long_queries_are_refused_or_cut(hengine, text):
