@@ -42,13 +42,15 @@ class Row:
 
 
 def rows(backend: Backend, req: Request, link: Callable[[str], str],
-         limit: int = MAX_EXPORT_ROWS) -> Iterator[Row]:
-    """The rows of ``req``'s result set, best first.
+         limit: int | None = None) -> Iterator[Row]:
+    """The rows of ``req``'s result set, best first: at most ``limit``
+    (default and most ``MAX_EXPORT_ROWS``).
 
     The ranking is done before this returns (a request past its work budget
     raises ``QueryTooCostly`` here, before anything is written); the
     articles are read as the rows are taken.
     """
+    limit = MAX_EXPORT_ROWS if limit is None else limit
     if not 1 <= limit <= MAX_EXPORT_ROWS:
         raise SearchError(f"an export holds 1 to {MAX_EXPORT_ROWS} rows")
     req = replace(req, page=1)
