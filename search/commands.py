@@ -148,7 +148,7 @@ def write_export(engine: Backend, req: Request, fmt: str, limit: int | None,
     found = export.rows(engine, req, link, limit)
     counted = _counted(found)
     chunks = export.csv_chunks(counted) if fmt == "csv" else export.json_chunks(req.q, counted)
-    out = click.get_binary_stream("stdout")  # the bytes the download has, on any platform
+    out = sys.stdout.buffer  # the bytes the download has, on any platform
     for chunk in chunks:
         out.write(chunk.encode("utf-8"))
     out.flush()
