@@ -316,6 +316,13 @@ def test_feed_escapes_and_leaves_out_undated_articles(client, tmp_path):
     assert empty.findtext(f"{ATOM}updated") == "1970-01-01T00:00:00+00:00"
 
 
+@pytest.mark.parametrize("q", ["عاجل\x00", "\x01عاجل\x0b", "عاجل\ufffe", "\x1fعاجل"])
+def test_feed_of_a_query_with_characters_xml_cannot_hold(client, q):
+    root = atom(client, q=q)
+    assert root.findtext(f"{ATOM}title").startswith("أرشيف: ")
+    assert len(root.findall(f"{ATOM}entry")) == 1
+
+
 def test_results_page_links_its_feed(client):
     page = client.get("/", query_string={"q": ECONOMY, "from": "2023",
                                          "sort": "oldest"}).get_data(as_text=True)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, request, url_for
 
+from indexer.decode import clean_text
 from search.backend import Request
 from web import context
 from web.params import BadParam, parse_state
@@ -44,11 +45,14 @@ def feed():
                                     date_to=state.date_to, source=state.source or None,
                                     sort="newest", facets=False))
     hits = [h for h in result.hits if h.date]
+    # XML cannot hold every character a URL can carry (NUL, other controls,
+    # noncharacters): the query is shown as the index stores text.
+    shown = clean_text(state.q)
 
     fg = FeedGenerator()
     fg.id(url_for("feed.feed", **args, _external=True))
-    fg.title(f"أرشيف: {state.q}")
-    fg.subtitle(f"أحدث المقالات التي تطابق «{state.q}» في أرشيف الأخبار")
+    fg.title(f"أرشيف: {shown}")
+    fg.subtitle(f"أحدث المقالات التي تطابق «{shown}» في أرشيف الأخبار")
     fg.author({"name": "أرشيف"})
     fg.language("ar")
     fg.generator("arshif")
