@@ -146,7 +146,7 @@ def write_export(engine: Backend, req: Request, fmt: str, limit: int | None,
         return f"{base}/article/{quote(article_id, safe='/')}"
 
     found = export.rows(engine, req, link, limit)
-    counted = _counted(found)
+    counted = _Counted(found)
     chunks = export.csv_chunks(counted) if fmt == "csv" else export.json_chunks(req.q, counted)
     out = sys.stdout.buffer  # the bytes the download has, on any platform
     for chunk in chunks:
@@ -155,7 +155,7 @@ def write_export(engine: Backend, req: Request, fmt: str, limit: int | None,
     return EXIT_FOUND if counted.rows else EXIT_NONE
 
 
-class _counted:
+class _Counted:
     """Rows passed through, counted: the exit status says whether any was found."""
 
     def __init__(self, rows):
