@@ -25,7 +25,13 @@ MAX_PER_PAGE = 100
 
 
 class SearchError(ValueError):
-    """A request that cannot be answered (bad page, bad date...): a 400, exit 2."""
+    """A request that cannot be answered (bad page, bad date...): a 400, exit 2.
+
+    ``code`` names the problem for programs (the JSON API's ``code``)."""
+
+    def __init__(self, message: str, code: str = "bad_request"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -42,15 +48,17 @@ class Request:
 
     def check(self) -> None:
         if len(self.q) > MAX_QUERY_CHARS:
-            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters",
+                              "query_too_long")
         if self.sort not in SORTS:
-            raise SearchError(f"sort must be one of {', '.join(SORTS)}")
+            raise SearchError(f"sort must be one of {', '.join(SORTS)}", "bad_sort")
         if not 1 <= self.page <= MAX_PAGE:
-            raise SearchError(f"page must be between 1 and {MAX_PAGE}")
+            raise SearchError(f"page must be between 1 and {MAX_PAGE}", "bad_page")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise SearchError(f"page size must be between 1 and {MAX_PER_PAGE}")
+            raise SearchError(f"page size must be between 1 and {MAX_PER_PAGE}",
+                              "bad_per_page")
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise SearchError("the start date is after the end date")
+            raise SearchError("the start date is after the end date", "date_order")
 
 
 @dataclass
@@ -70,14 +78,16 @@ class Result:
     query: str
     total: int
     page: int
-    pages: int
+    pages: int  # pages the hits fill
+    last_page: int  # the deepest page that can be opened: pages, at most MAX_PAGE
     per_page: int
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     facets: dict = field(default_factory=dict)
     suggestion: str | None = None
     partial: bool = False  # a limit cut the search short
-    message: str | None = None  # e.g. why a query found nothing
+    message: str | None = None  # why a query found nothing (Arabic: search/messages.py)
+    code: str | None = None  # the message's stable name, for programs
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -11,9 +11,10 @@ from urllib.parse import quote
 
 import click
 
+from arshif.output import EXIT_FOUND, EXIT_NONE, count, fail, number
 from indexer import store
 from indexer.commands import index_option
-from search import evaluate, export
+from search import evaluate, export, messages
 from search.backend import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -25,7 +26,6 @@ from search.backend import (
 )
 from search.dates import parse_user_date
 
-EXIT_FOUND, EXIT_NONE, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "csv")
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -51,11 +51,6 @@ def _date_option(name, dest, help_text):
             raise click.BadParameter(str(exc)) from None
 
     return click.option(name, dest, callback=callback, metavar="DATE", help=help_text)
-
-
-def fail(message: str) -> None:
-    click.echo(f"arshif: {message}", err=True)
-    sys.exit(EXIT_ERROR)
 
 
 def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
@@ -117,7 +112,7 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, f
             if not (batch and run):
                 fail("--batch and --run go together")
             n = run_batch(engine, batch, run, limit or evaluate.DEPTH)
-            click.echo(f"{n} queries -> {run}", err=True)
+            click.echo(f"{count(n, 'query', 'queries')} -> {run}", err=True)
             return
         if not query or not query.strip():
             fail("give a query, e.g. arshif search 'حفتر روسيا'")
@@ -130,6 +125,9 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, f
         fail(str(exc))
     except (SearchError, evaluate.EvalInputError, UnicodeDecodeError) as exc:
         fail(str(exc))
+    if result.code == messages.PAST_LAST_PAGE:
+        fail(f"page {number(result.page)} is past the last page: "
+             f"{count(result.total, 'result')} fill {count(result.pages, 'page')}")
     if fmt == "json":
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -172,10 +170,17 @@ def format_result(result, color: bool) -> str:
     if result.total:
         first = (result.page - 1) * result.per_page + 1
         last = first + len(result.hits) - 1
-        lines.append(f"{result.total} results ({result.took_ms:.0f} ms), showing {first}-{last}"
-                     + (" [time limit reached: partial]" if result.partial else ""))
+        head = (f"{count(result.total, 'result')} ({result.took_ms:.0f} ms), "
+                f"showing {number(first)}-{number(last)}")
+        if result.pages > 1:
+            head += f", page {number(result.page)} of {number(result.pages)}"
+        if result.last_page < result.pages:
+            head += f" (only pages 1-{number(result.last_page)} can be opened: narrow the search)"
+        lines.append(head + (" [time limit reached: partial]" if result.partial else ""))
+    elif result.code in (None, messages.NO_RESULTS):
+        lines.append("no results")
     else:
-        lines.append(f"no results ({result.message or 'nothing matched'})")
+        lines.append(f"no results: {messages.english(result.code)}")
     if result.suggestion:
         lines.append(f"did you mean: {result.suggestion}")
     for hit in result.hits:

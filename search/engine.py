@@ -24,8 +24,8 @@ import numpy as np
 from whoosh import query as wq, scoring
 
 from indexer import manifest, store
-from search import highlight, matching
-from search.backend import Article, Hit, Request, Result
+from search import highlight, matching, messages
+from search.backend import MAX_PAGE, Article, Hit, Request, Result
 from search.budget import FUZZY_UNITS, PATTERN_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
 from search.facets import count_facets
 from search.generation import Generation
@@ -300,12 +300,11 @@ class _View:
 def _search(view: _View, req: Request, started: float) -> Result:
     """One request's answer, read through its metered view."""
     parsed = view.parse(req.q)
-    result = Result(query=parsed.text, total=0, page=req.page, pages=0,
+    result = Result(query=parsed.text, total=0, page=req.page, pages=0, last_page=0,
                     per_page=req.per_page, took_ms=0.0)
     if parsed.query is wq.NullQuery:
-        result.message = ("only common words: nothing to search" if parsed.text
-                          else "empty query")
-        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        _explain(result, messages.ONLY_COMMON_WORDS if parsed.text else messages.EMPTY_QUERY)
+        result.took_ms = _elapsed_ms(started)
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
     match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
@@ -316,6 +315,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
     if req.facets:
         result.facets = count_facets(view.gen, matched)
     result.pages = -(-result.total // req.per_page) if result.total else 0
+    result.last_page = min(result.pages, MAX_PAGE)
     start = (req.page - 1) * req.per_page
     terms = _highlight_terms(parsed)
     for rank in range(start, len(docnums)):
@@ -327,8 +327,10 @@ def _search(view: _View, req: Request, started: float) -> Result:
         except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
             result.suggestion = None
     if not result.total:
-        result.message = "no results"
-    result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        _explain(result, messages.NO_RESULTS)
+    elif req.page > result.pages:
+        _explain(result, messages.PAST_LAST_PAGE)
+    result.took_ms = _elapsed_ms(started)
     return result
 
 
@@ -353,6 +355,15 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     matched = view.matching_docs(query, keep)
     first, _ = matching.top(matching.Match(matched, np.zeros(len(matched))), limit, order)
     return view.score_docs(query, np.sort(first)), order, matched
+
+
+def _explain(result: Result, code: str) -> None:
+    result.code, result.message = code, messages.arabic(code)
+
+
+def _elapsed_ms(started: float) -> float:
+    """Milliseconds since ``started``, to a tenth: finer is timer noise."""
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:

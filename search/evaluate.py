@@ -26,6 +26,7 @@ from pathlib import Path
 
 import click
 
+from arshif.output import count, number
 from indexer import store
 from indexer.commands import index_option
 
@@ -192,14 +193,15 @@ def write_run(run: Run, path: Path, tag: str = "arshif") -> None:
 
 def format_report(report: Report) -> str:
     lines = [f"{label:<11} {report.metrics[label]:.4f}" for label, _ in MEASURES]
-    lines.append(f"{'queries':<11} {report.queries}")
+    lines.append(f"{'queries':<11} {number(report.queries)}")
     notes = []
     if report.no_results:
-        notes.append(f"{report.no_results} found nothing")
+        notes.append(f"{count(report.no_results, 'query', 'queries')} found nothing")
     if report.unjudged:
-        notes.append(f"{report.unjudged} without relevant judgments skipped")
+        notes.append(f"{count(report.unjudged, 'query', 'queries')}"
+                     " without relevant judgments skipped")
     if report.missing_text:
-        notes.append(f"{report.missing_text} judged qids without a query skipped")
+        notes.append(f"{count(report.missing_text, 'judged qid')} without a query skipped")
     if notes:
         lines.append("note:       " + "; ".join(notes))
     lines.append(f"{'time':<11} {report.seconds:.1f} s ({report.ms_per_query:.1f} ms/query)")

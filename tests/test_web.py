@@ -237,25 +237,43 @@ def test_malformed_queries_still_answer(client, q):
     assert client.get("/api/search", query_string={"q": q}).status_code == 200
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"page": "0"}, "رقم الصفحة"),
-    ({"page": "abc"}, "رقم الصفحة"),
-    ({"page": "101"}, "رقم الصفحة"),
-    ({"per_page": str(MAX_PER_PAGE + 1)}, "عدد النتائج"),
-    ({"per_page": "0"}, "عدد النتائج"),
-    ({"sort": "random"}, "الترتيب"),
-    ({"from": "abc"}, "تاريخ البداية"),
-    ({"to": "2023-13"}, "تاريخ النهاية"),
-    ({"from": "2024", "to": "2023"}, "بعد تاريخ النهاية"),
-    ({"q": "ا" * (MAX_QUERY_CHARS + 1)}, "طويل"),
+@pytest.mark.parametrize("params, words, code", [
+    ({"page": "0"}, "رقم الصفحة", "bad_page"),
+    ({"page": "abc"}, "رقم الصفحة", "bad_page"),
+    ({"page": "101"}, "رقم الصفحة", "bad_page"),
+    ({"per_page": str(MAX_PER_PAGE + 1)}, "عدد النتائج", "bad_per_page"),
+    ({"per_page": "0"}, "عدد النتائج", "bad_per_page"),
+    ({"sort": "random"}, "الترتيب", "bad_sort"),
+    ({"from": "abc"}, "تاريخ البداية", "bad_date"),
+    ({"to": "2023-13"}, "تاريخ النهاية", "bad_date"),
+    ({"from": "2024", "to": "2023"}, "بعد تاريخ النهاية", "date_order"),
+    ({"q": "ا" * (MAX_QUERY_CHARS + 1)}, "طويل", "query_too_long"),
 ])
-def test_bad_parameters_are_400_in_arabic(client, params, words):
+def test_bad_parameters_are_400_in_arabic(client, params, words, code):
     query = {"q": ECONOMY, **params}
     res = client.get("/", query_string=query)
     assert res.status_code == 400
     assert words in html(res) and "طلب غير صالح" in html(res)
     api = client.get("/api/search", query_string=query)
     assert api.status_code == 400 and words in api.get_json()["error"]
+    assert api.get_json()["code"] == code
+
+
+def test_api_errors_are_arabic_with_a_stable_code(client, tmp_path):
+    """One language for the API's human texts (Arabic), and a code for programs."""
+    arabic = re.compile("^[^a-zA-Z]*$")  # no English words (the parameter name q aside)
+    cases = [(client.get("/api/search"), 400, "missing_query"),
+             (client.get("/api/article/no-such-id"), 404, "not_found"),
+             (client.post("/api/search?q=x"), 405, "method_not_allowed"),
+             (create_app(tmp_path / "none").test_client().get("/api/search?q=x"), 503,
+              "no_index")]
+    for res, status, code in cases:
+        data = res.get_json()
+        assert res.status_code == status and set(data) == {"error", "code"}
+        assert data["code"] == code
+        assert arabic.match(data["error"].replace(" q ", " ")), data["error"]
+    ok = client.get("/api/search", query_string={"q": "كلمةغيرموجودةأبدا"}).get_json()
+    assert ok["code"] == "no_results" and ok["message"] == "لم نجد مقالات تطابق بحثك."
 
 
 def test_long_query_at_the_limit_is_searched(client):
@@ -523,7 +541,7 @@ def test_page_links():
     assert page_links(1, 1) == []
     assert page_links(1, 8) == [1, 2, 3, None, 8]
     assert page_links(5, 9) == [1, None, 3, 4, 5, 6, 7, None, 9]
-    assert page_links(1, 500)[-1] == 100  # the engine serves no deeper page
+    assert page_links(98, 100) == [1, None, 96, 97, 98, 99, 100]
 
 
 def test_timeline_fills_gaps_and_switches_to_years():

@@ -19,7 +19,7 @@ MORE_LIKE_THIS = 5
 def search():
     state = parse_state(request.args)
     if not state.q:
-        raise BadParam("المعامل q (نص البحث) مطلوب.")
+        raise BadParam("المعامل q (نص البحث) مطلوب.", "missing_query", "q")
     return jsonify(context.search(state.request()).as_dict())
 
 

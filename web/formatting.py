@@ -1,4 +1,4 @@
-"""Arabic text for the UI: dates, counts and engine messages.
+"""Arabic text for the UI: dates and counts.
 
 Dates are shown one way everywhere ("26 سبتمبر 2023": Western digits, the
 month names used across Arab news sites), whatever form the index stores.
@@ -10,15 +10,6 @@ from datetime import date
 
 MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
           "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
-
-#: The engine explains an empty result in English; the page speaks Arabic.
-MESSAGES = {
-    "empty query": "اكتب كلمة أو أكثر للبحث.",
-    "only common words: nothing to search":
-        "الاستعلام لا يحوي إلا كلمات شائعة جدًا؛ جرّب كلمات أكثر تحديدًا.",
-    "no results": "لم نجد مقالات تطابق بحثك.",
-}
-
 
 def arabic_date(value) -> str:
     """'2023-09-26' (or a date, or '2023-09', '2023') -> '26 سبتمبر 2023'.
@@ -71,10 +62,3 @@ def seconds(ms: float) -> str:
     if ms < 10:
         return "أقل من 0.01 ثانية"
     return f"{ms / 1000:.2f} ثانية"
-
-
-def message(text: str | None) -> str:
-    """The engine's (English) explanation of an empty result, in Arabic."""
-    if not text:
-        return ""
-    return MESSAGES.get(text, MESSAGES["no results"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import context
-from web.pagination import last_page, page_links
+from web.pagination import page_links
 from web.params import MAX_QUERY_CHARS, parse_state
 from web.timeline import build_timeline
 
@@ -32,7 +32,7 @@ def search():
     return render_template(
         "results.html", state=state, result=result,
         timeline=build_timeline(result.facets),
-        pages=page_links(result.page, result.pages), last_page=last_page(result.pages),
+        pages=page_links(result.page, result.last_page), last_page=result.last_page,
         first=(result.page - 1) * result.per_page + 1,
     )
 

@@ -22,7 +22,15 @@ DEFAULTS = {"sort": "relevance", "per_page": str(DEFAULT_PER_PAGE), "page": "1"}
 
 
 class BadParam(ValueError):
-    """A request parameter the user must fix: rendered as a 400 in Arabic."""
+    """A request parameter the user must fix: rendered as a 400 in Arabic.
+
+    ``code`` names the problem for programs (the JSON API's ``code``, the
+    same names as ``SearchError``'s); ``field`` is the parameter to fix."""
+
+    def __init__(self, message: str, code: str = "bad_request", field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -71,16 +79,16 @@ class SearchState:
                        source=self.source or None, sort=self.sort)
 
 
-def _int(raw: dict, key: str, default: int, low: int, high: int, what: str) -> int:
+def _int(raw: dict, key: str, default: int, low: int, high: int, what: str, code: str) -> int:
     text = raw.get(key, "")
     if not text:
         return default
     try:
         value = int(text)
     except ValueError:
-        raise BadParam(f"{what} يجب أن يكون رقمًا بين {low} و{high}.") from None
+        raise BadParam(f"{what} يجب أن يكون رقمًا بين {low} و{high}.", code, key) from None
     if not low <= value <= high:
-        raise BadParam(f"{what} يجب أن يكون بين {low} و{high}.")
+        raise BadParam(f"{what} يجب أن يكون بين {low} و{high}.", code, key)
     return value
 
 
@@ -91,24 +99,28 @@ def _date(raw: dict, key: str, end: bool, what: str) -> date | None:
     try:
         return parse_user_date(text, end=end)
     except ValueError:
-        raise BadParam(f"{what} غير مفهوم: اكتبه مثل 2023 أو 2023-09 أو 2023-09-26.") from None
+        raise BadParam(f"{what} غير مفهوم: اكتبه مثل 2023 أو 2023-09 أو 2023-09-26.",
+                       "bad_date", key) from None
 
 
 def parse_state(args) -> SearchState:
     """Read and check the search parameters of a request (``request.args``)."""
     raw = {k: args.get(k, "").strip() for k in KEYS if args.get(k, "").strip()}
     if len(args.get("q", "")) > MAX_QUERY_CHARS:
-        raise BadParam(f"نص البحث طويل جدًا: الحد الأقصى {MAX_QUERY_CHARS} حرف.")
+        raise BadParam(f"نص البحث طويل جدًا: الحد الأقصى {MAX_QUERY_CHARS} حرف.",
+                       "query_too_long", "q")
     if raw.get("sort", "relevance") not in SORTS:
-        raise BadParam("طريقة الترتيب غير معروفة: اختر الأكثر صلة أو الأحدث أو الأقدم.")
+        raise BadParam("طريقة الترتيب غير معروفة: اختر الأكثر صلة أو الأحدث أو الأقدم.",
+                       "bad_sort", "sort")
     state = SearchState(
         raw=raw,
-        page=_int(raw, "page", 1, 1, MAX_PAGE, "رقم الصفحة"),
-        per_page=_int(raw, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "عدد النتائج في الصفحة"),
+        page=_int(raw, "page", 1, 1, MAX_PAGE, "رقم الصفحة", "bad_page"),
+        per_page=_int(raw, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "عدد النتائج في الصفحة",
+                      "bad_per_page"),
         date_from=_date(raw, "from", False, "تاريخ البداية"),
         date_to=_date(raw, "to", True, "تاريخ النهاية"),
     )
     if state.date_from and state.date_to and state.date_from > state.date_to:
-        raise BadParam("تاريخ البداية بعد تاريخ النهاية.")
+        raise BadParam("تاريخ البداية بعد تاريخ النهاية.", "date_order", "from")
     return state
 
