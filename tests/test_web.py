@@ -253,10 +253,47 @@ def test_bad_parameters_are_400_in_arabic(client, params, words, code):
     query = {"q": ECONOMY, **params}
     res = client.get("/", query_string=query)
     assert res.status_code == 400
-    assert words in html(res) and "طلب غير صالح" in html(res)
+    assert words in html(res)
+    # A date typed in the options is shown next to its field; the rest is an error page.
+    inline = code in ("bad_date", "date_order")
+    assert ("طلب غير صالح" in html(res)) != inline
+    assert ('class="field-error"' in html(res)) == inline
     api = client.get("/api/search", query_string=query)
     assert api.status_code == 400 and words in api.get_json()["error"]
     assert api.get_json()["code"] == code
+
+
+@pytest.mark.parametrize("field, other", [("from", "to"), ("to", "from")])
+def test_a_bad_date_is_shown_next_to_its_field(client, field, other):
+    """What was typed stays, the options stay open, and the message is by the field."""
+    res = client.get("/", query_string={"q": ECONOMY, field: " 2023-13 ", other: "",
+                                        "source": "الجزيرة", "sort": "relevance"})
+    page = html(res)
+    assert res.status_code == 400
+    assert re.search(r'<details class="advanced" open>', page)
+    box = re.search(rf'<input name="{field}" value="2023-13"[^>]*>', page).group()
+    assert 'aria-invalid="true"' in box and f'aria-describedby="{field}-error"' in box
+    assert "autofocus" in box
+    label = page[page.index(box):page.index("</label>", page.index(box))]
+    assert f'<span class="field-error" id="{field}-error">' in label
+    assert "غير مفهوم" in label and '<bdi dir="ltr">2023-09</bdi>' in label
+    assert re.search(rf'<input name="{other}" value=""', page)
+    assert 'name="source" value="الجزيرة"' in page and f'value="{ECONOMY}"' in page
+    assert '<li class="hit">' not in page and "طلب غير صالح" not in page
+
+
+def test_a_bad_date_without_a_query_keeps_the_form_too(client):
+    page = html(client.get("/", query_string={"from": "abc"}))
+    assert '<input name="from" value="abc"' in page and 'class="field-error"' in page
+
+
+def test_ltr_runs_isolate_latin_and_numbers():
+    from web.formatting import ltr_runs
+
+    assert ltr_runs("اكتبه مثل 2023 أو 2023-09.") == (
+        'اكتبه مثل <bdi dir="ltr">2023</bdi> أو <bdi dir="ltr">2023-09</bdi>.')
+    assert ltr_runs("شغّل arshif index الآن") == 'شغّل <bdi dir="ltr">arshif index</bdi> الآن'
+    assert "<b>" not in ltr_runs("<b>1</b>") and "&lt;" in ltr_runs("<b>1</b>")  # escaped
 
 
 def test_api_errors_are_arabic_with_a_stable_code(client, tmp_path):

@@ -6,10 +6,34 @@ month names used across Arab news sites), whatever form the index stores.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+from markupsafe import Markup, escape
 
 MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
           "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
+
+#: A run of Latin letters and digits, with the separators and spaces inside it
+#: (2023-09-26, arshif index, 500).
+_LTR_RUN = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z_./:\- ]*[0-9A-Za-z])?")
+
+
+def ltr_runs(text: str) -> Markup:
+    """Escaped text with each Latin or number run in ``<bdi dir="ltr">``.
+
+    In right-to-left text the bidi algorithm reads digits after Arabic
+    letters as Arabic numbers, which a "-" does not join: "2023-09" would be
+    shown as "09-2023", teaching the wrong format.  Isolated left-to-right,
+    each run reads as typed.
+    """
+    out, pos = [], 0
+    for m in _LTR_RUN.finditer(text):
+        out += [escape(text[pos:m.start()]), Markup('<bdi dir="ltr">%s</bdi>') % m.group()]
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
 
 def arabic_date(value) -> str:
     """'2023-09-26' (or a date, or '2023-09', '2023') -> '26 سبتمبر 2023'.

@@ -10,17 +10,25 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import context
 from web.pagination import page_links
-from web.params import MAX_QUERY_CHARS, parse_state
+from web.params import MAX_QUERY_CHARS, BadParam, parse_state, typed_state
 from web.timeline import build_timeline
 
 bp = Blueprint("pages", __name__)
 MORE_LIKE_THIS = 5
+#: Options typed into the form: a mistake there is shown next to the field.
+TYPED_OPTIONS = ("from", "to")
 
 
 @bp.get("/")
 def search():
     """The home page without a query, the results page with one."""
-    state = parse_state(request.args)
+    try:
+        state = parse_state(request.args)
+    except BadParam as exc:
+        if exc.field not in TYPED_OPTIONS:
+            raise  # the full error page: not something typed in the form
+        return render_template("fix_options.html", state=typed_state(request.args),
+                               errors={exc.field: str(exc)}), 400
     canonical = state.args(page=state.page)
     if request.args.to_dict() != canonical:
         # The plain GET form also sends empty and default fields; a redirect

@@ -103,9 +103,19 @@ def _date(raw: dict, key: str, end: bool, what: str) -> date | None:
                        "bad_date", key) from None
 
 
+def _typed(args) -> dict:
+    return {k: args.get(k, "").strip() for k in KEYS if args.get(k, "").strip()}
+
+
+def typed_state(args) -> SearchState:
+    """The parameters as typed, none of them parsed: to show the form again
+    with what was typed and what to fix."""
+    return SearchState(raw=_typed(args))
+
+
 def parse_state(args) -> SearchState:
     """Read and check the search parameters of a request (``request.args``)."""
-    raw = {k: args.get(k, "").strip() for k in KEYS if args.get(k, "").strip()}
+    raw = _typed(args)
     if len(args.get("q", "")) > MAX_QUERY_CHARS:
         raise BadParam(f"نص البحث طويل جدًا: الحد الأقصى {MAX_QUERY_CHARS} حرف.",
                        "query_too_long", "q")
