@@ -13,6 +13,7 @@ hit count all read that one match, and the page's hits are highlighted
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -60,6 +61,7 @@ class _Live:
     index: object
     parser: object
     generation: Generation
+    stats: dict | None = None  # Engine.stats, computed once: a generation never changes
 
 
 class Engine:
@@ -134,8 +136,16 @@ class Engine:
 
     def stats(self) -> dict:
         """What the live generation holds: live articles only (an update or a
-        parallel build leaves deleted documents in the segments)."""
+        parallel build leaves deleted documents in the segments).
+
+        Counted once per generation (the home page shows it on every visit);
+        each caller gets its own copy."""
         live = self._open_live()
+        if live.stats is None:
+            live.stats = self._count(live)
+        return copy.deepcopy(live.stats)
+
+    def _count(self, live: _Live) -> dict:
         gen, docs = live.generation, live.generation.live_docs
         folder = self.home / live.name
         info = manifest.read(folder)

@@ -8,6 +8,7 @@ import re
 import socket
 import threading
 from datetime import date
+from html import unescape
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -504,6 +505,68 @@ def test_new_index_is_served_without_restart(tmp_path):
     assert "نتيجة واحدة" in page and "<mark>البطاريق</mark>" in page
     assert client.get("/healthz").get_json()["generation"] == "gen-000002"
     assert app.extensions["arshif.backend"] is engine  # one Engine for the app's life
+
+
+def test_home_page_shows_what_is_in_the_archive(client, news_index):
+    from search.engine import Engine
+
+    stats = Engine(news_index).stats()
+    page = html(client.get("/"))
+    start = page.index('class="archive-facts"')
+    facts = page[start:page.index("</p>", start)]
+    assert "17 مقالًا" in facts
+    assert "من مارس 2018 إلى أكتوبر 2023" in facts  # the months of the oldest and newest
+    named = [(name, n) for name, n in stats["sources"] if name]
+    assert f"{len(named)} مصادر" in facts
+    chips = re.findall(r'<li><bdi>([^<]*)</bdi> <span class="count">([\d,]+)</span></li>', page)
+    assert [(unescape(n), int(c)) for n, c in chips] == named
+    assert ("الجزيرة", 6) in named
+
+
+def test_home_page_lists_the_largest_sources_and_counts_the_rest(tmp_path):
+    from web.pages import HOME_SOURCES
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for n in range(HOME_SOURCES + 3):
+        for k in range(n + 1):  # source n has n + 1 articles
+            (folder / f"s{n}-{k}.txt").write_text(article_text(
+                f"خبر {k} من المصدر {n}", date(2020, 1 + n % 12, 1 + k % 28),
+                [f"نص الخبر {k} للمصدر {n}."], f"مصدر {n}", "خبر"), "utf-8")
+    build_index([folder], tmp_path / "index")
+    page = html(create_app(tmp_path / "index").test_client().get("/"))
+    chips = re.findall(r'<li><bdi>([^<]*)</bdi> <span class="count">([\d,]+)</span></li>', page)
+    assert len(chips) == HOME_SOURCES and chips[0] == (f"مصدر {HOME_SOURCES + 2}",
+                                                       str(HOME_SOURCES + 3))
+    assert '<li class="more">وغيرها: 3 مصادر</li>' in page
+    assert f"{HOME_SOURCES + 3} مصدرًا" in page
+
+
+def test_archive_stats_are_counted_once_per_generation(tmp_path, monkeypatch):
+    """The home page reads them on every visit: counted when a generation is
+    first asked, again only after a rebuild."""
+    from search import engine as engine_module
+
+    archive = write_news(tmp_path / "archive")
+    home = tmp_path / "index"
+    build_index([archive], home)
+    counted = []
+    real = engine_module.store.disk_size
+    monkeypatch.setattr(engine_module.store, "disk_size",
+                        lambda folder: counted.append(folder) or real(folder))
+    client = create_app(home).test_client()
+    for _ in range(3):
+        assert "17 مقالًا" in html(client.get("/"))
+    assert len(counted) == 1
+    (archive / "new.txt").write_text(article_text(
+        "البطاريق تعود إلى الشاطئ", date(2024, 1, 5), ["شوهدت البطاريق على الشاطئ."],
+        "الجزيرة", "البطاريق"), "utf-8")
+    build_index([archive], home)
+    page = html(client.get("/"))
+    assert "18 مقالًا" in page and "إلى يناير 2024" in page
+    assert len(counted) == 2
+    html(client.get("/"))
+    assert len(counted) == 2
 
 
 # -- serve command ------------------------------------------------------------------

@@ -32,6 +32,11 @@ def more_like_this(article_id: str, limit: int) -> list[Hit]:
     return engine().more_like_this(article_id, limit)
 
 
+def index_stats() -> dict:
+    """What the live index holds (``Backend.stats``): the home page."""
+    return engine().stats()
+
+
 def index_summary() -> dict:
     """Articles and generation of the live index (raises NoIndex without one)."""
     return engine().summary()

@@ -81,6 +81,10 @@ def articles_phrase(n: int) -> str:
     return count_phrase(n, "مقال واحد", "مقالان", "مقالات", "مقالًا")
 
 
+def sources_phrase(n: int) -> str:
+    return count_phrase(n, "مصدر واحد", "مصدران", "مصادر", "مصدرًا")
+
+
 def seconds(ms: float) -> str:
     """Search time as people read it: '0.25 ثانية' (never a misleading '0.00')."""
     if ms < 10:

@@ -15,6 +15,8 @@ from web.timeline import build_timeline
 
 bp = Blueprint("pages", __name__)
 MORE_LIKE_THIS = 5
+#: Sources listed on the home page, the largest first (the rest are counted).
+HOME_SOURCES = 12
 #: Options typed into the form: a mistake there is shown next to the field.
 TYPED_OPTIONS = ("from", "to")
 
@@ -35,7 +37,7 @@ def search():
         # keeps shared and bookmarked URLs short without any JavaScript.
         return redirect(url_for("pages.search", **canonical))
     if not state.q:
-        return render_template("home.html", state=state, index=context.index_summary())
+        return render_template("home.html", state=state, **archive_overview(context.index_stats()))
     result = context.search(state.request())
     return render_template(
         "results.html", state=state, result=result,
@@ -43,6 +45,14 @@ def search():
         pages=page_links(result.page, result.last_page), last_page=result.last_page,
         first=(result.page - 1) * result.per_page + 1,
     )
+
+
+def archive_overview(stats: dict) -> dict:
+    """The home page's account of the archive, from ``Backend.stats``."""
+    named = [(name, n) for name, n in stats["sources"] if name]
+    return {"index": stats, "sources": named[:HOME_SOURCES], "sources_total": len(named),
+            "more_sources": max(0, len(named) - HOME_SOURCES),
+            "unsourced": sum(n for name, n in stats["sources"] if not name)}
 
 
 @bp.get("/article/<path:article_id>")
