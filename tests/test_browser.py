@@ -231,3 +231,18 @@ def test_a_bad_date_is_fixed_in_place(page, server_url):
     # Chromium logs the 400 page's own status; nothing else went wrong (no CSP violation).
     others = [e for e in page.console_errors if "status of 400" not in e]
     assert not others, others
+
+
+def test_home_page_shows_the_archive_on_a_phone(browser, server_url, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    facts = page.locator(".archive-facts")
+    assert facts.is_visible() and "17 مقالًا" in facts.inner_text()
+    assert page.locator(".archive-sources li").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot = tmp_path / "home-phone.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nhome screenshot: {shot}")
+    context.close()
