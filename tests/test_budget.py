@@ -85,7 +85,7 @@ def test_web_and_cli_say_what_to_change(news_index, monkeypatch):
     page = client.get("/", query_string={"q": WILDCARDS})
     assert page.status_code == 400 and TOO_COSTLY in page.get_data(as_text=True)
     api = client.get("/api/search", query_string={"q": WILDCARDS})
-    assert api.status_code == 400 and api.get_json() == {"error": TOO_COSTLY}
+    assert api.status_code == 400 and api.get_json() == {"error": TOO_COSTLY, "code": "too_costly"}
     result = CliRunner().invoke(main, ["search", WILDCARDS, "--index", str(news_index)])
     assert result.exit_code == 2 and "too much work" in result.output
 
