@@ -214,7 +214,7 @@ def test_busy_is_a_503_that_says_when_to_retry(news_index, monkeypatch):
         budget.GATE.leave()
     assert page.status_code == 503 and BUSY in page.get_data(as_text=True)
     assert page.headers["Retry-After"] == "1"
-    assert api.status_code == 503 and api.get_json() == {"error": BUSY}
+    assert api.status_code == 503 and api.get_json() == {"error": BUSY, "code": "busy"}
     assert client.get("/", query_string={"q": "النفط"}).status_code == 200
 
 
