@@ -18,7 +18,6 @@ judgment; the others are counted and reported, never silently dropped.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import click
 
-from arshif.output import count, number
+from arshif.output import count, fail, number
 from indexer import store
 from indexer.commands import index_option
 
@@ -231,21 +230,18 @@ def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query):
     try:  # an optional extra: say so in one line before any work
         import ir_measures  # noqa: F401
     except ImportError:
-        click.echo("arshif: arshif eval needs ir-measures, the 'eval' extra: "
-                   "pip install 'arshif[eval]'", err=True)
-        sys.exit(2)
+        fail("arshif eval needs ir-measures, the 'eval' extra: pip install 'arshif[eval]'")
     try:
         queries = read_queries(queries_path)
         qrels = read_qrels(qrels_path)
     except (EvalInputError, UnicodeDecodeError) as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc))  # as arshif search --batch reading the same file
     try:
         report, run = evaluate_index(home, queries, qrels)
     except store.StoreError as exc:
-        click.echo(f"arshif: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     if not report.queries:
-        raise click.ClickException("no query has both a text and a relevant judgment")
+        fail("no query has both a text and a relevant judgment")
     if run_path:
         write_run(run, run_path)
     if as_json:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import click
 
+from arshif.output import fail
 from indexer import store
 from indexer.commands import index_option
 from search import budget
 from search.backend import open_backend
 from web import prefork
 
-EXIT_ERROR = 2
 #: Request threads per worker.  Searching is CPU work, so threads beyond the
 #: core count only take turns at the GIL; but a costly request may wait
 #: without the CPU (search/budget.py's gate, web/errors.py's refusal pause)
@@ -46,11 +46,6 @@ CLEANUP_INTERVAL_S = 10
 #: headers announce one, before any of it is read, so no body is ever
 #: buffered in memory or in a temporary file.
 MAX_REQUEST_BODY = 0
-
-
-def _fail(message: str) -> None:
-    click.echo(f"arshif: {message}", err=True)
-    sys.exit(EXIT_ERROR)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -143,7 +138,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     try:
         generation = open_backend(home).summary()["generation"]  # fail now, not per request
     except store.StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     # Errors (logged by web.errors) go to stderr with a timestamp.
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -158,7 +153,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     try:
         sock = listen_socket(host, port)
     except OSError as exc:
-        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     connections = raise_fd_limit(CONNECTION_LIMIT)
     if connections < CONNECTION_LIMIT:
         logging.getLogger("arshif.serve").warning(
