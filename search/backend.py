@@ -75,6 +75,9 @@ class Result:
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     facets: dict = field(default_factory=dict)
+    #: Matches per day, week, month or year (search/timeline.py), None
+    #: without dated matches.
+    timeline: dict | None = None
     suggestion: str | None = None
     partial: bool = False  # a limit cut the search short
     message: str | None = None  # e.g. why a query found nothing

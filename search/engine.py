@@ -31,6 +31,7 @@ from search.facets import count_facets
 from search.generation import Generation
 from search.query import Parsed, make_parser, parse, positive_terms
 from search.settings import SearchSettings
+from search.timeline import count_timeline
 
 #: Terms of an article that make its "more like this" query.
 MORE_LIKE_TERMS = 12
@@ -180,6 +181,7 @@ class Engine:
         result.total = len(matched)
         if req.facets:
             result.facets = count_facets(view.gen, matched)
+            result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)
         result.pages = -(-result.total // req.per_page) if result.total else 0
         start = (req.page - 1) * req.per_page
         terms = _highlight_terms(parsed)

@@ -31,7 +31,7 @@ def search():
     result = context.search(state.request())
     return render_template(
         "results.html", state=state, result=result,
-        timeline=build_timeline(result.facets),
+        timeline=build_timeline(result.timeline),
         pages=page_links(result.page, result.pages), last_page=last_page(result.pages),
         first=(result.page - 1) * result.per_page + 1,
     )
