@@ -100,6 +100,9 @@ class Article:
     related: list[str]
     parent: str
     body_html: str = ""
+    #: The date as the source printed it when that was a Hijri date (the
+    #: page shows it beside the Gregorian ``date``), else "".
+    date_hijri: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)

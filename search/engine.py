@@ -24,6 +24,7 @@ import numpy as np
 from whoosh import query as wq, scoring
 
 from indexer import manifest, store
+from indexer.dates import printed_hijri
 from search import highlight, matching
 from search.backend import Article, Hit, Request, Result
 from search.budget import FUZZY_UNITS, Budget, Metered, QueryTooCostly
@@ -223,6 +224,8 @@ class Engine:
                       date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
                       source=doc.get("source", ""), keywords=doc.get("keywords", ""),
                       related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
+        if art.date and printed_hijri(art.date_text):
+            art.date_hijri = art.date_text
         terms = _highlight_terms(parse(view.live.parser, q)) if q else {}
         art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), view.analyzer,
                                                  whole=True)
