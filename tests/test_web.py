@@ -391,7 +391,7 @@ def test_api_article(client):
     assert data["headline"] == "أسعار النفط ترتفع مع خفض الإنتاج"
     assert data["related"] == ["إيكونوميست: النفط يعود إلى الواجهة"]
     assert data["more_like_this"]
-    assert set(data["more_like_this"][0]) == {"id", "headline", "date", "source"}
+    assert set(data["more_like_this"][0]) == {"id", "headline", "date", "source", "source_name"}
 
 
 def test_healthz(client):

@@ -22,7 +22,8 @@ def search():
     """The home page without a query, the results page with one."""
     state = parse_state(request.args)
     canonical = state.args(page=state.page)
-    if request.args.to_dict() != canonical:
+    if request.args.to_dict(flat=False) != {
+            k: v if isinstance(v, list) else [v] for k, v in canonical.items()}:
         # The plain GET form also sends empty and default fields; a redirect
         # keeps shared and bookmarked URLs short without any JavaScript.
         return redirect(url_for("pages.search", **canonical))
@@ -32,6 +33,8 @@ def search():
     return render_template(
         "results.html", state=state, result=result,
         timeline=build_timeline(result.timeline),
+        source_names={f["value"]: f.get("name", f["value"])
+                      for f in result.facets.get("source", [])},
         pages=page_links(result.page, result.pages), last_page=last_page(result.pages),
         first=(result.page - 1) * result.per_page + 1,
     )
