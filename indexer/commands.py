@@ -135,7 +135,8 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Input format; auto decides per file by content.")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=NAME",
-              help="Read FIELD (id, headline, body, date, source, keywords) from column NAME.")
+              help="Read FIELD (id, headline, body, date, source, keywords, url, author) "
+                   "from column NAME.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes reading, analyzing and writing, each a part of the input "
                    "(--update uses one).")
