@@ -44,6 +44,8 @@ TOP_DOCS = 128
 #: numbers count days from 1970-01-01, as numpy's ``datetime64[D]`` does.
 MICROSECONDS_A_DAY = 86_400 * 10**6
 EPOCH_DAY = (date(1970, 1, 1) - date.min).days
+#: The day number of an undated document: one gather reads days and absence.
+NO_DAY = np.iinfo(np.int32).min
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
@@ -222,23 +224,24 @@ class Generation:
                                np.zeros(0, dtype=bool))
         return values, present
 
-    def days(self) -> tuple[np.ndarray, np.ndarray]:
+    def days(self) -> np.ndarray:
         """Each document's date as a day number (days since 1970-01-01, what
-        ``datetime64[D]`` counts) and whether it has one; made once.  The
+        ``datetime64[D]`` counts), ``NO_DAY`` without a date; made once.  The
         date column holds Whoosh's microseconds since ``datetime.min``."""
         found = self._per_doc.get("days")
         if found is None:
             values, present = self.numbers("date")
-            days = (values // MICROSECONDS_A_DAY - EPOCH_DAY).astype(np.int32)
+            days = np.where(present, values // MICROSECONDS_A_DAY - EPOCH_DAY,
+                            NO_DAY).astype(np.int32)
             dated = present & self.live
             bounds = (int(days[dated].min()), int(days[dated].max())) if dated.any() else None
-            found = self._per_doc["days"] = (np.where(present, days, 0), present, bounds)
-        return found[0], found[1]
+            found = self._per_doc["days"] = (days, bounds)
+        return found[0]
 
     def day_bounds(self) -> tuple[int, int] | None:
         """The first and last day (day numbers) of the live dated documents."""
         self.days()
-        return self._per_doc["days"][2]
+        return self._per_doc["days"][1]
 
     def has_numbers(self, fieldname: str) -> bool:
         return any(leaf.docs.has_numbers(fieldname) for leaf in self.leaves)

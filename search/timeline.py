@@ -20,6 +20,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from search.generation import NO_DAY
+
 #: The longest span, in days, drawn with each step (the last has no limit).
 STEPS = (("day", 62), ("week", 366), ("month", 3660), ("year", None))
 EPOCH = date(1970, 1, 1)
@@ -83,9 +85,8 @@ def count_timeline(gen, docnums: np.ndarray, date_from: date | None = None,
     ``docnums`` (global numbers), oldest first, empty periods included; None
     when none of them has a date.  ``from``/``to`` are the values of a date
     filter that selects the period (clipped to the request's filter)."""
-    days, present = gen.days()
-    docnums = np.asarray(docnums)
-    dated = days[docnums[present[docnums]]]
+    dated = gen.days()[docnums]
+    dated = dated[dated != NO_DAY]
     if not len(dated):
         return None
     low, high = int(dated.min()), int(dated.max())

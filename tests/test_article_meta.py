@@ -81,7 +81,7 @@ def test_ids_stay_the_same_across_rebuilds(tmp_path):
     records = [{k: v for k, v in r.items() if k != "id"} for r in RECORDS]
     (tmp_path / "a.json").write_text(json.dumps(records, ensure_ascii=False), "utf-8")
     ids = []
-    for n in range(2):
+    for _ in range(2):
         build_index([tmp_path / "a.json"], tmp_path / "ix")
         engine = open_backend(tmp_path / "ix")
         ids.append(sorted(i for i, _, _ in engine.ranked_ids("خبر")))
