@@ -180,3 +180,23 @@ def test_timeline_counts_show_on_a_phone_and_bars_narrow(browser, server_url):
     assert params(page.url)["from"] == params(page.url)["to"] == "2023-09-11"
     assert page.locator("li.hit").count() == 1
     context.close()
+
+
+def test_several_sources_from_the_facet(page, server_url):
+    page.goto(f"{server_url}/?q={ECONOMY}")
+    page.click(".facets a:has-text('العربية')")
+    page.wait_for_selector("ol.hits")
+    page.click(".facets a:has-text('الجزيرة')")
+    page.wait_for_selector("ol.hits")
+    assert parse_qs(urlsplit(page.url).query)["source"] == ["العربية", "الجزيرة"]
+    assert set(page.locator("li.hit .source").all_inner_texts()) == {"العربية", "الجزيرة"}
+    assert page.locator(".chips li").count() == 3  # two sources and "remove all"
+    # Searching again from the form keeps both sources.
+    page.click("form.search-form button[type=submit]")
+    page.wait_for_selector("ol.hits")
+    assert parse_qs(urlsplit(page.url).query)["source"] == ["العربية", "الجزيرة"]
+    # A selected source is a toggle: clicking it again removes it.
+    page.click(".facets a[aria-current]:has-text('العربية')")
+    page.wait_for_selector("ol.hits")
+    assert parse_qs(urlsplit(page.url).query)["source"] == ["الجزيرة"]
+    assert not page.console_errors, page.console_errors
