@@ -13,6 +13,7 @@ from arshif.output import count, fail, number
 from indexer import store
 from indexer.decode import MAX_FILE_BYTES, format_size
 from indexer.readers.archive import FORMATS
+from indexer.sources import DEFAULT_SOURCES, SourcesFileError, read_sources
 from indexer.writer import NothingToIndex, Summary, build_index
 
 DEFAULT_ARCHIVE = Path("data/archive")
@@ -137,7 +138,8 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Input format; auto decides per file by content.")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=NAME",
-              help="Read FIELD (id, headline, body, date, source, keywords) from column NAME.")
+              help="Read FIELD (id, headline, body, date, source, keywords, url, author) "
+                   "from column NAME.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes reading, analyzing and writing, each a part of the input "
                    "(--update uses one).")
@@ -152,10 +154,13 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--follow-symlinks", is_flag=True,
               help="Also read symlinks that lead outside the given folders (reported and "
                    "skipped by default).")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Display names of the sources: slug<TAB>name[<TAB>URL] lines "
+                   f"(default {DEFAULT_SOURCES} when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_bytes,
-                  follow_symlinks, as_json, quiet):
+                  follow_symlinks, sources_file, as_json, quiet):
     """Build the index from archive SOURCES (files or folders; default data/archive).
 
     The new index is built beside the live one and swapped in only when the
@@ -164,6 +169,12 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
     home = home or store.default_home()
     sources = sources or (DEFAULT_ARCHIVE,)
     mapping = parse_mapping(maps)
+    if sources_file is None and DEFAULT_SOURCES.is_file():
+        sources_file = DEFAULT_SOURCES
+    try:
+        source_names = read_sources(sources_file) if sources_file else {}
+    except SourcesFileError as exc:
+        raise click.ClickException(str(exc)) from None
     if rejects:
         try:  # a typo in --rejects should not cost a whole build
             open(rejects, "a", encoding="utf-8").close()
@@ -175,7 +186,8 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
     try:
         summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs, update=update,
                               max_file_bytes=max_file_bytes, follow_symlinks=follow_symlinks,
-                              on_start=progress.start, on_file=progress.file)
+                              on_start=progress.start, on_file=progress.file,
+                              source_names=source_names)
     except NothingToIndex as exc:
         if rejects and exc.summary is not None:  # why nothing was found
             _write_rejects(rejects, exc.summary, "nothing was published")

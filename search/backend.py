@@ -41,7 +41,9 @@ class Request:
     per_page: int = 10
     date_from: date | None = None
     date_to: date | None = None
-    source: str | None = None
+    #: Sources to search in (any of them), as typed: each matches an indexed
+    #: source or its display name ignoring case and spelling (search/sources.py).
+    sources: tuple[str, ...] = ()
     sort: str = "relevance"
     highlight: bool = True
     facets: bool = True
@@ -70,7 +72,8 @@ class Hit:
     headline_html: str
     snippet_html: str
     date: str | None
-    source: str
+    source: str  # the indexed value: what a source filter link carries
+    source_name: str = ""  # its display name (the sources file), else the value
 
 
 @dataclass
@@ -84,10 +87,16 @@ class Result:
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     facets: dict = field(default_factory=dict)
+    #: Matches per day, week, month or year (search/timeline.py), None
+    #: without dated matches.
+    timeline: dict | None = None
     suggestion: str | None = None
     partial: bool = False  # a limit cut the search short
     message: str | None = None  # why a query found nothing (Arabic: search/messages.py)
     code: str | None = None  # the message's stable name, for programs
+    #: Typed sources that match no source: ``{"source": typed, "closest":
+    #: display name or None}`` each.
+    unknown_sources: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,6 +116,13 @@ class Article:
     related: list[str]
     parent: str
     body_html: str = ""
+    #: The date as the source printed it when that was a Hijri date (the
+    #: page shows it beside the Gregorian ``date``), else "".
+    date_hijri: str = ""
+    source_name: str = ""
+    source_url: str = ""  # the source's address from the sources file
+    url: str = ""  # the original article's address, when the archive gave it
+    author: str = ""  # the byline, when the archive gave it
 
     def as_dict(self) -> dict:
         return asdict(self)

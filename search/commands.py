@@ -75,7 +75,9 @@ def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
 @click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
 @_date_option("--from", "date_from", "Only articles on or after DATE (2023, 2023-09, 2023-09-26).")
 @_date_option("--to", "date_to", "Only articles on or before DATE.")
-@click.option("--source", help="Only articles from this source (exact name).")
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Only articles from this source (its name or display name, case and "
+                   "spelling aside); repeat for several.")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="text (default), json (the page as GET /api/search answers it) or csv "
@@ -91,7 +93,7 @@ def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
               help="Run every qid<TAB>query line of this file (needs --run).")
 @click.option("--run", type=click.Path(dir_okay=False, path_type=Path),
               help="With --batch: write a TREC run file here.")
-def search_command(query, home, limit, page, date_from, date_to, source, sort, fmt, as_json,
+def search_command(query, home, limit, page, date_from, date_to, sources, sort, fmt, as_json,
                    whole, base_url, batch, run):
     """Search the index for QUERY and print ranked, highlighted results.
 
@@ -117,7 +119,7 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, f
         if not query or not query.strip():
             fail("give a query, e.g. arshif search 'حفتر روسيا'")
         req = Request(q=query, page=page, per_page=limit or 10, date_from=date_from,
-                      date_to=date_to, source=source, sort=sort)
+                      date_to=date_to, sources=tuple(sources), sort=sort)
         if whole:
             sys.exit(write_export(engine, req, fmt, limit, base_url))
         result = engine.search(req)
@@ -181,13 +183,17 @@ def format_result(result, color: bool) -> str:
         lines.append("no results")
     else:
         lines.append(f"no results: {messages.english(result.code)}")
+    for unknown in result.unknown_sources:
+        closest = f"; closest: {unknown['closest']}" if unknown["closest"] else ""
+        lines.append(f"no source named {unknown['source']!r}{closest}")
     if result.suggestion:
         lines.append(f"did you mean: {result.suggestion}")
     for hit in result.hits:
         lines.append("")
         head = html_to_terminal(hit.headline_html, color) or "(no headline)"
         lines.append(f"{hit.rank:>3}. {head}")
-        fields = (hit.date, hit.source, f"id {hit.id}", f"score {hit.score:.2f}")
+        fields = (hit.date, hit.source_name or hit.source, f"id {hit.id}",
+                  f"score {hit.score:.2f}")
         meta = " · ".join(x for x in fields if x)
         lines.append(f"     {meta}")
         lines.append(f"     {html_to_terminal(hit.snippet_html, color)}")

@@ -25,6 +25,7 @@ import numpy as np
 from whoosh import query as wq, scoring
 
 from indexer import manifest, store
+from indexer.dates import printed_hijri
 from search import highlight, matching, messages
 from search.backend import MAX_PAGE, Article, Hit, Request, Result
 from search.budget import FUZZY_UNITS, PATTERN_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
@@ -32,6 +33,8 @@ from search.facets import count_facets
 from search.generation import Generation
 from search.query import Parsed, count_patterns, make_parser, parse, positive_terms
 from search.settings import SearchSettings
+from search.sources import SourceNames
+from search.timeline import count_timeline
 
 #: Terms of an article that make its "more like this" query.
 MORE_LIKE_TERMS = 12
@@ -61,6 +64,7 @@ class _Live:
     index: object
     parser: object
     generation: Generation
+    sources: SourceNames
     stats: dict | None = None  # Engine.stats, computed once: a generation never changes
 
 
@@ -96,7 +100,9 @@ class Engine:
         s = self.settings
         with ix.searcher() as searcher:
             gen = Generation(searcher, str(folder), s.k1, s.b)
-        return _Live(name, ix, make_parser(ix.schema, s), gen)
+        names = SourceNames(manifest.read(folder).get("source_names", {}),
+                            gen.texts("source")[1] if "source" in ix.schema else [])
+        return _Live(name, ix, make_parser(ix.schema, s), gen, names)
 
     def view(self) -> _View:
         """This thread's view of the live generation.
@@ -201,6 +207,11 @@ class Engine:
                       date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
                       source=doc.get("source", ""), keywords=doc.get("keywords", ""),
                       related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
+        if art.date and printed_hijri(art.date_text):
+            art.date_hijri = art.date_text
+        names = view.live.sources
+        art.source_name, art.source_url = names.name(art.source), names.url(art.source)
+        art.url, art.author = doc.get("url", ""), doc.get("author", "")
         terms = _highlight_terms(parse(view.live.parser, q)) if q else {}
         art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), view.analyzer,
                                                  whole=True)
@@ -279,10 +290,17 @@ class _View:
         return matching.expand_terms(q, self.gen, self.searcher.reader())
 
     def filters(self, req: Request) -> matching.Match | None:
-        """The documents the request's filters (dates, source) let through;
+        """The documents the request's filters (dates, sources) let through;
         None without filters."""
-        filters = _filter_query(req)
+        filters = _filter_query(req, self.live.sources)
         return self.match(filters) if filters is not None else None
+
+    def unknown_sources(self, req: Request) -> list[dict]:
+        """The request's sources that match no indexed source, each with the
+        closest known one."""
+        names = self.live.sources
+        return [{"source": typed, "closest": names.closest(typed)}
+                for typed in req.sources if not names.resolve(typed)]
 
     def score_docs(self, q: wq.Query, docs: np.ndarray) -> matching.Match:
         return matching.score_docs(q, self.gen, self.searcher.reader(), docs)
@@ -304,7 +322,8 @@ class _View:
             snippet = highlight.lead(doc.get("body", ""))
         return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
                    headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
-                   source=doc.get("source", ""))
+                   source=doc.get("source", ""),
+                   source_name=self.live.sources.name(doc.get("source", "")))
 
 
 def _search(view: _View, req: Request, started: float) -> Result:
@@ -316,6 +335,11 @@ def _search(view: _View, req: Request, started: float) -> Result:
         _explain(result, messages.ONLY_COMMON_WORDS if parsed.text else messages.EMPTY_QUERY)
         result.took_ms = _elapsed_ms(started)
         return result
+    result.unknown_sources = view.unknown_sources(req)
+    if result.unknown_sources:
+        _explain(result, messages.UNKNOWN_SOURCE)
+        result.took_ms = _elapsed_ms(started)
+        return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
     match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
     docnums, scores = matching.top(match, req.page * req.per_page, order)
@@ -324,6 +348,14 @@ def _search(view: _View, req: Request, started: float) -> Result:
     result.total = len(matched)
     if req.facets:
         result.facets = count_facets(view.gen, matched)
+        if req.sources:
+            # Counted without the source filter, so the facet offers the
+            # other sources to add, with what each would bring.
+            everywhere = view.matching_docs(query, view.filters(replace(req, sources=())))
+            result.facets["source"] = count_facets(view.gen, everywhere)["source"]
+        for item in result.facets["source"]:
+            item["name"] = view.live.sources.name(item["value"])
+        result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)
     result.pages = -(-result.total // req.per_page) if result.total else 0
     result.last_page = min(result.pages, MAX_PAGE)
     start = (req.page - 1) * req.per_page
@@ -331,7 +363,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
     for rank in range(start, len(docnums)):
         result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
                                     req.highlight))
-    if result.total < 3 and not req.source and not req.date_from and not req.date_to:
+    if result.total < 3 and not req.sources and not req.date_from and not req.date_to:
         try:
             result.suggestion = _suggest(view, parsed)
         except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
@@ -383,9 +415,13 @@ def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in terms.items()}
 
 
-def _filter_query(req: Request) -> wq.Query | None:
-    filters = [f for f in (date_filter(req.date_from, req.date_to),
-                           wq.Term("source", req.source) if req.source else None) if f]
+def _filter_query(req: Request, names: SourceNames) -> wq.Query | None:
+    sources = None
+    if req.sources:
+        values = sorted({v for typed in req.sources for v in names.resolve(typed)})
+        sources = (wq.Or([wq.Term("source", v) for v in values]) if values
+                   else wq.NullQuery)
+    filters = [f for f in (date_filter(req.date_from, req.date_to), sources) if f is not None]
     return wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
 
 

@@ -21,6 +21,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -38,6 +39,13 @@ CACHE_BYTES = 1024 * 2**20
 ENTRY_OVERHEAD = 512
 #: Best-scoring documents kept per term for pruned rankings.
 TOP_DOCS = 128
+
+#: Whoosh's date column counts microseconds from ``datetime.min``; day
+#: numbers count days from 1970-01-01, as numpy's ``datetime64[D]`` does.
+MICROSECONDS_A_DAY = 86_400 * 10**6
+EPOCH_DAY = (date(1970, 1, 1) - date.min).days
+#: The day number of an undated document: one gather reads days and absence.
+NO_DAY = np.iinfo(np.int32).min
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
@@ -230,6 +238,25 @@ class Generation:
                                lambda leaf: leaf.docs.numbers(fieldname)[1],
                                np.zeros(0, dtype=bool))
         return values, present
+
+    def days(self) -> np.ndarray:
+        """Each document's date as a day number (days since 1970-01-01, what
+        ``datetime64[D]`` counts), ``NO_DAY`` without a date; made once.  The
+        date column holds Whoosh's microseconds since ``datetime.min``."""
+        found = self._per_doc.get("days")
+        if found is None:
+            values, present = self.numbers("date")
+            days = np.where(present, values // MICROSECONDS_A_DAY - EPOCH_DAY,
+                            NO_DAY).astype(np.int32)
+            dated = present & self.live
+            bounds = (int(days[dated].min()), int(days[dated].max())) if dated.any() else None
+            found = self._per_doc["days"] = (days, bounds)
+        return found[0]
+
+    def day_bounds(self) -> tuple[int, int] | None:
+        """The first and last day (day numbers) of the live dated documents."""
+        self.days()
+        return self._per_doc["days"][1]
 
     def has_numbers(self, fieldname: str) -> bool:
         return any(leaf.docs.has_numbers(fieldname) for leaf in self.leaves)

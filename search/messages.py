@@ -12,6 +12,7 @@ EMPTY_QUERY = "empty_query"
 ONLY_COMMON_WORDS = "only_common_words"
 NO_RESULTS = "no_results"
 PAST_LAST_PAGE = "past_last_page"
+UNKNOWN_SOURCE = "unknown_source"
 
 #: code -> (Arabic for the API and the page, English for the command line)
 TEXTS = {
@@ -21,6 +22,7 @@ TEXTS = {
     NO_RESULTS: ("لم نجد مقالات تطابق بحثك.", "nothing matched"),
     PAST_LAST_PAGE: ("لا توجد نتائج في هذه الصفحة: هي بعد آخر صفحة من النتائج.",
                      "the page is past the last page of results"),
+    UNKNOWN_SOURCE: ("لا يوجد مصدر بهذا الاسم في الأرشيف.", "no source of that name"),
 }
 
 

@@ -82,7 +82,7 @@ def test_search_paginate_filter_and_open(page, server_url, tmp_path):
     # The stylesheet loaded (CSP allows it) and the timeline is drawn.
     mark_colour = page.locator("mark").first.evaluate("el => getComputedStyle(el).backgroundColor")
     assert mark_colour != "rgba(0, 0, 0, 0)"
-    assert page.locator("svg.timeline-chart a").count() == 4
+    assert page.locator(".timeline-bars a").count() == 13  # the months with a match
 
     shot = tmp_path / "results.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -103,7 +103,7 @@ def test_search_paginate_filter_and_open(page, server_url, tmp_path):
     assert sources and set(sources) == {"العربية"}
 
     # A timeline bar narrows to its period.
-    page.locator("svg.timeline-chart a").first.click()
+    page.locator(".timeline-bars a").first.click()
     page.wait_for_selector("ol.hits")
     assert params(page.url)["from"] == params(page.url)["to"]
 
@@ -246,3 +246,43 @@ def test_home_page_shows_the_archive_on_a_phone(browser, server_url, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     print(f"\nhome screenshot: {shot}")
     context.close()
+def test_timeline_counts_show_on_a_phone_and_bars_narrow(browser, server_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server_url}/?q={ECONOMY}&from=2023-09-01&to=2023-09-30")
+    counts = page.locator(".timeline-bars a .n")
+    # Daily bars for one month; each count is drawn as text, no hover needed.
+    assert page.locator(".timeline-bars").get_attribute("data-unit") == "day"
+    assert page.locator(".timeline-bars li").count() == 30
+    assert counts.all_inner_texts() == ["1", "1", "1"]
+    for n in range(counts.count()):
+        box = counts.nth(n).bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0
+        assert counts.nth(n).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator(".timeline-bars a").first.tap()
+    page.wait_for_selector("ol.hits")
+    assert params(page.url)["from"] == params(page.url)["to"] == "2023-09-11"
+    assert page.locator("li.hit").count() == 1
+    context.close()
+
+
+def test_several_sources_from_the_facet(page, server_url):
+    page.goto(f"{server_url}/?q={ECONOMY}")
+    page.click(".facets a:has-text('العربية')")
+    page.wait_for_selector("ol.hits")
+    page.click(".facets a:has-text('الجزيرة')")
+    page.wait_for_selector("ol.hits")
+    assert parse_qs(urlsplit(page.url).query)["source"] == ["العربية", "الجزيرة"]
+    assert set(page.locator("li.hit .source").all_inner_texts()) == {"العربية", "الجزيرة"}
+    assert page.locator(".chips li").count() == 3  # two sources and "remove all"
+    # Searching again from the form keeps both sources.
+    page.click("form.search-form button[type=submit]")
+    page.wait_for_selector("ol.hits")
+    assert parse_qs(urlsplit(page.url).query)["source"] == ["العربية", "الجزيرة"]
+    # A selected source is a toggle: clicking it again removes it.
+    page.click(".facets a[aria-current]:has-text('العربية')")
+    page.wait_for_selector("ol.hits")
+    assert parse_qs(urlsplit(page.url).query)["source"] == ["الجزيرة"]
+    assert not page.console_errors, page.console_errors

@@ -110,8 +110,7 @@ class PageChecker(HTMLParser):
         self.tags.append(tag)
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"<{tag}> element")
-        # The app's own chart only.
-        if tag == "svg" and dict(attrs).get("class") != "timeline-chart":
+        if tag == "svg":
             self.problems.append("<svg> element")
         if tag == "meta" and any(k == "http-equiv" for k, _ in attrs):
             self.problems.append("meta http-equiv")

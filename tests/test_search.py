@@ -101,7 +101,7 @@ def test_date_query_in_the_query_language(engine):
 def test_date_and_source_filters(engine):
     assert ids(engine, "الزعفران", date_from=date(2020, 1, 1)) == ["html"]
     assert ids(engine, "الزعفران", date_to=date(2020, 1, 1)) == ["old"]
-    assert ids(engine, "الزعفران", source="الجزيرة نت") == ["old"]
+    assert ids(engine, "الزعفران", sources=("الجزيرة نت",)) == ["old"]
 
 
 def test_sort_by_date(engine):

@@ -20,10 +20,10 @@ EXAMPLE_ID = "000_be18b8559e209b80"
 # The documented shape of `arshif search --json` and `GET /api/search` (README).
 RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "last_page": int,
                "per_page": int, "took_ms": (int, float), "hits": list, "facets": dict,
-               "suggestion": (str, type(None)), "partial": bool, "message": (str, type(None)),
-               "code": (str, type(None))}
+               "timeline": (dict, type(None)), "suggestion": (str, type(None)), "partial": bool,
+               "message": (str, type(None)), "code": (str, type(None)), "unknown_sources": list}
 HIT_KEYS = {"id": str, "rank": int, "score": (int, float), "headline": str, "headline_html": str,
-            "snippet_html": str, "date": (str, type(None)), "source": str}
+            "snippet_html": str, "date": (str, type(None)), "source": str, "source_name": str}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_json_output_has_the_documented_shape(home):
             assert isinstance(hit[key], kind), key
     assert set(data["facets"]) == {"source", "year", "month"}
     for item in data["facets"]["source"]:
-        assert set(item) == {"value", "count"}
+        assert set(item) == {"value", "name", "count"}
     assert "<mark>" in data["hits"][0]["snippet_html"]
 
 

@@ -23,7 +23,6 @@ from web.app import CSP
 from web.commands import serve_command
 from web.formatting import arabic_date, articles_phrase, results_phrase, seconds
 from web.pagination import page_links
-from web.timeline import build_timeline
 
 ECONOMY = "الاقتصاد"  # in every one of the 15 test articles
 
@@ -191,25 +190,30 @@ def test_url_holds_the_whole_state(client):
     assert '<option value="oldest" selected>' in page
 
 
-def test_timeline_per_year_over_long_spans(client):
+def timeline_bars(page: str) -> list[tuple[str, str]]:
+    """(href, count shown) of each bar of a page's timeline."""
+    chart = page[page.index('<ol class="timeline-bars"'):]
+    chart = chart[:chart.index("</ol>")]
+    return [(h.replace("&amp;", "&"), n) for h, n in
+            re.findall(r'<a href="([^"]*)"[^>]*>\s*<span class="n[^"]*">([^<]*)</span>', chart)]
+
+
+def test_timeline_per_month_over_years(client):
     page = html(client.get("/", query_string={"q": ECONOMY}))
-    svg = page[page.index("<svg"):page.index("</svg>")]
-    assert "حسب السنة" in page
-    bars = re.findall(r'<a href="([^"]*)" aria-label="([^"]*)">\s*<title>([^<]*)</title>', svg)
-    assert ([query_of(h.replace("&amp;", "&"))["from"] for h, _, _ in bars]
-            == ["2018", "2021", "2022", "2023"])
-    assert bars[-1][2] == "2023: 8 مقالات"
-
-
-def test_timeline_per_month_links_narrow_the_search(client):
-    page = html(client.get("/", query_string={"q": ECONOMY, "from": "2023"}))
     assert "حسب الشهر" in page
-    svg = page[page.index("<svg"):page.index("</svg>")]
-    assert "<title>سبتمبر 2023: 3 مقالات</title>" in svg
-    href = next(h for h in links(svg) if query_of(h)["to"] == "2023-09")
-    assert query_of(href) == {"q": ECONOMY, "from": "2023-09", "to": "2023-09"}
-    assert "3 نتائج" in html(client.get(href))
-    assert " style=" not in svg
+    bars = timeline_bars(page)
+    assert [query_of(h)["from"] for h, _ in bars][:2] == ["2018-03", "2021-01"]
+    assert bars[-1] == (bars[-1][0], "1") and query_of(bars[-1][0])["to"] == "2023-10"
+
+
+def test_timeline_links_narrow_the_search(client):
+    page = html(client.get("/", query_string={"q": ECONOMY, "from": "2023"}))
+    assert "حسب الأسبوع" in page
+    assert 'title="9 سبتمبر 2023 – 15 سبتمبر 2023: مقالان"' in page
+    href = next(h for h, _ in timeline_bars(page) if query_of(h)["from"] == "2023-09-09")
+    assert query_of(href) == {"q": ECONOMY, "from": "2023-09-09", "to": "2023-09-15"}
+    assert "نتيجتان" in html(client.get(href))
+    assert " style=" not in page
 
 
 def test_no_results_is_friendly(client):
@@ -443,7 +447,7 @@ def test_api_article(client):
     assert data["headline"] == "أسعار النفط ترتفع مع خفض الإنتاج"
     assert data["related"] == ["إيكونوميست: النفط يعود إلى الواجهة"]
     assert data["more_like_this"]
-    assert set(data["more_like_this"][0]) == {"id", "headline", "date", "source"}
+    assert set(data["more_like_this"][0]) == {"id", "headline", "date", "source", "source_name"}
 
 
 def test_healthz(client):
@@ -642,21 +646,6 @@ def test_page_links():
     assert page_links(1, 8) == [1, 2, 3, None, 8]
     assert page_links(5, 9) == [1, None, 3, 4, 5, 6, 7, None, 9]
     assert page_links(98, 100) == [1, None, 96, 97, 98, 99, 100]
-
-
-def test_timeline_fills_gaps_and_switches_to_years():
-    months = [{"value": "2023-01", "count": 2}, {"value": "2023-04", "count": 4}]
-    tl = build_timeline({"month": months, "year": [{"value": "2023", "count": 6}]})
-    assert tl.unit == "month"
-    assert [b.period for b in tl.bars] == ["2023-01", "2023-02", "2023-03", "2023-04"]
-    assert [b.count for b in tl.bars] == [2, 0, 0, 4]
-    assert tl.bars[3].height == tl.height and tl.bars[0].height == tl.height / 2
-    assert tl.bars[0].x > tl.bars[3].x  # right to left
-    span = {"month": [{"value": "2020-01", "count": 1}, {"value": "2023-01", "count": 1}],
-            "year": [{"value": "2020", "count": 1}, {"value": "2023", "count": 1}]}
-    assert build_timeline(span).unit == "year"
-    assert [b.period for b in build_timeline(span).bars] == ["2020", "2021", "2022", "2023"]
-    assert build_timeline({}) is None
 
 
 def test_article_ids_round_trip_through_urls(client):

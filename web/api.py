@@ -30,7 +30,8 @@ def article(article_id: str):
         abort(404)
     data = art.as_dict()
     data["more_like_this"] = [
-        {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source}
+        {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source,
+         "source_name": h.source_name}
         for h in context.more_like_this(art.id, MORE_LIKE_THIS)
     ]
     return jsonify(data)

@@ -45,7 +45,7 @@ def attachment(q: str, suffix: str) -> str:
 def download(fmt: str):
     state = parse_state(request.args)
     if not state.q:
-        raise BadParam("اكتب نص البحث أولًا: لا يُنزَّل إلا ما وجده بحث.")
+        raise BadParam("اكتب نص البحث أولًا: لا يُنزَّل إلا ما وجده بحث.", "missing_query", "q")
     # The ranking runs here, before the response starts: a query past its
     # work budget still gets the usual 400 page.
     found = export.rows(context.engine(), state.request(), article_link)

@@ -38,11 +38,11 @@ def _when(value: str) -> datetime:
 def feed():
     state = parse_state(request.args)
     if not state.q:
-        raise BadParam("المعامل q (نص البحث) مطلوب لخلاصة Atom.")
+        raise BadParam("المعامل q (نص البحث) مطلوب لخلاصة Atom.", "missing_query", "q")
     # The feed follows the query and its filters; its order is always newest first.
     args = state.args(sort=None, per_page=None)
     result = context.search(Request(q=state.q, per_page=ENTRIES, date_from=state.date_from,
-                                    date_to=state.date_to, source=state.source or None,
+                                    date_to=state.date_to, sources=state.sources,
                                     sort="newest", facets=False))
     hits = [h for h in result.hits if h.date]
     # XML cannot hold every character a URL can carry (NUL, other controls,

@@ -32,7 +32,8 @@ def search():
         return render_template("fix_options.html", state=typed_state(request.args),
                                errors={exc.field: str(exc)}), 400
     canonical = state.args(page=state.page)
-    if request.args.to_dict() != canonical:
+    if request.args.to_dict(flat=False) != {
+            k: v if isinstance(v, list) else [v] for k, v in canonical.items()}:
         # The plain GET form also sends empty and default fields; a redirect
         # keeps shared and bookmarked URLs short without any JavaScript.
         return redirect(url_for("pages.search", **canonical))
@@ -41,7 +42,9 @@ def search():
     result = context.search(state.request())
     return render_template(
         "results.html", state=state, result=result,
-        timeline=build_timeline(result.facets),
+        timeline=build_timeline(result.timeline),
+        source_names={f["value"]: f.get("name", f["value"])
+                      for f in result.facets.get("source", [])},
         pages=page_links(result.page, result.last_page), last_page=result.last_page,
         first=(result.page - 1) * result.per_page + 1,
     )
