@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq, scoring
 
-from indexer import manifest, store
+from indexer import completions, manifest, store
+from indexer.arrayfile import ArrayFileError
 from search import highlight, matching
-from search.backend import Article, Hit, Request, Result
+from search.backend import Article, Hit, Request, Result, SearchError
 from search.budget import FUZZY_UNITS, Budget, Metered, QueryTooCostly
 from search.facets import count_facets
 from search.generation import Generation
-from search.query import Parsed, make_parser, parse, positive_terms
+from search.query import MAX_QUERY_CHARS, Parsed, make_parser, parse, positive_terms
 from search.settings import SearchSettings
 
 #: Terms of an article that make its "more like this" query.
@@ -60,6 +61,7 @@ class _Live:
     index: object
     parser: object
     generation: Generation
+    completions: completions.Completions
 
 
 class Engine:
@@ -94,7 +96,11 @@ class Engine:
         s = self.settings
         with ix.searcher() as searcher:
             gen = Generation(searcher, str(folder), s.k1, s.b)
-        return _Live(name, ix, make_parser(ix.schema, s), gen)
+        try:
+            done = completions.Completions(folder, ix.schema["headline"].analyzer)
+        except (OSError, ArrayFileError, KeyError) as exc:
+            raise store.IndexDamaged(f"{completions.NAME}: {exc}") from exc
+        return _Live(name, ix, make_parser(ix.schema, s), gen, done)
 
     def view(self) -> _View:
         """This thread's view of the live generation.
@@ -127,6 +133,11 @@ class Engine:
 
     def parse(self, text: str) -> Parsed:
         return parse(self.view().live.parser, text)
+
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        if len(text) > MAX_QUERY_CHARS:
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
+        return self._open_live().completions.complete(text, limit)
 
     def summary(self) -> dict:
         live = self._open_live()
