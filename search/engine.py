@@ -25,9 +25,9 @@ from whoosh import query as wq, scoring
 
 from indexer import completions, manifest, store
 from indexer.arrayfile import ArrayFileError
-from search import highlight, matching
+from search import highlight, matching, respell
 from search.backend import Article, Hit, Request, Result, SearchError
-from search.budget import FUZZY_UNITS, Budget, Metered, QueryTooCostly
+from search.budget import RESPELL_UNITS, Budget, Metered, QueryTooCostly
 from search.facets import count_facets
 from search.generation import Generation
 from search.query import MAX_QUERY_CHARS, Parsed, make_parser, parse, positive_terms
@@ -197,11 +197,10 @@ class Engine:
         for rank in range(start, len(docnums)):
             result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
                                         req.highlight))
-        if result.total < 3 and not req.source and not req.date_from and not req.date_to:
-            try:
-                result.suggestion = _suggest(view, parsed)
-            except QueryTooCostly:  # a respelling helps; past the budget, the answer goes without
-                result.suggestion = None
+        try:  # on every query: a rare misspelt word hides many articles (search/respell.py)
+            result.suggestion = _suggest(view, parsed)
+        except QueryTooCostly:  # a respelling helps; past the budget, the answer goes without
+            result.suggestion = None
         if not result.total:
             result.message = "no results"
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -353,56 +352,12 @@ def _filter_query(req: Request) -> wq.Query | None:
 # -- did you mean -----------------------------------------------------------------
 
 def _suggest(view: _View, parsed: Parsed) -> str | None:
-    """A respelling of the query from the index vocabulary, or None.
+    """The query with its rare, misspelt words respelt (search/respell.py),
+    each look-up charged to the request's budget."""
+    gen = view.gen
 
-    Whoosh's corrector works on indexed terms, which are stems; we map the
-    chosen stem back to a surface word found in a document so the
-    suggestion reads like something a person would type.
-    """
-    reader = view.searcher.reader()
-    analyzer = view.analyzer
-    changed = False
-    out = []
-    for word in parsed.text.split():
-        _, stem, stop = analyzer.analyze_word(word)
-        plain = word.isalnum()  # leave operators, fields, phrases and wildcards alone
-        if stop or not plain or len(stem) < 3 or any(
-            reader.doc_frequency(f, stem) for f in ("headline", "body", "keywords")
-        ):
-            out.append(word)
-            continue
-        best = _closest_term(view, stem)
-        surface = best and _surface_form(view, best)
-        if surface:
-            out.append(surface)
-            changed = True
-        else:
-            out.append(word)
-    return " ".join(out) if changed else None
+    def charge(lookups: int) -> None:
+        gen.charge(lookups * RESPELL_UNITS)
 
-
-def _closest_term(view: _View, stem: str) -> str | None:
-    reader = view.searcher.reader()
-    candidates = {}
-    for fieldname in ("headline", "body"):
-        for maxdist in (1, 2):
-            view.gen.charge(FUZZY_UNITS)
-            for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
-                if term != stem:
-                    candidates[term] = max(candidates.get(term, 0),
-                                           reader.doc_frequency(fieldname, term) / maxdist)
-            if candidates:
-                break
-    return max(candidates, key=lambda t: (candidates[t], t)) if candidates else None
-
-
-def _surface_form(view: _View, stem: str) -> str | None:
-    analyzer = view.analyzer
-    for fieldname in ("headline", "body"):
-        docs = view.gen.term(fieldname, stem)[0]
-        if len(docs):
-            text = view.searcher.stored_fields(int(docs[0])).get(fieldname, "")
-            for start, end, _ in analyzer.spans(text, {stem}):
-                return analyzer.analyze_word(text[start:end])[0]
-    return None
-
+    return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
+                           lambda stem: gen.doc_frequency(respell.FIELD, stem), charge)
