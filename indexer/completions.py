@@ -179,6 +179,19 @@ class Completions:
                     break
         return [(self._text(int(i)), int(self._counts[i])) for i in order]
 
+    def spelling(self, word: str) -> str:
+        """The archive's most frequent spelling of a normalized ``word``
+        (``اسراءيل`` -> ``إسرائيل``), or the word itself when its headlines
+        spell it otherwise (with another article or clitic) or never."""
+        key = strip_article(word)
+        raw = key.encode("utf-8")
+        i = self._bisect(raw)
+        if i < self.count and self._key(i) == raw:
+            shown = self._text(i)
+            if self.analyzer.analyze_word(shown)[0] == word:
+                return shown
+        return word
+
     def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
         """Completions of what was typed so far: (the whole text to search,
         the headlines holding its completed part), most frequent first.

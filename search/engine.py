@@ -360,4 +360,5 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
         gen.charge(lookups * RESPELL_UNITS)
 
     return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
-                           lambda stem: gen.doc_frequency(respell.FIELD, stem), charge)
+                           lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
+                           view.live.completions.spelling)

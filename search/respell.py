@@ -7,17 +7,17 @@ misspelt word (``الريض``, 1 article) gets the word meant (``الرياض``,
 thousands), while a word the archive simply lacks is not turned into an
 unrelated frequent one.
 
-Respellings are the slips people make in Arabic, one at a time, on the
-word's stem (the term the index holds): a letter swapped for one of the
+Respellings are the slips people make in Arabic, one at a time: a letter swapped for one of the
 same shape but other dots (``ظ``/``ط``), one said alike (``ض``/``ظ``,
 ``س``/``ص``) or a neighbour on the Arabic keyboard; a long vowel or hamza
 left out or added (``ريض``/``رياض``); two letters swapped; a letter
 pressed twice or more.  Other edits (``كوفيد`` -> ``كوميد``: ``ف`` and
 ``م`` share nothing) are not slips, and are never offered.
 
-Each candidate is one look-up in the generation's term dictionaries,
-charged to the request's budget (RESPELL_UNITS, search/budget.py): about
-a hundred per rare word, well under a millisecond.
+Each slip is analyzed to its stem, and each distinct stem is one look-up
+in the generation's term dictionaries, charged to the request's budget
+(RESPELL_UNITS, search/budget.py): one to two hundred per rare word, a
+few milliseconds.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import itertools
 
 #: A word held by at most this share of the articles (and at least by
 #: RARE_FLOOR) may be respelt; a more frequent one is what was meant.
-RARE_SHARE = 1 / 2000
+RARE_SHARE = 1 / 1000
 RARE_FLOOR = 3
 #: A respelling must find this many times the articles the word finds.
 GAIN = 10
@@ -39,84 +39,99 @@ FIELD = "body"
 
 #: Letters of one shape told apart by their dots, and letters said alike
 #: (as the normalizer leaves them: ة is ه, ى is ي, أ إ آ are ا, ؤ ئ are ء).
-_ALIKE = ("بتثني", "جحخ", "دذ", "رز", "سش", "صض", "طظ", "عغ", "فق",
-          "ضظ", "ذزظ", "سصث", "تط", "هح", "قك", "ءاع", "دض")
+_SHAPES = ("بتثني", "جحخ", "دذ", "رز", "سش", "صض", "طظ", "عغ", "فق")
+_SOUNDS = ("ضظ", "ذزظ", "سصث", "تط", "هح", "قك", "ءاع", "دض")
 #: The Arabic keyboard's rows (normalized): a key's neighbours in its row.
 _ROWS = ("ضصثقفغعهخحجد", "شسيبلاتنمكط", "ءءءرلايهوزظ")
 #: Letters a writer leaves out or adds: the long vowels and hamza.
 _VOWELS = "اويء"
 
 
-def _near_letters() -> dict[str, frozenset[str]]:
+def _letters(groups) -> dict[str, frozenset[str]]:
+    """Each letter's companions in ``groups`` (strings of letters that go together)."""
     near: dict[str, set[str]] = {}
-    for group in _ALIKE:
+    for group in groups:
         for ch in group:
             near.setdefault(ch, set()).update(group)
-    for row in _ROWS:
-        for a, b in itertools.pairwise(row):
-            near.setdefault(a, set()).add(b)
-            near.setdefault(b, set()).add(a)
     return {ch: frozenset(others - {ch}) for ch, others in near.items()}
 
 
-_NEAR = _near_letters()
+_SHAPE = _letters(_SHAPES)
+_OTHER = _letters(_SOUNDS + tuple(a + b for row in _ROWS for a, b in itertools.pairwise(row)))
 
 
-def slips(stem: str) -> set[str]:
-    """Every spelling one slip away from ``stem`` (see the module)."""
-    found = set()
-    for i, ch in enumerate(stem):
-        head, tail = stem[:i], stem[i + 1:]
-        found.update(head + other + tail for other in _NEAR.get(ch, ()))
+def slips(word: str) -> dict[str, int]:
+    """Every spelling one slip away from a normalized ``word`` (see the
+    module), with how unlikely its slip is: 1 for a long vowel or hamza
+    left out or added, letters of one shape, a key pressed twice or more;
+    2 for letters said alike, keyboard neighbours, two letters swapped."""
+    found: dict[str, int] = {}
+
+    def add(spelling: str, weight: int) -> None:
+        if spelling != word and found.get(spelling, 3) > weight:
+            found[spelling] = weight
+
+    for i, ch in enumerate(word):
+        head, tail = word[:i], word[i + 1:]
+        for other in _SHAPE.get(ch, ()):
+            add(head + other + tail, 1)
+        for other in _OTHER.get(ch, ()):
+            add(head + other + tail, 2)
         if ch in _VOWELS or (tail and tail[0] == ch):
-            found.add(head + tail)  # a vowel added, or a letter pressed twice
+            add(head + tail, 1)  # a vowel added, or a letter pressed twice
         if tail:
-            found.add(head + tail[0] + ch + tail[1:])  # two letters swapped
-    for i in range(len(stem) + 1):
-        found.update(stem[:i] + vowel + stem[i:] for vowel in _VOWELS)
-    squeezed = "".join(ch for i, ch in enumerate(stem) if not i or stem[i - 1] != ch)
-    found.add(squeezed)  # a letter pressed three times
-    found.discard(stem)
+            add(head + tail[0] + ch + tail[1:], 2)  # two letters swapped
+    for i in range(len(word) + 1):
+        for vowel in _VOWELS:
+            add(word[:i] + vowel + word[i:], 1)
+    add("".join(ch for i, ch in enumerate(word) if not i or word[i - 1] != ch), 1)
     return found
 
 
-def respell_word(stem: str, articles: int, doc_frequency, charge) -> str | None:
-    """The stem to offer for ``stem``, or None.  ``articles``: the live
+def respell_word(word: str, stem_of, articles: int, doc_frequency, charge) -> str | None:
+    """The word to offer for a normalized ``word``, or None.  The slips
+    are made on the word and looked up by their stems, so a slip that
+    moves a suffix (``مفاوضت`` -> ``مفاوضات``, stem ``مفاوض``) counts.
+
+    ``stem_of(word)``: its term ('' if not indexed); ``articles``: the live
     articles; ``doc_frequency(stem)``: the articles holding a stem;
     ``charge(n)``: spend n look-ups from the request's budget."""
+    stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
     held = doc_frequency(stem)
     if held > max(RARE_FLOOR, articles * RARE_SHARE):
         return None
+    # stem -> (weight, slip): its likeliest slip, the first in code point order
+    stems: dict[str, tuple[int, str]] = {}
+    for candidate, weight in sorted(slips(word).items()):
+        term = stem_of(candidate)
+        if len(term) >= MIN_STEM and term != stem:
+            stems[term] = min(stems.get(term, (weight, candidate)), (weight, candidate))
+    charge(len(stems))
     need = max(1, GAIN * held)
-    best, best_held = None, need - 1
-    candidates = sorted(slips(stem))
-    charge(len(candidates))
-    for candidate in candidates:
-        n = doc_frequency(candidate)
-        if n > best_held:
-            best, best_held = candidate, n
-    return best
+    # The likeliest slip first, then the most articles found.
+    found = [(weight, -n, candidate) for term, (weight, candidate) in stems.items()
+             if (n := doc_frequency(term)) >= need]
+    return min(found)[2] if found else None
 
 
-def suggest(text: str, analyzer, articles: int, doc_frequency, charge) -> str | None:
+def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
+            spelling=lambda word: word) -> str | None:
     """``text`` with its rare, misspelt words respelt; None when none is.
 
     Operators, field names, phrases and wildcards are left alone (only
-    plain words are respelt); a respelt word keeps what the user typed
-    around its stem (``الريض`` -> ``الرياض``), normalized."""
+    plain words are respelt).  A respelt word is normalized;
+    ``spelling(word)`` may give the spelling it is shown in (hamza and
+    all: the archive's most frequent)."""
     changed = False
     out = []
     for word in text.split():
-        _, stem, stop = analyzer.analyze_word(word)
+        norm, _, stop = analyzer.analyze_word(word)
         better = None if stop or not word.isalnum() else respell_word(
-            stem, articles, doc_frequency, charge)
-        norm = analyzer.analyze_word(word)[0]
-        at = norm.find(stem) if better else -1
-        respelt = norm[:at] + better + norm[at + len(stem):] if at >= 0 else None
-        if respelt and analyzer.analyze_word(respelt)[1] == better:
-            out.append(respelt)
+            norm, analyzer.index_term, articles, doc_frequency, charge)
+        if better:
+            out.append(spelling(better))
             changed = True
         else:
             out.append(word)

@@ -43,7 +43,8 @@ def test_slips_are_arabic_misspellings():
     assert "رياض" in respell.slips("ريض")  # a long vowel left out
     assert "نفط" in respell.slips("نفظ")  # the same shape, other dots
     assert "قطر" in respell.slips("قطررر")  # a key pressed three times
-    assert "رياض" in respell.slips("ريلض")  # a keyboard neighbour (ا beside ل)
+    assert respell.slips("ريلض")["رياض"] == 2  # a keyboard neighbour (ا beside ل)
+    assert respell.slips("ريض")["رياض"] == 1
     assert "كوميد" not in respell.slips("كوفيد")  # ف and م share nothing
     assert "رفض" not in respell.slips("ريض")
 
@@ -78,7 +79,7 @@ def test_no_unrelated_or_rarer_word_is_offered(engine):
 ])
 def test_a_respelling_must_find_ten_times_the_articles(held, neighbour, offered):
     frequency = {"ريض": held, "رياض": neighbour}
-    got = respell.respell_word("ريض", 100, lambda s: frequency.get(s, 0), lambda n: None)
+    got = respell.respell_word("ريض", str, 100, lambda s: frequency.get(s, 0), lambda n: None)
     assert (got == "رياض") is offered
 
 
@@ -88,14 +89,15 @@ def test_rare_is_a_share_of_a_large_archive():
     def held(stem):
         return frequency.get(stem, 0)
 
-    assert respell.respell_word("ريض", 58_000, held, lambda n: None) == "رياض"
-    assert respell.respell_word("ريض", 20_000, held, lambda n: None) is None
+    assert respell.respell_word("ريض", str, 116_000, held, lambda n: None) == "رياض"
+    assert respell.respell_word("ريض", str, 19_000, held, lambda n: None) is None
 
 
 def test_the_lookups_are_charged(engine, monkeypatch):
     charged = []
-    respell.respell_word("ريض", 100, lambda s: 0, charged.append)
-    assert charged == [len(respell.slips("ريض"))]
+    respell.respell_word("ريض", str, 100, lambda s: 0, charged.append)
+    # Each slip of three letters or more is its own stem here.
+    assert charged == [len({w for w in respell.slips("ريض") if len(w) >= respell.MIN_STEM})]
     monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS)  # past it: no suggestion
     result = engine.search(Request(q="الريض"))
     assert result.total == 1 and result.suggestion is None
@@ -108,5 +110,15 @@ def test_the_page_offers_it_above_the_results(engine):
     assert 'class="hits"' in html
 
 
-def test_budget_test_word(engine):
+def test_a_pressed_key_and_a_moved_suffix(engine):
     assert engine.search(Request(q="قطررر")).suggestion == "قطر"
+    # The slip is made on the word and looked up by its stem: اسعر
+    # (nothing) -> اسعار (stem سعر, 12 articles).
+    assert engine.search(Request(q="اسعر")).suggestion == "أسعار"
+
+
+def test_the_archive_spelling_is_shown(engine):
+    """The respelt word in its most frequent headline spelling, hamza kept
+    (the respelling itself is normalized: اسعار)."""
+    assert engine.search(Request(q="اسعارر")).suggestion == "أسعار"
+    assert engine.search(Request(q="بالريض")).suggestion == "بالرياض"  # no headline spells it so
