@@ -25,6 +25,7 @@ from whoosh import query as wq, scoring
 
 from indexer import completions, manifest, store
 from indexer.arrayfile import ArrayFileError
+from indexer.schema import body_views
 from search import highlight, matching, respell
 from search.backend import Article, Hit, Request, Result, SearchError
 from search.budget import RESPELL_UNITS, Budget, Metered, QueryTooCostly
@@ -359,6 +360,10 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
     def charge(lookups: int) -> None:
         gen.charge(lookups * RESPELL_UNITS)
 
+    schema = view.searcher.schema
+    exact = next((name for name in body_views(schema)
+                  if schema[name].analyzer.stemmer == "none"), None)
     return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
                            lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
-                           view.live.completions.spelling)
+                           view.live.completions.spelling,
+                           exact and (lambda form: gen.doc_frequency(exact, form)))

@@ -88,14 +88,20 @@ def slips(word: str) -> dict[str, int]:
     return found
 
 
-def respell_word(word: str, stem_of, articles: int, doc_frequency, charge) -> str | None:
+def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
+                 form_frequency=None) -> str | None:
     """The word to offer for a normalized ``word``, or None.  The slips
     are made on the word and looked up by their stems, so a slip that
     moves a suffix (``مفاوضت`` -> ``مفاوضات``, stem ``مفاوض``) counts.
 
     ``stem_of(word)``: its term ('' if not indexed); ``articles``: the live
     articles; ``doc_frequency(stem)``: the articles holding a stem;
-    ``charge(n)``: spend n look-ups from the request's budget."""
+    ``charge(n)``: spend n look-ups from the request's budget;
+    ``form_frequency(word)``: the articles holding the very form (the
+    unstemmed view), when the index has one: the respelt form must beat
+    the typed form by GAIN too, so a rare but real inflection
+    (``وافقنا``) is not turned into a form no one writes (``وافقان``,
+    stem ``وافق``) whose stem is merely frequent."""
     stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
@@ -105,6 +111,8 @@ def respell_word(word: str, stem_of, articles: int, doc_frequency, charge) -> st
     # stem -> (weight, slip): its likeliest slip, the first in code point order
     stems: dict[str, tuple[int, str]] = {}
     for candidate, weight in sorted(slips(word).items()):
+        if weight > 1 and held:
+            continue  # a word the archive holds: its other slips are too often words
         term = stem_of(candidate)
         if len(term) >= MIN_STEM and term != stem:
             stems[term] = min(stems.get(term, (weight, candidate)), (weight, candidate))
@@ -113,11 +121,15 @@ def respell_word(word: str, stem_of, articles: int, doc_frequency, charge) -> st
     # The likeliest slip first, then the most articles found.
     found = [(weight, -n, candidate) for term, (weight, candidate) in stems.items()
              if (n := doc_frequency(term)) >= need]
+    if form_frequency is not None and found:
+        charge(len(found) + 1)
+        need = max(1, GAIN * form_frequency(word))
+        found = [hit for hit in found if form_frequency(hit[2]) >= need]
     return min(found)[2] if found else None
 
 
 def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
-            spelling=lambda word: word) -> str | None:
+            spelling=lambda word: word, form_frequency=None) -> str | None:
     """``text`` with its rare, misspelt words respelt; None when none is.
 
     Operators, field names, phrases and wildcards are left alone (only
@@ -129,7 +141,7 @@ def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
     for word in text.split():
         norm, _, stop = analyzer.analyze_word(word)
         better = None if stop or not word.isalnum() else respell_word(
-            norm, analyzer.index_term, articles, doc_frequency, charge)
+            norm, analyzer.index_term, articles, doc_frequency, charge, form_frequency)
         if better:
             out.append(spelling(better))
             changed = True
