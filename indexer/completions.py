@@ -37,6 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from whoosh import index as whoosh_index
 
 from indexer.analysis import MAX_WORD_CHARS, WORD_RE
 from indexer.arrayfile import ArrayFile, ArrayFileWriter
@@ -240,4 +241,16 @@ class Completions:
 def headlines_of(searcher) -> list[str]:
     """The headlines of a searcher's live documents."""
     return [doc.get("headline", "") for doc in searcher.all_stored_fields()]
+
+
+def write_generation(folder: Path) -> None:
+    """Write the completions of the finished generation in ``folder`` (its
+    segments final, its manifest still to come), with the analyzer that
+    indexed its headlines."""
+    ix = whoosh_index.open_dir(str(folder))
+    try:
+        with ix.searcher() as searcher:
+            write(folder, headlines_of(searcher), ix.schema["headline"].analyzer)
+    finally:
+        ix.close()
 

@@ -142,7 +142,7 @@ def build_index(
                 summary.unchanged, summary.generation = True, live.name
                 return summary
             _check_not_empty(tmp, summary, given)
-            _write_completions(tmp)
+            completions.write_generation(tmp)
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict()})
@@ -171,18 +171,6 @@ def _check_not_empty(gen: Path, summary: Summary, sources: list[Path]) -> None:
                   + (f" ({reasons})" if reasons else ""))
     raise NothingToIndex(f"no article found in {where}: {detail}; the live index is unchanged",
                          summary)
-
-
-def _write_completions(gen: Path) -> None:
-    """The search box's completions of the generation's live headlines
-    (indexer/completions.py), with the analyzer that indexed them."""
-    ix = whoosh_index.open_dir(str(gen))
-    try:
-        with ix.searcher() as searcher:
-            completions.write(gen, completions.headlines_of(searcher),
-                              ix.schema["headline"].analyzer)
-    finally:
-        ix.close()
 
 
 @dataclass(frozen=True)
