@@ -18,7 +18,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import inputs, manifest, parallel, store, update as update_module
+from indexer import completions, inputs, manifest, parallel, store, update as update_module
 from indexer.article import Reject
 from indexer.decode import MAX_FILE_BYTES
 from indexer.readers.archive import FileResult, file_parts, iter_files, read_file
@@ -149,6 +149,7 @@ def build_index(
                 summary.unchanged, summary.generation = True, live.name
                 return summary
             _check_not_empty(tmp, summary, given)
+            completions.write_generation(tmp)
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict(),

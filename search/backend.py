@@ -146,6 +146,11 @@ class Backend(Protocol):
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``."""
 
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        """Completions of a search box's text as typed so far: (the text to
+        search, how many headlines hold its completed words), most
+        frequent first (indexer/completions.py)."""
+
     def summary(self) -> dict:
         """``{"articles": n, "generation": name}``, cheap: the health check."""
 

@@ -5,7 +5,7 @@ hold a worker for seconds and slow every other request down.  Each request
 gets a ``Budget`` of work units; the evaluator reads the generation through
 ``Metered``, which charges every posting list it reads and every vocabulary
 entry a prefix, wildcard or range scans (before it scans them), and the
-did-you-mean step charges its fuzzy lookups.  Past the budget the request
+did-you-mean step charges its look-ups.  Past the budget the request
 stops with ``QueryTooCostly``: a 400 on the web and exit 2 on the command
 line, with a message that says what to change.
 
@@ -49,13 +49,16 @@ GATE_POLL_S = 0.01
 #: A vocabulary entry scanned by a prefix, wildcard, regular expression or
 #: word range: a Python step per entry, about a hundred postings' work.
 SCAN_UNITS = 100
-#: A fuzzy lookup (a fuzzy term, or a did-you-mean candidate): Whoosh's
-#: automaton walks a field's vocabulary.
+#: A fuzzy lookup (a fuzzy term): Whoosh's automaton walks a field's
+#: vocabulary.
 FUZZY_UNITS = 2_000_000
 #: A wildcard in the query text, charged before parsing: Whoosh's parser
 #: and the expansion's first probe of every field cost this much at least,
 #: so a query of many wildcards is refused before that work, not after.
 PATTERN_UNITS = 2_500_000
+#: A did-you-mean candidate (search/respell.py): one look-up in each
+#: segment's term dictionary, no posting read.
+RESPELL_UNITS = 100
 
 
 class QueryTooCostly(SearchError):

@@ -24,14 +24,16 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq, scoring
 
-from indexer import manifest, store
+from indexer import completions, manifest, store
+from indexer.arrayfile import ArrayFileError
 from indexer.dates import printed_hijri
-from search import highlight, matching, messages
-from search.backend import MAX_PAGE, Article, Hit, Request, Result
-from search.budget import FUZZY_UNITS, PATTERN_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
+from indexer.schema import body_views
+from search import highlight, matching, messages, respell
+from search.backend import MAX_PAGE, Article, Hit, Request, Result, SearchError
+from search.budget import PATTERN_UNITS, RESPELL_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
 from search.facets import count_facets
 from search.generation import Generation
-from search.query import Parsed, count_patterns, make_parser, parse, positive_terms
+from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse, positive_terms
 from search.settings import SearchSettings
 from search.sources import SourceNames
 from search.timeline import count_timeline
@@ -65,6 +67,7 @@ class _Live:
     parser: object
     generation: Generation
     sources: SourceNames
+    completions: completions.Completions
     stats: dict | None = None  # Engine.stats, computed once: a generation never changes
 
 
@@ -102,7 +105,11 @@ class Engine:
             gen = Generation(searcher, str(folder), s.k1, s.b)
         names = SourceNames(manifest.read(folder).get("source_names", {}),
                             gen.texts("source")[1] if "source" in ix.schema else [])
-        return _Live(name, ix, make_parser(ix.schema, s), gen, names)
+        try:
+            done = completions.Completions(folder, ix.schema["headline"].analyzer)
+        except (OSError, ArrayFileError, KeyError) as exc:
+            raise store.IndexDamaged(f"{completions.NAME}: {exc}") from exc
+        return _Live(name, ix, make_parser(ix.schema, s), gen, names, done)
 
     def view(self) -> _View:
         """This thread's view of the live generation.
@@ -135,6 +142,11 @@ class Engine:
 
     def parse(self, text: str) -> Parsed:
         return parse(self.view().live.parser, text)
+
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        if len(text) > MAX_QUERY_CHARS:
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
+        return self._open_live().completions.complete(text, limit)
 
     def summary(self) -> dict:
         live = self._open_live()
@@ -363,11 +375,10 @@ def _search(view: _View, req: Request, started: float) -> Result:
     for rank in range(start, len(docnums)):
         result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
                                     req.highlight))
-    if result.total < 3 and not req.sources and not req.date_from and not req.date_to:
-        try:
-            result.suggestion = _suggest(view, parsed)
-        except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
-            result.suggestion = None
+    try:  # on every query: a rare misspelt word hides many articles (search/respell.py)
+        result.suggestion = _suggest(view, parsed)
+    except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
+        result.suggestion = None
     if not result.total:
         _explain(result, messages.NO_RESULTS)
     elif req.page > result.pages:
@@ -428,56 +439,17 @@ def _filter_query(req: Request, names: SourceNames) -> wq.Query | None:
 # -- did you mean -----------------------------------------------------------------
 
 def _suggest(view: _View, parsed: Parsed) -> str | None:
-    """A respelling of the query from the index vocabulary, or None.
+    """The query with its rare, misspelt words respelt (search/respell.py),
+    each look-up charged to the request's budget."""
+    gen = view.gen
 
-    Whoosh's corrector works on indexed terms, which are stems; we map the
-    chosen stem back to a surface word found in a document so the
-    suggestion reads like something a person would type.
-    """
-    reader = view.searcher.reader()
-    analyzer = view.analyzer
-    changed = False
-    out = []
-    for word in parsed.text.split():
-        _, stem, stop = analyzer.analyze_word(word)
-        plain = word.isalnum()  # leave operators, fields, phrases and wildcards alone
-        if stop or not plain or len(stem) < 3 or any(
-            reader.doc_frequency(f, stem) for f in ("headline", "body", "keywords")
-        ):
-            out.append(word)
-            continue
-        best = _closest_term(view, stem)
-        surface = best and _surface_form(view, best)
-        if surface:
-            out.append(surface)
-            changed = True
-        else:
-            out.append(word)
-    return " ".join(out) if changed else None
+    def charge(lookups: int) -> None:
+        gen.charge(lookups * RESPELL_UNITS)
 
-
-def _closest_term(view: _View, stem: str) -> str | None:
-    reader = view.searcher.reader()
-    candidates = {}
-    for fieldname in ("headline", "body"):
-        for maxdist in (1, 2):
-            view.gen.charge(FUZZY_UNITS)
-            for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
-                if term != stem:
-                    candidates[term] = max(candidates.get(term, 0),
-                                           reader.doc_frequency(fieldname, term) / maxdist)
-            if candidates:
-                break
-    return max(candidates, key=lambda t: (candidates[t], t)) if candidates else None
-
-
-def _surface_form(view: _View, stem: str) -> str | None:
-    analyzer = view.analyzer
-    for fieldname in ("headline", "body"):
-        docs = view.gen.term(fieldname, stem)[0]
-        if len(docs):
-            text = view.searcher.stored_fields(int(docs[0])).get(fieldname, "")
-            for start, end, _ in analyzer.spans(text, {stem}):
-                return analyzer.analyze_word(text[start:end])[0]
-    return None
-
+    schema = view.searcher.schema
+    exact = next((name for name in body_views(schema)
+                  if schema[name].analyzer.stemmer == "none"), None)
+    return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
+                           lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
+                           view.live.completions.spelling,
+                           exact and (lambda form: gen.doc_frequency(exact, form)))

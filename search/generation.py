@@ -128,6 +128,17 @@ class Generation:
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
 
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """The documents holding a term, deleted ones included (as Whoosh
+        counts them): one look-up per segment, no posting read."""
+        btext = text.encode("utf-8")
+        total = 0
+        for leaf in self.leaves:
+            number = leaf.flat.find(fieldname, btext)
+            if number is not None:
+                total += leaf.flat.doc_frequency_at(fieldname, number)
+        return total
+
     def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
         """The TOP_DOCS documents where the term scores best (sorted by
         document) and its best score, unboosted: where a pruned ranking starts

@@ -286,3 +286,86 @@ def test_several_sources_from_the_facet(page, server_url):
     page.wait_for_selector("ol.hits")
     assert parse_qs(urlsplit(page.url).query)["source"] == ["الجزيرة"]
     assert not page.console_errors, page.console_errors
+# -- completions under the search box (web/static/suggest.js) -----------------------------
+
+def open_suggestions(page, url: str, typed: str):
+    page.goto(url + "/")
+    box = page.locator("input[name=q]")
+    box.type(typed)
+    page.wait_for_selector("#q-suggestions [role=option]")
+    return box
+
+
+def test_suggestions_follow_the_combobox_pattern(page, server_url):
+    box = open_suggestions(page, server_url, "ال")
+    listbox = page.locator("#q-suggestions")
+    assert box.get_attribute("role") == "combobox"
+    assert box.get_attribute("aria-controls") == "q-suggestions"
+    assert box.get_attribute("aria-expanded") == "true"
+    assert box.get_attribute("autocomplete") is None  # the browser's own history stays on
+    assert listbox.get_attribute("role") == "listbox"
+    assert listbox.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    options = page.locator("#q-suggestions [role=option]")
+    assert options.count() >= 3
+    # Arrow keys move the highlight (and wrap); the box keeps the focus.
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    second = options.nth(1)
+    assert box.get_attribute("aria-activedescendant") == second.get_attribute("id")
+    assert second.get_attribute("aria-selected") == "true"
+    assert page.locator("#q-suggestions [aria-selected=true]").count() == 1
+    box.press("ArrowUp")
+    assert box.get_attribute("aria-activedescendant") == options.nth(0).get_attribute("id")
+    box.press("ArrowUp")
+    assert box.get_attribute("aria-activedescendant") == options.last.get_attribute("id")
+    assert box.evaluate("el => el === document.activeElement")
+    assert not page.console_errors, page.console_errors
+
+
+def test_enter_searches_the_highlighted_suggestion(page, server_url):
+    box = open_suggestions(page, server_url, "أسع")
+    first = page.locator("#q-suggestions [role=option]").first
+    chosen = first.get_attribute("data-value")
+    assert chosen == "أسعار"
+    box.press("ArrowDown")
+    with page.expect_navigation():
+        box.press("Enter")
+    page.wait_for_selector("ol.hits")
+    assert params(page.url) == {"q": chosen}
+    assert not page.console_errors, page.console_errors
+
+
+def test_escape_closes_and_enter_searches_what_was_typed(page, server_url):
+    box = open_suggestions(page, server_url, "النف")
+    box.press("Escape")
+    assert page.locator("#q-suggestions").is_hidden()
+    assert box.get_attribute("aria-expanded") == "false"
+    assert box.get_attribute("aria-activedescendant") is None
+    assert box.input_value() == "النف"
+    with page.expect_navigation():
+        box.press("Enter")
+    assert params(page.url) == {"q": "النف"}
+
+
+def test_a_click_on_a_suggestion_searches_it(page, server_url):
+    open_suggestions(page, server_url, "زلز")
+    option = page.locator("#q-suggestions [role=option]").first
+    text = option.get_attribute("data-value")
+    with page.expect_navigation():
+        option.click()
+    page.wait_for_selector("ol.hits")
+    assert params(page.url) == {"q": text}
+
+
+def test_the_box_works_without_the_script(browser, server_url):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    box = page.locator("input[name=q]")
+    assert box.get_attribute("role") is None and box.get_attribute("autocomplete") is None
+    assert page.locator("#q-suggestions").count() == 0
+    box.fill(ECONOMY)
+    box.press("Enter")
+    page.wait_for_selector("ol.hits")
+    assert params(page.url) == {"q": ECONOMY}
+    context.close()

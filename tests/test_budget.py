@@ -50,17 +50,21 @@ def test_a_request_past_its_budget_is_refused(news_index, monkeypatch, q):
 
 
 def test_did_you_mean_lookups_are_charged(news_index, monkeypatch):
-    """A misspelt word's respelling walks the vocabulary (FUZZY_UNITS a
-    lookup); past the budget the answer comes without a suggestion rather
-    than not at all: a suggestion helps, the hits are the answer."""
+    """A misspelt word's respellings are looked up (RESPELL_UNITS each, about
+    a hundred a word); past the budget the answer comes without a
+    suggestion rather than not at all: a suggestion helps, the hits are the
+    answer."""
+    from search import respell
+
     engine = Engine(news_index)
-    monkeypatch.setattr(budget, "QUERY_UNITS", 4 * budget.FUZZY_UNITS)
-    assert engine.search(Request(q="قطررر")).suggestion
-    monkeypatch.setattr(budget, "QUERY_UNITS", budget.FUZZY_UNITS - 1)
+    lookups = len(respell.slips("قطررر"))  # at most: slips of one stem are looked up once
+    monkeypatch.setattr(budget, "QUERY_UNITS", lookups * budget.RESPELL_UNITS)
+    assert engine.search(Request(q="قطررر")).suggestion == "قطر"
+    monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS - 1)
     result = engine.search(Request(q="قطررر"))
     assert result.total == 0 and result.suggestion is None
     many = " ".join(f"قطررر{c}" for c in "ابتثجحخدذر")  # ten misspelt words
-    monkeypatch.setattr(budget, "QUERY_UNITS", 40 * budget.FUZZY_UNITS)
+    monkeypatch.setattr(budget, "QUERY_UNITS", 5 * lookups * budget.RESPELL_UNITS)
     assert engine.search(Request(q=many)).total == 0
 
 

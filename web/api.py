@@ -13,6 +13,8 @@ from web.params import MAX_QUERY_CHARS, BadParam, parse_state
 
 bp = Blueprint("api", __name__)
 MORE_LIKE_THIS = 5
+#: Completions offered under the search box.
+SUGGESTIONS = 8
 
 
 @bp.get("/api/search")
@@ -21,6 +23,17 @@ def search():
     if not state.q:
         raise BadParam("المعامل q (نص البحث) مطلوب.", "missing_query", "q")
     return jsonify(context.search(state.request()).as_dict())
+
+
+@bp.get("/api/suggest")
+def suggest():
+    """Completions of the search box's text as typed so far, for
+    web/static/suggest.js: ``{"query": q, "suggestions": [{"text", "count"}]}``."""
+    q = request.args.get("q", "")
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadParam(f"نص البحث طويل جدًا: الحد الأقصى {MAX_QUERY_CHARS} حرف.")
+    found = context.complete(q, SUGGESTIONS)
+    return jsonify({"query": q, "suggestions": [{"text": t, "count": n} for t, n in found]})
 
 
 @bp.get("/api/article/<path:article_id>")
