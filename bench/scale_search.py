@@ -77,7 +77,8 @@ class Arshif:
 
     def _request(self, q: dict, **kw):
         return self.Request(q=q["q"], sort=q["sort"], date_from=_day(q["date_from"]),
-                            date_to=_day(q["date_to"]), source=q["source"] or None, **kw)
+                            date_to=_day(q["date_to"]),
+                            sources=(q["source"],) if q["source"] else (), **kw)
 
 
 class Lucene:

@@ -25,6 +25,8 @@ class Article:
     keywords: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     parent: str = ""  # id of the article this one was embedded in ("read also" block)
+    url: str = ""  # the original's address, when the archive records it
+    author: str = ""  # the byline, when the archive records it
 
     @property
     def date_problem(self) -> str:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import click
 
+from arshif.output import count, fail, number
 from indexer import store
 from indexer.decode import MAX_FILE_BYTES, format_size
 from indexer.readers.archive import FORMATS
+from indexer.sources import DEFAULT_SOURCES, SourcesFileError, read_sources
 from indexer.writer import NothingToIndex, Summary, build_index
 
 DEFAULT_ARCHIVE = Path("data/archive")
@@ -109,10 +111,11 @@ class _Progress:
         elapsed = time.perf_counter() - self.started
         rate = summary.indexed / elapsed if elapsed else 0
         if self.bar is not None:
-            self.bar.update(1, f"{summary.indexed} articles, {rate:,.0f}/s")
+            self.bar.update(1, f"{count(summary.indexed, 'article')}, {rate:,.0f}/s")
         elif not self.quiet and (elapsed - self.last_line >= 2 or self.done == self.total):
             self.last_line = elapsed
-            click.echo(f"  {self.done}/{self.total} files, {summary.indexed} articles, "
+            click.echo(f"  {number(self.done)}/{count(self.total, 'file')}, "
+                       f"{count(summary.indexed, 'article')}, "
                        f"{rate:,.0f} articles/s", err=True)
 
     def close(self) -> None:
@@ -127,21 +130,22 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
     kept = ": nothing changed, the live index is kept" if s.unchanged else ""
     lines = [
         f"index:      {home} ({s.generation}){kept}",
-        f"files:      {s.files} read"
-        + (f", {s.files_unchanged} unchanged" if s.files_unchanged else "")
-        + f", {s.files_rejected} rejected",
-        f"indexed:    {s.indexed} articles"
-        + (f" ({s.embedded} from 'read also' blocks)" if s.embedded else "")
-        + (f"; {s.added} written by this update" if s.update else ""),
-        f"duplicates: {s.duplicates} skipped (same headline and body)",
-        f"rejected:   {s.records_rejected} records in otherwise good files",
+        f"files:      {number(s.files)} read"
+        + (f", {number(s.files_unchanged)} unchanged" if s.files_unchanged else "")
+        + f", {number(s.files_rejected)} rejected",
+        f"indexed:    {count(s.indexed, 'article')}"
+        + (f" ({number(s.embedded)} from 'read also' blocks)" if s.embedded else "")
+        + (f"; {number(s.added)} written by this update" if s.update else ""),
+        f"duplicates: {number(s.duplicates)} skipped (same headline and body)",
+        f"rejected:   {count(s.records_rejected, 'record')} in otherwise good files",
     ]
     if s.removed:
-        lines.append(f"removed:    {s.removed} articles of changed, moved or deleted files"
+        lines.append(f"removed:    {count(s.removed, 'article')} of changed, moved or deleted files"
                      " (or now found first in another file)")
-    for reason, count in s.reasons.most_common():
-        lines.append(f"  - {reason}: {count}")
-    lines.append(f"no date:    {s.dates_missing} articles (missing or unparseable, never guessed)")
+    for reason, n in s.reasons.most_common():
+        lines.append(f"  - {reason}: {number(n)}")
+    lines.append(f"no date:    {count(s.dates_missing, 'article')}"
+                 " (missing or unparseable, never guessed)")
     lines.append(f"time:       {s.elapsed:.1f} s, {s.rate:,.0f} articles/s"
                  + (" written" if s.update else ""))
     if rejects_hint and s.report:
@@ -156,7 +160,8 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Input format; auto decides per file by content.")
 @click.option("--map", "maps", multiple=True, metavar="FIELD=NAME",
-              help="Read FIELD (id, headline, body, date, source, keywords) from column NAME.")
+              help="Read FIELD (id, headline, body, date, source, keywords, url, author) "
+                   "from column NAME.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Processes reading, analyzing and writing, each a part of the input "
                    "(--update uses one).")
@@ -171,10 +176,13 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
 @click.option("--follow-symlinks", is_flag=True,
               help="Also read symlinks that lead outside the given folders (reported and "
                    "skipped by default).")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Display names of the sources: slug<TAB>name[<TAB>URL] lines "
+                   f"(default {DEFAULT_SOURCES} when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_bytes,
-                  follow_symlinks, as_json, quiet, target):
+                  follow_symlinks, sources_file, as_json, quiet, target):
     """Build the index from archive SOURCES (files or folders; default data/archive).
 
     The new index is built beside the live one and swapped in only when the
@@ -183,6 +191,12 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
     home = home or store.default_home()
     sources = sources or (DEFAULT_ARCHIVE,)
     mapping = parse_mapping(maps)
+    if sources_file is None and DEFAULT_SOURCES.is_file():
+        sources_file = DEFAULT_SOURCES
+    try:
+        source_names = read_sources(sources_file) if sources_file else {}
+    except SourcesFileError as exc:
+        raise click.ClickException(str(exc)) from None
     if rejects:
         try:  # a typo in --rejects should not cost a whole build
             open(rejects, "a", encoding="utf-8").close()
@@ -203,12 +217,13 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
             summary = build_cluster_index(sources, cluster, fmt=fmt, mapping=mapping,
                                           max_file_bytes=max_file_bytes,
                                           follow_symlinks=follow_symlinks,
-                                          on_start=progress.start, on_file=progress.file)
+                                          on_start=progress.start, on_file=progress.file,
+                                          source_names=source_names)
         else:
             summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs,
                                   update=update, max_file_bytes=max_file_bytes,
                                   follow_symlinks=follow_symlinks, on_start=progress.start,
-                                  on_file=progress.file)
+                                  on_file=progress.file, source_names=source_names)
     except NothingToIndex as exc:
         if rejects and exc.summary is not None:  # why nothing was found
             _write_rejects(rejects, exc.summary, "nothing was published")
@@ -255,17 +270,17 @@ def stats_command(home, as_json, target):
     try:
         stats = open_backend(home, target=target).stats()
     except store.StoreError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc))  # as arshif search: exit 2, one line
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
         return
     click.echo(f"index:     {stats['path']} ({stats['generation']})")
-    click.echo(f"articles:  {stats['articles']}")
+    click.echo(f"articles:  {number(stats['articles'])}")
     click.echo(f"dates:     {stats['date_min'] or '-'} .. {stats['date_max'] or '-'}"
-               f" ({stats['undated']} undated)")
+               f" ({number(stats['undated'])} undated)")
     click.echo(f"size:      {stats['size_bytes'] / 1e6:.1f} MB on disk")
     click.echo(f"analysis:  {stats['fingerprint']}")
     click.echo(f"built:     {stats['built_at'] or '-'}")
     click.echo("sources:")
-    for name, count in stats["sources"]:
-        click.echo(f"  {count:>7}  {name or '(none)'}")
+    for name, n in stats["sources"]:
+        click.echo(f"  {number(n):>7}  {name or '(none)'}")

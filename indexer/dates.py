@@ -18,8 +18,15 @@ Decisions worth knowing:
 * Years before 1800, and dates more than two years after today, give None:
   such values are typos or placeholders, not publication dates.
 * A weekday name is optional, but when present it must match the date.
-* Every word must be understood: a Hijri date, "بتوقيت مكة" or any other
-  unknown word makes the whole text None rather than being skipped.
+* Every word must be understood: "بتوقيت مكة" or any other unknown word
+  makes the whole text None rather than being skipped.
+* Hijri dates ("١٢ ربيع الأول ١٤٤٥هـ", "1445/03/12 هـ") are converted with
+  ``hijridate``'s Umm al-Qura calendar, the one Saudi and Gulf papers
+  print (years 1343-1500 AH; others give None).  A text that gives both
+  calendars ("... ١٤٤٥هـ الموافق ٢٧ سبتمبر ٢٠٢٣م") is dated by its
+  Gregorian date, provided the Hijri one names the same day give or take
+  two (papers that follow a sighted moon can be a day or two off Umm
+  al-Qura); further apart, the text is None.
   Digits of scripts other than ASCII, Arabic-Indic and Persian, and texts
   longer than 256 characters, are refused too.
 
@@ -34,6 +41,8 @@ Supported spellings (digits may be ASCII, Arabic-Indic or Persian):
   "سبتمبر/أيلول", "أيلول (سبتمبر)", with Levantine/Iraqi, Egyptian/Gulf and
   Maghrebi month names, ص/م or صباحاً/مساءً, and a "تاريخ النشر:" prefix.
 * Numeric: "26/09/2023", "26-09-2023", "26.9.2023", "2023/09/26".
+* Hijri: "12 ربيع الأول 1445هـ", "ربيع الآخر", "جمادى الأولى", "ذو القعدة" /
+  "ذي القعدة", with or without "هـ", and numeric with "هـ".
 """
 
 from __future__ import annotations
@@ -42,7 +51,9 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-__all__ = ["parse_date"]
+from hijridate import Hijri
+
+__all__ = ["parse_date", "printed_hijri"]
 
 MIN_YEAR = 1800
 """Earliest year accepted; anything older is a typo or a placeholder."""
@@ -82,6 +93,22 @@ _add_month_names(10, "october", "oct", "اكتوبر")
 _add_month_names(11, "november", "nov", "نوفمبر", "نونبر")
 _add_month_names(12, "december", "dec", "ديسمبر", "دجنبر")
 
+# Hijri months (the Umm al-Qura calendar's), one-word names.
+_HIJRI_MONTHS = {"محرم": 1, "صفر": 2, "رجب": 7, "شعبان": 8, "رمضان": 9, "شوال": 10}
+# Two-word Hijri names: (first word, second word without "ال") -> month.
+_HIJRI_PAIRS = {
+    ("ربيع", "اول"): 3, ("ربيع", "ثاني"): 4, ("ربيع", "اخر"): 4,
+    **{(first, second): month
+       for first in ("جمادى", "جمادي")
+       for second, month in (("اولى", 5), ("اولي", 5), ("اول", 5), ("ثانية", 6),
+                             ("ثانيه", 6), ("اخرة", 6), ("اخره", 6), ("ثاني", 6))},
+    **{(first, second): month
+       for first in ("ذو", "ذي")
+       for second, month in (("قعدة", 11), ("قعده", 11), ("حجة", 12), ("حجه", 12))},
+}
+# How far (days) a Hijri date printed beside a Gregorian one may be from it.
+_HIJRI_SLACK = 2
+
 # Two-word Levantine names: (first word, ordinal) -> month.
 _LEVANTINE_MONTHS = {
     ("تشرين", "اول"): 10,
@@ -114,10 +141,16 @@ _ZONE_NAMES = frozenset(
 
 # Words that carry no date information: "on", "at", "يوم" (day), "في" (in),
 # "الساعة" (at hour).
-_FILLER_WORDS = frozenset(["on", "at", "the", "of", "يوم", "في", "الساعة", "الساعه"])
+# "الموافق" (corresponding to) joins a Hijri and a Gregorian date; "لـ"
+# follows it; the calendars' names are labels.
+_FILLER_WORDS = frozenset(["on", "at", "the", "of", "يوم", "في", "الساعة", "الساعه",
+                           "الموافق", "ل", "هجري", "هجرية", "هجريه", "ميلادي",
+                           "ميلادية", "ميلاديه"])
 
 # The Gregorian era suffix ("2023م"); distinct from "م" after a time (PM).
 _ERA_MARK = "م"
+# The Hijri era suffix ("1445هـ", tatweel already removed).
+_HIJRI_MARK = "ه"
 
 _PM_MARKS = frozenset(["pm", "p.m.", "p.m", "م", "مساء", "مساءا"])
 # AM marks: "am", "a.m.", "ص", "صباحا", "صباح" (anything not in _PM_MARKS).
@@ -193,9 +226,10 @@ _TOKEN_RE = re.compile(
     rf"""
       (?P<numeric> (?P<first>[0-9]{{1,4}}) (?P<sep>[-/.]) (?P<middle>[0-9]{{1,2}})
                    (?P=sep) (?P<last>[0-9]{{1,4}}) (?![0-9]) )
-    | (?P<number> (?P<digits>[0-9]+) (?: (?P<suffix>st|nd|rd|th|م) {_NOT_LETTER_AHEAD} )? )
+    | (?P<number> (?P<digits>[0-9]+) (?: (?P<suffix>st|nd|rd|th|م|ه) {_NOT_LETTER_AHEAD} )? )
     | (?P<levantine> (?P<lv_name>تشرين|كانون) \s+ (?:ال)? (?P<lv_ordinal>اول|ثاني) )
       {_NOT_LETTER_AHEAD}
+    | (?P<hijri> (?P<h_first>ربيع|جمادى|جمادي|ذو|ذي) \s+ (?:ال)? (?P<h_second>[^\W\d_]+) )
     | (?P<word> [^\W\d_]+ ) \.?
     | (?P<separator> [-–—/.,،;؛:|()\[\]]+ )
     | (?P<space> \s+ )
@@ -217,6 +251,19 @@ def parse_date(text: str) -> datetime | None:
     reports it. Date-only input gives midnight. Offsets and zone names are
     ignored, so the result is the wall-clock time as written.
     """
+    found = _parse(text)
+    return found[0] if found else None
+
+
+def printed_hijri(text: str) -> bool:
+    """True when ``text`` is a date (``parse_date`` reads it) written with
+    the Hijri calendar, alone or beside the Gregorian one."""
+    found = _parse(text)
+    return bool(found and found[1])
+
+
+def _parse(text: str) -> tuple[datetime, bool] | None:
+    """``parse_date``'s answer and whether the text gave a Hijri date."""
     if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS:
         return None
     cleaned = _normalize(text)
@@ -229,7 +276,7 @@ def parse_date(text: str) -> datetime | None:
     found = _parse_calendar_date(rest)
     if found is None:
         return None
-    (year, month, day), weekday = found
+    (year, month, day), weekday, hijri = found
     try:
         result = datetime(year, month, day, hour, minute, second)
     except ValueError:  # 31 September, 25:00, ...
@@ -238,7 +285,7 @@ def parse_date(text: str) -> datetime | None:
         return None
     if not _is_plausible(result):
         return None
-    return result
+    return result, hijri
 
 
 # --------------------------------------------------------------------------
@@ -294,8 +341,9 @@ def _to_24_hour(hour: int, *, is_pm: bool) -> int | None:
 
 def _parse_calendar_date(
     text: str,
-) -> tuple[tuple[int, int, int], int | None] | None:
-    """Read (year, month, day) and the optional weekday from ``text``.
+) -> tuple[tuple[int, int, int], int | None, bool] | None:
+    """Read the Gregorian (year, month, day), the optional weekday and
+    whether a Hijri date was given from ``text``.
 
     The text is scanned into tokens; every token must be understood, and the
     meaningful ones must form exactly one known pattern. Anything else is
@@ -305,14 +353,16 @@ def _parse_calendar_date(
     if tokens is None:
         return None
     items, weekday = tokens
-    ymd = _match_pattern(items)
+    hijri = any(item[0] in ("hmonth", "hnumeric") for item in items)
+    ymd = _match_hijri(items) if hijri else _match_pattern(items)
     if ymd is None:
         return None
-    return ymd, weekday
+    return ymd, weekday, hijri
 
 
-# A meaningful token: ("number", digits, suffix), ("month", n) or
-# ("numeric", (year, month, day)).
+# A meaningful token: ("number", digits, suffix), ("month", n),
+# ("numeric", (year, month, day)), and in the Hijri calendar ("hmonth", n)
+# and ("hnumeric", (year, month, day)).
 _Item = tuple
 
 
@@ -342,17 +392,24 @@ def _tokenize(text: str) -> tuple[list[_Item], int | None] | None:
             month = _LEVANTINE_MONTHS[(token["lv_name"], token["lv_ordinal"])]
             if not _append_month(items, month):
                 return None
+        elif kind == "hijri":
+            month = _HIJRI_PAIRS.get((token["h_first"], token["h_second"]))
+            if month is None:
+                return None
+            items.append(("hmonth", month))
         else:  # a word
             word = token["word"]
-            if word in _MONTHS:
+            if word in _HIJRI_MONTHS:
+                items.append(("hmonth", _HIJRI_MONTHS[word]))
+            elif word in _MONTHS:
                 if not _append_month(items, _MONTHS[word]):
                     return None
             elif word in _WEEKDAYS:
                 if weekday is not None:
                     return None
                 weekday = _WEEKDAYS[word]
-            elif word == _ERA_MARK:
-                if not _attach_era_mark(items):
+            elif word in (_ERA_MARK, _HIJRI_MARK):
+                if not _attach_era_mark(items, word):
                     return None
             elif word not in _FILLER_WORDS and word not in _ZONE_NAMES:
                 return None
@@ -371,15 +428,18 @@ def _append_month(items: list[_Item], month: int) -> bool:
     return True
 
 
-def _attach_era_mark(items: list[_Item]) -> bool:
-    """Accept a detached "م" (Gregorian era) only right after a year."""
+def _attach_era_mark(items: list[_Item], mark: str) -> bool:
+    """Accept a detached "م" (Gregorian era) or "هـ" (Hijri) only right after
+    a year; "هـ" after a numeric date makes it a Hijri one."""
     if not items:
         return False
     last = items[-1]
     if last[0] == "numeric":
+        if mark == _HIJRI_MARK:
+            items[-1] = ("hnumeric", last[1])
         return True
     if last[0] == "number" and len(last[1]) == 4 and last[2] is None:
-        items[-1] = ("number", last[1], _ERA_MARK)
+        items[-1] = ("number", last[1], mark)
         return True
     return False
 
@@ -413,9 +473,43 @@ def _match_pattern(items: list[_Item]) -> tuple[int, int, int] | None:
     return int(year[1]), month[1], int(day[1])
 
 
+def _match_hijri(items: list[_Item]) -> tuple[int, int, int] | None:
+    """The Gregorian (year, month, day) of a Hijri date, alone or beside a
+    Gregorian date that names the same day (within ``_HIJRI_SLACK`` days)."""
+    at = [i for i, item in enumerate(items) if item[0] in ("hmonth", "hnumeric")]
+    if len(at) != 1:
+        return None
+    i = at[0]
+    if items[i][0] == "hnumeric":
+        hijri, rest = items[i][1], items[:i] + items[i + 1:]
+    else:
+        if not 0 < i < len(items) - 1 or items[i - 1][0] != "number" \
+                or items[i + 1][0] != "number":
+            return None
+        day, year = items[i - 1], items[i + 1]
+        if not _is_day_token(day) or len(year[1]) != 4 or year[2] not in (None, _HIJRI_MARK):
+            return None
+        hijri, rest = (int(year[1]), items[i][1], int(day[1])), items[:i - 1] + items[i + 2:]
+    try:
+        converted = Hijri(*hijri).to_gregorian()
+    except (ValueError, OverflowError):  # 30 Safar, or outside Umm al-Qura's years
+        return None
+    if not rest:
+        return converted.year, converted.month, converted.day
+    gregorian = _match_pattern(rest)
+    if gregorian is None:
+        return None
+    try:
+        apart = abs((date(*gregorian) - date(converted.year, converted.month,
+                                             converted.day)).days)
+    except ValueError:
+        return None
+    return gregorian if apart <= _HIJRI_SLACK else None
+
+
 def _is_day_token(item: _Item) -> bool:
     """A day has one or two digits and may carry an ordinal (26th)."""
-    return len(item[1]) <= 2 and item[2] != _ERA_MARK
+    return len(item[1]) <= 2 and item[2] not in (_ERA_MARK, _HIJRI_MARK)
 
 
 def _is_year_token(item: _Item) -> bool:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 
 import numpy as np
 
@@ -246,6 +247,17 @@ class FlatPostings:
         field = self._fields.get(fieldname)
         return field.span(low, high, most) if field else ([], np.zeros(0, dtype=np.int64))
 
+    def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
+        """The terms of ``span`` (whose terms all start with ``low``) whose
+        rest, after ``low``, ``pattern`` finds (a bytes pattern searched
+        over the rests one per line; a match may not cross a newline), and
+        their document frequencies in this segment."""
+        field = self._fields.get(fieldname)
+        if field is None:
+            return [], np.zeros(0, dtype=np.int64)
+        return field.span_matching(low, high, most, pattern)
+
     def span_size(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> int:
         """How many terms ``span`` would list: two binary searches, no term read."""
         field = self._fields.get(fieldname)
@@ -359,6 +371,41 @@ class _Field:
         # The terms' bytes in one slice of the map, cut in Python: a prefix
         # or wildcard may list tens of thousands of terms.
         return self._block(lo, hi), counts
+
+    def span_matching(self, low: bytes, high: bytes | None, most: int,
+                      pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
+        # Why one search over the span's terms laid out one per line, and not
+        # a match per term: a wildcard such as *ا* tests most of a field's
+        # vocabulary, and a pattern that starts with a literal is searched in
+        # C at the speed of a substring search.  Each line is a term without
+        # ``low`` (the span's common start), so a match cannot begin inside
+        # it.  Terms never hold a newline (the analyzer splits on spaces).
+        lo, hi = self.span_range(low, high, most)
+        if hi <= lo:
+            return [], np.zeros(0, dtype=np.int64)
+        base = int(self._term_ends[lo - 1]) if lo else 0
+        ends = self._term_ends[lo:hi].astype(np.int64) - base
+        starts = np.concatenate(([0], ends[:-1]))
+        raw = np.asarray(self._bytes[base:base + int(ends[-1])])
+        cut = len(low)
+        if cut:
+            offset = np.arange(len(raw)) - np.repeat(starts, ends - starts)
+            raw = raw[offset >= cut]
+        rest_ends = np.cumsum(ends - starts - cut)
+        newlines = rest_ends + np.arange(hi - lo)  # each rest's end, after the newlines before it
+        lines = np.full(int(newlines[-1]) + 1, ord("\n"), dtype=np.uint8)
+        keep = np.ones(len(lines), dtype=bool)
+        keep[newlines] = False
+        lines[keep] = raw
+        at = [m.start() for m in pattern.finditer(lines.tobytes())]
+        found = np.searchsorted(newlines, np.array(at, dtype=np.int64))  # sorted: at is
+        found = found[np.flatnonzero(np.diff(found, prepend=-1))]  # one per line
+        whole = self._bytes[base:base + int(ends[-1])].tobytes()
+        terms = [whole[a:b] for a, b in zip(starts[found].tolist(), ends[found].tolist(),
+                                            strict=True)]
+        first = found + lo
+        counts = self._starts[first + 1].astype(np.int64) - self._starts[first].astype(np.int64)
+        return terms, counts
 
     def doc_count(self, i: int) -> int:
         if not 0 <= i < self._n:

@@ -51,6 +51,9 @@ def build_schema(settings: IndexSettings) -> fields.Schema:
         year=fields.ID(sortable=True),
         month=fields.ID(sortable=True),
         date_text=fields.STORED(),
+        # Shown on the article page: a link to the original and the byline.
+        url=fields.STORED(),
+        author=fields.STORED(),
         related=fields.STORED(),
         parent=fields.STORED(),
         # The input file: ``--update`` deletes and re-adds a changed file's articles.
@@ -87,6 +90,8 @@ def to_document(article: Article, signature: str, key: str, settings: IndexSetti
         "date_text": article.date_text,
         "related": json.dumps(article.related, ensure_ascii=False),
         "parent": article.parent,
+        "url": article.url,
+        "author": article.author,
         "path": article.path,
         "signature": signature,
         "content_key": key,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import inputs, manifest, parallel, store, update as update_module
+from indexer import completions, inputs, manifest, parallel, store, update as update_module
 from indexer.article import Reject
 from indexer.decode import MAX_FILE_BYTES
 from indexer.readers.archive import FileResult, file_parts, iter_files, read_file
@@ -75,6 +75,7 @@ def build_index(
     on_file: Callable[[FileResult, Summary], None] | None = None,
     max_file_bytes: int = MAX_FILE_BYTES,
     follow_symlinks: bool = False,
+    source_names: dict | None = None,
 ) -> Summary:
     """Build (or with ``update``, refresh) the index at ``home`` and publish it.
 
@@ -97,6 +98,10 @@ def build_index(
     > 1 the articles stay in the worker processes: its FileResult carries
     only the path and rejects, and its Summary is a running count in the
     order files finish.  The returned Summary is the same as with one job.
+
+    ``source_names`` (indexer/sources.py: slug -> display name and URL) is
+    written into the manifest, where search reads it; an update whose
+    articles did not change still publishes when the names did.
     """
     started = time.perf_counter()
     given = [Path(s) for s in sources]
@@ -136,14 +141,18 @@ def build_index(
                 recorder.close()
             summary.elapsed = time.perf_counter() - started
             ix.close()
-            if copied and not (summary.added or summary.removed):
+            names = source_names or {}
+            if copied and not (summary.added or summary.removed) \
+                    and manifest.read(live).get("source_names", {}) == names:
                 shutil.rmtree(tmp, ignore_errors=True)
                 summary.unchanged, summary.generation = True, live.name
                 return summary
             _check_not_empty(tmp, summary, given)
+            completions.write_generation(tmp)
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
-                                           "summary": summary.as_dict()})
+                                           "summary": summary.as_dict(),
+                                           "source_names": names})
             store.publish(home, tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

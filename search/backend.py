@@ -25,7 +25,13 @@ MAX_PER_PAGE = 100
 
 
 class SearchError(ValueError):
-    """A request that cannot be answered (bad page, bad date...): a 400, exit 2."""
+    """A request that cannot be answered (bad page, bad date...): a 400, exit 2.
+
+    ``code`` names the problem for programs (the JSON API's ``code``)."""
+
+    def __init__(self, message: str, code: str = "bad_request"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -35,22 +41,26 @@ class Request:
     per_page: int = 10
     date_from: date | None = None
     date_to: date | None = None
-    source: str | None = None
+    #: Sources to search in (any of them), as typed: each matches an indexed
+    #: source or its display name ignoring case and spelling (search/sources.py).
+    sources: tuple[str, ...] = ()
     sort: str = "relevance"
     highlight: bool = True
     facets: bool = True
 
     def check(self) -> None:
         if len(self.q) > MAX_QUERY_CHARS:
-            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters",
+                              "query_too_long")
         if self.sort not in SORTS:
-            raise SearchError(f"sort must be one of {', '.join(SORTS)}")
+            raise SearchError(f"sort must be one of {', '.join(SORTS)}", "bad_sort")
         if not 1 <= self.page <= MAX_PAGE:
-            raise SearchError(f"page must be between 1 and {MAX_PAGE}")
+            raise SearchError(f"page must be between 1 and {MAX_PAGE}", "bad_page")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
-            raise SearchError(f"page size must be between 1 and {MAX_PER_PAGE}")
+            raise SearchError(f"page size must be between 1 and {MAX_PER_PAGE}",
+                              "bad_per_page")
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise SearchError("the start date is after the end date")
+            raise SearchError("the start date is after the end date", "date_order")
 
 
 @dataclass
@@ -62,7 +72,8 @@ class Hit:
     headline_html: str
     snippet_html: str
     date: str | None
-    source: str
+    source: str  # the indexed value: what a source filter link carries
+    source_name: str = ""  # its display name (the sources file), else the value
 
 
 @dataclass
@@ -70,14 +81,22 @@ class Result:
     query: str
     total: int
     page: int
-    pages: int
+    pages: int  # pages the hits fill
+    last_page: int  # the deepest page that can be opened: pages, at most MAX_PAGE
     per_page: int
     took_ms: float
     hits: list[Hit] = field(default_factory=list)
     facets: dict = field(default_factory=dict)
+    #: Matches per day, week, month or year (search/timeline.py), None
+    #: without dated matches.
+    timeline: dict | None = None
     suggestion: str | None = None
     partial: bool = False  # a limit cut the search short
-    message: str | None = None  # e.g. why a query found nothing
+    message: str | None = None  # why a query found nothing (Arabic: search/messages.py)
+    code: str | None = None  # the message's stable name, for programs
+    #: Typed sources that match no source: ``{"source": typed, "closest":
+    #: display name or None}`` each.
+    unknown_sources: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -97,6 +116,13 @@ class Article:
     related: list[str]
     parent: str
     body_html: str = ""
+    #: The date as the source printed it when that was a Hijri date (the
+    #: page shows it beside the Gregorian ``date``), else "".
+    date_hijri: str = ""
+    source_name: str = ""
+    source_url: str = ""  # the source's address from the sources file
+    url: str = ""  # the original article's address, when the archive gave it
+    author: str = ""  # the byline, when the archive gave it
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,6 +145,11 @@ class Backend(Protocol):
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``."""
+
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        """Completions of a search box's text as typed so far: (the text to
+        search, how many headlines hold its completed words), most
+        frequent first (indexer/completions.py)."""
 
     def summary(self) -> dict:
         """``{"articles": n, "generation": name}``, cheap: the health check."""

@@ -5,17 +5,16 @@ hold a worker for seconds and slow every other request down.  Each request
 gets a ``Budget`` of work units; the evaluator reads the generation through
 ``Metered``, which charges every posting list it reads and every vocabulary
 entry a prefix, wildcard or range scans (before it scans them), and the
-did-you-mean step charges its fuzzy lookups.  Past the budget the request
+did-you-mean step charges its look-ups.  Past the budget the request
 stops with ``QueryTooCostly``: a 400 on the web and exit 2 on the command
 line, with a message that says what to change.
 
 A request that has spent HEAVY_UNITS is heavy, and only one heavy request
 runs at a time (``HeavyGate``: in the process, and across the server's
-workers once ``arshif serve`` shares it).  Another heavy request is refused
-at once with ``ServerBusy`` (a 503 with Retry-After) rather than queued:
-queued, it would hold a server thread that ordinary searches need.  So a
-few clients sending the costliest queries keep at most one core busy, and
-ordinary searches keep the rest.
+workers once ``arshif serve`` shares it).  Another heavy request waits for
+it, without using the CPU, at most GATE_WAIT_S, and is then refused with
+``ServerBusy`` (a 503 with Retry-After).  So clients sending the costliest
+queries keep at most one core busy, and ordinary searches keep the rest.
 
 Why units, not seconds: the same query is cut at the same point on any
 machine and under any load, so the limit is tested without clocks, and a
@@ -30,6 +29,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 
 from search.backend import SearchError
 
@@ -39,16 +39,26 @@ QUERY_UNITS = 40_000_000
 #: quarter of the budget, above what ordinary queries of a few words spend
 #: on a million articles (docs/reliability.md).
 HEAVY_UNITS = 10_000_000
+#: How long a heavy request waits for the one running before ``ServerBusy``:
+#: long enough for a heavy request to finish, short enough that a waiting
+#: one gives its server thread back soon.
+GATE_WAIT_S = 0.5
+#: How often a waiting request tries the lock file shared between workers
+#: (flock cannot wait with a time limit).
+GATE_POLL_S = 0.01
 #: A vocabulary entry scanned by a prefix, wildcard, regular expression or
 #: word range: a Python step per entry, about a hundred postings' work.
 SCAN_UNITS = 100
-#: A fuzzy lookup (a fuzzy term, or a did-you-mean candidate): Whoosh's
-#: automaton walks a field's vocabulary.
+#: A fuzzy lookup (a fuzzy term): Whoosh's automaton walks a field's
+#: vocabulary.
 FUZZY_UNITS = 2_000_000
 #: A wildcard in the query text, charged before parsing: Whoosh's parser
 #: and the expansion's first probe of every field cost this much at least,
 #: so a query of many wildcards is refused before that work, not after.
 PATTERN_UNITS = 2_500_000
+#: A did-you-mean candidate (search/respell.py): one look-up in each
+#: segment's term dictionary, no posting read.
+RESPELL_UNITS = 100
 
 
 class QueryTooCostly(SearchError):
@@ -84,16 +94,21 @@ class HeavyGate:
             os.close(self._fd)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
-    def enter(self) -> bool:
-        """Take the gate if it is free; never waits."""
-        if not self._lock.acquire(blocking=False):
+    def enter(self, wait: float = 0.0) -> bool:
+        """Take the gate, waiting at most ``wait`` seconds for it."""
+        deadline = time.monotonic() + wait
+        taken = self._lock.acquire(timeout=wait) if wait > 0 else self._lock.acquire(False)
+        if not taken:
             return False
-        if self._fd is not None:
+        while self._fd is not None:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except BlockingIOError:
-                self._lock.release()
-                return False
+                if time.monotonic() >= deadline:
+                    self._lock.release()
+                    return False
+                time.sleep(GATE_POLL_S)
         return True
 
     def leave(self) -> None:
@@ -120,7 +135,7 @@ class Budget:
         if self.left < 0:
             raise QueryTooCostly()
         if not self.heavy and self._initial - self.left >= HEAVY_UNITS:
-            if not self._gate.enter():
+            if not self._gate.enter(GATE_WAIT_S):
                 raise ServerBusy()
             self.heavy = True
 
@@ -154,3 +169,8 @@ class Metered:
         # Charged before the scan: a refused or gated request has not done it.
         self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
         return self._gen.span(fieldname, low, high, most)
+
+    def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      pattern) -> dict:
+        self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
+        return self._gen.span_matching(fieldname, low, high, most, pattern)

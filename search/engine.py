@@ -13,6 +13,7 @@ hit count all read that one match, and the page's hits are highlighted
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -23,14 +24,19 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq, scoring
 
-from indexer import manifest, store
-from search import highlight, matching
-from search.backend import Article, Hit, Request, Result
-from search.budget import FUZZY_UNITS, PATTERN_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
+from indexer import completions, manifest, store
+from indexer.arrayfile import ArrayFileError
+from indexer.dates import printed_hijri
+from indexer.schema import body_views
+from search import highlight, matching, messages, respell
+from search.backend import MAX_PAGE, Article, Hit, Request, Result, SearchError
+from search.budget import PATTERN_UNITS, RESPELL_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
 from search.facets import count_facets
 from search.generation import Generation
-from search.query import Parsed, count_patterns, make_parser, parse, positive_terms
+from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse, positive_terms
 from search.settings import SearchSettings
+from search.sources import SourceNames
+from search.timeline import count_timeline
 
 #: Terms of an article that make its "more like this" query.
 MORE_LIKE_TERMS = 12
@@ -60,6 +66,9 @@ class _Live:
     index: object
     parser: object
     generation: Generation
+    sources: SourceNames
+    completions: completions.Completions
+    stats: dict | None = None  # Engine.stats, computed once: a generation never changes
 
 
 class Engine:
@@ -94,7 +103,13 @@ class Engine:
         s = self.settings
         with ix.searcher() as searcher:
             gen = Generation(searcher, str(folder), s.k1, s.b)
-        return _Live(name, ix, make_parser(ix.schema, s), gen)
+        names = SourceNames(manifest.read(folder).get("source_names", {}),
+                            gen.texts("source")[1] if "source" in ix.schema else [])
+        try:
+            done = completions.Completions(folder, ix.schema["headline"].analyzer)
+        except (OSError, ArrayFileError, KeyError) as exc:
+            raise store.IndexDamaged(f"{completions.NAME}: {exc}") from exc
+        return _Live(name, ix, make_parser(ix.schema, s), gen, names, done)
 
     def view(self) -> _View:
         """This thread's view of the live generation.
@@ -128,14 +143,27 @@ class Engine:
     def parse(self, text: str) -> Parsed:
         return parse(self.view().live.parser, text)
 
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        if len(text) > MAX_QUERY_CHARS:
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
+        return self._open_live().completions.complete(text, limit)
+
     def summary(self) -> dict:
         live = self._open_live()
         return {"articles": len(live.generation.live_docs), "generation": live.name}
 
     def stats(self) -> dict:
         """What the live generation holds: live articles only (an update or a
-        parallel build leaves deleted documents in the segments)."""
+        parallel build leaves deleted documents in the segments).
+
+        Counted once per generation (the home page shows it on every visit);
+        each caller gets its own copy."""
         live = self._open_live()
+        if live.stats is None:
+            live.stats = self._count(live)
+        return copy.deepcopy(live.stats)
+
+    def _count(self, live: _Live) -> dict:
         gen, docs = live.generation, live.generation.live_docs
         folder = self.home / live.name
         info = manifest.read(folder)
@@ -188,11 +216,19 @@ class Engine:
         if doc is None:
             return None
         terms = highlight_terms(parse(view.live.parser, q)) if q else {}
-        return make_article(doc, terms, view.analyzer)
+        return make_article(doc, terms, view.analyzer, view.live.sources)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
-        Bo1 model over the stored body) OR-ed, ranked like any query."""
+        Bo1 model over the stored body) OR-ed, ranked like any query.  None
+        (an empty list) past the work budget or while another costly search
+        runs: the article page shows them beside the article, not instead."""
+        try:
+            return self._more_like_this(article_id, limit)
+        except (QueryTooCostly, ServerBusy):
+            return []
+
+    def _more_like_this(self, article_id: str, limit: int) -> list[Hit]:
         with self.view().metered() as view:
             docnum = view.searcher.document_number(id=article_id)
             if docnum is None:
@@ -255,9 +291,9 @@ class _View:
         return matching.expand_terms(q, self.gen, self.searcher.reader())
 
     def filters(self, req: Request) -> matching.Match | None:
-        """The documents the request's filters (dates, source) let through;
+        """The documents the request's filters (dates, sources) let through;
         None without filters."""
-        filters = filter_query(req)
+        filters = filter_query(req, self.live.sources)
         return self.match(filters) if filters is not None else None
 
     def score_docs(self, q: wq.Query, docs: np.ndarray) -> matching.Match:
@@ -269,10 +305,11 @@ class _View:
 
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
         return make_hit(self.searcher.stored_fields(docnum), score, rank, terms, with_highlight,
-                        self.analyzer)
+                        self.analyzer, self.live.sources)
 
 
-def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, analyzer) -> Hit:
+def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, analyzer,
+             names: SourceNames) -> Hit:
     """A hit from an article's stored fields, its matches (``terms``) marked:
     every backend's hits are made here."""
     headline = doc.get("headline", "")
@@ -282,18 +319,23 @@ def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, an
     else:
         hl = highlight.lead(headline, 10_000)
         snippet = highlight.lead(doc.get("body", ""))
+    source = doc.get("source", "")
     return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
                headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
-               source=doc.get("source", ""))
+               source=source, source_name=names.name(source))
 
 
-def make_article(doc: dict, terms, analyzer) -> Article:
+def make_article(doc: dict, terms, analyzer, names: SourceNames) -> Article:
     """The article page's article from its stored fields, the query's matches
     (``terms``) marked in its body: every backend's articles are made here."""
     art = Article(id=doc["id"], headline=doc.get("headline", ""), body=doc.get("body", ""),
                   date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
                   source=doc.get("source", ""), keywords=doc.get("keywords", ""),
                   related=json.loads(doc.get("related") or "[]"), parent=doc.get("parent", ""))
+    if art.date and printed_hijri(art.date_text):
+        art.date_hijri = art.date_text
+    art.source_name, art.source_url = names.name(art.source), names.url(art.source)
+    art.url, art.author = doc.get("url", ""), doc.get("author", "")
     art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), analyzer,
                                              whole=True)
     return art
@@ -302,11 +344,10 @@ def make_article(doc: dict, terms, analyzer) -> Article:
 def _search(view: _View, req: Request, started: float) -> Result:
     """One request's answer, read through its metered view."""
     parsed = view.parse(req.q)
-    result = Result(query=parsed.text, total=0, page=req.page, pages=0,
+    result = Result(query=parsed.text, total=0, page=req.page, pages=0, last_page=0,
                     per_page=req.per_page, took_ms=0.0)
-    if parsed.query is wq.NullQuery:
-        result.message = empty_message(parsed)
-        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    if answered_early(result, parsed, req, view.live.sources):
+        result.took_ms = elapsed_ms(started)
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
     match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
@@ -316,26 +357,71 @@ def _search(view: _View, req: Request, started: float) -> Result:
     result.total = len(matched)
     if req.facets:
         result.facets = count_facets(view.gen, matched)
-    result.pages = -(-result.total // req.per_page) if result.total else 0
+        if req.sources:
+            # Counted without the source filter, so the facet offers the
+            # other sources to add, with what each would bring.
+            everywhere = view.matching_docs(query, view.filters(replace(req, sources=())))
+            result.facets["source"] = count_facets(view.gen, everywhere)["source"]
+        name_sources(result.facets, view.live.sources)
+        result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)
+    count_pages(result, req)
     start = (req.page - 1) * req.per_page
     terms = highlight_terms(parsed)
     for rank in range(start, len(docnums)):
         result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
                                     req.highlight))
-    if result.total < 3 and not req.source and not req.date_from and not req.date_to:
-        try:
-            result.suggestion = _suggest(view, parsed)
-        except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
-            result.suggestion = None
+    try:  # on every query: a rare misspelt word hides many articles (search/respell.py)
+        result.suggestion = _suggest(view, parsed)
+    except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
+        result.suggestion = None
+    return conclude(result, req, started)
+
+
+# -- what every backend's answer shares ------------------------------------------
+# The cluster backend (search/cluster/backend.py) answers through these too, so
+# that both say the same things in the same cases.
+
+def answered_early(result: Result, parsed: Parsed, req: Request, names: SourceNames) -> bool:
+    """True when the request searches nothing, ``result`` saying why: an
+    empty query, only common words, or a source that matches none."""
+    if parsed.query is wq.NullQuery:
+        explain(result, messages.ONLY_COMMON_WORDS if parsed.text else messages.EMPTY_QUERY)
+        return True
+    result.unknown_sources = unknown_sources(req, names)
+    if result.unknown_sources:
+        explain(result, messages.UNKNOWN_SOURCE)
+        return True
+    return False
+
+
+def unknown_sources(req: Request, names: SourceNames) -> list[dict]:
+    """The request's sources that match no indexed source, each with the
+    closest known one."""
+    return [{"source": typed, "closest": names.closest(typed)}
+            for typed in req.sources if not names.resolve(typed)]
+
+
+def name_sources(facets: dict, names: SourceNames) -> None:
+    """The source facet's values with their display names."""
+    for item in facets.get("source", ()):
+        item["name"] = names.name(item["value"])
+
+
+def count_pages(result: Result, req: Request) -> None:
+    """The pages the hits fill, and the deepest one that can be opened."""
+    result.pages = -(-result.total // req.per_page) if result.total else 0
+    result.last_page = min(result.pages, MAX_PAGE)
+
+
+def conclude(result: Result, req: Request, started: float) -> Result:
+    """The answer's closing message (nothing found, a page past the last)
+    and the time it took."""
     if not result.total:
-        result.message = "no results"
-    result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        explain(result, messages.NO_RESULTS)
+    elif req.page > result.pages:
+        explain(result, messages.PAST_LAST_PAGE)
+    result.took_ms = elapsed_ms(started)
     return result
-
-
-def empty_message(parsed: Parsed) -> str:
-    """Why a query that parsed to nothing searches nothing."""
-    return "only common words: nothing to search" if parsed.text else "empty query"
 
 
 def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
@@ -361,6 +447,16 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     return view.score_docs(query, np.sort(first)), order, matched
 
 
+def explain(result: Result, code: str) -> None:
+    """``result``'s message: its code and the Arabic text (search/messages.py)."""
+    result.code, result.message = code, messages.arabic(code)
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since ``started``, to a tenth: finer is timer noise."""
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
 def highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
     """The terms to mark, per field: the query's positive terms."""
     terms: dict[str, set[str]] = {}
@@ -369,66 +465,33 @@ def highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in terms.items()}
 
 
-def filter_query(req: Request) -> wq.Query | None:
-    """The request's date and source filters as one query (None: no filter)."""
-    filters = [f for f in (date_filter(req.date_from, req.date_to),
-                           wq.Term("source", req.source) if req.source else None) if f]
+def filter_query(req: Request, names: SourceNames) -> wq.Query | None:
+    """The request's date and source filters as one query (None: no filter);
+    typed sources are matched to indexed values by ``names``, and sources
+    that match none filter out everything."""
+    sources = None
+    if req.sources:
+        values = sorted({v for typed in req.sources for v in names.resolve(typed)})
+        sources = (wq.Or([wq.Term("source", v) for v in values]) if values
+                   else wq.NullQuery)
+    filters = [f for f in (date_filter(req.date_from, req.date_to), sources) if f is not None]
     return wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
 
 
 # -- did you mean -----------------------------------------------------------------
 
 def _suggest(view: _View, parsed: Parsed) -> str | None:
-    """A respelling of the query from the index vocabulary, or None.
+    """The query with its rare, misspelt words respelt (search/respell.py),
+    each look-up charged to the request's budget."""
+    gen = view.gen
 
-    Whoosh's corrector works on indexed terms, which are stems; we map the
-    chosen stem back to a surface word found in a document so the
-    suggestion reads like something a person would type.
-    """
-    reader = view.searcher.reader()
-    analyzer = view.analyzer
-    changed = False
-    out = []
-    for word in parsed.text.split():
-        _, stem, stop = analyzer.analyze_word(word)
-        plain = word.isalnum()  # leave operators, fields, phrases and wildcards alone
-        if stop or not plain or len(stem) < 3 or any(
-            reader.doc_frequency(f, stem) for f in ("headline", "body", "keywords")
-        ):
-            out.append(word)
-            continue
-        best = _closest_term(view, stem)
-        surface = best and _surface_form(view, best)
-        if surface:
-            out.append(surface)
-            changed = True
-        else:
-            out.append(word)
-    return " ".join(out) if changed else None
+    def charge(lookups: int) -> None:
+        gen.charge(lookups * RESPELL_UNITS)
 
-
-def _closest_term(view: _View, stem: str) -> str | None:
-    reader = view.searcher.reader()
-    candidates = {}
-    for fieldname in ("headline", "body"):
-        for maxdist in (1, 2):
-            view.gen.charge(FUZZY_UNITS)
-            for term in reader.terms_within(fieldname, stem, maxdist, prefix=1):
-                if term != stem:
-                    candidates[term] = max(candidates.get(term, 0),
-                                           reader.doc_frequency(fieldname, term) / maxdist)
-            if candidates:
-                break
-    return max(candidates, key=lambda t: (candidates[t], t)) if candidates else None
-
-
-def _surface_form(view: _View, stem: str) -> str | None:
-    analyzer = view.analyzer
-    for fieldname in ("headline", "body"):
-        docs = view.gen.term(fieldname, stem)[0]
-        if len(docs):
-            text = view.searcher.stored_fields(int(docs[0])).get(fieldname, "")
-            for start, end, _ in analyzer.spans(text, {stem}):
-                return analyzer.analyze_word(text[start:end])[0]
-    return None
-
+    schema = view.searcher.schema
+    exact = next((name for name in body_views(schema)
+                  if schema[name].analyzer.stemmer == "none"), None)
+    return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
+                           lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
+                           view.live.completions.spelling,
+                           exact and (lambda form: gen.doc_frequency(exact, form)))

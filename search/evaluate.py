@@ -18,7 +18,6 @@ judgment; the others are counted and reported, never silently dropped.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import click
 
+from arshif.output import count, fail, number
 from indexer import store
 from indexer.commands import backend_option, index_option
 
@@ -192,14 +192,15 @@ def write_run(run: Run, path: Path, tag: str = "arshif") -> None:
 
 def format_report(report: Report) -> str:
     lines = [f"{label:<11} {report.metrics[label]:.4f}" for label, _ in MEASURES]
-    lines.append(f"{'queries':<11} {report.queries}")
+    lines.append(f"{'queries':<11} {number(report.queries)}")
     notes = []
     if report.no_results:
-        notes.append(f"{report.no_results} found nothing")
+        notes.append(f"{count(report.no_results, 'query', 'queries')} found nothing")
     if report.unjudged:
-        notes.append(f"{report.unjudged} without relevant judgments skipped")
+        notes.append(f"{count(report.unjudged, 'query', 'queries')}"
+                     " without relevant judgments skipped")
     if report.missing_text:
-        notes.append(f"{report.missing_text} judged qids without a query skipped")
+        notes.append(f"{count(report.missing_text, 'judged qid')} without a query skipped")
     if notes:
         lines.append("note:       " + "; ".join(notes))
     lines.append(f"{'time':<11} {report.seconds:.1f} s ({report.ms_per_query:.1f} ms/query)")
@@ -230,21 +231,18 @@ def eval_command(home, queries_path, qrels_path, run_path, as_json, per_query, t
     try:  # an optional extra: say so in one line before any work
         import ir_measures  # noqa: F401
     except ImportError:
-        click.echo("arshif: arshif eval needs ir-measures, the 'eval' extra: "
-                   "pip install 'arshif[eval]'", err=True)
-        sys.exit(2)
+        fail("arshif eval needs ir-measures, the 'eval' extra: pip install 'arshif[eval]'")
     try:
         queries = read_queries(queries_path)
         qrels = read_qrels(qrels_path)
     except (EvalInputError, UnicodeDecodeError) as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc))  # as arshif search --batch reading the same file
     try:
         report, run = evaluate_index(home, queries, qrels, target=target)
     except store.StoreError as exc:
-        click.echo(f"arshif: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     if not report.queries:
-        raise click.ClickException("no query has both a text and a relevant judgment")
+        fail("no query has both a text and a relevant judgment")
     if run_path:
         write_run(run, run_path)
     if as_json:

@@ -29,10 +29,19 @@ def count_facets(gen, docnums: np.ndarray) -> dict[str, list[dict]]:
     for axis, (name, vocab) in enumerate(zip(fields, vocabs, strict=True)):
         counts = joint.sum(axis=tuple(a for a in range(len(fields)) if a != axis))
         found[name] = [(vocab[i], int(counts[i])) for i in np.flatnonzero(counts) if vocab[i]]
+    return as_facets(found["source"], found["month"])
+
+
+def as_facets(sources: list[tuple[str, int]], months: list[tuple[str, int]]
+              ) -> dict[str, list[dict]]:
+    """The facets of (value, count) pairs of sources and months, however
+    counted (the cluster backend counts them with aggregations): sources by
+    count, then name; years (their months' sum) and months in order; no
+    empty value."""
+    sources = sorted(((k, v) for k, v in sources if k), key=lambda kv: (-kv[1], kv[0]))
+    months = sorted((k, v) for k, v in months if k)
     years: dict[str, int] = {}
-    for month, count in found["month"]:
+    for month, count in months:
         years[month[:4]] = years.get(month[:4], 0) + count
-    found["source"].sort(key=lambda kv: (-kv[1], kv[0]))
-    found["month"].sort()
-    out = {"source": found["source"], "year": sorted(years.items()), "month": found["month"]}
+    out = {"source": sources, "year": sorted(years.items()), "month": months}
     return {name: [{"value": k, "count": v} for k, v in out[name]] for name in FACET_FIELDS}

@@ -21,6 +21,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -38,6 +39,13 @@ CACHE_BYTES = 1024 * 2**20
 ENTRY_OVERHEAD = 512
 #: Best-scoring documents kept per term for pruned rankings.
 TOP_DOCS = 128
+
+#: Whoosh's date column counts microseconds from ``datetime.min``; day
+#: numbers count days from 1970-01-01, as numpy's ``datetime64[D]`` does.
+MICROSECONDS_A_DAY = 86_400 * 10**6
+EPOCH_DAY = (date(1970, 1, 1) - date.min).days
+#: The day number of an undated document: one gather reads days and absence.
+NO_DAY = np.iinfo(np.int32).min
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
@@ -120,6 +128,17 @@ class Generation:
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))
 
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """The documents holding a term, deleted ones included (as Whoosh
+        counts them): one look-up per segment, no posting read."""
+        btext = text.encode("utf-8")
+        total = 0
+        for leaf in self.leaves:
+            number = leaf.flat.find(fieldname, btext)
+            if number is not None:
+                total += leaf.flat.doc_frequency_at(fieldname, number)
+        return total
+
     def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
         """The TOP_DOCS documents where the term scores best (sorted by
         document) and its best score, unboosted: where a pruned ranking starts
@@ -145,6 +164,17 @@ class Generation:
         found: dict[bytes, int] = {}
         for leaf in self.leaves:
             terms, counts = leaf.flat.span(fieldname, low, high, most)
+            for term, count in zip(terms, counts.tolist(), strict=True):
+                found[term] = found.get(term, 0) + count
+        return found
+
+    def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      pattern) -> dict[bytes, int]:
+        """The terms of ``span`` that ``pattern`` (a multiline bytes pattern
+        of one term) matches, and their document frequencies."""
+        found: dict[bytes, int] = {}
+        for leaf in self.leaves:
+            terms, counts = leaf.flat.span_matching(fieldname, low, high, most, pattern)
             for term, count in zip(terms, counts.tolist(), strict=True):
                 found[term] = found.get(term, 0) + count
         return found
@@ -219,6 +249,25 @@ class Generation:
                                lambda leaf: leaf.docs.numbers(fieldname)[1],
                                np.zeros(0, dtype=bool))
         return values, present
+
+    def days(self) -> np.ndarray:
+        """Each document's date as a day number (days since 1970-01-01, what
+        ``datetime64[D]`` counts), ``NO_DAY`` without a date; made once.  The
+        date column holds Whoosh's microseconds since ``datetime.min``."""
+        found = self._per_doc.get("days")
+        if found is None:
+            values, present = self.numbers("date")
+            days = np.where(present, values // MICROSECONDS_A_DAY - EPOCH_DAY,
+                            NO_DAY).astype(np.int32)
+            dated = present & self.live
+            bounds = (int(days[dated].min()), int(days[dated].max())) if dated.any() else None
+            found = self._per_doc["days"] = (days, bounds)
+        return found[0]
+
+    def day_bounds(self) -> tuple[int, int] | None:
+        """The first and last day (day numbers) of the live dated documents."""
+        self.days()
+        return self._per_doc["days"][1]
 
     def has_numbers(self, fieldname: str) -> bool:
         return any(leaf.docs.has_numbers(fieldname) for leaf in self.leaves)

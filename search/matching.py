@@ -22,6 +22,7 @@ MAX_SCANNED_TERMS entries), so ``ا*`` costs what a long OR costs.
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ def evaluate(q: wq.Query, gen: Generation, reader) -> Match:
     if handler is None:
         handler = next((h for cls, h in _HANDLERS.items() if isinstance(q, cls)), None)
     if handler is None:
-        if q is wq.NullQuery:
+        if isinstance(q, type(wq.NullQuery)):  # copies of it too (query rewrites copy)
             return _empty()
         raise TypeError(f"no evaluation for {type(q).__name__} queries")
     return handler(q, gen, reader)
@@ -466,7 +467,7 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
     finds them."""
     found = _frequencies(q, gen, reader, field)
     if len(found) > MAX_EXPANSIONS:
-        found = dict.fromkeys(sorted(found, key=lambda t: (-found[t], t))[:MAX_EXPANSIONS])
+        found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found, key=lambda t: (-found[t], t)))
     return sorted(found)
 
 
@@ -492,12 +493,31 @@ def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int
         prefix = field.to_bytes(q.text)
         return gen.span(fieldname, prefix, _after(prefix), MAX_SCANNED_TERMS)
     if isinstance(q, wq.Wildcard):
-        pattern = re.compile(fnmatch.translate(q.text))
         literal = field.to_bytes(re.split(r"[*?\[]", q.text, maxsplit=1)[0])
+        rest = rest_pattern(q.text, field)
+        if rest is not None:
+            return gen.span_matching(fieldname, literal, _after(literal), MAX_SCANNED_TERMS, rest)
+        pattern = re.compile(fnmatch.translate(q.text))
     else:  # Regex
         pattern, literal = re.compile(q.text), b""
     found = gen.span(fieldname, literal, _after(literal), MAX_SCANNED_TERMS)
     return {t: n for t, n in found.items() if pattern.match(field.from_bytes(t))}
+
+
+def rest_pattern(text: str, field) -> re.Pattern | None:
+    """What a wildcard of ``*`` only asks of a term after its literal start
+    (which the span of terms it scans already gives): its other literals in
+    order, the last at the end unless the wildcard ends with ``*``, searched
+    by flat.py's ``span_matching`` over one term per line.  None for ``?``
+    and ``[...]``, for a wildcard whose start is all it asks, and for a field
+    whose terms are not the UTF-8 of their text."""
+    if "?" in text or "[" in text or field.to_bytes("ا") != "ا".encode():
+        return None
+    literals = [field.to_bytes(part) for part in text.split("*")[1:] if part]
+    if not literals:
+        return None
+    pattern = b"[^\n]*?".join(re.escape(literal) for literal in literals)
+    return re.compile(pattern if text.endswith("*") else pattern + b"(?=\n)")
 
 
 def _after(prefix: bytes) -> bytes | None:

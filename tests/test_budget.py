@@ -3,6 +3,8 @@ evaluator reads, so the limit is reached at the same point on any machine."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from search import budget
@@ -10,6 +12,8 @@ from search.backend import Request
 from search.budget import Budget, Metered, QueryTooCostly
 from search.engine import Engine
 
+#: A hang guard for a wait that an event ends.
+HANG_S = 60
 WILDCARDS = " ".join(f"*{c}*" for c in "ابتثجحخدذرزسشصضطظعغفقكلمنهوي" * 5)[:499]
 
 
@@ -46,17 +50,21 @@ def test_a_request_past_its_budget_is_refused(news_index, monkeypatch, q):
 
 
 def test_did_you_mean_lookups_are_charged(news_index, monkeypatch):
-    """A misspelt word's respelling walks the vocabulary (FUZZY_UNITS a
-    lookup); past the budget the answer comes without a suggestion rather
-    than not at all: a suggestion helps, the hits are the answer."""
+    """A misspelt word's respellings are looked up (RESPELL_UNITS each, about
+    a hundred a word); past the budget the answer comes without a
+    suggestion rather than not at all: a suggestion helps, the hits are the
+    answer."""
+    from search import respell
+
     engine = Engine(news_index)
-    monkeypatch.setattr(budget, "QUERY_UNITS", 4 * budget.FUZZY_UNITS)
-    assert engine.search(Request(q="قطررر")).suggestion
-    monkeypatch.setattr(budget, "QUERY_UNITS", budget.FUZZY_UNITS - 1)
+    lookups = len(respell.slips("قطررر"))  # at most: slips of one stem are looked up once
+    monkeypatch.setattr(budget, "QUERY_UNITS", lookups * budget.RESPELL_UNITS)
+    assert engine.search(Request(q="قطررر")).suggestion == "قطر"
+    monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS - 1)
     result = engine.search(Request(q="قطررر"))
     assert result.total == 0 and result.suggestion is None
     many = " ".join(f"قطررر{c}" for c in "ابتثجحخدذر")  # ten misspelt words
-    monkeypatch.setattr(budget, "QUERY_UNITS", 40 * budget.FUZZY_UNITS)
+    monkeypatch.setattr(budget, "QUERY_UNITS", 5 * lookups * budget.RESPELL_UNITS)
     assert engine.search(Request(q=many)).total == 0
 
 
@@ -81,7 +89,7 @@ def test_web_and_cli_say_what_to_change(news_index, monkeypatch):
     page = client.get("/", query_string={"q": WILDCARDS})
     assert page.status_code == 400 and TOO_COSTLY in page.get_data(as_text=True)
     api = client.get("/api/search", query_string={"q": WILDCARDS})
-    assert api.status_code == 400 and api.get_json() == {"error": TOO_COSTLY}
+    assert api.status_code == 400 and api.get_json() == {"error": TOO_COSTLY, "code": "too_costly"}
     result = CliRunner().invoke(main, ["search", WILDCARDS, "--index", str(news_index)])
     assert result.exit_code == 2 and "too much work" in result.output
 
@@ -163,16 +171,22 @@ def test_the_gate_is_shared_between_processes_and_freed_by_death(tmp_path):
         finally:
             os._exit(0)
     os.close(entered_w)
+    gate = budget.HeavyGate()
+    gate.share(path)
+    got: list[bool] = []
     try:
         assert os.read(entered_r, 1) == b"x"  # the event: it holds the gate
-        gate = budget.HeavyGate()
-        gate.share(path)
         with pytest.raises(budget.ServerBusy):
-            _heavy(gate)
+            _heavy(gate)  # waits GATE_WAIT_S, then is turned away
+        waiter = threading.Thread(target=lambda: got.append(gate.enter(wait=HANG_S)))
+        waiter.start()
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(entered_r)
+    waiter.join()
+    assert got == [True]  # in once the holder died, however long that took
+    gate.leave()
     _heavy(gate).close()
 
 
@@ -204,5 +218,25 @@ def test_busy_is_a_503_that_says_when_to_retry(news_index, monkeypatch):
         budget.GATE.leave()
     assert page.status_code == 503 and BUSY in page.get_data(as_text=True)
     assert page.headers["Retry-After"] == "1"
-    assert api.status_code == 503 and api.get_json() == {"error": BUSY}
+    assert api.status_code == 503 and api.get_json() == {"error": BUSY, "code": "busy"}
     assert client.get("/", query_string={"q": "النفط"}).status_code == 200
+
+
+def test_the_article_page_goes_without_similar_articles_when_busy(news_index, monkeypatch):
+    """"More like this" is a heavy search like any other; while another runs,
+    the article page is still served, without it."""
+    from web.app import create_app
+
+    engine = Engine(news_index)
+    some_id = engine.ranked_ids("النفط")[0][0]
+    assert engine.more_like_this(some_id)
+    monkeypatch.setattr(budget, "HEAVY_UNITS", 1)
+    monkeypatch.setattr(budget, "GATE_WAIT_S", 0)
+    client = create_app(news_index).test_client()
+    assert budget.GATE.enter()
+    try:
+        assert engine.more_like_this(some_id) == []
+        page = client.get(f"/article/{some_id}")
+    finally:
+        budget.GATE.leave()
+    assert page.status_code == 200

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from indexer.dates import MIN_YEAR, parse_date
+from indexer.dates import MIN_YEAR, parse_date, printed_hijri
 
 SEP_26 = datetime(2023, 9, 26)
 SEP_26_1430 = datetime(2023, 9, 26, 14, 30)
@@ -251,3 +251,56 @@ def test_refuses_more_than_two_years_ahead() -> None:
     too_late = _years_ahead(date.today(), 2) + timedelta(days=1)
     assert parse_date(too_late.isoformat()) is None
     assert parse_date(f"1 January {date.today().year + 3}") is None
+
+
+# -- Hijri dates (Umm al-Qura, converted by hijridate) ------------------------
+
+SEP_27 = datetime(2023, 9, 27)  # 12 Rabi' al-Awwal 1445 in Umm al-Qura
+
+HIJRI = [
+    ("١٢ ربيع الأول ١٤٤٥هـ", SEP_27),
+    ("12 ربيع الأول 1445هـ", SEP_27),
+    ("12 ربيع الاول 1445 هـ", SEP_27),
+    ("١٢ رَبِيع الأوَّل ١٤٤٥ هـ", SEP_27),
+    ("12 ربيع الأول 1445", SEP_27),  # the month's name says which calendar
+    ("الأربعاء 12 ربيع الأول 1445هـ", SEP_27),
+    ("1445/03/12هـ", SEP_27),
+    ("1445/03/12 هـ", SEP_27),
+    ("12 ربيع الأول 1445 هجرية", SEP_27),
+    ("1 محرم 1445هـ", datetime(2023, 7, 19)),
+    ("15 ذو الحجة 1444هـ", datetime(2023, 7, 3)),
+    ("15 ذي الحجة 1444هـ", datetime(2023, 7, 3)),
+    ("3 جمادى الآخرة 1445", datetime(2023, 12, 16)),
+    ("10 رمضان 1436هـ - 10:30 م", datetime(2015, 6, 27, 22, 30)),
+    # Both calendars: the Gregorian date, when the Hijri one names the same day.
+    ("الأربعاء ١٢ ربيع الأول ١٤٤٥هـ الموافق ٢٧ سبتمبر ٢٠٢٣م", SEP_27),
+    ("12 ربيع الأول 1445هـ - 26 سبتمبر 2023م", SEP_26),  # a sighted moon: a day off
+    ("26 سبتمبر 2023م الموافق 12 ربيع الأول 1445هـ", SEP_26),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), HIJRI)
+def test_hijri(text: str, expected: datetime) -> None:
+    assert parse_date(text) == expected
+    assert printed_hijri(text)
+
+
+@pytest.mark.parametrize("text", [
+    "12 ربيع الأول 1445هـ - 1 سبتمبر 2023م",  # the calendars disagree
+    "الثلاثاء 12 ربيع الأول 1445هـ",  # 27 September 2023 was a Wednesday
+    "12 ربيع الأول",  # no year
+    "ربيع الأول 1445",  # no day
+    "1 محرم 1200هـ",  # before Umm al-Qura's tables: not guessed
+    "31 صفر 1445هـ",
+    "12 ربيع الأول 1445م",  # a Gregorian era mark on a Hijri year
+    "12 ربيع الأول 1445هـ 13 ربيع الأول 1445هـ",  # two Hijri dates
+    "12 ربيع الرابع 1445هـ",
+])
+def test_hijri_refused(text: str) -> None:
+    assert parse_date(text) is None
+    assert not printed_hijri(text)
+
+
+def test_gregorian_dates_are_not_hijri() -> None:
+    assert not printed_hijri("26 سبتمبر 2023")
+    assert not printed_hijri("")

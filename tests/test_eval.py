@@ -190,7 +190,8 @@ def test_eval_command_errors(tiny, tmp_path):
     bad.write_text("q1 d1\n", "utf-8")
     result = cli("eval", "--index", str(tiny / "index"), "--queries", str(tiny / "queries.tsv"),
                  "--qrels", str(bad))
-    assert result.exit_code != 0 and "bad.tsv:1" in result.output
+    # A file the user must fix exits 2, as arshif search --batch reading it does.
+    assert result.exit_code == 2 and "bad.tsv:1" in result.stderr
     result = cli("eval", "--index", str(tmp_path / "none"), "--queries",
                  str(tiny / "queries.tsv"), "--qrels", str(tiny / "qrels.tsv"))
     assert result.exit_code == 2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
@@ -458,3 +458,34 @@ def test_terms_are_found_across_the_skip_blocks(tmp_path, count):
 def test_no_postings_at_all(tmp_path):
     found = _write(tmp_path, [])
     assert not found.has_field("f") and found.postings("f", b"a")[0].size == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(pieces=st.lists(st.sampled_from(["*", "ا", "ل", "ن", "ط", "ف", "ي", "و", "ات", "\\", "."]),
+                       min_size=1, max_size=6),
+       most=st.sampled_from([3, 50, 10**6]))
+def test_a_wildcard_scan_finds_what_a_match_per_term_finds(news_index, pieces, most):
+    """``span_matching`` (one regular expression over the span's terms, one
+    per line) keeps exactly the terms a match per term keeps, with their
+    document frequencies, within the same bounded span."""
+    import fnmatch
+    import re
+
+    from search.matching import rest_pattern
+
+    text = "".join(pieces)
+    leaf, flat_file = leaf_flats(news_index)[0]
+    field = leaf.schema["body"]
+    literal = field.to_bytes(re.split(r"[*?\[]", text, maxsplit=1)[0])
+    high = None if not literal else literal[:-1] + bytes([literal[-1] + 1])
+    terms, counts = flat_file.span("body", literal, high, most)
+    per_term = re.compile(fnmatch.translate(text))
+    expected = {t: c for t, c in zip(terms, counts.tolist(), strict=True)
+                if per_term.match(field.from_bytes(t))}
+    assume("*" in text)
+    rest = rest_pattern(text, field)
+    if rest is None:  # nothing asked past the start: the span is the answer
+        assert set(text.split("*", 1)[1]) <= {"*"} and len(expected) == len(terms)
+        return
+    found, found_counts = flat_file.span_matching("body", literal, high, most, rest)
+    assert dict(zip(found, found_counts.tolist(), strict=True)) == expected

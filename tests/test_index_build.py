@@ -174,7 +174,7 @@ def test_index_command_summary_rejects_and_json(tmp_path):
                                   str(rejects)])
     assert result.exit_code == 0, result.output
     assert "indexed:    3 articles" in result.output
-    assert "no date:    1 articles" in result.output
+    assert "no date:    1 article (" in result.output  # one article, not "1 articles"
     entries = [json.loads(line) for line in rejects.read_text("utf-8").splitlines()]
     kinds = {(Path(e["path"]).name, e["kind"]) for e in entries}
     assert kinds == {("bad.txt", "rejected"), ("nodate.txt", "date")}
@@ -185,10 +185,38 @@ def test_index_command_summary_rejects_and_json(tmp_path):
     assert result.exit_code == 0 and "articles:  3" in result.output
 
 
+def test_index_summary_counts_read_as_english():
+    """Nouns agree with their number, and every number has thousands separators."""
+    from indexer.commands import format_summary
+    from indexer.summary import Summary
+
+    one = format_summary(Summary(files=1, indexed=1, dates_missing=1, records_rejected=1),
+                         Path("ix")).splitlines()
+    assert "indexed:    1 article" in one
+    assert "rejected:   1 record in otherwise good files" in one
+    assert "no date:    1 article (missing or unparseable, never guessed)" in one
+    many = Summary(files=23456, files_rejected=1200, indexed=1234567, embedded=4321,
+                   duplicates=9999, records_rejected=2000, dates_missing=1500)
+    many.reasons["empty body"] = 3000
+    text = format_summary(many, Path("ix"))
+    for line in ("files:      23,456 read, 1,200 rejected",
+                 "indexed:    1,234,567 articles (4,321 from 'read also' blocks)",
+                 "duplicates: 9,999 skipped (same headline and body)",
+                 "rejected:   2,000 records in otherwise good files",
+                 "  - empty body: 3,000",
+                 "no date:    1,500 articles (missing or unparseable, never guessed)"):
+        assert line in text.splitlines(), line
+
+
 def test_stats_without_index_is_a_clear_error(tmp_path):
-    result = CliRunner().invoke(main, ["stats", "--index", str(tmp_path / "none")])
-    assert result.exit_code == 1
-    assert "arshif index" in result.output
+    """The same exit status as ``arshif search`` on a missing index (2), one line."""
+    for command in ("stats", "search"):
+        args = [command, *(["حفتر"] if command == "search" else []),
+                "--index", str(tmp_path / "none")]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, command
+        assert result.stderr.startswith("arshif: no index in ") and "arshif index" in result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
 
 
 def test_env_var_sets_the_index(tmp_path, monkeypatch):
@@ -280,7 +308,8 @@ def test_an_update_that_would_leave_no_article_fails(tmp_path):
     assert _live(home) == before and len(doc_ids(home)) == 2
 
 
-def test_update_with_nothing_changed_keeps_the_live_generation(tmp_path):
+def test_update_with_nothing_changed_keeps_the_live_generation(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/sources.tsv: the names stay as built
     folder = tmp_path / "a"
     write_articles(folder, 3)
     (folder / "junk.txt").write_bytes(b"\x00\x01\x02\xff\xfe\x00junk" * 50)  # rejected each time

@@ -21,7 +21,7 @@ from whoosh import index as whoosh_index, query as wq
 from whoosh.scoring import BM25F
 from whoosh.sorting import FieldFacet
 
-from indexer import manifest
+from indexer import completions, manifest
 from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
@@ -105,8 +105,8 @@ def reference(engine: Engine):
 
 def filter_query(req: Request) -> wq.Query | None:
     """The request's filters as the engine builds them: date range and source."""
-    filters = [f for f in (date_filter(req.date_from, req.date_to),
-                           wq.Term("source", req.source) if req.source else None) if f]
+    sources = wq.Or([wq.Term("source", s) for s in req.sources]) if req.sources else None
+    filters = [f for f in (date_filter(req.date_from, req.date_to), sources) if f]
     return wq.And(filters) if len(filters) > 1 else (filters[0] if filters else None)
 
 
@@ -254,11 +254,11 @@ def test_unparsed_query_types_are_refused(news_engine):
     {"date_from": date(2023, 1, 1), "date_to": date(2023, 9, 12)},
     {"date_from": date(2023, 9, 26)},
     {"date_to": date(2018, 3, 15)},
-    {"source": "العربية"},
-    {"source": "العربية", "date_from": date(2022, 1, 1)},
+    {"sources": ("العربية",)},
+    {"sources": ("العربية",), "date_from": date(2022, 1, 1)},
     {"sort": "newest"},
     {"sort": "oldest"},
-    {"sort": "oldest", "source": "الجزيرة"},
+    {"sort": "oldest", "sources": ("الجزيرة",)},
     {"sort": "newest", "date_from": date(2022, 1, 1)},
 ])
 def test_filters_and_sorting_as_whoosh(news_engine, kw):
@@ -267,7 +267,7 @@ def test_filters_and_sorting_as_whoosh(news_engine, kw):
 
 @pytest.mark.parametrize("text", ["النف*", "*", "NOT قطر", "المصدر:[ا TO ي] الاقتصاد"])
 @pytest.mark.parametrize("kw", [{"sort": "newest"}, {"sort": "oldest"},
-                                {"source": "الجزيرة"}, {"date_from": date(2023, 1, 1)}])
+                                {"sources": ("الجزيرة",)}, {"date_from": date(2023, 1, 1)}])
 def test_expanded_shapes_filtered_and_sorted_as_whoosh(news_engine, text, kw):
     assert_same(news_engine, Request(q=text, **kw))
 
@@ -315,7 +315,9 @@ def _article(n: int, headline: str, body: str, when: date | None, source: str = 
 
 
 def _publish(home, gen) -> None:
-    """Make ``gen`` the live generation of ``home`` (with its manifest)."""
+    """Make ``gen`` the live generation of ``home`` (with its completions
+    and manifest, as a build finishes one)."""
+    completions.write_generation(gen)
     manifest.write(gen, IndexSettings(), {})
     (home / "CURRENT").write_text(f"{gen.name}\n")
 
@@ -361,7 +363,7 @@ def segmented_engine(segmented_index):
 
 @pytest.mark.parametrize("kw", [
     {"q": "النفط"}, {"q": "النفط الغاز"}, {"q": "الاقتصاد -قطر"}, {"q": "تقرير"},
-    {"q": "الاقتصاد", "source": "ب"}, {"q": "الاقتصاد", "date_from": date(2021, 1, 1)},
+    {"q": "الاقتصاد", "sources": ("ب",)}, {"q": "الاقتصاد", "date_from": date(2021, 1, 1)},
     {"q": "الاقتصاد", "sort": "oldest"}, {"q": "الاقتصاد", "sort": "newest"},
     {"q": '"النفط الغاز"'}, {"q": '"الاقتصاد تقرير"'}, {"q": '"تقرير الاقتصاد"'},
     {"q": '"النفط الاقتصاد"~3'}, {"q": '"النفط الاقتصاد"~100000000'},
@@ -521,9 +523,9 @@ def test_sparse_and_dense_unions_agree(news_index, monkeypatch, text):
 
 @pytest.mark.parametrize("kw", [
     {"date_from": date(2023, 1, 1), "date_to": date(2023, 9, 12)},
-    {"source": "العربية"},
+    {"sources": ("العربية",)},
     {"sort": "newest"},
-    {"sort": "oldest", "source": "الجزيرة"},
+    {"sort": "oldest", "sources": ("الجزيرة",)},
 ])
 def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
     """The ranked ids of a request (filters, sort) are its search hits, in order."""
@@ -560,9 +562,9 @@ def test_pruned_ranking_equals_the_full_one(news_index, monkeypatch, text, limit
 
 @pytest.mark.parametrize("kw", [
     {"q": "النفط الغاز"}, {"q": "النفط الغاز الذهب القمح الاقتصاد تركيا قطر"},
-    {"q": "الاقتصاد تقرير", "source": "ب"}, {"q": "النفط قطر", "date_from": date(2021, 1, 1)},
-    {"q": "النفط^2 قطر تقرير"}, {"q": "الذهب", "source": "أ", "date_to": date(2022, 6, 1)},
-    {"q": "النفط تقرير", "sort": "newest"}, {"q": "الن* قطر", "sort": "oldest", "source": "ب"},
+    {"q": "الاقتصاد تقرير", "sources": ("ب",)}, {"q": "النفط قطر", "date_from": date(2021, 1, 1)},
+    {"q": "النفط^2 قطر تقرير"}, {"q": "الذهب", "sources": ("أ",), "date_to": date(2022, 6, 1)},
+    {"q": "النفط تقرير", "sort": "newest"}, {"q": "الن* قطر", "sort": "oldest", "sources": ("ب",)},
 ])
 @pytest.mark.parametrize("limit", [1, 2, 5, 100])
 def test_pruned_ranking_over_segments_and_filters(segmented_index, monkeypatch, kw, limit):
@@ -599,6 +601,6 @@ def test_matching_docs_are_the_matches(news_index, text):
     q = engine.parse(text).query
     expanded = view.expand_terms(q)
     assert view.matching_docs(expanded, None).tolist() == view.match(q).docs.tolist()
-    keep = view.filters(Request(q=text, source="الجزيرة"))
+    keep = view.filters(Request(q=text, sources=("الجزيرة",)))
     expected = matching.restrict(view.match(q), keep).docs
     assert view.matching_docs(expanded, keep).tolist() == expected.tolist()

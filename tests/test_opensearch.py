@@ -4,11 +4,15 @@ rebuilds that publish atomically."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
-from search.backend import Request, open_backend
+from indexer.sources import read_sources
+from indexer.writer import build_index
+from search import messages
+from search.backend import MAX_PAGE, Request, open_backend
 from search.cluster.backend import ClusterBackend
 from search.cluster.build import REJECTED, build_cluster_index
 from search.cluster.connection import ClusterConfig, ClusterError
@@ -17,7 +21,9 @@ from web.app import create_app
 pytestmark = pytest.mark.opensearch
 
 #: Requests both backends answer: plain words, several words, a phrase, a
-#: prefix, an exclusion, a field, filters, sorts, a second page.
+#: prefix, an exclusion, a field, filters (dates, one source, several, one
+#: typed in another spelling, one unknown), sorts, a second page, a page past
+#: the last, nothing found, only common words.
 REQUESTS = [
     Request(q="الاقتصاد"),
     Request(q="النفط"),
@@ -27,13 +33,24 @@ REQUESTS = [
     Request(q="الاقتصاد -تركيا"),
     Request(q="العنوان:زلزال"),
     Request(q="الاقتصاد", date_from=date(2023, 1, 1), date_to=date(2023, 6, 30)),
-    Request(q="الاقتصاد", source="العربية"),
+    Request(q="الاقتصاد", sources=("العربية",)),
+    Request(q="الاقتصاد", sources=("العربيه", "الجزيرة")),
+    Request(q="الاقتصاد", sources=("الجزيرة",), date_from=date(2023, 1, 1)),
+    Request(q="الاقتصاد", date_from=date(2023, 9, 1), date_to=date(2023, 9, 30)),
+    # A filter wider than the archive: the timeline stays within its dates.
+    Request(q="الاقتصاد", date_from=date(2000, 1, 1), date_to=date(2030, 12, 31)),
+    Request(q="الاقتصاد", sources=("العربية", "الجزيرة الوثائقية")),
     Request(q="الاقتصاد", sort="newest"),
     Request(q="الاقتصاد", sort="oldest", per_page=5, page=2),
     Request(q="المصدر:الجزيرة تركيا"),
     Request(q="التاريخ:2023-09"),
+    Request(q="الاقتصاد", per_page=5, page=9),
+    Request(q="كلمةلاتوجد"),
     Request(q="من هو"),
 ]
+#: What the contract requests must say: each code at least once.
+CODES = {messages.UNKNOWN_SOURCE, messages.PAST_LAST_PAGE, messages.NO_RESULTS,
+         messages.ONLY_COMMON_WORDS}
 
 
 def _config(node, alias: str) -> ClusterConfig:
@@ -56,9 +73,13 @@ def both(news_index, news_cluster):
 
 def _comparable(result) -> dict:
     """A result without what may differ between backends: time, scores, and
-    the order of hits the embedded backend ranks as ties (checked apart)."""
+    the order of hits the embedded backend ranks as ties (checked apart).
+
+    ``suggestion`` ("did you mean") is left out: the cluster backend does not
+    respell yet (docs/scale-out.md), see test_did_you_mean."""
     data = result.as_dict()
     data.pop("took_ms")
+    data.pop("suggestion")
     for hit in data["hits"]:
         hit.pop("score")
     data["hits"] = sorted(data["hits"], key=lambda h: h["id"])
@@ -87,11 +108,14 @@ def test_node_answers_on_loopback(opensearch_node):
     assert opensearch_node.url.startswith("http://127.0.0.1:")
 
 
-@pytest.mark.parametrize("req", REQUESTS, ids=lambda r: f"{r.q}|{r.sort}|{r.source}|{r.page}")
+@pytest.mark.parametrize("req", REQUESTS,
+                         ids=lambda r: f"{r.q}|{r.sort}|{','.join(r.sources)}|{r.date_from}|"
+                                       f"{r.date_to}|{r.page}")
 def test_same_answers_as_the_embedded_backend(both, req):
     embedded = both["embedded"].search(req)
     cluster = both["opensearch"].search(req)
-    if req.sort == "relevance":  # every hit on the page, so ties cannot straddle its end
+    if req.sort == "relevance" and req.page == 1:
+        # Every hit on the page, so ties cannot straddle its end.
         req = Request(**{**req.__dict__, "per_page": 100})
         embedded, cluster = both["embedded"].search(req), both["opensearch"].search(req)
     assert _comparable(cluster) == _comparable(embedded)
@@ -99,9 +123,36 @@ def test_same_answers_as_the_embedded_backend(both, req):
 
 
 def test_the_contract_requests_find_something(both):
-    # The comparison above means little on empty answers.
-    found = [both["embedded"].search(req).total for req in REQUESTS[:-1]]
-    assert all(found), found
+    # The comparison above means little on empty answers, or without the
+    # new parts of the answer (timelines of each step, codes, pages).
+    answers = [both["embedded"].search(req) for req in REQUESTS]
+    searched = [a for a in answers if a.code is None]
+    assert all(a.total and a.timeline for a in searched)
+    # Each step but years, which needs a span of more than ten years.
+    assert {a.timeline["unit"] for a in searched} == {"day", "week", "month"}
+    assert {a.code for a in answers} >= CODES
+    assert any(a.unknown_sources and a.unknown_sources[0]["closest"] for a in answers)
+    assert any(a.last_page for a in answers)
+
+
+def test_the_deepest_page(both, monkeypatch):
+    # last_page stops at MAX_PAGE: lowered here, since the test archive
+    # fills only a few pages.
+    import search.engine
+
+    monkeypatch.setattr(search.engine, "MAX_PAGE", 2)
+    req = Request(q="الاقتصاد", per_page=1)
+    embedded, cluster = both["embedded"].search(req), both["opensearch"].search(req)
+    assert embedded.pages > 2
+    assert (cluster.pages, cluster.last_page) == (embedded.pages, embedded.last_page)
+    assert cluster.last_page == 2 < MAX_PAGE
+
+
+@pytest.mark.skip(reason="not supported on OpenSearch yet: the cluster backend does not "
+                         "respell (suggestion is always null; docs/scale-out.md)")
+def test_did_you_mean(both):
+    req = Request(q="الاقتصد")
+    assert both["opensearch"].search(req).suggestion == both["embedded"].search(req).suggestion
 
 
 def test_ranked_ids_agree(both):
@@ -135,14 +186,81 @@ def test_api_search_shape(both, kind):
     answer = client.get("/api/search", query_string={"q": "النفط", "sort": "newest"})
     assert answer.status_code == 200
     data = answer.get_json()
-    assert list(data) == ["query", "total", "page", "pages", "per_page", "took_ms", "hits",
-                          "facets", "suggestion", "partial", "message"]
+    assert list(data) == ["query", "total", "page", "pages", "last_page", "per_page",
+                          "took_ms", "hits", "facets", "timeline", "suggestion", "partial",
+                          "message", "code", "unknown_sources"]
     assert list(data["hits"][0]) == ["id", "rank", "score", "headline", "headline_html",
-                                     "snippet_html", "date", "source"]
+                                     "snippet_html", "date", "source", "source_name"]
+    assert data["timeline"]["periods"]
     assert "<mark>" in data["hits"][0]["headline_html"] + data["hits"][0]["snippet_html"]
     assert set(data["facets"]) == {"source", "year", "month"}
     page = client.get(f"/article/{data['hits'][0]['id']}", query_string={"q": "النفط"})
     assert page.status_code == 200
+
+
+SOURCES_TSV = "aljazirah\tالجزيرة\thttps://www.al-jazirah.com\nOKAZ\tعكاظ\n"
+RECORDS = [
+    {"id": f"{source}-{n}", "title": f"خبر الاقتصاد {n} من {source}",
+     "content": f"تقرير عن الاقتصاد رقم {n}.", "date": f"2015-07-2{n}", "source": source,
+     "url": f"https://example.com/{source}/{n}", "author": f"كاتب {n}"}
+    for source, count in (("aljazirah", 3), ("okaz", 2), ("3alyoum", 1))
+    for n in range(1, count + 1)
+] + [{"id": "hijri-1", "title": "خبر الاقتصاد بتاريخ هجري", "content": "تقرير عن الاقتصاد.",
+      "date": "١٢ ربيع الأول ١٤٤٥هـ", "source": "okaz"}]
+
+
+@pytest.fixture(scope="module")
+def named(opensearch_node, tmp_path_factory):
+    """Both backends over an archive whose sources have display names (a
+    sources file), urls, authors and a Hijri date."""
+    root = tmp_path_factory.mktemp("named")
+    archive = root / "a.jsonl"
+    archive.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in RECORDS), "utf-8")
+    (root / "sources.tsv").write_text(SOURCES_TSV, "utf-8")
+    names = read_sources(root / "sources.tsv")
+    build_index([archive], root / "index", source_names=names)
+    config = _config(opensearch_node, "named")
+    build_cluster_index([archive], config, source_names=names)
+    return {"embedded": open_backend(root / "index"), "opensearch": ClusterBackend(config)}
+
+
+@pytest.mark.parametrize("req", [
+    Request(q="الاقتصاد"),
+    Request(q="الاقتصاد", sources=("الجزيره",)),  # a display name, another spelling
+    Request(q="الاقتصاد", sources=("ALJAZIRAH", "عكاظ")),
+    Request(q="الاقتصاد", sources=("الجزيرة نت",)),  # unknown: the closest is named
+    Request(q="الاقتصاد", date_from=date(2015, 7, 22), date_to=date(2015, 7, 28)),
+], ids=lambda r: ",".join(r.sources) or str(r.date_from))
+def test_display_names_as_on_the_embedded_backend(named, req):
+    embedded, cluster = named["embedded"].search(req), named["opensearch"].search(req)
+    assert _comparable(cluster) == _comparable(embedded)
+    assert embedded.total or embedded.unknown_sources
+
+
+def test_display_names_are_used(named):
+    found = named["opensearch"].search(Request(q="الاقتصاد", sources=("الجزيره",)))
+    assert found.total == 3 and {h.source_name for h in found.hits} == {"الجزيرة"}
+    assert {f["name"] for f in found.facets["source"]} == {"الجزيرة", "عكاظ", "3alyoum"}
+
+
+def test_article_fields_as_on_the_embedded_backend(named):
+    for article_id in ("aljazirah-1", "okaz-2", "hijri-1"):
+        cluster = named["opensearch"].article(article_id, "الاقتصاد")
+        assert cluster == named["embedded"].article(article_id, "الاقتصاد")
+    first = named["opensearch"].article("aljazirah-1")
+    assert (first.url, first.author) == ("https://example.com/aljazirah/1", "كاتب 1")
+    assert (first.source_name, first.source_url) == ("الجزيرة", "https://www.al-jazirah.com")
+    assert named["opensearch"].article("hijri-1").date_hijri == "١٢ ربيع الأول ١٤٤٥هـ"
+
+
+def test_completions_are_not_offered_on_opensearch(named):
+    # Documented as not supported yet (docs/scale-out.md): none, not an
+    # error, so the search box simply offers nothing.
+    assert named["embedded"].complete("خب")
+    assert named["opensearch"].complete("خب") == []
+    client = create_app(backend=named["opensearch"]).test_client()
+    answer = client.get("/api/suggest", query_string={"q": "خب"})
+    assert answer.status_code == 200 and answer.get_json()["suggestions"] == []
 
 
 def test_rebuild_moves_the_alias_and_drops_the_old_index(opensearch_node, tmp_path):

@@ -101,7 +101,7 @@ def test_date_query_in_the_query_language(engine):
 def test_date_and_source_filters(engine):
     assert ids(engine, "الزعفران", date_from=date(2020, 1, 1)) == ["html"]
     assert ids(engine, "الزعفران", date_to=date(2020, 1, 1)) == ["old"]
-    assert ids(engine, "الزعفران", source="الجزيرة نت") == ["old"]
+    assert ids(engine, "الزعفران", sources=("الجزيرة نت",)) == ["old"]
 
 
 def test_sort_by_date(engine):
@@ -141,6 +141,28 @@ def test_malformed_queries_never_raise(engine, query):
 def test_only_stopwords_gives_a_message(engine):
     result = engine.search(Request(q="في من على"))
     assert result.total == 0 and result.message
+    assert result.code == "only_common_words"
+
+
+@pytest.mark.parametrize("q", ["في من على", "", "حفتر", "كلمةلاتوجدأبدا"])
+def test_took_ms_is_rounded_on_every_path(engine, q):
+    """To a tenth of a millisecond, whichever way the query was answered."""
+    took = engine.search(Request(q=q)).took_ms
+    assert took == round(took, 1)
+    assert len(repr(took).partition(".")[2]) <= 1
+
+
+def test_messages_are_arabic_and_named_by_a_code(engine):
+    cases = {"": "empty_query", "في": "only_common_words", "كلمةلاتوجدأبدا": "no_results"}
+    for q, code in cases.items():
+        result = engine.search(Request(q=q))
+        assert result.code == code, q
+        assert re.search("[\u0621-\u064a]", result.message) and not re.search("[a-z]",
+                                                                                result.message)
+    past = engine.search(Request(q="حفتر", page=7))
+    assert past.total and not past.hits and past.code == "past_last_page"
+    assert past.message.startswith("لا توجد نتائج في هذه الصفحة")
+    assert engine.search(Request(q="حفتر")).code is None
 
 
 def test_highlighting_marks_all_inflected_forms_with_diacritics(engine):

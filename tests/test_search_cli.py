@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ID = "000_be18b8559e209b80"
 
 # The documented shape of `arshif search --json` and `GET /api/search` (README).
-RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "per_page": int,
-               "took_ms": (int, float), "hits": list, "facets": dict,
-               "suggestion": (str, type(None)), "partial": bool, "message": (str, type(None))}
+RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "last_page": int,
+               "per_page": int, "took_ms": (int, float), "hits": list, "facets": dict,
+               "timeline": (dict, type(None)), "suggestion": (str, type(None)), "partial": bool,
+               "message": (str, type(None)), "code": (str, type(None)), "unknown_sources": list}
 HIT_KEYS = {"id": str, "rank": int, "score": (int, float), "headline": str, "headline_html": str,
-            "snippet_html": str, "date": (str, type(None)), "source": str}
+            "snippet_html": str, "date": (str, type(None)), "source": str, "source_name": str}
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_json_output_has_the_documented_shape(home):
             assert isinstance(hit[key], kind), key
     assert set(data["facets"]) == {"source", "year", "month"}
     for item in data["facets"]["source"]:
-        assert set(item) == {"value", "count"}
+        assert set(item) == {"value", "name", "count"}
     assert "<mark>" in data["hits"][0]["snippet_html"]
 
 
@@ -179,3 +180,57 @@ def test_eval_without_its_extra_says_so_in_one_line(home, tmp_path, monkeypatch)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.stderr.strip().splitlines() == [
         "arshif: arshif eval needs ir-measures, the 'eval' extra: pip install 'arshif[eval]'"]
+
+
+# -- the human output reads as English ---------------------------------------------
+
+
+def test_counts_agree_with_their_number(home):
+    one = run('"حفتر يزور روسيا"', "--index", str(home))
+    assert one.exit_code == 0
+    assert one.output.splitlines()[0].startswith("1 result (")
+    two = run("حفتر", "--index", str(home))
+    assert two.output.splitlines()[0].startswith("2 results (")
+
+
+def test_no_results_says_it_once(home):
+    none = run("كلمةلاتوجدأبدا", "--index", str(home))
+    assert none.exit_code == 1
+    assert none.output.splitlines()[0] == "no results"
+    common = run("في من على", "--index", str(home))
+    assert common.exit_code == 1
+    assert common.output.splitlines() == ["no results: only common words, nothing to search"]
+
+
+def test_big_numbers_have_thousands_separators_and_the_page_limit():
+    from search.backend import Hit, Result
+    from search.commands import format_result
+
+    hits = [Hit(id=f"a{n}", rank=n, score=1.0, headline="خبر", headline_html="خبر",
+                snippet_html="نص", date=None, source="") for n in range(1001, 1011)]
+    result = Result(query="x", total=12345, page=101, pages=1235, last_page=100, per_page=10,
+                    took_ms=12.0, hits=hits)
+    head = format_result(result, color=False).splitlines()[0]
+    assert head == ("12,345 results (12 ms), showing 1,001-1,010, page 101 of 1,235"
+                    " (only pages 1-100 can be opened: narrow the search)")
+
+
+def test_a_page_past_the_last_is_a_usage_error(home):
+    """``--page 5`` of a query with one page of results: not "showing 41-40"."""
+    for extra in ([], ["--json"]):
+        result = run("حفتر", "--page", "5", "--index", str(home), *extra)
+        assert result.exit_code == 2, extra
+        assert result.stdout == ""
+        assert result.stderr == "arshif: page 5 is past the last page: 2 results fill 1 page\n"
+    # The last page itself is fine, and a query with nothing is "no results", not an error.
+    assert run("حفتر", "--page", "2", "--limit", "1", "--index", str(home)).exit_code == 0
+    assert run("كلمةلاتوجدأبدا", "--page", "5", "--index", str(home)).exit_code == 1
+
+
+def test_json_messages_are_arabic_with_a_stable_code(home):
+    data = json.loads(run("في من على", "--index", str(home), "--json").output)
+    assert data["code"] == "only_common_words" and "كلمات شائعة" in data["message"]
+    data = json.loads(run("كلمةلاتوجدأبدا", "--index", str(home), "--json").output)
+    assert data["code"] == "no_results" and data["message"] == "لم نجد مقالات تطابق بحثك."
+    data = json.loads(run("حفتر", "--index", str(home), "--json").output)
+    assert data["code"] is None and data["message"] is None

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from indexer import manifest, segment, store, update as update_module
+from indexer import completions, manifest, segment, store, update as update_module
 from indexer.writer import NothingToIndex, build_index
 from search.engine import Engine
 
@@ -118,6 +118,11 @@ def documents(home: Path) -> list[str]:
         ix.close()
 
 
+def completions_file(home: Path) -> bytes:
+    """The search box's completions of the live generation (indexer/completions.py)."""
+    return (store.current_dir(home) / completions.NAME).read_bytes()
+
+
 def counts(summary) -> dict:
     """What a build reports about the files (not what an update changed)."""
     report = sorted(json.dumps(e, sort_keys=True, ensure_ascii=False) for e in summary.report)
@@ -141,6 +146,7 @@ def assert_update_equals_rebuild(folder: Path, home: Path, fresh: Path) -> None:
         return
     assert counts(updated) == counts(rebuilt)
     assert documents(home) == documents(fresh)
+    assert completions_file(home) == completions_file(fresh)
 
 
 names = st.sampled_from(NAMES)
@@ -304,6 +310,7 @@ def test_search_after_updates_equals_a_rebuilds(tmp_path):
     fresh = tmp_path / "fresh"
     build_index([folder], fresh)
     assert documents(home) == documents(fresh)
+    assert completions_file(home) == completions_file(fresh)
     mine, theirs = Engine(home), Engine(fresh)
     for query in QUERIES:
         assert ranking(mine, query) == ranking(theirs, query), query

@@ -8,6 +8,7 @@ import re
 import socket
 import threading
 from datetime import date
+from html import unescape
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -22,7 +23,6 @@ from web.app import CSP
 from web.commands import serve_command
 from web.formatting import arabic_date, articles_phrase, results_phrase, seconds
 from web.pagination import page_links
-from web.timeline import build_timeline
 
 ECONOMY = "الاقتصاد"  # in every one of the 15 test articles
 
@@ -59,8 +59,11 @@ def test_home_page_is_an_offline_rtl_form(client):
     assert re.search(r'<input id="q" name="q" type="search"[^>]*autofocus', page)
     assert 'method="get"' in page and 'action="/"' in page
     assert "17 مقالًا" in page  # 15 + the hostile one + one from a read-also block
-    # Nothing inline (CSP) and nothing from elsewhere (offline).
-    assert "<script" not in page and " style=" not in page and "<style" not in page
+    # Nothing inline (CSP) and nothing from elsewhere (offline): the one
+    # script is the completions' own file.
+    assert re.findall(r"<script[^>]*>", page) == [
+        '<script src="/static/suggest.js" defer>']
+    assert " style=" not in page and "<style" not in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in page
 
@@ -71,7 +74,9 @@ def test_pages_have_nothing_inline(client, path):
     """The CSP forbids inline script and style: pages must not need them."""
     page = html(client.get(path))
     assert '<html lang="ar" dir="rtl">' in page and 'name="viewport"' in page
-    assert "<script" not in page and " style=" not in page and "<style" not in page
+    assert all(' src="/static/' in tag for tag in re.findall(r"<script[^>]*>", page))
+    assert "</script>" not in page.replace("></script>", "")  # no script body
+    assert " style=" not in page and "<style" not in page
     assert not re.search(r"\son[a-z]+=", page)  # no event-handler attributes
 
 
@@ -190,25 +195,30 @@ def test_url_holds_the_whole_state(client):
     assert '<option value="oldest" selected>' in page
 
 
-def test_timeline_per_year_over_long_spans(client):
+def timeline_bars(page: str) -> list[tuple[str, str]]:
+    """(href, count shown) of each bar of a page's timeline."""
+    chart = page[page.index('<ol class="timeline-bars"'):]
+    chart = chart[:chart.index("</ol>")]
+    return [(h.replace("&amp;", "&"), n) for h, n in
+            re.findall(r'<a href="([^"]*)"[^>]*>\s*<span class="n[^"]*">([^<]*)</span>', chart)]
+
+
+def test_timeline_per_month_over_years(client):
     page = html(client.get("/", query_string={"q": ECONOMY}))
-    svg = page[page.index("<svg"):page.index("</svg>")]
-    assert "حسب السنة" in page
-    bars = re.findall(r'<a href="([^"]*)" aria-label="([^"]*)">\s*<title>([^<]*)</title>', svg)
-    assert ([query_of(h.replace("&amp;", "&"))["from"] for h, _, _ in bars]
-            == ["2018", "2021", "2022", "2023"])
-    assert bars[-1][2] == "2023: 8 مقالات"
-
-
-def test_timeline_per_month_links_narrow_the_search(client):
-    page = html(client.get("/", query_string={"q": ECONOMY, "from": "2023"}))
     assert "حسب الشهر" in page
-    svg = page[page.index("<svg"):page.index("</svg>")]
-    assert "<title>سبتمبر 2023: 3 مقالات</title>" in svg
-    href = next(h for h in links(svg) if query_of(h)["to"] == "2023-09")
-    assert query_of(href) == {"q": ECONOMY, "from": "2023-09", "to": "2023-09"}
-    assert "3 نتائج" in html(client.get(href))
-    assert " style=" not in svg
+    bars = timeline_bars(page)
+    assert [query_of(h)["from"] for h, _ in bars][:2] == ["2018-03", "2021-01"]
+    assert bars[-1] == (bars[-1][0], "1") and query_of(bars[-1][0])["to"] == "2023-10"
+
+
+def test_timeline_links_narrow_the_search(client):
+    page = html(client.get("/", query_string={"q": ECONOMY, "from": "2023"}))
+    assert "حسب الأسبوع" in page
+    assert 'title="9 سبتمبر 2023 – 15 سبتمبر 2023: مقالان"' in page
+    href = next(h for h, _ in timeline_bars(page) if query_of(h)["from"] == "2023-09-09")
+    assert query_of(href) == {"q": ECONOMY, "from": "2023-09-09", "to": "2023-09-15"}
+    assert "نتيجتان" in html(client.get(href))
+    assert " style=" not in page
 
 
 def test_no_results_is_friendly(client):
@@ -237,25 +247,80 @@ def test_malformed_queries_still_answer(client, q):
     assert client.get("/api/search", query_string={"q": q}).status_code == 200
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"page": "0"}, "رقم الصفحة"),
-    ({"page": "abc"}, "رقم الصفحة"),
-    ({"page": "101"}, "رقم الصفحة"),
-    ({"per_page": str(MAX_PER_PAGE + 1)}, "عدد النتائج"),
-    ({"per_page": "0"}, "عدد النتائج"),
-    ({"sort": "random"}, "الترتيب"),
-    ({"from": "abc"}, "تاريخ البداية"),
-    ({"to": "2023-13"}, "تاريخ النهاية"),
-    ({"from": "2024", "to": "2023"}, "بعد تاريخ النهاية"),
-    ({"q": "ا" * (MAX_QUERY_CHARS + 1)}, "طويل"),
+@pytest.mark.parametrize("params, words, code", [
+    ({"page": "0"}, "رقم الصفحة", "bad_page"),
+    ({"page": "abc"}, "رقم الصفحة", "bad_page"),
+    ({"page": "101"}, "رقم الصفحة", "bad_page"),
+    ({"per_page": str(MAX_PER_PAGE + 1)}, "عدد النتائج", "bad_per_page"),
+    ({"per_page": "0"}, "عدد النتائج", "bad_per_page"),
+    ({"sort": "random"}, "الترتيب", "bad_sort"),
+    ({"from": "abc"}, "تاريخ البداية", "bad_date"),
+    ({"to": "2023-13"}, "تاريخ النهاية", "bad_date"),
+    ({"from": "2024", "to": "2023"}, "بعد تاريخ النهاية", "date_order"),
+    ({"q": "ا" * (MAX_QUERY_CHARS + 1)}, "طويل", "query_too_long"),
 ])
-def test_bad_parameters_are_400_in_arabic(client, params, words):
+def test_bad_parameters_are_400_in_arabic(client, params, words, code):
     query = {"q": ECONOMY, **params}
     res = client.get("/", query_string=query)
     assert res.status_code == 400
-    assert words in html(res) and "طلب غير صالح" in html(res)
+    assert words in html(res)
+    # A date typed in the options is shown next to its field; the rest is an error page.
+    inline = code in ("bad_date", "date_order")
+    assert ("طلب غير صالح" in html(res)) != inline
+    assert ('class="field-error"' in html(res)) == inline
     api = client.get("/api/search", query_string=query)
     assert api.status_code == 400 and words in api.get_json()["error"]
+    assert api.get_json()["code"] == code
+
+
+@pytest.mark.parametrize("field, other", [("from", "to"), ("to", "from")])
+def test_a_bad_date_is_shown_next_to_its_field(client, field, other):
+    """What was typed stays, the options stay open, and the message is by the field."""
+    res = client.get("/", query_string={"q": ECONOMY, field: " 2023-13 ", other: "",
+                                        "source": "الجزيرة", "sort": "relevance"})
+    page = html(res)
+    assert res.status_code == 400
+    assert re.search(r'<details class="advanced" open>', page)
+    box = re.search(rf'<input name="{field}" value="2023-13"[^>]*>', page).group()
+    assert 'aria-invalid="true"' in box and f'aria-describedby="{field}-error"' in box
+    assert "autofocus" in box
+    label = page[page.index(box):page.index("</label>", page.index(box))]
+    assert f'<span class="field-error" id="{field}-error">' in label
+    assert "غير مفهوم" in label and '<bdi dir="ltr">2023-09</bdi>' in label
+    assert re.search(rf'<input name="{other}" value=""', page)
+    assert 'name="source" value="الجزيرة"' in page and f'value="{ECONOMY}"' in page
+    assert '<li class="hit">' not in page and "طلب غير صالح" not in page
+
+
+def test_a_bad_date_without_a_query_keeps_the_form_too(client):
+    page = html(client.get("/", query_string={"from": "abc"}))
+    assert '<input name="from" value="abc"' in page and 'class="field-error"' in page
+
+
+def test_ltr_runs_isolate_latin_and_numbers():
+    from web.formatting import ltr_runs
+
+    assert ltr_runs("اكتبه مثل 2023 أو 2023-09.") == (
+        'اكتبه مثل <bdi dir="ltr">2023</bdi> أو <bdi dir="ltr">2023-09</bdi>.')
+    assert ltr_runs("شغّل arshif index الآن") == 'شغّل <bdi dir="ltr">arshif index</bdi> الآن'
+    assert "<b>" not in ltr_runs("<b>1</b>") and "&lt;" in ltr_runs("<b>1</b>")  # escaped
+
+
+def test_api_errors_are_arabic_with_a_stable_code(client, tmp_path):
+    """One language for the API's human texts (Arabic), and a code for programs."""
+    arabic = re.compile("^[^a-zA-Z]*$")  # no English words (the parameter name q aside)
+    cases = [(client.get("/api/search"), 400, "missing_query"),
+             (client.get("/api/article/no-such-id"), 404, "not_found"),
+             (client.post("/api/search?q=x"), 405, "method_not_allowed"),
+             (create_app(tmp_path / "none").test_client().get("/api/search?q=x"), 503,
+              "no_index")]
+    for res, status, code in cases:
+        data = res.get_json()
+        assert res.status_code == status and set(data) == {"error", "code"}
+        assert data["code"] == code
+        assert arabic.match(data["error"].replace(" q ", " ")), data["error"]
+    ok = client.get("/api/search", query_string={"q": "كلمةغيرموجودةأبدا"}).get_json()
+    assert ok["code"] == "no_results" and ok["message"] == "لم نجد مقالات تطابق بحثك."
 
 
 def test_long_query_at_the_limit_is_searched(client):
@@ -387,7 +452,7 @@ def test_api_article(client):
     assert data["headline"] == "أسعار النفط ترتفع مع خفض الإنتاج"
     assert data["related"] == ["إيكونوميست: النفط يعود إلى الواجهة"]
     assert data["more_like_this"]
-    assert set(data["more_like_this"][0]) == {"id", "headline", "date", "source"}
+    assert set(data["more_like_this"][0]) == {"id", "headline", "date", "source", "source_name"}
 
 
 def test_healthz(client):
@@ -449,6 +514,68 @@ def test_new_index_is_served_without_restart(tmp_path):
     assert "نتيجة واحدة" in page and "<mark>البطاريق</mark>" in page
     assert client.get("/healthz").get_json()["generation"] == "gen-000002"
     assert app.extensions["arshif.backend"] is engine  # one Engine for the app's life
+
+
+def test_home_page_shows_what_is_in_the_archive(client, news_index):
+    from search.engine import Engine
+
+    stats = Engine(news_index).stats()
+    page = html(client.get("/"))
+    start = page.index('class="archive-facts"')
+    facts = page[start:page.index("</p>", start)]
+    assert "17 مقالًا" in facts
+    assert "من مارس 2018 إلى أكتوبر 2023" in facts  # the months of the oldest and newest
+    named = [(name, n) for name, n in stats["sources"] if name]
+    assert f"{len(named)} مصادر" in facts
+    chips = re.findall(r'<li><bdi>([^<]*)</bdi> <span class="count">([\d,]+)</span></li>', page)
+    assert [(unescape(n), int(c)) for n, c in chips] == named
+    assert ("الجزيرة", 6) in named
+
+
+def test_home_page_lists_the_largest_sources_and_counts_the_rest(tmp_path):
+    from web.pages import HOME_SOURCES
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for n in range(HOME_SOURCES + 3):
+        for k in range(n + 1):  # source n has n + 1 articles
+            (folder / f"s{n}-{k}.txt").write_text(article_text(
+                f"خبر {k} من المصدر {n}", date(2020, 1 + n % 12, 1 + k % 28),
+                [f"نص الخبر {k} للمصدر {n}."], f"مصدر {n}", "خبر"), "utf-8")
+    build_index([folder], tmp_path / "index")
+    page = html(create_app(tmp_path / "index").test_client().get("/"))
+    chips = re.findall(r'<li><bdi>([^<]*)</bdi> <span class="count">([\d,]+)</span></li>', page)
+    assert len(chips) == HOME_SOURCES and chips[0] == (f"مصدر {HOME_SOURCES + 2}",
+                                                       str(HOME_SOURCES + 3))
+    assert '<li class="more">وغيرها: 3 مصادر</li>' in page
+    assert f"{HOME_SOURCES + 3} مصدرًا" in page
+
+
+def test_archive_stats_are_counted_once_per_generation(tmp_path, monkeypatch):
+    """The home page reads them on every visit: counted when a generation is
+    first asked, again only after a rebuild."""
+    from search import engine as engine_module
+
+    archive = write_news(tmp_path / "archive")
+    home = tmp_path / "index"
+    build_index([archive], home)
+    counted = []
+    real = engine_module.store.disk_size
+    monkeypatch.setattr(engine_module.store, "disk_size",
+                        lambda folder: counted.append(folder) or real(folder))
+    client = create_app(home).test_client()
+    for _ in range(3):
+        assert "17 مقالًا" in html(client.get("/"))
+    assert len(counted) == 1
+    (archive / "new.txt").write_text(article_text(
+        "البطاريق تعود إلى الشاطئ", date(2024, 1, 5), ["شوهدت البطاريق على الشاطئ."],
+        "الجزيرة", "البطاريق"), "utf-8")
+    build_index([archive], home)
+    page = html(client.get("/"))
+    assert "18 مقالًا" in page and "إلى يناير 2024" in page
+    assert len(counted) == 2
+    html(client.get("/"))
+    assert len(counted) == 2
 
 
 # -- serve command ------------------------------------------------------------------
@@ -523,22 +650,7 @@ def test_page_links():
     assert page_links(1, 1) == []
     assert page_links(1, 8) == [1, 2, 3, None, 8]
     assert page_links(5, 9) == [1, None, 3, 4, 5, 6, 7, None, 9]
-    assert page_links(1, 500)[-1] == 100  # the engine serves no deeper page
-
-
-def test_timeline_fills_gaps_and_switches_to_years():
-    months = [{"value": "2023-01", "count": 2}, {"value": "2023-04", "count": 4}]
-    tl = build_timeline({"month": months, "year": [{"value": "2023", "count": 6}]})
-    assert tl.unit == "month"
-    assert [b.period for b in tl.bars] == ["2023-01", "2023-02", "2023-03", "2023-04"]
-    assert [b.count for b in tl.bars] == [2, 0, 0, 4]
-    assert tl.bars[3].height == tl.height and tl.bars[0].height == tl.height / 2
-    assert tl.bars[0].x > tl.bars[3].x  # right to left
-    span = {"month": [{"value": "2020-01", "count": 1}, {"value": "2023-01", "count": 1}],
-            "year": [{"value": "2020", "count": 1}, {"value": "2023", "count": 1}]}
-    assert build_timeline(span).unit == "year"
-    assert [b.period for b in build_timeline(span).bars] == ["2020", "2021", "2022", "2023"]
-    assert build_timeline({}) is None
+    assert page_links(98, 100) == [1, None, 96, 97, 98, 99, 100]
 
 
 def test_article_ids_round_trip_through_urls(client):

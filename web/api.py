@@ -13,14 +13,27 @@ from web.params import MAX_QUERY_CHARS, BadParam, parse_state
 
 bp = Blueprint("api", __name__)
 MORE_LIKE_THIS = 5
+#: Completions offered under the search box.
+SUGGESTIONS = 8
 
 
 @bp.get("/api/search")
 def search():
     state = parse_state(request.args)
     if not state.q:
-        raise BadParam("المعامل q (نص البحث) مطلوب.")
+        raise BadParam("المعامل q (نص البحث) مطلوب.", "missing_query", "q")
     return jsonify(context.search(state.request()).as_dict())
+
+
+@bp.get("/api/suggest")
+def suggest():
+    """Completions of the search box's text as typed so far, for
+    web/static/suggest.js: ``{"query": q, "suggestions": [{"text", "count"}]}``."""
+    q = request.args.get("q", "")
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadParam(f"نص البحث طويل جدًا: الحد الأقصى {MAX_QUERY_CHARS} حرف.")
+    found = context.complete(q, SUGGESTIONS)
+    return jsonify({"query": q, "suggestions": [{"text": t, "count": n} for t, n in found]})
 
 
 @bp.get("/api/article/<path:article_id>")
@@ -30,7 +43,8 @@ def article(article_id: str):
         abort(404)
     data = art.as_dict()
     data["more_like_this"] = [
-        {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source}
+        {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source,
+         "source_name": h.source_name}
         for h in context.more_like_this(art.id, MORE_LIKE_THIS)
     ]
     return jsonify(data)

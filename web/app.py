@@ -14,7 +14,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from search.backend import Backend, open_backend
-from web import api, errors, formatting, pages
+from web import api, downloads, errors, feed, formatting, opensearch, pages
 from web.context import EXTENSION
 
 #: No inline script or style anywhere: all CSS comes from /static.
@@ -61,6 +61,9 @@ def create_app(home: Path | str | None = None, backend: Backend | None = None) -
     _register_template_helpers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(downloads.bp)
+    app.register_blueprint(feed.bp)
+    app.register_blueprint(opensearch.bp)
     errors.register(app)
     app.after_request(_security_headers)
     return app
@@ -77,5 +80,6 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(formatting.number, "number")
     app.add_template_filter(formatting.results_phrase, "results_phrase")
     app.add_template_filter(formatting.articles_phrase, "articles_phrase")
+    app.add_template_filter(formatting.sources_phrase, "sources_phrase")
     app.add_template_filter(formatting.seconds, "seconds")
-    app.add_template_filter(formatting.message, "arabic_message")
+    app.add_template_filter(formatting.ltr_runs, "ltr_runs")

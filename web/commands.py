@@ -12,13 +12,18 @@ from pathlib import Path
 
 import click
 
+from arshif.output import fail
 from indexer import store
 from indexer.commands import backend_option, index_option
 from search import budget
 from search.backend import open_backend
 from web import prefork
 
-EXIT_ERROR = 2
+#: Request threads per worker.  Searching is CPU work, so threads beyond the
+#: core count only take turns at the GIL; but a costly request may wait
+#: without the CPU (search/budget.py's gate, web/errors.py's refusal pause)
+#: and must not leave ordinary searches without a thread.
+THREADS = 8
 SWITCH_INTERVAL_S = 0.0005
 
 #: Open connections each worker holds at once.  An idle or slow client holds
@@ -41,11 +46,6 @@ CLEANUP_INTERVAL_S = 10
 #: headers announce one, before any of it is read, so no body is ever
 #: buffered in memory or in a temporary file.
 MAX_REQUEST_BODY = 0
-
-
-def _fail(message: str) -> None:
-    click.echo(f"arshif: {message}", err=True)
-    sys.exit(EXIT_ERROR)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -124,9 +124,8 @@ def display_url(host: str, port: int) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
-              help="Requests each worker process serves at once (searching is CPU work: "
-                   "more threads than cores only queue on the GIL).")
+@click.option("--threads", type=click.IntRange(1, 256), default=THREADS, show_default=True,
+              help="Requests each worker process serves at once.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Server processes sharing the port (default: one per core, at most 4).")
 @click.option("--debug", is_flag=True,
@@ -141,7 +140,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
         backend = open_backend(home, target=target)
         generation = backend.summary()["generation"]  # fail now, not per request
     except store.StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     home = backend.home
     # Errors (logged by web.errors) go to stderr with a timestamp.
     logging.basicConfig(level=logging.INFO,
@@ -157,7 +156,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     try:
         sock = listen_socket(host, port)
     except OSError as exc:
-        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     connections = raise_fd_limit(CONNECTION_LIMIT)
     if connections < CONNECTION_LIMIT:
         logging.getLogger("arshif.serve").warning(

@@ -28,8 +28,17 @@ def article(article_id: str, q: str = "") -> Article | None:
     return engine().article(article_id, q=q)
 
 
+def complete(text: str, limit: int) -> list[tuple[str, int]]:
+    return engine().complete(text, limit)
+
+
 def more_like_this(article_id: str, limit: int) -> list[Hit]:
     return engine().more_like_this(article_id, limit)
+
+
+def index_stats() -> dict:
+    """What the live index holds (``Backend.stats``): the home page."""
+    return engine().stats()
 
 
 def index_summary() -> dict:

@@ -2,11 +2,14 @@
 
 Bad parameters are 400s, unknown articles and pages 404s, a missing index a
 503 that says how to build it, and anything else a logged, generic 500.
+Under /api an error is ``{"error": <Arabic text>, "code": <stable name>}``:
+clients show the text and compare the code.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -27,10 +30,17 @@ MESSAGES = {
 }
 #: A query past its work budget (search/budget.py): what to change.
 TOO_COSTLY = "هذا البحث يتطلب عملًا أكثر مما يُسمح به لطلب واحد: قلّل علامات * و~ أو عدد الكلمات."
+#: A refused costly query is answered after this pause, which holds a server
+#: thread but no CPU: a client that repeats such a query as fast as it can
+#: then costs the server a refusal every half second, not a core.
+REFUSAL_PAUSE_S = 0.5
 #: Another costly search runs (search/budget.py's gate): come back shortly.
 BUSY = "يجري الآن بحث مكلف آخر، فلم يُنفَّذ هذا البحث. أعد المحاولة بعد لحظات."
 #: Seconds a client is asked to wait before trying a refused heavy search again.
 BUSY_RETRY_AFTER = 1
+#: The ``code`` of an error that has no more precise one.
+CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error",
+         503: "no_index"}
 TITLES = {400: "طلب غير صالح", 404: "غير موجود", 405: "طريقة غير مسموحة",
           500: "خطأ في الخادم", 503: "الخدمة غير متاحة"}
 
@@ -39,10 +49,10 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def error_response(status: int, message: str, detail: str = ""):
-    """An error as JSON ``{"error": ...}`` for the API, else an Arabic page."""
+def error_response(status: int, message: str, detail: str = "", code: str | None = None):
+    """An error as JSON ``{"error": ..., "code": ...}`` for the API, else an Arabic page."""
     if _wants_json():
-        return jsonify({"error": message}), status
+        return jsonify({"error": message, "code": code or CODES.get(status, "error")}), status
     try:
         state = parse_state(request.args)
     except BadParam:
@@ -53,20 +63,21 @@ def error_response(status: int, message: str, detail: str = ""):
 
 
 def _bad_param(exc: BadParam):
-    return error_response(400, str(exc))
+    return error_response(400, str(exc), code=exc.code)
 
 
 def _search_error(exc: SearchError):
     # The engine's own checks (page, dates...): normally caught by params first.
-    return error_response(400, MESSAGES[400], detail=str(exc))
+    return error_response(400, MESSAGES[400], detail=str(exc), code=exc.code)
 
 
 def _too_costly(exc: QueryTooCostly):
-    return error_response(400, TOO_COSTLY)
+    time.sleep(REFUSAL_PAUSE_S)
+    return error_response(400, TOO_COSTLY, code="too_costly")
 
 
 def _busy(exc: ServerBusy):
-    body, status = error_response(503, BUSY)
+    body, status = error_response(503, BUSY, code="busy")
     return body, status, {"Retry-After": str(BUSY_RETRY_AFTER)}
 
 

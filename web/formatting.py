@@ -1,4 +1,4 @@
-"""Arabic text for the UI: dates, counts and engine messages.
+"""Arabic text for the UI: dates and counts.
 
 Dates are shown one way everywhere ("26 سبتمبر 2023": Western digits, the
 month names used across Arab news sites), whatever form the index stores.
@@ -6,18 +6,33 @@ month names used across Arab news sites), whatever form the index stores.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+
+from markupsafe import Markup, escape
 
 MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
           "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر")
 
-#: The engine explains an empty result in English; the page speaks Arabic.
-MESSAGES = {
-    "empty query": "اكتب كلمة أو أكثر للبحث.",
-    "only common words: nothing to search":
-        "الاستعلام لا يحوي إلا كلمات شائعة جدًا؛ جرّب كلمات أكثر تحديدًا.",
-    "no results": "لم نجد مقالات تطابق بحثك.",
-}
+#: A run of Latin letters and digits, with the separators and spaces inside it
+#: (2023-09-26, arshif index, 500).
+_LTR_RUN = re.compile(r"[0-9A-Za-z](?:[0-9A-Za-z_./:\- ]*[0-9A-Za-z])?")
+
+
+def ltr_runs(text: str) -> Markup:
+    """Escaped text with each Latin or number run in ``<bdi dir="ltr">``.
+
+    In right-to-left text the bidi algorithm reads digits after Arabic
+    letters as Arabic numbers, which a "-" does not join: "2023-09" would be
+    shown as "09-2023", teaching the wrong format.  Isolated left-to-right,
+    each run reads as typed.
+    """
+    out, pos = [], 0
+    for m in _LTR_RUN.finditer(text):
+        out += [escape(text[pos:m.start()]), Markup('<bdi dir="ltr">%s</bdi>') % m.group()]
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
 
 
 def arabic_date(value) -> str:
@@ -66,15 +81,12 @@ def articles_phrase(n: int) -> str:
     return count_phrase(n, "مقال واحد", "مقالان", "مقالات", "مقالًا")
 
 
+def sources_phrase(n: int) -> str:
+    return count_phrase(n, "مصدر واحد", "مصدران", "مصادر", "مصدرًا")
+
+
 def seconds(ms: float) -> str:
     """Search time as people read it: '0.25 ثانية' (never a misleading '0.00')."""
     if ms < 10:
         return "أقل من 0.01 ثانية"
     return f"{ms / 1000:.2f} ثانية"
-
-
-def message(text: str | None) -> str:
-    """The engine's (English) explanation of an empty result, in Arabic."""
-    if not text:
-        return ""
-    return MESSAGES.get(text, MESSAGES["no results"])

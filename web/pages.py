@@ -9,32 +9,53 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import context
-from web.pagination import last_page, page_links
-from web.params import MAX_QUERY_CHARS, parse_state
+from web.pagination import page_links
+from web.params import MAX_QUERY_CHARS, BadParam, parse_state, typed_state
 from web.timeline import build_timeline
 
 bp = Blueprint("pages", __name__)
 MORE_LIKE_THIS = 5
+#: Sources listed on the home page, the largest first (the rest are counted).
+HOME_SOURCES = 12
+#: Options typed into the form: a mistake there is shown next to the field.
+TYPED_OPTIONS = ("from", "to")
 
 
 @bp.get("/")
 def search():
     """The home page without a query, the results page with one."""
-    state = parse_state(request.args)
+    try:
+        state = parse_state(request.args)
+    except BadParam as exc:
+        if exc.field not in TYPED_OPTIONS:
+            raise  # the full error page: not something typed in the form
+        return render_template("fix_options.html", state=typed_state(request.args),
+                               errors={exc.field: str(exc)}), 400
     canonical = state.args(page=state.page)
-    if request.args.to_dict() != canonical:
+    if request.args.to_dict(flat=False) != {
+            k: v if isinstance(v, list) else [v] for k, v in canonical.items()}:
         # The plain GET form also sends empty and default fields; a redirect
         # keeps shared and bookmarked URLs short without any JavaScript.
         return redirect(url_for("pages.search", **canonical))
     if not state.q:
-        return render_template("home.html", state=state, index=context.index_summary())
+        return render_template("home.html", state=state, **archive_overview(context.index_stats()))
     result = context.search(state.request())
     return render_template(
         "results.html", state=state, result=result,
-        timeline=build_timeline(result.facets),
-        pages=page_links(result.page, result.pages), last_page=last_page(result.pages),
+        timeline=build_timeline(result.timeline),
+        source_names={f["value"]: f.get("name", f["value"])
+                      for f in result.facets.get("source", [])},
+        pages=page_links(result.page, result.last_page), last_page=result.last_page,
         first=(result.page - 1) * result.per_page + 1,
     )
+
+
+def archive_overview(stats: dict) -> dict:
+    """The home page's account of the archive, from ``Backend.stats``."""
+    named = [(name, n) for name, n in stats["sources"] if name]
+    return {"index": stats, "sources": named[:HOME_SOURCES], "sources_total": len(named),
+            "more_sources": max(0, len(named) - HOME_SOURCES),
+            "unsourced": sum(n for name, n in stats["sources"] if not name)}
 
 
 @bp.get("/article/<path:article_id>")

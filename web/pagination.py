@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from search.backend import MAX_PAGE
-
 WINDOW = 2  # pages shown on each side of the current one
 
 
-def page_links(page: int, pages: int) -> list[int | None]:
+def page_links(page: int, last: int) -> list[int | None]:
     """Pages to link, in order; None marks a gap ("…").
 
-    Always the first and last page, and a window around the current one;
-    never past the engine's deepest page, which it would refuse.
+    Always the first page and ``last``, the deepest page that can be opened
+    (``Result.last_page``: the engine refuses deeper ones), and a window
+    around the current one.
     """
-    last = min(pages, MAX_PAGE)
     if last <= 1:
         return []
     wanted = {1, last, *range(max(1, page - WINDOW), min(last, page + WINDOW) + 1)}
@@ -23,7 +21,3 @@ def page_links(page: int, pages: int) -> list[int | None]:
             out.append(None)
         out.append(n)
     return out
-
-
-def last_page(pages: int) -> int:
-    return min(pages, MAX_PAGE)

@@ -1,94 +1,78 @@
-"""The timeline of matches: bars per month (or per year) drawn as inline SVG.
+"""The timeline of matches as the page draws it: one column per period.
 
-Drawn on the server so it works without JavaScript and under a strict CSP:
-geometry goes into SVG presentation attributes (x, y, width, height), never
-into style attributes.  Months with no match get an empty slot so the time
-axis stays even.  Time runs right to left, like the Arabic text around it.
+The counts come from the search (``Result.timeline``, search/timeline.py);
+this module only turns them into columns.  The chart is HTML, drawn on the
+server, so it works without JavaScript and under a CSP that allows no
+inline style: a bar's height is one of ``LEVELS`` classes of the
+stylesheet, never a style attribute.  Each column shows its count as text
+(phones have no hover) and is a link that narrows the search to its period.
+Time runs right to left, like the Arabic text around it (the list's order
+in a right-to-left flex row).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from web.formatting import arabic_date, articles_phrase
+from web.formatting import arabic_date, articles_phrase, number
 
-MAX_MONTHS = 36  # a longer span is drawn per year: monthly bars get too thin
-WIDTH = 600.0
-HEIGHT = 100.0
-MIN_BAR = 2.0  # a non-empty period stays visible next to a tall one
+LEVELS = 20  # bar heights: classes h0..h20 of style.css
+UNITS = {"day": "اليوم", "week": "الأسبوع", "month": "الشهر", "year": "السنة"}
 
 
 @dataclass(frozen=True)
 class Bar:
-    period: str  # "2023-09" or "2023": the from/to values of the bar's link
+    date_from: str  # the from/to values of the bar's link
+    date_to: str
     count: int
-    x: float
-    y: float
-    width: float
-    height: float
+    level: int  # 0 (empty) .. LEVELS (the tallest)
+
+    @property
+    def period(self) -> str:
+        """The period in words: '26 سبتمبر 2023', 'سبتمبر 2023', '2023', or a week's two ends."""
+        if self.date_from == self.date_to:
+            return arabic_date(self.date_from)
+        return f"{arabic_date(self.date_from)} – {arabic_date(self.date_to)}"
 
     @property
     def title(self) -> str:
-        return f"{arabic_date(self.period)}: {articles_phrase(self.count)}"
+        return f"{self.period}: {articles_phrase(self.count)}"
+
+    @property
+    def label(self) -> str:
+        return number(self.count)
 
 
 @dataclass(frozen=True)
 class Timeline:
-    unit: str  # "month" or "year"
+    unit: str  # "day", "week", "month" or "year"
     bars: list[Bar]
-    width: float = WIDTH
-    height: float = HEIGHT
 
     @property
-    def first(self) -> str:
-        return self.bars[0].period
+    def unit_name(self) -> str:
+        return UNITS[self.unit]
 
     @property
-    def last(self) -> str:
-        return self.bars[-1].period
+    def first(self) -> Bar:
+        return self.bars[0]
+
+    @property
+    def last(self) -> Bar:
+        return self.bars[-1]
 
 
-def _months_between(first: str, last: str) -> list[str]:
-    y, m = int(first[:4]), int(first[5:7])
-    end = (int(last[:4]), int(last[5:7]))
-    out = []
-    while (y, m) <= end:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def _years_between(first: str, last: str) -> list[str]:
-    return [f"{y:04d}" for y in range(int(first[:4]), int(last[:4]) + 1)]
-
-
-def _valid(items, length: int) -> dict[str, int]:
-    return {i["value"]: i["count"] for i in items
-            if len(i["value"]) == length and i["value"][:4].isdigit()}
-
-
-def build_timeline(facets: dict) -> Timeline | None:
-    """Bars for ``Result.facets`` (its "month" and "year" counts), or None."""
-    months = _valid(facets.get("month", []), 7)
-    if not months:
+def build_timeline(timeline: dict | None) -> Timeline | None:
+    """Columns for ``Result.timeline``, or None without one."""
+    if not timeline or not timeline.get("periods"):
         return None
-    periods = _months_between(min(months), max(months))
-    counts, unit = months, "month"
-    if len(periods) > MAX_MONTHS:
-        counts, unit = _valid(facets.get("year", []), 4), "year"
-        periods = _years_between(min(months), max(months))
-    return Timeline(unit, _bars(periods, counts))
+    periods = timeline["periods"]
+    top = max(p["count"] for p in periods) or 1
+    bars = [Bar(p["from"], p["to"], p["count"], level(p["count"], top)) for p in periods]
+    return Timeline(timeline["unit"], bars)
 
 
-def _bars(periods: list[str], counts: dict[str, int]) -> list[Bar]:
-    slot = WIDTH / len(periods)
-    gap = slot * 0.15 if len(periods) > 1 else slot * 0.35
-    top = max(counts.get(p, 0) for p in periods) or 1
-    bars = []
-    for i, period in enumerate(periods):
-        count = counts.get(period, 0)
-        height = max(MIN_BAR, HEIGHT * count / top) if count else 0.0
-        x = WIDTH - (i + 1) * slot + gap / 2  # oldest on the right
-        bars.append(Bar(period, count, round(x, 2), round(HEIGHT - height, 2),
-                        round(slot - gap, 2), round(height, 2)))
-    return bars
+def level(count: int, top: int) -> int:
+    """A bar's height class: empty periods 0, any match at least 1."""
+    if not count:
+        return 0
+    return max(1, round(LEVELS * count / top))

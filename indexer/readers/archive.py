@@ -327,6 +327,8 @@ def _cleaned(article: Article, shown: str, fallback_id: str) -> Article:
         source=clean_text(article.source),
         keywords=texts(article.keywords),
         related=texts(article.related),
+        url=clean_text(article.url),
+        author=clean_text(article.author),
         path=shown,
     )
 

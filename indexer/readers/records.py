@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: Our field names, the keys a ``mapping`` may use.
-FIELDS = ("id", "headline", "body", "date", "source", "keywords")
+FIELDS = ("id", "headline", "body", "date", "source", "keywords", "url", "author")
 
 #: Names tried, in order, when a field is not mapped.  The first one present
 #: in a record wins.
@@ -44,6 +44,8 @@ DEFAULT_NAMES: dict[str, tuple[str, ...]] = {
     "date": ("date", "published", "date_extracted", "time"),
     "source": ("source",),
     "keywords": ("keywords",),
+    "url": ("url", "link"),
+    "author": ("author", "byline"),
 }
 
 # Separators only: a leading "\s*" made split() quadratic on long runs of spaces.
@@ -114,7 +116,16 @@ def build_article(
         date_text=date_text,
         source=" ".join(clean_text(_as_text(values.get("source"))).split()),
         keywords=split_keywords(values.get("keywords")),
+        url=_web_address(values.get("url")),
+        author=" ".join(clean_text(_as_text(values.get("author"))).split()),
     )
+
+
+def _web_address(value: Any) -> str:
+    """An http(s) address, or "": the article page links to it, so nothing
+    else (a ``javascript:`` URL, a file path) is kept."""
+    text = "".join(clean_text(_as_text(value)).split())
+    return text if re.match(r"https?://[^/]", text, re.IGNORECASE) else ""
 
 
 def read_json(

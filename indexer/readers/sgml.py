@@ -27,6 +27,8 @@ SGML_NAMES: dict[str, tuple[str, ...]] = {
     "date": ("time", "date", "date_time"),
     "source": ("src", "source"),
     "keywords": ("keywords",),
+    "url": ("url",),
+    "author": ("author", "byline"),
 }
 
 # <DOC> or <DOC id="…" type="story"> (Gigaword style), but not <DOCNO>.

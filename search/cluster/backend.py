@@ -6,14 +6,23 @@ translated (search/cluster/translate.py) and sent once: hits, exact total
 and facet aggregations in one request.  Hits and articles are made and
 highlighted by search/engine.py's own functions, from the original text the
 index keeps, so ``/api/search`` has one shape and one highlighting whatever
-the backend.
+the backend.  The answer's framing (messages and their codes, pages, source
+filter matching, source names, the timeline's steps) is search/engine.py's
+and search/timeline.py's own functions over what the cluster counted.
+
+Not supported yet (docs/scale-out.md): completions (``complete`` offers
+none: the index has no completion table) and "did you mean" (``suggestion``
+stays None: search/respell.py reads the embedded index's term counts and
+spelling table).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, replace
 
+import numpy as np
 from whoosh import query as wq
 
 from indexer.schema import build_schema
@@ -24,19 +33,45 @@ from search.cluster.mapping import DocumentMaker, stored_fields
 from search.cluster.translate import to_dsl
 from search.engine import (
     MORE_LIKE_TERMS,
-    empty_message,
+    answered_early,
+    conclude,
+    count_pages,
+    elapsed_ms,
     filter_query,
     highlight_terms,
     make_article,
     make_hit,
+    name_sources,
 )
-from search.facets import FACET_FIELDS
+from search.facets import as_facets
 from search.query import make_parser, parse
 from search.settings import SearchSettings
+from search.sources import SourceNames
+from search.timeline import timeline_of_days
 
 #: Facet values counted per field; a terms aggregation counts exactly up to it.
 FACET_VALUES = 10_000
-_SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent"]
+_SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent", "url", "author"]
+#: Seconds between two looks at which index the alias points to: a rebuild
+#: moves it, and its parser, source names and dates are read again then.
+#: (The embedded backend sees a new generation at once; a server on the
+#: cluster answers from the previous index for at most this long, which it
+#: can still search until the rebuild deletes it.)
+RECHECK_S = 5.0
+MS_A_DAY = 86_400_000
+_NOTHING = {"match_none": {}}
+
+
+@dataclass
+class _Live:
+    """What a search needs of the index behind the alias, read once per index."""
+
+    name: str
+    parser: object
+    analyzer: object
+    names: SourceNames
+    bounds: tuple[int, int] | None  # the first and last days of the dated articles
+    checked: float  # time.monotonic() of the last look at the alias
 
 
 class ClusterBackend:
@@ -50,8 +85,7 @@ class ClusterBackend:
         self.settings = settings or SearchSettings()
         self._client = client
         self._lock = threading.Lock()
-        self._parser = None
-        self._analyzer = None
+        self._live_state: _Live | None = None
 
     # -- the cluster ------------------------------------------------------------
     @property
@@ -83,76 +117,128 @@ class ClusterBackend:
         name = sorted(found)[-1]
         return name, found[name]["mappings"].get("_meta", {}).get("arshif", {})
 
-    def _setup(self) -> None:
-        if self._parser is None:
-            _, meta = self._meta()
-            if "settings" not in meta:
-                raise ClusterError(f"{self.config.alias} at {self.config.url} was not built by "
-                                   "arshif: rebuild it with `arshif index --backend opensearch`")
-            schema = build_schema(IndexSettings.from_dict(meta["settings"]))
-            self._analyzer = schema["body"].analyzer
-            self._parser = make_parser(schema, self.settings)
+    def _live(self) -> _Live:
+        """The parser, source names and date bounds of the index behind the
+        alias, read again when a rebuild has moved it (looked at every
+        RECHECK_S seconds)."""
+        live = self._live_state
+        if live is not None and time.monotonic() - live.checked < RECHECK_S:
+            return live
+        name, meta = self._meta()
+        if live is not None and live.name == name:
+            live.checked = time.monotonic()
+            return live
+        if "settings" not in meta:
+            raise ClusterError(f"{self.config.alias} at {self.config.url} was not built by "
+                               "arshif: rebuild it with `arshif index --backend opensearch`")
+        schema = build_schema(IndexSettings.from_dict(meta["settings"]))
+        answer = self._call(self.client.search, index=name, body={
+            "size": 0, "track_total_hits": False, "aggs": {
+                "source": {"terms": {"field": "source", "size": FACET_VALUES}},
+                "first": {"min": {"field": "date"}}, "last": {"max": {"field": "date"}}}})
+        aggs = answer["aggregations"]
+        values = [b["key"] for b in aggs["source"]["buckets"]]
+        bounds = None
+        if aggs["first"].get("value") is not None:
+            bounds = (_day(aggs["first"]["value"]), _day(aggs["last"]["value"]))
+        live = _Live(name, make_parser(schema, self.settings), schema["body"].analyzer,
+                     SourceNames(meta.get("source_names", {}), values), bounds,
+                     time.monotonic())
+        self._live_state = live
+        return live
 
     def _search(self, body: dict) -> dict:
         return self._call(self.client.search, index=self.config.alias, body=body)
 
-    def _body(self, req: Request, query: dict, size: int, offset: int) -> dict:
-        filters = filter_query(req)
+    @staticmethod
+    def _clause(query: dict, filters: wq.Query | None) -> dict:
+        """``query`` within the request's filters (search/engine.py's
+        ``filter_query``); filters that can let nothing through (sources
+        that match none) match nothing, as on the embedded backend."""
         clause = {"bool": {"must": [query]}}
         if filters is not None:
-            clause["bool"]["filter"] = [to_dsl(filters)]
+            clause["bool"]["filter"] = [to_dsl(filters) or _NOTHING]
+        return clause
+
+    def _body(self, req: Request, query: dict, size: int, offset: int,
+              names: SourceNames) -> dict:
         if req.sort == "relevance":
             sort = [{"_score": "desc"}, {"seq": "asc"}]
         else:  # undated last, as the embedded backend orders them
             order = "desc" if req.sort == "newest" else "asc"
             sort = [{"date": {"order": order, "missing": "_last"}}, {"seq": "asc"}]
-        return {"query": clause, "size": size, "from": offset, "sort": sort,
-                "track_scores": True, "track_total_hits": True}
+        return {"query": self._clause(query, filter_query(req, names)), "size": size,
+                "from": offset, "sort": sort, "track_scores": True, "track_total_hits": True}
+
+    def _aggregations(self, req: Request, query: dict, names: SourceNames) -> dict:
+        """The facets' and the timeline's counts, over the whole result set.
+        With a source filter, sources are also counted without it (as
+        search/engine.py does: the facet offers the other sources)."""
+        sources = {"terms": {"field": "source", "size": FACET_VALUES}}
+        aggs = {"source": sources,
+                "month": {"terms": {"field": "month", "size": FACET_VALUES}},
+                # One bucket per day with articles (dates are UTC, as the
+                # embedded index's day numbers count them).
+                "days": {"date_histogram": {"field": "date", "calendar_interval": "day",
+                                            "min_doc_count": 1}}}
+        if req.sources:
+            everywhere = self._clause(query, filter_query(replace(req, sources=()), names))
+            aggs["everywhere"] = {"global": {}, "aggs": {"matched": {
+                "filter": everywhere, "aggs": {"source": sources}}}}
+        return aggs
 
     # -- the Backend protocol -----------------------------------------------------
     def search(self, req: Request) -> Result:
         req.check()
         started = time.perf_counter()
-        self._setup()
-        parsed = parse(self._parser, req.q)
-        result = Result(query=parsed.text, total=0, page=req.page, pages=0,
+        live = self._live()
+        parsed = parse(live.parser, req.q)
+        result = Result(query=parsed.text, total=0, page=req.page, pages=0, last_page=0,
                         per_page=req.per_page, took_ms=0.0)
-        query = None if parsed.query is wq.NullQuery else to_dsl(parsed.query)
-        if parsed.query is wq.NullQuery:
-            result.message = empty_message(parsed)
-        elif query is not None:
-            start = (req.page - 1) * req.per_page
-            body = self._body(req, query, req.per_page, start)
-            body["_source"] = _SHOWN
+        if answered_early(result, parsed, req, live.names):
+            result.took_ms = elapsed_ms(started)
+            return result
+        query = to_dsl(parsed.query)
+        if query is None:  # a query that can match nothing: counts of nothing
             if req.facets:
-                body["aggs"] = {name: {"terms": {"field": name, "size": FACET_VALUES}}
-                                for name in ("source", "month")}
-            answer = self._search(body)
-            result.total = answer["hits"]["total"]["value"]
-            result.partial = bool(answer.get("timed_out")) or bool(
-                answer.get("_shards", {}).get("failed"))
-            if req.facets:
-                result.facets = _facets(answer["aggregations"])
-            result.pages = -(-result.total // req.per_page) if result.total else 0
-            terms = highlight_terms(parsed)
-            for rank, hit in enumerate(answer["hits"]["hits"], start + 1):
-                result.hits.append(make_hit(stored_fields(hit["_source"]), hit.get("_score"),
-                                            rank, terms, req.highlight, self._analyzer))
-        elif req.facets:  # a query that can match nothing: counts of nothing
-            result.facets = {name: [] for name in FACET_FIELDS}
-        if parsed.query is not wq.NullQuery and not result.total:
-            result.message = "no results"
-        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
-        return result
+                result.facets = as_facets([], [])
+            return conclude(result, req, started)
+        start = (req.page - 1) * req.per_page
+        body = self._body(req, query, req.per_page, start, live.names)
+        body["_source"] = _SHOWN
+        if req.facets:
+            body["aggs"] = self._aggregations(req, query, live.names)
+        answer = self._search(body)
+        result.total = answer["hits"]["total"]["value"]
+        result.partial = bool(answer.get("timed_out")) or bool(
+            answer.get("_shards", {}).get("failed"))
+        if req.facets:
+            aggs = answer["aggregations"]
+            result.facets = as_facets(_counts(aggs["source"]), _counts(aggs["month"]))
+            if req.sources:
+                everywhere = aggs["everywhere"]["matched"]["source"]
+                result.facets["source"] = as_facets(_counts(everywhere), [])["source"]
+            name_sources(result.facets, live.names)
+            days = aggs["days"]["buckets"]
+            result.timeline = timeline_of_days(
+                np.array([_day(b["key"]) for b in days], dtype=np.int64), live.bounds,
+                req.date_from, req.date_to,
+                weights=np.array([b["doc_count"] for b in days], dtype=np.int64))
+        count_pages(result, req)
+        terms = highlight_terms(parsed)
+        for rank, hit in enumerate(answer["hits"]["hits"], start + 1):
+            result.hits.append(make_hit(stored_fields(hit["_source"]), hit.get("_score"), rank,
+                                        terms, req.highlight, live.analyzer, live.names))
+        return conclude(result, req, started)
 
     def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:
         req = query if isinstance(query, Request) else Request(q=query)
-        self._setup()
-        parsed = parse(self._parser, req.q)
+        live = self._live()
+        parsed = parse(live.parser, req.q)
         dsl = None if parsed.query is wq.NullQuery else to_dsl(parsed.query)
         if dsl is None:
             return []
-        body = self._body(req, dsl, limit, 0)
+        body = self._body(req, dsl, limit, 0, live.names)
         body.update(_source=["id"], track_total_hits=False)
         hits = self._search(body)["hits"]["hits"]
         return [(hit["_source"]["id"], n + 1, round(float(hit.get("_score") or 0), 4))
@@ -164,21 +250,21 @@ class ClusterBackend:
         return stored_fields(hits[0]["_source"]) if hits else None
 
     def article(self, article_id: str, q: str = "") -> Article | None:
-        self._setup()
+        live = self._live()
         doc = self._document(article_id)
         if doc is None:
             return None
-        terms = highlight_terms(parse(self._parser, q)) if q else {}
-        return make_article(doc, terms, self._analyzer)
+        terms = highlight_terms(parse(live.parser, q)) if q else {}
+        return make_article(doc, terms, live.analyzer, live.names)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """OpenSearch's more-like-this over the article's analyzed body: its
         most distinctive terms (tf-idf), OR-ed."""
-        self._setup()
+        live = self._live()
         doc = self._document(article_id)
         if doc is None or not doc["body"]:
             return []
-        terms = DocumentMaker.body_terms(self._analyzer, doc["body"])
+        terms = DocumentMaker.body_terms(live.analyzer, doc["body"])
         if not terms:
             return []
         body = {"query": {"bool": {
@@ -189,7 +275,14 @@ class ClusterBackend:
             "size": limit, "sort": [{"_score": "desc"}, {"seq": "asc"}], "_source": _SHOWN}
         hits = self._search(body)["hits"]["hits"]
         return [make_hit(stored_fields(h["_source"]), h.get("_score"), n + 1, {}, False,
-                         self._analyzer) for n, h in enumerate(hits)]
+                         live.analyzer, live.names) for n, h in enumerate(hits)]
+
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        """Not supported on OpenSearch yet: no completions (the search box
+        offers none).  The embedded backend reads a completion table written
+        with each generation (indexer/completions.py); a cluster index has
+        none yet (docs/scale-out.md)."""
+        return []
 
     def summary(self) -> dict:
         name, _ = self._meta()
@@ -223,14 +316,11 @@ class ClusterBackend:
         }
 
 
-def _facets(aggs: dict) -> dict[str, list[dict]]:
-    """The aggregations as search/facets.py's counts: sources by count, then
-    name; years (their months' sum) and months in order; no empty value."""
-    sources = sorted(((b["key"], b["doc_count"]) for b in aggs["source"]["buckets"] if b["key"]),
-                     key=lambda kv: (-kv[1], kv[0]))
-    months = sorted((b["key"], b["doc_count"]) for b in aggs["month"]["buckets"] if b["key"])
-    years: dict[str, int] = {}
-    for month, count in months:
-        years[month[:4]] = years.get(month[:4], 0) + count
-    out = {"source": sources, "year": sorted(years.items()), "month": months}
-    return {name: [{"value": k, "count": v} for k, v in out[name]] for name in FACET_FIELDS}
+def _counts(aggregation: dict) -> list[tuple[str, int]]:
+    """A terms aggregation's (value, count) pairs."""
+    return [(b["key"], b["doc_count"]) for b in aggregation["buckets"]]
+
+
+def _day(epoch_ms: float) -> int:
+    """A date aggregation's value (milliseconds since 1970, UTC) as a day number."""
+    return int(epoch_ms // MS_A_DAY)

@@ -115,8 +115,12 @@ def build_cluster_index(
     follow_symlinks: bool = False,
     client=None,
     batch: int = BATCH_DOCS,
+    source_names: dict | None = None,
 ) -> Summary:
     """Rebuild the index behind ``config.alias`` from ``sources``.
+
+    ``source_names`` (indexer/sources.py) are kept in the index's ``_meta``,
+    where the embedded build keeps them in its manifest.
 
     Raises NothingToIndex (nothing published) as the embedded build does,
     ClusterError when the cluster cannot be reached or refuses the index.
@@ -132,7 +136,7 @@ def build_cluster_index(
     try:
         previous = _indexes_behind(client, config.alias)
         client.indices.create(index=name, body=index_body(
-            settings, search_settings or SearchSettings(), config.shards, 0))
+            settings, search_settings or SearchSettings(), config.shards, 0, source_names))
     except ClusterError:
         raise
     except Exception as exc:

@@ -32,9 +32,12 @@ def analyzed_fields(settings: IndexSettings) -> list[str]:
 
 
 def index_body(settings: IndexSettings, search: SearchSettings, shards: int,
-               replicas: int) -> dict:
+               replicas: int, source_names: dict | None = None) -> dict:
     """Settings and mappings of a new index, with the analysis fingerprint
-    in ``_meta``: an index of another analysis is refused when opened."""
+    in ``_meta``: an index of another analysis is refused when opened.
+    ``source_names`` (indexer/sources.py, what the embedded build keeps in
+    its manifest) go in ``_meta`` too, so the source filter matches display
+    names and hits show them (search/sources.py), as on the embedded index."""
     text = {"type": "text", "analyzer": "whitespace", "similarity": SIMILARITY, "norms": True}
     properties = {name: {**text, "position_increment_gap": SECTION_GAP} for name in POSITIONAL}
     # The views are not positional (indexer/schema.py): frequencies only.
@@ -53,6 +56,9 @@ def index_body(settings: IndexSettings, search: SearchSettings, shards: int,
         "date_text": {"type": "keyword", "index": False, "doc_values": False},
         "related": {"type": "keyword", "index": False, "doc_values": False},
         "parent": {"type": "keyword", "index": False, "doc_values": False},
+        # Shown on the article page (index format 6): the original's address, the byline.
+        "url": {"type": "keyword", "index": False, "doc_values": False},
+        "author": {"type": "keyword", "index": False, "doc_values": False},
         "signature": {"type": "keyword", "index": False, "doc_values": False},
         "content_key": {"type": "keyword", "index": False, "doc_values": False},
     })
@@ -70,6 +76,7 @@ def index_body(settings: IndexSettings, search: SearchSettings, shards: int,
             "dynamic": "strict",
             "_meta": {"arshif": {"fingerprint": settings.fingerprint(),
                                  "settings": settings.as_dict(),
+                                 "source_names": source_names or {},
                                  "built_at": datetime.now().isoformat(timespec="seconds")}},
             "_source": {"excludes": analyzed_fields(settings)},
             "properties": properties,
@@ -100,6 +107,7 @@ class DocumentMaker:
         out = {
             "id": doc["id"], "source": doc["source"], "path": doc["path"], "seq": self.seq,
             "date_text": doc["date_text"], "related": doc["related"], "parent": doc["parent"],
+            "url": doc["url"], "author": doc["author"],
             "signature": doc["signature"], "content_key": doc["content_key"],
             "text": {"headline": doc["headline"], "body": doc.get("_stored_body", doc["body"]),
                      "keywords": doc["keywords"]},
@@ -123,7 +131,8 @@ def stored_fields(source: dict) -> dict:
     doc = {"id": source["id"], "headline": text.get("headline", ""),
            "body": text.get("body", ""), "keywords": text.get("keywords", ""),
            "source": source.get("source", ""), "date_text": source.get("date_text", ""),
-           "related": source.get("related") or "[]", "parent": source.get("parent", "")}
+           "related": source.get("related") or "[]", "parent": source.get("parent", ""),
+           "url": source.get("url", ""), "author": source.get("author", "")}
     if source.get("date"):
         doc["date"] = datetime.fromisoformat(source["date"])
     return doc

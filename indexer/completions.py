@@ -1,0 +1,256 @@
+"""Completions for the search box: the words and two-word phrases of the
+archive's headlines, counted, in one file per generation.
+
+Why headlines: they are what people search for, short and written with
+care, and their phrases (``وزير الخارجية``) are names and topics; a body's
+word pairs are mostly grammar.  Why a file written at index time: ranking
+by frequency needs counts over the whole archive, which a keystroke cannot
+afford to compute.
+
+An entry is a word of a headline that is not a stopword, or two such words
+next to each other (no punctuation between them).  Its *key* is what the
+analyzer's normalizer makes of it (hamza, ``ى``/``ي``, ``ة``/``ه``,
+tashkeel and tatweel do not matter), each word without its article
+(``indexer.stem.strip_article``), so ``الرياض`` and ``رياض`` are one entry
+and the article may be typed or not.  An entry counts the live headlines
+that hold it; it is shown as its most frequent spelling (ties: the first in
+code point order).  Phrases found in a single headline are left out.
+
+The file is derived from the generation's live documents, so a build and
+an ``--update`` that hold the same articles write the same file.
+
+An array file (indexer/arrayfile.py), ``COMPLETIONS.arr``, holding the
+entries sorted by their keys' UTF-8 bytes:
+
+- ``key_bytes`` / ``key_ends``: the keys (words joined by one space);
+- ``text_bytes`` / ``text_ends``: the spelling shown for each;
+- ``counts`` (uint32): the headlines holding each;
+- ``by_count`` (uint32): the entries from the most frequent down (ties in
+  key order), where the completions of a short prefix, a large share of
+  the entries, are found without sorting them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+
+from indexer.analysis import MAX_WORD_CHARS, WORD_RE
+from indexer.arrayfile import ArrayFile, ArrayFileWriter
+from indexer.stem import PREFIXES, strip_article
+
+NAME = "COMPLETIONS.arr"
+KIND = "completions"
+VERSION = 1
+#: A phrase must occur in this many headlines to be offered.
+MIN_PHRASE_COUNT = 2
+#: Below this many entries a prefix's range is sorted; above, ``by_count``
+#: is walked until enough of them fall in the range.
+_SCAN_FROM = 4096
+#: The bare article, which a word being typed may so far be.
+_ARTICLE = "ال"
+
+
+def entries(headline: str, analyzer, memo: dict | None = None) -> set[tuple[str, str]]:
+    """The (key, spelling) of the words and phrases of one headline.
+    ``memo`` (surface word -> key, '' if not an entry) spares a build the
+    analysis of the words it has met."""
+    if memo is None:
+        memo = {}
+    found: set[tuple[str, str]] = set()
+    previous = None  # (key, spelling, end) of the last word, if it can start a phrase
+    for match in WORD_RE.finditer(headline):
+        surface = match.group()
+        key = memo.get(surface)
+        if key is None:
+            key = memo[surface] = _entry_key(surface, analyzer)
+        if not key:
+            previous = None
+            continue
+        found.add((key, surface))
+        if previous and (previous[2] == match.start()
+                         or headline[previous[2]:match.start()].isspace()):
+            found.add((f"{previous[0]} {key}", f"{previous[1]} {surface}"))
+        previous = (key, surface, match.end())
+    return found
+
+
+def _entry_key(surface: str, analyzer) -> str:
+    """A headline word's key; '' for a word that is no entry (a stopword,
+    one letter, a word the analyzer does not index)."""
+    norm, _, stop = analyzer.analyze_word(surface)
+    if stop or len(surface) > MAX_WORD_CHARS or len(norm) < 2:
+        return ""
+    return strip_article(norm)
+
+
+def write(folder: Path, headlines, analyzer) -> None:
+    """Write the completions of ``headlines`` (the live documents') into the
+    generation in ``folder``.  Written under another name and renamed, so a
+    file shared with the previous generation (a hard link) is never
+    rewritten in place."""
+    spellings: Counter = Counter()
+    memo: dict[str, str] = {}
+    for headline in headlines:
+        spellings.update(entries(headline, analyzer, memo))
+    counts: Counter = Counter()
+    shown: dict[str, tuple[int, str]] = {}
+    for (key, surface), n in spellings.items():
+        counts[key] += n
+        best = shown.get(key)
+        if best is None or (-n, surface) < (-best[0], best[1]):
+            shown[key] = (n, surface)
+    keys = sorted((k for k, n in counts.items() if n >= MIN_PHRASE_COUNT or " " not in k),
+                  key=lambda k: k.encode("utf-8"))
+    count_array = np.array([counts[k] for k in keys], dtype=np.uint32)
+    by_count = np.lexsort((np.arange(len(keys)), -count_array.astype(np.int64)))
+    tmp = folder / f"{NAME}.tmp"
+    with ArrayFileWriter(str(tmp), KIND, VERSION) as out:
+        out.meta["count"] = len(keys)
+        _put_strings(out, "key", keys)
+        _put_strings(out, "text", [shown[k][1] for k in keys])
+        out.put("counts", count_array, "<u4")
+        out.put("by_count", by_count, "<u4")
+    os.replace(tmp, folder / NAME)
+
+
+def _put_strings(out: ArrayFileWriter, name: str, values: list[str]) -> None:
+    encoded = [v.encode("utf-8") for v in values]
+    out.put(f"{name}_bytes", np.frombuffer(b"".join(encoded), dtype=np.uint8), "u1")
+    out.put(f"{name}_ends", np.cumsum([len(v) for v in encoded], dtype=np.int64), "<i8")
+
+
+class Completions:
+    """A generation's completions file, memory-mapped.
+
+    Raises ``indexer.arrayfile.ArrayFileError`` for a file that is not a
+    complete completions file of this version."""
+
+    def __init__(self, folder: Path | str, analyzer):
+        self._file = ArrayFile(os.path.join(folder, NAME), KIND, VERSION)
+        self.analyzer = analyzer
+        self.count = int(self._file.meta["count"])
+        self._key_bytes = self._file.array("key_bytes")
+        self._key_ends = self._file.array("key_ends")
+        self._text_bytes = self._file.array("text_bytes")
+        self._text_ends = self._file.array("text_ends")
+        self._counts = self._file.array("counts")
+        self._by_count = self._file.array("by_count")
+        if not (len(self._key_ends) == len(self._text_ends) == len(self._counts)
+                == len(self._by_count) == self.count):
+            raise ValueError("completions file: its arrays disagree")
+
+    def _key(self, i: int) -> bytes:
+        start = int(self._key_ends[i - 1]) if i else 0
+        return self._key_bytes[start:int(self._key_ends[i])].tobytes()
+
+    def _text(self, i: int) -> str:
+        start = int(self._text_ends[i - 1]) if i else 0
+        return self._text_bytes[start:int(self._text_ends[i])].tobytes().decode("utf-8")
+
+    def _bisect(self, key: bytes) -> int:
+        lo, hi = 0, self.count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._key(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def starting(self, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """(spelling, count) of the ``limit`` most frequent entries whose key
+        starts with ``prefix`` (a key), most frequent first."""
+        raw = prefix.encode("utf-8")
+        lo = self._bisect(raw)
+        hi = self._bisect(raw + b"\xff")  # no UTF-8 byte is 0xff: past every key with the prefix
+        if hi - lo <= _SCAN_FROM:
+            counts = self._counts[lo:hi].astype(np.int64)
+            order = np.lexsort((np.arange(hi - lo), -counts))[:limit] + lo
+        else:
+            order = []
+            for start in range(0, self.count, _SCAN_FROM):
+                chunk = self._by_count[start:start + _SCAN_FROM]
+                order.extend(chunk[(chunk >= lo) & (chunk < hi)][:limit - len(order)].tolist())
+                if len(order) >= limit:
+                    break
+        return [(self._text(int(i)), int(self._counts[i])) for i in order]
+
+    def spelling(self, word: str) -> str:
+        """The archive's most frequent spelling of a normalized ``word``
+        (``اسراءيل`` -> ``إسرائيل``), or the word itself when its headlines
+        spell it otherwise (with another article or clitic) or never."""
+        key = strip_article(word)
+        raw = key.encode("utf-8")
+        i = self._bisect(raw)
+        if i < self.count and self._key(i) == raw:
+            shown = self._text(i)
+            if self.analyzer.analyze_word(shown)[0] == word:
+                return shown
+        return word
+
+    def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
+        """Completions of what was typed so far: (the whole text to search,
+        the headlines holding its completed part), most frequent first.
+
+        The last word (being typed) is completed, with the word before it
+        as a phrase's first word when that gives a phrase, else alone; a
+        text that ends with a space asks for the phrases its last word
+        begins.  What comes before is kept as typed."""
+        words = list(WORD_RE.finditer(text))
+        if not words or not text.strip():
+            return []
+        typing = not text[-1].isspace()
+        last = self._typed_keys(words[-1].group(), partial=typing)
+        groups = []  # (where the completed part starts in text, its keys), best first
+        if typing and len(words) >= 2:
+            before = self._typed_keys(words[-2].group(), partial=False)
+            groups.append((words[-2].start(), [f"{a} {b}" for a in before for b in last]))
+        groups.append((words[-1].start(), last if typing else [k + " " for k in last]))
+        for start, keys in groups:
+            found = sorted((hit for key in keys for hit in self.starting(key, limit)),
+                           key=lambda hit: -hit[1])
+            values = dict.fromkeys(text[:start] + shown for shown, _ in found)
+            counts = {text[:start] + shown: n for shown, n in reversed(found)}
+            if values:  # a phrase of the last two words: the last alone would stray from it
+                return [(v, counts[v]) for v in list(values)[:limit]]
+        return []
+
+    def _typed_keys(self, word: str, partial: bool) -> list[str]:
+        """The keys a typed word may stand for: none for a stopword (no
+        entry holds one).  A word still being typed may be the article so
+        far (``ا``, ``ال``: any word may follow, key '') or the article and
+        a letter (``الر``: the article goes as soon as a letter follows)."""
+        norm, _, stop = self.analyzer.analyze_word(word)
+        if not partial:
+            return [] if stop else [strip_article(norm)]
+        if norm in PREFIXES:
+            return [""]
+        key = strip_article(norm)
+        if key == norm:
+            for article in PREFIXES:
+                if norm.startswith(article) and len(norm) > len(article):
+                    return [norm[len(article):]]
+        return [key, ""] if _ARTICLE.startswith(norm) else [key]
+
+
+def headlines_of(searcher) -> list[str]:
+    """The headlines of a searcher's live documents."""
+    return [doc.get("headline", "") for doc in searcher.all_stored_fields()]
+
+
+def write_generation(folder: Path) -> None:
+    """Write the completions of the finished generation in ``folder`` (its
+    segments final, its manifest still to come), with the analyzer that
+    indexed its headlines."""
+    ix = whoosh_index.open_dir(str(folder))
+    try:
+        with ix.searcher() as searcher:
+            write(folder, headlines_of(searcher), ix.schema["headline"].analyzer)
+    finally:
+        ix.close()
+

@@ -1,0 +1,150 @@
+"""Did you mean: a rare word of a query respelt as a much more frequent one.
+
+A query word is respelt only when it is rare in the archive (at most
+RARE_SHARE of the articles hold it) and a respelling finds at least GAIN
+times the articles it finds (any article at all, when it finds none): a
+misspelt word (``الريض``, 1 article) gets the word meant (``الرياض``,
+thousands), while a word the archive simply lacks is not turned into an
+unrelated frequent one.
+
+Respellings are the slips people make in Arabic, one at a time: a letter swapped for one of the
+same shape but other dots (``ظ``/``ط``), one said alike (``ض``/``ظ``,
+``س``/``ص``) or a neighbour on the Arabic keyboard; a long vowel or hamza
+left out or added (``ريض``/``رياض``); two letters swapped; a letter
+pressed twice or more.  Other edits (``كوفيد`` -> ``كوميد``: ``ف`` and
+``م`` share nothing) are not slips, and are never offered.
+
+Each slip is analyzed to its stem, and each distinct stem is one look-up
+in the generation's term dictionaries, charged to the request's budget
+(RESPELL_UNITS, search/budget.py): one to two hundred per rare word, a
+few milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+#: A word held by at most this share of the articles (and at least by
+#: RARE_FLOOR) may be respelt; a more frequent one is what was meant.
+RARE_SHARE = 1 / 1000
+RARE_FLOOR = 3
+#: A respelling must find this many times the articles the word finds.
+GAIN = 10
+#: Only stems of this many letters are respelt: in shorter ones every
+#: slip makes another real word.
+MIN_STEM = 3
+#: The field whose document frequencies are compared (it holds the
+#: headline and the body).
+FIELD = "body"
+
+#: Letters of one shape told apart by their dots, and letters said alike
+#: (as the normalizer leaves them: ة is ه, ى is ي, أ إ آ are ا, ؤ ئ are ء).
+_SHAPES = ("بتثني", "جحخ", "دذ", "رز", "سش", "صض", "طظ", "عغ", "فق")
+_SOUNDS = ("ضظ", "ذزظ", "سصث", "تط", "هح", "قك", "ءاع", "دض")
+#: The Arabic keyboard's rows (normalized): a key's neighbours in its row.
+_ROWS = ("ضصثقفغعهخحجد", "شسيبلاتنمكط", "ءءءرلايهوزظ")
+#: Letters a writer leaves out or adds: the long vowels and hamza.
+_VOWELS = "اويء"
+
+
+def _letters(groups) -> dict[str, frozenset[str]]:
+    """Each letter's companions in ``groups`` (strings of letters that go together)."""
+    near: dict[str, set[str]] = {}
+    for group in groups:
+        for ch in group:
+            near.setdefault(ch, set()).update(group)
+    return {ch: frozenset(others - {ch}) for ch, others in near.items()}
+
+
+_SHAPE = _letters(_SHAPES)
+_OTHER = _letters(_SOUNDS + tuple(a + b for row in _ROWS for a, b in itertools.pairwise(row)))
+
+
+def slips(word: str) -> dict[str, int]:
+    """Every spelling one slip away from a normalized ``word`` (see the
+    module), with how unlikely its slip is: 1 for a long vowel or hamza
+    left out or added, letters of one shape, a key pressed twice or more;
+    2 for letters said alike, keyboard neighbours, two letters swapped."""
+    found: dict[str, int] = {}
+
+    def add(spelling: str, weight: int) -> None:
+        if spelling != word and found.get(spelling, 3) > weight:
+            found[spelling] = weight
+
+    for i, ch in enumerate(word):
+        head, tail = word[:i], word[i + 1:]
+        for other in _SHAPE.get(ch, ()):
+            add(head + other + tail, 1)
+        for other in _OTHER.get(ch, ()):
+            add(head + other + tail, 2)
+        if ch in _VOWELS or (tail and tail[0] == ch):
+            add(head + tail, 1)  # a vowel added, or a letter pressed twice
+        if tail:
+            add(head + tail[0] + ch + tail[1:], 2)  # two letters swapped
+    for i in range(len(word) + 1):
+        for vowel in _VOWELS:
+            add(word[:i] + vowel + word[i:], 1)
+    add("".join(ch for i, ch in enumerate(word) if not i or word[i - 1] != ch), 1)
+    return found
+
+
+def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
+                 form_frequency=None) -> str | None:
+    """The word to offer for a normalized ``word``, or None.  The slips
+    are made on the word and looked up by their stems, so a slip that
+    moves a suffix (``مفاوضت`` -> ``مفاوضات``, stem ``مفاوض``) counts.
+
+    ``stem_of(word)``: its term ('' if not indexed); ``articles``: the live
+    articles; ``doc_frequency(stem)``: the articles holding a stem;
+    ``charge(n)``: spend n look-ups from the request's budget;
+    ``form_frequency(word)``: the articles holding the very form (the
+    unstemmed view), when the index has one: the respelt form must beat
+    the typed form by GAIN too, so a rare but real inflection
+    (``وافقنا``) is not turned into a form no one writes (``وافقان``,
+    stem ``وافق``) whose stem is merely frequent."""
+    stem = stem_of(word)
+    if len(stem) < MIN_STEM:
+        return None
+    held = doc_frequency(stem)
+    if held > max(RARE_FLOOR, articles * RARE_SHARE):
+        return None
+    # stem -> (weight, slip): its likeliest slip, the first in code point order
+    stems: dict[str, tuple[int, str]] = {}
+    for candidate, weight in sorted(slips(word).items()):
+        if weight > 1 and held:
+            continue  # a word the archive holds: its other slips are too often words
+        term = stem_of(candidate)
+        if len(term) >= MIN_STEM and term != stem:
+            stems[term] = min(stems.get(term, (weight, candidate)), (weight, candidate))
+    charge(len(stems))
+    need = max(1, GAIN * held)
+    # The likeliest slip first, then the most articles found.
+    found = [(weight, -n, candidate) for term, (weight, candidate) in stems.items()
+             if (n := doc_frequency(term)) >= need]
+    if form_frequency is not None and found:
+        charge(len(found) + 1)
+        need = max(1, GAIN * form_frequency(word))
+        found = [hit for hit in found if form_frequency(hit[2]) >= need]
+    return min(found)[2] if found else None
+
+
+def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
+            spelling=lambda word: word, form_frequency=None) -> str | None:
+    """``text`` with its rare, misspelt words respelt; None when none is.
+
+    Operators, field names, phrases and wildcards are left alone (only
+    plain words are respelt).  A respelt word is normalized;
+    ``spelling(word)`` may give the spelling it is shown in (hamza and
+    all: the archive's most frequent)."""
+    changed = False
+    out = []
+    for word in text.split():
+        norm, _, stop = analyzer.analyze_word(word)
+        better = None if stop or not word.isalnum() else respell_word(
+            norm, analyzer.index_term, articles, doc_frequency, charge, form_frequency)
+        if better:
+            out.append(spelling(better))
+            changed = True
+        else:
+            out.append(word)
+    return " ".join(out) if changed else None

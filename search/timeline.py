@@ -1,0 +1,125 @@
+"""The timeline of a result set: how many matching articles fall in each
+day, week, month or year.
+
+The step follows the span shown: days up to about two months, weeks up to
+a year, months up to ten years, years beyond, so a three-week archive gets
+daily bars and a long one stays readable.  The span is the matching
+articles' first to last date, widened to the request's date filter (within
+the archive's own dates): a one-week filter shows its seven days even when
+the matches fall on two of them.
+
+The counts read the generation's day column (search/generation.py) at the
+matching documents: one gather, one conversion to the step and one
+``np.bincount``, so the cost follows the matches, as the facets' does.  The
+OpenSearch backend counts per day with a date histogram and gives those
+counts to the same ``timeline_of_days``: one implementation of the steps.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+import numpy as np
+
+from search.generation import NO_DAY
+
+#: The longest span, in days, drawn with each step (the last has no limit).
+STEPS = (("day", 62), ("week", 366), ("month", 3660), ("year", None))
+EPOCH = date(1970, 1, 1)
+#: Weeks start on Saturday, as the week on Arab calendars does.  Day 2 (a
+#: day number: 1970-01-03) was a Saturday.
+WEEK_START = 2
+
+
+def day_number(value: date) -> int:
+    return (value - EPOCH).days
+
+
+def from_day(number: int) -> date:
+    return EPOCH + timedelta(days=int(number))
+
+
+def step_for(span_days: int) -> str:
+    """The step of a timeline over ``span_days`` days (first and last included)."""
+    return next(unit for unit, most in STEPS if most is None or span_days <= most)
+
+
+def _keys(unit: str, days: np.ndarray) -> np.ndarray:
+    """The period number of each day number: consecutive periods, consecutive keys."""
+    if unit == "day":
+        return days.astype(np.int64)
+    if unit == "week":
+        return (days.astype(np.int64) - WEEK_START) // 7
+    as_dates = days.astype(np.int64).astype("datetime64[D]")
+    return as_dates.astype("datetime64[M]" if unit == "month" else "datetime64[Y]").astype(np.int64)
+
+
+def _period(unit: str, key: int) -> tuple[date, date]:
+    """The first and last day of period ``key``."""
+    if unit == "day":
+        return from_day(key), from_day(key)
+    if unit == "week":
+        first = from_day(key * 7 + WEEK_START)
+        return first, first + timedelta(days=6)
+    if unit == "month":
+        year, month = 1970 + key // 12, key % 12 + 1
+        return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    return date(1970 + key, 1, 1), date(1970 + key, 12, 31)
+
+
+def spell(first: date, last: date) -> tuple[str, str]:
+    """A period as a date filter spells it: a whole month "2023-09", a whole
+    year "2023", anything else its first and last days."""
+    if first.month == 1 and first.day == 1 and last.month == 12 and last.day == 31 \
+            and first.year == last.year:
+        return f"{first.year:04d}", f"{last.year:04d}"
+    if first.day == 1 and (first.year, first.month) == (last.year, last.month) \
+            and last.day == calendar.monthrange(last.year, last.month)[1]:
+        month = f"{first.year:04d}-{first.month:02d}"
+        return month, month
+    return first.isoformat(), last.isoformat()
+
+
+def count_timeline(gen, docnums: np.ndarray, date_from: date | None = None,
+                   date_to: date | None = None) -> dict | None:
+    """The timeline of the documents ``docnums`` (global numbers) of a
+    generation: their day numbers, within the generation's own dates."""
+    dated = gen.days()[docnums]
+    return timeline_of_days(dated[dated != NO_DAY], gen.day_bounds(), date_from, date_to)
+
+
+def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,
+                     date_from: date | None = None, date_to: date | None = None,
+                     weights: np.ndarray | None = None) -> dict | None:
+    """``{"unit", "periods": [{"from", "to", "count"}]}`` of the matching
+    articles' ``days`` (day numbers), oldest first, empty periods included;
+    None when none is dated.  ``weights``: how many articles each day
+    stands for (a backend that counts per day, such as a date histogram,
+    gives each day once), one each without.  ``bounds``: the archive's
+    first and last days, which a date filter's widening stays within.
+    ``from``/``to`` are the values of a date filter that selects the period
+    (clipped to the request's filter)."""
+    if not len(days):
+        return None
+    low, high = int(days.min()), int(days.max())
+    if date_from is not None:
+        low = min(low, max(day_number(date_from), bounds[0]))
+    if date_to is not None:
+        high = max(high, min(day_number(date_to), bounds[1]))
+    unit = step_for(high - low + 1)
+    keys = _keys(unit, days)
+    first_key, last_key = (int(k) for k in _keys(unit, np.array([low, high])))
+    counts = np.bincount(keys - first_key, weights=weights,
+                         minlength=last_key - first_key + 1).astype(np.int64)
+    clip_low = date_from if date_from is not None else date.min
+    clip_high = date_to if date_to is not None else date.max
+    periods = []
+    for key, count in enumerate(counts.tolist(), first_key):
+        first, last = _period(unit, key)
+        # A period cut by the filter links to its part inside the filter, so a
+        # bar's link finds the articles its count counted.
+        first, last = max(first, clip_low), min(last, clip_high)
+        spelled_from, spelled_to = spell(first, last)
+        periods.append({"from": spelled_from, "to": spelled_to, "count": count})
+    return {"unit": unit, "periods": periods}
