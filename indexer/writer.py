@@ -18,7 +18,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import inputs, manifest, parallel, stories, store, update as update_module
+from indexer import inputs, manifest, parallel, store, stories, update as update_module
 from indexer.article import Reject
 from indexer.decode import MAX_FILE_BYTES
 from indexer.readers.archive import FileResult, file_parts, iter_files, read_file

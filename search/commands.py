@@ -113,12 +113,22 @@ def search_command(query, home, limit, page, date_from, date_to, source, sort, a
     sys.exit(EXIT_FOUND if result.total else EXIT_NONE)
 
 
+def story_line(story) -> str:
+    """The other articles of a hit's story, one line: '+ 2 more: id (source,
+    date), ...'."""
+    listed = ", ".join(f"{o['id']} ({' '.join(x for x in (o['source'], o['date']) if x)})"
+                       for o in story.others)
+    rest = story.more - len(story.others)
+    return f"+ {story.more} more: {listed}" + (f", and {rest} more" if rest else "")
+
+
 def format_result(result, color: bool) -> str:
     lines = []
     if result.total:
         first = (result.page - 1) * result.per_page + 1
         last = first + len(result.hits) - 1
-        lines.append(f"{result.total} results ({result.took_ms:.0f} ms), showing {first}-{last}"
+        lines.append(f"{result.total} articles in {result.stories} stories "
+                     f"({result.took_ms:.0f} ms), showing stories {first}-{last}"
                      + (" [time limit reached: partial]" if result.partial else ""))
     else:
         lines.append(f"no results ({result.message or 'nothing matched'})")
@@ -132,4 +142,6 @@ def format_result(result, color: bool) -> str:
         meta = " · ".join(x for x in fields if x)
         lines.append(f"     {meta}")
         lines.append(f"     {html_to_terminal(hit.snippet_html, color)}")
+        if hit.story and hit.story.more:
+            lines.append(f"     {story_line(hit.story)}")
     return "\n".join(lines)

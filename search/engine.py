@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq, scoring
+from whoosh.util.times import long_to_datetime
 
 from indexer import manifest, store
 from search import highlight, matching
-from search.backend import Article, Hit, Request, Result
+from search.backend import MAX_OTHERS, Article, Hit, Request, Result, Story
 from search.budget import FUZZY_UNITS, PATTERN_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
 from search.facets import count_facets
 from search.generation import Generation
@@ -34,6 +35,10 @@ from search.settings import SearchSettings
 
 #: Terms of an article that make its "more like this" query.
 MORE_LIKE_TERMS = 12
+#: A page of stories reads at most this many times its articles of the
+#: ranking: a query whose best articles are a few stories printed many times
+#: still fills its page, and no page reads a ranking without bound.
+STORY_DEPTH = 8
 
 
 def _iso(value) -> str | None:
@@ -42,6 +47,11 @@ def _iso(value) -> str | None:
             return value.date().isoformat()
         return value.isoformat()
     return None
+
+
+def _day(value: int) -> str:
+    """A date column value (Whoosh's microseconds) as an ISO day."""
+    return long_to_datetime(value).date().isoformat()
 
 
 def date_filter(date_from: date | None, date_to: date | None) -> wq.Query | None:
@@ -288,11 +298,25 @@ class _View:
                    headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
                    source=doc.get("source", ""))
 
+    def story(self, docnum: int) -> Story:
+        """The story of ``docnum``: its first article and the others (their
+        ids, sources and dates from the doc values: no stored fields read)."""
+        gen = self.gen
+        members = gen.stories.members(int(gen.stories.story[docnum]))
+        others = members[members != docnum][:MAX_OTHERS]
+        ids = gen.ids(np.concatenate([members[:1], others]))
+        codes, sources = gen.texts("source")
+        values, present = gen.numbers("date")
+        listed = [{"id": ident, "source": sources[codes[d]],
+                   "date": _day(int(values[d])) if present[d] else None}
+                  for ident, d in zip(ids[1:], others.tolist(), strict=True)]
+        return Story(id=ids[0], articles=len(members), more=len(members) - 1, others=listed)
+
 
 def _search(view: _View, req: Request, started: float) -> Result:
     """One request's answer, read through its metered view."""
     parsed = view.parse(req.q)
-    result = Result(query=parsed.text, total=0, page=req.page, pages=0,
+    result = Result(query=parsed.text, total=0, stories=0, page=req.page, pages=0,
                     per_page=req.per_page, took_ms=0.0)
     if parsed.query is wq.NullQuery:
         result.message = ("only common words: nothing to search" if parsed.text
@@ -300,19 +324,20 @@ def _search(view: _View, req: Request, started: float) -> Result:
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
-    match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
-    docnums, scores = matching.top(match, req.page * req.per_page, order)
+    docnums, scores, matched = _story_ranking(view, query, req, keep)
     if matched is None:
         matched = view.matching_docs(query, keep)
     result.total = len(matched)
+    result.stories = view.gen.stories.distinct(matched)
     if req.facets:
         result.facets = count_facets(view.gen, matched)
-    result.pages = -(-result.total // req.per_page) if result.total else 0
+    result.pages = -(-result.stories // req.per_page) if result.stories else 0
     start = (req.page - 1) * req.per_page
     terms = _highlight_terms(parsed)
     for rank in range(start, len(docnums)):
-        result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
-                                    req.highlight))
+        hit = view.hit(int(docnums[rank]), scores[rank], rank + 1, terms, req.highlight)
+        hit.story = view.story(int(docnums[rank]))
+        result.hits.append(hit)
     if result.total < 3 and not req.source and not req.date_from and not req.date_to:
         try:
             result.suggestion = _suggest(view, parsed)
@@ -345,6 +370,27 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     matched = view.matching_docs(query, keep)
     first, _ = matching.top(matching.Match(matched, np.zeros(len(matched))), limit, order)
     return view.score_docs(query, np.sort(first)), order, matched
+
+
+def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The first ``page * per_page`` stories of the ranking, each as its
+    best-ranked article: (docnums, scores, every matching document or None).
+
+    The ranked articles are read deep enough to hold that many distinct
+    stories: twice as many first, then four times deeper, up to STORY_DEPTH
+    times as many (past that a page may show fewer stories)."""
+    need = req.page * req.per_page
+    story = view.gen.stories.story
+    limit = 2 * need
+    while True:
+        match, order, matched = _ranking(view, query, req, keep, limit)
+        docnums, scores = matching.top(match, limit, order)
+        _, first = np.unique(story[docnums], return_index=True)
+        first = np.sort(first)[:need]
+        if len(first) == need or len(docnums) < limit or limit >= STORY_DEPTH * need:
+            return docnums[first], scores[first], matched
+        limit = min(4 * limit, STORY_DEPTH * need)
 
 
 def _highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
