@@ -77,5 +77,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(formatting.number, "number")
     app.add_template_filter(formatting.results_phrase, "results_phrase")
     app.add_template_filter(formatting.articles_phrase, "articles_phrase")
+    app.add_template_filter(formatting.stories_phrase, "stories_phrase")
+    app.add_template_filter(formatting.others_phrase, "others_phrase")
     app.add_template_filter(formatting.seconds, "seconds")
     app.add_template_filter(formatting.message, "arabic_message")
