@@ -18,11 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ID = "000_be18b8559e209b80"
 
 # The documented shape of `arshif search --json` and `GET /api/search` (README).
-RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "per_page": int,
+RESULT_KEYS = {"query": str, "total": int, "stories": int, "page": int, "pages": int,
+               "per_page": int,
                "took_ms": (int, float), "hits": list, "facets": dict,
                "suggestion": (str, type(None)), "partial": bool, "message": (str, type(None))}
 HIT_KEYS = {"id": str, "rank": int, "score": (int, float), "headline": str, "headline_html": str,
-            "snippet_html": str, "date": (str, type(None)), "source": str}
+            "snippet_html": str, "date": (str, type(None)), "source": str, "story": dict}
 
 
 @pytest.fixture(scope="module")
