@@ -298,19 +298,29 @@ class _View:
                    headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
                    source=doc.get("source", ""))
 
-    def story(self, docnum: int) -> Story:
-        """The story of ``docnum``: its first article and the others (their
-        ids, sources and dates from the doc values: no stored fields read)."""
+    def stories(self, docnums: list[int]) -> list[Story]:
+        """The story of each of ``docnums``: its first article and the others
+        (ids, sources and dates from the doc values, one lookup for all: no
+        stored fields read)."""
+        if not docnums:
+            return []
         gen = self.gen
-        members = gen.stories.members(int(gen.stories.story[docnum]))
-        others = members[members != docnum][:MAX_OTHERS]
-        ids = gen.ids(np.concatenate([members[:1], others]))
+        found = gen.stories
+        members = [found.members(int(found.story[d])) for d in docnums]
+        others = [m[m != d][:MAX_OTHERS] for d, m in zip(docnums, members, strict=True)]
+        wanted = np.concatenate([np.concatenate([m[:1], o]) for m, o in zip(members, others,
+                                                                          strict=True)])
+        ids = iter(gen.ids(wanted))
         codes, sources = gen.texts("source")
         values, present = gen.numbers("date")
-        listed = [{"id": ident, "source": sources[codes[d]],
-                   "date": _day(int(values[d])) if present[d] else None}
-                  for ident, d in zip(ids[1:], others.tolist(), strict=True)]
-        return Story(id=ids[0], articles=len(members), more=len(members) - 1, others=listed)
+        out = []
+        for group, listed in zip(members, others, strict=True):
+            first = next(ids)
+            out.append(Story(id=first, articles=len(group), more=len(group) - 1, others=[
+                {"id": next(ids), "source": sources[codes[d]],
+                 "date": _day(int(values[d])) if present[d] else None}
+                for d in listed.tolist()]))
+        return out
 
 
 def _search(view: _View, req: Request, started: float) -> Result:
@@ -334,9 +344,11 @@ def _search(view: _View, req: Request, started: float) -> Result:
     result.pages = -(-result.stories // req.per_page) if result.stories else 0
     start = (req.page - 1) * req.per_page
     terms = _highlight_terms(parsed)
-    for rank in range(start, len(docnums)):
-        hit = view.hit(int(docnums[rank]), scores[rank], rank + 1, terms, req.highlight)
-        hit.story = view.story(int(docnums[rank]))
+    shown = [int(d) for d in docnums[start:]]
+    for rank, docnum, story in zip(range(start, len(docnums)), shown, view.stories(shown),
+                                   strict=True):
+        hit = view.hit(docnum, scores[rank], rank + 1, terms, req.highlight)
+        hit.story = story
         result.hits.append(hit)
     if result.total < 3 and not req.source and not req.date_from and not req.date_to:
         try:
