@@ -15,8 +15,8 @@ The grouping is an index-time fact, in two steps:
    final, every live document's signature goes into a ``datasketch``
    ``MinHashLSH``; each candidate pair it returns is verified (the share of
    equal MinHash values, an estimate of the shingle sets' Jaccard
-   similarity, at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart when
-   both are known).  Groups are formed around leaders: the documents are
+   similarity, at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart, or
+   both unknown).  Groups are formed around leaders: the documents are
    taken oldest first (then by id), and each joins the earliest leader it
    is verified similar to, or leads a new story.  Every member is thus close
    to its leader: no chain of small edits links two different stories.
@@ -41,6 +41,7 @@ maps them from the segments' files and holds the LSH tables
 from __future__ import annotations
 
 import os
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -71,34 +72,47 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
     as ``keys`` (their order: oldest first, then id), ``signatures`` (one row
     each) and ``days`` (a day number each, -1 without a date).
 
+    The documents are taken in key order; each joins the most similar
+    earlier leader (the earliest among equals) or leads a story.  A dated
+    document's leader is at most MAX_DAYS older, an undated one's undated
+    too: so the LSH index holds only the leaders of the last MAX_DAYS days
+    (memory bounded by the news of a few days, not by the archive).
+
     The result depends only on these values, not on how the caller numbers
     its documents."""
     count = len(keys)
     leader = np.arange(count, dtype=np.int64)
     order = sorted(range(count), key=keys.__getitem__)
-    position = np.empty(count, dtype=np.int64)
-    position[order] = np.arange(count)
+    rank: dict[int, int] = {}  # a leader's position in the order
     grouped = ~minhash.is_empty(signatures)
     lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=minhash.NUM_PERM)
-    with lsh.insertion_session() as session:
-        for i in np.flatnonzero(grouped).tolist():
-            session.insert(i, minhash.lean(signatures[i]), check_duplication=False)
-    for i in order:
+    window: deque[int] = deque()  # the leaders in the LSH, oldest first
+    for position, i in enumerate(order):
         if not grouped[i]:
             continue
+        while window and not _near(days[window[0]], days[i]):
+            lsh.remove(window.popleft())
+        signature = minhash.lean(signatures[i])
         best, best_key = -1, None
-        for j in lsh.query(minhash.lean(signatures[i])):
-            if position[j] >= position[i] or leader[j] != j:
-                continue
-            if days[i] >= 0 and days[j] >= 0 and abs(days[i] - days[j]) > MAX_DAYS:
-                continue
+        for j in lsh.query(signature):
             score = minhash.similarity(signatures[i], signatures[j])
-            if score >= SIMILARITY and (best_key is None
-                                        or (-score, position[j]) < best_key):
-                best, best_key = j, (-score, position[j])
+            if score >= SIMILARITY and (best_key is None or (-score, rank[j]) < best_key):
+                best, best_key = j, (-score, rank[j])
         if best >= 0:
             leader[i] = best
+        else:
+            lsh.insert(i, signature, check_duplication=False)
+            window.append(i)
+        rank[i] = position
     return leader
+
+
+def _near(leader_day: int, day: int) -> bool:
+    """Whether a leader of ``leader_day`` may lead an article of ``day``
+    (the leader is not later: the order is oldest first)."""
+    if day < 0:
+        return leader_day < 0
+    return leader_day >= 0 and day - leader_day <= MAX_DAYS
 
 
 def write(folder: Path) -> int:

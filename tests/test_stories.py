@@ -80,6 +80,9 @@ def test_dates_far_apart_are_two_stories():
     leader = stories.group([(1, "a"), (1 + stories.MAX_DAYS, "b"), (2 + stories.MAX_DAYS, "c")],
                            sigs, np.array([1, 1 + stories.MAX_DAYS, 2 + stories.MAX_DAYS]))
     assert leader.tolist() == [0, 0, 2]
+    # An undated article joins only an undated leader.
+    leader = stories.group([(1, "a"), (2**62, "b"), (2**62, "c")], sigs, np.array([1, -1, -1]))
+    assert leader.tolist() == [0, 1, 1]
 
 
 def test_search_shows_each_story_once(story_index):
