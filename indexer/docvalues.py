@@ -24,7 +24,11 @@ An array file (indexer/arrayfile.py) holding:
   (the date), the column's default without one;
 - ``code/F`` and ``vocab/F``, ``vocab_ends/F``: a text column (id, source,
   year, month) as a code per document into its sorted values (UTF-8, the
-  empty value for a document without one).
+  empty value for a document without one);
+- ``minhash``: uint32, each document's story signature
+  (``indexer.minhash.NUM_PERM`` values a document, one row after the
+  other), made from its stored body (indexer/minhash.py): the grouping of
+  a generation's articles into stories reads them.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ import numpy as np
 from whoosh.codec.whoosh3 import W3PerDocWriter
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from indexer import minhash
 from indexer.arrayfile import ArrayFile, ArrayFileWriter
 from indexer.stored import StoredBlocksWriter, stored_path
 
 EXTENSION = ".docs"
 KIND = "doc values"
-VERSION = 1
+VERSION = 2
 
 #: Whoosh's decoding of its one-byte length codes.
 BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
@@ -59,6 +64,8 @@ class DocValuesWriter(W3PerDocWriter):
         self.lengths: dict[str, array] = {}
         self.numbers: dict[str, tuple[array, int]] = {}
         self.texts: dict[str, list] = {}
+        #: Story signatures, one per document (indexer/minhash.py).
+        self.signatures: list[np.ndarray] = []
         self.stored = StoredBlocksWriter(stored_path(storage.folder, segment))
         self._fields: dict | None = None  # the open document's stored values
 
@@ -79,7 +86,7 @@ class DocValuesWriter(W3PerDocWriter):
         self._fields = None
         self.count -= 1
         for values in (*self.lengths.values(), *(v for v, _ in self.numbers.values()),
-                       *self.texts.values()):
+                       *self.texts.values(), self.signatures):
             del values[self.count:]
 
     def add_field(self, fieldname, fieldobj, value, length):
@@ -87,6 +94,11 @@ class DocValuesWriter(W3PerDocWriter):
         # nothing to its own stored fields column.
         if value is not None:
             self._fields[fieldname] = value
+            if fieldname == minhash.FIELD:
+                # From the stored text, which a merge passes too: a document
+                # rewritten by --update gets the signature a build gives it.
+                _put(self.signatures, self.count, minhash.EMPTY,
+                     minhash.signature(value))
         super().add_field(fieldname, fieldobj, None, length)
         if length:
             _put(self.lengths.setdefault(fieldname, array("B")), self.count, 0,
@@ -118,6 +130,10 @@ class DocValuesWriter(W3PerDocWriter):
             for name, (values, default) in self.numbers.items():
                 _pad(values, self.count, default)
                 out.put(f"number/{name}", np.frombuffer(values, dtype=np.uint64), "<u8")
+            _pad(self.signatures, self.count, minhash.EMPTY)
+            out.meta["num_perm"] = minhash.NUM_PERM
+            out.put("minhash", np.concatenate(self.signatures) if self.signatures
+                    else np.zeros(0, dtype=np.uint32), "<u4")
             for name, values in self.texts.items():
                 _pad(values, self.count, b"")
                 vocab = sorted(set(values))
@@ -183,6 +199,10 @@ class DocValues:
         ends = self._file.array(f"vocab_ends/{fieldname}").tolist()
         vocab = [raw[a:b].decode("utf-8") for a, b in zip([0, *ends[:-1]], ends, strict=True)]
         return self._file.array(f"code/{fieldname}"), vocab
+
+    def signatures(self) -> np.ndarray:
+        """The documents' story signatures, a row each (indexer/minhash.py)."""
+        return self._file.array("minhash").reshape(self.count, self._file.meta["num_perm"])
 
     def text_of(self, fieldname: str, docnums) -> list[str]:
         """The text column's values of a few documents, without decoding the

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from indexer import completions, inputs, manifest, parallel, store, update as update_module
+from indexer import completions, inputs, manifest, parallel, store, stories, update as update_module
 from indexer.article import Reject
 from indexer.decode import MAX_FILE_BYTES
 from indexer.readers.archive import FileResult, file_parts, iter_files, read_file
@@ -149,6 +149,8 @@ def build_index(
                 return summary
             _check_not_empty(tmp, summary, given)
             completions.write_generation(tmp)
+            # Stories span segments: grouped once the generation's are final.
+            stories.write(tmp)
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict(),
@@ -271,10 +273,12 @@ def _link_generation(live: Path, tmp: Path) -> None:
     update's deletions are listed in the new TOC), so the two generations
     can share them, and an update does not copy the whole index.  The files
     an update rewrites (manifest, checksum stamp, inputs) are left out, and
-    each file a build writes is a new name.
+    each file a build writes is a new name.  The stories file is written
+    anew: an update's articles may join or split stories.
     """
     for path in live.iterdir():
-        if not path.is_file() or path.name in (manifest.NAME, manifest.STAMP, inputs.NAME):
+        if not path.is_file() or path.name in (manifest.NAME, manifest.STAMP, inputs.NAME,
+                                               stories.NAME):
             continue
         try:
             os.link(path, tmp / path.name)

@@ -64,6 +64,22 @@ class Request:
 
 
 @dataclass
+class Story:
+    """The story a hit stands for (indexer/stories.py): the same news in
+    other articles, near-copies from other sources or dates."""
+
+    id: str  # the story's first article (the oldest; its id for ties)
+    articles: int  # the story's articles in the index, the hit's included
+    more: int  # the story's other articles: ``articles - 1``
+    #: The first MAX_OTHERS of them, oldest first: {"id", "source", "date"}.
+    others: list[dict] = field(default_factory=list)
+
+
+#: The other articles of a story listed with a hit (the count says the rest).
+MAX_OTHERS = 20
+
+
+@dataclass
 class Hit:
     id: str
     rank: int
@@ -74,12 +90,18 @@ class Hit:
     date: str | None
     source: str  # the indexed value: what a source filter link carries
     source_name: str = ""  # its display name (the sources file), else the value
+    source: str
+    story: Story | None = None  # None: not a search result (more like this)
 
 
 @dataclass
 class Result:
+    """A page of a search: ``total`` matching articles in ``stories``
+    stories; ``hits`` are stories, each shown by its best-ranked article."""
+
     query: str
     total: int
+    stories: int
     page: int
     pages: int  # pages the hits fill
     last_page: int  # the deepest page that can be opened: pages, at most MAX_PAGE
@@ -133,12 +155,13 @@ class Backend(Protocol):
     (no index yet, damaged index) and ``SearchError`` (a bad request)."""
 
     def search(self, req: Request) -> Result:
-        """The search box: a page of hits with highlights, facets, suggestion."""
+        """The search box: a page of stories (each its best-ranked article,
+        with the story's others) with highlights, facets, suggestion."""
 
     def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:
         """(id, rank, score) of the top ``limit`` of a query text or of a
-        request (its filters and sort), ranked as ``search`` ranks: batch
-        runs, evaluation, benchmarks."""
+        request (its filters and sort), ranked as ``search`` ranks, every
+        article (stories not merged): batch runs, evaluation, benchmarks."""
 
     def article(self, article_id: str, q: str = "") -> Article | None:
         """One article by id; with ``q``, its body with the query's matches marked."""

@@ -168,13 +168,22 @@ class _Counted:
             yield row
 
 
+def story_line(story) -> str:
+    """The other articles of a hit's story, one line: '+ 2 more: id (source,
+    date), ...'."""
+    listed = ", ".join(f"{o['id']} ({' '.join(x for x in (o['source'], o['date']) if x)})"
+                       for o in story.others)
+    rest = story.more - len(story.others)
+    return f"+ {story.more} more: {listed}" + (f", and {rest} more" if rest else "")
+
+
 def format_result(result, color: bool) -> str:
     lines = []
     if result.total:
         first = (result.page - 1) * result.per_page + 1
         last = first + len(result.hits) - 1
-        head = (f"{count(result.total, 'result')} ({result.took_ms:.0f} ms), "
-                f"showing {number(first)}-{number(last)}")
+        head = (f"{count(result.total, 'article')} in {count(result.stories, 'story', 'stories')} "
+                f"({result.took_ms:.0f} ms), showing stories {number(first)}-{number(last)}")
         if result.pages > 1:
             head += f", page {number(result.page)} of {number(result.pages)}"
         if result.last_page < result.pages:
@@ -198,4 +207,6 @@ def format_result(result, color: bool) -> str:
         meta = " · ".join(x for x in fields if x)
         lines.append(f"     {meta}")
         lines.append(f"     {html_to_terminal(hit.snippet_html, color)}")
+        if hit.story and hit.story.more:
+            lines.append(f"     {story_line(hit.story)}")
     return "\n".join(lines)

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq, scoring
+from whoosh.util.times import long_to_datetime
 
 from indexer import completions, manifest, store
 from indexer.arrayfile import ArrayFileError
 from indexer.dates import printed_hijri
 from indexer.schema import body_views
 from search import highlight, matching, messages, respell
-from search.backend import MAX_PAGE, Article, Hit, Request, Result, SearchError
+from search.backend import MAX_OTHERS, MAX_PAGE, Article, Hit, Request, Result, SearchError, Story
 from search.budget import PATTERN_UNITS, RESPELL_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
 from search.facets import count_facets
 from search.generation import Generation
@@ -40,6 +41,10 @@ from search.timeline import count_timeline
 
 #: Terms of an article that make its "more like this" query.
 MORE_LIKE_TERMS = 12
+#: A page of stories reads at most this many times its articles of the
+#: ranking: a query whose best articles are a few stories printed many times
+#: still fills its page, and no page reads a ranking without bound.
+STORY_DEPTH = 8
 
 
 def _iso(value) -> str | None:
@@ -48,6 +53,11 @@ def _iso(value) -> str | None:
             return value.date().isoformat()
         return value.isoformat()
     return None
+
+
+def _day(value: int) -> str:
+    """A date column value (Whoosh's microseconds) as an ISO day."""
+    return long_to_datetime(value).date().isoformat()
 
 
 def date_filter(date_from: date | None, date_to: date | None) -> wq.Query | None:
@@ -307,6 +317,30 @@ class _View:
         return make_hit(self.searcher.stored_fields(docnum), score, rank, terms, with_highlight,
                         self.analyzer, self.live.sources)
 
+    def stories(self, docnums: list[int]) -> list[Story]:
+        """The story of each of ``docnums``: its first article and the others
+        (ids, sources and dates from the doc values, one lookup for all: no
+        stored fields read)."""
+        if not docnums:
+            return []
+        gen = self.gen
+        found = gen.stories
+        members = [found.members(int(found.story[d])) for d in docnums]
+        others = [m[m != d][:MAX_OTHERS] for d, m in zip(docnums, members, strict=True)]
+        wanted = np.concatenate([np.concatenate([m[:1], o]) for m, o in zip(members, others,
+                                                                          strict=True)])
+        ids = iter(gen.ids(wanted))
+        codes, sources = gen.texts("source")
+        values, present = gen.numbers("date")
+        out = []
+        for group, listed in zip(members, others, strict=True):
+            first = next(ids)
+            out.append(Story(id=first, articles=len(group), more=len(group) - 1, others=[
+                {"id": next(ids), "source": sources[codes[d]],
+                 "date": _day(int(values[d])) if present[d] else None}
+                for d in listed.tolist()]))
+        return out
+
 
 def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, analyzer,
              names: SourceNames) -> Hit:
@@ -344,17 +378,17 @@ def make_article(doc: dict, terms, analyzer, names: SourceNames) -> Article:
 def _search(view: _View, req: Request, started: float) -> Result:
     """One request's answer, read through its metered view."""
     parsed = view.parse(req.q)
-    result = Result(query=parsed.text, total=0, page=req.page, pages=0, last_page=0,
+    result = Result(query=parsed.text, total=0, stories=0, page=req.page, pages=0, last_page=0,
                     per_page=req.per_page, took_ms=0.0)
     if answered_early(result, parsed, req, view.live.sources):
         result.took_ms = elapsed_ms(started)
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
-    match, order, matched = _ranking(view, query, req, keep, req.page * req.per_page)
-    docnums, scores = matching.top(match, req.page * req.per_page, order)
+    docnums, scores, matched = _story_ranking(view, query, req, keep)
     if matched is None:
         matched = view.matching_docs(query, keep)
     result.total = len(matched)
+    result.stories = view.gen.stories.distinct(matched)
     if req.facets:
         result.facets = count_facets(view.gen, matched)
         if req.sources:
@@ -367,9 +401,12 @@ def _search(view: _View, req: Request, started: float) -> Result:
     count_pages(result, req)
     start = (req.page - 1) * req.per_page
     terms = highlight_terms(parsed)
-    for rank in range(start, len(docnums)):
-        result.hits.append(view.hit(int(docnums[rank]), scores[rank], rank + 1, terms,
-                                    req.highlight))
+    shown = [int(d) for d in docnums[start:]]
+    for rank, docnum, story in zip(range(start, len(docnums)), shown, view.stories(shown),
+                                   strict=True):
+        hit = view.hit(docnum, scores[rank], rank + 1, terms, req.highlight)
+        hit.story = story
+        result.hits.append(hit)
     try:  # on every query: a rare misspelt word hides many articles (search/respell.py)
         result.suggestion = _suggest(view, parsed)
     except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without
@@ -408,8 +445,8 @@ def name_sources(facets: dict, names: SourceNames) -> None:
 
 
 def count_pages(result: Result, req: Request) -> None:
-    """The pages the hits fill, and the deepest one that can be opened."""
-    result.pages = -(-result.total // req.per_page) if result.total else 0
+    """The pages the hits (stories) fill, and the deepest one that can be opened."""
+    result.pages = -(-result.stories // req.per_page) if result.stories else 0
     result.last_page = min(result.pages, MAX_PAGE)
 
 
@@ -455,6 +492,27 @@ def explain(result: Result, code: str) -> None:
 def elapsed_ms(started: float) -> float:
     """Milliseconds since ``started``, to a tenth: finer is timer noise."""
     return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The first ``page * per_page`` stories of the ranking, each as its
+    best-ranked article: (docnums, scores, every matching document or None).
+
+    The ranked articles are read deep enough to hold that many distinct
+    stories: twice as many first, then four times deeper, up to STORY_DEPTH
+    times as many (past that a page may show fewer stories)."""
+    need = req.page * req.per_page
+    story = view.gen.stories.story
+    limit = 2 * need
+    while True:
+        match, order, matched = _ranking(view, query, req, keep, limit)
+        docnums, scores = matching.top(match, limit, order)
+        _, first = np.unique(story[docnums], return_index=True)
+        first = np.sort(first)[:need]
+        if len(first) == need or len(docnums) < limit or limit >= STORY_DEPTH * need:
+            return docnums[first], scores[first], matched
+        limit = min(4 * limit, STORY_DEPTH * need)
 
 
 def highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:

@@ -7,6 +7,8 @@ term's postings across segments become one array of global document
 numbers (each segment's shifted by its offset, as Whoosh's searcher numbers
 them, deleted documents dropped) and one array of BM25F contributions,
 kept in a bounded cache (search/matching.py combines them per query).
+The generation's stories file (indexer/stories.py: which articles are one
+story) is mapped beside them.
 
 Why not Whoosh's matchers: they walk a posting list one document at a time
 in Python, so a frequent term cost milliseconds per query.  Whoosh still
@@ -29,6 +31,7 @@ from indexer.arrayfile import ArrayFileError
 from indexer.docvalues import BYTE_TO_LENGTH, DocValues, docvalues_path
 from indexer.flat import FlatPostings, flat_path
 from indexer.store import IndexDamaged
+from indexer.stories import Stories
 
 #: Memory for cached term arrays per generation and process: a term costs
 #: 12 bytes a posting, and the terms of a few hundred varied queries over a
@@ -79,6 +82,7 @@ class Generation:
             self.live[np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64) + offset] = True
         self.all_live = bool(self.live.all())
         self.live_docs = np.flatnonzero(self.live).astype(np.int32)
+        self.stories = _open_stories(folder, self.doc_count_all)
         self.avg_length = {name: searcher.avg_field_length(name) or 1.0
                            for name, field in self.schema.items() if field.scorable}
         self._lock = threading.Lock()
@@ -339,6 +343,16 @@ def _open_leaf(folder: str, sub, offset: int) -> Leaf:
         raise IndexDamaged(f"segment {segment.segment_id()}: {docs.count} doc values "
                            f"for {count} documents")
     return Leaf(offset, count, flat, docs)
+
+
+def _open_stories(folder: str, count: int) -> Stories:
+    try:
+        stories = Stories(folder)
+    except (OSError, ArrayFileError, ValueError, KeyError) as exc:
+        raise IndexDamaged(f"stories: {exc}") from exc
+    if stories.count != count:
+        raise IndexDamaged(f"stories: {stories.count} documents, the generation has {count}")
+    return stories
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:

@@ -158,3 +158,64 @@ def opensearch_node():
         yield node
     finally:
         node.stop()
+
+
+# -- stories: one agency story printed by several papers (indexer/stories.py) --------------
+
+#: The agency story: a body of 70 words.
+STORY = ("أعلن وزير الخارجية في مؤتمر صحفي عقده اليوم في الرياض أن المملكة ستستضيف الشهر "
+         "المقبل اجتماعا وزاريا موسعا يضم ممثلين عن أكثر من ثلاثين دولة لبحث سبل دعم "
+         "الاستقرار في المنطقة وتعزيز التعاون الاقتصادي بين دولها. وأوضح الوزير أن الاجتماع "
+         "سيناقش ملفات الطاقة والأمن الغذائي وسلاسل الإمداد، إضافة إلى التطورات السياسية "
+         "الأخيرة، مشيرا إلى أن الدعوات وجهت إلى جميع الدول المعنية وأن الترتيبات "
+         "اللوجستية تسير وفق الجدول المحدد. وأكد أن بلاده حريصة على إنجاح الاجتماع "
+         "والخروج بنتائج عملية تخدم شعوب المنطقة.")
+#: The same story edited as a paper edits an agency story: the opening reworded,
+#: a clause cut, a sentence added.
+STORY_EDITED = ("قال وزير الخارجية في مؤتمر صحفي عقده اليوم في الرياض إن المملكة ستستضيف الشهر "
+                "المقبل اجتماعا وزاريا موسعا يضم ممثلين عن أكثر من ثلاثين دولة لبحث سبل دعم "
+                "الاستقرار في المنطقة وتعزيز التعاون الاقتصادي بين دولها. وأوضح الوزير أن "
+                "الاجتماع سيناقش ملفات الطاقة والأمن الغذائي وسلاسل الإمداد، مشيرا إلى أن "
+                "الدعوات وجهت إلى جميع الدول المعنية وأن الترتيبات اللوجستية تسير وفق الجدول "
+                "المحدد. وأكد أن بلاده حريصة على إنجاح الاجتماع والخروج بنتائج عملية تخدم "
+                "شعوب المنطقة. ويأتي الاجتماع بعد سلسلة من اللقاءات الثنائية.")
+#: Another story on the same subject, in the same words where news shares them.
+OTHER_STORY = ("استقبل وزير الخارجية في مكتبه بالرياض اليوم سفير اليابان لدى المملكة، وجرى "
+               "خلال الاستقبال استعراض العلاقات الثنائية بين البلدين وسبل تطويرها في المجالات "
+               "الاقتصادية والثقافية والتعليمية. كما بحث الجانبان عددا من القضايا الإقليمية "
+               "والدولية ذات الاهتمام المشترك، وأكد السفير حرص بلاده على توسيع الشراكة مع "
+               "المملكة في مجالات الطاقة المتجددة والتقنية، وعلى زيادة عدد الطلاب المبتعثين "
+               "إلى الجامعات اليابانية خلال العام المقبل.")
+#: A short brief, printed twice word for word: too short to group.
+BRIEF = "وزير الخارجية يصل إلى الرياض في زيارة رسمية."
+
+#: (file, date, source, headline, body): 1-3 are one story (an exact and an
+#: edited copy, with other headlines); 4 another story; 5 the same text a month
+#: later (a story again, not the first one); 6-7 briefs.
+STORY_NEWS = [
+    ("spa/visit", date(2023, 9, 26), "واس", "وزير الخارجية: الرياض تستضيف اجتماعا وزاريا", STORY),
+    ("riyadh/visit", date(2023, 9, 26), "الرياض", "اجتماع وزاري موسع في الرياض الشهر المقبل",
+     STORY),
+    ("madina/visit", date(2023, 9, 27), "المدينة", "المملكة تستضيف ممثلي ثلاثين دولة",
+     STORY_EDITED),
+    ("spa/japan", date(2023, 9, 26), "واس", "وزير الخارجية يستقبل سفير اليابان", OTHER_STORY),
+    ("spa/again", date(2023, 10, 30), "واس", "الرياض تستضيف اجتماعا وزاريا موسعا", STORY),
+    ("riyadh/brief", date(2023, 9, 26), "الرياض", "وصول وزير الخارجية", BRIEF),
+    ("madina/brief", date(2023, 9, 26), "المدينة", "وزير الخارجية في الرياض", BRIEF),
+]
+
+
+def write_story_news(folder: Path, items=None) -> Path:
+    for name, when, source, headline, body in items or STORY_NEWS:
+        path = folder / f"{name}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(article_text(headline, when, [body], source, "وزير الخارجية"), "utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def story_index(tmp_path_factory) -> Path:
+    """An index home of STORY_NEWS (built once; do not modify)."""
+    root = tmp_path_factory.mktemp("stories")
+    build_index([write_story_news(root / "archive")], root / "index")
+    return root / "index"

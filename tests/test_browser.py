@@ -78,7 +78,7 @@ def test_search_paginate_filter_and_open(page, server_url, tmp_path):
     assert page.locator("ol.hits").evaluate("el => getComputedStyle(el).direction") == "rtl"
     assert page.locator("ol.hits mark").count() >= 10
     assert page.locator("li.hit").count() == 10
-    assert "15 نتيجة" in page.locator(".summary").inner_text()
+    assert "15 مقالًا في 15 قصة" in page.locator(".summary").inner_text()
     # The stylesheet loaded (CSP allows it) and the timeline is drawn.
     mark_colour = page.locator("mark").first.evaluate("el => getComputedStyle(el).backgroundColor")
     assert mark_colour != "rgba(0, 0, 0, 0)"

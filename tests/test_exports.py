@@ -230,7 +230,7 @@ def test_cli_format_json_is_json(news_index):
     a.pop("took_ms"), b.pop("took_ms")
     assert a == b and len(a["hits"]) == 3 and a["total"] == 15
     text = cli(ECONOMY, "--index", news_index, "--format", "text")
-    assert text.exit_code == 0 and text.output.startswith("15 results")
+    assert text.exit_code == 0 and text.output.startswith("15 articles in 15 stories")
 
 
 def test_cli_export_limit_and_exit_codes(news_index, monkeypatch):

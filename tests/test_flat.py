@@ -21,7 +21,7 @@ from hypothesis import assume, given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
-from indexer import flat, segment, store, update as update_module
+from indexer import flat, segment, store, stories, update as update_module
 from indexer.arrayfile import MAGIC, ArrayFileError
 from indexer.codec import ArshifCodec
 from indexer.postings import FieldPostings
@@ -58,15 +58,16 @@ class _StockWriter(SegmentWriter):
 
 def use_stock_whoosh(monkeypatch) -> None:
     """Make ``build_index`` write with Whoosh's own SegmentWriter (all
-    postings in Whoosh's blocks, no flat file, no doc values): the reference
-    of postings, read through Whoosh's reader only (such an index cannot be
-    searched by arshif)."""
+    postings in Whoosh's blocks, no flat file, no doc values, so no stories):
+    the reference of postings, read through Whoosh's reader only (such an
+    index cannot be searched by arshif)."""
 
     def stock(ix, _lk=True):
         return _StockWriter(ix, _lk=_lk, compound=False)
 
     monkeypatch.setattr(update_module, "ArshifWriter", stock)  # --update's compaction
     monkeypatch.setattr(segment, "ArshifWriter", stock)  # full builds, --jobs
+    monkeypatch.setattr(stories, "write", lambda folder: 0)  # stories read the doc values
 
 
 def _postings(matcher) -> list:

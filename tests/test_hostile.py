@@ -851,11 +851,16 @@ def expansion_costs(engine: Engine, q: str) -> list[tuple[int, int]]:
                 _spanned.append(len(found))
                 return found
 
+            def counted_matching(fieldname, low, high, most, pattern, _spanned=spanned):
+                _spanned.append(gen.span_size(fieldname, low, high, most))
+                return type(gen).span_matching(gen, fieldname, low, high, most, pattern)
+
             gen.span = counted_span  # the term arrays' scans, counted too
+            gen.span_matching = counted_matching  # and a wildcard's scan of them
             try:
                 kept = matching.expand(node, gen, counting, searcher.schema[node.fieldname])
             finally:
-                del gen.span
+                del gen.span, gen.span_matching
             costs.append((counting.scanned + sum(spanned), len(kept)))
     return costs
 

@@ -143,7 +143,7 @@ def test_an_intact_copy_searches(news_index, tmp_path):
     """The copy the damage tests start from is fine as it is."""
     home, _ = _copy(news_index, tmp_path)
     result = CliRunner().invoke(main, ["search", "--index", str(home), "النفط"])
-    assert result.exit_code == 0 and result.stdout.startswith("1 result (")
+    assert result.exit_code == 0 and result.stdout.startswith("1 article in 1 story (")
     client = create_app(home).test_client()
     assert client.get("/healthz").status_code == 200
     assert client.get("/").status_code == 200

@@ -21,7 +21,7 @@ from whoosh import index as whoosh_index, query as wq
 from whoosh.scoring import BM25F
 from whoosh.sorting import FieldFacet
 
-from indexer import completions, manifest
+from indexer import completions, manifest, stories
 from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
@@ -315,9 +315,10 @@ def _article(n: int, headline: str, body: str, when: date | None, source: str = 
 
 
 def _publish(home, gen) -> None:
-    """Make ``gen`` the live generation of ``home`` (with its completions
-    and manifest, as a build finishes one)."""
+    """Make ``gen`` the live generation of ``home`` (with its completions,
+    stories and manifest, as a build finishes one)."""
     completions.write_generation(gen)
+    stories.write(gen)
     manifest.write(gen, IndexSettings(), {})
     (home / "CURRENT").write_text(f"{gen.name}\n")
 

@@ -57,7 +57,7 @@ def test_cli_says_which_pages_can_be_opened(home):
     result = CliRunner().invoke(main, ["search", WORD, "--limit", "1", "--index", str(home)])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].endswith(
-        f"showing 1-1, page 1 of {ARTICLES} (only pages 1-{MAX_PAGE} can be opened:"
+        f"showing stories 1-1, page 1 of {ARTICLES} (only pages 1-{MAX_PAGE} can be opened:"
         " narrow the search)")
     data = json.loads(CliRunner().invoke(main, ["search", WORD, "--limit", "1", "--json",
                                                 "--index", str(home)]).stdout)

@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ID = "000_be18b8559e209b80"
 
 # The documented shape of `arshif search --json` and `GET /api/search` (README).
-RESULT_KEYS = {"query": str, "total": int, "page": int, "pages": int, "last_page": int,
-               "per_page": int, "took_ms": (int, float), "hits": list, "facets": dict,
-               "timeline": (dict, type(None)), "suggestion": (str, type(None)), "partial": bool,
-               "message": (str, type(None)), "code": (str, type(None)), "unknown_sources": list}
+RESULT_KEYS = {"query": str, "total": int, "stories": int, "page": int, "pages": int,
+               "last_page": int, "per_page": int, "took_ms": (int, float), "hits": list,
+               "facets": dict, "timeline": (dict, type(None)), "suggestion": (str, type(None)),
+               "partial": bool, "message": (str, type(None)), "code": (str, type(None)),
+               "unknown_sources": list}
 HIT_KEYS = {"id": str, "rank": int, "score": (int, float), "headline": str, "headline_html": str,
-            "snippet_html": str, "date": (str, type(None)), "source": str, "source_name": str}
+            "snippet_html": str, "date": (str, type(None)), "source": str, "source_name": str,
+            "story": dict}
 
 
 @pytest.fixture(scope="module")
@@ -188,9 +190,9 @@ def test_eval_without_its_extra_says_so_in_one_line(home, tmp_path, monkeypatch)
 def test_counts_agree_with_their_number(home):
     one = run('"حفتر يزور روسيا"', "--index", str(home))
     assert one.exit_code == 0
-    assert one.output.splitlines()[0].startswith("1 result (")
+    assert one.output.splitlines()[0].startswith("1 article in 1 story (")
     two = run("حفتر", "--index", str(home))
-    assert two.output.splitlines()[0].startswith("2 results (")
+    assert two.output.splitlines()[0].startswith("2 articles in 2 stories (")
 
 
 def test_no_results_says_it_once(home):
@@ -208,10 +210,11 @@ def test_big_numbers_have_thousands_separators_and_the_page_limit():
 
     hits = [Hit(id=f"a{n}", rank=n, score=1.0, headline="خبر", headline_html="خبر",
                 snippet_html="نص", date=None, source="") for n in range(1001, 1011)]
-    result = Result(query="x", total=12345, page=101, pages=1235, last_page=100, per_page=10,
-                    took_ms=12.0, hits=hits)
+    result = Result(query="x", total=12345, stories=12340, page=101, pages=1234, last_page=100,
+                    per_page=10, took_ms=12.0, hits=hits)
     head = format_result(result, color=False).splitlines()[0]
-    assert head == ("12,345 results (12 ms), showing 1,001-1,010, page 101 of 1,235"
+    assert head == ("12,345 articles in 12,340 stories (12 ms), showing stories 1,001-1,010,"
+                    " page 101 of 1,234"
                     " (only pages 1-100 can be opened: narrow the search)")
 
 

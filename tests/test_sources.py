@@ -192,7 +192,7 @@ def test_facet_links_add_and_remove_sources(client):
     both = client.get(links["عكاظ"].replace("&amp;", "&"))
     assert both.status_code == 200
     page = both.get_data(as_text=True)
-    assert "5 نتائج" in page
+    assert "5 مقالات في" in page
     chips = page[page.index('<ul class="chips"'):page.index("</ul>", page.index('class="chips"'))]
     assert chips.count("المصدر:") == 2
     # The form keeps both sources.
@@ -216,7 +216,7 @@ def test_an_unknown_source_says_so_and_suggests_the_closest(engine, client, home
     assert "لا يوجد مصدر باسم «<bdi>الجزيرا</bdi>»" in page
     href = re.search(r'هل تقصد:\s*<a href="([^"]*)"><bdi>الجزيرة</bdi>', page).group(1)
     assert query_of(href)["source"] == ["الجزيرة"]
-    assert "3 نتائج" in client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+    assert "3 مقالات في" in client.get(href.replace("&amp;", "&")).get_data(as_text=True)
     assert "Traceback" not in page
     out = CliRunner().invoke(main, ["search", "الاقتصاد", "--index", str(home),
                                     "--source", "okas"])

@@ -17,10 +17,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from indexer import completions, manifest, segment, store, update as update_module
+from conftest import STORY, STORY_EDITED
+from indexer import completions, manifest, segment, store, stories, update as update_module
 from indexer.writer import NothingToIndex, build_index
 from search.engine import Engine
 
@@ -37,6 +39,10 @@ ARTICLES = [
     ("أمطار غزيرة", "هطلت أمطار غزيرة على المدينة طوال الليل", "الطقس"),
     ("ارتفاع اسعار النفْط", "ارتفعت أسعار النفْط اليوم في الاسواق العالمية", "وكالة"),
     ("قمة عربية في الرياض", "تعقد القمة العربيّة في الرياض الأسبوع المقبل", "نشرة"),
+    # 6-8: one story (indexer/stories.py) in three papers, exact and edited.
+    ("اجتماع وزاري في الرياض", STORY, "واس"),
+    ("الرياض تستضيف اجتماعا", STORY, "الرياض"),
+    ("ثلاثون دولة في الرياض", STORY_EDITED, "المدينة"),
 ]
 #: File names: the walk order (sorted names, folders in turn) decides which
 #: copy of an article a rebuild keeps; ``.jsonl`` names may hold a text
@@ -123,6 +129,20 @@ def completions_file(home: Path) -> bytes:
     return (store.current_dir(home) / completions.NAME).read_bytes()
 
 
+def story_groups(home: Path) -> list[list[str]]:
+    """The live articles' stories, as sorted lists of ids: the grouping a
+    rebuild gives, whatever the document numbers."""
+    ix = manifest.open_current(home)
+    try:
+        with ix.searcher() as searcher:
+            ids = {docnum: fields["id"] for docnum, fields in searcher.iter_docs()}
+        found = stories.Stories(ix.storage.folder)
+    finally:
+        ix.close()
+    assert {int(d) for d in np.flatnonzero(found.story >= 0)} == set(ids)
+    return sorted(sorted(ids[int(d)] for d in found.members(n)) for n in range(len(found)))
+
+
 def counts(summary) -> dict:
     """What a build reports about the files (not what an update changed)."""
     report = sorted(json.dumps(e, sort_keys=True, ensure_ascii=False) for e in summary.report)
@@ -147,6 +167,7 @@ def assert_update_equals_rebuild(folder: Path, home: Path, fresh: Path) -> None:
     assert counts(updated) == counts(rebuilt)
     assert documents(home) == documents(fresh)
     assert completions_file(home) == completions_file(fresh)
+    assert story_groups(home) == story_groups(fresh)
 
 
 names = st.sampled_from(NAMES)
@@ -169,8 +190,8 @@ def test_update_after_any_changes_equals_a_rebuild(changes):
         archive = Archive(root / "archive")
         archive.write("a.txt", [0])
         archive.write("sub/b.txt", [1])
-        archive.write("m.jsonl", [2, 4, 0, 3])
-        archive.write("sub/n.jsonl", [5, 1])
+        archive.write("m.jsonl", [2, 4, 0, 3, 7])
+        archive.write("sub/n.jsonl", [5, 1, 6, 8])
         build_index([archive.folder], root / "index")
         for step in changes:
             archive.apply(step)
@@ -220,6 +241,23 @@ def test_a_new_file_earlier_in_walk_order_takes_the_article(archive, tmp_path):
     summary = build_index([archive.folder], tmp_path / "index", update=True)
     assert summary.files_unchanged == 3
     assert_update_equals_rebuild(archive.folder, tmp_path / "index", tmp_path / "fresh")
+
+
+def test_an_update_joins_and_splits_stories_as_a_rebuild(tmp_path):
+    """A new edited copy joins the story; deleting the story's first
+    article leaves the others one story, led by the next."""
+    archive = Archive(tmp_path / "archive")
+    archive.write("m.jsonl", [6, 0])
+    archive.write("n.jsonl", [1, 7])
+    home = tmp_path / "index"
+    build_index([archive.folder], home)
+    assert ["m#1", "n#2"] in story_groups(home)
+    archive.write("o.jsonl", [2, 8])
+    assert_update_equals_rebuild(archive.folder, home, tmp_path / "fresh")
+    assert ["m#1", "n#2", "o#2"] in story_groups(home)
+    archive.delete("m.jsonl")
+    assert_update_equals_rebuild(archive.folder, home, tmp_path / "fresh")
+    assert ["n#2", "o#2"] in story_groups(home)
 
 
 # -- the index stays the size of a rebuild, an update's memory that of a build --------------

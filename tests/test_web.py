@@ -102,7 +102,7 @@ def test_results_page(client):
     res = client.get("/", query_string={"q": ECONOMY})
     page = html(res)
     assert res.status_code == 200
-    assert "15 نتيجة" in page and "ثانية" in page
+    assert "15 مقالًا" in page and "ثانية" in page
     assert page.count('<li class="hit">') == 10
     assert "<mark>" in page
     assert "26 سبتمبر 2023" in page  # dates in Arabic
@@ -147,15 +147,15 @@ def test_source_facets_and_filter(client):
     href = next(h for h in links(facets) if query_of(h).get("source") == "العربية")
     assert query_of(href) == {"q": ECONOMY, "source": "العربية"}
     filtered = html(client.get(href))
-    assert "5 نتائج" in filtered
+    assert "5 مقالات" in filtered
     assert filtered.count('<li class="hit">') == 5
     assert "إزالة المصدر" in filtered
 
 
 def test_date_filter_accepts_year_month_and_day(client):
-    for lo, hi, expected in [("2023", "2023", "8 نتائج"), ("2023-09", "2023-09", "3 نتائج"),
-                             ("2023-09-26", "2023-09-26", "نتيجة واحدة"), ("٢٠٢٢", "", "12 نتيجة"),
-                             ("", "2021-06", "3 نتائج")]:
+    for lo, hi, expected in [("2023", "2023", "8 مقالات"), ("2023-09", "2023-09", "3 مقالات"),
+                             ("2023-09-26", "2023-09-26", "مقال واحد"), ("٢٠٢٢", "", "12 مقالًا"),
+                             ("", "2021-06", "3 مقالات")]:
         res = client.get("/", query_string={"q": ECONOMY, "from": lo, "to": hi},
                          follow_redirects=True)
         assert expected in html(res), (lo, hi)
@@ -217,7 +217,7 @@ def test_timeline_links_narrow_the_search(client):
     assert 'title="9 سبتمبر 2023 – 15 سبتمبر 2023: مقالان"' in page
     href = next(h for h, _ in timeline_bars(page) if query_of(h)["from"] == "2023-09-09")
     assert query_of(href) == {"q": ECONOMY, "from": "2023-09-09", "to": "2023-09-15"}
-    assert "نتيجتان" in html(client.get(href))
+    assert "مقالان في" in html(client.get(href))
     assert " style=" not in page
 
 
@@ -231,7 +231,7 @@ def test_did_you_mean(client):
     page = html(client.get("/", query_string={"q": "الاقتصاض"}))
     assert "هل تقصد" in page
     href = next(h for h in links(page) if query_of(h).get("q") == ECONOMY)
-    assert "15 نتيجة" in html(client.get(href))
+    assert "15 مقالًا" in html(client.get(href))
 
 
 def test_did_you_mean_on_the_bundled_archive(archive_index):
@@ -511,7 +511,7 @@ def test_new_index_is_served_without_restart(tmp_path):
         "الجزيرة", "البطاريق"), "utf-8")
     build_index([archive], home)
     page = html(client.get("/?q=البطاريق"))
-    assert "نتيجة واحدة" in page and "<mark>البطاريق</mark>" in page
+    assert "مقال واحد" in page and "<mark>البطاريق</mark>" in page
     assert client.get("/healthz").get_json()["generation"] == "gen-000002"
     assert app.extensions["arshif.backend"] is engine  # one Engine for the app's life
 

@@ -81,5 +81,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(formatting.results_phrase, "results_phrase")
     app.add_template_filter(formatting.articles_phrase, "articles_phrase")
     app.add_template_filter(formatting.sources_phrase, "sources_phrase")
+    app.add_template_filter(formatting.stories_phrase, "stories_phrase")
+    app.add_template_filter(formatting.others_phrase, "others_phrase")
     app.add_template_filter(formatting.seconds, "seconds")
     app.add_template_filter(formatting.ltr_runs, "ltr_runs")

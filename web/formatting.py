@@ -85,6 +85,21 @@ def sources_phrase(n: int) -> str:
     return count_phrase(n, "مصدر واحد", "مصدران", "مصادر", "مصدرًا")
 
 
+def stories_phrase(n: int) -> str:
+    return count_phrase(n, "قصة واحدة", "قصتان", "قصص", "قصة")
+
+
+def others_phrase(n: int) -> str:
+    """'N other articles' (of the same story), in agreement with N."""
+    if n == 1:
+        return "مقال آخر"
+    if n == 2:
+        return "مقالان آخران"
+    if 3 <= n % 100 <= 10:
+        return f"{number(n)} مقالات أخرى"
+    return f"{number(n)} مقالًا آخر"
+
+
 def seconds(ms: float) -> str:
     """Search time as people read it: '0.25 ثانية' (never a misleading '0.00')."""
     if ms < 10:

@@ -10,7 +10,9 @@ the backend.  The answer's framing (messages and their codes, pages, source
 filter matching, source names, the timeline's steps) is search/engine.py's
 and search/timeline.py's own functions over what the cluster counted.
 
-Not supported yet (docs/scale-out.md): completions (``complete`` offers
+Not supported yet (docs/scale-out.md): stories (near-duplicates are not
+grouped: each article is a story of its own, ``stories`` equals ``total``),
+completions (``complete`` offers
 none: the index has no completion table) and "did you mean" (``suggestion``
 stays None: search/respell.py reads the embedded index's term counts and
 spelling table).
@@ -27,7 +29,7 @@ from whoosh import query as wq
 
 from indexer.schema import build_schema
 from indexer.settings import IndexSettings
-from search.backend import Article, Hit, Request, Result
+from search.backend import Article, Hit, Request, Result, Story
 from search.cluster.connection import ClusterConfig, ClusterError, describe
 from search.cluster.mapping import DocumentMaker, stored_fields
 from search.cluster.translate import to_dsl
@@ -193,8 +195,8 @@ class ClusterBackend:
         started = time.perf_counter()
         live = self._live()
         parsed = parse(live.parser, req.q)
-        result = Result(query=parsed.text, total=0, page=req.page, pages=0, last_page=0,
-                        per_page=req.per_page, took_ms=0.0)
+        result = Result(query=parsed.text, total=0, stories=0, page=req.page, pages=0,
+                        last_page=0, per_page=req.per_page, took_ms=0.0)
         if answered_early(result, parsed, req, live.names):
             result.took_ms = elapsed_ms(started)
             return result
@@ -210,6 +212,9 @@ class ClusterBackend:
             body["aggs"] = self._aggregations(req, query, live.names)
         answer = self._search(body)
         result.total = answer["hits"]["total"]["value"]
+        # Not grouped into stories yet (the embedded index groups them at
+        # index time, indexer/stories.py): each article is its own story.
+        result.stories = result.total
         result.partial = bool(answer.get("timed_out")) or bool(
             answer.get("_shards", {}).get("failed"))
         if req.facets:
@@ -227,8 +232,10 @@ class ClusterBackend:
         count_pages(result, req)
         terms = highlight_terms(parsed)
         for rank, hit in enumerate(answer["hits"]["hits"], start + 1):
-            result.hits.append(make_hit(stored_fields(hit["_source"]), hit.get("_score"), rank,
-                                        terms, req.highlight, live.analyzer, live.names))
+            shown = make_hit(stored_fields(hit["_source"]), hit.get("_score"), rank, terms,
+                             req.highlight, live.analyzer, live.names)
+            shown.story = Story(id=shown.id, articles=1, more=0)
+            result.hits.append(shown)
         return conclude(result, req, started)
 
     def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:

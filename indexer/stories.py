@@ -1,0 +1,201 @@
+"""Stories: near-duplicate articles grouped at index time.
+
+News archives repeat themselves: one agency story is printed by many papers,
+each with small edits (another headline, a paragraph cut, a word changed).
+Such articles are one *story*; the search shows each story once.
+
+The grouping is an index-time fact, in two steps:
+
+1. **Signatures, per document** (indexer/minhash.py): a MinHash of the
+   normalized body's word shingles, computed by the codec's per-document
+   writer, so each segment's doc values file holds its documents'
+   signatures (indexer/docvalues.py) and an update reuses those of the
+   segments it keeps.
+2. **Groups, per generation** (``write``): once a generation's segments are
+   final, every live document's signature goes into a ``datasketch``
+   ``MinHashLSH``; each candidate pair it returns is verified (the share of
+   equal MinHash values, an estimate of the shingle sets' Jaccard
+   similarity, at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart, or
+   both unknown).  Groups are formed around leaders: the documents are
+   taken oldest first (then by id), and each joins the earliest leader it
+   is verified similar to, or leads a new story.  Every member is thus close
+   to its leader: no chain of small edits links two different stories.
+
+The grouping depends only on the live articles (their ids, dates and
+bodies), never on document numbers or segments, so ``--update`` gives the
+story of every article a rebuild gives.  Stories are numbered in the order
+of their leaders (oldest first, then id), and written to the generation's
+``STORIES.arr`` (an array file, indexer/arrayfile.py):
+
+- ``story``: int32 per document of the generation, its story number (-1
+  for a deleted document);
+- ``members``: int32, the live documents grouped by story, each story's
+  in leader order (the leader first);
+- ``member_ends``: int64 per story, where its members end in ``members``.
+
+Memory: a signature is NUM_PERM uint32 (512 bytes); grouping a generation
+maps them from the segments' files and holds the LSH tables
+(docs/stories.md has the figures).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+from datasketch import MinHashLSH
+from whoosh import index as whoosh_index
+
+from indexer import minhash
+from indexer.arrayfile import ArrayFile, ArrayFileWriter
+from indexer.docvalues import DocValues, docvalues_path
+
+NAME = "STORIES.arr"
+KIND = "stories"
+VERSION = 1
+
+#: The LSH's threshold, below SIMILARITY so that pairs just above it are
+#: still found as candidates.
+LSH_THRESHOLD = 0.4
+#: The estimated Jaccard similarity of the shingles two members must reach.
+SIMILARITY = 0.5
+#: Two dated members are at most this many days apart: the same template
+#: (a market report, prayer times) on two dates is two stories.
+MAX_DAYS = 3
+_DAY_US = 86_400 * 10**6  # Whoosh's date values are microseconds
+
+
+def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Each document's leader (an index into the inputs) for documents given
+    as ``keys`` (their order: oldest first, then id), ``signatures`` (one row
+    each) and ``days`` (a day number each, -1 without a date).
+
+    The documents are taken in key order; each joins the most similar
+    earlier leader (the earliest among equals) or leads a story.  A dated
+    document's leader is at most MAX_DAYS older, an undated one's undated
+    too: so the LSH index holds only the leaders of the last MAX_DAYS days
+    (memory bounded by the news of a few days, not by the archive).
+
+    The result depends only on these values, not on how the caller numbers
+    its documents."""
+    count = len(keys)
+    leader = np.arange(count, dtype=np.int64)
+    order = sorted(range(count), key=keys.__getitem__)
+    rank: dict[int, int] = {}  # a leader's position in the order
+    grouped = ~minhash.is_empty(signatures)
+    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=minhash.NUM_PERM)
+    window: deque[int] = deque()  # the leaders in the LSH, oldest first
+    for position, i in enumerate(order):
+        if not grouped[i]:
+            continue
+        while window and not _near(days[window[0]], days[i]):
+            lsh.remove(window.popleft())
+        signature = minhash.lean(signatures[i])
+        best, best_key = -1, None
+        for j in lsh.query(signature):
+            score = minhash.similarity(signatures[i], signatures[j])
+            if score >= SIMILARITY and (best_key is None or (-score, rank[j]) < best_key):
+                best, best_key = j, (-score, rank[j])
+        if best >= 0:
+            leader[i] = best
+        else:
+            lsh.insert(i, signature, check_duplication=False)
+            window.append(i)
+        rank[i] = position
+    return leader
+
+
+def _near(leader_day: int, day: int) -> bool:
+    """Whether a leader of ``leader_day`` may lead an article of ``day``
+    (the leader is not later: the order is oldest first)."""
+    if day < 0:
+        return leader_day < 0
+    return leader_day >= 0 and day - leader_day <= MAX_DAYS
+
+
+def write(folder: Path) -> int:
+    """Group the live documents of the generation in ``folder`` (its
+    segments final) and write its stories file; return the number of stories."""
+    ix = whoosh_index.open_dir(str(folder))
+    try:
+        with ix.searcher() as searcher:
+            return _write(folder, searcher)
+    finally:
+        ix.close()
+
+
+def _write(folder: Path, searcher) -> int:
+    total = searcher.doc_count_all()
+    live = np.zeros(total, dtype=bool)
+    signatures, days, ids = [], [], []
+    for sub, offset in searcher.leaf_searchers():
+        reader = sub.reader()
+        docs = DocValues(docvalues_path(str(folder), reader.segment()))
+        alive = np.fromiter(reader.all_doc_ids(), dtype=np.int64)
+        live[alive + offset] = True
+        signatures.append(docs.signatures()[alive])
+        values, present = docs.numbers("date")
+        days.append(np.where(present, values // _DAY_US, -1)[alive])
+        ids.extend(docs.text_of("id", alive))
+    docnums = np.flatnonzero(live)
+    if not signatures:
+        signatures, days = [np.zeros((0, minhash.NUM_PERM), np.uint32)], [np.zeros(0, np.int64)]
+    signatures, days = np.concatenate(signatures), np.concatenate(days)
+    # Oldest first (undated last), then by id: which member leads a story.
+    keys = [(day if day >= 0 else 2**62, key) for day, key in zip(days.tolist(), ids,
+                                                                   strict=True)]
+    leader = group(keys, signatures, days)
+    # Stories numbered in their leaders' order, members in the same order.
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    leaders = [i for i in order if leader[i] == i]
+    number = np.full(len(keys), -1, dtype=np.int64)
+    number[leaders] = np.arange(len(leaders))
+    story_of = number[leader]
+    members = sorted(range(len(keys)), key=lambda i: (story_of[i], keys[i]))
+    story = np.full(total, -1, dtype=np.int32)
+    story[docnums] = story_of
+    ends = np.cumsum(np.bincount(story_of, minlength=len(leaders)), dtype=np.int64)
+    with ArrayFileWriter(str(folder / NAME), KIND, VERSION) as out:
+        out.meta.update(count=total, stories=len(leaders), shingle_words=minhash.SHINGLE_WORDS,
+                        num_perm=minhash.NUM_PERM, similarity=SIMILARITY, max_days=MAX_DAYS)
+        out.put("story", story, "<i4")
+        out.put("members", docnums[np.asarray(members, dtype=np.int64)], "<i4")
+        out.put("member_ends", ends, "<i8")
+    return len(leaders)
+
+
+class Stories:
+    """A generation's stories file, memory-mapped.
+
+    Raises ``indexer.arrayfile.ArrayFileError`` for a file that is not a
+    complete stories file of this version."""
+
+    def __init__(self, folder: str | Path):
+        self._file = ArrayFile(os.path.join(folder, NAME), KIND, VERSION)
+        self.count: int = self._file.meta["count"]
+        #: Story number per document (-1: deleted).
+        self.story = self._file.array("story")
+        self._members = self._file.array("members")
+        self._ends = self._file.array("member_ends")
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def members(self, story: int) -> np.ndarray:
+        """The live documents of a story, its leader first."""
+        start = int(self._ends[story - 1]) if story > 0 else 0
+        return self._members[start:int(self._ends[story])]
+
+    def size(self, story: int) -> int:
+        start = int(self._ends[story - 1]) if story > 0 else 0
+        return int(self._ends[story]) - start
+
+    def distinct(self, docnums: np.ndarray) -> int:
+        """How many stories ``docnums`` (distinct documents) belong to."""
+        if not len(docnums):
+            return 0
+        seen = np.zeros(len(self._ends), dtype=bool)
+        seen[self.story[docnums]] = True
+        return int(np.count_nonzero(seen))

@@ -1,0 +1,155 @@
+"""Stories: near-duplicate articles grouped at index time, shown once.
+
+The fixture archive (tests/conftest.py ``STORY_NEWS``) holds one agency
+story printed three times (word for word under another headline, and
+edited), another story on the same subject, the first story's text again
+a month later, and a short brief printed twice.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from arshif.cli import main
+from conftest import STORY, STORY_EDITED
+from indexer import manifest, minhash, stories
+from indexer.writer import build_index
+from search.backend import Request
+from search.engine import Engine
+from web import create_app
+
+STORY_IDS = {"spa/visit", "riyadh/visit", "madina/visit"}
+
+
+def groups(home) -> set[frozenset[str]]:
+    """The index's stories as sets of article ids."""
+    ix = manifest.open_current(home)
+    try:
+        folder = ix.storage.folder
+        with ix.searcher() as searcher:
+            ids = {docnum: fields["id"] for docnum, fields in searcher.iter_docs()}
+    finally:
+        ix.close()
+    found = stories.Stories(folder)
+    return {frozenset(ids[int(d)] for d in found.members(n)) for n in range(len(found))}
+
+
+def test_exact_and_edited_copies_are_one_story_and_others_are_not(story_index):
+    assert groups(story_index) == {
+        frozenset(STORY_IDS), frozenset({"spa/japan"}), frozenset({"spa/again"}),
+        frozenset({"riyadh/brief"}), frozenset({"madina/brief"})}
+
+
+def test_the_edited_copy_is_similar_and_the_other_story_is_not():
+    """The thresholds' margins on the fixture: the edit is well above
+    SIMILARITY, the other story on the same subject well below."""
+    from conftest import OTHER_STORY
+    edited = minhash.similarity(minhash.signature(STORY), minhash.signature(STORY_EDITED))
+    other = minhash.similarity(minhash.signature(STORY), minhash.signature(OTHER_STORY))
+    assert edited >= stories.SIMILARITY + 0.1
+    assert other < stories.SIMILARITY / 2
+
+
+def test_signatures_ignore_spelling_variants_and_skip_short_texts():
+    vocalized = STORY.replace("الخارجية", "الخارجيّة").replace("أكثر", "اكثر")
+    assert np.array_equal(minhash.signature(vocalized), minhash.signature(STORY))
+    assert minhash.is_empty(minhash.signature("خبر قصير من بضع كلمات"))
+
+
+def test_grouping_does_not_depend_on_document_order():
+    """Leaders and members come from the documents' keys, not their numbers."""
+    texts = [STORY, STORY_EDITED, STORY + " وأضاف الوزير أن الاجتماع مفتوح.", "كلمة " * 30]
+    sigs = np.stack([minhash.signature(t) for t in texts])
+    days = np.array([5, 6, 5, 5])
+    keys = [(5, "b"), (6, "c"), (5, "a"), (5, "d")]
+    first = stories.group(keys, sigs, days)
+    perm = [3, 1, 0, 2]
+    second = stories.group([keys[i] for i in perm], sigs[perm], days[perm])
+    as_keys = [keys[int(first[i])] for i in range(4)]
+    assert [as_keys[i] for i in perm] == [keys[perm[int(j)]] for j in second]
+    assert as_keys == [(5, "a"), (5, "a"), (5, "a"), (5, "d")]
+
+
+def test_dates_far_apart_are_two_stories():
+    sig = minhash.signature(STORY)
+    sigs = np.stack([sig, sig, sig])
+    leader = stories.group([(1, "a"), (1 + stories.MAX_DAYS, "b"), (2 + stories.MAX_DAYS, "c")],
+                           sigs, np.array([1, 1 + stories.MAX_DAYS, 2 + stories.MAX_DAYS]))
+    assert leader.tolist() == [0, 0, 2]
+    # An undated article joins only an undated leader.
+    leader = stories.group([(1, "a"), (2**62, "b"), (2**62, "c")], sigs, np.array([1, -1, -1]))
+    assert leader.tolist() == [0, 1, 1]
+
+
+def test_search_shows_each_story_once(story_index):
+    engine = Engine(story_index)
+    result = engine.search(Request(q="وزير الخارجية"))
+    assert (result.total, result.stories) == (7, 5)
+    assert len(result.hits) == 5 and result.pages == 1
+    shown = [hit for hit in result.hits if hit.id in STORY_IDS]
+    assert len(shown) == 1
+    story = shown[0].story
+    assert (story.id, story.articles, story.more) == ("riyadh/visit", 3, 2)
+    assert {o["id"] for o in story.others} == STORY_IDS - {shown[0].id}
+    by_id = {o["id"]: o for o in story.others}
+    if "madina/visit" in by_id:
+        assert by_id["madina/visit"] == {"id": "madina/visit", "source": "المدينة",
+                                         "date": "2023-09-27"}
+    lone = next(hit for hit in result.hits if hit.id == "spa/japan")
+    assert (lone.story.articles, lone.story.more, lone.story.others) == (1, 0, [])
+    # Every article is still ranked on its own for evaluation.
+    assert len(engine.ranked_ids("وزير الخارجية")) == 7
+
+
+def test_a_page_holds_per_page_stories(story_index):
+    engine = Engine(story_index)
+    pages = [engine.search(Request(q="وزير الخارجية", per_page=2, page=n)) for n in (1, 2, 3)]
+    assert [len(p.hits) for p in pages] == [2, 2, 1]
+    assert all(p.pages == 3 for p in pages)
+    shown = [hit.story.id for p in pages for hit in p.hits]
+    assert len(set(shown)) == 5
+    assert [hit.rank for p in pages for hit in p.hits] == [1, 2, 3, 4, 5]
+
+
+def test_the_api_carries_stories(story_index):
+    client = create_app(story_index).test_client()
+    data = client.get("/api/search", query_string={"q": "وزير الخارجية"}).get_json()
+    assert (data["total"], data["stories"], data["pages"]) == (7, 5, 1)
+    for hit in data["hits"]:
+        story = hit["story"]
+        assert set(story) == {"id", "articles", "more", "others"}
+        assert story["more"] == story["articles"] - 1 == len(story["others"])
+        for other in story["others"]:
+            assert set(other) == {"id", "source", "date"}
+    grouped = [hit for hit in data["hits"] if hit["story"]["more"]]
+    assert len(grouped) == 1 and grouped[0]["story"]["articles"] == 3
+
+
+def test_the_results_page_shows_one_entry_per_story(story_index):
+    client = create_app(story_index).test_client()
+    page = client.get("/", query_string={"q": "وزير الخارجية"}).get_data(as_text=True)
+    assert page.count('<li class="hit">') == 5
+    assert "7 مقالات في 5 قصص" in page
+    assert page.count('<details class="story">') == 1
+    assert "ومقالان آخران عن الخبر نفسه" in page
+
+
+def test_the_cli_shows_stories(story_index):
+    out = CliRunner().invoke(main, ["search", "وزير الخارجية", "--index", str(story_index)])
+    assert out.exit_code == 0
+    assert out.output.startswith("7 articles in 5 stories")
+    assert "+ 2 more: " in out.output
+    data = json.loads(CliRunner().invoke(main, ["search", "وزير الخارجية", "--json", "--index",
+                                                str(story_index)]).output)
+    assert data["stories"] == 5
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_build_in_parts_groups_as_one_process(tmp_path, story_index, jobs):
+    from conftest import write_story_news
+    build_index([write_story_news(tmp_path / "archive")], tmp_path / "index", jobs=jobs)
+    assert groups(tmp_path / "index") == groups(story_index)
