@@ -90,7 +90,6 @@ class Hit:
     date: str | None
     source: str  # the indexed value: what a source filter link carries
     source_name: str = ""  # its display name (the sources file), else the value
-    source: str
     story: Story | None = None  # None: not a search result (more like this)
 
 
