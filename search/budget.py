@@ -4,8 +4,8 @@ A query of hundreds of wildcards, fuzzy terms or very frequent words could
 hold a worker for seconds and slow every other request down.  Each request
 gets a ``Budget`` of work units; the evaluator reads the generation through
 ``Metered``, which charges every posting list it reads and every vocabulary
-entry a prefix, wildcard or range scans (before it scans them), and the
-did-you-mean step charges its look-ups.  Past the budget the request
+entry a prefix, wildcard or range scans (before it scans them), the
+did-you-mean step its look-ups, and the hits the text they highlight.  Past the budget the request
 stops with ``QueryTooCostly``: a 400 on the web and exit 2 on the command
 line, with a message that says what to change.
 
@@ -56,6 +56,9 @@ FUZZY_UNITS = 2_000_000
 #: and the expansion's first probe of every field cost this much at least,
 #: so a query of many wildcards is refused before that work, not after.
 PATTERN_UNITS = 2_500_000
+#: A character of a hit's headline or snippet text that the analyzer reads
+#: to mark the matches: about ten posting reads' work.
+HIGHLIGHT_UNITS = 10
 #: A did-you-mean candidate (search/respell.py): one look-up in each
 #: segment's term dictionary, no posting read.
 RESPELL_UNITS = 100

@@ -31,9 +31,18 @@ from indexer.dates import printed_hijri
 from indexer.schema import body_views
 from search import highlight, matching, messages, respell
 from search.backend import MAX_OTHERS, MAX_PAGE, Article, Hit, Request, Result, SearchError, Story
-from search.budget import PATTERN_UNITS, RESPELL_UNITS, Budget, Metered, QueryTooCostly, ServerBusy
+from search.budget import (
+    HIGHLIGHT_UNITS,
+    PATTERN_UNITS,
+    RESPELL_UNITS,
+    Budget,
+    Metered,
+    QueryTooCostly,
+    ServerBusy,
+)
 from search.facets import count_facets
 from search.generation import Generation
+from search.highlight import CHARLIMIT
 from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse, positive_terms
 from search.settings import SearchSettings
 from search.sources import SourceNames
@@ -314,8 +323,11 @@ class _View:
         return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
 
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
-        return make_hit(self.searcher.stored_fields(docnum), score, rank, terms, with_highlight,
-                        self.analyzer, self.live.sources)
+        doc = self.searcher.stored_fields(docnum)
+        if with_highlight:  # the analyzer runs over what is highlighted: charged by length
+            self.gen.charge(HIGHLIGHT_UNITS * (len(doc.get("headline", ""))
+                                               + min(len(doc.get("body", "")), CHARLIMIT)))
+        return make_hit(doc, score, rank, terms, with_highlight, self.analyzer, self.live.sources)
 
     def stories(self, docnums: list[int]) -> list[Story]:
         """The story of each of ``docnums``: its first article and the others

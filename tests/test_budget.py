@@ -240,3 +240,25 @@ def test_the_article_page_goes_without_similar_articles_when_busy(news_index, mo
     finally:
         budget.GATE.leave()
     assert page.status_code == 200
+
+
+def test_highlighting_is_charged(news_index, monkeypatch):
+    """Marking the matches reads each hit's headline and body text, charged
+    by its length: the same request is refused only when it highlights."""
+    engine = Engine(news_index)
+    spent = []
+    real = Budget.spend
+    monkeypatch.setattr(Budget, "spend", lambda self, units: spent.append(units) or
+                        real(self, units))
+    engine.search(Request(q="النفط", highlight=False))
+    plain = sum(spent)
+    spent.clear()
+    result = engine.search(Request(q="النفط"))
+    shown = sum(len(h.headline) + len(h.snippet_html) for h in result.hits)
+    assert sum(spent) - plain >= budget.HIGHLIGHT_UNITS * shown // 2
+    import search.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "HIGHLIGHT_UNITS", budget.QUERY_UNITS)
+    engine.search(Request(q="النفط", highlight=False))
+    with pytest.raises(QueryTooCostly):
+        engine.search(Request(q="النفط"))

@@ -99,7 +99,7 @@ def test_the_lookups_are_charged(engine, monkeypatch):
     # Each slip of three letters or more is its own stem here.
     assert charged == [len({w for w in respell.slips("ريض") if len(w) >= respell.MIN_STEM})]
     monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS)  # past it: no suggestion
-    result = engine.search(Request(q="الريض"))
+    result = engine.search(Request(q="الريض", highlight=False))
     assert result.total == 1 and result.suggestion is None
 
 
