@@ -71,7 +71,8 @@ class Story:
     id: str  # the story's first article (the oldest; its id for ties)
     articles: int  # the story's articles in the index, the hit's included
     more: int  # the story's other articles: ``articles - 1``
-    #: The first MAX_OTHERS of them, oldest first: {"id", "source", "date"}.
+    #: The first MAX_OTHERS of them, oldest first: {"id", "source",
+    #: "source_name" (its display name), "date"}.
     others: list[dict] = field(default_factory=list)
 
 

@@ -171,8 +171,9 @@ class _Counted:
 def story_line(story) -> str:
     """The other articles of a hit's story, one line: '+ 2 more: id (source,
     date), ...'."""
-    listed = ", ".join(f"{o['id']} ({' '.join(x for x in (o['source'], o['date']) if x)})"
-                       for o in story.others)
+    listed = ", ".join(
+        f"{o['id']} ({' '.join(x for x in (o['source_name'] or o['source'], o['date']) if x)})"
+        for o in story.others)
     rest = story.more - len(story.others)
     return f"+ {story.more} more: {listed}" + (f", and {rest} more" if rest else "")
 

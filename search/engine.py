@@ -349,6 +349,7 @@ class _View:
             first = next(ids)
             out.append(Story(id=first, articles=len(group), more=len(group) - 1, others=[
                 {"id": next(ids), "source": sources[codes[d]],
+                 "source_name": self.live.sources.name(sources[codes[d]]),
                  "date": _day(int(values[d])) if present[d] else None}
                 for d in listed.tolist()]))
         return out

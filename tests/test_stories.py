@@ -98,7 +98,7 @@ def test_search_shows_each_story_once(story_index):
     by_id = {o["id"]: o for o in story.others}
     if "madina/visit" in by_id:
         assert by_id["madina/visit"] == {"id": "madina/visit", "source": "المدينة",
-                                         "date": "2023-09-27"}
+                                         "source_name": "المدينة", "date": "2023-09-27"}
     lone = next(hit for hit in result.hits if hit.id == "spa/japan")
     assert (lone.story.articles, lone.story.more, lone.story.others) == (1, 0, [])
     # Every article is still ranked on its own for evaluation.
@@ -124,7 +124,7 @@ def test_the_api_carries_stories(story_index):
         assert set(story) == {"id", "articles", "more", "others"}
         assert story["more"] == story["articles"] - 1 == len(story["others"])
         for other in story["others"]:
-            assert set(other) == {"id", "source", "date"}
+            assert set(other) == {"id", "source", "source_name", "date"}
     grouped = [hit for hit in data["hits"] if hit["story"]["more"]]
     assert len(grouped) == 1 and grouped[0]["story"]["articles"] == 3
 
