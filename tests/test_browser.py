@@ -154,6 +154,32 @@ def test_phone_layout(browser, server_url, tmp_path):
     context.close()
 
 
+@pytest.mark.parametrize("width", [390, 1366])
+def test_facets_are_near_the_top_on_a_phone(browser, server_url, width):
+    """On a phone the side column would come after all the results: the
+    facets are folded above them instead; on a desktop they stay beside."""
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    page.goto(f"{server_url}/?q={ECONOMY}")
+    page.wait_for_selector("ol.hits")
+    folded, aside = page.locator("details.facets-phone"), page.locator("aside.facets")
+    first_hit = page.locator("ol.hits > li").first.bounding_box()
+    if width == 390:
+        assert folded.is_visible() and not aside.is_visible()
+        assert folded.bounding_box()["y"] < first_hit["y"]
+        source = folded.locator("section a").first
+        assert not source.is_visible()
+        folded.locator("summary").click()
+        assert source.is_visible()
+        source.click()
+        page.wait_for_selector("ol.hits")
+        assert "source" in params(page.url)
+    else:
+        assert aside.is_visible() and not folded.is_visible()
+        assert aside.bounding_box()["y"] < first_hit["y"] + first_hit["height"]
+    context.close()
+
+
 def test_bad_request_page_in_browser(page, server_url):
     response = page.goto(f"{server_url}/?q={ECONOMY}&page=0")
     assert response.status == 400
