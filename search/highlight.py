@@ -21,8 +21,11 @@ from heapq import nlargest
 from whoosh import highlight
 from whoosh.analysis import Token
 
-SNIPPET_CHARS = 240
-SURROUND_CHARS = 70
+#: A snippet is at most two fragments of about SNIPPET_CHARS characters of
+#: matches with SURROUND_CHARS of context each side: about three lines on a
+#: desktop, so a screen holds four or five results rather than two.
+SNIPPET_CHARS = 160
+SURROUND_CHARS = 50
 #: Snippets look for matches in the first CHARLIMIT characters of a body
 #: (Whoosh's default limit too): bounds the work per hit on huge articles.
 CHARLIMIT = 2**15
@@ -53,7 +56,7 @@ def lead(text: str, chars: int = SNIPPET_CHARS) -> str:
     return html.escape(text[: cut if cut > 0 else chars], quote=False) + " …"
 
 
-def highlight_text(text: str, terms, analyzer, whole: bool = False, top: int = 3) -> str:
+def highlight_text(text: str, terms, analyzer, whole: bool = False, top: int = 2) -> str:
     """Highlight ``terms`` (analyzed forms, e.g. stems) in ``text``.
 
     ``whole`` returns all of the text (the article page); otherwise up to

@@ -45,7 +45,7 @@ def _fragments(out: str) -> list[str]:
 def test_snippet_fragments_are_whole_words_and_never_overlap():
     filler = " ".join(["كلمة"] * 60)
     text = f"بداية {filler} الاقتصاد {filler} النفط والاقتصاد {filler} اقتصادي نهاية"
-    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER)
+    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER, top=3)
     frags = [html.unescape(re.sub("</?mark>", "", f)) for f in _fragments(out)]
     assert len(frags) == 3
     position = 0
@@ -58,6 +58,15 @@ def test_snippet_fragments_are_whole_words_and_never_overlap():
         assert len(frag) <= SNIPPET_CHARS + 2 * SURROUND_CHARS
         position = end
     assert out.count("<mark>") == 4
+
+
+def test_a_snippet_is_two_fragments_at_most():
+    """Short, dense snippets: a page of results is not two per screen."""
+    filler = " ".join(["كلمة"] * 60)
+    text = f"بداية {filler} الاقتصاد {filler} النفط والاقتصاد {filler} اقتصادي نهاية"
+    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER)
+    assert len(_fragments(out)) == 2
+    assert len(re.sub("<[^>]+>", "", out)) <= 2 * (SNIPPET_CHARS + 2 * SURROUND_CHARS) + 3
 
 
 def test_best_fragment_has_the_most_distinct_terms():
