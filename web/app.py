@@ -14,7 +14,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
 from search.backend import Backend, open_backend
-from web import api, downloads, errors, feed, formatting, opensearch, pages
+from web import address_bar, api, downloads, errors, feed, formatting, pages
 from web.context import EXTENSION
 
 #: No inline script or style anywhere: all CSS comes from /static.
@@ -63,7 +63,7 @@ def create_app(home: Path | str | None = None, backend: Backend | None = None) -
     app.register_blueprint(api.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(feed.bp)
-    app.register_blueprint(opensearch.bp)
+    app.register_blueprint(address_bar.bp)
     errors.register(app)
     app.after_request(_security_headers)
     return app
