@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run index serve test quick bench bench-scale quality opensearch clean
+.PHONY: install run index serve test quick bench bench-scale bench-opensearch quality opensearch clean
 
 $(BIN)/arshif: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: install
 ## at 1M): docs/scale.md.  E.g. make bench-scale SCALE_ARGS="--sizes 58k,234k".
 bench-scale: install
 	nice -n 10 $(BIN)/python bench/scale.py $(SCALE_ARGS)
+
+## The embedded index beside one local OpenSearch node at 58k articles (needs Java 17+;
+## about 7 minutes): docs/scale-out.md.  E.g. make bench-opensearch OSBENCH_ARGS="--heap 4g".
+bench-opensearch: install opensearch
+	nice -n 10 $(BIN)/python bench/opensearch_bench.py $(OSBENCH_ARGS)
 
 ## The OpenSearch distribution the cluster backend's tests run (.cache/opensearch/).
 opensearch:

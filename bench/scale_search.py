@@ -69,13 +69,13 @@ class Arshif:
     def ranked(self, q: dict) -> int:
         """The ids of the top 100 by the search box's ranking (filters and
         sort included), as Lucene's side reads its top 100's ids."""
-        return len(self.engine.ranked_ids(self._request(q), 100))
+        return len(self.engine.ranked_ids(self.request(q), 100))
 
     def searchbox(self, q: dict) -> int:
         """What the search page does: top 10, highlighted snippets, facets."""
-        return self.engine.search(self._request(q, per_page=10)).total
+        return self.engine.search(self.request(q, per_page=10)).total
 
-    def _request(self, q: dict, **kw):
+    def request(self, q: dict, **kw):
         return self.Request(q=q["q"], sort=q["sort"], date_from=_day(q["date_from"]),
                             date_to=_day(q["date_to"]),
                             sources=(q["source"],) if q["source"] else (), **kw)

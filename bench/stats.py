@@ -41,7 +41,7 @@ def _children_map() -> dict[int, list[int]]:
     return kids
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     kids = _children_map()
     out, todo = [], [pid]
     while todo:
@@ -51,7 +51,7 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _rss_pss_kb(pid: int) -> tuple[int, int]:
+def rss_pss_kb(pid: int) -> tuple[int, int]:
     rss = pss = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup") as fh:
@@ -85,10 +85,10 @@ class TreeSampler(threading.Thread):
 
     def run(self):
         while not self._halt.is_set():
-            pids = _tree(self.pid)
+            pids = process_tree(self.pid)
             rss = pss = 0
             for p in pids:
-                r, s = _rss_pss_kb(p)
+                r, s = rss_pss_kb(p)
                 rss += r
                 pss += s
             self.peak_rss_kb = max(self.peak_rss_kb, rss)

@@ -30,14 +30,18 @@ START_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 60
 HEAP = "512m"
 
-#: The distribution's jvm.options without its GC log and heap dump, which it
-#: writes relative to the working folder; a small heap for a test node.
-JVM_OPTIONS = f"""\
--Xms{HEAP}
--Xmx{HEAP}
+
+def jvm_options(heap: str = HEAP, quick_start: bool = True) -> str:
+    """The distribution's jvm.options without its GC log and heap dump, which
+    it writes relative to the working folder.  A test node has a small heap
+    and only the quick compiler (``quick_start``: it starts sooner; its
+    steady-state speed does not matter); a benchmark's node gives both up."""
+    quick = "-XX:TieredStopAtLevel=1\n" if quick_start else ""
+    return f"""\
+-Xms{heap}
+-Xmx{heap}
 -XX:+UseG1GC
--XX:TieredStopAtLevel=1
--Djava.io.tmpdir=${{OPENSEARCH_TMPDIR}}
+{quick}-Djava.io.tmpdir=${{OPENSEARCH_TMPDIR}}
 18-:-Djava.security.manager=allow
 20-:--add-modules=jdk.incubator.vector
 -Djava.util.concurrent.ForkJoinPool.common.threadFactory=org.opensearch.secure_sm.SecuredForkJoinWorkerThreadFactory
@@ -62,10 +66,16 @@ def free_port() -> int:
 
 
 class Node:
-    """A single-node cluster; ``start()`` returns when it answers."""
+    """A single-node cluster; ``start()`` returns when it answers.
 
-    def __init__(self, distribution: Path = DISTRIBUTION):
+    ``heap`` (``-Xms``/``-Xmx``), ``processors`` (``node.processors``: the
+    sizes of its thread pools) and ``quick_start`` (jvm_options) default to
+    a test node's; bench/opensearch_bench.py starts a larger one."""
+
+    def __init__(self, distribution: Path = DISTRIBUTION, heap: str = HEAP,
+                 processors: int = 1, quick_start: bool = True):
         self.distribution = distribution
+        self.heap, self.processors, self.quick_start = heap, processors, quick_start
         self.folder: Path | None = None
         self.process: subprocess.Popen | None = None
         self.port = 0
@@ -84,7 +94,7 @@ class Node:
         self.folder = Path(tempfile.mkdtemp(prefix="arshif-opensearch-"))
         config = self.folder / "config"
         shutil.copytree(self.distribution / "config", config)
-        (config / "jvm.options").write_text(JVM_OPTIONS)
+        (config / "jvm.options").write_text(jvm_options(self.heap, self.quick_start))
         for sub in ("data", "logs", "tmp"):
             (self.folder / sub).mkdir()
         env.update(OPENSEARCH_PATH_CONF=str(config), OPENSEARCH_TMPDIR=str(self.folder / "tmp"))
@@ -96,7 +106,7 @@ class Node:
                    f"-Epath.data={self.folder / 'data'}", f"-Epath.logs={self.folder / 'logs'}",
                    # A full disk elsewhere on the machine must not block the test index.
                    "-Ecluster.routing.allocation.disk.threshold_enabled=false",
-                   "-Enode.processors=1"]
+                   f"-Enode.processors={self.processors}"]
         if os.geteuid() == 0:
             # OpenSearch will not run as root: the node's folder becomes nobody's,
             # with a copy of the distribution if nobody cannot read it where it is
