@@ -348,6 +348,102 @@ def test_refused_articles_are_reported_with_the_clusters_reason(opensearch_node,
     assert client.count(index="refusing")["count"] == summary.indexed
 
 
+def _busy_once(client, unavailable: set):
+    """The real client, but the bulk items of ``unavailable`` article ids come
+    back as a shard without its node (503) the first time they are sent."""
+    sent: list[int] = []
+
+    class BusyOnce:
+        indices = client.indices
+        count = client.count
+
+        def bulk(self, body):
+            body = list(body)
+            sent.append(len(body) // 2)
+            taken = [part for i in range(0, len(body), 2)
+                     if body[i]["index"]["_id"] not in unavailable for part in body[i:i + 2]]
+            answer = client.bulk(body=taken) if taken else {"errors": False, "items": []}
+            items = iter(answer["items"])
+            out = []
+            for i in range(0, len(body), 2):
+                _id = body[i]["index"]["_id"]
+                if _id in unavailable:
+                    unavailable.discard(_id)
+                    out.append({"index": {"_id": _id, "status": 503, "error": {
+                        "type": "unavailable_shards_exception", "reason": "node left"}}})
+                else:
+                    out.append(next(items))
+            return {"errors": len(out) != len(answer["items"]) or answer["errors"],
+                    "items": out}
+
+    return BusyOnce(), sent
+
+
+def test_items_the_cluster_could_not_take_are_sent_again(opensearch_node, tmp_path,
+                                                          monkeypatch):
+    """A 503 item (a node left) is the cluster's failure, not the article's:
+    it is sent again, and nothing is reported or lost."""
+    import search.cluster.build as build_module
+    from conftest import write_news
+
+    monkeypatch.setattr(build_module, "BACKOFF_S", 0)
+    config = _config(opensearch_node, "busy")
+    archive = write_news(tmp_path / "archive")
+    client = config.client()
+    first = sorted(build_cluster_index([archive], config).report, key=str)
+    busy, sent = _busy_once(client, {"gulf/oil", "jazeera/cup"})
+    summary = build_cluster_index([archive], config, client=busy, batch=5)
+    assert sorted(summary.report, key=str) == first
+    assert client.count(index="busy")["count"] == summary.indexed
+    assert sum(sent) == summary.indexed + 2  # the two items, sent again
+
+
+def test_items_that_keep_failing_stop_the_build_unpublished(opensearch_node, tmp_path,
+                                                            monkeypatch):
+    import search.cluster.build as build_module
+    from conftest import write_news
+
+    monkeypatch.setattr(build_module, "BACKOFF_S", 0)
+    config = _config(opensearch_node, "failing")
+    archive = write_news(tmp_path / "archive")
+    live = build_cluster_index([archive], config).generation
+    client = config.client()
+
+    class Always(set):
+        def discard(self, item):  # never taken: every attempt fails
+            pass
+
+    busy, _ = _busy_once(client, Always({"gulf/oil"}))
+    with pytest.raises(ClusterError, match="did not take 1 articles"):
+        build_cluster_index([archive], config, client=busy, batch=5)
+    assert sorted(client.indices.get_alias(name="failing")) == [live]
+    assert sorted(client.indices.get(index="failing-*")) == [live]
+
+
+def test_an_index_short_of_the_counted_articles_is_not_published(opensearch_node, tmp_path):
+    """The last check before the alias moves: the new index holds every
+    article the build counted (whatever went missing on the way)."""
+    from conftest import write_news
+
+    config = _config(opensearch_node, "short")
+    archive = write_news(tmp_path / "archive")
+    live = build_cluster_index([archive], config).generation
+    client = config.client()
+
+    class Short:
+        indices = client.indices
+
+        def bulk(self, body):
+            return client.bulk(body=list(body)[2:])  # the first article silently lost
+
+        def count(self, index):
+            return client.count(index=index)
+
+    with pytest.raises(ClusterError, match="nothing published"):
+        build_cluster_index([archive], config, client=Short(), batch=5)
+    assert sorted(client.indices.get_alias(name="short")) == [live]
+
+
 def test_an_unreachable_cluster_is_a_clear_error():
     backend = ClusterBackend(ClusterConfig(url="http://127.0.0.1:9", alias="x"))
     with pytest.raises(ClusterError, match=r"cannot reach OpenSearch at http://127\.0\.0\.1:9"):

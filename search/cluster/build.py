@@ -7,8 +7,12 @@ search/cluster/mapping.py's documents over indexer/schema.py's); only the
 writer differs: documents go to the bulk API in batches.  A build that
 fails or is interrupted deletes its new index, and the alias stays where it
 was: searches never see a half-built index.  An article the cluster refuses
-(a bulk item error) is reported with the cluster's reason, like any other
-rejected record, and not counted as indexed.
+(a bulk item error of the article's own: a 4xx) is reported with the
+cluster's reason, like any other rejected record, and not counted as
+indexed.  An item the cluster could not take for its own reasons (a busy
+queue, a shard without its node: 429 or 5xx) is sent again, and a build
+whose items still fail stops without publishing; before the alias moves, the
+new index must hold every article the build counted.
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ from search.settings import SearchSettings
 #: Documents per bulk request (a few MB of Arabic news).
 BATCH_DOCS = 500
 REJECTED = "rejected by OpenSearch"
+#: A bulk item failed for the cluster's reasons, not the article's: sent
+#: again up to RETRIES times, BACKOFF_S (doubling) apart.
+TRANSIENT = frozenset({429}) | frozenset(range(500, 600))
+RETRIES = 5
+BACKOFF_S = 0.5
 #: OpenSearch's limit on a document id, in bytes.
 MAX_ID_BYTES = 512
 
@@ -75,15 +84,29 @@ class BulkWriter:
             self.flush()
 
     def flush(self) -> None:
-        if not self.pending:
-            return
-        body = [part for pair in self.pending for part in pair]
-        answer = self.client.bulk(body=body)
-        if answer.get("errors"):
-            for item in answer["items"]:
+        pending, delay = self.pending, BACKOFF_S
+        for attempt in range(RETRIES + 1):
+            if not pending:
+                break
+            if attempt:
+                time.sleep(delay)
+                delay *= 2
+            answer = self.client.bulk(body=[part for pair in pending for part in pair])
+            again = []
+            for pair, item in zip(pending, answer["items"] if answer.get("errors") else (),
+                                  strict=False):
                 outcome = next(iter(item.values()))
-                if "error" in outcome:
+                if "error" not in outcome:
+                    continue
+                if outcome.get("status") in TRANSIENT:
+                    again.append(pair)
+                else:
                     self._refused(outcome["_id"], outcome["error"])
+            pending = again
+        if pending:
+            raise ClusterError(f"OpenSearch did not take {len(pending)} articles after "
+                               f"{RETRIES} retries (the cluster is busy or a node is "
+                               "missing): nothing published")
         self.pending, self.articles = [], {}
 
     def _refused(self, _id: str, error) -> None:
@@ -159,8 +182,12 @@ def build_cluster_index(
         client.indices.put_settings(index=name, body={"index": {
             "refresh_interval": None, "number_of_replicas": config.replicas}})
         client.indices.refresh(index=name)
-        if not client.count(index=name)["count"]:
+        held = client.count(index=name)["count"]
+        if not held:
             raise _nothing(summary, given)
+        if held != summary.indexed:
+            raise ClusterError(f"the new index holds {held} articles, the build counted "
+                               f"{summary.indexed}: nothing published")
         actions = [{"remove": {"index": old, "alias": config.alias}} for old in previous]
         actions.append({"add": {"index": name, "alias": config.alias}})
         store.checkpoint("publish")
