@@ -27,7 +27,10 @@ serve: install
 	$(BIN)/arshif serve --index data/index --host $(HOST) --port $(PORT)
 
 ## The linter, then the whole test suite, slow and browser tests included (what CI runs).
+## The OpenSearch distribution is fetched first; without it (no network, no curl) its
+## tests skip with the reason, as the browser tests do without Chromium.
 test: install
+	scripts/fetch_opensearch.sh || echo "arshif: OpenSearch not fetched: its tests will skip"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
