@@ -25,15 +25,20 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 
 
-@pytest.fixture(scope="module")
-def server_url(news_index):
-    """The app under waitress on a free loopback port, in a background thread."""
-    server = make_server(create_app(news_index), "127.0.0.1", 0, threads=4)
+def serving(index):
+    """The app over ``index`` under waitress on a free loopback port, in a
+    background thread: yields its address (for a module's fixture)."""
+    server = make_server(create_app(index), "127.0.0.1", 0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
     thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server_url(news_index):
+    yield from serving(news_index)
 
 
 @pytest.fixture(scope="module")
