@@ -48,7 +48,7 @@ import scale_queries as Q  # noqa: E402
 import scale_report as R  # noqa: E402
 import synth  # noqa: E402
 from scale import MAP, SEED, arshif_cli, dir_size, log, measure, parse_size, size_label  # noqa: E402
-from scale_search import Arshif  # noqa: E402
+from scale_search import Arshif, timed  # noqa: E402
 from stats import process_tree, rss_pss_kb  # noqa: E402
 
 #: The runners, in the order of the first turn.
@@ -148,17 +148,6 @@ def _build_figures(summary: dict, m: dict, size_bytes: int) -> dict:
 
 # -- searching ------------------------------------------------------------------------
 
-def _timed(fn, queries: list[dict], lo: int, hi: int) -> dict:
-    out: dict = {"ms": [], "cpu_ms": [], "hits": []}
-    for q in queries[lo:hi]:
-        t0, c0 = time.perf_counter(), time.process_time()
-        hits = fn(q)
-        out["ms"].append(round((time.perf_counter() - t0) * 1000, 3))
-        out["cpu_ms"].append(round((time.process_time() - c0) * 1000, 3))
-        out["hits"].append(hits)
-    return out
-
-
 def run_passes(queries: list[dict], calls: dict, repeats: int, block: int) -> dict:
     """Untimed passes (WARM_PASSES), then ``repeats`` timed passes in blocks,
     the runners in rotating order; per runner the kind, times and hits."""
@@ -166,13 +155,13 @@ def run_passes(queries: list[dict], calls: dict, repeats: int, block: int) -> di
     for name in RUNNERS:
         for _ in range(WARM_PASSES[name]):
             for lo, hi in blocks:
-                _timed(calls[name], queries, lo, hi)
+                timed(calls[name], queries, lo, hi)
     out = {name: {"kind": [], "ms": [], "cpu_ms": [], "hits": []} for name in RUNNERS}
     for rep in range(repeats):
         for b, (lo, hi) in enumerate(blocks):
             turn = (b + rep) % len(RUNNERS)
             for name in RUNNERS[turn:] + RUNNERS[:turn]:
-                got = _timed(calls[name], queries, lo, hi)
+                got = timed(calls[name], queries, lo, hi)
                 rec = out[name]
                 rec["kind"] += [q["kind"] for q in queries[lo:hi]]
                 for key in ("ms", "cpu_ms", "hits"):

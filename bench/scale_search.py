@@ -102,7 +102,7 @@ class Lucene:
         self.proc.wait(30)
 
 
-def _timed(fn, queries: list[dict], lo: int, hi: int) -> dict:
+def timed(fn, queries: list[dict], lo: int, hi: int) -> dict:
     """Wall and process-CPU time of ``fn`` per query, in ms, and its hit counts."""
     out: dict = {"ms": [], "cpu_ms": [], "hits": []}
     for q in queries[lo:hi]:
@@ -119,8 +119,8 @@ def run_passes(queries: list[dict], arshif: Arshif, lucene: Lucene, repeats: int
     """Untimed passes (WARM_PASSES), then ``repeats`` timed passes in blocks;
     returns per runner the kind, times and hits of every query run."""
     calls = {"lucene": lucene.run,
-             "ranked": lambda lo, hi: _timed(arshif.ranked, queries, lo, hi),
-             "searchbox": lambda lo, hi: _timed(arshif.searchbox, queries, lo, hi)}
+             "ranked": lambda lo, hi: timed(arshif.ranked, queries, lo, hi),
+             "searchbox": lambda lo, hi: timed(arshif.searchbox, queries, lo, hi)}
     blocks = [(lo, min(lo + block, len(queries))) for lo in range(0, len(queries), block)]
     for name in RUNNERS:
         for _ in range(WARM_PASSES[name]):
