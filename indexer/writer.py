@@ -42,6 +42,16 @@ class Builder:
         self.settings = settings
         self.recorder = recorder
 
+    def add_items(self, items, reading: Reading, on_file=None) -> None:
+        """Read each input item and add what it gave, in order; ``on_file``
+        hears of each file once it is in (the progress line)."""
+        for item in items:
+            result = read_item(item, reading)
+            self.add_file(result)
+            store.checkpoint("file")
+            if on_file:
+                on_file(result, self.summary)
+
     def add_file(self, result: FileResult) -> None:
         facts = FileFacts.of(result)
         fresh = count_file(self.summary, facts, self.seen_keys)
@@ -223,12 +233,7 @@ def _build_in_one_process(ix, items, reading: Reading, settings: IndexSettings,
     writer = SegmentSeries(ix)
     builder = Builder(writer, summary, settings, recorder)
     try:
-        for item in items:
-            result = read_item(item, reading)
-            builder.add_file(result)
-            store.checkpoint("file")
-            if on_file:
-                on_file(result, summary)
+        builder.add_items(items, reading, on_file)
     except BaseException:
         writer.cancel()
         raise

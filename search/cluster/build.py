@@ -36,7 +36,6 @@ from indexer.writer import (
     Reading,
     checked_sources,
     input_items,
-    read_item,
 )
 from search.cluster.connection import ClusterConfig, ClusterError, describe
 from search.cluster.mapping import DocumentMaker, index_body
@@ -169,13 +168,7 @@ def build_cluster_index(
         if on_start:
             on_start(len(items))
         bulk = BulkWriter(client, name, DocumentMaker(settings), summary, batch)
-        builder = Builder(bulk, summary, settings)
-        for item in items:
-            result = read_item(item, reading)
-            builder.add_file(result)
-            store.checkpoint("file")
-            if on_file:
-                on_file(result, summary)
+        Builder(bulk, summary, settings).add_items(items, reading, on_file)
         bulk.flush()
         store.checkpoint("commit")
         # Replicas are made once, from the finished index, not document by document.
