@@ -11,7 +11,7 @@ Whoosh 3's writer extended through the codec), so documents added, merged
 or rewritten by ``--update`` get theirs the same way; Whoosh's own columns
 (field lengths, sortable columns) are still written, for Whoosh's own
 reader.  The same writer stores the documents' stored fields in the
-segment's block file (indexer/stored.py) instead of Whoosh's column of
+segment's .stored file (indexer/stored.py) instead of Whoosh's column of
 separately compressed documents.  Named like the segment's files
 (``MAIN_<id>.docs``), so Whoosh deletes it with its segment.
 
@@ -42,7 +42,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer import minhash
 from indexer.arrayfile import ArrayFile, ArrayFileWriter
-from indexer.stored import StoredBlocksWriter, stored_path
+from indexer.stored import StoredFieldsWriter, stored_path
 
 EXTENSION = ".docs"
 KIND = "doc values"
@@ -55,7 +55,7 @@ BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.floa
 class DocValuesWriter(W3PerDocWriter):
     """Whoosh 3's per-document writer that also keeps the values above and
     writes them as the segment's doc values file when it closes, and
-    stores the documents' stored fields in blocks (indexer/stored.py)."""
+    stores the documents' stored fields in the segment's .stored file (indexer/stored.py)."""
 
     def __init__(self, codec, storage, segment):
         super().__init__(codec, storage, segment)
@@ -66,7 +66,7 @@ class DocValuesWriter(W3PerDocWriter):
         self.texts: dict[str, list] = {}
         #: Story signatures, one per document (indexer/minhash.py).
         self.signatures: list[np.ndarray] = []
-        self.stored = StoredBlocksWriter(stored_path(storage.folder, segment))
+        self.stored = StoredFieldsWriter(stored_path(storage.folder, segment))
         self._fields: dict | None = None  # the open document's stored values
 
     def start_doc(self, docnum):
@@ -90,7 +90,7 @@ class DocValuesWriter(W3PerDocWriter):
             del values[self.count:]
 
     def add_field(self, fieldname, fieldobj, value, length):
-        # The value goes to the block file; Whoosh is given none, so it adds
+        # The value goes to the .stored file; Whoosh is given none, so it adds
         # nothing to its own stored fields column.
         if value is not None:
             self._fields[fieldname] = value

@@ -1,10 +1,18 @@
-"""A segment's stored fields, compressed in blocks of consecutive documents.
+"""A segment's stored fields: each document compressed alone, with a
+dictionary trained on the segment's own documents.
 
 Why: Whoosh 3 pickles each document's stored fields and compresses them
 alone, so what articles share (field names, sources, paths, the words and
-phrases of the news) is compressed again in every document; the stored
-fields were the largest part of the index.  Compressed together, a block of
-documents holds what they share once, as Lucene's stored fields do.
+phrases of the news) is compressed again in every document.  Compressing
+documents together in blocks shares it, but then reading one hit means
+decompressing its block's documents before it, and the search box reads ten
+hits from ten blocks.  A zstandard dictionary trained on the segment's first
+documents (as Lucene's stored fields use a preset dictionary) holds what they
+share once; each document is then compressed alone against it, so a hit is
+read by decompressing that document only, and the file is smaller than with
+blocks.  zstandard (the ``zstandard`` package) because zlib's preset
+dictionary is an unanalysed window of text, not one trained on the
+documents, and zstd decompresses several times faster.
 
 It is written by the codec's per-document writer (``DocValuesWriter``,
 indexer/docvalues.py), so documents added, merged or rewritten by
@@ -16,22 +24,12 @@ deletes it with its segment.
 
 An array file (indexer/arrayfile.py) holding:
 
-- ``blocks``: the compressed blocks one after the other; each is a zlib
-  stream of its documents' stored dicts, each pickled alone, one after the
-  other;
-- ``block_ends`` (uint64): where each block ends in ``blocks``;
-- ``block_first`` (uint64): each block's first document;
-- ``block_crc`` (uint32): each compressed block's CRC-32, checked before it
-  is decompressed: a damaged block is reported as a damaged index, never
-  read as other documents;
-- ``doc_ends`` (uint32): where each document's pickle ends in its block's
-  decompressed bytes.
-
-A block is closed as soon as its pickles reach BLOCK_BYTES.  Documents are
-pickled alone, not as one list, so that a hit is read by decompressing its
-block only up to its end and unpickling it alone: a search page reads about
-ten hits from ten blocks.  zlib (stdlib) rather than zstandard or lz4: no
-new dependency.
+- ``dictionary``: the zstd dictionary (empty: none, for a segment of fewer
+  than MIN_TRAIN_DOCS documents, whose documents are compressed plainly);
+- ``docs``: each document's stored dict, pickled and compressed alone as a
+  zstd frame with its content checksum: a damaged document is reported as
+  a damaged index, never read as another document;
+- ``doc_ends`` (uint64): where each document's frame ends in ``docs``.
 """
 
 from __future__ import annotations
@@ -39,10 +37,10 @@ from __future__ import annotations
 import os
 import pickle
 import threading
-import zlib
 from array import array
 
 import numpy as np
+import zstandard
 from whoosh.codec.whoosh3 import W3PerDocReader
 
 from indexer.arrayfile import ArrayFile, ArrayFileError, ArrayFileWriter
@@ -50,141 +48,127 @@ from indexer.store import IndexDamaged
 
 EXTENSION = ".stored"
 KIND = "stored fields"
-VERSION = 1
+VERSION = 2
 
-#: Pickled bytes a block holds before it is closed.  Larger blocks compress
-#: better but make reading one hit slower; the trade-off is measured in
-#: docs/performance.md.
-BLOCK_BYTES = 32_768
-#: zlib's level: the highest one that costs a build no more than Whoosh's
-#: per-document compression did (docs/performance.md).
-LEVEL = 4
-#: Blocks a reader keeps decompressed: consecutive hits and whole-segment
-#: reads (merges, ``all_stored_fields``) read a block's documents in turn.
-CACHED_BLOCKS = 2
+#: zstd's level; the dictionary's size, and the documents it is trained
+#: on (the segment's first ones, held until then); segments of fewer than
+#: MIN_TRAIN_DOCS documents (an update's few articles) get no dictionary.
+#: The trade-offs are measured in docs/performance.md.
+LEVEL = 3
+DICT_BYTES = 65_536
+TRAIN_DOCS = 1_000
+MIN_TRAIN_DOCS = 50
+#: zstd's COVER training parameters (segment and d-mer sizes), given so
+#: that training is one pass, not a search over them.
+TRAIN_K, TRAIN_D = 256, 8
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
 
-class StoredBlocksWriter:
-    """Collects documents' stored dicts in order and writes them in blocks
-    as they fill; ``close`` writes the file's index and footer."""
+class StoredFieldsWriter:
+    """Collects documents' stored dicts in order: the first TRAIN_DOCS are
+    held until the dictionary is trained on them, the rest compressed as they
+    come; ``close`` writes the file's index and footer."""
 
     def __init__(self, path: str):
         self.path = path
         self.count = 0
         self._out = ArrayFileWriter(path, KIND, VERSION).__enter__()
-        self._pickles: list[bytes] = []
-        self._raw = 0  # bytes in _pickles
-        self._first = 0
+        self._held: list[bytes] | None = []  # None once the dictionary is made
+        self._compressor: zstandard.ZstdCompressor | None = None
+        self._dictionary = b""
         self._size = 0
-        self._ends: list[int] = []
-        self._firsts: list[int] = []
-        self._crcs: list[int] = []
-        self._doc_ends = array("I")
+        self._ends = array("Q")
 
     def add(self, fields: dict) -> None:
         """Store the next document's fields (``{}`` for a document without any)."""
         data = pickle.dumps(fields, _PICKLE)
-        self._pickles.append(data)
-        self._raw += len(data)
-        self._doc_ends.append(self._raw)
         self.count += 1
-        if self._raw >= BLOCK_BYTES:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pickles:
+        if self._held is None:
+            self._write(data)
             return
-        data = zlib.compress(b"".join(self._pickles), LEVEL)
-        self._out.extend("blocks", data)
-        self._size += len(data)
+        self._held.append(data)
+        if len(self._held) >= TRAIN_DOCS:
+            self._start()
+
+    def _start(self) -> None:
+        """Train the dictionary on the held documents, then write them."""
+        held, self._held = self._held or [], None
+        if len(held) >= MIN_TRAIN_DOCS:
+            try:
+                self._dictionary = zstandard.train_dictionary(
+                    DICT_BYTES, held, k=TRAIN_K, d=TRAIN_D).as_bytes()
+            except zstandard.ZstdError:  # samples zstd cannot learn from: no dictionary
+                self._dictionary = b""
+        self._compressor = zstandard.ZstdCompressor(
+            level=LEVEL, dict_data=_dictionary(self._dictionary), write_checksum=True,
+            write_content_size=True, write_dict_id=False)
+        for data in held:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        frame = self._compressor.compress(data)
+        self._out.extend("docs", frame)
+        self._size += len(frame)
         self._ends.append(self._size)
-        self._firsts.append(self._first)
-        self._crcs.append(zlib.crc32(data))
-        self._first = self.count
-        self._pickles, self._raw = [], 0
 
     def close(self) -> None:
-        self._flush()
+        if self._held is not None:
+            self._start()
         out = self._out
-        if not self._ends:
-            out.put("blocks", np.empty(0, dtype=np.uint8), "u1")
-        out.put("block_ends", np.array(self._ends, dtype=np.uint64), "<u8")
-        out.put("block_first", np.array(self._firsts, dtype=np.uint64), "<u8")
-        out.put("block_crc", np.array(self._crcs, dtype=np.uint32), "<u4")
-        out.put("doc_ends", np.frombuffer(self._doc_ends, dtype=np.uint32), "<u4")
-        out.meta.update(count=self.count, compression="zlib")
+        out.put("dictionary", np.frombuffer(self._dictionary, dtype=np.uint8), "u1")
+        if not self.count:
+            out.put("docs", np.empty(0, dtype=np.uint8), "u1")
+        out.put("doc_ends", np.frombuffer(self._ends, dtype=np.uint64), "<u8")
+        out.meta.update(count=self.count, compression="zstd")
         out.__exit__(None, None, None)
 
 
-class StoredBlocks:
+def _dictionary(data: bytes) -> zstandard.ZstdCompressionDict | None:
+    return zstandard.ZstdCompressionDict(data) if data else None
+
+
+class StoredFields:
     """A segment's stored fields file, memory-mapped.
 
     Raises ``indexer.arrayfile.ArrayFileError`` for a file that is not a
     complete stored fields file of this version, and ``IndexDamaged`` for a
-    block whose checksum or content is wrong."""
+    document whose frame is damaged."""
 
     def __init__(self, path: str):
         self.path = path
         self._file = ArrayFile(path, KIND, VERSION)
         self.count: int = self._file.meta["count"]
-        self._blocks = self._file.array("blocks")
-        self._ends = self._file.array("block_ends")
-        self._firsts = self._file.array("block_first")
-        self._crcs = self._file.array("block_crc")
-        self._doc_ends = self._file.array("doc_ends")
-        if (not len(self._ends) == len(self._firsts) == len(self._crcs)
-                or len(self._doc_ends) != self.count):
-            raise ArrayFileError(f"{path}: block arrays of different lengths")
-        # Block -> its decompressed bytes, or their beginning up to a hit.
-        self._cache: dict[int, bytes] = {}
-        self._lock = threading.Lock()
+        self._docs = self._file.array("docs")
+        self._ends = self._file.array("doc_ends")
+        if len(self._ends) != self.count:
+            raise ArrayFileError(f"{path}: {len(self._ends)} documents of {self.count}")
+        self._dictionary = _dictionary(self._file.array("dictionary").tobytes())
+        # A decompressor is not to be used by two threads at once (zstandard's
+        # documentation): each serving thread gets its own.
+        self._local = threading.local()
 
     def document(self, docnum: int) -> dict:
         """Document ``docnum``'s stored fields (a new dict)."""
         docnum = int(docnum)
         if not 0 <= docnum < self.count:
             raise IndexError(f"document {docnum} of {self.count}")
-        block = int(np.searchsorted(self._firsts, docnum, side="right")) - 1
-        start = int(self._doc_ends[docnum - 1]) if docnum > int(self._firsts[block]) else 0
-        end = int(self._doc_ends[docnum])
-        raw = self._raw(block, end)
+        start = int(self._ends[docnum - 1]) if docnum else 0
+        frame = self._docs[start:int(self._ends[docnum])]
         try:
-            fields = pickle.loads(raw[start:end])
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+            fields = pickle.loads(self._decompressor().decompress(frame))
+        except (zstandard.ZstdError, pickle.UnpicklingError, EOFError, ValueError,
+                TypeError) as exc:
             raise IndexDamaged(f"{self.path}: document {docnum}: {exc}") from exc
         if not isinstance(fields, dict):
             raise IndexDamaged(f"{self.path}: document {docnum} is not a dict")
         return fields
 
-    def _raw(self, block: int, need: int) -> bytes:
-        """At least the first ``need`` decompressed bytes of ``block``.
-
-        A first read decompresses only that much (a hit); a later one that
-        needs more decompresses the whole block (a run of documents)."""
-        with self._lock:
-            raw = self._cache.get(block)
-        if raw is not None and len(raw) >= need:
-            return raw
-        start = int(self._ends[block - 1]) if block else 0
-        data = self._blocks[start:int(self._ends[block])]
-        if zlib.crc32(data) != int(self._crcs[block]):
-            raise IndexDamaged(f"{self.path}: block {block} fails its checksum")
-        last = (int(self._firsts[block + 1]) if block + 1 < len(self._firsts)
-                else self.count) - 1
-        size = need if raw is None else int(self._doc_ends[last])
-        try:
-            raw = zlib.decompressobj().decompress(data, size)
-        except zlib.error as exc:
-            raise IndexDamaged(f"{self.path}: block {block}: {exc}") from exc
-        if len(raw) != size:
-            raise IndexDamaged(f"{self.path}: block {block} is shorter than its documents")
-        with self._lock:
-            self._cache.pop(block, None)
-            while len(self._cache) >= CACHED_BLOCKS:
-                del self._cache[next(iter(self._cache))]
-            self._cache[block] = raw
-        return raw
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        found = getattr(self._local, "decompressor", None)
+        if found is None:
+            found = self._local.decompressor = zstandard.ZstdDecompressor(
+                dict_data=self._dictionary)
+        return found
 
 
 class StoredFieldsReader(W3PerDocReader):
@@ -199,7 +183,7 @@ class StoredFieldsReader(W3PerDocReader):
     def stored_fields(self, docnum):
         if self._stored is None:
             try:
-                self._stored = StoredBlocks(self._stored_path)
+                self._stored = StoredFields(self._stored_path)
             except (OSError, ArrayFileError, ValueError, KeyError) as exc:
                 raise IndexDamaged(f"{self._stored_path}: {exc}") from exc
         return self._stored.document(docnum)

@@ -1,10 +1,10 @@
-"""Stored fields in compressed blocks (indexer/stored.py).
+"""Stored fields, each document compressed alone (indexer/stored.py).
 
 The reference is a plain Whoosh index (Whoosh's default codec) built from
 the same documents: Whoosh's searcher over an arshif segment must give the
 same stored dicts, document by document, by number, by ``document(id=…)``
 and through ``all_stored_fields``, also after a merge and with deletions;
-a damaged block is refused, never read as other documents.
+a damaged document is refused, never read as another document.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
@@ -79,17 +80,43 @@ def built(tmp_path_factory):
     return docs, _build(base / "arshif", docs, True), _build(base / "whoosh", docs, False)
 
 
-def test_a_segment_holds_several_blocks(built):
-    _, ix, _ = built
+def _stored_path(ix) -> str:
     with ix.reader() as reader:
-        path = stored_module.stored_path(ix.storage.folder, reader.segment())
-    blocks = ArrayFile(path, stored_module.KIND, stored_module.VERSION)
-    assert blocks.meta["count"] == len(built[0])
-    assert 3 < len(blocks.array("block_first")) < len(built[0])
+        return stored_module.stored_path(ix.storage.folder, reader.segment())
+
+
+def _stored_file(ix) -> ArrayFile:
+    return ArrayFile(_stored_path(ix), stored_module.KIND, stored_module.VERSION)
+
+
+def test_a_segment_trains_its_dictionary_and_compresses_each_document(built):
+    docs, ix, _ = built
+    stored = _stored_file(ix)
+    assert stored.meta["count"] == len(docs) >= stored_module.MIN_TRAIN_DOCS
+    assert len(stored.array("dictionary")) > 0
+    ends = stored.array("doc_ends")
+    assert len(ends) == len(docs) and (np.diff(ends) > 0).all()
     # No stored value went to Whoosh's own stored column (left empty: a
     # byte or two per document).
-    column = Path(path).with_suffix("._stored.col")
-    assert column.stat().st_size <= 4 * len(built[0])
+    column = Path(_stored_path(ix)).with_suffix("._stored.col")
+    assert column.stat().st_size <= 4 * len(docs)
+
+
+def test_a_small_segment_has_no_dictionary_and_reads_the_same(tmp_path):
+    docs = _documents()[:stored_module.MIN_TRAIN_DOCS - 1]
+    ix = _build(tmp_path / "small", docs, True)
+    assert len(_stored_file(ix).array("dictionary")) == 0
+    assert _all_stored(ix) == _all_stored(_build(tmp_path / "whoosh", docs, False))
+
+
+def test_documents_past_the_training_ones_read_the_same(tmp_path, monkeypatch):
+    """The held documents and those compressed as they come are one file."""
+    monkeypatch.setattr(stored_module, "TRAIN_DOCS", stored_module.MIN_TRAIN_DOCS)
+    docs = _documents()
+    assert len(docs) > stored_module.TRAIN_DOCS
+    ix = _build(tmp_path / "trained", docs, True)
+    assert len(_stored_file(ix).array("dictionary")) > 0
+    assert _all_stored(ix) == _all_stored(_build(tmp_path / "whoosh", docs, False))
 
 
 def test_whooshs_searcher_reads_the_same_stored_dicts(built):
@@ -171,26 +198,26 @@ def test_a_cancelled_document_is_not_stored(tmp_path):
     assert [d["id"] for d in _all_stored(ix)] == ["a0", "a2"]
 
 
-def _flip_in_block(folder: Path, block: int) -> None:
+def _flip_in_document(folder: Path, docnum: int) -> None:
     (path,) = folder.glob("*" + stored_module.EXTENSION)
-    blocks = ArrayFile(str(path), stored_module.KIND, stored_module.VERSION)
-    start = blocks.offset("blocks") + (int(blocks.array("block_ends")[block - 1])
-                                       if block else 0)
+    stored = ArrayFile(str(path), stored_module.KIND, stored_module.VERSION)
+    ends = stored.array("doc_ends")
+    start = int(ends[docnum - 1]) if docnum else 0
     data = bytearray(path.read_bytes())
-    data[start + 5] ^= 0x10
+    data[stored.offset("docs") + (start + int(ends[docnum])) // 2] ^= 0x10
     path.write_bytes(bytes(data))
 
 
-def test_a_damaged_block_is_refused(built, tmp_path):
+def test_a_damaged_document_is_refused(built, tmp_path):
     _, ix, _ = built
     shutil.copytree(ix.storage.folder, tmp_path / "copy")
-    _flip_in_block(tmp_path / "copy", 1)
+    _flip_in_document(tmp_path / "copy", 1)
     damaged = whoosh_index.open_dir(str(tmp_path / "copy"))
     with damaged.searcher() as searcher:
-        assert searcher.stored_fields(0)["id"] == "a0"  # the first block is intact
-        with pytest.raises(IndexDamaged, match="block 1 fails its checksum"):
-            for n in range(searcher.doc_count_all()):
-                searcher.stored_fields(n)
+        assert searcher.stored_fields(0)["id"] == "a0"  # the others are intact
+        assert searcher.stored_fields(2)["id"] == "a2"
+        with pytest.raises(IndexDamaged, match="document 1"):
+            searcher.stored_fields(1)
 
 
 def test_a_cut_file_is_refused(built, tmp_path):
