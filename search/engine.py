@@ -565,4 +565,5 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
     return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
                            lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
                            view.live.completions.spelling,
-                           exact and (lambda form: gen.doc_frequency(exact, form)))
+                           exact and (lambda form: gen.doc_frequency(exact, form)),
+                           view.live.completions.headlines)
