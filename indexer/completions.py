@@ -193,6 +193,13 @@ class Completions:
                 return shown
         return word
 
+    def headlines(self, word: str) -> int:
+        """How many live headlines hold a normalized ``word`` (with or
+        without its article); 0 for a stopword or a word no headline holds."""
+        raw = strip_article(word).encode("utf-8")
+        i = self._bisect(raw)
+        return int(self._counts[i]) if i < self.count and self._key(i) == raw else 0
+
     def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
         """Completions of what was typed so far: (the whole text to search,
         the headlines holding its completed part), most frequent first.

@@ -78,6 +78,37 @@ class Story:
 
 #: The other articles of a story listed with a hit (the count says the rest).
 MAX_OTHERS = 20
+#: The articles of a page of a whole story (``Backend.story``).
+STORY_PER_PAGE = 50
+
+
+@dataclass
+class StoryPage:
+    """A page of a whole story: the story page and ``/api/story``."""
+
+    id: str  # the story's first article (the oldest; its id for ties)
+    articles: int  # the story's articles in the index
+    page: int
+    pages: int
+    per_page: int
+    #: This page's articles, oldest first: {"id", "headline", "source",
+    #: "source_name", "date", "url"}.
+    members: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def story_page(article_id: str, members: list, page: int, per_page: int, article) -> StoryPage:
+    """The page ``page`` of a story of ``members`` (oldest first), each
+    made a dict by ``article(member)``; raises SearchError for a page the
+    story does not fill (its first page always exists)."""
+    pages = max(1, -(-len(members) // per_page))
+    if not 1 <= page <= pages:
+        raise SearchError(f"page must be between 1 and {pages}", "bad_page")
+    shown = members[(page - 1) * per_page:page * per_page]
+    return StoryPage(id=article_id, articles=len(members), page=page, pages=pages,
+                     per_page=per_page, members=[article(m) for m in shown])
 
 
 @dataclass
@@ -168,6 +199,11 @@ class Backend(Protocol):
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``."""
+
+    def story(self, article_id: str, page: int = 1,
+              per_page: int = STORY_PER_PAGE) -> StoryPage | None:
+        """A page of the whole story an article belongs to (every article,
+        not only a query's), oldest first; None for an unknown id."""
 
     def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
         """Completions of a search box's text as typed so far: (the text to

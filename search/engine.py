@@ -30,7 +30,19 @@ from indexer.arrayfile import ArrayFileError
 from indexer.dates import printed_hijri
 from indexer.schema import body_views
 from search import highlight, matching, messages, respell
-from search.backend import MAX_OTHERS, MAX_PAGE, Article, Hit, Request, Result, SearchError, Story
+from search.backend import (
+    MAX_OTHERS,
+    MAX_PAGE,
+    STORY_PER_PAGE,
+    Article,
+    Hit,
+    Request,
+    Result,
+    SearchError,
+    Story,
+    StoryPage,
+    story_page,
+)
 from search.budget import (
     HIGHLIGHT_UNITS,
     PATTERN_UNITS,
@@ -236,6 +248,32 @@ class Engine:
             return None
         terms = highlight_terms(parse(view.live.parser, q)) if q else {}
         return make_article(doc, terms, view.analyzer, view.live.sources)
+
+    def story(self, article_id: str, page: int = 1,
+              per_page: int = STORY_PER_PAGE) -> StoryPage | None:
+        """A page of the story of ``article_id`` (indexer/stories.py): its
+        articles oldest first, with their headlines (stored fields, read for
+        this page only), sources and dates (doc values)."""
+        view = self.view()
+        docnum = view.searcher.document_number(id=article_id)
+        if docnum is None:
+            return None
+        gen = view.gen
+        found = gen.stories
+        members = found.members(int(found.story[docnum])).tolist()
+        codes, sources = gen.texts("source")
+        values, present = gen.numbers("date")
+        first = gen.ids(members[:1])[0]
+
+        def member(d: int) -> dict:
+            doc = view.searcher.stored_fields(d)
+            source = sources[codes[d]]
+            return {"id": doc.get("id", ""), "headline": doc.get("headline", ""),
+                    "source": source, "source_name": view.live.sources.name(source),
+                    "date": _day(int(values[d])) if present[d] else None,
+                    "url": doc.get("url", "")}
+
+        return story_page(first, members, page, per_page, member)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """Articles most similar to ``article_id``: its key terms (Whoosh's
@@ -565,4 +603,5 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
     return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
                            lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
                            view.live.completions.spelling,
-                           exact and (lambda form: gen.doc_frequency(exact, form)))
+                           exact and (lambda form: gen.doc_frequency(exact, form)),
+                           view.live.completions.headlines)

@@ -1,11 +1,16 @@
 """Did you mean: a rare word of a query respelt as a much more frequent one.
 
 A query word is respelt only when it is rare in the archive (at most
-RARE_SHARE of the articles hold it) and a respelling finds at least GAIN
-times the articles it finds (any article at all, when it finds none): a
-misspelt word (``الريض``, 1 article) gets the word meant (``الرياض``,
-thousands), while a word the archive simply lacks is not turned into an
-unrelated frequent one.
+RARE_SHARE of the articles hold it), no edited headline uses it (a word
+KNOWN_HEADLINES headlines hold is a word, however rare), and a respelling
+finds at least GAIN times the articles it finds (any article at all, when
+it finds none), twice that for the less likely slips.  Why so many: a
+given slip is made in far fewer than one of GAIN occurrences of a word,
+so a typed word held by more than that share of its respelling's articles
+is a word of its own (``يتماثل``, 12 articles, is not a slip of ``يتمثل``,
+284), while a misspelt word (``الريض``, 1 article) gets the word meant
+(``الرياض``, thousands), and a word the archive simply lacks is not turned
+into an unrelated frequent one.
 
 Respellings are the slips people make in Arabic, one at a time: a letter swapped for one of the
 same shape but other dots (``ظ``/``ط``), one said alike (``ض``/``ظ``,
@@ -17,7 +22,9 @@ pressed twice or more.  Other edits (``كوفيد`` -> ``كوميد``: ``ف`` an
 Each slip is analyzed to its stem, and each distinct stem is one look-up
 in the generation's term dictionaries, charged to the request's budget
 (RESPELL_UNITS, search/budget.py): one to two hundred per rare word, a
-few milliseconds.
+few milliseconds; then the very forms of the few slips whose stem is
+frequent enough.  ``scripts/respell_eval.py`` measures the corrections and
+the false suggestions on labelled sets (docs/quality.md).
 """
 
 from __future__ import annotations
@@ -28,8 +35,11 @@ import itertools
 #: RARE_FLOOR) may be respelt; a more frequent one is what was meant.
 RARE_SHARE = 1 / 1000
 RARE_FLOOR = 3
-#: A respelling must find this many times the articles the word finds.
-GAIN = 10
+#: A respelling must find this many times the articles the word finds,
+#: times its slip's weight (see ``slips``).
+GAIN = 50
+#: A word that this many headlines hold is a word (headlines are edited).
+KNOWN_HEADLINES = 2
 #: Only stems of this many letters are respelt: in shorter ones every
 #: slip makes another real word.
 MIN_STEM = 3
@@ -89,7 +99,7 @@ def slips(word: str) -> dict[str, int]:
 
 
 def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
-                 form_frequency=None) -> str | None:
+                 form_frequency=None, headlines=None) -> str | None:
     """The word to offer for a normalized ``word``, or None.  The slips
     are made on the word and looked up by their stems, so a slip that
     moves a suffix (``مفاوضت`` -> ``مفاوضات``, stem ``مفاوض``) counts.
@@ -98,38 +108,45 @@ def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
     articles; ``doc_frequency(stem)``: the articles holding a stem;
     ``charge(n)``: spend n look-ups from the request's budget;
     ``form_frequency(word)``: the articles holding the very form (the
-    unstemmed view), when the index has one: the respelt form must beat
-    the typed form by GAIN too, so a rare but real inflection
+    unstemmed view), when the index has one: then the typed form and the
+    respelt forms are what is compared, so a rare but real inflection
     (``وافقنا``) is not turned into a form no one writes (``وافقان``,
-    stem ``وافق``) whose stem is merely frequent."""
+    stem ``وافق``) whose stem is merely frequent, and a misspelling whose
+    stem is a frequent word (``السرقيه``, stem ``سرق``) is still respelt;
+    ``headlines(word)``: the headlines holding the word, when known."""
     stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
-    held = doc_frequency(stem)
+    if headlines is not None and headlines(word) >= KNOWN_HEADLINES:
+        return None
+    count = doc_frequency if form_frequency is None else form_frequency
+    held = count(stem if form_frequency is None else word)
     if held > max(RARE_FLOOR, articles * RARE_SHARE):
         return None
-    # stem -> (weight, slip): its likeliest slip, the first in code point order
-    stems: dict[str, tuple[int, str]] = {}
+    need = max(1, GAIN * held)
+    # stem -> its slips, (weight, slip) each
+    stems: dict[str, list[tuple[int, str]]] = {}
     for candidate, weight in sorted(slips(word).items()):
-        if weight > 1 and held:
-            continue  # a word the archive holds: its other slips are too often words
         term = stem_of(candidate)
         if len(term) >= MIN_STEM and term != stem:
-            stems[term] = min(stems.get(term, (weight, candidate)), (weight, candidate))
+            stems.setdefault(term, []).append((weight, candidate))
     charge(len(stems))
-    need = max(1, GAIN * held)
+    # A stem's articles bound its forms': only a frequent stem's slips are looked up.
+    kept = [(n, found) for term, found in stems.items() if (n := doc_frequency(term)) >= need]
+    if form_frequency is None:
+        # each stem by its likeliest slip, the first in code point order
+        hits = [(weight, -n, candidate) for n, found in kept
+                for weight, candidate in [min(found)] if n >= need * weight]
+    else:
+        charge(sum(len(found) for _, found in kept))
+        hits = [(weight, -n, candidate) for _, found in kept for weight, candidate in found
+                if (n := form_frequency(candidate)) >= need * weight]
     # The likeliest slip first, then the most articles found.
-    found = [(weight, -n, candidate) for term, (weight, candidate) in stems.items()
-             if (n := doc_frequency(term)) >= need]
-    if form_frequency is not None and found:
-        charge(len(found) + 1)
-        need = max(1, GAIN * form_frequency(word))
-        found = [hit for hit in found if form_frequency(hit[2]) >= need]
-    return min(found)[2] if found else None
+    return min(hits)[2] if hits else None
 
 
 def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
-            spelling=lambda word: word, form_frequency=None) -> str | None:
+            spelling=lambda word: word, form_frequency=None, headlines=None) -> str | None:
     """``text`` with its rare, misspelt words respelt; None when none is.
 
     Operators, field names, phrases and wildcards are left alone (only
@@ -141,7 +158,8 @@ def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
     for word in text.split():
         norm, _, stop = analyzer.analyze_word(word)
         better = None if stop or not word.isalnum() else respell_word(
-            norm, analyzer.index_term, articles, doc_frequency, charge, form_frequency)
+            norm, analyzer.index_term, articles, doc_frequency, charge, form_frequency,
+            headlines)
         if better:
             out.append(spelling(better))
             changed = True

@@ -15,11 +15,14 @@ from search.engine import Engine
 from web import create_app
 
 #: (headline, body, copies): الرياض, النفط and كوميدي in many articles; the
-#: misspellings الريض and النفظ once each; قطر in a few.
+#: misspellings الريض and النفظ once each; قطر in a few; الصرع, a word,
+#: in the headlines of two articles.
 ARTICLES = [
-    ("قمة في الرياض", "تعقد القمة في الرياض هذا الأسبوع", 12),
-    ("أسعار النفط ترتفع", "ارتفعت أسعار النفط في الأسواق", 12),
-    ("عرض كوميدي جديد", "يقدم الممثل عرضا كوميديا على المسرح", 12),
+    ("قمة في الرياض", "تعقد القمة في الرياض هذا الأسبوع", 60),
+    ("أسعار النفط ترتفع", "ارتفعت أسعار النفط في الأسواق", 60),
+    ("عرض كوميدي جديد", "يقدم الممثل عرضا كوميديا على المسرح", 60),
+    ("الصراع في المنطقة", "يستمر الصراع منذ سنوات", 110),
+    ("علاج الصرع", "دواء جديد لمرضى الصرع", 2),
     ("زيارة إلى الريض", "وصل الوفد إلى الريض أمس", 1),
     ("سوق النفظ", "تراجع سوق النفظ قليلا", 1),
     ("قطر تستضيف", "تستضيف قطر مؤتمرا", 3),
@@ -54,7 +57,7 @@ def test_a_rare_word_is_respelt_even_when_it_finds_articles(engine):
         result = engine.search(Request(q=typed))
         assert result.total == 1
         assert result.suggestion == meant
-        assert engine.search(Request(q=meant)).total >= 10 * result.total
+        assert engine.search(Request(q=meant)).total >= respell.GAIN * result.total
 
 
 def test_the_other_words_are_kept_as_typed(engine):
@@ -70,17 +73,58 @@ def test_no_unrelated_or_rarer_word_is_offered(engine):
     assert engine.search(Request(q="النفط")).suggestion is None
 
 
-@pytest.mark.parametrize("held, neighbour, offered", [
-    (0, 1, True),  # nothing found: any respelling helps
-    (1, 10, True),
-    (1, 9, False),  # not ten times as many
-    (3, 30, True),
-    (4, 1000, False),  # not rare: at most 3 of 100 articles (RARE_FLOOR)
+@pytest.mark.parametrize("typed, held, neighbour, offered", [
+    ("ريض", 0, 1, True),  # nothing found: any respelling helps
+    ("ريض", 1, 50, True),
+    ("ريض", 1, 49, False),  # not GAIN times as many
+    ("ريض", 3, 150, True),
+    ("ريض", 4, 1000, False),  # not rare: at most 3 of 100 articles (RARE_FLOOR)
+    ("ريلض", 1, 100, True),  # a less likely slip (a keyboard neighbour) needs twice the gain
+    ("ريلض", 1, 99, False),
 ])
-def test_a_respelling_must_find_ten_times_the_articles(held, neighbour, offered):
-    frequency = {"ريض": held, "رياض": neighbour}
-    got = respell.respell_word("ريض", str, 100, lambda s: frequency.get(s, 0), lambda n: None)
+def test_a_respelling_must_find_gain_times_the_articles(typed, held, neighbour, offered):
+    frequency = {typed: held, "رياض": neighbour}
+    got = respell.respell_word(typed, str, 100, lambda s: frequency.get(s, 0), lambda n: None)
     assert (got == "رياض") is offered
+
+
+def test_a_word_of_its_own_is_not_respelt():
+    """يتماثل (recovers) is rare beside يتمثل (consists in), but far too
+    frequent to be a slip of it: a slip is made in far fewer than one of
+    GAIN occurrences."""
+    forms = {"يتماثل": 12, "يتمثل": 284}
+
+    def respelt():
+        return respell.respell_word("يتماثل", str, 57_000, lambda s: forms.get(s, 0),
+                                    lambda n: None, lambda f: forms.get(f, 0))
+
+    assert respelt() is None
+    forms["يتمثل"] = 12 * respell.GAIN
+    assert respelt() == "يتمثل"
+
+
+def test_a_word_the_headlines_use_is_not_respelt(engine):
+    assert respell.respell_word("ريض", str, 100, lambda s: {"رياض": 90}.get(s, 0), lambda n: None,
+                                headlines=lambda w: 1) == "رياض"
+    assert respell.respell_word("ريض", str, 100, lambda s: {"رياض": 90}.get(s, 0), lambda n: None,
+                                headlines=lambda w: respell.KNOWN_HEADLINES) is None
+    # In two headlines, held by 2 articles against 110: a word, not a slip.
+    assert engine.search(Request(q="الصرع")).suggestion is None
+    assert engine.search(Request(q="الريض")).suggestion == "الرياض"  # in one headline
+
+
+def test_a_misspelling_whose_stem_is_a_word_is_respelt():
+    """With the forms known, the typed form's rarity is what counts: سرقيه
+    (the slip of شرقيه) stems to سرق (steal), a frequent word."""
+    forms = {"السرقيه": 1, "الشرقيه": 2116}
+    stems = {"سرق": 900, "شرق": 5000}
+
+    def stem_of(word):
+        return word[2:5]
+
+    got = respell.respell_word("السرقيه", stem_of, 57_000, lambda s: stems.get(s, 0),
+                               lambda n: None, lambda f: forms.get(f, 0))
+    assert got == "الشرقيه"
 
 
 def test_rare_is_a_share_of_a_large_archive():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from web import context
-from web.params import MAX_QUERY_CHARS, BadParam, parse_state
+from web.params import MAX_QUERY_CHARS, BadParam, parse_state, story_page_number
 
 bp = Blueprint("api", __name__)
 MORE_LIKE_THIS = 5
@@ -48,6 +48,15 @@ def article(article_id: str):
         for h in context.more_like_this(art.id, MORE_LIKE_THIS)
     ]
     return jsonify(data)
+
+
+@bp.get("/api/story/<path:article_id>")
+def story(article_id: str):
+    """A page of the whole story of an article: ``StoryPage.as_dict()``."""
+    found = context.story(article_id, story_page_number(request.args))
+    if found is None:
+        abort(404)
+    return jsonify(found.as_dict())
 
 
 @bp.get("/healthz")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from search.backend import Article, Backend, Hit, Request, Result
+from search.backend import Article, Backend, Hit, Request, Result, StoryPage
 
 EXTENSION = "arshif.backend"
 
@@ -26,6 +26,11 @@ def search(req: Request) -> Result:
 def article(article_id: str, q: str = "") -> Article | None:
     """``Engine.article`` with the query's matches highlighted."""
     return engine().article(article_id, q=q)
+
+
+def story(article_id: str, page: int) -> StoryPage | None:
+    """A page of the whole story of an article (None: no such article)."""
+    return engine().story(article_id, page)
 
 
 def complete(text: str, limit: int) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import context
 from web.pagination import page_links
-from web.params import MAX_QUERY_CHARS, BadParam, parse_state, typed_state
+from web.params import MAX_QUERY_CHARS, BadParam, parse_state, story_page_number, typed_state
 from web.timeline import build_timeline
 
 bp = Blueprint("pages", __name__)
@@ -72,3 +72,14 @@ def article(article_id: str):
         similar=context.more_like_this(art.id, MORE_LIKE_THIS),
         state=parse_state({"q": q}),
     )
+
+
+@bp.get("/story/<path:article_id>")
+def story(article_id: str):
+    """Every article of a story, a page at a time: what a result's list of
+    the same news (the first few) leads to."""
+    found = context.story(article_id, story_page_number(request.args))
+    if found is None:
+        abort(404)
+    return render_template("story.html", story=found, state=parse_state({}),
+                           pages=page_links(found.page, found.pages))

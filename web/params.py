@@ -108,6 +108,16 @@ def _int(raw: dict, key: str, default: int, low: int, high: int, what: str, code
     return value
 
 
+#: The deepest page of a story that can be asked for (the engine refuses
+#: any past the story's last).
+MAX_STORY_PAGE = 10_000
+
+
+def story_page_number(args) -> int:
+    """The ``page`` of a story page's request (1 when absent)."""
+    return _int(_typed(args), "page", 1, 1, MAX_STORY_PAGE, "رقم الصفحة", "bad_page")
+
+
 def _date(raw: dict, key: str, end: bool, what: str) -> date | None:
     text = raw.get(key, "")
     if not text:

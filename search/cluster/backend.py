@@ -29,7 +29,16 @@ from whoosh import query as wq
 
 from indexer.schema import build_schema
 from indexer.settings import IndexSettings
-from search.backend import Article, Hit, Request, Result, Story
+from search.backend import (
+    STORY_PER_PAGE,
+    Article,
+    Hit,
+    Request,
+    Result,
+    Story,
+    StoryPage,
+    story_page,
+)
 from search.cluster.connection import ClusterConfig, ClusterError, describe
 from search.cluster.mapping import DocumentMaker, stored_fields
 from search.cluster.translate import to_dsl
@@ -283,6 +292,19 @@ class ClusterBackend:
         hits = self._search(body)["hits"]["hits"]
         return [make_hit(stored_fields(h["_source"]), h.get("_score"), n + 1, {}, False,
                          live.analyzer, live.names) for n, h in enumerate(hits)]
+
+    def story(self, article_id: str, page: int = 1,
+              per_page: int = STORY_PER_PAGE) -> StoryPage | None:
+        """Not supported on OpenSearch yet: stories are not grouped, so an
+        article's story is itself alone (as ``search`` shows it)."""
+        live = self._live()
+        doc = self._document(article_id)
+        if doc is None:
+            return None
+        hit = make_hit(doc, None, 1, {}, False, live.analyzer, live.names)
+        return story_page(hit.id, [hit], page, per_page, lambda h: {
+            "id": h.id, "headline": h.headline, "source": h.source,
+            "source_name": h.source_name, "date": h.date, "url": doc.get("url", "")})
 
     def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
         """Not supported on OpenSearch yet: no completions (the search box
