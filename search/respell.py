@@ -88,24 +88,25 @@ def slips(word: str) -> dict[str, int]:
     return found
 
 
-def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
-                 form_frequency=None) -> str | None:
+def respell_word(word: str, stem_of, articles: int, doc_frequencies, charge,
+                 form_frequencies=None) -> str | None:
     """The word to offer for a normalized ``word``, or None.  The slips
     are made on the word and looked up by their stems, so a slip that
     moves a suffix (``مفاوضت`` -> ``مفاوضات``, stem ``مفاوض``) counts.
 
     ``stem_of(word)``: its term ('' if not indexed); ``articles``: the live
-    articles; ``doc_frequency(stem)``: the articles holding a stem;
-    ``charge(n)``: spend n look-ups from the request's budget;
-    ``form_frequency(word)``: the articles holding the very form (the
-    unstemmed view), when the index has one: the respelt form must beat
-    the typed form by GAIN too, so a rare but real inflection
-    (``وافقنا``) is not turned into a form no one writes (``وافقان``,
-    stem ``وافق``) whose stem is merely frequent."""
+    articles; ``doc_frequencies(stems)``: the articles holding each of a
+    list of stems (a backend counts them as it can: one look-up each, or
+    one request for all); ``charge(n)``: spend n look-ups from the
+    request's budget; ``form_frequencies(words)``: the articles holding
+    each very form (the unstemmed view), when the index has one: the
+    respelt form must beat the typed form by GAIN too, so a rare but real
+    inflection (``وافقنا``) is not turned into a form no one writes
+    (``وافقان``, stem ``وافق``) whose stem is merely frequent."""
     stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
-    held = doc_frequency(stem)
+    held = doc_frequencies([stem])[0]
     if held > max(RARE_FLOOR, articles * RARE_SHARE):
         return None
     # stem -> (weight, slip): its likeliest slip, the first in code point order
@@ -119,17 +120,23 @@ def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
     charge(len(stems))
     need = max(1, GAIN * held)
     # The likeliest slip first, then the most articles found.
-    found = [(weight, -n, candidate) for term, (weight, candidate) in stems.items()
-             if (n := doc_frequency(term)) >= need]
-    if form_frequency is not None and found:
+    found = [(weight, -n, candidate) for (term, (weight, candidate)), n
+             in zip(stems.items(), doc_frequencies(list(stems)), strict=True) if n >= need]
+    if form_frequencies is not None and found:
         charge(len(found) + 1)
-        need = max(1, GAIN * form_frequency(word))
-        found = [hit for hit in found if form_frequency(hit[2]) >= need]
+        typed, *forms = form_frequencies([word, *(hit[2] for hit in found)])
+        need = max(1, GAIN * typed)
+        found = [hit for hit, n in zip(found, forms, strict=True) if n >= need]
     return min(found)[2] if found else None
 
 
-def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
-            spelling=lambda word: word, form_frequency=None) -> str | None:
+def counted_one_by_one(frequency):
+    """``doc_frequencies`` for a backend that counts one term at a time."""
+    return lambda terms: [frequency(term) for term in terms]
+
+
+def suggest(text: str, analyzer, articles: int, doc_frequencies, charge,
+            spelling=lambda word: word, form_frequencies=None) -> str | None:
     """``text`` with its rare, misspelt words respelt; None when none is.
 
     Operators, field names, phrases and wildcards are left alone (only
@@ -141,7 +148,7 @@ def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
     for word in text.split():
         norm, _, stop = analyzer.analyze_word(word)
         better = None if stop or not word.isalnum() else respell_word(
-            norm, analyzer.index_term, articles, doc_frequency, charge, form_frequency)
+            norm, analyzer.index_term, articles, doc_frequencies, charge, form_frequencies)
         if better:
             out.append(spelling(better))
             changed = True

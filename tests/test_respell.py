@@ -79,15 +79,16 @@ def test_no_unrelated_or_rarer_word_is_offered(engine):
 ])
 def test_a_respelling_must_find_ten_times_the_articles(held, neighbour, offered):
     frequency = {"ريض": held, "رياض": neighbour}
-    got = respell.respell_word("ريض", str, 100, lambda s: frequency.get(s, 0), lambda n: None)
+    got = respell.respell_word("ريض", str, 100,
+                               respell.counted_one_by_one(lambda s: frequency.get(s, 0)),
+                               lambda n: None)
     assert (got == "رياض") is offered
 
 
 def test_rare_is_a_share_of_a_large_archive():
     frequency = {"ريض": 20, "رياض": 5000}
 
-    def held(stem):
-        return frequency.get(stem, 0)
+    held = respell.counted_one_by_one(lambda stem: frequency.get(stem, 0))
 
     assert respell.respell_word("ريض", str, 116_000, held, lambda n: None) == "رياض"
     assert respell.respell_word("ريض", str, 19_000, held, lambda n: None) is None
@@ -95,7 +96,8 @@ def test_rare_is_a_share_of_a_large_archive():
 
 def test_the_lookups_are_charged(engine, monkeypatch):
     charged = []
-    respell.respell_word("ريض", str, 100, lambda s: 0, charged.append)
+    respell.respell_word("ريض", str, 100, respell.counted_one_by_one(lambda s: 0),
+                         charged.append)
     # Each slip of three letters or more is its own stem here.
     assert charged == [len({w for w in respell.slips("ريض") if len(w) >= respell.MIN_STEM})]
     monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS)  # past it: no suggestion
