@@ -16,6 +16,7 @@ from search.backend import MAX_PAGE, Request, open_backend
 from search.cluster.backend import ClusterBackend
 from search.cluster.build import REJECTED, build_cluster_index
 from search.cluster.connection import ClusterConfig, ClusterError
+from search.cluster.update import update_cluster_index
 from web.app import create_app
 
 pytestmark = pytest.mark.opensearch
@@ -501,8 +502,11 @@ def test_the_commands_take_the_switch(news_cluster, news_index, monkeypatch):
     assert ids[0] and ids[0] == ids[1] == ids[2]
     stats = runner.invoke(main, ["stats", "--json"])
     assert stats.exit_code == 0 and json.loads(stats.output)["articles"] > 0
-    refused = runner.invoke(main, ["index", "--update", str(news_index.parent / "archive")])
+    refused = runner.invoke(main, ["index", "--jobs", "2", str(news_index.parent / "archive")])
     assert refused.exit_code == 2 and "not supported with --backend opensearch" in refused.output
+    updated = runner.invoke(main, ["index", "--update", str(news_index.parent / "archive")])
+    assert updated.exit_code == 0 and "16 unchanged" in updated.output, updated.output
+    assert "0 written by this update" in updated.output
 
 
 def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
@@ -515,3 +519,69 @@ def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
     assert result.exit_code == 2
     assert "cannot reach OpenSearch at http://127.0.0.1:9" in result.output
     assert "s3cret" not in result.output and "Traceback" not in result.output
+
+
+def _sending(client):
+    """The real client, noting the ids of the articles each bulk request indexes."""
+    sent: list[str] = []
+
+    class Sending:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def bulk(self, body, **kwargs):
+            body = list(body)
+            sent.extend(part["index"]["_id"] for part in body if "index" in part)
+            return client.bulk(body=body, **kwargs)
+
+    return Sending(), sent
+
+
+def test_update_upserts_and_deletes_by_file_as_a_rebuild_gives(opensearch_node, tmp_path):
+    from conftest import STORY_NEWS, write_story_news
+
+    archive = tmp_path / "archive"
+    # Without madina/visit, the edited copy of the story of spa/visit and riyadh/visit.
+    write_story_news(archive, STORY_NEWS[:2] + STORY_NEWS[3:])
+    config = _config(opensearch_node, "updated")
+    build_cluster_index([archive], config)
+    write_story_news(archive, [STORY_NEWS[2]])  # new: it joins that story
+    japan = list(STORY_NEWS[3])
+    japan[3] = "وزير الخارجية يستقبل سفير اليابان ويبحث معه التعاون"
+    write_story_news(archive, [tuple(japan)])  # changed
+    (archive / "madina" / "brief.txt").unlink()  # removed
+    client, sent = _sending(config.client())
+    summary = update_cluster_index([archive], config, client=client)
+    assert (summary.files, summary.files_unchanged) == (6, 4)
+    assert (summary.added, summary.removed, summary.indexed) == (2, 1, 6)
+    # Unchanged files are not sent again (the new article twice: then with its story).
+    assert set(sent) == {"madina/visit", "spa/japan"}
+
+    rebuilt = _config(opensearch_node, "updated-rebuilt")
+    build_cluster_index([archive], rebuilt)
+    home = tmp_path / "index"
+    build_index([archive], home)
+    backends = [ClusterBackend(config), ClusterBackend(rebuilt), open_backend(home)]
+    for q in ("وزير الخارجية", "اليابان", "الرياض"):
+        updated, *others = [b.search(Request(q=q)) for b in backends]
+        assert updated.total
+        for other in others:
+            assert _comparable(updated) == _comparable(other), q
+    visit = backends[0].search(Request(q="اجتماعا وزاريا موسعا"))
+    assert max(h.story.articles for h in visit.hits) == 3
+    assert backends[0].complete("سفير") == backends[2].complete("سفير")
+
+    again = update_cluster_index([archive], config, client=client)
+    assert again.unchanged and (again.added, again.removed) == (0, 0)
+
+
+def test_an_interrupted_update_is_refused(opensearch_node, tmp_path):
+    from conftest import write_news
+    from search.cluster.update import set_meta
+
+    config = _config(opensearch_node, "interrupted")
+    archive = write_news(tmp_path / "archive")
+    name = build_cluster_index([archive], config).generation
+    set_meta(config.client(), name, updating=True)
+    with pytest.raises(ClusterError, match="interrupted"):
+        update_cluster_index([archive], config)

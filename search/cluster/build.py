@@ -165,7 +165,7 @@ def build_cluster_index(
     summary = Summary()
     name = new_index_name(config.alias)
     try:
-        previous = _indexes_behind(client, config.alias)
+        previous = indexes_behind(client, config.alias)
         client.indices.create(index=name, body=index_body(
             settings, search_settings or SearchSettings(), config.shards, 0, source_names))
     except ClusterError:
@@ -221,7 +221,8 @@ def build_cluster_index(
     return summary
 
 
-def _indexes_behind(client, alias: str) -> list[str]:
+def indexes_behind(client, alias: str) -> list[str]:
+    """The indexes ``alias`` points to (none before the first build)."""
     from opensearchpy import NotFoundError
 
     try:

@@ -36,10 +36,11 @@ _READ = ["id", "day", "minhash", "story", "text.headline"]
 BATCH = 500
 
 
-def derive(client, index: str, maker: DocumentMaker, send) -> int:
+def derive(client, index: str, maker: DocumentMaker, send, meta: dict | None = None) -> int:
     """Group the articles of ``index`` into stories, re-sending through
     ``send(_id, document)`` those whose story changed, and store the
-    completion table; return the number of stories."""
+    completion table; ``meta`` goes into the index's ``_meta`` with the new
+    stamp.  Return the number of stories."""
     from opensearchpy import helpers
 
     client.indices.refresh(index=index)
@@ -65,7 +66,7 @@ def derive(client, index: str, maker: DocumentMaker, send) -> int:
     with tempfile.TemporaryDirectory(prefix="arshif-completions-") as folder:
         completions.write(Path(folder), headlines, maker.analyzer)
         version = files.put(client, index, Path(folder) / completions.NAME)
-    meta = client.indices.get_mapping(index=index)[index]["mappings"]["_meta"]
-    meta["arshif"]["derived"] = version
-    client.indices.put_mapping(index=index, body={"_meta": meta})
+    mapped = client.indices.get_mapping(index=index)[index]["mappings"]["_meta"]
+    mapped["arshif"].update(meta or {}, derived=version)
+    client.indices.put_mapping(index=index, body={"_meta": mapped})
     return len(set(stories))
