@@ -207,18 +207,19 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
     progress = _Progress(quiet or as_json)
     try:
         if target.kind == "opensearch":
-            if update or jobs > 1:
-                raise click.UsageError("--update and --jobs are not supported with "
-                                       "--backend opensearch yet")
+            if jobs > 1:
+                raise click.UsageError("--jobs is not supported with --backend opensearch "
+                                       "yet")
             from search.cluster.build import build_cluster_index
+            from search.cluster.update import update_cluster_index
 
             cluster = target.cluster()
             home = cluster.display()
-            summary = build_cluster_index(sources, cluster, fmt=fmt, mapping=mapping,
-                                          max_file_bytes=max_file_bytes,
-                                          follow_symlinks=follow_symlinks,
-                                          on_start=progress.start, on_file=progress.file,
-                                          source_names=source_names)
+            build = update_cluster_index if update else build_cluster_index
+            summary = build(sources, cluster, fmt=fmt, mapping=mapping,
+                            max_file_bytes=max_file_bytes, follow_symlinks=follow_symlinks,
+                            on_start=progress.start, on_file=progress.file,
+                            source_names=source_names)
         else:
             summary = build_index(sources, home, fmt=fmt, mapping=mapping, jobs=jobs,
                                   update=update, max_file_bytes=max_file_bytes,

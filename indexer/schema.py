@@ -79,13 +79,17 @@ def body_views(schema: fields.Schema) -> list[str]:
     return [name for name in schema.names() if name.startswith("body_")]
 
 
+#: Between an article's keywords in its ``keywords`` field.
+KEYWORD_JOIN = "، "
+
+
 def to_document(article: Article, signature: str, key: str, settings: IndexSettings) -> dict:
     """The Whoosh document for one article."""
     doc = {
         "id": article.id,
         "headline": article.headline,
         "body": article.body,
-        "keywords": "، ".join(article.keywords),
+        "keywords": KEYWORD_JOIN.join(article.keywords),
         "source": article.source,
         "date_text": article.date_text,
         "related": json.dumps(article.related, ensure_ascii=False),

@@ -107,6 +107,21 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
     return leader
 
 
+def story_keys(ids: list[str], days: np.ndarray) -> list[tuple[int, str]]:
+    """The order in which articles (``ids``, their ``days``: -1 without a
+    date) are grouped: oldest first (undated last), then by id.  It decides
+    which member leads a story, and lists a story's members."""
+    return [(day if day >= 0 else 2**62, key) for day, key in zip(days.tolist(), ids,
+                                                                  strict=True)]
+
+
+def leader_ids(ids: list[str], days: np.ndarray, signatures: np.ndarray) -> list[str]:
+    """Each article's story, named by its leader's id: the grouping of
+    ``group`` for a backend that keeps no story numbers (search/cluster/)."""
+    leader = group(story_keys(ids, days), signatures, days)
+    return [ids[i] for i in leader.tolist()]
+
+
 def _near(leader_day: int, day: int) -> bool:
     """Whether a leader of ``leader_day`` may lead an article of ``day``
     (the leader is not later: the order is oldest first)."""
@@ -143,9 +158,7 @@ def _write(folder: Path, searcher) -> int:
     if not signatures:
         signatures, days = [np.zeros((0, minhash.NUM_PERM), np.uint32)], [np.zeros(0, np.int64)]
     signatures, days = np.concatenate(signatures), np.concatenate(days)
-    # Oldest first (undated last), then by id: which member leads a story.
-    keys = [(day if day >= 0 else 2**62, key) for day, key in zip(days.tolist(), ids,
-                                                                   strict=True)]
+    keys = story_keys(ids, days)
     leader = group(keys, signatures, days)
     # Stories numbered in their leaders' order, members in the same order.
     order = sorted(range(len(keys)), key=keys.__getitem__)

@@ -600,8 +600,9 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
     schema = view.searcher.schema
     exact = next((name for name in body_views(schema)
                   if schema[name].analyzer.stemmer == "none"), None)
-    return respell.suggest(parsed.text, view.analyzer, len(gen.live_docs),
-                           lambda stem: gen.doc_frequency(respell.FIELD, stem), charge,
-                           view.live.completions.spelling,
-                           exact and (lambda form: gen.doc_frequency(exact, form)),
-                           view.live.completions.headlines)
+    return respell.suggest(
+        parsed.text, view.analyzer, len(gen.live_docs),
+        respell.counted_one_by_one(lambda stem: gen.doc_frequency(respell.FIELD, stem)), charge,
+        view.live.completions.spelling,
+        exact and respell.counted_one_by_one(lambda form: gen.doc_frequency(exact, form)),
+        view.live.completions.headlines)

@@ -98,29 +98,31 @@ def slips(word: str) -> dict[str, int]:
     return found
 
 
-def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
-                 form_frequency=None, headlines=None) -> str | None:
+def respell_word(word: str, stem_of, articles: int, doc_frequencies, charge,
+                 form_frequencies=None, headlines=None) -> str | None:
     """The word to offer for a normalized ``word``, or None.  The slips
     are made on the word and looked up by their stems, so a slip that
     moves a suffix (``مفاوضت`` -> ``مفاوضات``, stem ``مفاوض``) counts.
 
     ``stem_of(word)``: its term ('' if not indexed); ``articles``: the live
-    articles; ``doc_frequency(stem)``: the articles holding a stem;
-    ``charge(n)``: spend n look-ups from the request's budget;
-    ``form_frequency(word)``: the articles holding the very form (the
-    unstemmed view), when the index has one: then the typed form and the
-    respelt forms are what is compared, so a rare but real inflection
-    (``وافقنا``) is not turned into a form no one writes (``وافقان``,
-    stem ``وافق``) whose stem is merely frequent, and a misspelling whose
-    stem is a frequent word (``السرقيه``, stem ``سرق``) is still respelt;
-    ``headlines(word)``: the headlines holding the word, when known."""
+    articles; ``doc_frequencies(stems)``: the articles holding each of a
+    list of stems (a backend counts them as it can: one look-up each, or
+    one request for all); ``charge(n)``: spend n look-ups from the
+    request's budget; ``form_frequencies(words)``: the articles holding
+    each very form (the unstemmed view), when the index has one: then the
+    typed form and the respelt forms are what is compared, so a rare but
+    real inflection (``وافقنا``) is not turned into a form no one writes
+    (``وافقان``, stem ``وافق``) whose stem is merely frequent, and a
+    misspelling whose stem is a frequent word (``السرقيه``, stem ``سرق``)
+    is still respelt; ``headlines(word)``: the headlines holding the word,
+    when known."""
     stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
     if headlines is not None and headlines(word) >= KNOWN_HEADLINES:
         return None
-    count = doc_frequency if form_frequency is None else form_frequency
-    held = count(stem if form_frequency is None else word)
+    count = doc_frequencies if form_frequencies is None else form_frequencies
+    held = count([stem if form_frequencies is None else word])[0]
     if held > max(RARE_FLOOR, articles * RARE_SHARE):
         return None
     need = max(1, GAIN * held)
@@ -130,23 +132,33 @@ def respell_word(word: str, stem_of, articles: int, doc_frequency, charge,
         term = stem_of(candidate)
         if len(term) >= MIN_STEM and term != stem:
             stems.setdefault(term, []).append((weight, candidate))
+    if not stems:
+        return None
     charge(len(stems))
     # A stem's articles bound its forms': only a frequent stem's slips are looked up.
-    kept = [(n, found) for term, found in stems.items() if (n := doc_frequency(term)) >= need]
-    if form_frequency is None:
+    kept = [(n, found) for found, n in zip(stems.values(), doc_frequencies(list(stems)),
+                                           strict=True) if n >= need]
+    if form_frequencies is None:
         # each stem by its likeliest slip, the first in code point order
         hits = [(weight, -n, candidate) for n, found in kept
                 for weight, candidate in [min(found)] if n >= need * weight]
     else:
-        charge(sum(len(found) for _, found in kept))
-        hits = [(weight, -n, candidate) for _, found in kept for weight, candidate in found
-                if (n := form_frequency(candidate)) >= need * weight]
+        forms = [(weight, candidate) for _, found in kept for weight, candidate in found]
+        charge(len(forms))
+        counts = form_frequencies([candidate for _, candidate in forms]) if forms else []
+        hits = [(weight, -n, candidate) for (weight, candidate), n
+                in zip(forms, counts, strict=True) if n >= need * weight]
     # The likeliest slip first, then the most articles found.
     return min(hits)[2] if hits else None
 
 
-def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
-            spelling=lambda word: word, form_frequency=None, headlines=None) -> str | None:
+def counted_one_by_one(frequency):
+    """``doc_frequencies`` for a backend that counts one term at a time."""
+    return lambda terms: [frequency(term) for term in terms]
+
+
+def suggest(text: str, analyzer, articles: int, doc_frequencies, charge,
+            spelling=lambda word: word, form_frequencies=None, headlines=None) -> str | None:
     """``text`` with its rare, misspelt words respelt; None when none is.
 
     Operators, field names, phrases and wildcards are left alone (only
@@ -158,7 +170,7 @@ def suggest(text: str, analyzer, articles: int, doc_frequency, charge,
     for word in text.split():
         norm, _, stop = analyzer.analyze_word(word)
         better = None if stop or not word.isalnum() else respell_word(
-            norm, analyzer.index_term, articles, doc_frequency, charge, form_frequency,
+            norm, analyzer.index_term, articles, doc_frequencies, charge, form_frequencies,
             headlines)
         if better:
             out.append(spelling(better))

@@ -16,6 +16,7 @@ from search.backend import MAX_PAGE, Request, open_backend
 from search.cluster.backend import ClusterBackend
 from search.cluster.build import REJECTED, build_cluster_index
 from search.cluster.connection import ClusterConfig, ClusterError
+from search.cluster.update import update_cluster_index
 from web.app import create_app
 
 pytestmark = pytest.mark.opensearch
@@ -73,18 +74,9 @@ def both(news_index, news_cluster):
 
 def _comparable(result) -> dict:
     """A result without what may differ between backends: time, scores, and
-    the order of hits the embedded backend ranks as ties (checked apart).
-
-    ``suggestion`` ("did you mean") is left out: the cluster backend does not
-    respell yet (docs/scale-out.md), see test_did_you_mean; so are stories:
-    it does not group them yet (each article is its own story), see
-    test_stories."""
+    the order of hits the embedded backend ranks as ties (checked apart)."""
     data = result.as_dict()
     data.pop("took_ms")
-    data.pop("suggestion")
-    data.pop("stories")
-    for hit in data["hits"]:
-        hit.pop("story")
     for hit in data["hits"]:
         hit.pop("score")
     data["hits"] = sorted(data["hits"], key=lambda h: h["id"])
@@ -153,22 +145,63 @@ def test_the_deepest_page(both, monkeypatch):
     assert cluster.last_page == 2 < MAX_PAGE
 
 
-@pytest.mark.skip(reason="not supported on OpenSearch yet: the cluster backend does not "
-                         "group stories (each article is its own story; docs/scale-out.md)")
-def test_stories(opensearch_node, story_index):
+@pytest.fixture(scope="module")
+def story_backends(opensearch_node, story_index):
+    """Both backends over an archive of near-duplicates (conftest's STORY_NEWS)."""
     config = _config(opensearch_node, "stories")
     build_cluster_index([story_index.parent / "archive"], config)
-    req = Request(q="وزير الخارجية")
-    embedded, cluster = open_backend(story_index).search(req), ClusterBackend(config).search(req)
-    assert (cluster.stories, [h.story for h in cluster.hits]) == (
-        embedded.stories, [h.story for h in embedded.hits])
+    return {"embedded": open_backend(story_index), "opensearch": ClusterBackend(config)}
 
 
-@pytest.mark.skip(reason="not supported on OpenSearch yet: the cluster backend does not "
-                         "respell (suggestion is always null; docs/scale-out.md)")
-def test_did_you_mean(both):
-    req = Request(q="الاقتصد")
-    assert both["opensearch"].search(req).suggestion == both["embedded"].search(req).suggestion
+@pytest.mark.parametrize("req", [
+    Request(q="وزير الخارجية"),
+    Request(q="وزير الخارجية", per_page=1, page=2),
+    Request(q="وزير الخارجية", sort="newest"),
+    Request(q="الخارجية", sources=("واس",)),
+], ids=lambda r: f"{r.q}|{r.sort}|{r.page}|{','.join(r.sources)}")
+def test_stories(story_backends, req):
+    embedded = story_backends["embedded"].search(req)
+    cluster = story_backends["opensearch"].search(req)
+    assert embedded.stories < embedded.total or req.sources  # some story of several
+    assert (cluster.total, cluster.stories, cluster.pages) == (
+        embedded.total, embedded.stories, embedded.pages)
+    assert [(h.id, h.story) for h in cluster.hits] == [(h.id, h.story) for h in embedded.hits]
+
+
+def test_a_story_of_several_is_shown_once(story_backends):
+    found = story_backends["opensearch"].search(Request(q="وزير الخارجية"))
+    several = [h.story for h in found.hits if h.story.more]
+    assert several and all(len(s.others) == s.more for s in several)
+    assert len({h.story.id for h in found.hits}) == len(found.hits)
+
+
+def test_the_page_of_stories_in_the_api(story_backends):
+    for kind in ("embedded", "opensearch"):
+        client = create_app(backend=story_backends[kind]).test_client()
+        page = client.get("/", query_string={"q": "وزير الخارجية"})
+        assert page.status_code == 200 and "<details" in page.get_data(as_text=True), kind
+
+
+def test_the_story_page(story_backends):
+    embedded, cluster = story_backends["embedded"], story_backends["opensearch"]
+    several = next(h for h in embedded.search(Request(q="وزير الخارجية")).hits if h.story.more)
+    for article in (several.id, several.story.others[-1]["id"]):
+        for per_page in (50, 1):
+            want = embedded.story(article, per_page=per_page)
+            got = cluster.story(article, per_page=per_page)
+            assert want.articles == several.story.articles > 1
+            assert got.as_dict() == want.as_dict()
+    assert cluster.story("no such article") is None
+
+
+@pytest.mark.parametrize("q", ["الاقتصد", "النفظ", "الاقتصاد", "الطاقه الشمسيه"])
+def test_did_you_mean(both, q):
+    assert both["opensearch"].search(Request(q=q)).suggestion == \
+        both["embedded"].search(Request(q=q)).suggestion
+
+
+def test_did_you_mean_offers_something(both):
+    assert both["opensearch"].search(Request(q="الاقتصد")).suggestion
 
 
 def test_ranked_ids_agree(both):
@@ -269,14 +302,17 @@ def test_article_fields_as_on_the_embedded_backend(named):
     assert named["opensearch"].article("hijri-1").date_hijri == "١٢ ربيع الأول ١٤٤٥هـ"
 
 
-def test_completions_are_not_offered_on_opensearch(named):
-    # Documented as not supported yet (docs/scale-out.md): none, not an
-    # error, so the search box simply offers nothing.
-    assert named["embedded"].complete("خب")
-    assert named["opensearch"].complete("خب") == []
+@pytest.mark.parametrize("text", ["خب", "خبر ال", "الاقتصاد ", "تقر", "ا", "كلمةلاتوجد"])
+def test_completions_as_on_the_embedded_backend(named, text):
+    assert named["opensearch"].complete(text) == named["embedded"].complete(text)
+
+
+def test_completions_in_the_api(named, both):
+    assert named["opensearch"].complete("خب")
+    assert both["opensearch"].complete("الاقت") == both["embedded"].complete("الاقت")
     client = create_app(backend=named["opensearch"]).test_client()
     answer = client.get("/api/suggest", query_string={"q": "خب"})
-    assert answer.status_code == 200 and answer.get_json()["suggestions"] == []
+    assert answer.status_code == 200 and answer.get_json()["suggestions"]
 
 
 def test_rebuild_moves_the_alias_and_drops_the_old_index(opensearch_node, tmp_path):
@@ -331,9 +367,8 @@ def test_refused_articles_are_reported_with_the_clusters_reason(opensearch_node,
     class Refusing:
         """The real client, but the cluster refuses the first document of each batch."""
 
-        def __init__(self):
-            self.indices = client.indices
-            self.count = client.count
+        def __getattr__(self, name):
+            return getattr(client, name)
 
         def bulk(self, body):
             body = list(body)
@@ -354,8 +389,8 @@ def _busy_once(client, unavailable: set):
     sent: list[int] = []
 
     class BusyOnce:
-        indices = client.indices
-        count = client.count
+        def __getattr__(self, name):
+            return getattr(client, name)
 
         def bulk(self, body):
             body = list(body)
@@ -431,7 +466,8 @@ def test_an_index_short_of_the_counted_articles_is_not_published(opensearch_node
     client = config.client()
 
     class Short:
-        indices = client.indices
+        def __getattr__(self, name):
+            return getattr(client, name)
 
         def bulk(self, body):
             return client.bulk(body=list(body)[2:])  # the first article silently lost
@@ -478,8 +514,11 @@ def test_the_commands_take_the_switch(news_cluster, news_index, monkeypatch):
     assert ids[0] and ids[0] == ids[1] == ids[2]
     stats = runner.invoke(main, ["stats", "--json"])
     assert stats.exit_code == 0 and json.loads(stats.output)["articles"] > 0
-    refused = runner.invoke(main, ["index", "--update", str(news_index.parent / "archive")])
+    refused = runner.invoke(main, ["index", "--jobs", "2", str(news_index.parent / "archive")])
     assert refused.exit_code == 2 and "not supported with --backend opensearch" in refused.output
+    updated = runner.invoke(main, ["index", "--update", str(news_index.parent / "archive")])
+    assert updated.exit_code == 0 and "16 unchanged" in updated.output, updated.output
+    assert "0 written by this update" in updated.output
 
 
 def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
@@ -492,3 +531,69 @@ def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
     assert result.exit_code == 2
     assert "cannot reach OpenSearch at http://127.0.0.1:9" in result.output
     assert "s3cret" not in result.output and "Traceback" not in result.output
+
+
+def _sending(client):
+    """The real client, noting the ids of the articles each bulk request indexes."""
+    sent: list[str] = []
+
+    class Sending:
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def bulk(self, body, **kwargs):
+            body = list(body)
+            sent.extend(part["index"]["_id"] for part in body if "index" in part)
+            return client.bulk(body=body, **kwargs)
+
+    return Sending(), sent
+
+
+def test_update_upserts_and_deletes_by_file_as_a_rebuild_gives(opensearch_node, tmp_path):
+    from conftest import STORY_NEWS, write_story_news
+
+    archive = tmp_path / "archive"
+    # Without madina/visit, the edited copy of the story of spa/visit and riyadh/visit.
+    write_story_news(archive, STORY_NEWS[:2] + STORY_NEWS[3:])
+    config = _config(opensearch_node, "updated")
+    build_cluster_index([archive], config)
+    write_story_news(archive, [STORY_NEWS[2]])  # new: it joins that story
+    japan = list(STORY_NEWS[3])
+    japan[3] = "وزير الخارجية يستقبل سفير اليابان ويبحث معه التعاون"
+    write_story_news(archive, [tuple(japan)])  # changed
+    (archive / "madina" / "brief.txt").unlink()  # removed
+    client, sent = _sending(config.client())
+    summary = update_cluster_index([archive], config, client=client)
+    assert (summary.files, summary.files_unchanged) == (6, 4)
+    assert (summary.added, summary.removed, summary.indexed) == (2, 1, 6)
+    # Unchanged files are not sent again (the new article twice: then with its story).
+    assert set(sent) == {"madina/visit", "spa/japan"}
+
+    rebuilt = _config(opensearch_node, "updated-rebuilt")
+    build_cluster_index([archive], rebuilt)
+    home = tmp_path / "index"
+    build_index([archive], home)
+    backends = [ClusterBackend(config), ClusterBackend(rebuilt), open_backend(home)]
+    for q in ("وزير الخارجية", "اليابان", "الرياض"):
+        updated, *others = [b.search(Request(q=q)) for b in backends]
+        assert updated.total
+        for other in others:
+            assert _comparable(updated) == _comparable(other), q
+    visit = backends[0].search(Request(q="اجتماعا وزاريا موسعا"))
+    assert max(h.story.articles for h in visit.hits) == 3
+    assert backends[0].complete("سفير") == backends[2].complete("سفير")
+
+    again = update_cluster_index([archive], config, client=client)
+    assert again.unchanged and (again.added, again.removed) == (0, 0)
+
+
+def test_an_interrupted_update_is_refused(opensearch_node, tmp_path):
+    from conftest import write_news
+    from search.cluster.update import set_meta
+
+    config = _config(opensearch_node, "interrupted")
+    archive = write_news(tmp_path / "archive")
+    name = build_cluster_index([archive], config).generation
+    set_meta(config.client(), name, updating=True)
+    with pytest.raises(ClusterError, match="interrupted"):
+        update_cluster_index([archive], config)

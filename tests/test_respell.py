@@ -14,6 +14,8 @@ from search.backend import Request
 from search.engine import Engine
 from web import create_app
 
+by_one = respell.counted_one_by_one
+
 #: (headline, body, copies): الرياض, النفط and كوميدي in many articles; the
 #: misspellings الريض and النفظ once each; قطر in a few; الصرع, a word,
 #: in the headlines of two articles.
@@ -84,7 +86,9 @@ def test_no_unrelated_or_rarer_word_is_offered(engine):
 ])
 def test_a_respelling_must_find_gain_times_the_articles(typed, held, neighbour, offered):
     frequency = {typed: held, "رياض": neighbour}
-    got = respell.respell_word(typed, str, 100, lambda s: frequency.get(s, 0), lambda n: None)
+    got = respell.respell_word(typed, str, 100,
+                               by_one(lambda s: frequency.get(s, 0)),
+                               lambda n: None)
     assert (got == "رياض") is offered
 
 
@@ -95,8 +99,8 @@ def test_a_word_of_its_own_is_not_respelt():
     forms = {"يتماثل": 12, "يتمثل": 284}
 
     def respelt():
-        return respell.respell_word("يتماثل", str, 57_000, lambda s: forms.get(s, 0),
-                                    lambda n: None, lambda f: forms.get(f, 0))
+        return respell.respell_word("يتماثل", str, 57_000, by_one(lambda s: forms.get(s, 0)),
+                                    lambda n: None, by_one(lambda f: forms.get(f, 0)))
 
     assert respelt() is None
     forms["يتمثل"] = 12 * respell.GAIN
@@ -104,9 +108,10 @@ def test_a_word_of_its_own_is_not_respelt():
 
 
 def test_a_word_the_headlines_use_is_not_respelt(engine):
-    assert respell.respell_word("ريض", str, 100, lambda s: {"رياض": 90}.get(s, 0), lambda n: None,
+    counts = by_one(lambda s: {"رياض": 90}.get(s, 0))
+    assert respell.respell_word("ريض", str, 100, counts, lambda n: None,
                                 headlines=lambda w: 1) == "رياض"
-    assert respell.respell_word("ريض", str, 100, lambda s: {"رياض": 90}.get(s, 0), lambda n: None,
+    assert respell.respell_word("ريض", str, 100, counts, lambda n: None,
                                 headlines=lambda w: respell.KNOWN_HEADLINES) is None
     # In two headlines, held by 2 articles against 110: a word, not a slip.
     assert engine.search(Request(q="الصرع")).suggestion is None
@@ -122,16 +127,15 @@ def test_a_misspelling_whose_stem_is_a_word_is_respelt():
     def stem_of(word):
         return word[2:5]
 
-    got = respell.respell_word("السرقيه", stem_of, 57_000, lambda s: stems.get(s, 0),
-                               lambda n: None, lambda f: forms.get(f, 0))
+    got = respell.respell_word("السرقيه", stem_of, 57_000, by_one(lambda s: stems.get(s, 0)),
+                               lambda n: None, by_one(lambda f: forms.get(f, 0)))
     assert got == "الشرقيه"
 
 
 def test_rare_is_a_share_of_a_large_archive():
     frequency = {"ريض": 20, "رياض": 5000}
 
-    def held(stem):
-        return frequency.get(stem, 0)
+    held = by_one(lambda stem: frequency.get(stem, 0))
 
     assert respell.respell_word("ريض", str, 116_000, held, lambda n: None) == "رياض"
     assert respell.respell_word("ريض", str, 19_000, held, lambda n: None) is None
@@ -139,7 +143,8 @@ def test_rare_is_a_share_of_a_large_archive():
 
 def test_the_lookups_are_charged(engine, monkeypatch):
     charged = []
-    respell.respell_word("ريض", str, 100, lambda s: 0, charged.append)
+    respell.respell_word("ريض", str, 100, by_one(lambda s: 0),
+                         charged.append)
     # Each slip of three letters or more is its own stem here.
     assert charged == [len({w for w in respell.slips("ريض") if len(w) >= respell.MIN_STEM})]
     monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS)  # past it: no suggestion

@@ -10,35 +10,43 @@ the backend.  The answer's framing (messages and their codes, pages, source
 filter matching, source names, the timeline's steps) is search/engine.py's
 and search/timeline.py's own functions over what the cluster counted.
 
-Not supported yet (docs/scale-out.md): stories (near-duplicates are not
-grouped: each article is a story of its own, ``stories`` equals ``total``),
-completions (``complete`` offers
-none: the index has no completion table) and "did you mean" (``suggestion``
-stays None: search/respell.py reads the embedded index's term counts and
-spelling table).
+Stories, completions and "did you mean" are the embedded backend's too:
+the build groups near-duplicates with indexer/stories.py and stores each
+article's story (its leader's id), which a search collapses on; the
+completion table is indexer/completions.py's file, kept beside the index
+(search/cluster/files.py) and read with its own reader; search/respell.py's
+rules count candidate terms with one ``filters`` aggregation.
 """
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
 
+from indexer import completions
+from indexer.arrayfile import ArrayFileError
 from indexer.schema import build_schema
 from indexer.settings import IndexSettings
+from search import respell
 from search.backend import (
+    MAX_OTHERS,
     STORY_PER_PAGE,
     Article,
     Hit,
     Request,
     Result,
+    SearchError,
     Story,
     StoryPage,
     story_page,
 )
+from search.cluster import files
 from search.cluster.connection import ClusterConfig, ClusterError, describe
 from search.cluster.mapping import DocumentMaker, stored_fields
 from search.cluster.translate import to_dsl
@@ -55,7 +63,7 @@ from search.engine import (
     name_sources,
 )
 from search.facets import as_facets
-from search.query import make_parser, parse
+from search.query import MAX_QUERY_CHARS, make_parser, parse
 from search.settings import SearchSettings
 from search.sources import SourceNames
 from search.timeline import timeline_of_days
@@ -70,6 +78,13 @@ _SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent", "url
 #: can still search until the rebuild deletes it.)
 RECHECK_S = 5.0
 MS_A_DAY = 86_400_000
+#: Stories in a result are counted exactly up to this many (OpenSearch's
+#: ``cardinality`` counts distinct values exactly below its threshold, at
+#: most 40,000, and estimates above it).
+STORIES_EXACT = 40_000
+#: The articles a story page can list: a search's most (OpenSearch's
+#: default ``index.max_result_window``).
+MAX_STORY_ARTICLES = 10_000
 _NOTHING = {"match_none": {}}
 
 
@@ -83,6 +98,10 @@ class _Live:
     names: SourceNames
     bounds: tuple[int, int] | None  # the first and last days of the dated articles
     checked: float  # time.monotonic() of the last look at the alias
+    derived: str  # the stamp of its stories and completions: an update changes it
+    articles: int
+    completions: completions.Completions
+    exact: str | None  # the view of unstemmed forms (did you mean), if any
 
 
 class ClusterBackend:
@@ -136,15 +155,20 @@ class ClusterBackend:
         if live is not None and time.monotonic() - live.checked < RECHECK_S:
             return live
         name, meta = self._meta()
-        if live is not None and live.name == name:
+        if live is not None and (live.name, live.derived) == (name, meta.get("derived")):
             live.checked = time.monotonic()
             return live
         if "settings" not in meta:
             raise ClusterError(f"{self.config.alias} at {self.config.url} was not built by "
                                "arshif: rebuild it with `arshif index --backend opensearch`")
-        schema = build_schema(IndexSettings.from_dict(meta["settings"]))
+        if "derived" not in meta:
+            raise ClusterError(f"{self.config.alias} at {self.config.url} was built by an "
+                               "older arshif (no stories, no completions): rebuild it with "
+                               "`arshif index --backend opensearch`")
+        settings = IndexSettings.from_dict(meta["settings"])
+        schema = build_schema(settings)
         answer = self._call(self.client.search, index=name, body={
-            "size": 0, "track_total_hits": False, "aggs": {
+            "size": 0, "track_total_hits": True, "aggs": {
                 "source": {"terms": {"field": "source", "size": FACET_VALUES}},
                 "first": {"min": {"field": "date"}}, "last": {"max": {"field": "date"}}}})
         aggs = answer["aggregations"]
@@ -152,11 +176,28 @@ class ClusterBackend:
         bounds = None
         if aggs["first"].get("value") is not None:
             bounds = (_day(aggs["first"]["value"]), _day(aggs["last"]["value"]))
+        exact = next((view for view, stemmer in settings.views.items() if stemmer == "none"),
+                     None)
         live = _Live(name, make_parser(schema, self.settings), schema["body"].analyzer,
                      SourceNames(meta.get("source_names", {}), values), bounds,
-                     time.monotonic())
+                     time.monotonic(), meta["derived"], answer["hits"]["total"]["value"],
+                     self._completions(name, schema["headline"].analyzer), exact)
         self._live_state = live
         return live
+
+    def _completions(self, name: str, analyzer) -> completions.Completions:
+        """The index's completion table, copied from its side index and
+        opened with the embedded reader (the mapped file outlives its folder)."""
+        with tempfile.TemporaryDirectory(prefix="arshif-completions-") as folder:
+            path = self._call(files.fetch, client=self.client, index=name,
+                              name=completions.NAME, folder=Path(folder))
+            if path is None:
+                raise ClusterError(f"{name} at {self.config.url} has no completion table: "
+                                   "rebuild it with `arshif index --backend opensearch`")
+            try:
+                return completions.Completions(folder, analyzer)
+            except (OSError, ArrayFileError, KeyError, ValueError) as exc:
+                raise ClusterError(f"{name}: {completions.NAME}: {exc}") from None
 
     def _search(self, body: dict) -> dict:
         return self._call(self.client.search, index=self.config.alias, body=body)
@@ -216,14 +257,16 @@ class ClusterBackend:
             return conclude(result, req, started)
         start = (req.page - 1) * req.per_page
         body = self._body(req, query, req.per_page, start, live.names)
+        # A page of stories: each story once, as its best-ranked article.
+        body["collapse"] = {"field": "story"}
         body["_source"] = _SHOWN
+        body["aggs"] = {"stories": {"cardinality": {
+            "field": "story", "precision_threshold": STORIES_EXACT}}}
         if req.facets:
-            body["aggs"] = self._aggregations(req, query, live.names)
+            body["aggs"].update(self._aggregations(req, query, live.names))
         answer = self._search(body)
         result.total = answer["hits"]["total"]["value"]
-        # Not grouped into stories yet (the embedded index groups them at
-        # index time, indexer/stories.py): each article is its own story.
-        result.stories = result.total
+        result.stories = int(answer["aggregations"]["stories"]["value"])
         result.partial = bool(answer.get("timed_out")) or bool(
             answer.get("_shards", {}).get("failed"))
         if req.facets:
@@ -240,12 +283,60 @@ class ClusterBackend:
                 weights=np.array([b["doc_count"] for b in days], dtype=np.int64))
         count_pages(result, req)
         terms = highlight_terms(parsed)
-        for rank, hit in enumerate(answer["hits"]["hits"], start + 1):
+        found = answer["hits"]["hits"]
+        stories = self._stories([hit["fields"]["story"][0] for hit in found], live.names)
+        for rank, hit in enumerate(found, start + 1):
             shown = make_hit(stored_fields(hit["_source"]), hit.get("_score"), rank, terms,
                              req.highlight, live.analyzer, live.names)
-            shown.story = Story(id=shown.id, articles=1, more=0)
+            size, members = stories[hit["fields"]["story"][0]]
+            others = [m for m in members if m["id"] != shown.id][:MAX_OTHERS]
+            shown.story = Story(id=members[0]["id"], articles=size, more=size - 1,
+                                others=others)
             result.hits.append(shown)
+        result.suggestion = self._suggest(live, parsed.text)
         return conclude(result, req, started)
+
+    def _stories(self, names: list[str], sources: SourceNames
+                 ) -> dict[str, tuple[int, list[dict]]]:
+        """The size of each story in ``names`` and its first MAX_OTHERS + 1
+        members (the hit may be one of them) in the embedded index's order
+        (by day, undated last, then id): ``{"id", "source", "source_name",
+        "date"}`` each."""
+        if not names:
+            return {}
+        answer = self._search({"size": 0, "query": {"terms": {"story": names}}, "aggs": {
+            "story": {"terms": {"field": "story", "size": len(names)}, "aggs": {
+                "first": {"top_hits": {
+                    "size": MAX_OTHERS + 1, "_source": ["id", "source", "date"],
+                    "sort": [{"day": {"order": "asc", "missing": "_last"}},
+                             {"id": "asc"}]}}}}}})
+        out = {}
+        for bucket in answer["aggregations"]["story"]["buckets"]:
+            members = [{"id": m["_source"]["id"], "source": m["_source"].get("source", ""),
+                        "source_name": sources.name(m["_source"].get("source", "")),
+                        "date": (m["_source"].get("date") or "")[:10] or None}
+                       for m in bucket["first"]["hits"]["hits"]]
+            out[bucket["key"]] = (bucket["doc_count"], members)
+        return out
+
+    def _suggest(self, live: _Live, text: str) -> str | None:
+        """Did you mean (search/respell.py), its candidates counted in the cluster."""
+        def counts(field: str):
+            return lambda terms: self._doc_frequencies(field, terms)
+
+        return respell.suggest(text, live.analyzer, live.articles, counts(respell.FIELD),
+                               lambda lookups: None, live.completions.spelling,
+                               live.exact and counts(live.exact), live.completions.headlines)
+
+    def _doc_frequencies(self, field: str, terms: list[str]) -> list[int]:
+        """The articles holding each of ``terms`` in ``field``: one request."""
+        if not terms:
+            return []
+        filters = {str(n): {"term": {field: term}} for n, term in enumerate(terms)}
+        answer = self._search({"size": 0, "track_total_hits": False,
+                               "aggs": {"terms": {"filters": {"filters": filters}}}})
+        buckets = answer["aggregations"]["terms"]["buckets"]
+        return [buckets[str(n)]["doc_count"] for n in range(len(terms))]
 
     def ranked_ids(self, query: str | Request, limit: int = 100) -> list[tuple[str, int, float]]:
         req = query if isinstance(query, Request) else Request(q=query)
@@ -295,23 +386,35 @@ class ClusterBackend:
 
     def story(self, article_id: str, page: int = 1,
               per_page: int = STORY_PER_PAGE) -> StoryPage | None:
-        """Not supported on OpenSearch yet: stories are not grouped, so an
-        article's story is itself alone (as ``search`` shows it)."""
+        """A page of the story of ``article_id``: the articles whose ``story``
+        is its story's, in the embedded index's order (by day, undated last,
+        then id)."""
         live = self._live()
-        doc = self._document(article_id)
-        if doc is None:
+        found = self._search({"query": {"term": {"id": article_id}}, "size": 1,
+                              "_source": ["story"]})["hits"]["hits"]
+        if not found:
             return None
-        hit = make_hit(doc, None, 1, {}, False, live.analyzer, live.names)
-        return story_page(hit.id, [hit], page, per_page, lambda h: {
-            "id": h.id, "headline": h.headline, "source": h.source,
-            "source_name": h.source_name, "date": h.date, "url": doc.get("url", "")})
+        leader = found[0]["_source"].get("story") or article_id
+        members = [stored_fields(h["_source"]) for h in self._search({
+            "query": {"term": {"story": leader}}, "size": MAX_STORY_ARTICLES,
+            "_source": ["id", "text.headline", "source", "date", "url"],
+            "sort": [{"day": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+        })["hits"]["hits"]]
+
+        def member(doc: dict) -> dict:
+            source = doc.get("source", "")
+            return {"id": doc["id"], "headline": doc.get("headline", ""), "source": source,
+                    "source_name": live.names.name(source),
+                    "date": doc["date"].date().isoformat() if doc.get("date") else None,
+                    "url": doc.get("url", "")}
+
+        return story_page(members[0]["id"] if members else article_id, members, page,
+                          per_page, member)
 
     def complete(self, text: str, limit: int = 8) -> list[tuple[str, int]]:
-        """Not supported on OpenSearch yet: no completions (the search box
-        offers none).  The embedded backend reads a completion table written
-        with each generation (indexer/completions.py); a cluster index has
-        none yet (docs/scale-out.md)."""
-        return []
+        if len(text) > MAX_QUERY_CHARS:
+            raise SearchError(f"the query is too long: at most {MAX_QUERY_CHARS} characters")
+        return self._live().completions.complete(text, limit)
 
     def summary(self) -> dict:
         name, _ = self._meta()

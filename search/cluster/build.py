@@ -37,7 +37,9 @@ from indexer.writer import (
     checked_sources,
     input_items,
 )
+from search.cluster import files
 from search.cluster.connection import ClusterConfig, ClusterError, describe
+from search.cluster.derived import derive
 from search.cluster.mapping import DocumentMaker, index_body
 from search.settings import SearchSettings
 
@@ -77,8 +79,13 @@ class BulkWriter:
         """One article, as the embedded index's document (``Builder`` makes it)."""
         out = self.maker.make(doc)
         _id = document_id(out["id"])
-        self.pending.append(({"index": {"_index": self.index, "_id": _id}}, out))
         self.articles[_id] = (doc["path"], bool(doc["parent"]))
+        self.send(_id, out)
+
+    def send(self, _id: str, document: dict) -> None:
+        """One document as the cluster indexes it (an article sent again
+        with its story, search/cluster/derived.py, comes in here)."""
+        self.pending.append(({"index": {"_index": self.index, "_id": _id}}, document))
         if len(self.pending) >= self.batch:
             self.flush()
 
@@ -109,9 +116,11 @@ class BulkWriter:
         self.pending, self.articles = [], {}
 
     def _refused(self, _id: str, error) -> None:
-        path, embedded = self.articles.get(_id, ("", False))
         reason = (f"{REJECTED}: {error.get('type', 'error')}: {error.get('reason', '')}"
                   if isinstance(error, dict) else f"{REJECTED}: {error}")
+        if _id not in self.articles:  # sent again, once taken: not the article's fault
+            raise ClusterError(f"article {_id} was taken, then {reason}: nothing published")
+        path, embedded = self.articles[_id]
         s = self.summary
         s.indexed -= 1
         s.embedded -= embedded
@@ -156,7 +165,7 @@ def build_cluster_index(
     summary = Summary()
     name = new_index_name(config.alias)
     try:
-        previous = _indexes_behind(client, config.alias)
+        previous = indexes_behind(client, config.alias)
         client.indices.create(index=name, body=index_body(
             settings, search_settings or SearchSettings(), config.shards, 0, source_names))
     except ClusterError:
@@ -164,16 +173,15 @@ def build_cluster_index(
     except Exception as exc:
         raise ClusterError(describe(exc, config)) from None
     try:
+        files.create(client, name, config.replicas)
         items = input_items(sources, reading, follow_symlinks)
         if on_start:
             on_start(len(items))
-        bulk = BulkWriter(client, name, DocumentMaker(settings), summary, batch)
+        maker = DocumentMaker(settings)
+        bulk = BulkWriter(client, name, maker, summary, batch)
         Builder(bulk, summary, settings).add_items(items, reading, on_file)
         bulk.flush()
         store.checkpoint("commit")
-        # Replicas are made once, from the finished index, not document by document.
-        client.indices.put_settings(index=name, body={"index": {
-            "refresh_interval": None, "number_of_replicas": config.replicas}})
         client.indices.refresh(index=name)
         held = client.count(index=name)["count"]
         if not held:
@@ -181,6 +189,15 @@ def build_cluster_index(
         if held != summary.indexed:
             raise ClusterError(f"the new index holds {held} articles, the build counted "
                                f"{summary.indexed}: nothing published")
+        # Stories span all articles: grouped once they are all in, as the
+        # embedded build groups a generation once its segments are final.
+        derive(client, name, maker, bulk.send)
+        bulk.flush()
+        store.checkpoint("stories")
+        # Replicas are made once, from the finished index, not document by document.
+        client.indices.put_settings(index=name, body={"index": {
+            "refresh_interval": None, "number_of_replicas": config.replicas}})
+        client.indices.refresh(index=name)
         actions = [{"remove": {"index": old, "alias": config.alias}} for old in previous]
         actions.append({"add": {"index": name, "alias": config.alias}})
         store.checkpoint("publish")
@@ -189,18 +206,23 @@ def build_cluster_index(
         # If the cluster is gone, the unaliased index is never searched anyway.
         with contextlib.suppress(Exception):
             client.indices.delete(index=name, ignore_unavailable=True)
+        with contextlib.suppress(Exception):
+            files.delete(client, name)
         if isinstance(exc, Exception) and not isinstance(exc, store.StoreError | OSError):
             raise ClusterError(describe(exc, config)) from None
         raise
     for old in previous:  # no longer searched; a failure here leaves only disk to reclaim
         with contextlib.suppress(Exception):
             client.indices.delete(index=old, ignore_unavailable=True)
+        with contextlib.suppress(Exception):
+            files.delete(client, old)
     summary.generation = name
     summary.elapsed = time.perf_counter() - started
     return summary
 
 
-def _indexes_behind(client, alias: str) -> list[str]:
+def indexes_behind(client, alias: str) -> list[str]:
+    """The indexes ``alias`` points to (none before the first build)."""
     from opensearchpy import NotFoundError
 
     try:

@@ -13,10 +13,16 @@ are left out of ``_source``.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 
+import numpy as np
+
+from indexer import minhash
 from indexer.analysis import SECTION_GAP, ArabicAnalyzer
+from indexer.article import Article
+from indexer.schema import KEYWORD_JOIN, to_document
 from indexer.settings import IndexSettings
 from search.settings import SearchSettings
 
@@ -61,6 +67,15 @@ def index_body(settings: IndexSettings, search: SearchSettings, shards: int,
         "author": {"type": "keyword", "index": False, "doc_values": False},
         "signature": {"type": "keyword", "index": False, "doc_values": False},
         "content_key": {"type": "keyword", "index": False, "doc_values": False},
+        # Stories (indexer/stories.py): each article's story, named by its
+        # leader's id (a story of one is named by its own id), set once all
+        # articles are in (search/cluster/derived.py); results are collapsed
+        # on it.  ``day`` orders a story's members as the embedded index does
+        # (by day, then id); ``minhash`` is the article's signature
+        # (indexer/minhash.py), kept for regrouping after an update.
+        "story": {"type": "keyword"},
+        "day": {"type": "integer"},
+        "minhash": {"type": "binary"},
     })
     return {
         "settings": {
@@ -100,19 +115,29 @@ class DocumentMaker:
         """The terms of ``text`` as the ``body`` field holds them (more like this)."""
         return " ".join(term for words in analyzer.index_sections(text) for term in words)
 
-    def make(self, doc: dict) -> dict:
+    def make(self, doc: dict, seq: int | None = None, story: str | None = None,
+             signature: str | None = None) -> dict:
         """The cluster's document for the embedded index's document ``doc``
         (indexer/schema.py's ``to_document``: the headline already a section
-        of ``body``, the views' text, the date's year and month)."""
+        of ``body``, the views' text, the date's year and month).
+
+        A new article takes the next ``seq``, is a story of its own and gets
+        its story signature; an article sent again (``remake``) keeps its
+        ``seq``, its ``signature`` (base64) and is given its ``story``."""
+        body = doc.get("_stored_body", doc["body"])
+        if signature is None:
+            values = minhash.signature(body).astype("<u4")
+            signature = base64.b64encode(values.tobytes()).decode("ascii")
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
         out = {
-            "id": doc["id"], "source": doc["source"], "path": doc["path"], "seq": self.seq,
+            "id": doc["id"], "source": doc["source"], "path": doc["path"], "seq": seq,
             "date_text": doc["date_text"], "related": doc["related"], "parent": doc["parent"],
             "url": doc["url"], "author": doc["author"],
             "signature": doc["signature"], "content_key": doc["content_key"],
-            "text": {"headline": doc["headline"], "body": doc.get("_stored_body", doc["body"]),
-                     "keywords": doc["keywords"]},
+            "text": {"headline": doc["headline"], "body": body, "keywords": doc["keywords"]},
+            "story": story or doc["id"], "minhash": signature,
         }
-        self.seq += 1
         for name in POSITIONAL:
             out[name] = [" ".join(words) for words in self.analyzer.index_sections(doc[name])]
         for name, view in self.views.items():
@@ -121,7 +146,26 @@ class DocumentMaker:
         if "date" in doc:
             out["date"] = doc["date"].isoformat()
             out["year"], out["month"] = doc["year"], doc["month"]
+            out["day"] = doc["date"].toordinal()
         return out
+
+    def remake(self, source: dict, story: str) -> dict:
+        """An indexed article's document again, from its ``_source`` (which
+        lacks the terms), with another ``story``: the terms are analyzed
+        again from the original text, as the build analyzed them."""
+        text = source.get("text") or {}
+        keywords = text.get("keywords", "")
+        article = Article(
+            id=source["id"], headline=text.get("headline", ""), body=text.get("body", ""),
+            path=source.get("path", ""),
+            date=datetime.fromisoformat(source["date"]) if source.get("date") else None,
+            date_text=source.get("date_text", ""), source=source.get("source", ""),
+            keywords=keywords.split(KEYWORD_JOIN) if keywords else [],
+            related=related_list(source), parent=source.get("parent", ""),
+            url=source.get("url", ""), author=source.get("author", ""))
+        doc = to_document(article, source.get("signature", ""), source.get("content_key", ""),
+                          self.settings)
+        return self.make(doc, seq=source["seq"], story=story, signature=source["minhash"])
 
 
 def stored_fields(source: dict) -> dict:
@@ -140,3 +184,8 @@ def stored_fields(source: dict) -> dict:
 
 def related_list(doc: dict) -> list[str]:
     return json.loads(doc.get("related") or "[]")
+
+
+def signature_of(source: dict) -> np.ndarray:
+    """An article's story signature (indexer/minhash.py) from its ``_source``."""
+    return np.frombuffer(base64.b64decode(source["minhash"]), dtype="<u4")
