@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -55,6 +56,12 @@ def _keys(unit: str, days: np.ndarray) -> np.ndarray:
     return as_dates.astype("datetime64[M]" if unit == "month" else "datetime64[Y]").astype(np.int64)
 
 
+#: Periods a server spells again and again (every query's timeline): the
+#: days, weeks and months of a few archives' spans.
+_CACHED_PERIODS = 16_384
+
+
+@lru_cache(maxsize=_CACHED_PERIODS)
 def _period(unit: str, key: int) -> tuple[date, date]:
     """The first and last day of period ``key``."""
     if unit == "day":
@@ -68,6 +75,7 @@ def _period(unit: str, key: int) -> tuple[date, date]:
     return date(1970 + key, 1, 1), date(1970 + key, 12, 31)
 
 
+@lru_cache(maxsize=_CACHED_PERIODS)
 def spell(first: date, last: date) -> tuple[str, str]:
     """A period as a date filter spells it: a whole month "2023-09", a whole
     year "2023", anything else its first and last days."""
