@@ -3,23 +3,22 @@
 The analyzer finds the matched words: every word of the stored text whose
 index term (stem) is one of the query's, with offsets into the ORIGINAL text
 (diacritics included), so every inflected form the stemmer joins is marked.
-Whoosh's ``HtmlFormatter`` writes the marks and escapes all text.
 
 Why not ``whoosh.highlight.highlight``: it builds a Token for every word of
 every hit's body and runs its fragmenter over all of them: most of the
-search box's time once the ranking is vectorized.  Here only the
-matched words become tokens, and fragments are cut around them, snapped to
+search box's time once the ranking is vectorized.  Here the matched words
+stay (start, end, term) tuples, fragments are cut around them, snapped to
 whole words (Whoosh's ContextFragmenter counts characters and can cut a word
-in half), and ranked as Whoosh's ``BasicFragmentScorer`` ranks them.
+in half), and ranked as Whoosh's ``BasicFragmentScorer`` ranks them; the
+marks are written as Whoosh's ``HtmlFormatter`` writes them (``<mark>``
+around each match, `` … `` between fragments, every other character
+escaped), without a Token and a Fragment object per match.
 """
 
 from __future__ import annotations
 
 import html
 from heapq import nlargest
-
-from whoosh import highlight
-from whoosh.analysis import Token
 
 #: A snippet is at most two fragments of about SNIPPET_CHARS characters of
 #: matches with SURROUND_CHARS of context each side: about three lines on a
@@ -32,18 +31,25 @@ CHARLIMIT = 2**15
 _SPACES = " \t\n\u00a0"
 
 
-class MarkFormatter(highlight.HtmlFormatter):
-    """``<mark>`` around matches, ``…`` between fragments, the rest escaped."""
-
-    def __init__(self):
-        super().__init__(tagname="mark", between=" … ")
-
-    def format_token(self, text, token, replace=False):
-        word = highlight.get_text(text, token, replace)
-        return f"<mark>{highlight.htmlescape(word, quote=False)}</mark>"
+BETWEEN = " … "
 
 
-FORMATTER = MarkFormatter()
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _marked(text: str, matches: list[tuple[int, int, str]], start: int, end: int) -> str:
+    """``text[start:end]`` escaped, each of ``matches`` in it in ``<mark>``."""
+    out = []
+    i = start
+    for first, last, _ in matches:
+        if first < i:  # overlaps the previous mark (Whoosh's formatter skips it too)
+            continue
+        out.append(_escape(text[i:first]))
+        out.append(f"<mark>{_escape(text[first:last])}</mark>")
+        i = last
+    out.append(_escape(text[i:end]))
+    return "".join(out)
 
 
 def lead(text: str, chars: int = SNIPPET_CHARS) -> str:
@@ -65,45 +71,45 @@ def highlight_text(text: str, terms, analyzer, whole: bool = False, top: int = 2
     if not text:
         return ""
     scanned = text if whole else text[:CHARLIMIT]
-    matches = [Token(chars=True, startchar=start, endchar=end, text=term, boost=1.0)
-               for start, end, term in analyzer.spans(scanned, frozenset(terms))] if terms else []
+    matches = analyzer.spans(scanned, frozenset(terms)) if terms else []
     if not matches:
-        return html.escape(text, quote=False) if whole else lead(text)
+        return _escape(text) if whole else lead(text)
     if whole:
-        fragments = [highlight.Fragment(text, matches, 0, len(text))]
-    else:
-        fragments = best_fragments(text, matches, top)
-    return FORMATTER(text, fragments)
+        return _marked(text, matches, 0, len(text))
+    return BETWEEN.join(_marked(text, found, start, end)
+                        for start, end, found in best_fragments(text, matches, top))
 
 
-def best_fragments(text: str, matches: list, top: int, maxchars: int = SNIPPET_CHARS,
-                   surround: int = SURROUND_CHARS) -> list[highlight.Fragment]:
-    """The ``top`` fragments with the most (and most varied) matches, in text order."""
+def best_fragments(text: str, matches: list[tuple[int, int, str]], top: int,
+                   maxchars: int = SNIPPET_CHARS, surround: int = SURROUND_CHARS
+                   ) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
+    """The ``top`` fragments with the most (and most varied) matches, in
+    text order: (start, end, its matches) each."""
     fragments = []
     i = previous_end = 0
     while i < len(matches):
-        start = max(0, matches[i].startchar - surround)
+        start = max(0, matches[i][0] - surround)
         j = i + 1
-        while j < len(matches) and matches[j].endchar - start <= maxchars:
+        while j < len(matches) and matches[j][1] - start <= maxchars:
             j += 1
-        end = _word_end(text, min(len(text), matches[j - 1].endchar + surround))
-        while j < len(matches) and matches[j].startchar < end:  # shown, so marked too
-            end = max(end, matches[j].endchar)
+        end = _word_end(text, min(len(text), matches[j - 1][1] + surround))
+        while j < len(matches) and matches[j][0] < end:  # shown, so marked too
+            end = max(end, matches[j][1])
             j += 1
         # Fragments never overlap: two of them would repeat the text between.
         start = max(_word_start(text, start), previous_end)
         while text[start] in _SPACES:  # starts after the previous fragment: on a word
             start += 1
-        fragments.append(highlight.Fragment(text, matches[i:j], start, end))
+        fragments.append((start, end, matches[i:j]))
         previous_end = end
         i = j
-    scored = nlargest(top, enumerate(fragments), key=lambda item: (_score(item[1]), -item[0]))
+    scored = nlargest(top, enumerate(fragments), key=lambda item: (_score(item[1][2]), -item[0]))
     return [f for _, f in sorted(scored)]
 
 
-def _score(fragment: highlight.Fragment) -> int:
+def _score(matches: list[tuple[int, int, str]]) -> int:
     """Whoosh's BasicFragmentScorer: matches, times 100 per distinct term."""
-    return len(fragment.matches) * 100 * len({t.text for t in fragment.matches})
+    return len(matches) * 100 * len({term for _, _, term in matches})
 
 
 def _word_start(text: str, i: int) -> int:

@@ -6,9 +6,11 @@ import html
 import re
 
 from hypothesis import given, settings, strategies as st
+from whoosh import highlight
+from whoosh.analysis import Token
 
 from indexer.analysis import ArabicAnalyzer
-from search.highlight import SNIPPET_CHARS, SURROUND_CHARS, highlight_text
+from search.highlight import SNIPPET_CHARS, SURROUND_CHARS, best_fragments, highlight_text
 
 ANALYZER = ArabicAnalyzer()
 WORDS = ["الاقتصاد", "اقتصادي", "والاقتصاد", "النفط", "نفطية", "في", "من", "الوزير", "وزير",
@@ -103,3 +105,37 @@ def test_every_shown_match_is_marked(words, terms):
         plain = html.unescape(re.sub("</?mark>", "", frag))
         position = text.index(plain, position) + len(plain)  # in order, no overlap
         assert frag.count("<mark>") == len(ANALYZER.spans(plain, frozenset(terms)))
+
+
+class _MarkFormatter(highlight.HtmlFormatter):
+    """Whoosh's formatter as the reference for search/highlight.py's marks."""
+
+    def __init__(self):
+        super().__init__(tagname="mark", between=" … ")
+
+    def format_token(self, text, token, replace=False):
+        word = highlight.get_text(text, token, replace)
+        return f"<mark>{highlight.htmlescape(word, quote=False)}</mark>"
+
+
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(WORDS), max_size=120),
+       terms=st.sets(st.sampled_from(["اقتصاد", "نفط", "وزير", "سوق", "oil"]), min_size=1,
+                     max_size=3),
+       whole=st.booleans())
+def test_marks_are_whooshs(words, terms, whole):
+    """The marks and escaping are what Whoosh's HtmlFormatter writes for the
+    same fragments and matches."""
+    text = " ".join(words)
+    matches = ANALYZER.spans(text, frozenset(terms))
+    got = highlight_text(text, terms, ANALYZER, whole=whole)
+    if not matches or not text:
+        return
+    tokens = [Token(chars=True, startchar=a, endchar=b, text=term, boost=1.0)
+              for a, b, term in matches]
+    if whole:
+        fragments = [highlight.Fragment(text, tokens, 0, len(text))]
+    else:
+        fragments = [highlight.Fragment(text, [t for t in tokens if a <= t.startchar < b], a, b)
+                     for a, b, _ in best_fragments(text, matches, 2)]
+    assert got == _MarkFormatter()(text, fragments)
