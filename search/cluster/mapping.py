@@ -28,8 +28,6 @@ from search.settings import SearchSettings
 
 #: Fields indexed with positions (phrases), as in indexer/schema.py.
 POSITIONAL = ("headline", "body", "keywords")
-#: The original text, shown and highlighted, never searched.
-TEXT_FIELDS = ("headline", "body", "keywords")
 SIMILARITY = "arshif_bm25"
 
 
