@@ -40,7 +40,7 @@ NAME = "MANIFEST.json"
 #: matched: an unchanged file is not read again at every open.
 STAMP = "VERIFIED.json"
 FORMAT = "arshif-index"
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 _CHUNK = 8 * 2**20
 
 
