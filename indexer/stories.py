@@ -12,14 +12,15 @@ The grouping is an index-time fact, in two steps:
    signatures (indexer/docvalues.py) and an update reuses those of the
    segments it keeps.
 2. **Groups, per generation** (``write``): once a generation's segments are
-   final, every live document's signature goes into a ``datasketch``
-   ``MinHashLSH``; each candidate pair it returns is verified (the share of
-   equal MinHash values, an estimate of the shingle sets' Jaccard
-   similarity, at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart, or
-   both unknown).  Groups are formed around leaders: the documents are
-   taken oldest first (then by id), and each joins the earliest leader it
-   is verified similar to, or leads a new story.  Every member is thus close
-   to its leader: no chain of small edits links two different stories.
+   final, the story leaders' signatures go into an LSH (``BANDS`` bands of
+   ``ROWS`` values); each candidate pair it returns is verified (the
+   estimated Jaccard similarity of the shingle sets, ``minhash.estimate``,
+   at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart, or both
+   unknown).  Groups are formed around leaders: the documents are taken
+   oldest first (then by id), and each joins the most similar leader it is
+   verified similar to (the earliest among equals), or leads a new story.
+   Every member is thus close to its leader: no chain of small edits links
+   two different stories.
 
 The grouping depends only on the live articles (their ids, dates and
 bodies), never on document numbers or segments, so ``--update`` gives the
@@ -33,7 +34,7 @@ of their leaders (oldest first, then id), and written to the generation's
   in leader order (the leader first);
 - ``member_ends``: int64 per story, where its members end in ``members``.
 
-Memory: a signature is NUM_PERM uint32 (512 bytes); grouping a generation
+Memory: a signature is NUM_PERM uint8 (64 bytes); grouping a generation
 maps them from the segments' files and holds the LSH tables
 (docs/stories.md has the figures).
 """
