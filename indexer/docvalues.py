@@ -25,10 +25,11 @@ An array file (indexer/arrayfile.py) holding:
 - ``code/F`` and ``vocab/F``, ``vocab_ends/F``: a text column (id, source,
   year, month) as a code per document into its sorted values (UTF-8, the
   empty value for a document without one);
-- ``minhash``: uint32, each document's story signature
-  (``indexer.minhash.NUM_PERM`` values a document, one row after the
-  other), made from its stored body (indexer/minhash.py): the grouping of
-  a generation's articles into stories reads them.
+- ``minhash``: uint8, each document's story signature
+  (``indexer.minhash.NUM_PERM`` values of ``indexer.minhash.BITS`` bits a
+  document, one row after the other), made from its stored body
+  (indexer/minhash.py): the grouping of a generation's articles into
+  stories reads them.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from indexer.stored import StoredFieldsWriter, stored_path
 
 EXTENSION = ".docs"
 KIND = "doc values"
-VERSION = 2
+VERSION = 3
 
 #: Whoosh's decoding of its one-byte length codes.
 BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
@@ -131,9 +132,9 @@ class DocValuesWriter(W3PerDocWriter):
                 _pad(values, self.count, default)
                 out.put(f"number/{name}", np.frombuffer(values, dtype=np.uint64), "<u8")
             _pad(self.signatures, self.count, minhash.EMPTY)
-            out.meta["num_perm"] = minhash.NUM_PERM
+            out.meta.update(num_perm=minhash.NUM_PERM, minhash_bits=minhash.BITS)
             out.put("minhash", np.concatenate(self.signatures) if self.signatures
-                    else np.zeros(0, dtype=np.uint32), "<u4")
+                    else np.zeros(0, dtype=np.uint8), "u1")
             for name, values in self.texts.items():
                 _pad(values, self.count, b"")
                 vocab = sorted(set(values))

@@ -157,12 +157,21 @@ def normalize_text(text: str) -> str:
     """Normalize a whole string word by word (for keys and comparisons, never for
     text that will be highlighted): the words (``str.split``), each through
     ``normalize``, joined by one space."""
-    joined = " ".join(text.split())
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    return normalize_points(" ".join(text.split())).tobytes().decode("utf-32-le")
+
+
+def normalize_points(text: str) -> np.ndarray:
+    """The code points (uint32) of ``text`` normalized word by word, its
+    whitespace kept as it is (``normalize_text`` gives it single spaces
+    first), for callers that go on with numpy (story signatures)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if codes.size and codes.max() <= 0xFFFF:
         mapped = _code_point_map()[codes]
-        if not codes.size or mapped.max() < _OTHER:
-            return mapped.tobytes().decode("utf-32-le")
+        if mapped.max() < _OTHER:
+            return mapped
         if not (mapped == _OTHER).any():
-            return mapped[mapped != _DELETE].tobytes().decode("utf-32-le")
-    return " ".join(map(normalize, joined.split(" ")))
+            return mapped[mapped != _DELETE]
+    if not codes.size:
+        return codes
+    words = " ".join(map(normalize, text.split(" ")))
+    return np.frombuffer(words.encode("utf-32-le"), dtype=np.uint32)

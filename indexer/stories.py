@@ -12,14 +12,15 @@ The grouping is an index-time fact, in two steps:
    signatures (indexer/docvalues.py) and an update reuses those of the
    segments it keeps.
 2. **Groups, per generation** (``write``): once a generation's segments are
-   final, every live document's signature goes into a ``datasketch``
-   ``MinHashLSH``; each candidate pair it returns is verified (the share of
-   equal MinHash values, an estimate of the shingle sets' Jaccard
-   similarity, at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart, or
-   both unknown).  Groups are formed around leaders: the documents are
-   taken oldest first (then by id), and each joins the earliest leader it
-   is verified similar to, or leads a new story.  Every member is thus close
-   to its leader: no chain of small edits links two different stories.
+   final, the story leaders' signatures go into an LSH (``BANDS`` bands of
+   ``ROWS`` values); each candidate pair it returns is verified (the
+   estimated Jaccard similarity of the shingle sets, ``minhash.estimate``,
+   at least ``SIMILARITY``; dates at most ``MAX_DAYS`` apart, or both
+   unknown).  Groups are formed around leaders: the documents are taken
+   oldest first (then by id), and each joins the most similar leader it is
+   verified similar to (the earliest among equals), or leads a new story.
+   Every member is thus close to its leader: no chain of small edits links
+   two different stories.
 
 The grouping depends only on the live articles (their ids, dates and
 bodies), never on document numbers or segments, so ``--update`` gives the
@@ -33,7 +34,7 @@ of their leaders (oldest first, then id), and written to the generation's
   in leader order (the leader first);
 - ``member_ends``: int64 per story, where its members end in ``members``.
 
-Memory: a signature is NUM_PERM uint32 (512 bytes); grouping a generation
+Memory: a signature is NUM_PERM uint8 (64 bytes); grouping a generation
 maps them from the segments' files and holds the LSH tables
 (docs/stories.md has the figures).
 """
@@ -45,7 +46,6 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
-from datasketch import MinHashLSH
 from whoosh import index as whoosh_index
 
 from indexer import minhash
@@ -54,17 +54,30 @@ from indexer.docvalues import DocValues, docvalues_path
 
 NAME = "STORIES.arr"
 KIND = "stories"
-VERSION = 1
+VERSION = 2
 
-#: The LSH's threshold, below SIMILARITY so that pairs just above it are
-#: still found as candidates.
-LSH_THRESHOLD = 0.4
+#: LSH bands of the signatures' values: two signatures are compared only
+#: when all ROWS values of one of their BANDS bands are equal.  A pair of
+#: Jaccard similarity 0.5 is a candidate with a probability of 0.94, of
+#: 0.6 with 0.994; unrelated texts share a band once in 10**5 pairs.
+BANDS = 21
+ROWS = 3
 #: The estimated Jaccard similarity of the shingles two members must reach.
 SIMILARITY = 0.5
 #: Two dated members are at most this many days apart: the same template
 #: (a market report, prayer times) on two dates is two stories.
 MAX_DAYS = 3
 _DAY_US = 86_400 * 10**6  # Whoosh's date values are microseconds
+
+
+def band_keys(signatures: np.ndarray) -> np.ndarray:
+    """Each signature's LSH keys: one int64 a band, the band's number and
+    its ROWS values, so that keys of different bands differ."""
+    rows = signatures[:, :BANDS * ROWS].reshape(len(signatures), BANDS, ROWS).astype(np.int64)
+    keys = np.zeros((len(signatures), BANDS), dtype=np.int64)
+    for row in range(ROWS):
+        keys = (keys << minhash.BITS) | rows[:, :, row]
+    return keys | (np.arange(BANDS, dtype=np.int64) << (minhash.BITS * ROWS))
 
 
 def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -75,35 +88,49 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
     The documents are taken in key order; each joins the most similar
     earlier leader (the earliest among equals) or leads a story.  A dated
     document's leader is at most MAX_DAYS older, an undated one's undated
-    too: so the LSH index holds only the leaders of the last MAX_DAYS days
+    too: so the LSH tables hold only the leaders of the last MAX_DAYS days
     (memory bounded by the news of a few days, not by the archive).
+
+    The LSH is a dict from band key to the leaders holding it, not
+    datasketch's ``MinHashLSH``: that one hashes each band of each query
+    anew in Python (a few microseconds a band), while here the keys of all
+    documents come from one numpy expression and a lookup is a dict's.
 
     The result depends only on these values, not on how the caller numbers
     its documents."""
     count = len(keys)
     leader = np.arange(count, dtype=np.int64)
     order = sorted(range(count), key=keys.__getitem__)
-    rank: dict[int, int] = {}  # a leader's position in the order
+    rank = np.empty(count, dtype=np.int64)  # a document's position in the order
+    rank[order] = np.arange(count)
     grouped = ~minhash.is_empty(signatures)
-    lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=minhash.NUM_PERM)
-    window: deque[int] = deque()  # the leaders in the LSH, oldest first
-    for position, i in enumerate(order):
+    lsh_keys = band_keys(signatures).tolist()
+    day_of = days.tolist()
+    table: dict[int, list[int]] = {}  # band key -> the window's leaders holding it
+    window: deque[int] = deque()  # the leaders in the tables, oldest first
+    for i in order:
         if not grouped[i]:
             continue
-        while window and not _near(days[window[0]], days[i]):
-            lsh.remove(window.popleft())
-        signature = minhash.lean(signatures[i])
-        best, best_key = -1, None
-        for j in lsh.query(signature):
-            score = minhash.similarity(signatures[i], signatures[j])
-            if score >= SIMILARITY and (best_key is None or (-score, rank[j]) < best_key):
-                best, best_key = j, (-score, rank[j])
-        if best >= 0:
-            leader[i] = best
-        else:
-            lsh.insert(i, signature, check_duplication=False)
-            window.append(i)
-        rank[i] = position
+        while window and not _near(day_of[window[0]], day_of[i]):
+            for key in lsh_keys[window.popleft()]:
+                bucket = table[key]
+                del bucket[0]  # leaders enter and leave in the same order
+                if not bucket:
+                    del table[key]
+        mine = lsh_keys[i]
+        candidates = {j for key in mine for j in table.get(key, ())}
+        if candidates:
+            found = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+            scores = minhash.estimate(np.count_nonzero(signatures[found] == signatures[i],
+                                                       axis=1))
+            similar = scores >= SIMILARITY
+            if similar.any():
+                found, scores = found[similar], scores[similar]
+                leader[i] = found[np.lexsort((rank[found], -scores))[0]]
+                continue
+        for key in mine:
+            table.setdefault(key, []).append(i)
+        window.append(i)
     return leader
 
 
@@ -156,7 +183,7 @@ def _write(folder: Path, searcher) -> int:
         ids.extend(docs.text_of("id", alive))
     docnums = np.flatnonzero(live)
     if not signatures:
-        signatures, days = [np.zeros((0, minhash.NUM_PERM), np.uint32)], [np.zeros(0, np.int64)]
+        signatures, days = [np.zeros((0, minhash.NUM_PERM), np.uint8)], [np.zeros(0, np.int64)]
     signatures, days = np.concatenate(signatures), np.concatenate(days)
     keys = story_keys(ids, days)
     leader = group(keys, signatures, days)
@@ -172,7 +199,8 @@ def _write(folder: Path, searcher) -> int:
     ends = np.cumsum(np.bincount(story_of, minlength=len(leaders)), dtype=np.int64)
     with ArrayFileWriter(str(folder / NAME), KIND, VERSION) as out:
         out.meta.update(count=total, stories=len(leaders), shingle_words=minhash.SHINGLE_WORDS,
-                        num_perm=minhash.NUM_PERM, similarity=SIMILARITY, max_days=MAX_DAYS)
+                        num_perm=minhash.NUM_PERM, bits=minhash.BITS, bands=BANDS, rows=ROWS,
+                        similarity=SIMILARITY, max_days=MAX_DAYS)
         out.put("story", story, "<i4")
         out.put("members", docnums[np.asarray(members, dtype=np.int64)], "<i4")
         out.put("member_ends", ends, "<i8")

@@ -9,6 +9,7 @@ a month later, and a short brief printed twice.
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 from arshif.cli import main
 from conftest import STORY, STORY_EDITED
 from indexer import manifest, minhash, stories
+from indexer.normalize import normalize_text
 from indexer.writer import build_index
 from search.backend import Request
 from search.engine import Engine
@@ -58,6 +60,55 @@ def test_signatures_ignore_spelling_variants_and_skip_short_texts():
     vocalized = STORY.replace("الخارجية", "الخارجيّة").replace("أكثر", "اكثر")
     assert np.array_equal(minhash.signature(vocalized), minhash.signature(STORY))
     assert minhash.is_empty(minhash.signature("خبر قصير من بضع كلمات"))
+
+
+def test_words_are_those_of_the_word_pattern_each_hashed_once():
+    """A signature's words are the runs of ``\\w`` of the normalized text
+    (letters and digits of any script, beyond the BMP too), and equal words
+    hash equal wherever they stand."""
+    text = normalize_text(STORY) + " كلمة_واحدة \U0001d7d9\U0001d7da3 ، ؟ (الرياض) الرياض"
+    words = re.findall(r"\w+", text)
+    hashes = minhash.word_hashes(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
+    assert len(hashes) == len(words)
+    first = {}
+    for word, value in zip(words, hashes.tolist(), strict=True):
+        assert first.setdefault(word, value) == value
+    assert len(set(first.values())) == len(first)
+
+
+def test_signature_values_are_datasketchs_low_bits_of_its_minhash():
+    """The stored values are the lowest BITS bits of datasketch's MinHash of
+    the shingle hashes (b-bit MinHash), one byte each."""
+    from datasketch import MinHash
+    sketch = MinHash(num_perm=minhash.NUM_PERM, seed=minhash.SEED, scheme=minhash.SCHEME,
+                     hashfunc=int)
+    sketch.update_batch(minhash.shingle_hashes(STORY).tolist())
+    stored = minhash.signature(STORY)
+    assert stored.dtype == np.uint8 and stored.shape == (minhash.NUM_PERM,)
+    assert np.array_equal(stored, sketch.hashvalues % (1 << minhash.BITS))
+
+
+def test_the_estimate_discounts_values_equal_by_chance():
+    """b-bit values of different minima are equal once in 2**BITS: two
+    unrelated texts estimate near 0, a text and itself 1."""
+    assert minhash.estimate(minhash.NUM_PERM) == 1.0
+    assert minhash.estimate(minhash.NUM_PERM * minhash.CHANCE) == 0.0
+    from conftest import OTHER_STORY
+    unrelated = minhash.similarity(minhash.signature(STORY), minhash.signature("كلمة " * 30))
+    assert abs(unrelated) < 0.1
+    assert minhash.similarity(minhash.signature(OTHER_STORY), minhash.signature(OTHER_STORY)) == 1
+
+
+def test_band_keys_differ_between_bands():
+    """A band's key holds its values and its number: equal values in two
+    different bands are no LSH candidate."""
+    same = np.zeros((1, minhash.NUM_PERM), dtype=np.uint8)
+    keys = stories.band_keys(same)
+    assert keys.shape == (1, stories.BANDS) and len(set(keys[0].tolist())) == stories.BANDS
+    other = same.copy()
+    other[0, stories.ROWS] = 1  # the second band's first value
+    changed = stories.band_keys(other)[0] != keys[0]
+    assert changed.tolist() == [False, True] + [False] * (stories.BANDS - 2)
 
 
 def test_grouping_does_not_depend_on_document_order():
