@@ -55,7 +55,7 @@ def derive(client, index: str, maker: DocumentMaker, send, meta: dict | None = N
         stored.append(source.get("story"))
         headlines.append((source.get("text") or {}).get("headline", ""))
     matrix = (np.stack(signatures) if signatures
-              else np.zeros((0, minhash.NUM_PERM), dtype=np.uint32))
+              else np.zeros((0, minhash.NUM_PERM), dtype=minhash.EMPTY.dtype))
     stories = leader_ids(ids, np.array(days, dtype=np.int64), matrix)
     changed = [i for i, story in enumerate(stories) if story != stored[i]]
     for start in range(0, len(changed), BATCH):

@@ -124,7 +124,7 @@ class DocumentMaker:
         ``seq``, its ``signature`` (base64) and is given its ``story``."""
         body = doc.get("_stored_body", doc["body"])
         if signature is None:
-            values = minhash.signature(body).astype("<u4")
+            values = minhash.signature(body)
             signature = base64.b64encode(values.tobytes()).decode("ascii")
         if seq is None:
             seq, self.seq = self.seq, self.seq + 1
@@ -186,4 +186,4 @@ def related_list(doc: dict) -> list[str]:
 
 def signature_of(source: dict) -> np.ndarray:
     """An article's story signature (indexer/minhash.py) from its ``_source``."""
-    return np.frombuffer(base64.b64decode(source["minhash"]), dtype="<u4")
+    return np.frombuffer(base64.b64decode(source["minhash"]), dtype=minhash.EMPTY.dtype)
