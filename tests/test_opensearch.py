@@ -335,10 +335,10 @@ def test_refused_articles_are_reported_with_the_clusters_reason(opensearch_node,
             self.indices = client.indices
             self.count = client.count
 
-        def bulk(self, body):
+        def bulk(self, body, **params):
             body = list(body)
             body[1] = {**body[1], "no_such_field": 1}  # the mapping is strict
-            return client.bulk(body=body)
+            return client.bulk(body=body, **params)
 
     summary = build_cluster_index([archive], config, client=Refusing(), batch=5)
     refused = [r for r in summary.report if r["reason"].startswith(REJECTED)]
@@ -357,12 +357,13 @@ def _busy_once(client, unavailable: set):
         indices = client.indices
         count = client.count
 
-        def bulk(self, body):
+        def bulk(self, body, **params):
             body = list(body)
             sent.append(len(body) // 2)
             taken = [part for i in range(0, len(body), 2)
                      if body[i]["index"]["_id"] not in unavailable for part in body[i:i + 2]]
-            answer = client.bulk(body=taken) if taken else {"errors": False, "items": []}
+            answer = (client.bulk(body=taken, **params) if taken
+                      else {"errors": False, "items": []})
             items = iter(answer["items"])
             out = []
             for i in range(0, len(body), 2):
@@ -433,8 +434,8 @@ def test_an_index_short_of_the_counted_articles_is_not_published(opensearch_node
     class Short:
         indices = client.indices
 
-        def bulk(self, body):
-            return client.bulk(body=list(body)[2:])  # the first article silently lost
+        def bulk(self, body, **params):
+            return client.bulk(body=list(body)[2:], **params)  # the first article silently lost
 
         def count(self, index):
             return client.count(index=index)

@@ -20,6 +20,7 @@ spelling table).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -51,6 +52,8 @@ from search.settings import SearchSettings
 from search.sources import SourceNames
 from search.timeline import timeline_of_days
 
+log = logging.getLogger("arshif.cluster")
+
 #: Facet values counted per field; a terms aggregation counts exactly up to it.
 FACET_VALUES = 10_000
 _SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent", "url", "author"]
@@ -60,6 +63,12 @@ _SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent", "url
 #: cluster answers from the previous index for at most this long, which it
 #: can still search until the rebuild deletes it.)
 RECHECK_S = 5.0
+#: A read the cluster could not answer for passing reasons is tried again
+#: RETRIES times, BACKOFF_S seconds apart and doubling (at most 1.4 s in all).
+RETRIES = 3
+BACKOFF_S = 0.2
+#: Statuses of a cluster that may answer in a moment: busy, or a node missing.
+PASSING_STATUSES = frozenset({429, 502, 503, 504})
 MS_A_DAY = 86_400_000
 _NOTHING = {"match_none": {}}
 
@@ -88,6 +97,8 @@ class ClusterBackend:
         self._client = client
         self._lock = threading.Lock()
         self._live_state: _Live | None = None
+        #: Requests sent again after a passing failure (``_call``), since start.
+        self.retried = 0
 
     # -- the cluster ------------------------------------------------------------
     @property
@@ -99,19 +110,33 @@ class ClusterBackend:
         return self._client
 
     def _call(self, method, **kwargs):
-        """One request; any failure to answer becomes a ClusterError (exit 2, 503)."""
+        """One read request; any failure to answer becomes a ClusterError
+        (exit 2, 503).  A request the cluster could not answer for its own
+        passing reasons (no node answered, a node left with the shards a
+        search needed, a full queue) is sent again, RETRIES times at most,
+        BACKOFF_S apart and doubling: the client has already tried the other
+        nodes, and the cluster needs a moment to promote replicas."""
         from opensearchpy import NotFoundError
 
-        try:
-            return method(**kwargs)
-        except NotFoundError as exc:
-            if getattr(exc, "error", "") == "index_not_found_exception":
-                raise ClusterError(
-                    f"no index {self.config.alias} at {self.config.url} yet: build it with "
-                    "`arshif index --backend opensearch`") from None
-            raise ClusterError(describe(exc, self.config)) from None
-        except Exception as exc:
-            raise ClusterError(describe(exc, self.config)) from None
+        delay = BACKOFF_S
+        for attempt in range(RETRIES + 1):
+            try:
+                return method(**kwargs)
+            except NotFoundError as exc:
+                if getattr(exc, "error", "") == "index_not_found_exception":
+                    raise ClusterError(
+                        f"no index {self.config.alias} at {self.config.url} yet: build it "
+                        "with `arshif index --backend opensearch`") from None
+                raise ClusterError(describe(exc, self.config)) from None
+            except Exception as exc:
+                if attempt == RETRIES or not _passing(exc):
+                    raise ClusterError(describe(exc, self.config)) from None
+                log.warning("OpenSearch did not answer (%s); trying again in %.1f s",
+                            describe(exc, self.config), delay)
+                with self._lock:
+                    self.retried += 1
+                time.sleep(delay)
+                delay *= 2
 
     def _meta(self) -> tuple[str, dict]:
         """The concrete index behind the alias and arshif's ``_meta`` of it."""
@@ -321,6 +346,15 @@ class ClusterBackend:
             "fingerprint": meta.get("fingerprint"),
             "built_at": meta.get("built_at"),
         }
+
+
+def _passing(exc: Exception) -> bool:
+    """Whether a failed request may succeed if sent again in a moment."""
+    from opensearchpy import exceptions as os_exc
+
+    if isinstance(exc, os_exc.ConnectionError):  # no node answered (timeouts included)
+        return True
+    return isinstance(exc, os_exc.TransportError) and exc.status_code in PASSING_STATUSES
 
 
 def _counts(aggregation: dict) -> list[tuple[str, int]]:

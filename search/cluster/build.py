@@ -49,6 +49,12 @@ REJECTED = "rejected by OpenSearch"
 TRANSIENT = frozenset({429}) | frozenset(range(500, 600))
 RETRIES = 5
 BACKOFF_S = 0.5
+#: How long one bulk request waits for a shard that has no active copy (its
+#: node left: a new index has no replica until it is built) before its items
+#: fail with 503 and are sent again: with RETRIES, a node that comes back
+#: within about three minutes loses the build nothing.  Under the client's
+#: own request timeout (connection.py's TIMEOUT_S).
+SHARD_WAIT = "30s"
 #: OpenSearch's limit on a document id, in bytes.
 MAX_ID_BYTES = 512
 
@@ -90,7 +96,8 @@ class BulkWriter:
             if attempt:
                 time.sleep(delay)
                 delay *= 2
-            answer = self.client.bulk(body=[part for pair in pending for part in pair])
+            answer = self.client.bulk(body=[part for pair in pending for part in pair],
+                                      timeout=SHARD_WAIT)
             again = []
             for pair, item in zip(pending, answer["items"] if answer.get("errors") else (),
                                   strict=False):
