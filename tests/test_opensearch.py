@@ -445,15 +445,18 @@ def test_an_index_short_of_the_counted_articles_is_not_published(opensearch_node
     assert sorted(client.indices.get_alias(name="short")) == [live]
 
 
-def test_an_unreachable_cluster_is_a_clear_error():
+def test_an_unreachable_cluster_is_a_clear_error(monkeypatch):
+    import search.cluster.backend as backend_module
+
+    monkeypatch.setattr(backend_module, "BACKOFF_S", 0)
     backend = ClusterBackend(ClusterConfig(url="http://127.0.0.1:9", alias="x"))
     with pytest.raises(ClusterError, match=r"cannot reach OpenSearch at http://127\.0\.0\.1:9"):
         backend.search(Request(q="النفط"))
 
 
 def test_credentials_never_shown():
-    config = ClusterConfig.from_env("https://reader:s3cret@search.example:9200",
-                                    env={"ARSHIF_OPENSEARCH_INDEX": "news"})
+    config = ClusterConfig.resolve("https://reader:s3cret@search.example:9200",
+                                   env={"ARSHIF_OPENSEARCH_INDEX": "news"})
     assert config.username == "reader" and config.password == "s3cret"
     assert "s3cret" not in config.display() + repr(config)
     assert config.display() == "https://search.example:9200 (index news)"
@@ -486,8 +489,10 @@ def test_the_commands_take_the_switch(news_cluster, news_index, monkeypatch):
 def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
     from click.testing import CliRunner
 
+    import search.cluster.backend as backend_module
     from arshif.cli import main
 
+    monkeypatch.setattr(backend_module, "BACKOFF_S", 0)
     result = CliRunner().invoke(main, ["search", "النفط", "--backend", "opensearch",
                                        "--url", "http://reader:s3cret@127.0.0.1:9"])
     assert result.exit_code == 2

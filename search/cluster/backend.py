@@ -31,7 +31,7 @@ from whoosh import query as wq
 from indexer.schema import build_schema
 from indexer.settings import IndexSettings
 from search.backend import Article, Hit, Request, Result, Story
-from search.cluster.connection import ClusterConfig, ClusterError, describe
+from search.cluster.connection import PASSING_STATUSES, ClusterConfig, ClusterError, describe
 from search.cluster.mapping import DocumentMaker, stored_fields
 from search.cluster.translate import to_dsl
 from search.engine import (
@@ -67,8 +67,6 @@ RECHECK_S = 5.0
 #: RETRIES times, BACKOFF_S seconds apart and doubling (at most 1.4 s in all).
 RETRIES = 3
 BACKOFF_S = 0.2
-#: Statuses of a cluster that may answer in a moment: busy, or a node missing.
-PASSING_STATUSES = frozenset({429, 502, 503, 504})
 MS_A_DAY = 86_400_000
 _NOTHING = {"match_none": {}}
 
@@ -113,7 +111,7 @@ class ClusterBackend:
         """One read request; any failure to answer becomes a ClusterError
         (exit 2, 503).  A request the cluster could not answer for its own
         passing reasons (no node answered, a node left with the shards a
-        search needed, a full queue) is sent again, RETRIES times at most,
+        search needed, a full queue: PASSING_STATUSES) is sent again, RETRIES times at most,
         BACKOFF_S apart and doubling: the client has already tried the other
         nodes, and the cluster needs a moment to promote replicas."""
         from opensearchpy import NotFoundError

@@ -38,6 +38,11 @@ DEFAULT_URL = "http://127.0.0.1:9200"
 DEFAULT_ALIAS = "arshif"
 #: Seconds a request may take before the client gives up (a search, one bulk batch).
 TIMEOUT_S = 60
+#: Statuses of a request the cluster failed for its own passing reasons, not
+#: the request's: busy (429), or a node missing or just gone (5xx: a search
+#: whose fetch phase reached a node as it died fails whole with a 500).
+#: Such a request, or bulk item, may be sent again.
+PASSING_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 
 
 class ClusterError(StoreError):
