@@ -186,9 +186,9 @@ class Node:
         raise RuntimeError(f"OpenSearch did not answer within {START_TIMEOUT_S} s:\n"
                            + self.console_tail())
 
-    def request(self, path: str, method: str = "GET") -> dict:
+    def request(self, path: str, method: str = "GET", timeout: float = 10) -> dict:
         req = urllib.request.Request(self.url + path, method=method)
-        with urllib.request.urlopen(req, timeout=10) as response:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
             return json.loads(response.read())
 
     def console_tail(self, lines: int = 40) -> str:
@@ -259,14 +259,15 @@ class Cluster:
             raise
         return self
 
-    def health(self, query: str = "") -> dict:
-        """``_cluster/health`` from the first node that answers."""
+    def health(self, query: str = "", timeout: float = 10) -> dict:
+        """``_cluster/health`` from the first node that answers (``timeout``:
+        seconds to wait for its answer, longer than a ``timeout=`` in ``query``)."""
         failure: Exception | None = None
         for node in self.nodes:
             if node.process is None:
                 continue
             try:
-                return node.request("/_cluster/health" + query)
+                return node.request("/_cluster/health" + query, timeout=timeout)
             except (OSError, urllib.error.URLError, ValueError) as exc:
                 failure = exc
         raise RuntimeError(f"no node of the cluster answers: {failure}")

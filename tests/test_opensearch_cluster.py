@@ -13,6 +13,7 @@ stop a hung test; nothing is asserted about speed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import threading
@@ -125,6 +126,18 @@ class Load:
             thread.join(HANG_S)
 
 
+class Failovers(logging.Handler):
+    """Counts the requests the client found without an answer and sent to
+    another node (opensearch-py logs each one on its ``opensearch`` logger)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += "has failed for" in record.getMessage()
+
+
 class KillAfterFirstBatch:
     """The rebuild's client; once its first bulk batch is answered, ``kill``
     is called with the new index's name (in the rebuild's thread, so the
@@ -150,11 +163,13 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
     client = config.client()
     first = build_cluster_index([archive], config, batch=BATCH)
     assert first.indexed == ARTICLES
-    assert cluster.health("?wait_for_status=green&timeout=120s")["status"] == "green"
+    assert cluster.health("?wait_for_status=green&timeout=300s", 330)["status"] == "green"
     shards = client.cat.shards(index=first.generation, format="json")
     assert sorted(s["prirep"] for s in shards) == ["p"] * 3 + ["r"] * 3
     assert len({s["node"] for s in shards}) == 3  # spread over the three nodes
 
+    failovers = Failovers()
+    logging.getLogger("opensearch").addHandler(failovers)
     load = Load(ClusterBackend(config)).start()
     killed, figures = {}, {}
     try:
@@ -165,11 +180,12 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
             # no other copy until the build ends.
             rows = client.cat.shards(index=new_index, format="json")
             victim_name = next(r["node"] for r in rows if r["prirep"] == "p")
-            killed["node"] = next(n for n in cluster.nodes if n.name == victim_name)
+            victim = next(n for n in cluster.nodes if n.name == victim_name)
             with load.changed:
-                killed["answered"] = load.answered
-            killed["node"].kill()
+                answered = load.answered
+            victim.kill()
             with load.changed:
+                killed.update(node=victim, answered=answered, at=time.monotonic())
                 load.changed.notify_all()
 
         outcome: dict = {}
@@ -189,21 +205,25 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
         builder = threading.Thread(target=rebuild, daemon=True)
         builder.start()
         with load.changed:
-            load.changed.wait_for(lambda: "node" in killed or "done" in outcome, HANG_S)
-        assert "node" in killed, f"the rebuild ended before its first batch: {outcome}"
+            load.changed.wait_for(lambda: "at" in killed or "done" in outcome, HANG_S)
+        assert "at" in killed, f"the rebuild ended before its first batch: {outcome}"
         load.wait_answered(killed["answered"] + LOAD_DURING)  # searching without the node
         with load.changed:
             figures["failed_while_down"] = len(load.failures)
         victim = killed["node"]
+        figures["s_down"] = round(time.monotonic() - killed["at"], 1)
         restarted = time.monotonic()
         victim.launch()
         victim.wait_ready(nodes=3)
+        figures["s_restart_to_ready"] = round(time.monotonic() - restarted, 1)
         builder.join(HANG_S)
         assert not builder.is_alive(), "the rebuild hangs"
-        health = cluster.health("?wait_for_status=green&timeout=300s")
+        figures["s_restart_to_rebuilt"] = round(time.monotonic() - restarted, 1)
+        health = cluster.health("?wait_for_status=green&timeout=300s", 330)
         figures["s_restart_to_green"] = round(time.monotonic() - restarted, 1)
     finally:
         load.stop()
+        logging.getLogger("opensearch").removeHandler(failovers)
 
     assert "error" not in outcome, outcome.get("error")
     summary = outcome["summary"]
@@ -217,5 +237,6 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
         "size": ARTICLES, "_source": ["id"], "query": {"match_all": {}}})["hits"]["hits"]
     assert sorted(h["_source"]["id"] for h in held) == [f"a{i:05d}" for i in range(ARTICLES)]
     figures.update(answered=load.answered, answered_while_down=LOAD_DURING,
-                   retried=load.backend.retried, victim=victim.name)
+                   retried=load.backend.retried, failovers=failovers.count,
+                   victim=victim.name)
     print(f"\ncluster kill: {figures}")  # the figures docs/scale-out.md quotes (pytest -s)
