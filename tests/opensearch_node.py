@@ -236,8 +236,10 @@ class Cluster:
     cluster manager.  ``start()`` returns when every node has joined."""
 
     def __init__(self, size: int = 3, heap: str = CLUSTER_HEAP,
-                 distribution: Path = DISTRIBUTION):
-        self.nodes = [Node(distribution, heap, name=f"node-{n}") for n in range(1, size + 1)]
+                 distribution: Path = DISTRIBUTION, processors: int = 1,
+                 quick_start: bool = True):
+        self.nodes = [Node(distribution, heap, processors, quick_start, name=f"node-{n}")
+                      for n in range(1, size + 1)]
         name = f"arshif-test-cluster-{free_port()}"
         for node in self.nodes:
             node.port, node.transport, node.cluster_name = free_port(), free_port(), name
