@@ -158,8 +158,9 @@ def test_unusable_settings_exit_2_with_one_line(args, message):
 class _Flaky:
     """A client whose requests fail with ``errors`` (one per call) before answering."""
 
-    def __init__(self, errors):
+    def __init__(self, errors, failed_shards=()):
         self.errors, self.calls = list(errors), 0
+        self.failed_shards = list(failed_shards)  # per search answer: shards without an answer
         self.indices = self
 
     def _answer(self, value):
@@ -172,7 +173,8 @@ class _Flaky:
         return self._answer({"news-1": {"mappings": {}}})
 
     def count(self, index):
-        return self._answer({"count": 7})
+        failed = self.failed_shards.pop(0) if self.failed_shards else 0
+        return self._answer({"count": 7 - failed, "_shards": {"total": 3, "failed": failed}})
 
 
 def _gone():
@@ -207,3 +209,19 @@ def test_a_refused_request_is_not_sent_again():
     with pytest.raises(ClusterError, match="answered 400"):
         backend.summary()
     assert client.calls == 1 and backend.retried == 0
+
+
+def test_an_answer_without_some_shards_is_asked_again():
+    """A search whose fetch phase reached a node as it died comes back
+    without that shard: asked again, it is whole."""
+    client = _Flaky([], failed_shards=[1, 2, 0])
+    backend = ClusterBackend(ClusterConfig(url="http://a:9200"), client=client)
+    assert backend.summary()["articles"] == 7
+    assert client.calls == 4 and backend.retried == 2  # the mapping, then 3 counts
+
+
+def test_an_answer_still_without_shards_is_returned_as_it_is():
+    client = _Flaky([], failed_shards=[1] * (backend_module.RETRIES + 1))
+    backend = ClusterBackend(ClusterConfig(url="http://a:9200"), client=client)
+    assert backend.summary()["articles"] == 6
+    assert client.calls == 1 + backend_module.RETRIES + 1

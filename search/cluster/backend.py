@@ -111,15 +111,20 @@ class ClusterBackend:
         """One read request; any failure to answer becomes a ClusterError
         (exit 2, 503).  A request the cluster could not answer for its own
         passing reasons (no node answered, a node left with the shards a
-        search needed, a full queue: PASSING_STATUSES) is sent again, RETRIES times at most,
-        BACKOFF_S apart and doubling: the client has already tried the other
-        nodes, and the cluster needs a moment to promote replicas."""
+        search needed, a full queue: PASSING_STATUSES), or answered without
+        some of its shards (a search whose fetch phase reached a node as it
+        died: the cluster does not send that phase to another copy), is sent
+        again, RETRIES times at most, BACKOFF_S apart and doubling: the client
+        has already tried the other nodes, and the cluster needs a moment to
+        promote replicas.  The last answer without some shards is returned
+        as it is (a search marks it ``partial``)."""
         from opensearchpy import NotFoundError
 
         delay = BACKOFF_S
         for attempt in range(RETRIES + 1):
+            last = attempt == RETRIES
             try:
-                return method(**kwargs)
+                answer = method(**kwargs)
             except NotFoundError as exc:
                 if getattr(exc, "error", "") == "index_not_found_exception":
                     raise ClusterError(
@@ -127,14 +132,20 @@ class ClusterBackend:
                         "with `arshif index --backend opensearch`") from None
                 raise ClusterError(describe(exc, self.config)) from None
             except Exception as exc:
-                if attempt == RETRIES or not _passing(exc):
+                if last or not _passing(exc):
                     raise ClusterError(describe(exc, self.config)) from None
-                log.warning("OpenSearch did not answer (%s); trying again in %.1f s",
-                            describe(exc, self.config), delay)
-                with self._lock:
-                    self.retried += 1
-                time.sleep(delay)
-                delay *= 2
+                why = describe(exc, self.config)
+            else:
+                failed = answer.get("_shards", {}).get("failed") if isinstance(
+                    answer, dict) else None
+                if not failed or last:
+                    return answer
+                why = f"OpenSearch at {self.config.url} answered without {failed} shard(s)"
+            log.warning("%s; trying again in %.1f s", why, delay)
+            with self._lock:
+                self.retried += 1
+            time.sleep(delay)
+            delay *= 2
 
     def _meta(self) -> tuple[str, dict]:
         """The concrete index behind the alias and arshif's ``_meta`` of it."""
