@@ -126,16 +126,35 @@ class Load:
             thread.join(HANG_S)
 
 
-class Failovers(logging.Handler):
-    """Counts the requests the client found without an answer and sent to
-    another node (opensearch-py logs each one on its ``opensearch`` logger)."""
+class Retries(logging.Handler):
+    """What was sent again, from the warnings logged for it: by the client,
+    to another node (opensearch-py's ``opensearch`` logger), and by arshif,
+    after a pause (search/cluster/backend.py's ``arshif.cluster`` logger),
+    for an answer without some shards or for a failure."""
+
+    LOGGERS = ("opensearch", "arshif.cluster")
 
     def __init__(self):
         super().__init__(logging.WARNING)
-        self.count = 0
+        self.counts = {"failovers": 0, "retried_partial": 0, "retried_failed": 0}
 
     def emit(self, record):
-        self.count += "has failed for" in record.getMessage()
+        message = record.getMessage()
+        if record.name == "opensearch":
+            self.counts["failovers"] += "has failed for" in message
+        elif "answered without" in message:
+            self.counts["retried_partial"] += 1
+        else:
+            self.counts["retried_failed"] += 1
+
+    def attach(self) -> Retries:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def detach(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
 
 
 class KillAfterFirstBatch:
@@ -168,8 +187,7 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
     assert sorted(s["prirep"] for s in shards) == ["p"] * 3 + ["r"] * 3
     assert len({s["node"] for s in shards}) == 3  # spread over the three nodes
 
-    failovers = Failovers()
-    logging.getLogger("opensearch").addHandler(failovers)
+    retries = Retries().attach()
     load = Load(ClusterBackend(config)).start()
     killed, figures = {}, {}
     try:
@@ -223,7 +241,7 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
         figures["s_restart_to_green"] = round(time.monotonic() - restarted, 1)
     finally:
         load.stop()
-        logging.getLogger("opensearch").removeHandler(failovers)
+        retries.detach()
 
     assert "error" not in outcome, outcome.get("error")
     summary = outcome["summary"]
@@ -237,6 +255,5 @@ def test_a_node_killed_under_load_during_a_rebuild(cluster, tmp_path):
         "size": ARTICLES, "_source": ["id"], "query": {"match_all": {}}})["hits"]["hits"]
     assert sorted(h["_source"]["id"] for h in held) == [f"a{i:05d}" for i in range(ARTICLES)]
     figures.update(answered=load.answered, answered_while_down=LOAD_DURING,
-                   retried=load.backend.retried, failovers=failovers.count,
-                   victim=victim.name)
+                   retried=load.backend.retried, **retries.counts, victim=victim.name)
     print(f"\ncluster kill: {figures}")  # the figures docs/scale-out.md quotes (pytest -s)
