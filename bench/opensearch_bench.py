@@ -240,6 +240,7 @@ def build_table(res: dict) -> list[str]:
     jobs = res["params"]["embedded_jobs"]
     nodes = res["params"].get("nodes", 1)
     each = " (sum over the nodes)" if nodes > 1 else ""
+    heap = res["params"]["heap"] + (" each" if nodes > 1 else "")
 
     def row(label, a, b, fmt="{:,.0f}", ratio=True):
         return (f"| {label} | {fmt.format(a)} | {fmt.format(b)} | "
@@ -256,7 +257,7 @@ def build_table(res: dict) -> list[str]:
         f"| CPU of the node during the build, s{each} | - | {o['node_cpu_s']:,.0f} | |",
         row("peak memory of `arshif index`, MB (RSS)", e["peak_memory_mb"],
             o["peak_memory_mb"]),
-        f"| node's memory after the build, MB (RSS; heap {res['params']['heap']}){each} | - | "
+        f"| node's memory after the build, MB (RSS; heap {heap}){each} | - | "
         f"{o['node_rss_after_build_mb']:,.0f} | |",
         row("index size, MB (OpenSearch: primaries' store, after flush)",
             e["size_bytes"] / 1e6, o["size_bytes"] / 1e6, "{:,.1f}"),
@@ -297,14 +298,16 @@ def latency_table(s: dict) -> list[str]:
 def markdown(res: dict) -> str:
     m, p = res["machine"], res["params"]
     s = res["search"]
+    the_nodes = "the nodes" if p.get("nodes", 1) > 1 else "the node"
     lines = [
         f"# The embedded index and OpenSearch side by side, {res['started_at']}", "",
         (f"`bench/opensearch_bench.py`: {p['size']:,} articles of bench/synth.py's archive "
          f"(seed {p['seed']}), {p['queries']} queries of every kind "
          f"({p['queries'] * len(Q.KINDS)} in all), {p['repeats']} timed passes in blocks of "
          f"{p['block']}. {_nodes_text(p.get('nodes', 1))} of OpenSearch "
-         f"{res.get('opensearch_version', '?')} on loopback: heap {p['heap']} "
-         f"each, node.processors {p['processors']}, {p['shards']} primary shard(s), "
+         f"{res.get('opensearch_version', '?')} on loopback: heap {p['heap']}"
+         f"{' each' if p.get('nodes', 1) > 1 else ''}, node.processors {p['processors']}, "
+         f"{p['shards']} primary shard(s), "
          f"{p.get('replicas', 0)} replica(s). Machine: {m['nproc']} cores, {m['cpu']}, "
          f"{m['ram_gb']} GB RAM, "
          f"Python {m['python']}, {m.get('java')}; load at start {m.get('loadavg_at_start')}. "
@@ -312,7 +315,8 @@ def markdown(res: dict) -> str:
         "## Building", "", *build_table(res), "",
         ("Both builds are one `arshif index` process that reads and analyzes the articles "
          "in Python; the embedded one writes the index itself, the cluster one sends bulk "
-         "batches of 500 to the node, which indexes them on the same 2 cores."), "",
+         f"batches of 500 to {the_nodes}, which "
+         f"{'index' if p.get('nodes', 1) > 1 else 'indexes'} them on the same cores."), "",
         "## Searching", "",
         ("Warm, wall clock, from one Python process: each backend's ranked top 100 "
          "(`ranked_ids`) and its search box (`search`: top 10, snippets, facets, and on the "
@@ -325,7 +329,7 @@ def markdown(res: dict) -> str:
         (f"Open: embedded {s['open_ms']['embedded']:.0f} ms, OpenSearch "
          f"{s['open_ms']['opensearch']:.0f} ms. Memory after searching: this process "
          f"(the embedded index open, the client) {s['memory_mb']['this_process']:,.0f} MB, "
-         f"the node {s['memory_mb']['node']:,.0f} MB RSS."), "",
+         f"{the_nodes} {s['memory_mb']['node']:,.0f} MB RSS."), "",
     ]
     return "\n".join(lines)
 

@@ -88,3 +88,4 @@ def test_report_of_a_cluster_names_its_nodes():
     assert "| figure | embedded | OpenSearch (3 nodes) | OpenSearch / embedded |" in text
     assert "A cluster of 3 nodes" in text and "1 replica(s)" in text
     assert "CPU of the node during the build, s (sum over the nodes)" in text
+    assert "batches of 500 to the nodes" in text and "the nodes 2,200 MB RSS" in text
