@@ -1,8 +1,10 @@
-"""The two backends side by side: the embedded index and one OpenSearch node,
-the same articles and the same queries, in one run (docs/scale-out.md).
+"""The two backends side by side: the embedded index and OpenSearch (one node,
+or a cluster of ``--nodes`` on loopback), the same articles and the same
+queries, in one run (docs/scale-out.md).
 
     .venv/bin/python bench/opensearch_bench.py [--size 58k] [--queries N] [--heap 2g]
                                                [--repeats N] [--block N] [--shards N]
+                                               [--nodes N] [--replicas N]
                                                [--workdir DIR] [--keep] [--report]
 
 1. Writes the synthetic archive of bench/synth.py (the shared corpora's real
@@ -10,15 +12,17 @@ the same articles and the same queries, in one run (docs/scale-out.md).
    bench/scale_queries.py (seven kinds per sampled headline).
 2. Builds the embedded index with ``arshif index --jobs 1`` (one Python
    process, as the cluster build is: it does not take ``--jobs`` yet).
-3. Starts ONE OpenSearch node on loopback (tests/opensearch_node.py, with a
-   benchmark's heap and both cores), builds the same archive into it with
-   ``arshif index --backend opensearch`` (1 primary shard, no replica by
-   default), and reads the primaries' store size.
+3. Starts one OpenSearch node on loopback, or ``--nodes`` forming a cluster
+   (tests/opensearch_node.py, each with a benchmark's heap and every core as
+   its ``node.processors``), builds the same archive into it with
+   ``arshif index --backend opensearch`` given every node's URL (1 primary
+   shard, no replica by default), and reads the primaries' store size.
 4. Times the same queries on four runners that take turns in blocks, in
    rotating order (as bench/scale_search.py does): each backend's ranked
    top 100 (``ranked_ids``) and its search box (``search``: top 10, snippets,
    facets), all from this process (the cluster's through HTTP).
-5. Stops the node (always), prints and writes bench/results/opensearch.{json,md}.
+5. Stops the nodes (always), prints and writes bench/results/opensearch.{json,md}
+   (``opensearch-Nnodes.{json,md}`` for a cluster).
 
 Needs Java 17+ and ``make opensearch``; the work folder is deleted at the
 end unless ``--keep``.
@@ -97,11 +101,27 @@ def tree_rss_mb(pid: int) -> float:
     return round(sum(rss_pss_kb(p)[0] for p in process_tree(pid)) / 1024, 1)
 
 
-def start_node(args):
-    from tests.opensearch_node import Node
+def start_nodes(args) -> list:
+    """The started nodes: one alone, or ``args.nodes`` forming a cluster."""
+    from tests.opensearch_node import Cluster, Node
 
-    node = Node(heap=args.heap, processors=os.cpu_count() or 2, quick_start=False)
-    return node.start()
+    processors = os.cpu_count() or 2
+    if args.nodes == 1:
+        return [Node(heap=args.heap, processors=processors, quick_start=False).start()]
+    return Cluster(args.nodes, heap=args.heap, processors=processors,
+                   quick_start=False).start().nodes
+
+
+def nodes_url(nodes: list) -> str:
+    return ",".join(node.url for node in nodes)
+
+
+def nodes_cpu_s(nodes: list) -> float:
+    return round(sum(tree_cpu_s(node.process.pid) for node in nodes), 1)
+
+
+def nodes_rss_mb(nodes: list) -> float:
+    return round(sum(tree_rss_mb(node.process.pid) for node in nodes), 1)
 
 
 def build_embedded(src: Path, home: Path, work: Path, jobs: int) -> dict:
@@ -111,30 +131,32 @@ def build_embedded(src: Path, home: Path, work: Path, jobs: int) -> dict:
     return _build_figures(json.loads(m.pop("stdout")), m, dir_size(home))
 
 
-def build_cluster(src: Path, node, work: Path, shards: int) -> dict:
+def build_cluster(src: Path, nodes: list, work: Path, shards: int, replicas: int) -> dict:
+    """``arshif index --backend opensearch`` into ``nodes``; the node figures
+    are sums over the nodes, the store the primaries' (a replica is a copy)."""
     maps = [a for f in MAP for a in ("--map", f"{f}={f}")]
     cmd = [*arshif_cli(), "index", str(src), "--format", "jsonl", *maps, "--backend",
-           "opensearch", "--url", node.url, "--json", "-q"]
-    env = {"ARSHIF_OPENSEARCH_INDEX": ALIAS, "ARSHIF_OPENSEARCH_SHARDS": str(shards),
-           "ARSHIF_OPENSEARCH_REPLICAS": "0"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    node_cpu = tree_cpu_s(node.process.pid)
+           "opensearch", "--url", nodes_url(nodes), "--shards", str(shards),
+           "--replicas", str(replicas), "--json", "-q"]
+    saved = os.environ.get("ARSHIF_OPENSEARCH_INDEX")
+    os.environ["ARSHIF_OPENSEARCH_INDEX"] = ALIAS
+    node_cpu = nodes_cpu_s(nodes)
     try:
         m = measure(cmd, work / "opensearch-index.log")
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    node_cpu = round(tree_cpu_s(node.process.pid) - node_cpu, 1)
-    node.request(f"/{ALIAS}/_flush", "POST")
-    stats = node.request(f"/{ALIAS}/_stats/store,docs,segments")["_all"]["primaries"]
+        if saved is None:
+            os.environ.pop("ARSHIF_OPENSEARCH_INDEX", None)
+        else:
+            os.environ["ARSHIF_OPENSEARCH_INDEX"] = saved
+    if replicas:  # the replicas are copied after the build: until then they cost too
+        nodes[0].request("/_cluster/health?wait_for_status=green&timeout=600s", timeout=630)
+    node_cpu = round(nodes_cpu_s(nodes) - node_cpu, 1)
+    nodes[0].request(f"/{ALIAS}/_flush", "POST")
+    stats = nodes[0].request(f"/{ALIAS}/_stats/store,docs,segments")["_all"]["primaries"]
     out = _build_figures(json.loads(m.pop("stdout")), m, stats["store"]["size_in_bytes"])
     out.update(node_cpu_s=node_cpu, docs=stats["docs"]["count"],
-               segments=stats["segments"]["count"], shards=shards,
-               node_rss_after_build_mb=tree_rss_mb(node.process.pid))
+               segments=stats["segments"]["count"], shards=shards, replicas=replicas,
+               node_rss_after_build_mb=nodes_rss_mb(nodes))
     return out
 
 
@@ -187,9 +209,9 @@ def agreement(queries: list[dict], embedded: Arshif, cluster: Cluster) -> dict:
     return per
 
 
-def search_both(queries: list[dict], home: Path, node, args) -> dict:
+def search_both(queries: list[dict], home: Path, nodes: list, args) -> dict:
     embedded = Arshif(str(home))
-    cluster = Cluster(node.url, ALIAS)
+    cluster = Cluster(nodes_url(nodes), ALIAS)
     calls = {"embedded_ranked": embedded.ranked, "embedded_searchbox": embedded.searchbox,
              "opensearch_ranked": cluster.ranked, "opensearch_searchbox": cluster.searchbox}
     timings = run_passes(queries, calls, args.repeats, args.block)
@@ -197,7 +219,7 @@ def search_both(queries: list[dict], home: Path, node, args) -> dict:
     s["agreement"] = agreement(queries, embedded, cluster)
     s["open_ms"] = {"embedded": embedded.open_ms, "opensearch": cluster.open_ms}
     s["memory_mb"] = {"this_process": round(rss_pss_kb(os.getpid())[0] / 1024, 1),
-                      "node": tree_rss_mb(node.process.pid)}
+                      "node": nodes_rss_mb(nodes)}
     return s
 
 
@@ -208,26 +230,34 @@ def _ratio(a, b) -> str:
     return "" if r is None else f"{r:.2f}x"
 
 
+def opensearch_label(params: dict) -> str:
+    n = params.get("nodes", 1)
+    return f"OpenSearch ({n} node{'s' if n != 1 else ''})"
+
+
 def build_table(res: dict) -> list[str]:
     e, o = res["build"]["embedded"], res["build"]["opensearch"]
     jobs = res["params"]["embedded_jobs"]
+    nodes = res["params"].get("nodes", 1)
+    each = " (sum over the nodes)" if nodes > 1 else ""
+    heap = res["params"]["heap"] + (" each" if nodes > 1 else "")
 
     def row(label, a, b, fmt="{:,.0f}", ratio=True):
         return (f"| {label} | {fmt.format(a)} | {fmt.format(b)} | "
                 f"{_ratio(b, a) if ratio else ''} |")
 
     return [
-        "| figure | embedded | OpenSearch (1 node) | OpenSearch / embedded |",
+        f"| figure | embedded | {opensearch_label(res['params'])} | OpenSearch / embedded |",
         "|---|---:|---:|---:|",
         row("articles indexed", e["indexed"], o["indexed"], ratio=False),
         row("build time, s", e["elapsed_s"], o["elapsed_s"], "{:,.1f}"),
         row("build rate, articles/s", e["rate"], o["rate"]),
         row(f"CPU of `arshif index`, s (user+sys; embedded `--jobs {jobs}`)",
             e["cpu_s"], o["cpu_s"]),
-        f"| CPU of the node during the build, s | - | {o['node_cpu_s']:,.0f} | |",
+        f"| CPU of the node during the build, s{each} | - | {o['node_cpu_s']:,.0f} | |",
         row("peak memory of `arshif index`, MB (RSS)", e["peak_memory_mb"],
             o["peak_memory_mb"]),
-        f"| node's memory after the build, MB (RSS; heap {res['params']['heap']}) | - | "
+        f"| node's memory after the build, MB (RSS; heap {heap}){each} | - | "
         f"{o['node_rss_after_build_mb']:,.0f} | |",
         row("index size, MB (OpenSearch: primaries' store, after flush)",
             e["size_bytes"] / 1e6, o["size_bytes"] / 1e6, "{:,.1f}"),
@@ -268,20 +298,25 @@ def latency_table(s: dict) -> list[str]:
 def markdown(res: dict) -> str:
     m, p = res["machine"], res["params"]
     s = res["search"]
+    the_nodes = "the nodes" if p.get("nodes", 1) > 1 else "the node"
     lines = [
         f"# The embedded index and OpenSearch side by side, {res['started_at']}", "",
         (f"`bench/opensearch_bench.py`: {p['size']:,} articles of bench/synth.py's archive "
          f"(seed {p['seed']}), {p['queries']} queries of every kind "
          f"({p['queries'] * len(Q.KINDS)} in all), {p['repeats']} timed passes in blocks of "
-         f"{p['block']}. One OpenSearch {res.get('opensearch_version', '?')} node on loopback: "
-         f"heap {p['heap']}, node.processors {p['processors']}, {p['shards']} primary "
-         f"shard(s), no replica. Machine: {m['nproc']} cores, {m['cpu']}, {m['ram_gb']} GB RAM, "
+         f"{p['block']}. {_nodes_text(p.get('nodes', 1))} of OpenSearch "
+         f"{res.get('opensearch_version', '?')} on loopback: heap {p['heap']}"
+         f"{' each' if p.get('nodes', 1) > 1 else ''}, node.processors {p['processors']}, "
+         f"{p['shards']} primary shard(s), "
+         f"{p.get('replicas', 0)} replica(s). Machine: {m['nproc']} cores, {m['cpu']}, "
+         f"{m['ram_gb']} GB RAM, "
          f"Python {m['python']}, {m.get('java')}; load at start {m.get('loadavg_at_start')}. "
          f"Code: {m.get('commit')}."), "",
         "## Building", "", *build_table(res), "",
         ("Both builds are one `arshif index` process that reads and analyzes the articles "
          "in Python; the embedded one writes the index itself, the cluster one sends bulk "
-         "batches of 500 to the node, which indexes them on the same 2 cores."), "",
+         f"batches of 500 to {the_nodes}, which "
+         f"{'index' if p.get('nodes', 1) > 1 else 'indexes'} them on the same cores."), "",
         "## Searching", "",
         ("Warm, wall clock, from one Python process: each backend's ranked top 100 "
          "(`ranked_ids`) and its search box (`search`: top 10, snippets, facets, and on the "
@@ -294,9 +329,13 @@ def markdown(res: dict) -> str:
         (f"Open: embedded {s['open_ms']['embedded']:.0f} ms, OpenSearch "
          f"{s['open_ms']['opensearch']:.0f} ms. Memory after searching: this process "
          f"(the embedded index open, the client) {s['memory_mb']['this_process']:,.0f} MB, "
-         f"the node {s['memory_mb']['node']:,.0f} MB RSS."), "",
+         f"{the_nodes} {s['memory_mb']['node']:,.0f} MB RSS."), "",
     ]
     return "\n".join(lines)
+
+
+def _nodes_text(n: int) -> str:
+    return "One node" if n == 1 else f"A cluster of {n} nodes"
 
 
 def write(res: dict, out: Path) -> None:
@@ -320,6 +359,11 @@ def parse_args(argv=None):
                     help="the node's JVM heap, -Xms and -Xmx (default %(default)s)")
     ap.add_argument("--shards", type=int, default=1,
                     help="primary shards of the cluster index (default %(default)s)")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="OpenSearch nodes on loopback, each with --heap (default %(default)s)")
+    ap.add_argument("--replicas", type=int, default=0,
+                    help="replicas of each shard, made after the build and awaited "
+                         "(default %(default)s)")
     ap.add_argument("--embedded-jobs", type=int, default=1,
                     help="--jobs of the embedded build (default %(default)s: one process, "
                          "as the cluster build)")
@@ -328,13 +372,22 @@ def parse_args(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the work folder (archive, index)")
     ap.add_argument("--shard", type=int, default=synth.SHARD, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="the JSON result (default bench/results/opensearch.json, "
+                         "opensearch-Nnodes.json with --nodes N)")
     ap.add_argument("--report", action="store_true",
                     help="only rewrite the markdown beside --out from its JSON")
     args = ap.parse_args(argv)
     args.size = parse_size(args.size)
     if args.size <= 0 or args.size % args.shard:
         ap.error(f"--size must be a positive multiple of {args.shard}")
+    if args.nodes < 1 or args.shards < 1 or args.replicas < 0:
+        ap.error("--nodes and --shards must be at least 1, --replicas at least 0")
+    if args.replicas >= args.nodes:
+        ap.error(f"--replicas {args.replicas} needs more than {args.nodes} node(s): a node "
+                 "holds one copy of a shard")
+    if args.out is None:
+        args.out = OUT if args.nodes == 1 else OUT.with_name(f"opensearch-{args.nodes}nodes.json")
     return args
 
 
@@ -354,9 +407,10 @@ def main(argv=None) -> int:
            "machine": R.machine(), "opensearch_version": VERSION,
            "params": {"size": args.size, "queries": args.queries, "repeats": args.repeats,
                       "block": args.block, "heap": args.heap, "shards": args.shards,
+                      "nodes": args.nodes, "replicas": args.replicas,
                       "processors": os.cpu_count() or 2, "embedded_jobs": args.embedded_jobs,
                       "seed": args.seed}}
-    node = None
+    nodes: list = []
     try:
         log(f"work folder {work}")
         root = C.check_corpora([C.SAUDI, C.ANT])
@@ -370,19 +424,20 @@ def main(argv=None) -> int:
         e = build_embedded(src, home, work, args.embedded_jobs)
         log(f"  {e['indexed']:,} in {e['elapsed_s']:.0f} s = {e['rate']:,.0f}/s, "
             f"{e['size_bytes'] / 1e6:,.0f} MB")
-        log(f"starting one OpenSearch node (heap {args.heap})")
-        node = start_node(args)
-        log(f"opensearch: arshif index --backend opensearch ({node.url})")
-        o = build_cluster(src, node, work, args.shards)
+        log(f"starting {args.nodes} OpenSearch node(s) (heap {args.heap} each)")
+        nodes = start_nodes(args)
+        log(f"opensearch: arshif index --backend opensearch ({nodes_url(nodes)})")
+        o = build_cluster(src, nodes, work, args.shards, args.replicas)
         log(f"  {o['indexed']:,} in {o['elapsed_s']:.0f} s = {o['rate']:,.0f}/s, "
             f"{o['size_bytes'] / 1e6:,.0f} MB, node CPU {o['node_cpu_s']:.0f} s")
         res["build"] = {"embedded": e, "opensearch": o}
         log(f"searching ({len(queries)} queries x {args.repeats} passes, 4 runners)")
-        res["search"] = search_both(queries, home, node, args)
+        res["search"] = search_both(queries, home, nodes, args)
     finally:
-        if node is not None:
+        for node in nodes:
             node.stop()
-            log("node stopped")
+        if nodes:
+            log("nodes stopped")
         if args.keep:
             log(f"kept {work}")
         else:

@@ -33,23 +33,40 @@ def index_option(f):
 
 
 def backend_option(f):
-    """``--backend embedded|opensearch`` and ``--url URL`` (or
-    ``$ARSHIF_BACKEND``, ``$ARSHIF_OPENSEARCH_URL``), given to the command
-    as one ``target`` (``search.backend.Target``).  Credentials and TLS
-    options come from the environment only (search/cluster/connection.py)."""
+    """``--backend embedded|opensearch``, ``--url URL[,URL…]`` and ``--config
+    FILE`` (or ``$ARSHIF_BACKEND``, ``$ARSHIF_OPENSEARCH_URL``,
+    ``$ARSHIF_CONFIG``), given to the command as one ``target``
+    (``search.backend.Target``).  The option beats the environment, which
+    beats the config file (search/config.py); credentials and TLS options
+    come from the environment or the file only (search/cluster/connection.py).
+    A config file or cluster setting that cannot be used is one line and exit 2."""
     from search.backend import BACKENDS, Target
+    from search.config import read_config
 
     @functools.wraps(f)
-    def command(*args, backend, url, **kwargs):
-        return f(*args, target=Target(backend, url), **kwargs)
+    def command(*args, backend, url, config_file, **kwargs):
+        try:
+            config = read_config(config_file)
+            target = Target(backend or config.backend or "embedded", url, config)
+            if target.kind == "opensearch":
+                target.cluster()  # bad URLs or counts: before any work starts
+        except store.StoreError as exc:
+            fail(str(exc))
+        return f(*args, target=target, **kwargs)
 
     command = click.option(
-        "--url", envvar="ARSHIF_OPENSEARCH_URL", default=None, metavar="URL",
-        help="With --backend opensearch: the cluster (default http://127.0.0.1:9200).")(command)
+        "--config", "config_file", envvar="ARSHIF_CONFIG", default=None, metavar="FILE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the backend and the cluster's settings from this TOML file "
+             "(options and the environment come first).")(command)
+    command = click.option(
+        "--url", envvar="ARSHIF_OPENSEARCH_URL", default=None, metavar="URL[,URL…]",
+        help="With --backend opensearch: the cluster's nodes, comma-separated "
+             "(default http://127.0.0.1:9200).")(command)
     return click.option(
-        "--backend", envvar="ARSHIF_BACKEND", type=click.Choice(BACKENDS), default="embedded",
-        show_default=True, help="Where the index lives: a folder, or an OpenSearch cluster."
-    )(command)
+        "--backend", envvar="ARSHIF_BACKEND", type=click.Choice(BACKENDS), default=None,
+        help="Where the index lives: a folder (embedded, the default), or an OpenSearch "
+             "cluster.")(command)
 
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20,
@@ -166,6 +183,13 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
               help="Processes reading, analyzing and writing, each a part of the input "
                    "(--update uses one).")
 @click.option("--update", is_flag=True, help="Add new and changed files to the live index.")
+@click.option("--shards", type=click.IntRange(1, 1024), default=None,
+              help="With --backend opensearch: primary shards of the new index "
+                   "(default $ARSHIF_OPENSEARCH_SHARDS, the config file, or 1).")
+@click.option("--replicas", type=click.IntRange(0, 16), default=None,
+              help="With --backend opensearch: replicas of each shard, made once the "
+                   "index is built (default $ARSHIF_OPENSEARCH_REPLICAS, the config "
+                   "file, or 0).")
 @click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rejected files, duplicates and date problems here (JSON Lines).")
 @click.option("--max-file-size", "max_file_bytes", type=Size(), default=MAX_FILE_BYTES,
@@ -181,8 +205,8 @@ def format_summary(s: Summary, home: Path, rejects_hint: bool = False) -> str:
                    f"(default {DEFAULT_SOURCES} when present).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_bytes,
-                  follow_symlinks, sources_file, as_json, quiet, target):
+def index_command(sources, home, fmt, maps, jobs, update, shards, replicas, rejects,
+                  max_file_bytes, follow_symlinks, sources_file, as_json, quiet, target):
     """Build the index from archive SOURCES (files or folders; default data/archive).
 
     The new index is built beside the live one and swapped in only when the
@@ -204,6 +228,9 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
             raise click.ClickException(
                 f"cannot write the rejects file {rejects}: {exc.strerror or exc}"
             ) from None
+    if target.kind != "opensearch" and (shards is not None or replicas is not None):
+        fail("--shards and --replicas are for --backend opensearch: an embedded index "
+             "is one folder")
     progress = _Progress(quiet or as_json)
     try:
         if target.kind == "opensearch":
@@ -213,7 +240,7 @@ def index_command(sources, home, fmt, maps, jobs, update, rejects, max_file_byte
             from search.cluster.build import build_cluster_index
             from search.cluster.update import update_cluster_index
 
-            cluster = target.cluster()
+            cluster = target.cluster(shards, replicas)
             home = cluster.display()
             build = update_cluster_index if update else build_cluster_index
             summary = build(sources, cluster, fmt=fmt, mapping=mapping,

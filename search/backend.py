@@ -224,17 +224,21 @@ BACKENDS = ("embedded", "opensearch")
 
 @dataclass(frozen=True)
 class Target:
-    """Which backend a command uses (``--backend``, ``--url`` or
-    ``$ARSHIF_BACKEND``, ``$ARSHIF_OPENSEARCH_URL``)."""
+    """Which backend a command uses and how to reach it: ``--backend``,
+    ``--url`` (or ``$ARSHIF_BACKEND``, ``$ARSHIF_OPENSEARCH_URL``), and the
+    config file's settings (search/config.py's ``Config``), which both beat."""
 
     kind: str = "embedded"
     url: str | None = None
+    config: object = None  # search.config.Config, or None without a file
 
-    def cluster(self):
-        """The cluster's connection settings (search/cluster/connection.py)."""
+    def cluster(self, shards: int | None = None, replicas: int | None = None):
+        """The cluster's connection settings (search/cluster/connection.py);
+        ``shards`` and ``replicas`` as given on the command line."""
         from search.cluster.connection import ClusterConfig
 
-        return ClusterConfig.from_env(self.url)
+        file = self.config.opensearch if self.config is not None else None
+        return ClusterConfig.resolve(self.url, file=file, shards=shards, replicas=replicas)
 
 
 def open_backend(home: Path | None = None, target: Target | None = None, **settings) -> Backend:

@@ -370,10 +370,10 @@ def test_refused_articles_are_reported_with_the_clusters_reason(opensearch_node,
         def __getattr__(self, name):
             return getattr(client, name)
 
-        def bulk(self, body):
+        def bulk(self, body, **params):
             body = list(body)
             body[1] = {**body[1], "no_such_field": 1}  # the mapping is strict
-            return client.bulk(body=body)
+            return client.bulk(body=body, **params)
 
     summary = build_cluster_index([archive], config, client=Refusing(), batch=5)
     refused = [r for r in summary.report if r["reason"].startswith(REJECTED)]
@@ -392,12 +392,13 @@ def _busy_once(client, unavailable: set):
         def __getattr__(self, name):
             return getattr(client, name)
 
-        def bulk(self, body):
+        def bulk(self, body, **params):
             body = list(body)
             sent.append(len(body) // 2)
             taken = [part for i in range(0, len(body), 2)
                      if body[i]["index"]["_id"] not in unavailable for part in body[i:i + 2]]
-            answer = client.bulk(body=taken) if taken else {"errors": False, "items": []}
+            answer = (client.bulk(body=taken, **params) if taken
+                      else {"errors": False, "items": []})
             items = iter(answer["items"])
             out = []
             for i in range(0, len(body), 2):
@@ -469,8 +470,8 @@ def test_an_index_short_of_the_counted_articles_is_not_published(opensearch_node
         def __getattr__(self, name):
             return getattr(client, name)
 
-        def bulk(self, body):
-            return client.bulk(body=list(body)[2:])  # the first article silently lost
+        def bulk(self, body, **params):
+            return client.bulk(body=list(body)[2:], **params)  # the first article silently lost
 
         def count(self, index):
             return client.count(index=index)
@@ -480,15 +481,18 @@ def test_an_index_short_of_the_counted_articles_is_not_published(opensearch_node
     assert sorted(client.indices.get_alias(name="short")) == [live]
 
 
-def test_an_unreachable_cluster_is_a_clear_error():
+def test_an_unreachable_cluster_is_a_clear_error(monkeypatch):
+    import search.cluster.backend as backend_module
+
+    monkeypatch.setattr(backend_module, "BACKOFF_S", 0)
     backend = ClusterBackend(ClusterConfig(url="http://127.0.0.1:9", alias="x"))
     with pytest.raises(ClusterError, match=r"cannot reach OpenSearch at http://127\.0\.0\.1:9"):
         backend.search(Request(q="النفط"))
 
 
 def test_credentials_never_shown():
-    config = ClusterConfig.from_env("https://reader:s3cret@search.example:9200",
-                                    env={"ARSHIF_OPENSEARCH_INDEX": "news"})
+    config = ClusterConfig.resolve("https://reader:s3cret@search.example:9200",
+                                   env={"ARSHIF_OPENSEARCH_INDEX": "news"})
     assert config.username == "reader" and config.password == "s3cret"
     assert "s3cret" not in config.display() + repr(config)
     assert config.display() == "https://search.example:9200 (index news)"
@@ -524,8 +528,10 @@ def test_the_commands_take_the_switch(news_cluster, news_index, monkeypatch):
 def test_an_unreachable_cluster_exits_2_with_one_line(monkeypatch):
     from click.testing import CliRunner
 
+    import search.cluster.backend as backend_module
     from arshif.cli import main
 
+    monkeypatch.setattr(backend_module, "BACKOFF_S", 0)
     result = CliRunner().invoke(main, ["search", "النفط", "--backend", "opensearch",
                                        "--url", "http://reader:s3cret@127.0.0.1:9"])
     assert result.exit_code == 2

@@ -20,6 +20,12 @@ def test_arguments():
     assert osbench.parse_args(["--size", "1M", "--heap", "4g"]).size == 1_000_000
     with pytest.raises(SystemExit):
         osbench.parse_args(["--size", "1500"])  # not whole shards of the archive
+    assert (args.nodes, args.replicas, args.out) == (1, 0, osbench.OUT)
+    three = osbench.parse_args(["--nodes", "3", "--shards", "3", "--replicas", "1"])
+    assert (three.nodes, three.shards, three.replicas) == (3, 3, 1)
+    assert three.out.name == "opensearch-3nodes.json"
+    with pytest.raises(SystemExit):
+        osbench.parse_args(["--replicas", "1"])  # one node cannot hold a shard's replica
 
 
 def test_runners_take_turns_and_every_query_is_timed_once_a_pass():
@@ -73,3 +79,13 @@ def test_report_shows_both_backends_and_their_ratios(tmp_path):
     osbench.write(_fake_result(), out)
     assert out.with_suffix(".md").read_text("utf-8") == text
     assert osbench.parse_args(["--report", "--out", str(out)]).report
+
+
+def test_report_of_a_cluster_names_its_nodes():
+    res = _fake_result()
+    res["params"].update(nodes=3, replicas=1)
+    text = osbench.markdown(res)
+    assert "| figure | embedded | OpenSearch (3 nodes) | OpenSearch / embedded |" in text
+    assert "A cluster of 3 nodes" in text and "1 replica(s)" in text
+    assert "CPU of the node during the build, s (sum over the nodes)" in text
+    assert "batches of 500 to the nodes" in text and "the nodes 2,200 MB RSS" in text

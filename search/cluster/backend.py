@@ -20,6 +20,7 @@ rules count candidate terms with one ``filters`` aggregation.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 import time
@@ -47,7 +48,7 @@ from search.backend import (
     story_page,
 )
 from search.cluster import files
-from search.cluster.connection import ClusterConfig, ClusterError, describe
+from search.cluster.connection import PASSING_STATUSES, ClusterConfig, ClusterError, describe
 from search.cluster.mapping import DocumentMaker, stored_fields
 from search.cluster.translate import to_dsl
 from search.engine import (
@@ -68,6 +69,8 @@ from search.settings import SearchSettings
 from search.sources import SourceNames
 from search.timeline import timeline_of_days
 
+log = logging.getLogger("arshif.cluster")
+
 #: Facet values counted per field; a terms aggregation counts exactly up to it.
 FACET_VALUES = 10_000
 _SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent", "url", "author"]
@@ -77,6 +80,10 @@ _SHOWN = ["id", "text", "source", "date", "date_text", "related", "parent", "url
 #: cluster answers from the previous index for at most this long, which it
 #: can still search until the rebuild deletes it.)
 RECHECK_S = 5.0
+#: A read the cluster could not answer for passing reasons is tried again
+#: RETRIES times, BACKOFF_S seconds apart and doubling (at most 1.4 s in all).
+RETRIES = 3
+BACKOFF_S = 0.2
 MS_A_DAY = 86_400_000
 #: Stories in a result are counted exactly up to this many (OpenSearch's
 #: ``cardinality`` counts distinct values exactly below its threshold, at
@@ -116,6 +123,8 @@ class ClusterBackend:
         self._client = client
         self._lock = threading.Lock()
         self._live_state: _Live | None = None
+        #: Requests sent again after a passing failure (``_call``), since start.
+        self.retried = 0
 
     # -- the cluster ------------------------------------------------------------
     @property
@@ -127,19 +136,44 @@ class ClusterBackend:
         return self._client
 
     def _call(self, method, **kwargs):
-        """One request; any failure to answer becomes a ClusterError (exit 2, 503)."""
+        """One read request; any failure to answer becomes a ClusterError
+        (exit 2, 503).  A request the cluster could not answer for its own
+        passing reasons (no node answered, a node left with the shards a
+        search needed, a full queue: PASSING_STATUSES), or answered without
+        some of its shards (a search whose fetch phase reached a node as it
+        died: the cluster does not send that phase to another copy), is sent
+        again, RETRIES times at most, BACKOFF_S apart and doubling: the client
+        has already tried the other nodes, and the cluster needs a moment to
+        promote replicas.  The last answer without some shards is returned
+        as it is (a search marks it ``partial``)."""
         from opensearchpy import NotFoundError
 
-        try:
-            return method(**kwargs)
-        except NotFoundError as exc:
-            if getattr(exc, "error", "") == "index_not_found_exception":
-                raise ClusterError(
-                    f"no index {self.config.alias} at {self.config.url} yet: build it with "
-                    "`arshif index --backend opensearch`") from None
-            raise ClusterError(describe(exc, self.config)) from None
-        except Exception as exc:
-            raise ClusterError(describe(exc, self.config)) from None
+        delay = BACKOFF_S
+        for attempt in range(RETRIES + 1):
+            last = attempt == RETRIES
+            try:
+                answer = method(**kwargs)
+            except NotFoundError as exc:
+                if getattr(exc, "error", "") == "index_not_found_exception":
+                    raise ClusterError(
+                        f"no index {self.config.alias} at {self.config.url} yet: build it "
+                        "with `arshif index --backend opensearch`") from None
+                raise ClusterError(describe(exc, self.config)) from None
+            except Exception as exc:
+                if last or not _passing(exc):
+                    raise ClusterError(describe(exc, self.config)) from None
+                why = describe(exc, self.config)
+            else:
+                failed = answer.get("_shards", {}).get("failed") if isinstance(
+                    answer, dict) else None
+                if not failed or last:
+                    return answer
+                why = f"OpenSearch at {self.config.url} answered without {failed} shard(s)"
+            log.warning("%s; trying again in %.1f s", why, delay)
+            with self._lock:
+                self.retried += 1
+            time.sleep(delay)
+            delay *= 2
 
     def _meta(self) -> tuple[str, dict]:
         """The concrete index behind the alias and arshif's ``_meta`` of it."""
@@ -446,6 +480,15 @@ class ClusterBackend:
             "fingerprint": meta.get("fingerprint"),
             "built_at": meta.get("built_at"),
         }
+
+
+def _passing(exc: Exception) -> bool:
+    """Whether a failed request may succeed if sent again in a moment."""
+    from opensearchpy import exceptions as os_exc
+
+    if isinstance(exc, os_exc.ConnectionError):  # no node answered (timeouts included)
+        return True
+    return isinstance(exc, os_exc.TransportError) and exc.status_code in PASSING_STATUSES
 
 
 def _counts(aggregation: dict) -> list[tuple[str, int]]:

@@ -38,7 +38,13 @@ from indexer.writer import (
     input_items,
 )
 from search.cluster import files
-from search.cluster.connection import ClusterConfig, ClusterError, describe
+from search.cluster.connection import (
+    PASSING_STATUSES,
+    TIMEOUT_S,
+    ClusterConfig,
+    ClusterError,
+    describe,
+)
 from search.cluster.derived import derive
 from search.cluster.mapping import DocumentMaker, index_body
 from search.settings import SearchSettings
@@ -46,11 +52,17 @@ from search.settings import SearchSettings
 #: Documents per bulk request (a few MB of Arabic news).
 BATCH_DOCS = 500
 REJECTED = "rejected by OpenSearch"
-#: A bulk item failed for the cluster's reasons, not the article's: sent
-#: again up to RETRIES times, BACKOFF_S (doubling) apart.
-TRANSIENT = frozenset({429}) | frozenset(range(500, 600))
+#: A bulk item failed for the cluster's reasons, not the article's
+#: (connection.py's PASSING_STATUSES): sent again up to RETRIES times,
+#: BACKOFF_S (doubling) apart.
 RETRIES = 5
 BACKOFF_S = 0.5
+#: How long one bulk request waits for a shard that has no active copy (its
+#: node left: a new index has no replica until it is built) before its items
+#: fail with 503 and are sent again: with RETRIES, a node that comes back
+#: within about three minutes loses the build nothing.  Under the client's
+#: own request timeout (connection.py's TIMEOUT_S).
+SHARD_WAIT = "30s"
 #: OpenSearch's limit on a document id, in bytes.
 MAX_ID_BYTES = 512
 
@@ -97,14 +109,17 @@ class BulkWriter:
             if attempt:
                 time.sleep(delay)
                 delay *= 2
-            answer = self.client.bulk(body=[part for pair in pending for part in pair])
+            # With request_timeout given, opensearch-py sends ``timeout`` to
+            # the cluster (alone, it would take it as its own socket timeout).
+            answer = self.client.bulk(body=[part for pair in pending for part in pair],
+                                      timeout=SHARD_WAIT, request_timeout=TIMEOUT_S)
             again = []
             for pair, item in zip(pending, answer["items"] if answer.get("errors") else (),
                                   strict=False):
                 outcome = next(iter(item.values()))
                 if "error" not in outcome:
                     continue
-                if outcome.get("status") in TRANSIENT:
+                if outcome.get("status") in PASSING_STATUSES:
                     again.append(pair)
                 else:
                     self._refused(outcome["_id"], outcome["error"])

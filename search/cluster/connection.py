@@ -1,19 +1,34 @@
 """Where the cluster is and how to talk to it.
 
-Everything comes from the command line (``--url``) or the environment, so
-credentials never need to be typed where ``ps`` or a shell history shows
-them: ``ARSHIF_OPENSEARCH_URL``, ``ARSHIF_OPENSEARCH_USER`` /
-``ARSHIF_OPENSEARCH_PASSWORD``, ``ARSHIF_OPENSEARCH_CA_CERTS``,
-``ARSHIF_OPENSEARCH_VERIFY_CERTS`` (``0`` to skip verification),
-``ARSHIF_OPENSEARCH_INDEX`` (the alias searched, default ``arshif``),
-``ARSHIF_OPENSEARCH_SHARDS`` / ``ARSHIF_OPENSEARCH_REPLICAS`` (of the
-indexes a build creates).  Only ``display()`` is ever printed: it has no
-password.
+Each setting comes from, in this order: the command line (``--url``, and
+``arshif index``'s ``--shards`` / ``--replicas``), the environment, the
+``[opensearch]`` table of the config file (search/config.py), a default:
+
+=================  =================================  ==============================
+setting            environment                        config file (``[opensearch]``)
+=================  =================================  ==============================
+node URLs          ``ARSHIF_OPENSEARCH_URL``          ``url`` (a string or a list)
+user, password     ``ARSHIF_OPENSEARCH_USER``,        ``user``, ``password``
+                   ``ARSHIF_OPENSEARCH_PASSWORD``
+CA certificates    ``ARSHIF_OPENSEARCH_CA_CERTS``     ``ca_certs``
+verify TLS         ``ARSHIF_OPENSEARCH_VERIFY_CERTS``  ``verify_certs`` (``false``)
+                   (``0`` to skip verification)
+alias searched     ``ARSHIF_OPENSEARCH_INDEX``        ``index`` (default ``arshif``)
+shards, replicas   ``ARSHIF_OPENSEARCH_SHARDS``,      ``shards``, ``replicas``
+of a new index     ``ARSHIF_OPENSEARCH_REPLICAS``     (default 1 and 0)
+=================  =================================  ==============================
+
+Several nodes are given as one comma-separated list (or a TOML list): the
+client spreads requests over them and fails over to the others when one
+does not answer.  Credentials are kept out of the command line (``ps`` and
+shell histories show it) and out of everything printed: only
+``display()`` is ever shown, and it has no password.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +38,11 @@ DEFAULT_URL = "http://127.0.0.1:9200"
 DEFAULT_ALIAS = "arshif"
 #: Seconds a request may take before the client gives up (a search, one bulk batch).
 TIMEOUT_S = 60
+#: Statuses of a request the cluster failed for its own passing reasons, not
+#: the request's: busy (429), or a node missing or just gone (5xx: a search
+#: whose fetch phase reached a node as it died fails whole with a 500).
+#: Such a request, or bulk item, may be sent again.
+PASSING_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 
 
 class ClusterError(StoreError):
@@ -32,6 +52,7 @@ class ClusterError(StoreError):
 
 @dataclass(frozen=True)
 class ClusterConfig:
+    #: The nodes' URLs without credentials, comma-separated (what is shown).
     url: str = DEFAULT_URL
     alias: str = DEFAULT_ALIAS
     username: str | None = field(default=None, repr=False)
@@ -42,33 +63,61 @@ class ClusterConfig:
     replicas: int = 0
 
     @classmethod
-    def from_env(cls, url: str | None = None, env=None) -> ClusterConfig:
+    def resolve(cls, url: str | None = None, env: Mapping | None = None,
+                file: Mapping | None = None, shards: int | None = None,
+                replicas: int | None = None) -> ClusterConfig:
+        """The settings from the command line's ``url``, ``shards`` and
+        ``replicas``, else ``env`` (default ``os.environ``), else ``file``
+        (the config file's ``[opensearch]`` table, already checked by
+        search/config.py), else the defaults."""
         env = os.environ if env is None else env
-        url = url or env.get("ARSHIF_OPENSEARCH_URL") or DEFAULT_URL
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ClusterError(f"not an OpenSearch URL: {_redact(url)} "
-                               "(expected http://host:9200 or https://host:9200)")
-        # user:password@ in the URL works too, but is moved out of it so that
+        file = file or {}
+
+        def setting(name: str, key: str):
+            value = env.get(name)
+            return value if value not in (None, "") else file.get(key)
+
+        urls = split_urls(url or setting("ARSHIF_OPENSEARCH_URL", "url") or DEFAULT_URL)
+        for one in urls:
+            parts = urlsplit(one)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ClusterError(f"not an OpenSearch URL: {_redact(one)} "
+                                   "(expected http://host:9200 or https://host:9200)")
+        if len({urlsplit(one).scheme for one in urls}) > 1:
+            raise ClusterError("the OpenSearch URLs mix http and https: give one scheme")
+        # user:password@ in a URL works too, but is moved out of it so that
         # the URL can be shown.
-        username = env.get("ARSHIF_OPENSEARCH_USER") or parts.username
-        password = env.get("ARSHIF_OPENSEARCH_PASSWORD") or parts.password
-        return cls(url=_redact(url), alias=env.get("ARSHIF_OPENSEARCH_INDEX") or DEFAULT_ALIAS,
-                   username=username, password=password,
-                   ca_certs=env.get("ARSHIF_OPENSEARCH_CA_CERTS") or None,
-                   verify_certs=env.get("ARSHIF_OPENSEARCH_VERIFY_CERTS", "1") != "0",
-                   shards=int(env.get("ARSHIF_OPENSEARCH_SHARDS") or 1),
-                   replicas=int(env.get("ARSHIF_OPENSEARCH_REPLICAS") or 0))
+        inline = next((urlsplit(one) for one in urls if urlsplit(one).username), None)
+        username = setting("ARSHIF_OPENSEARCH_USER", "user") or (inline and inline.username)
+        password = setting("ARSHIF_OPENSEARCH_PASSWORD", "password") or (
+            inline and inline.password)
+        verify = env.get("ARSHIF_OPENSEARCH_VERIFY_CERTS")
+        return cls(url=",".join(_redact(one) for one in urls),
+                   alias=setting("ARSHIF_OPENSEARCH_INDEX", "index") or DEFAULT_ALIAS,
+                   username=username or None, password=password or None,
+                   ca_certs=setting("ARSHIF_OPENSEARCH_CA_CERTS", "ca_certs") or None,
+                   verify_certs=(verify != "0") if verify not in (None, "")
+                   else bool(file.get("verify_certs", True)),
+                   shards=_count("shards", shards, setting("ARSHIF_OPENSEARCH_SHARDS", "shards"),
+                                 1, 1),
+                   replicas=_count("replicas", replicas,
+                                   setting("ARSHIF_OPENSEARCH_REPLICAS", "replicas"), 0, 0))
+
+    @property
+    def urls(self) -> list[str]:
+        return split_urls(self.url)
 
     def display(self) -> str:
-        """What may be printed: the URL (without credentials) and the alias."""
+        """What may be printed: the URLs (without credentials) and the alias."""
         return f"{self.url} (index {self.alias})"
 
     def client(self):
         from opensearchpy import OpenSearch
 
-        options = {"hosts": [self.url], "timeout": TIMEOUT_S, "max_retries": 2,
-                   "retry_on_timeout": True}
+        # A request that finds its node gone is sent to another one at once
+        # (the client marks the node dead for a while): up to every other node.
+        options = {"hosts": self.urls, "timeout": TIMEOUT_S,
+                   "max_retries": max(2, len(self.urls) - 1), "retry_on_timeout": True}
         if self.username is not None:
             options["http_auth"] = (self.username, self.password or "")
         if self.url.startswith("https:"):
@@ -77,6 +126,29 @@ class ClusterConfig:
             if self.ca_certs:
                 options["ca_certs"] = self.ca_certs
         return OpenSearch(**options)
+
+
+def split_urls(urls: str | list[str]) -> list[str]:
+    """``http://a:9200,http://b:9200`` (or a list) as a list of URLs."""
+    parts = urls if isinstance(urls, list) else str(urls).split(",")
+    found = [part.strip() for part in parts if part.strip()]
+    if not found:
+        raise ClusterError("no OpenSearch URL given (expected http://host:9200)")
+    return found
+
+
+def _count(what: str, given, configured, default: int, least: int) -> int:
+    value = given if given is not None else configured
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < least or isinstance(value, bool):
+        raise ClusterError(f"the number of {what} must be a whole number of at least "
+                           f"{least}, not {value!r}")
+    return number
 
 
 def _redact(url: str) -> str:
