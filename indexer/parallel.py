@@ -149,14 +149,19 @@ def _check_alive(workers, finished: set[int]) -> None:
             raise WorkerDied(f"index worker {number} died (exit code {worker.exitcode})")
 
 
+def ignore_interrupts() -> None:
+    """In a build's child process: Ctrl-C reaches the whole process group,
+    and the parent stops its children, so they need not each print a
+    KeyboardInterrupt traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _write_part(number: int, jobs: int, items: list, folder: str, fmt: str,
                 mapping: dict | None, roots: list[Path], settings: IndexSettings,
                 messages, max_bytes: int) -> None:
     """Worker process: read ``items``, write them as new segments of the
     index in ``folder`` (not yet listed in its TOC: the parent does that)."""
-    # Ctrl-C reaches the whole process group: the parent stops the workers,
-    # so they need not each print a KeyboardInterrupt traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ignore_interrupts()
     try:
         ix = whoosh_index.open_dir(folder)
         # _lk=False: the parent's build lock already makes this the only build;

@@ -9,10 +9,12 @@ and re-reads only new and changed files, to the index a rebuild would give
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,9 +160,7 @@ def build_index(
                 summary.unchanged, summary.generation = True, live.name
                 return summary
             _check_not_empty(tmp, summary, given)
-            completions.write_generation(tmp)
-            # Stories span segments: grouped once the generation's are final.
-            stories.write(tmp)
+            _write_derived(tmp, jobs)
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict(),
@@ -170,6 +170,25 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return summary
+
+
+def _write_derived(gen: Path, jobs: int) -> None:
+    """Write what spans the generation's segments, once they are final: its
+    completions and its stories.  Both only read the segments and each
+    writes its own file, so with ``jobs`` > 1 the completions are written
+    by another process while this one groups the stories: they are the
+    serial end of a build."""
+    if jobs <= 1:
+        completions.write_generation(gen)
+        stories.write(gen)
+        return
+    # fork, as indexer/parallel.py's workers: indexer.store's at-fork hook
+    # drops the build lock in the child.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=parallel.ignore_interrupts) as pool:
+        written = pool.submit(completions.write_generation, gen)
+        stories.write(gen)
+        written.result()  # its exception, if it failed, is raised here
 
 
 def _check_not_empty(gen: Path, summary: Summary, sources: list[Path]) -> None:
