@@ -116,9 +116,12 @@ def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,
     if date_to is not None:
         high = max(high, min(day_number(date_to), bounds[1]))
     unit = step_for(high - low + 1)
-    keys = _keys(unit, days)
-    first_key, last_key = (int(k) for k in _keys(unit, np.array([low, high])))
-    counts = np.bincount(keys - first_key, weights=weights,
+    # Counted per day first, then the span's days (far fewer than a broad
+    # query's matches) are given their periods.
+    per_day = np.bincount(days.astype(np.int64) - low, weights=weights, minlength=high - low + 1)
+    keys = _keys(unit, np.arange(low, high + 1))
+    first_key, last_key = int(keys[0]), int(keys[-1])
+    counts = np.bincount(keys - first_key, weights=per_day,
                          minlength=last_key - first_key + 1).astype(np.int64)
     clip_low = date_from if date_from is not None else date.min
     clip_high = date_to if date_to is not None else date.max

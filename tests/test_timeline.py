@@ -8,11 +8,13 @@ import re
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from indexer.writer import build_index
 from search.backend import Request, open_backend
-from search.timeline import spell, step_for
+from search.timeline import day_number, spell, step_for, timeline_of_days
 from web import create_app
 from web.timeline import LEVELS, build_timeline, level
 
@@ -56,6 +58,39 @@ def client(home):
 def test_step_thresholds():
     assert [step_for(n) for n in (1, 62, 63, 366, 367, 3660, 3661)] == [
         "day", "day", "week", "week", "month", "month", "year"]
+
+
+def _naive_period(unit: str, day: date) -> date:
+    """The first day of ``day``'s period, from the calendar itself."""
+    if unit == "day":
+        return day
+    if unit == "week":  # weeks start on Saturday
+        return day - timedelta(days=(day.weekday() - 5) % 7)
+    if unit == "month":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(days=st.lists(st.integers(0, 9000), min_size=1, max_size=60),
+       weighted=st.booleans())
+def test_every_article_is_counted_in_its_period(days, weighted):
+    first = date(2000, 1, 1)
+    dates = [first + timedelta(days=d) for d in days]
+    weights = np.arange(1, len(days) + 1, dtype=float) if weighted else None
+    found = timeline_of_days(np.array([day_number(d) for d in dates]), None, weights=weights)
+    unit = found["unit"]
+    assert unit == step_for(max(days) - min(days) + 1)
+    expected: dict[date, int] = {}
+    for n, day in enumerate(dates):
+        start = _naive_period(unit, day)
+        expected[start] = expected.get(start, 0) + (n + 1 if weighted else 1)
+    periods = found["periods"]
+    got = {date.fromisoformat(p["from"] + ("-01-01" if len(p["from"]) == 4 else
+                                           "-01" if len(p["from"]) == 7 else "")): p["count"]
+           for p in periods}
+    assert {k: v for k, v in got.items() if v} == expected
+    assert sum(p["count"] for p in periods) == sum(expected.values())
 
 
 def test_whole_periods_are_spelled_as_filters_spell_them():
