@@ -247,6 +247,18 @@ class FlatPostings:
         field = self._fields.get(fieldname)
         return field.span(low, high, most) if field else ([], np.zeros(0, dtype=np.int64))
 
+    def span_counts(self, fieldname: str, low: bytes, high: bytes | None,
+                    most: int) -> tuple[int, np.ndarray]:
+        """The number of the first term ``span`` lists and the document
+        frequencies of its terms, without reading a term."""
+        field = self._fields.get(fieldname)
+        return field.span_counts(low, high, most) if field else (0, np.zeros(0, dtype=np.int64))
+
+    def terms_at(self, fieldname: str, numbers) -> list[bytes]:
+        """The terms numbered ``numbers``."""
+        field = self._fields[fieldname]
+        return [field.term(int(i)) for i in numbers]
+
     def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
                       pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
         """The terms of ``span`` (whose terms all start with ``low``) whose
@@ -362,6 +374,10 @@ class _Field:
         """The numbers of the first and past the last term ``span`` lists."""
         lo = self.bisect(low)
         return lo, max(lo, min(self._n if high is None else self.bisect(high), lo + most))
+
+    def span_counts(self, low: bytes, high: bytes | None, most: int) -> tuple[int, np.ndarray]:
+        lo, hi = self.span_range(low, high, most)
+        return lo, np.diff(self._starts[lo:max(lo, hi) + 1].astype(np.int64))
 
     def span(self, low: bytes, high: bytes | None, most: int) -> tuple[list[bytes], np.ndarray]:
         lo, hi = self.span_range(low, high, most)

@@ -173,6 +173,11 @@ class Metered:
         self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
         return self._gen.span(fieldname, low, high, most)
 
+    def span_frequent(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      top: int) -> dict:
+        self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))
+        return self._gen.span_frequent(fieldname, low, high, most, top)
+
     def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
                       pattern) -> dict:
         self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))

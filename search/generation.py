@@ -63,6 +63,11 @@ class Leaf:
     docs: DocValues
 
 
+#: A span of at most this many terms (over all segments) is read whole by
+#: ``span_frequent``: reading a term costs less than looking one up.
+READ_ALL_TERMS = 2_000
+
+
 class Generation:
     """The arrays of one generation, read-only, shared by threads.
 
@@ -170,6 +175,44 @@ class Generation:
             terms, counts = leaf.flat.span(fieldname, low, high, most)
             for term, count in zip(terms, counts.tolist(), strict=True):
                 found[term] = found.get(term, 0) + count
+        return found
+
+    def span_frequent(self, fieldname: str, low: bytes, high: bytes | None, most: int,
+                      top: int) -> dict[bytes, int]:
+        """The terms of ``span`` that may be among its ``top`` most frequent
+        (all of those, and some others), with their document frequencies.
+
+        Why: a broad prefix spans thousands of terms and keeps ``top``; only
+        the frequent ones' bytes are read.  A term among the ``top`` most
+        frequent over all segments has a frequency of at least ``floor``,
+        the ``top``-th largest in the segment of most terms (``top``
+        distinct terms reach it there alone), so in some segment it has at
+        least ``floor`` divided by the segments: only such terms are read,
+        and their frequencies summed over every segment (``span`` sums them
+        within each segment's first ``most`` terms: the same unless a span
+        holds more than ``most``)."""
+        spans = [(leaf, *leaf.flat.span_counts(fieldname, low, high, most))
+                 for leaf in self.leaves]
+        spans = [(leaf, lo, counts) for leaf, lo, counts in spans if len(counts)]
+        if sum(len(counts) for _, _, counts in spans) <= READ_ALL_TERMS:
+            return self.span(fieldname, low, high, most)
+        widest = max((counts for _, _, counts in spans), key=len)
+        floor = (int(np.partition(widest, len(widest) - top)[len(widest) - top])
+                 if len(widest) > top else 0)
+        found: dict[bytes, int] = {}
+        read = []
+        for leaf, lo, counts in spans:
+            kept = np.flatnonzero(counts * len(spans) >= floor)
+            terms = leaf.flat.terms_at(fieldname, kept + lo)
+            for term, count in zip(terms, counts[kept].tolist(), strict=True):
+                found[term] = found.get(term, 0) + count
+            if len(kept) < len(counts):  # else: a term not read is not in the segment
+                read.append((leaf, set(terms)))
+        for leaf, terms in read:  # a candidate's frequency in the other segments
+            for term in found.keys() - terms:
+                number = leaf.flat.find(fieldname, term)
+                if number is not None:
+                    found[term] += leaf.flat.doc_frequency_at(fieldname, number)
         return found
 
     def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,

@@ -491,7 +491,8 @@ def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int
         return found
     if isinstance(q, wq.Prefix):
         prefix = field.to_bytes(q.text)
-        return gen.span(fieldname, prefix, _after(prefix), MAX_SCANNED_TERMS)
+        return gen.span_frequent(fieldname, prefix, _after(prefix), MAX_SCANNED_TERMS,
+                                 MAX_EXPANSIONS)
     if isinstance(q, wq.Wildcard):
         literal = field.to_bytes(re.split(r"[*?\[]", q.text, maxsplit=1)[0])
         rest = rest_pattern(q.text, field)
