@@ -521,7 +521,9 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     A sum of terms (plain words, expanded prefixes) is not scored in full:
     ranked by score, ``matching.best`` keeps only the documents that can be
     among the first ``limit``; ranked by date, the matching documents are
-    found without scores and only the first ``limit`` of them are scored."""
+    found without scores and only the first ``limit`` of them are scored.
+    Where ``best`` scored every match (no pruning paid), its documents are
+    every match."""
     order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
     if not matching.prunable(query):
         match = view.match(query)
@@ -529,7 +531,8 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
             match = matching.restrict(match, keep)
         return match, order, match.docs
     if order is None:
-        return view.best(query, limit, keep), None, None
+        match = view.best(query, limit, keep)
+        return match, None, match.docs if match.complete else None
     matched = view.matching_docs(query, keep)
     first, _ = matching.top(matching.Match(matched, np.zeros(len(matched))), limit, order)
     return view.score_docs(query, np.sort(first)), order, matched

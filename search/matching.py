@@ -43,10 +43,13 @@ _NO_DOCS = np.zeros(0, dtype=np.int32)
 
 @dataclass
 class Match:
-    """The matching documents (sorted, unique) and their scores."""
+    """The matching documents (sorted, unique) and their scores; ``complete``
+    False for ``best``'s pruned matches, which hold the top documents but not
+    every match."""
 
     docs: np.ndarray
     scores: np.ndarray
+    complete: bool = True
 
     @property
     def count(self) -> int:
@@ -156,7 +159,9 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
                        gen.doc_count_all)
     hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
     candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
-    return evaluate(q, _Within(gen, candidates), reader)
+    found = evaluate(q, _Within(gen, candidates), reader)
+    found.complete = False
+    return found
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
