@@ -204,3 +204,61 @@ def test_a_build_in_parts_groups_as_one_process(tmp_path, story_index, jobs):
     from conftest import write_story_news
     build_index([write_story_news(tmp_path / "archive")], tmp_path / "index", jobs=jobs)
     assert groups(tmp_path / "index") == groups(story_index)
+
+
+def _story_groups_script():
+    """scripts/story_groups.py as a module (scripts/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "scripts" / "story_groups.py"
+    spec = importlib.util.spec_from_file_location("story_groups", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_recall_candidates_are_found_without_the_groups():
+    """Candidates: dated, other sources, at most MAX_DAYS apart, and a long
+    shared body run or most of the headline's words; never the signatures."""
+    from datetime import datetime, timedelta
+
+    from conftest import BRIEF, OTHER_STORY
+    script = _story_groups_script()
+    day = datetime(2023, 9, 26)
+    far = timedelta(days=stories.MAX_DAYS + 1)
+    docs = {
+        0: {"source": "واس", "date": day, "headline": "اجتماع وزاري", "body": STORY},
+        1: {"source": "الرياض", "date": day + timedelta(days=1), "headline": "اجتماع",
+            "body": STORY_EDITED},
+        2: {"source": "واس", "date": day, "headline": "اجتماع", "body": STORY},  # same source as 0
+        3: {"source": "المدينة", "date": day + far, "headline": "اجتماع", "body": STORY},
+        4: {"source": "عكاظ", "date": day, "headline": "اجتماع", "body": OTHER_STORY},
+        5: {"source": "عكاظ", "date": None, "headline": "اجتماع", "body": STORY},  # undated
+        6: {"source": "المدينة", "date": day, "body": BRIEF,
+            "headline": "وزير الخارجية يصل إلى الرياض في زيارة رسمية"},
+        7: {"source": "الوطن", "date": day + timedelta(days=2), "body": "يصل الوزير اليوم.",
+            "headline": "وزير الخارجية يصل الى الرياض في زياره"},
+    }
+    assert script.candidate_pairs(docs) == {(0, 1): "run", (1, 2): "run", (1, 3): "run",
+                                            (6, 7): "headline"}
+
+
+def test_recall_is_the_share_of_labelled_pairs_the_index_groups(story_index):
+    script = _story_groups_script()
+    found, ids, searcher = script.load(story_index)
+    with searcher:
+        candidates = script.candidate_pairs(dict(searcher.iter_docs()))
+    by_id = {frozenset((ids[a], ids[b])): (a, b) for a, b in candidates}
+    visits = {frozenset(p) for p in [("spa/visit", "riyadh/visit"), ("spa/visit", "madina/visit"),
+                                     ("riyadh/visit", "madina/visit")]}
+    assert visits <= set(by_id)
+    sample = script.sample_candidates(candidates, 10, seed=1)
+    assert sorted(sample) == sorted(candidates)  # all of them, in the seed's order
+    assert sample == script.sample_candidates(candidates, 10, seed=1)
+    assert len(script.sample_candidates(candidates, 2, seed=1)) == 2
+    pairs = [by_id[p] for p in visits]
+    doc = {article: n for n, article in ids.items()}
+    # A pair read as one story that the index keeps apart lowers the recall;
+    # a pair read as two stories does not count.
+    pairs += [(doc["spa/visit"], doc["spa/again"]), (doc["spa/visit"], doc["spa/japan"])]
+    assert script.recall(pairs, [1, 1, 1, 1, 0], found.story) == (3, 4)
