@@ -65,8 +65,10 @@ class DocValuesWriter(W3PerDocWriter):
         self.lengths: dict[str, array] = {}
         self.numbers: dict[str, tuple[array, int]] = {}
         self.texts: dict[str, list] = {}
-        #: Story signatures, one per document (indexer/minhash.py).
+        #: Story signatures, one per document (indexer/minhash.py), made a
+        #: batch at a time from the bodies pending: (document number, body).
         self.signatures: list[np.ndarray] = []
+        self._pending: list[tuple[int, str]] = []
         self.stored = StoredFieldsWriter(stored_path(storage.folder, segment))
         self._fields: dict | None = None  # the open document's stored values
 
@@ -81,6 +83,15 @@ class DocValuesWriter(W3PerDocWriter):
         if self._fields is not None:
             self.stored.add(self._fields)
             self._fields = None
+        if len(self._pending) >= minhash.BATCH:
+            self._sign()
+
+    def _sign(self) -> None:
+        """The pending bodies' signatures, in document order."""
+        found = minhash.signatures([body for _, body in self._pending])
+        for (docnum, _), signature in zip(self._pending, found, strict=True):
+            _put(self.signatures, docnum + 1, minhash.EMPTY, signature)
+        self._pending = []
 
     def cancel_doc(self):
         super().cancel_doc()
@@ -89,6 +100,7 @@ class DocValuesWriter(W3PerDocWriter):
         for values in (*self.lengths.values(), *(v for v, _ in self.numbers.values()),
                        *self.texts.values(), self.signatures):
             del values[self.count:]
+        self._pending = [(d, body) for d, body in self._pending if d < self.count]
 
     def add_field(self, fieldname, fieldobj, value, length):
         # The value goes to the .stored file; Whoosh is given none, so it adds
@@ -98,8 +110,7 @@ class DocValuesWriter(W3PerDocWriter):
             if fieldname == minhash.FIELD:
                 # From the stored text, which a merge passes too: a document
                 # rewritten by --update gets the signature a build gives it.
-                _put(self.signatures, self.count, minhash.EMPTY,
-                     minhash.signature(value))
+                self._pending.append((self.count - 1, value))
         super().add_field(fieldname, fieldobj, None, length)
         if length:
             _put(self.lengths.setdefault(fieldname, array("B")), self.count, 0,
@@ -131,6 +142,7 @@ class DocValuesWriter(W3PerDocWriter):
             for name, (values, default) in self.numbers.items():
                 _pad(values, self.count, default)
                 out.put(f"number/{name}", np.frombuffer(values, dtype=np.uint64), "<u8")
+            self._sign()
             _pad(self.signatures, self.count, minhash.EMPTY)
             out.meta.update(num_perm=minhash.NUM_PERM, minhash_bits=minhash.BITS)
             out.put("minhash", np.concatenate(self.signatures) if self.signatures

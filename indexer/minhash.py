@@ -91,9 +91,9 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return values ^ (values >> _U64(33))
 
 
-def word_hashes(points: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each word of a text given as its code points
-    (uint32), in order."""
+def _words(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a 64-bit hash of each word, where it starts) of a text given as its
+    code points (uint32), in order."""
     is_word = np.zeros(len(points) + 2, dtype=bool)  # a non-word either side
     is_word[1:-1] = _WORD_BMP.take(points, mode="clip")
     high = np.flatnonzero(points > 0xFFFF)
@@ -108,7 +108,22 @@ def word_hashes(points: np.ndarray) -> np.ndarray:
                             _powers(len(points), pow(_BASE, -1, 1 << 64)))
     sums = np.zeros(len(points) + 1, dtype=_U64)
     np.cumsum(points * powers, out=sums[1:])
-    return _mix((sums[ends] - sums[starts]) * inverses[starts] + (ends - starts).astype(_U64))
+    hashes = _mix((sums[ends] - sums[starts]) * inverses[starts] + (ends - starts).astype(_U64))
+    return hashes, starts
+
+
+def word_hashes(points: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word of a text given as its code points
+    (uint32), in order."""
+    return _words(points)[0]
+
+
+def _shingled(words: np.ndarray) -> np.ndarray:
+    """The 32-bit hash of each run of SHINGLE_WORDS consecutive word hashes."""
+    count = len(words) - SHINGLE_WORDS + 1
+    first, second, third = (words[k:k + count] * weight
+                            for k, weight in enumerate(_SHINGLE_WEIGHTS))
+    return (_mix(first + second + third) >> _U64(32)).astype(np.uint32)
 
 
 def shingle_hashes(text: str) -> np.ndarray:
@@ -118,23 +133,70 @@ def shingle_hashes(text: str) -> np.ndarray:
     words = word_hashes(normalize_points(text))
     if len(words) < MIN_WORDS:
         return np.zeros(0, dtype=np.uint32)
-    count = len(words) - SHINGLE_WORDS + 1
-    first, second, third = (words[k:k + count] * weight
-                            for k, weight in enumerate(_SHINGLE_WEIGHTS))
-    return (_mix(first + second + third) >> _U64(32)).astype(np.uint32)
+    return _shingled(words)
+
+
+#: Texts whose signatures are computed together: numpy's cost per call is
+#: paid once for them all, and their shingles' permutations (a row of
+#: NUM_PERM values each) stay a few megabytes.
+BATCH = 16
+#: datasketch's affine32 permutations of a shingle hash: MurmurHash3's 32-bit
+#: finalizer, then ``a * h + b`` modulo 2**32, with the permutations' (a, b).
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35),
+           np.uint32(16))
+_A, _B = (np.asarray(values, dtype=np.uint32) for values in _PERMUTATIONS)
+_SPACE = np.array([ord(" ")], dtype=np.uint32)
+
+
+def signatures(texts: list[str]) -> np.ndarray:
+    """The stored signature of each text: NUM_PERM values of BITS bits,
+    uint8, a row each (EMPTY for a text under MIN_WORDS words).
+
+    The values are datasketch's: ``MinHash(num_perm=NUM_PERM, seed=SEED,
+    scheme=SCHEME, hashfunc=int).update_batch(shingle_hashes(text))`` (a
+    test compares them).  Why not that call: it hashes each shingle with a
+    Python call and builds a MinHash per text, most of a signature's cost;
+    here the permutations of a batch of texts' shingles are one numpy
+    expression."""
+    out = np.empty((len(texts), NUM_PERM), dtype=np.uint8)
+    for first in range(0, len(texts), BATCH):
+        out[first:first + BATCH] = _batch(texts[first:first + BATCH])
+    return out
 
 
 def signature(text: str) -> np.ndarray:
-    """The stored signature of a text: NUM_PERM values of BITS bits, uint8
-    (EMPTY for a text under MIN_WORDS words)."""
-    found = shingle_hashes(text)
-    if not len(found):
-        return EMPTY
-    # The shingles are hashed already: datasketch's hash function is the identity.
-    sketch = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=int,
-                     permutations=_PERMUTATIONS, scheme=SCHEME)
-    sketch.update_batch(found.tolist())
-    return (sketch.hashvalues & ((1 << BITS) - 1)).astype(np.uint8)
+    """The stored signature of one text (``signatures``)."""
+    return signatures([text])[0]
+
+
+def _batch(texts: list[str]) -> np.ndarray:
+    points = [normalize_points(text) for text in texts]
+    # A space after each text: no word runs from one text into the next.
+    joined = np.concatenate([part for found in points for part in (found, _SPACE)])
+    text_starts = np.cumsum([0] + [len(found) + 1 for found in points[:-1]])
+    words, starts = _words(joined)
+    out = np.tile(EMPTY, (len(texts), 1))
+    if len(words) < SHINGLE_WORDS:
+        return out
+    owner = np.searchsorted(text_starts, starts, side="right") - 1
+    counts = np.bincount(owner, minlength=len(texts))
+    first_owner = owner[:len(words) - SHINGLE_WORDS + 1]
+    kept = (first_owner == owner[SHINGLE_WORDS - 1:]) & (counts[first_owner] >= MIN_WORDS)
+    if not kept.any():
+        return out
+    shingles, owners = _shingled(words)[kept], first_owner[kept]
+    s1, m1, s2, m2, s3 = _FMIX32
+    mixed = shingles ^ (shingles >> s1)
+    mixed = mixed * m1
+    mixed = mixed ^ (mixed >> s2)
+    mixed = mixed * m2
+    mixed = mixed ^ (mixed >> s3)
+    # A row per permutation, so each text's minimum is over contiguous values.
+    permuted = _A[:, None] * mixed + _B[:, None]  # uint32: the wraparound is the modulo
+    firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+    minima = np.minimum.reduceat(permuted, firsts, axis=1)
+    out[owners[firsts]] = (minima.T & ((1 << BITS) - 1)).astype(np.uint8)
+    return out
 
 
 def is_empty(signatures: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from arshif.cli import main
 from conftest import STORY, STORY_EDITED
@@ -86,6 +87,30 @@ def test_signature_values_are_datasketchs_low_bits_of_its_minhash():
     stored = minhash.signature(STORY)
     assert stored.dtype == np.uint8 and stored.shape == (minhash.NUM_PERM,)
     assert np.array_equal(stored, sketch.hashvalues % (1 << minhash.BITS))
+
+
+_WORDS = ["النفط", "وزير", "الخارجية", "أمس", "قال", "١٢", "2023", "😀", "ـــ", "كلمة_واحدة",
+          "الرياض،", "(جدة)", "oil", "ﻻ", "مُحَمَّد"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(_WORDS), max_size=70).map(" ".join),
+                      min_size=1, max_size=3 * minhash.BATCH))
+def test_signatures_of_many_texts_are_datasketchs_one_at_a_time(texts):
+    """Batched, each text's signature is what datasketch gives it alone (or
+    EMPTY under MIN_WORDS words): no shingle runs from one text into the next."""
+    from datasketch import MinHash
+
+    def alone(text: str) -> np.ndarray:
+        shingles = minhash.shingle_hashes(text)
+        if not len(shingles):
+            return minhash.EMPTY
+        sketch = MinHash(num_perm=minhash.NUM_PERM, seed=minhash.SEED, scheme=minhash.SCHEME,
+                         hashfunc=int)
+        sketch.update_batch(shingles.tolist())
+        return (sketch.hashvalues % (1 << minhash.BITS)).astype(np.uint8)
+
+    assert np.array_equal(minhash.signatures(texts), np.stack([alone(t) for t in texts]))
 
 
 def test_the_estimate_discounts_values_equal_by_chance():
