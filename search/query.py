@@ -126,8 +126,13 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
         return None
     terms: dict[wq.Term, None] = {}
     for word in text.split():
+        analyzed: dict[tuple, list] = {}  # fields of one kind and analyzer agree
         for fieldname, boost in fields:
-            tokens = list(parser.schema[fieldname].process_text(word, mode="query"))
+            field = parser.schema[fieldname]
+            kind = (type(field), id(field.analyzer))
+            tokens = analyzed.get(kind)
+            if tokens is None:
+                tokens = analyzed[kind] = list(field.process_text(word, mode="query"))
             if len(tokens) > 1:
                 return None
             if tokens:
