@@ -319,9 +319,9 @@ def markdown(res: dict) -> str:
          f"{'index' if p.get('nodes', 1) > 1 else 'indexes'} them on the same cores."), "",
         "## Searching", "",
         ("Warm, wall clock, from one Python process: each backend's ranked top 100 "
-         "(`ranked_ids`) and its search box (`search`: top 10, snippets, facets, and on the "
-         "embedded index \"did you mean\" and stories, which the cluster backend does not "
-         "do yet); the cluster's through HTTP on loopback. The four runners take turns in "
+         "(`ranked_ids`) and its search box (`search`: top 10 stories, snippets, facets, "
+         "timeline, \"did you mean\"); the cluster's through HTTP on loopback. The four "
+         "runners take turns in "
          "blocks. Ratios are OpenSearch / embedded. \"top-10 shared\": the share of the "
          "embedded top 10 in the cluster's top 10; \"same total\": queries whose match "
          "counts agree."), "",
