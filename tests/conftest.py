@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 from contextlib import contextmanager
@@ -145,19 +144,10 @@ def opensearch_node():
     Skips the tests that use it, with the reason, where Java or the
     distribution is missing; in CI (``CI=true``) that is a failure, since
     .ci/run fetches the distribution."""
-    from tests.opensearch_node import Node, NodeUnavailable
+    from tests.opensearch_node import Node, running
 
-    node = Node()
-    try:
-        node.start()
-    except NodeUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"OpenSearch is needed in CI: {exc}")
-        pytest.skip(str(exc))
-    try:
+    with running(Node()) as node:
         yield node
-    finally:
-        node.stop()
 
 
 # -- stories: one agency story printed by several papers (indexer/stories.py) --------------

@@ -20,7 +20,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 VERSION = os.environ.get("OPENSEARCH_VERSION", "2.19.6")
@@ -277,3 +280,21 @@ class Cluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+
+@contextmanager
+def running(nodes):
+    """``nodes`` (a Node or a Cluster) started for a fixture and stopped
+    after it.  The tests that use them skip, with the reason, where Java or
+    the distribution is missing; in CI (``CI=true``) that is a failure,
+    since .ci/run fetches the distribution."""
+    try:
+        nodes.start()
+    except NodeUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"OpenSearch is needed in CI: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield nodes
+    finally:
+        nodes.stop()

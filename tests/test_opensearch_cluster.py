@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -68,19 +67,10 @@ def write_archive(folder, n: int):
 def cluster():
     """Three nodes, started for this module; skips with the reason where Java
     or the distribution is missing (a failure in CI, which has both)."""
-    from tests.opensearch_node import Cluster, NodeUnavailable
+    from tests.opensearch_node import Cluster, running
 
-    nodes = Cluster(3)
-    try:
-        nodes.start()
-    except NodeUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"OpenSearch is needed in CI: {exc}")
-        pytest.skip(str(exc))
-    try:
+    with running(Cluster(3)) as nodes:
         yield nodes
-    finally:
-        nodes.stop()
 
 
 class Load:
