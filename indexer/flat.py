@@ -259,6 +259,10 @@ class FlatPostings:
         field = self._fields[fieldname]
         return [field.term(int(i)) for i in numbers]
 
+    def terms_between(self, fieldname: str, first: int, last: int) -> list[bytes]:
+        """The terms numbered ``first`` to ``last - 1``, read at once."""
+        return self._fields[fieldname].block(first, last)
+
     def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
                       pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:
         """The terms of ``span`` (whose terms all start with ``low``) whose
@@ -312,7 +316,7 @@ class _Field:
         start = int(self._term_ends[i - 1]) if i else 0
         return self._bytes[start:int(self._term_ends[i])].tobytes()
 
-    def _block(self, first: int, last: int) -> list[bytes]:
+    def block(self, first: int, last: int) -> list[bytes]:
         """Terms ``first`` to ``last - 1``, their bytes copied at once (a
         term at a time from the memory map costs several numpy calls each)."""
         if first >= last:
@@ -324,7 +328,7 @@ class _Field:
 
     def terms(self, start: int = 0):
         for first in range(max(start, 0), self._n, 1024):
-            yield from self._block(first, min(first + 1024, self._n))
+            yield from self.block(first, min(first + 1024, self._n))
 
     def chunks(self, most: int):
         """(terms, each one's number of postings, documents, frequencies,
@@ -349,7 +353,7 @@ class _Field:
             positions = None
             if self.positions is not None:
                 positions = self.positions[int(self._pos_at[lo]):int(self._pos_at[hi])]
-            yield self._block(lo, hi), counts, docs, freqs, positions
+            yield self.block(lo, hi), counts, docs, freqs, positions
             lo = hi
 
     def bisect(self, key: bytes) -> int:
@@ -362,7 +366,7 @@ class _Field:
         if block < 0:
             return 0
         first = block * SKIP
-        terms = self._block(first, min(first + SKIP, self._n))
+        terms = self.block(first, min(first + SKIP, self._n))
         return first + bisect.bisect_left(terms, key)
 
     def find(self, btext: bytes) -> int | None:
@@ -386,7 +390,7 @@ class _Field:
         counts = np.diff(self._starts[lo:hi + 1].astype(np.int64))
         # The terms' bytes in one slice of the map, cut in Python: a prefix
         # or wildcard may list tens of thousands of terms.
-        return self._block(lo, hi), counts
+        return self.block(lo, hi), counts
 
     def span_matching(self, low: bytes, high: bytes | None, most: int,
                       pattern: re.Pattern) -> tuple[list[bytes], np.ndarray]:

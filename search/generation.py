@@ -19,6 +19,7 @@ API.
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 from collections import OrderedDict
@@ -179,40 +180,61 @@ class Generation:
 
     def span_frequent(self, fieldname: str, low: bytes, high: bytes | None, most: int,
                       top: int) -> dict[bytes, int]:
-        """The terms of ``span`` that may be among its ``top`` most frequent
-        (all of those, and some others), with their document frequencies.
+        """Terms of ``span`` that include its ``top`` most frequent, with
+        their document frequencies over every segment (``span`` sums them
+        within each segment's first ``most`` terms: the same unless a span
+        holds more than ``most``).
 
         Why: a broad prefix spans thousands of terms and keeps ``top``; only
-        the frequent ones' bytes are read.  A term among the ``top`` most
-        frequent over all segments has a frequency of at least ``floor``,
-        the ``top``-th largest in the segment of most terms (``top``
-        distinct terms reach it there alone), so in some segment it has at
-        least ``floor`` divided by the segments: only such terms are read,
-        and their frequencies summed over every segment (``span`` sums them
-        within each segment's first ``most`` terms: the same unless a span
-        holds more than ``most``)."""
+        the frequent ones' bytes are read.  ``floor``, the ``top``-th largest
+        frequency in the segment of most terms, is reached by ``top``
+        distinct terms there alone, so a term below it over all segments is
+        not among the ``top``; such a term is under ``floor`` divided by the
+        segments in each, and only the terms at least that frequent in some
+        segment are read.  A term read in some segments but not others has
+        there fewer than that share: the terms whose frequency, so bounded,
+        may still decide the ``top`` are looked up in the others."""
         spans = [(leaf, *leaf.flat.span_counts(fieldname, low, high, most))
                  for leaf in self.leaves]
         spans = [(leaf, lo, counts) for leaf, lo, counts in spans if len(counts)]
         if sum(len(counts) for _, _, counts in spans) <= READ_ALL_TERMS:
-            return self.span(fieldname, low, high, most)
+            found: dict[bytes, int] = {}
+            for leaf, lo, counts in spans:
+                terms = leaf.flat.terms_between(fieldname, lo, lo + len(counts))
+                for term, count in zip(terms, counts.tolist(), strict=True):
+                    found[term] = found.get(term, 0) + count
+            return found
         widest = max((counts for _, _, counts in spans), key=len)
         floor = (int(np.partition(widest, len(widest) - top)[len(widest) - top])
                  if len(widest) > top else 0)
-        found: dict[bytes, int] = {}
-        read = []
+        cap = max(floor - 1, 0) // len(spans)  # the most a term not read has in a segment
+        found = {}
+        partial = []  # (segment, the terms read there) where some were not read
         for leaf, lo, counts in spans:
             kept = np.flatnonzero(counts * len(spans) >= floor)
             terms = leaf.flat.terms_at(fieldname, kept + lo)
             for term, count in zip(terms, counts[kept].tolist(), strict=True):
                 found[term] = found.get(term, 0) + count
-            if len(kept) < len(counts):  # else: a term not read is not in the segment
-                read.append((leaf, set(terms)))
-        for leaf, terms in read:  # a candidate's frequency in the other segments
-            for term in found.keys() - terms:
-                number = leaf.flat.find(fieldname, term)
-                if number is not None:
-                    found[term] += leaf.flat.doc_frequency_at(fieldname, number)
+            if len(kept) < len(counts):  # else a term not read is not in the segment
+                partial.append((leaf, set(terms)))
+        if not partial:
+            return found
+        unread = {term: sum(term not in terms for _, terms in partial) for term in found}
+        # Every term's frequency is at least what was read; the top-th largest
+        # of those is a frequency the ``top`` reach.  A term that cannot reach
+        # it even with ``cap`` in each segment where it was not read is out.
+        least = heapq.nlargest(top, found.values())[-1] if len(found) >= top else 0
+        for term, missing in unread.items():
+            if not missing:
+                continue
+            if found[term] + missing * cap < least:
+                del found[term]
+                continue
+            for leaf, terms in partial:
+                if term not in terms:
+                    number = leaf.flat.find(fieldname, term)
+                    if number is not None:
+                        found[term] += leaf.flat.doc_frequency_at(fieldname, number)
         return found
 
     def span_matching(self, fieldname: str, low: bytes, high: bytes | None, most: int,
