@@ -161,6 +161,7 @@ def build_index(
                 return summary
             _check_not_empty(tmp, summary, given)
             _write_derived(tmp, jobs)
+            summary.elapsed = time.perf_counter() - started  # the whole build, its end too
             summary.generation = tmp.with_suffix("").name
             manifest.write(tmp, settings, {"sources": [str(s) for s in sources],
                                            "summary": summary.as_dict(),
