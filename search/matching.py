@@ -123,10 +123,11 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     of each term give a threshold (the ``limit``-th best full score among
     them).  The terms whose best scores, added up, stay below it cannot
     lift a document into the top alone: only the other ("essential") terms'
-    documents are candidates, and of those only the ones whose essential
-    score plus that bound reaches the threshold are scored in full, each
-    term's postings read for them alone.  Other query shapes are evaluated
-    in full.
+    documents are candidates.  The optional terms' scores are then added to
+    the candidates a term at a time, dropping those that can no longer
+    reach the threshold (``_hopeful``), and the few left are scored in
+    full, each term's postings read for them alone.  Other query shapes are
+    evaluated in full.
     """
     terms = _sum_terms(q)
     if terms is None or limit <= 0 or any(t.boost < 0 for t in terms):
@@ -150,17 +151,56 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     ascending = np.argsort(bounds, kind="stable")
     sums = np.cumsum(bounds[ascending])
     optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
-    rest = float(sums[optional - 1]) if optional else 0.0
     within = _Within(gen, allowed)
     if sizes[ascending[optional:]].sum() * ESSENTIAL_SHARE > sizes.sum():
         # Most postings are essential: pruning would read them all twice.
         return evaluate(q, within, reader)
     essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
                        gen.doc_count_all)
-    hopeful = essential.docs[essential.scores + rest >= threshold * (1 - 1e-9)]
+    hopeful = _hopeful(essential, [terms[n] for n in ascending[:optional]], sums[:optional],
+                       threshold * (1 - 1e-9), within)
     candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
     found = evaluate(q, _Within(gen, candidates), reader)
     found.complete = False
+    return found
+
+
+def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, threshold: float,
+             within: _Within) -> np.ndarray:
+    """The documents of ``essential`` that can still reach ``threshold``
+    once the ``optional`` terms (ascending by bound; ``sums`` their bounds'
+    running sums) add their scores.
+
+    The optional terms are added from the largest bound down, and after
+    each the documents whose score so far plus the bounds still to come
+    fall short are dropped: most documents miss most terms, so few remain
+    to be looked up in the next list, and fewer to be scored exactly."""
+    docs, partial = essential.docs, essential.scores
+    for n in range(len(optional) - 1, -1, -1):
+        keep = partial + float(sums[n]) >= threshold
+        docs, partial = docs[keep], partial[keep]
+        if not len(docs):
+            break
+        term = optional[n]
+        ids, contrib = within.term(term.fieldname, term.text)
+        partial = partial + _scores_of(ids, contrib, docs) * term.boost
+    return docs[partial >= threshold]
+
+
+def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Each of ``docs``'s (sorted) score in a posting list, 0 where absent:
+    the shorter side is binary-searched in the longer."""
+    found = np.zeros(len(docs))
+    if not len(ids):
+        return found
+    if len(docs) <= len(ids):
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        hit = ids[at] == docs
+        found[hit] = contrib[at[hit]]
+    else:
+        at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
+        hit = docs[at] == ids
+        found[at[hit]] = contrib[hit]
     return found
 
 
