@@ -64,6 +64,10 @@ class Leaf:
     docs: DocValues
 
 
+#: Expansions (a prefix's, a wildcard's... terms) kept per generation: a
+#: hundred terms or fewer each.
+EXPANSIONS_KEPT = 2048
+
 #: A span of at most this many terms (over all segments) is read whole by
 #: ``span_frequent``: reading a term costs less than looking one up.
 READ_ALL_TERMS = 2_000
@@ -94,6 +98,7 @@ class Generation:
         self._lock = threading.Lock()
         self._per_doc: dict = {}
         self._cache: OrderedDict = OrderedDict()
+        self._expansions: OrderedDict = OrderedDict()
         self.cached_bytes = 0
         self.cache_bytes = cache_bytes
 
@@ -161,6 +166,21 @@ class Generation:
             return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
         docs, high = self._cached(("#top", fieldname, text), load)
         return docs, float(high[0])
+
+    def expansion(self, key: tuple, find) -> tuple[bytes, ...]:
+        """The terms ``find()`` gives for ``key`` (search/matching.py's
+        ``expand``), found once and kept among the last EXPANSIONS_KEPT."""
+        with self._lock:
+            terms = self._expansions.get(key)
+            if terms is not None:
+                self._expansions.move_to_end(key)
+                return terms
+        terms = find()
+        with self._lock:
+            self._expansions[key] = terms
+            if len(self._expansions) > EXPANSIONS_KEPT:
+                self._expansions.popitem(last=False)
+        return terms
 
     def charge(self, units: int) -> None:
         """Work done for a request: counted only through ``search.budget.Metered``

@@ -509,11 +509,24 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
     The candidates and their document frequencies come from the segments'
     sorted term arrays (``Generation.span``), without a Whoosh term lookup
     per candidate; only fuzzy terms ask Whoosh's reader, whose automaton
-    finds them."""
-    found = _frequencies(q, gen, reader, field)
-    if len(found) > MAX_EXPANSIONS:
-        found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found, key=lambda t: (-found[t], t)))
-    return sorted(found)
+    finds them.  A generation keeps the expansions it made (they depend on
+    it alone): a page, its next page and the facets ask for the same ones."""
+    def find() -> tuple[bytes, ...]:
+        found = _frequencies(q, gen, reader, field)
+        if len(found) > MAX_EXPANSIONS:
+            found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found,
+                                                  key=lambda t: (-found[t], t)))
+        return tuple(sorted(found))
+    return list(gen.expansion(_expansion_key(q), find))
+
+
+def _expansion_key(q: wq.Query) -> tuple:
+    """What ``expand``'s terms depend on, besides the generation."""
+    if isinstance(q, wq.FuzzyTerm):
+        return ("fuzzy", q.fieldname, q.text, q.maxdist, q.prefixlength)
+    if isinstance(q, wq.TermRange):
+        return ("range", q.fieldname, q.start, q.end, q.startexcl, q.endexcl)
+    return (type(q).__name__, q.fieldname, q.text)
 
 
 def _frequencies(q: wq.Query, gen: Generation, reader, field) -> dict[bytes, int]:

@@ -419,6 +419,36 @@ def test_posting_cache_is_bounded(news_index):
     assert len(docnums) == 15 and np.all(np.diff(scores) <= 0)
 
 
+def test_expansions_are_found_once_per_generation(news_index, monkeypatch):
+    """A prefix's, a wildcard's and a fuzzy term's terms are found once and
+    kept (the generation's vocabulary is read again only past
+    EXPANSIONS_KEPT); the kept ones give the same answers."""
+    def counted(engine: Engine) -> list:
+        gen, scans = engine.view().gen, []
+        for name in ("span", "span_frequent", "span_matching"):
+            real = getattr(gen, name)
+            monkeypatch.setattr(gen, name,
+                                lambda *a, _real=real, **k: scans.append(a) or _real(*a, **k))
+        return scans
+
+    texts = ["الاقت*", "ال*ة", "الاقتصاد~"]
+    engine = Engine(news_index)
+    scans = counted(engine)
+    first = [engine.ranked_ids(text) for text in texts]
+    assert scans and all(first)
+    read = len(scans)
+    assert [engine.ranked_ids(text) for text in texts] == first
+    assert len(scans) == read  # nothing read again
+
+    monkeypatch.setattr(generation, "EXPANSIONS_KEPT", 1)
+    engine = Engine(news_index)
+    scans = counted(engine)
+    assert [engine.ranked_ids(text) for text in texts] == first
+    read = len(scans)
+    assert [engine.ranked_ids(text) for text in texts] == first
+    assert len(scans) == 2 * read  # only the last expansion kept: each one read again
+
+
 def test_long_posting_lists_read_like_whoosh(tmp_path):
     """Terms with many postings (more than Whoosh's blocks of 128), tf 1 to 5."""
     home = tmp_path / "long"
