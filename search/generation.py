@@ -158,13 +158,8 @@ class Generation:
         """The TOP_DOCS documents where the term scores best (sorted by
         document) and its best score, unboosted: where a pruned ranking starts
         (search/matching.py); cached."""
-        def load():
-            docs, contrib = self.term(fieldname, text)
-            if len(docs) > TOP_DOCS:
-                chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
-                docs, contrib = docs[chosen], contrib[chosen]
-            return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
-        docs, high = self._cached(("#top", fieldname, text), load)
+        docs, high = self._cached(("#top", fieldname, text),
+                                  lambda: best_of(*self.term(fieldname, text)))
         return docs, float(high[0])
 
     def expansion(self, key: tuple, find) -> tuple[bytes, ...]:
@@ -438,6 +433,15 @@ def _open_stories(folder: str, count: int) -> Stories:
     if stories.count != count:
         raise IndexDamaged(f"stories: {stories.count} documents, the generation has {count}")
     return stories
+
+
+def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The TOP_DOCS documents of a posting list where it scores best (sorted
+    by document), and its best score (an array of one)."""
+    if len(docs) > TOP_DOCS:
+        chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
+        docs, contrib = docs[chosen], contrib[chosen]
+    return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:

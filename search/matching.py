@@ -17,6 +17,10 @@ NOT, a date range) walk all of them.
 Prefixes, wildcards and ranges over words are expanded against the
 vocabulary with bounds (MAX_EXPANSIONS terms chosen among at most
 MAX_SCANNED_TERMS entries), so ``ا*`` costs what a long OR costs.
+
+Long arrays are picked from with ``take`` (and a mask turned into positions
+by ``flatnonzero``): numpy's fancy and boolean indexing cost several times
+as much on arrays of postings.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search.budget import FUZZY_UNITS
-from search.generation import Generation, unique_sorted
+from search.generation import Generation, best_of, unique_sorted
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
 #: MAX_EXPANSIONS most frequent terms, chosen among at most MAX_SCANNED_TERMS
@@ -75,8 +79,8 @@ def evaluate(q: wq.Query, gen: Generation, reader) -> Match:
 
 def restrict(match: Match, keep: Match) -> Match:
     """``match`` limited to the documents of ``keep`` (a filter)."""
-    inside = _contains(keep.docs, match.docs)
-    return Match(match.docs[inside], match.scores[inside])
+    inside = np.flatnonzero(_contains(keep.docs, match.docs))
+    return Match(match.docs.take(inside), match.scores.take(inside))
 
 
 def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.ndarray,
@@ -88,14 +92,14 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
     by that key, ties again by document number.
     """
     docs, scores = match.docs, match.scores
-    key = -scores if order is None else order[docs]
+    key = -scores if order is None else order.take(docs)
     if len(docs) > limit:
         # Partitioning finds the cut in linear time; keep everything tied with it.
         kth = np.partition(key, limit - 1)[limit - 1]
-        keep = key <= kth
-        docs, scores, key = docs[keep], scores[keep], key[keep]
+        keep = np.flatnonzero(key <= kth)
+        docs, scores, key = docs.take(keep), scores.take(keep), key.take(keep)
     chosen = np.lexsort((docs, key))[:limit]
-    return docs[chosen], scores[chosen]
+    return docs.take(chosen), scores.take(chosen)
 
 
 # -- the top documents of a sum of terms, without scoring every match --------
@@ -133,17 +137,18 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     if terms is None or limit <= 0 or any(t.boost < 0 for t in terms):
         match = evaluate(q, gen, reader)
         return restrict(match, keep) if keep is not None else match
-    allowed = keep.docs if keep is not None else None
+    if keep is not None:
+        # Each term's postings restricted to the filter once: the filtered
+        # lists then have their own best documents, bounds and threshold.
+        gen = _Within(gen, keep.docs)
     sizes = np.array([len(gen.term(t.fieldname, t.text)[0]) for t in terms])
     if sizes.sum() < PRUNE_FROM or len(terms) > MAX_PRUNED_TERMS:
-        return evaluate(q, _Within(gen, allowed), reader)
+        return evaluate(q, gen, reader)
     tops = [gen.term_top(t.fieldname, t.text) for t in terms]
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
-    if allowed is not None:
-        seed = seed[_contains(allowed, seed)]
     seeded = evaluate(q, _Within(gen, seed), reader)
     if seeded.count < limit:
-        return evaluate(q, _Within(gen, allowed), reader)
+        return evaluate(q, gen, reader)
     threshold = np.partition(seeded.scores, seeded.count - limit)[seeded.count - limit]
     # Each term's best weighted score, with a margin for rounding in sums.
     bounds = np.array([high * t.boost * (1 + 1e-9) for t, (_, high) in zip(terms, tops,
@@ -151,14 +156,13 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     ascending = np.argsort(bounds, kind="stable")
     sums = np.cumsum(bounds[ascending])
     optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
-    within = _Within(gen, allowed)
     if sizes[ascending[optional:]].sum() * ESSENTIAL_SHARE > sizes.sum():
         # Most postings are essential: pruning would read them all twice.
-        return evaluate(q, within, reader)
-    essential = _union([_term(terms[n], within, reader) for n in sorted(ascending[optional:])],
+        return evaluate(q, gen, reader)
+    essential = _union([_term(terms[n], gen, reader) for n in sorted(ascending[optional:])],
                        gen.doc_count_all)
     hopeful = _hopeful(essential, [terms[n] for n in ascending[:optional]], sums[:optional],
-                       threshold * (1 - 1e-9), within)
+                       threshold * (1 - 1e-9), gen)
     candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
     found = evaluate(q, _Within(gen, candidates), reader)
     found.complete = False
@@ -177,14 +181,14 @@ def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, thresh
     to be looked up in the next list, and fewer to be scored exactly."""
     docs, partial = essential.docs, essential.scores
     for n in range(len(optional) - 1, -1, -1):
-        keep = partial + float(sums[n]) >= threshold
-        docs, partial = docs[keep], partial[keep]
+        keep = np.flatnonzero(partial + float(sums[n]) >= threshold)
+        docs, partial = docs.take(keep), partial.take(keep)
         if not len(docs):
             break
         term = optional[n]
         ids, contrib = within.term(term.fieldname, term.text)
         partial = partial + _scores_of(ids, contrib, docs) * term.boost
-    return docs[partial >= threshold]
+    return docs.take(np.flatnonzero(partial >= threshold))
 
 
 def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -195,12 +199,12 @@ def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.nda
         return found
     if len(docs) <= len(ids):
         at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        hit = ids[at] == docs
-        found[hit] = contrib[at[hit]]
+        hit = np.flatnonzero(ids.take(at) == docs)
+        found[hit] = contrib.take(at.take(hit))
     else:
         at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
-        hit = docs[at] == ids
-        found[at[hit]] = contrib[hit]
+        hit = np.flatnonzero(docs.take(at) == ids)
+        found[at.take(hit)] = contrib.take(hit)
     return found
 
 
@@ -264,27 +268,43 @@ class _Within:
     score it has over the whole generation: the same terms, added in the
     same order (``_union`` sums alike both ways)."""
 
-    def __init__(self, gen: Generation, docs: np.ndarray | None):
+    def __init__(self, gen: Generation | _Within, docs: np.ndarray | None):
         self._gen = gen
         self._docs = docs
         self._mask = None
+        self._terms: dict = {}  # a query reads a term several times
         self.doc_count_all = gen.doc_count_all
         self.schema = gen.schema
 
     def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+        if self._docs is None:
+            return self._gen.term(fieldname, text)
+        found = self._terms.get((fieldname, text))
+        if found is None:
+            found = self._terms[fieldname, text] = self._restricted(fieldname, text)
+        return found
+
+    def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
+        """``Generation.term_top`` within the documents."""
+        if self._docs is None:
+            return self._gen.term_top(fieldname, text)
+        docs, high = best_of(*self.term(fieldname, text))
+        return docs, float(high[0])
+
+    def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)
         wanted = self._docs
-        if wanted is None:
-            return docs, scores
         if len(wanted) * 16 < len(docs):  # few documents: look each up
-            at = np.minimum(np.searchsorted(docs, wanted), max(len(docs) - 1, 0))
-            found = docs[at] == wanted if len(docs) else np.zeros(len(wanted), dtype=bool)
-            return wanted[found], scores[at[found]]
+            if not len(docs):
+                return docs, scores
+            at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+            found = np.flatnonzero(docs.take(at) == wanted)
+            return wanted.take(found), scores.take(at.take(found))
         if self._mask is None:
             self._mask = np.zeros(self.doc_count_all, dtype=bool)
             self._mask[wanted] = True
-        inside = self._mask[docs]
-        return docs[inside], scores[inside]
+        inside = np.flatnonzero(self._mask.take(docs))
+        return docs.take(inside), scores.take(inside)
 
 
 # -- combining sparse matches -------------------------------------------------
@@ -294,7 +314,7 @@ def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
     if not len(sorted_docs):
         return np.zeros(len(docs), dtype=bool)
     at = np.searchsorted(sorted_docs, docs)
-    return sorted_docs[np.minimum(at, len(sorted_docs) - 1)] == docs
+    return sorted_docs.take(np.minimum(at, len(sorted_docs) - 1)) == docs
 
 
 #: An OR whose children hold more postings than 1/DENSE_UNION of the
@@ -334,9 +354,11 @@ def _intersection(matches: list[Match]) -> Match:
     for m in matches[1:]:
         if not len(docs):
             break
-        at = np.minimum(np.searchsorted(m.docs, docs), max(len(m.docs) - 1, 0))
-        inside = m.docs[at] == docs if len(m.docs) else np.zeros(len(docs), dtype=bool)
-        docs, scores = docs[inside], scores[inside] + m.scores[at[inside]]
+        if not len(m.docs):
+            return _empty()
+        at = np.minimum(np.searchsorted(m.docs, docs), len(m.docs) - 1)
+        inside = np.flatnonzero(m.docs.take(at) == docs)
+        docs, scores = docs.take(inside), scores.take(inside) + m.scores.take(at.take(inside))
     return Match(docs, scores)
 
 
@@ -375,8 +397,8 @@ def _and(q: wq.And, gen: Generation, reader) -> Match:
 
 def _and_not(q: wq.AndNot, gen: Generation, reader) -> Match:
     a = evaluate(q.a, gen, reader)
-    keep = ~_contains(evaluate(q.b, gen, reader).docs, a.docs)
-    return Match(a.docs[keep], a.scores[keep])
+    keep = np.flatnonzero(~_contains(evaluate(q.b, gen, reader).docs, a.docs))
+    return Match(a.docs.take(keep), a.scores.take(keep))
 
 
 def _and_maybe(q: wq.AndMaybe, gen: Generation, reader) -> Match:
