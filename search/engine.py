@@ -436,16 +436,20 @@ def _search(view: _View, req: Request, started: float) -> Result:
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
     docnums, scores, matched = _story_ranking(view, query, req, keep)
+    everywhere = None
+    if req.facets and req.sources:
+        # The source facet is counted without the source filter, so that it
+        # offers the other sources to add, with what each would bring; the
+        # matches within the filter are among these.
+        everywhere = view.matching_docs(query, view.filters(replace(req, sources=())))
     if matched is None:
-        matched = view.matching_docs(query, keep)
+        matched = (view.matching_docs(query, keep) if everywhere is None
+                   else matching.within(everywhere, keep))
     result.total = len(matched)
     result.stories = view.gen.stories.distinct(matched)
     if req.facets:
         result.facets = count_facets(view.gen, matched)
-        if req.sources:
-            # Counted without the source filter, so the facet offers the
-            # other sources to add, with what each would bring.
-            everywhere = view.matching_docs(query, view.filters(replace(req, sources=())))
+        if everywhere is not None:
             result.facets["source"] = count_facets(view.gen, everywhere)["source"]
         name_sources(result.facets, view.live.sources)
         result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)

@@ -83,6 +83,13 @@ def restrict(match: Match, keep: Match) -> Match:
     return Match(match.docs.take(inside), match.scores.take(inside))
 
 
+def within(docs: np.ndarray, keep: Match | None) -> np.ndarray:
+    """The documents of ``docs`` (sorted) that ``keep`` (a filter) holds."""
+    if keep is None:
+        return docs
+    return docs.take(np.flatnonzero(_contains(keep.docs, docs)))
+
+
 def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.ndarray,
                                                                           np.ndarray]:
     """(docnums, scores) of the first ``limit`` matches.
@@ -233,7 +240,7 @@ def matching_docs(q: wq.Query, gen: Generation, reader,
         found = np.flatnonzero(hit).astype(np.int32)
     else:
         found = unique_sorted(np.concatenate(lists))
-    return found if keep is None else found[_contains(keep.docs, found)]
+    return within(found, keep)
 
 
 def prunable(q: wq.Query) -> bool:
