@@ -70,14 +70,24 @@ MAX_DAYS = 3
 _DAY_US = 86_400 * 10**6  # Whoosh's date values are microseconds
 
 
+#: Signatures whose band keys are computed at once: bounds the temporaries.
+_KEYS_AT_ONCE = 1 << 16
+
+
 def band_keys(signatures: np.ndarray) -> np.ndarray:
-    """Each signature's LSH keys: one int64 a band, the band's number and
-    its ROWS values, so that keys of different bands differ."""
-    rows = signatures[:, :BANDS * ROWS].reshape(len(signatures), BANDS, ROWS).astype(np.int64)
-    keys = np.zeros((len(signatures), BANDS), dtype=np.int64)
-    for row in range(ROWS):
-        keys = (keys << minhash.BITS) | rows[:, :, row]
-    return keys | (np.arange(BANDS, dtype=np.int64) << (minhash.BITS * ROWS))
+    """Each signature's LSH keys: one int32 a band (its ROWS values of
+    minhash.BITS bits, then the band's number above them, so that keys of
+    different bands differ: 29 bits)."""
+    keys = np.empty((len(signatures), BANDS), dtype=np.int32)
+    bands = np.arange(BANDS, dtype=np.int32) << (minhash.BITS * ROWS)
+    for start in range(0, len(signatures), _KEYS_AT_ONCE):
+        part = signatures[start:start + _KEYS_AT_ONCE, :BANDS * ROWS]
+        rows = part.reshape(len(part), BANDS, ROWS).astype(np.int32)
+        found = bands + np.zeros((len(part), 1), dtype=np.int32)
+        for row in range(ROWS):
+            found |= rows[:, :, row] << (minhash.BITS * (ROWS - 1 - row))
+        keys[start:start + len(part)] = found
+    return keys
 
 
 def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -104,20 +114,22 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
     rank = np.empty(count, dtype=np.int64)  # a document's position in the order
     rank[order] = np.arange(count)
     grouped = ~minhash.is_empty(signatures)
-    lsh_keys = band_keys(signatures).tolist()
+    # An array, each document's keys made Python ints when its turn comes:
+    # as a list of lists, a million documents' keys took a gigabyte.
+    lsh_keys = band_keys(signatures)
     day_of = days.tolist()
     table: dict[int, list[int]] = {}  # band key -> the window's leaders holding it
-    window: deque[int] = deque()  # the leaders in the tables, oldest first
+    window: deque[tuple[int, list[int]]] = deque()  # the tables' leaders, oldest first
     for i in order:
         if not grouped[i]:
             continue
-        while window and not _near(day_of[window[0]], day_of[i]):
-            for key in lsh_keys[window.popleft()]:
+        while window and not _near(day_of[window[0][0]], day_of[i]):
+            for key in window.popleft()[1]:
                 bucket = table[key]
                 del bucket[0]  # leaders enter and leave in the same order
                 if not bucket:
                     del table[key]
-        mine = lsh_keys[i]
+        mine = lsh_keys[i].tolist()
         candidates = {j for key in mine for j in table.get(key, ())}
         if candidates:
             found = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
@@ -130,7 +142,7 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
                 continue
         for key in mine:
             table.setdefault(key, []).append(i)
-        window.append(i)
+        window.append((i, mine))
     return leader
 
 
@@ -186,14 +198,18 @@ def _write(folder: Path, searcher) -> int:
         signatures, days = [np.zeros((0, minhash.NUM_PERM), np.uint8)], [np.zeros(0, np.int64)]
     signatures, days = np.concatenate(signatures), np.concatenate(days)
     keys = story_keys(ids, days)
+    del ids
     leader = group(keys, signatures, days)
     # Stories numbered in their leaders' order, members in the same order.
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    leaders = [i for i in order if leader[i] == i]
-    number = np.full(len(keys), -1, dtype=np.int64)
+    order = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+    del keys
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    leaders = order[leader[order] == order]
+    number = np.full(len(order), -1, dtype=np.int64)
     number[leaders] = np.arange(len(leaders))
     story_of = number[leader]
-    members = sorted(range(len(keys)), key=lambda i: (story_of[i], keys[i]))
+    members = np.lexsort((rank, story_of))
     story = np.full(total, -1, dtype=np.int32)
     story[docnums] = story_of
     ends = np.cumsum(np.bincount(story_of, minlength=len(leaders)), dtype=np.int64)
@@ -202,7 +218,7 @@ def _write(folder: Path, searcher) -> int:
                         num_perm=minhash.NUM_PERM, bits=minhash.BITS, bands=BANDS, rows=ROWS,
                         similarity=SIMILARITY, max_days=MAX_DAYS)
         out.put("story", story, "<i4")
-        out.put("members", docnums[np.asarray(members, dtype=np.int64)], "<i4")
+        out.put("members", docnums[members], "<i4")
         out.put("member_ends", ends, "<i8")
     return len(leaders)
 
