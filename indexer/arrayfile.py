@@ -114,3 +114,13 @@ class ArrayFile:
     def offset(self, name: str) -> int:
         """Where the array ``name`` begins in the file."""
         return self._arrays[name][0]
+
+    def release(self, start: int, end: int) -> None:
+        """Let go of the pages of bytes ``start`` to ``end`` of the file that
+        this process has read (whole pages only): a pass over a large file
+        does not keep it resident.  They stay in the page cache, and are
+        read back from there if asked for again."""
+        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+        last = end // mmap.PAGESIZE * mmap.PAGESIZE
+        if last > first:
+            self.map.madvise(mmap.MADV_DONTNEED, first, last - first)

@@ -33,7 +33,8 @@ entries sorted by their keys' UTF-8 bytes:
 from __future__ import annotations
 
 import os
-from collections import Counter
+from array import array
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ from whoosh import index as whoosh_index
 from indexer.analysis import MAX_WORD_CHARS, WORD_RE
 from indexer.arrayfile import ArrayFile, ArrayFileWriter
 from indexer.stem import PREFIXES, strip_article
+from indexer.stored import StoredFields, stored_path
 
 NAME = "COMPLETIONS.arr"
 KIND = "completions"
@@ -55,27 +57,68 @@ _SCAN_FROM = 4096
 _ARTICLE = "ال"
 
 
-def entries(headline: str, analyzer, memo: dict | None = None) -> set[tuple[str, str]]:
-    """The (key, spelling) of the words and phrases of one headline.
-    ``memo`` (surface word -> key, '' if not an entry) spares a build the
-    analysis of the words it has met."""
-    if memo is None:
-        memo = {}
-    found: set[tuple[str, str]] = set()
+def entries(headline: str, analyzer) -> set[tuple[str, str]]:
+    """The (key, spelling) of the words and phrases of one headline."""
+    words = _Words(analyzer)
+    return {(words.key_text(key), words.spelling(spelling))
+            for key, spelling in _coded_entries(headline, words)}
+
+
+class _Words:
+    """The distinct headline words met so far, numbered: each surface word
+    is analyzed once, and its key and spelling are numbers from then on."""
+
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self.numbers: dict[str, tuple[int, int] | None] = {}  # surface -> (key, spelling)
+        self.keys: dict[str, int] = {}
+        self.surfaces: list[str] = []
+
+    def number(self, surface: str) -> tuple[int, int] | None:
+        """(key number, spelling number) of a word; None for no entry."""
+        found = self.numbers.get(surface, False)
+        if found is False:
+            key = _entry_key(surface, self.analyzer)
+            found = None
+            if key:
+                found = (self.keys.setdefault(key, len(self.keys)), len(self.surfaces))
+                self.surfaces.append(surface)
+            self.numbers[surface] = found
+        return found
+
+    def key_text(self, code: int) -> str:
+        return _decoded(code, list(self.keys))
+
+    def spelling(self, code: int) -> str:
+        return _decoded(code, self.surfaces)
+
+
+def _decoded(code: int, texts: list[str]) -> str:
+    """The text of an entry's code (below), given its words' texts."""
+    first, second = code >> 32, code & _LOW
+    return texts[first] if not second else f"{texts[first]} {texts[second - 1]}"
+
+
+#: An entry, key or spelling, is one int64: its first word's number in the
+#: high 32 bits, and its second's plus one in the low bits (0: a word).
+_LOW = (1 << 32) - 1
+
+
+def _coded_entries(headline: str, words: _Words) -> set[tuple[int, int]]:
+    """``entries`` as (key code, spelling code) pairs."""
+    found: set[tuple[int, int]] = set()
     previous = None  # (key, spelling, end) of the last word, if it can start a phrase
     for match in WORD_RE.finditer(headline):
-        surface = match.group()
-        key = memo.get(surface)
-        if key is None:
-            key = memo[surface] = _entry_key(surface, analyzer)
-        if not key:
+        numbered = words.number(match.group())
+        if numbered is None:
             previous = None
             continue
-        found.add((key, surface))
+        key, spelling = numbered
+        found.add((key << 32, spelling << 32))
         if previous and (previous[2] == match.start()
                          or headline[previous[2]:match.start()].isspace()):
-            found.add((f"{previous[0]} {key}", f"{previous[1]} {surface}"))
-        previous = (key, surface, match.end())
+            found.add(((previous[0] << 32) | (key + 1), (previous[1] << 32) | (spelling + 1)))
+        previous = (key, spelling, match.end())
     return found
 
 
@@ -88,34 +131,92 @@ def _entry_key(surface: str, analyzer) -> str:
     return strip_article(norm)
 
 
+#: Entries counted between two reductions to distinct (key, spelling) pairs.
+_REDUCE_EVERY = 1 << 22
+
+
 def write(folder: Path, headlines, analyzer) -> None:
-    """Write the completions of ``headlines`` (the live documents') into the
-    generation in ``folder``.  Written under another name and renamed, so a
-    file shared with the previous generation (a hard link) is never
-    rewritten in place."""
-    spellings: Counter = Counter()
-    memo: dict[str, str] = {}
+    """Write the completions of ``headlines`` (the live documents', any
+    iterable) into the generation in ``folder``.  Written under another name
+    and renamed, so a file shared with the previous generation (a hard
+    link) is never rewritten in place.
+
+    Why numbers: a million headlines hold millions of distinct word pairs,
+    and a Counter of string pairs took gigabytes.  The entries are counted
+    as int64 codes, reduced to distinct pairs every _REDUCE_EVERY entries;
+    only the entries kept become strings, at the end."""
+    words = _Words(analyzer)
+    pending = array("q")  # key code, spelling code, key code, ...
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for headline in headlines:
-        spellings.update(entries(headline, analyzer, memo))
-    counts: Counter = Counter()
-    shown: dict[str, tuple[int, str]] = {}
-    for (key, surface), n in spellings.items():
-        counts[key] += n
-        best = shown.get(key)
-        if best is None or (-n, surface) < (-best[0], best[1]):
-            shown[key] = (n, surface)
-    keys = sorted((k for k, n in counts.items() if n >= MIN_PHRASE_COUNT or " " not in k),
-                  key=lambda k: k.encode("utf-8"))
-    count_array = np.array([counts[k] for k in keys], dtype=np.uint32)
-    by_count = np.lexsort((np.arange(len(keys)), -count_array.astype(np.int64)))
+        pending.extend(chain.from_iterable(_coded_entries(headline, words)))
+        if len(pending) >= 2 * _REDUCE_EVERY:
+            parts.append(_distinct(np.frombuffer(pending, dtype=np.int64).reshape(-1, 2)))
+            pending = array("q")
+    parts.append(_distinct(np.frombuffer(pending, dtype=np.int64).reshape(-1, 2)))
+    keys, spellings, counts = _merged(parts)
+    entry_keys, shown, count_array = _chosen(keys, spellings, counts, words)
+    order = sorted(range(len(entry_keys)), key=lambda i: entry_keys[i].encode("utf-8"))
+    count_array = count_array[np.array(order, dtype=np.int64)].astype(np.uint32)
+    by_count = np.lexsort((np.arange(len(order)), -count_array.astype(np.int64)))
     tmp = folder / f"{NAME}.tmp"
     with ArrayFileWriter(str(tmp), KIND, VERSION) as out:
-        out.meta["count"] = len(keys)
-        _put_strings(out, "key", keys)
-        _put_strings(out, "text", [shown[k][1] for k in keys])
+        out.meta["count"] = len(order)
+        _put_strings(out, "key", [entry_keys[i] for i in order])
+        _put_strings(out, "text", [shown[i] for i in order])
         out.put("counts", count_array, "<u4")
         out.put("by_count", by_count, "<u4")
     os.replace(tmp, folder / NAME)
+
+
+def _distinct(pairs: np.ndarray, weights: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (key, spelling) rows of ``pairs``, sorted, and how many
+    of each (``weights`` summed, or rows counted)."""
+    if not len(pairs):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    keys, spellings = pairs[order, 0], pairs[order, 1]
+    first = np.flatnonzero(np.concatenate([[True], (keys[1:] != keys[:-1])
+                                           | (spellings[1:] != spellings[:-1])]))
+    n = np.ones(len(order), np.int64) if weights is None else weights[order]
+    return keys[first], spellings[first], np.add.reduceat(n, first)
+
+
+def _merged(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    pairs = np.stack([np.concatenate([p[0] for p in parts]),
+                      np.concatenate([p[1] for p in parts])], axis=1)
+    return _distinct(pairs, np.concatenate([p[2] for p in parts]))
+
+
+def _chosen(keys: np.ndarray, spellings: np.ndarray, counts: np.ndarray, words: _Words
+            ) -> tuple[list[str], list[str], np.ndarray]:
+    """The entries offered (every word; a phrase in MIN_PHRASE_COUNT
+    headlines or more): their keys, the spelling each is shown as (its most
+    frequent; ties: the first in code point order) and their counts."""
+    if not len(keys):
+        return [], [], np.zeros(0, np.int64)
+    first = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    group = np.cumsum(np.concatenate([[False], keys[1:] != keys[:-1]]))
+    totals = np.add.reduceat(counts, first)
+    # A spelling's place in code point order: two words' order is that of
+    # their pairs (no word holds a space, which sorts below every letter).
+    rank = np.empty(len(words.surfaces), dtype=np.int64)
+    rank[np.array(sorted(range(len(words.surfaces)), key=words.surfaces.__getitem__),
+                  dtype=np.int64)] = np.arange(len(words.surfaces))
+    second = spellings & _LOW
+    second_rank = np.where(second > 0, rank[np.maximum(second - 1, 0)], -1)
+    best = np.lexsort((second_rank, rank[spellings >> 32], -counts, group))
+    best = best[np.concatenate([[True], group[best][1:] != group[best][:-1]])]
+    kept = np.flatnonzero(((keys[first] & _LOW) == 0) | (totals >= MIN_PHRASE_COUNT))
+    key_texts = list(words.keys)
+    surfaces = words.surfaces
+    return ([_decoded(int(k), key_texts) for k in keys[first][kept]],
+            [_decoded(int(s), surfaces) for s in spellings[best][kept]],
+            totals[kept])
 
 
 def _put_strings(out: ArrayFileWriter, name: str, values: list[str]) -> None:
@@ -245,9 +346,18 @@ class Completions:
         return [key, ""] if _ARTICLE.startswith(norm) else [key]
 
 
-def headlines_of(searcher) -> list[str]:
-    """The headlines of a searcher's live documents."""
-    return [doc.get("headline", "") for doc in searcher.all_stored_fields()]
+def headlines_of(folder: Path, searcher):
+    """The headlines of the live documents of a searcher over the
+    generation in ``folder``, one at a time, each segment's stored fields
+    scanned in order (``StoredFields.scan``)."""
+    for sub, _ in searcher.leaf_searchers():
+        reader = sub.reader()
+        live = np.zeros(reader.doc_count_all(), dtype=bool)
+        live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+        stored = StoredFields(stored_path(str(folder), reader.segment()))
+        for docnum, fields in stored.scan():
+            if live[docnum]:
+                yield fields.get("headline", "")
 
 
 def write_generation(folder: Path) -> None:
@@ -257,7 +367,7 @@ def write_generation(folder: Path) -> None:
     ix = whoosh_index.open_dir(str(folder))
     try:
         with ix.searcher() as searcher:
-            write(folder, headlines_of(searcher), ix.schema["headline"].analyzer)
+            write(folder, headlines_of(folder, searcher), ix.schema["headline"].analyzer)
     finally:
         ix.close()
 

@@ -58,6 +58,8 @@ LEVEL = 3
 DICT_BYTES = 65_536
 TRAIN_DOCS = 1_000
 MIN_TRAIN_DOCS = 50
+#: A scan lets go of the pages it has read every RELEASE_BYTES.
+RELEASE_BYTES = 8 * 2**20
 #: zstd's COVER training parameters (segment and d-mer sizes), given so
 #: that training is one pass, not a search over them.
 TRAIN_K, TRAIN_D = 256, 8
@@ -162,6 +164,19 @@ class StoredFields:
         if not isinstance(fields, dict):
             raise IndexDamaged(f"{self.path}: document {docnum} is not a dict")
         return fields
+
+    def scan(self):
+        """(document number, stored fields) of every document in order, for
+        a pass over the whole segment (the completions of a build): the
+        pages read are let go of as it goes, so that a million articles'
+        stored text is never resident at once."""
+        base, released = self._file.offset("docs"), 0
+        for docnum in range(self.count):
+            yield docnum, self.document(docnum)
+            end = int(self._ends[docnum])
+            if end - released >= RELEASE_BYTES:
+                self._file.release(base + released, base + end)
+                released = end
 
     def _decompressor(self) -> zstandard.ZstdDecompressor:
         found = getattr(self._local, "decompressor", None)

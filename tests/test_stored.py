@@ -18,7 +18,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from indexer import stored as stored_module
-from indexer.arrayfile import ArrayFile
+from indexer.arrayfile import ArrayFile, ArrayFileWriter
 from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
@@ -117,6 +117,56 @@ def test_documents_past_the_training_ones_read_the_same(tmp_path, monkeypatch):
     ix = _build(tmp_path / "trained", docs, True)
     assert len(_stored_file(ix).array("dictionary")) > 0
     assert _all_stored(ix) == _all_stored(_build(tmp_path / "whoosh", docs, False))
+
+
+def test_a_scan_reads_every_document_and_lets_go_of_its_pages(built, monkeypatch):
+    """A pass over the whole segment (the completions of a build) gives every
+    document as ``document`` does, letting go of the pages it read on the
+    way; the documents read the same afterwards."""
+    docs, ix, _ = built
+    stored = stored_module.StoredFields(_stored_path(ix))
+    monkeypatch.setattr(stored_module, "RELEASE_BYTES", 1)
+    released = []
+    real = ArrayFile.release
+    monkeypatch.setattr(ArrayFile, "release",
+                        lambda self, a, b: released.append((a, b)) or real(self, a, b))
+    scanned = list(stored.scan())
+    assert [n for n, _ in scanned] == list(range(len(docs)))
+    assert [fields for _, fields in scanned] == [stored.document(n) for n in range(len(docs))]
+    file = _stored_file(ix)
+    base = file.offset("docs")
+    assert released[0][0] == base and released[-1][1] == base + int(file.array("doc_ends")[-1])
+    assert all(a < b for a, b in released)
+    assert [stored.document(n) for n in range(len(docs))] == [fields for _, fields in scanned]
+
+
+def _resident_kb(path: str) -> int:
+    """This process's resident kilobytes of its mappings of ``path``."""
+    total, current = 0, ""
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            first = line.split(None, 1)[0]
+            if "-" in first and not first.endswith(":"):
+                current = line.rstrip("\n").split(None, 5)[-1] if len(line.split()) > 5 else ""
+            elif line.startswith("Rss:") and current == path:
+                total += int(line.split()[1])
+    return total
+
+
+def test_released_pages_leave_the_process(tmp_path):
+    """``ArrayFile.release`` takes the pages read out of the process's
+    resident memory; the values read the same after."""
+    path = str(tmp_path / "big.arr")
+    values = np.arange(2**20, dtype=np.int64)  # 8 MB
+    with ArrayFileWriter(path, "test", 1) as out:
+        out.put("values", values, "<i8")
+    file = ArrayFile(path, "test", 1)
+    assert int(file.array("values").sum()) == int(values.sum())  # every page read
+    assert _resident_kb(path) >= 7 * 1024
+    start = file.offset("values")
+    file.release(start, start + values.nbytes)
+    assert _resident_kb(path) <= 1024
+    assert np.array_equal(file.array("values"), values)
 
 
 def test_whooshs_searcher_reads_the_same_stored_dicts(built):
