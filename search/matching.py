@@ -185,17 +185,39 @@ def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, thresh
     The optional terms are added from the largest bound down, and after
     each the documents whose score so far plus the bounds still to come
     fall short are dropped: most documents miss most terms, so few remain
-    to be looked up in the next list, and fewer to be scored exactly."""
+    to be looked up in the next list, and fewer to be scored exactly.
+    Many candidates are found in a long list through a map from document
+    to candidate (one pass over the list) rather than by a binary search
+    each."""
     docs, partial = essential.docs, essential.scores
+    where = None  # document -> its place among ``docs`` (-1: not a candidate)
     for n in range(len(optional) - 1, -1, -1):
         keep = np.flatnonzero(partial + float(sums[n]) >= threshold)
-        docs, partial = docs.take(keep), partial.take(keep)
+        if len(keep) < len(docs):
+            if where is not None:
+                where[docs] = -1
+                where[docs.take(keep)] = np.arange(len(keep), dtype=np.int32)
+            docs, partial = docs.take(keep), partial.take(keep)
         if not len(docs):
             break
         term = optional[n]
         ids, contrib = within.term(term.fieldname, term.text)
-        partial = partial + _scores_of(ids, contrib, docs) * term.boost
+        if len(docs) * MAPPED_LOOKUP < len(ids):
+            partial = partial + _scores_of(ids, contrib, docs) * term.boost
+            continue
+        if where is None:
+            where = np.full(within.doc_count_all, -1, dtype=np.int32)
+            where[docs] = np.arange(len(docs), dtype=np.int32)
+        places = where.take(ids)
+        found = np.flatnonzero(places >= 0)
+        partial = partial.copy()
+        partial[places.take(found)] += contrib.take(found) * term.boost
     return docs.take(np.flatnonzero(partial >= threshold))
+
+
+#: Candidates are looked up in a posting list through a map when they are
+#: more than 1/MAPPED_LOOKUP of its length.
+MAPPED_LOOKUP = 8
 
 
 def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.ndarray:

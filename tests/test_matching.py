@@ -627,6 +627,21 @@ def test_pruned_ranking_over_segments_and_filters(segmented_index, monkeypatch, 
     assert engine.ranked_ids(req, limit) == expected
 
 
+@pytest.mark.parametrize("mapped", [0, 10**9])  # binary searches only; maps only
+@pytest.mark.parametrize("text", ["النفط الغاز الذهب القمح الاقتصاد تركيا قطر",
+                                  "الاقتصاد تقرير النفط^2", "الن* قطر"])
+def test_candidates_found_either_way_rank_alike(segmented_index, monkeypatch, mapped, text):
+    """Candidates are looked up in an optional term's list by binary search
+    or through a map of documents: the same ranking either way."""
+    engine = _pruned_engine(segmented_index, monkeypatch)
+    monkeypatch.setattr(matching, "MAPPED_LOOKUP", mapped)
+    for limit in (1, 2, 5):
+        req = Request(q=text)
+        full, _ = my_ranking(engine, req)
+        ids = engine.view().gen.ids([d for d, _ in full[:limit]])
+        assert [i for i, _, _ in engine.ranked_ids(req, limit)] == ids
+
+
 def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, monkeypatch):
     """A frequent word's postings are not all scored for a top 1 that a
     rare word decides."""
