@@ -836,7 +836,9 @@ def expansion_costs(engine: Engine, q: str) -> list[tuple[int, int]]:
 
     Every prefix, wildcard and range must be a capped expansion (or ``*``,
     every document): the cost of a query is then bounded by counts, not by
-    the machine's speed."""
+    the machine's speed.  Counted on a newly opened engine: a generation
+    keeps the expansions it made, and would not scan again."""
+    engine = Engine(engine.home, engine.settings)
     costs = []
     searcher = engine.searcher()
     gen = engine.view().gen
