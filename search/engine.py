@@ -246,7 +246,7 @@ class Engine:
         doc = view.searcher.document(id=article_id)
         if doc is None:
             return None
-        terms = highlight_terms(view.expand_terms(parse(view.live.parser, q).query)) if q else {}
+        terms = highlight_terms(parse(view.live.parser, q)) if q else {}
         return make_article(doc, terms, view.analyzer, view.live.sources)
 
     def story(self, article_id: str, page: int = 1,
@@ -455,7 +455,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
         result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)
     count_pages(result, req)
     start = (req.page - 1) * req.per_page
-    terms = highlight_terms(query)
+    terms = highlight_terms(parsed)
     shown = [int(d) for d in docnums[start:]]
     for rank, docnum, story in zip(range(start, len(docnums)), shown, view.stories(shown),
                                    strict=True):
@@ -573,11 +573,10 @@ def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Ma
         limit = min(4 * limit, STORY_DEPTH * need)
 
 
-def highlight_terms(query: wq.Query) -> dict[str, frozenset[str]]:
-    """The terms to mark, per field: the query's positive terms (a prefix's
-    once ``expand_terms`` has made them terms)."""
+def highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
+    """The terms to mark, per field: the query's positive terms."""
     terms: dict[str, set[str]] = {}
-    for fieldname, text in positive_terms(query):
+    for fieldname, text in positive_terms(parsed.query):
         terms.setdefault(fieldname, set()).add(text)
     return {k: frozenset(v) for k, v in terms.items()}
 

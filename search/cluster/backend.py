@@ -316,7 +316,7 @@ class ClusterBackend:
                 req.date_from, req.date_to,
                 weights=np.array([b["doc_count"] for b in days], dtype=np.int64))
         count_pages(result, req)
-        terms = highlight_terms(parsed.query)
+        terms = highlight_terms(parsed)
         found = answer["hits"]["hits"]
         stories = self._stories([hit["fields"]["story"][0] for hit in found], live.names)
         for rank, hit in enumerate(found, start + 1):
@@ -395,7 +395,7 @@ class ClusterBackend:
         doc = self._document(article_id)
         if doc is None:
             return None
-        terms = highlight_terms(parse(live.parser, q).query) if q else {}
+        terms = highlight_terms(parse(live.parser, q)) if q else {}
         return make_article(doc, terms, live.analyzer, live.names)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
