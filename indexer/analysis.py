@@ -222,8 +222,10 @@ class ArabicAnalyzer(Tokenizer):
         """The indexed terms of ``text`` (stopwords removed), for tools and tests."""
         return [t.text for t in self(text, mode="query" if query else "index")]
 
-    def spans(self, text: str, terms) -> list[tuple[int, int, str]]:
-        """(start, end, term) of the words of ``text`` indexed as one of ``terms``.
+    def spans(self, text: str, terms, pattern: re.Pattern | None = None
+              ) -> list[tuple[int, int, str]]:
+        """(start, end, term) of the words of ``text`` indexed as one of
+        ``terms``, or as a term ``pattern`` matches in full.
 
         The words and terms indexing gives (``__call__``), without a Token
         per word: highlighting scans whole article bodies for every hit.
@@ -249,6 +251,12 @@ class ArabicAnalyzer(Tokenizer):
         for term in terms:
             matched.update((word, term) for word in words & self._surfaces.get(term, set())
                            if len(word) <= MAX_WORD_CHARS)
+        if pattern is not None:  # every word's term is tested: a prefix has no term list
+            for word in words:
+                if len(word) <= MAX_WORD_CHARS:
+                    _, stem, stop = analyze_word(word)
+                    if not stop and pattern.fullmatch(stem):
+                        matched.add((word, stem))
         found = []
         for word, term in matched:
             i = text.find(word)

@@ -54,8 +54,8 @@ from search.budget import (
 )
 from search.facets import count_facets
 from search.generation import Generation
-from search.highlight import CHARLIMIT
-from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse, positive_terms
+from search.highlight import CHARLIMIT, NO_MARKS, query_marks
+from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse
 from search.settings import SearchSettings
 from search.sources import SourceNames
 from search.timeline import count_timeline
@@ -246,7 +246,7 @@ class Engine:
         doc = view.searcher.document(id=article_id)
         if doc is None:
             return None
-        terms = highlight_terms(parse(view.live.parser, q)) if q else {}
+        terms = query_marks(parse(view.live.parser, q).query) if q else {}
         return make_article(doc, terms, view.analyzer, view.live.sources)
 
     def story(self, article_id: str, page: int = 1,
@@ -399,8 +399,10 @@ def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, an
     every backend's hits are made here."""
     headline = doc.get("headline", "")
     if with_highlight:
-        hl = highlight.highlight_text(headline, terms.get("headline", ()), analyzer, whole=True)
-        snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", ()), analyzer)
+        hl = highlight.highlight_text(headline, terms.get("headline", NO_MARKS), analyzer,
+                                      whole=True)
+        snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", NO_MARKS),
+                                           analyzer)
     else:
         hl = highlight.lead(headline, 10_000)
         snippet = highlight.lead(doc.get("body", ""))
@@ -421,7 +423,7 @@ def make_article(doc: dict, terms, analyzer, names: SourceNames) -> Article:
         art.date_hijri = art.date_text
     art.source_name, art.source_url = names.name(art.source), names.url(art.source)
     art.url, art.author = doc.get("url", ""), doc.get("author", "")
-    art.body_html = highlight.highlight_text(art.body, terms.get("body", ()), analyzer,
+    art.body_html = highlight.highlight_text(art.body, terms.get("body", NO_MARKS), analyzer,
                                              whole=True)
     return art
 
@@ -455,7 +457,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
         result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)
     count_pages(result, req)
     start = (req.page - 1) * req.per_page
-    terms = highlight_terms(parsed)
+    terms = query_marks(parsed.query)
     shown = [int(d) for d in docnums[start:]]
     for rank, docnum, story in zip(range(start, len(docnums)), shown, view.stories(shown),
                                    strict=True):
@@ -571,14 +573,6 @@ def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Ma
         if len(first) == need or len(docnums) < limit or limit >= STORY_DEPTH * need:
             return docnums[first], scores[first], matched
         limit = min(4 * limit, STORY_DEPTH * need)
-
-
-def highlight_terms(parsed: Parsed) -> dict[str, frozenset[str]]:
-    """The terms to mark, per field: the query's positive terms."""
-    terms: dict[str, set[str]] = {}
-    for fieldname, text in positive_terms(parsed.query):
-        terms.setdefault(fieldname, set()).add(text)
-    return {k: frozenset(v) for k, v in terms.items()}
 
 
 def filter_query(req: Request, names: SourceNames) -> wq.Query | None:

@@ -18,7 +18,13 @@ escaped), without a Token and a Fragment object per match.
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import dataclass
 from heapq import nlargest
+
+from whoosh import query as wq
+
+from search.query import positive_patterns, positive_terms
 
 #: A snippet is at most two fragments of about SNIPPET_CHARS characters of
 #: matches with SURROUND_CHARS of context each side: about three lines on a
@@ -32,6 +38,42 @@ _SPACES = " \t\n\u00a0"
 
 
 BETWEEN = " … "
+
+
+@dataclass(frozen=True)
+class Marks:
+    """What to mark in one field: the index terms a query asks for, and the
+    prefixes and wildcards it asks for as one expression the other index
+    terms are matched against.
+
+    A prefix is marked by its pattern rather than by the terms the ranking
+    expanded it to: every backend marks the same words (a cluster expands
+    on its own side), and so does Lucene's highlighter, which matches a
+    prefix's automaton against the document's words."""
+
+    terms: frozenset[str] = frozenset()
+    pattern: re.Pattern | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.terms) or self.pattern is not None
+
+
+NO_MARKS = Marks()
+
+
+def query_marks(query: wq.Query) -> dict[str, Marks]:
+    """The words to mark, per field: the query's positive terms, prefixes
+    and wildcards (not the words it excludes)."""
+    terms: dict[str, set[str]] = {}
+    patterns: dict[str, set[str]] = {}
+    for fieldname, text in positive_terms(query):
+        terms.setdefault(fieldname, set()).add(text)
+    for fieldname, expression in positive_patterns(query):
+        patterns.setdefault(fieldname, set()).add(expression)
+    return {name: Marks(frozenset(terms.get(name, ())),
+                        re.compile("|".join(sorted(patterns[name])))
+                        if name in patterns else None)
+            for name in terms.keys() | patterns.keys()}
 
 
 def _escape(text: str) -> str:
@@ -62,8 +104,9 @@ def lead(text: str, chars: int = SNIPPET_CHARS) -> str:
     return html.escape(text[: cut if cut > 0 else chars], quote=False) + " …"
 
 
-def highlight_text(text: str, terms, analyzer, whole: bool = False, top: int = 2) -> str:
-    """Highlight ``terms`` (analyzed forms, e.g. stems) in ``text``.
+def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: int = 2) -> str:
+    """Highlight the words of ``text`` whose index terms (e.g. stems) ``marks``
+    asks for.
 
     ``whole`` returns all of the text (the article page); otherwise up to
     ``top`` word-aligned fragments, or the lead of the text when nothing matched.
@@ -71,7 +114,7 @@ def highlight_text(text: str, terms, analyzer, whole: bool = False, top: int = 2
     if not text:
         return ""
     scanned = text if whole else text[:CHARLIMIT]
-    matches = analyzer.spans(scanned, frozenset(terms)) if terms else []
+    matches = analyzer.spans(scanned, marks.terms, marks.pattern) if marks else []
     if not matches:
         return _escape(text) if whole else lead(text)
     if whole:

@@ -286,17 +286,38 @@ def walk(q: wq.Query):
 def positive_terms(q: wq.Query) -> list[tuple[str, str]]:
     """(field, text) of the terms a document should match (not the excluded ones)."""
     out = []
-    if isinstance(q, wq.Not):
-        return out
-    if isinstance(q, wq.AndNot):
-        return positive_terms(q.a)
-    if isinstance(q, (wq.Term,)):
-        return [(q.fieldname, q.text)]
-    if isinstance(q, wq.Phrase):
-        return [(q.fieldname, w) for w in q.words]
-    for child in q.children():
-        out.extend(positive_terms(child))
+    for leaf in positive_leaves(q):
+        if isinstance(leaf, wq.Term):
+            out.append((leaf.fieldname, leaf.text))
+        elif isinstance(leaf, wq.Phrase):
+            out.extend((leaf.fieldname, w) for w in leaf.words)
     return out
+
+
+def positive_patterns(q: wq.Query) -> list[tuple[str, str]]:
+    """(field, regular expression) of the prefixes and wildcards a document
+    should match: the index terms each one stands for match the expression."""
+    out = []
+    for leaf in positive_leaves(q):
+        if isinstance(leaf, wq.Prefix):
+            out.append((leaf.fieldname, re.escape(leaf.text) + ".*"))
+        elif isinstance(leaf, wq.Wildcard) and leaf.text.strip("*"):
+            out.append((leaf.fieldname, ".*".join(map(re.escape, leaf.text.split("*")))))
+    return out
+
+
+def positive_leaves(q: wq.Query):
+    """The term, phrase, prefix and wildcard queries of ``q`` outside its
+    negations: what a matching document has."""
+    if isinstance(q, wq.Not):
+        return
+    if isinstance(q, wq.AndNot):
+        yield from positive_leaves(q.a)
+    elif isinstance(q, (wq.Term, wq.Phrase, wq.Prefix, wq.Wildcard)):
+        yield q
+    else:
+        for child in q.children():
+            yield from positive_leaves(child)
 
 
 def _map_children(q: wq.Query, fn) -> wq.Query:

@@ -6,11 +6,19 @@ import html
 import re
 
 from hypothesis import given, settings, strategies as st
-from whoosh import highlight
+from whoosh import highlight, query as wq
 from whoosh.analysis import Token
 
 from indexer.analysis import ArabicAnalyzer
-from search.highlight import SNIPPET_CHARS, SURROUND_CHARS, best_fragments, highlight_text
+from search.highlight import (
+    NO_MARKS,
+    SNIPPET_CHARS,
+    SURROUND_CHARS,
+    Marks,
+    best_fragments,
+    highlight_text,
+    query_marks,
+)
 
 ANALYZER = ArabicAnalyzer()
 WORDS = ["الاقتصاد", "اقتصادي", "والاقتصاد", "النفط", "نفطية", "في", "من", "الوزير", "وزير",
@@ -40,6 +48,39 @@ def test_spans_with_a_full_word_cache():
         "النفط", "والاقتصاد", "النفط"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(words=st.lists(st.sampled_from(WORDS), max_size=40),
+       prefixes=st.sets(st.sampled_from(["اقتص", "نف", "وز", "س", "قطر", "oi", "٢٠"]),
+                        min_size=1, max_size=2))
+def test_spans_of_a_prefix_are_the_indexed_words_it_matches(words, prefixes):
+    """A prefix marks exactly the tokens whose index term starts with it."""
+    text = " ".join(words)
+    expected = [(t.startchar, t.endchar, t.text) for t in ANALYZER(text, chars=True, mode="index")
+                if t.text.startswith(tuple(prefixes))]
+    pattern = re.compile("|".join(re.escape(p) + ".*" for p in prefixes))
+    assert ANALYZER.spans(text, frozenset(), pattern) == expected
+
+
+def test_query_marks_are_the_positive_terms_prefixes_and_wildcards():
+    query = wq.AndNot(wq.Or([wq.Term("body", "وزير"), wq.Prefix("body", "خارج"),
+                             wq.Wildcard("headline", "*صاد*"), wq.Phrase("body", ["نفط", "خام"])]),
+                      wq.Or([wq.Term("body", "قطر"), wq.Prefix("body", "سعو")]))
+    marks = query_marks(query)
+    assert marks["body"].terms == {"وزير", "نفط", "خام"}
+    assert marks["body"].pattern.fullmatch("خارجيه") and not marks["body"].pattern.fullmatch("سعود")
+    assert marks["headline"].terms == frozenset()
+    assert marks["headline"].pattern.fullmatch("اقتصاد")
+    assert not marks["headline"].pattern.fullmatch("اقتص")
+    assert not query_marks(wq.Or([wq.Wildcard("body", "*"), wq.Not(wq.Term("body", "قطر"))]))
+
+
+def test_a_prefix_is_marked_in_every_form_it_matches():
+    text = "الاقتصاد واقتصادي والاقتصادية، لكن القصة عن النفط"
+    marks = query_marks(wq.Prefix("body", "اقتص"))["body"]
+    assert re.findall("<mark>(.*?)</mark>", highlight_text(text, marks, ANALYZER, whole=True)) == [
+        "الاقتصاد", "واقتصادي", "والاقتصادية"]
+
+
 def _fragments(out: str) -> list[str]:
     return out.removesuffix(" …").split(" … ")
 
@@ -47,7 +88,7 @@ def _fragments(out: str) -> list[str]:
 def test_snippet_fragments_are_whole_words_and_never_overlap():
     filler = " ".join(["كلمة"] * 60)
     text = f"بداية {filler} الاقتصاد {filler} النفط والاقتصاد {filler} اقتصادي نهاية"
-    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER, top=3)
+    out = highlight_text(text, Marks(frozenset({"اقتصاد", "نفط"})), ANALYZER, top=3)
     frags = [html.unescape(re.sub("</?mark>", "", f)) for f in _fragments(out)]
     assert len(frags) == 3
     position = 0
@@ -66,7 +107,7 @@ def test_a_snippet_is_two_fragments_at_most():
     """Short, dense snippets: a page of results is not two per screen."""
     filler = " ".join(["كلمة"] * 60)
     text = f"بداية {filler} الاقتصاد {filler} النفط والاقتصاد {filler} اقتصادي نهاية"
-    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER)
+    out = highlight_text(text, Marks(frozenset({"اقتصاد", "نفط"})), ANALYZER)
     assert len(_fragments(out)) == 2
     assert len(re.sub("<[^>]+>", "", out)) <= 2 * (SNIPPET_CHARS + 2 * SURROUND_CHARS) + 3
 
@@ -75,20 +116,22 @@ def test_best_fragment_has_the_most_distinct_terms():
     filler = " ".join(["كلمة"] * 60)
     text = (f"النفط {filler} النفط {filler} النفط {filler} "
             f"الاقتصاد والنفط {filler} خاتمة")
-    out = highlight_text(text, {"اقتصاد", "نفط"}, ANALYZER, top=1)
+    out = highlight_text(text, Marks(frozenset({"اقتصاد", "نفط"})), ANALYZER, top=1)
     assert out.count("<mark>") == 2 and "<mark>الاقتصاد</mark>" in out
 
 
 def test_no_match_gives_the_lead_and_whole_gives_all_text():
     text = "<b>عنوان</b> " + "نص " * 200
-    assert highlight_text(text, {"اقتصاد"}, ANALYZER).startswith("&lt;b&gt;عنوان&lt;/b&gt;")
-    assert highlight_text(text, set(), ANALYZER, whole=True) == html.escape(text, quote=False)
+    assert highlight_text(text, Marks(frozenset({"اقتصاد"})), ANALYZER).startswith(
+        "&lt;b&gt;عنوان&lt;/b&gt;")
+    assert highlight_text(text, NO_MARKS, ANALYZER, whole=True) == html.escape(text, quote=False)
 
 
 def test_matches_past_the_scan_limit_are_not_searched_for_snippets():
     text = "كلمة " * 10_000 + "الاقتصاد"
-    assert "<mark>" not in highlight_text(text, {"اقتصاد"}, ANALYZER)
-    assert "<mark>الاقتصاد</mark>" in highlight_text(text, {"اقتصاد"}, ANALYZER, whole=True)
+    assert "<mark>" not in highlight_text(text, Marks(frozenset({"اقتصاد"})), ANALYZER)
+    marks = Marks(frozenset({"اقتصاد"}))
+    assert "<mark>الاقتصاد</mark>" in highlight_text(text, marks, ANALYZER, whole=True)
 
 
 @settings(max_examples=200, deadline=None)
@@ -96,7 +139,7 @@ def test_matches_past_the_scan_limit_are_not_searched_for_snippets():
        terms=st.sets(st.sampled_from(["اقتصاد", "نفط", "وزير", "سوق"]), min_size=1, max_size=3))
 def test_every_shown_match_is_marked(words, terms):
     text = " ".join(words)
-    out = highlight_text(text, terms, ANALYZER)
+    out = highlight_text(text, Marks(frozenset(terms)), ANALYZER)
     if "<mark>" not in out:
         assert not ANALYZER.spans(text[:2**15], frozenset(terms))
         return
@@ -128,7 +171,7 @@ def test_marks_are_whooshs(words, terms, whole):
     same fragments and matches."""
     text = " ".join(words)
     matches = ANALYZER.spans(text, frozenset(terms))
-    got = highlight_text(text, terms, ANALYZER, whole=whole)
+    got = highlight_text(text, Marks(frozenset(terms)), ANALYZER, whole=whole)
     if not matches or not text:
         return
     tokens = [Token(chars=True, startchar=a, endchar=b, text=term, boost=1.0)

@@ -45,7 +45,7 @@ from indexer.writer import build_index
 from search import matching, query as query_module
 from search.backend import MAX_PAGE, Request, SearchError
 from search.engine import Engine
-from search.highlight import highlight_text
+from search.highlight import Marks, highlight_text
 from web import create_app
 from web.app import CSP
 
@@ -579,7 +579,7 @@ def _strip_marks(html_text: str) -> str:
     ["اقتصاد", "نفط", "ا", "", "<script>", "الاقتصاد", "a", "\u064e"]), max_size=4))
 def test_highlighter_on_any_text(text, terms):
     for whole in (True, False):
-        out = highlight_text(text, frozenset(terms), analyzer(), whole=whole)
+        out = highlight_text(text, Marks(frozenset(terms)), analyzer(), whole=whole)
         checker = PageChecker()
         checker.feed(f"<p>{out}</p>")
         assert set(checker.tags) <= {"p", "mark"} and not checker.problems, (out, checker.problems)
@@ -594,15 +594,15 @@ def test_highlighter_marks_vocalized_arabic(word):
     text = f"قبل {word} بعد"
     tokens = [t.text for t in analyzer()(word, mode="index")]
     assume(tokens)
-    out = highlight_text(text, frozenset(tokens), analyzer(), whole=True)
+    out = highlight_text(text, Marks(frozenset(tokens)), analyzer(), whole=True)
     assert "<mark>" in out and _strip_marks(out) == text
 
 
 def test_highlighter_on_very_long_input():
     text = ("الاقتصادُ " + "\u200f" + "كلمة " * 50 + "\n") * 4000  # ~1.2 MB
     with hang_guard("highlighting 1.2 MB"):
-        snippet = highlight_text(text, frozenset({"اقتصاد"}), analyzer())
-        whole = highlight_text(text, frozenset({"اقتصاد"}), analyzer(), whole=True)
+        snippet = highlight_text(text, Marks(frozenset({"اقتصاد"})), analyzer())
+        whole = highlight_text(text, Marks(frozenset({"اقتصاد"})), analyzer(), whole=True)
     assert "<mark>" in snippet and len(snippet) < 2000
     assert _strip_marks(whole) == text
 

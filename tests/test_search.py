@@ -174,6 +174,17 @@ def test_highlighting_marks_all_inflected_forms_with_diacritics(engine):
         "قالَ وَزِيرُ الخارجيَّةِ إنَّ الزيارةَ الرسميّة ناجحة."
 
 
+def test_highlighting_marks_the_words_a_prefix_found(engine):
+    """A prefix's matches are marked, on the results and on the article page;
+    a prefix the query excludes is not."""
+    result = engine.search(Request(q="الخارج*"))
+    [hit] = [h for h in result.hits if h.id == "vocalized"]
+    assert re.findall(r"<mark>(.*?)</mark>", hit.headline_html) == ["الخارجيَّةِ"]
+    assert "<mark>الخارجيَّةِ</mark>" in engine.article("vocalized", q="الخارج*").body_html
+    excluded = engine.article("vocalized", q="وزير -الخارج*").body_html
+    assert re.findall(r"<mark>(.*?)</mark>", excluded) == ["وَزِيرُ"]
+
+
 def test_highlighting_joins_stemmer_families(engine):
     [hit] = [h for h in engine.search(Request(q="الليبي")).hits if h.id == EXAMPLE_ID]
     marked = set(re.findall(r"<mark>(.*?)</mark>", hit.snippet_html))

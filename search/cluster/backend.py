@@ -58,12 +58,12 @@ from search.engine import (
     count_pages,
     elapsed_ms,
     filter_query,
-    highlight_terms,
     make_article,
     make_hit,
     name_sources,
 )
 from search.facets import as_facets
+from search.highlight import query_marks
 from search.query import MAX_QUERY_CHARS, make_parser, parse
 from search.settings import SearchSettings
 from search.sources import SourceNames
@@ -316,7 +316,7 @@ class ClusterBackend:
                 req.date_from, req.date_to,
                 weights=np.array([b["doc_count"] for b in days], dtype=np.int64))
         count_pages(result, req)
-        terms = highlight_terms(parsed)
+        terms = query_marks(parsed.query)
         found = answer["hits"]["hits"]
         stories = self._stories([hit["fields"]["story"][0] for hit in found], live.names)
         for rank, hit in enumerate(found, start + 1):
@@ -395,7 +395,7 @@ class ClusterBackend:
         doc = self._document(article_id)
         if doc is None:
             return None
-        terms = highlight_terms(parse(live.parser, q)) if q else {}
+        terms = query_marks(parse(live.parser, q).query) if q else {}
         return make_article(doc, terms, live.analyzer, live.names)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
