@@ -16,6 +16,7 @@ import re
 import sys
 from functools import cache
 from importlib import resources
+from operator import itemgetter
 
 from whoosh.analysis import Token, Tokenizer
 
@@ -225,7 +226,8 @@ class ArabicAnalyzer(Tokenizer):
     def spans(self, text: str, terms, pattern: re.Pattern | None = None
               ) -> list[tuple[int, int, str]]:
         """(start, end, term) of the words of ``text`` indexed as one of
-        ``terms``, or as a term ``pattern`` matches in full.
+        ``terms``, or as a term ``pattern`` matches in full (a multiline
+        pattern anchored at both ends: it also finds terms one a line).
 
         The words and terms indexing gives (``__call__``), without a Token
         per word: highlighting scans whole article bodies for every hit.
@@ -243,20 +245,22 @@ class ArabicAnalyzer(Tokenizer):
             self._setup()
         matched: set[tuple[str, str]] = set()
         cache = self._cache
-        for word in words.difference(cache):  # new, or past the cache's bound
+        new = words.difference(cache)  # or past the cache's bound
+        for word in new:
             if len(word) <= MAX_WORD_CHARS:
                 _, stem, stop = analyze_word(word)
-                if not stop and stem in terms:
+                if not stop and (stem in terms or (pattern and pattern.fullmatch(stem))):
                     matched.add((word, stem))
+        if pattern is not None:
+            # The terms of the cached words that the pattern matches join
+            # ``terms``: their terms, one a line, are searched by the pattern
+            # in one pass (a loop over the words costs more than the rest of
+            # a snippet).
+            lines = "\n".join(map(itemgetter(1), map(cache.__getitem__, words - new)))
+            terms = set(terms).union(pattern.findall(lines))
         for term in terms:
             matched.update((word, term) for word in words & self._surfaces.get(term, set())
                            if len(word) <= MAX_WORD_CHARS)
-        if pattern is not None:  # every word's term is tested: a prefix has no term list
-            for word in words:
-                if len(word) <= MAX_WORD_CHARS:
-                    _, stem, stop = analyze_word(word)
-                    if not stop and pattern.fullmatch(stem):
-                        matched.add((word, stem))
         found = []
         for word, term in matched:
             i = text.find(word)

@@ -52,6 +52,7 @@ class Marks:
     prefix's automaton against the document's words."""
 
     terms: frozenset[str] = frozenset()
+    #: Anchored at both ends of a line (``ArabicAnalyzer.spans``).
     pattern: re.Pattern | None = None
 
     def __bool__(self) -> bool:
@@ -71,7 +72,7 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
     for fieldname, expression in positive_patterns(query):
         patterns.setdefault(fieldname, set()).add(expression)
     return {name: Marks(frozenset(terms.get(name, ())),
-                        re.compile("|".join(sorted(patterns[name])))
+                        re.compile(f"^(?:{'|'.join(sorted(patterns[name]))})$", re.MULTILINE)
                         if name in patterns else None)
             for name in terms.keys() | patterns.keys()}
 
