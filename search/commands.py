@@ -57,11 +57,14 @@ def run_batch(engine: Backend, queries: Path, run: Path, limit: int) -> int:
     """Run a queries file and write a TREC run file; returns the queries run.
 
     The file is read by ``arshif eval``'s own reader (``qid<TAB>query``,
-    blank and ``#`` lines skipped), so both run the same queries.
+    blank and ``#`` lines skipped), so both run the same queries.  A query
+    the engine refuses is reported with its reason and ranks nothing.
     """
     texts = evaluate.read_queries(queries)
-    ranked, _seconds = evaluate.run_queries(engine.ranked_ids, texts, limit)
+    ranked, _seconds, refused = evaluate.run_queries(engine.ranked_ids, texts, limit)
     evaluate.write_run(ranked, run)
+    for qid, why in refused.items():
+        click.echo(f"query {qid} refused: {why}", err=True)
     return len(texts)
 
 

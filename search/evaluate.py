@@ -28,6 +28,7 @@ import click
 from arshif.output import count, fail, number
 from indexer import store
 from indexer.commands import backend_option, index_option
+from search.backend import SearchError
 
 DEPTH = 100  # documents retrieved per query (Recall@100 needs 100)
 
@@ -102,6 +103,7 @@ class Report:
     unjudged: int = 0  # queries without a relevant judgment (not evaluated)
     missing_text: int = 0  # judged qids with no query text (not evaluated)
     no_results: int = 0  # evaluated queries that retrieved nothing
+    refused: dict[str, str] = field(default_factory=dict)  # qid -> why the engine refused it
     seconds: float = 0.0  # time spent searching
     ms_per_query: float = 0.0
 
@@ -116,13 +118,21 @@ Run = dict[str, list[tuple[str, int, float]]]
 
 
 def run_queries(search: Callable[[str, int], list[tuple[str, int, float]]],
-                queries: Mapping[str, str], depth: int = DEPTH) -> tuple[Run, float]:
-    """{qid: [(docid, rank, score), ...]} from ``search(text, depth)``, and seconds spent."""
+                queries: Mapping[str, str], depth: int = DEPTH
+                ) -> tuple[Run, float, dict[str, str]]:
+    """{qid: [(docid, rank, score), ...]} from ``search(text, depth)``, the
+    seconds spent, and {qid: reason} of the queries the engine refused (too
+    costly, say): those rank nothing, and the other queries still run."""
     run: Run = {}
+    refused: dict[str, str] = {}
     started = time.perf_counter()
     for qid, text in queries.items():
-        run[qid] = list(search(text, depth)) if text else []
-    return run, time.perf_counter() - started
+        try:
+            run[qid] = list(search(text, depth)) if text else []
+        except SearchError as exc:
+            run[qid] = []
+            refused[qid] = str(exc)
+    return run, time.perf_counter() - started, refused
 
 
 def score_run(run: Run, qrels: Mapping[str, Mapping[str, int]]) -> tuple[dict, dict]:
@@ -154,7 +164,7 @@ def evaluate(search: Callable[[str, int], list[tuple[str, int, float]]],
     """Run the judged queries through ``search`` and score them."""
     relevant = {q for q, d in qrels.items() if any(r > 0 for r in d.values())}
     todo = {q: t for q, t in queries.items() if q in relevant}
-    run, seconds = run_queries(search, todo, depth)
+    run, seconds, refused = run_queries(search, todo, depth)
     means, per_query = score_run(run, qrels)
     report = Report(
         queries=len(per_query),
@@ -162,7 +172,8 @@ def evaluate(search: Callable[[str, int], list[tuple[str, int, float]]],
         per_query=per_query,
         unjudged=sum(1 for q in queries if q not in relevant),
         missing_text=sum(1 for q in relevant if q not in queries),
-        no_results=sum(1 for q in todo if not run.get(q)),
+        no_results=sum(1 for q in todo if not run.get(q) and q not in refused),
+        refused=refused,
         seconds=round(seconds, 3),
         ms_per_query=round(1000 * seconds / len(todo), 2) if todo else 0.0,
     )
@@ -199,6 +210,10 @@ def format_report(report: Report) -> str:
     if report.unjudged:
         notes.append(f"{count(report.unjudged, 'query', 'queries')}"
                      " without relevant judgments skipped")
+    if report.refused:
+        notes.append(f"{count(len(report.refused), 'query', 'queries')} refused, "
+                     "scored as finding nothing: "
+                     + "; ".join(f"{qid}: {why}" for qid, why in report.refused.items()))
     if report.missing_text:
         notes.append(f"{count(report.missing_text, 'judged qid')} without a query skipped")
     if notes:

@@ -11,11 +11,13 @@ from click.testing import CliRunner
 
 from arshif.cli import main
 from indexer.writer import build_index
+from search.budget import QueryTooCostly
 from search.engine import Engine
 from search.evaluate import (
     EvalInputError,
     evaluate,
     evaluate_index,
+    format_report,
     read_qrels,
     read_queries,
     score_run,
@@ -138,6 +140,21 @@ def test_queries_without_judgments_are_skipped_and_counted():
     assert report.metrics["MRR@10"] == 1.0
 
 
+def test_a_refused_query_is_reported_and_the_others_still_count():
+    def search(text, depth):
+        if text == "costly":
+            raise QueryTooCostly()
+        return [("x", 1, 1.0)]
+
+    report, run = evaluate(search, {"a": "one", "b": "costly"}, {"a": {"x": 1}, "b": {"x": 1}})
+    assert run == {"a": [("x", 1, 1.0)], "b": []}
+    assert report.queries == 2 and report.no_results == 0
+    assert report.refused == {"b": str(QueryTooCostly())}
+    assert report.metrics["MRR@10"] == 0.5
+    assert f"1 query refused, scored as finding nothing: b: {QueryTooCostly()}" in (
+        format_report(report))
+
+
 def test_metrics_on_a_tiny_index(tiny):
     report, run = evaluate_index(tiny / "index", QUERIES, QRELS)
     assert run["q1"][0][0] == "oil"
@@ -183,6 +200,33 @@ def test_eval_command_json_trec_qrels_and_run_file(tiny, tmp_path):
     lines = run.read_text("utf-8").splitlines()
     assert lines and all(len(line.split()) == 6 and line.split()[1] == "Q0" for line in lines)
     assert lines[0].split()[:4] == ["q1", "Q0", "oil", "1"]
+
+
+def test_batch_and_eval_run_every_query_and_report_a_refused_one(tiny, tmp_path):
+    """A query too costly to answer is reported with its reason; it does not
+    stop the queries after it."""
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("q0\t" + "ا* " * 100 + "\n"
+                       + "".join(f"{q}\t{t}\n" for q, t in QUERIES.items()), "utf-8")
+    run = tmp_path / "run.trec"
+    result = cli("search", "--index", str(tiny / "index"), "--batch", str(queries),
+                 "--run", str(run))
+    assert result.exit_code == 0, result.output
+    assert f"query q0 refused: {QueryTooCostly()}" in result.stderr
+    assert {line.split()[0] for line in run.read_text("utf-8").splitlines()} == {"q1", "q2"}
+    result = cli("eval", "--index", str(tiny / "index"), "--queries", str(queries),
+                 "--qrels", str(tiny / "qrels.tsv"), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["refused"] == {}  # q0 has no judgment: not run
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text((tiny / "qrels.tsv").read_text("utf-8") + "q0\toil\t1\n", "utf-8")
+    result = cli("eval", "--index", str(tiny / "index"), "--queries", str(queries),
+                 "--qrels", str(qrels), "--json")
+    report = json.loads(result.stdout)
+    assert report["refused"] == {"q0": str(QueryTooCostly())}
+    assert report["queries"] == 4 and report["no_results"] == 1
+    assert report["metrics"]["MRR@10"] == pytest.approx(2 / 4, abs=1e-4)
 
 
 def test_eval_command_errors(tiny, tmp_path):
