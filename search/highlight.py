@@ -20,11 +20,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from heapq import nlargest
 
 from whoosh import query as wq
 
-from search.query import positive_patterns, positive_terms
+from indexer.analysis import MAX_WORD_CHARS, SECTION_BREAK, find_words
+from search.query import positive_leaves
 
 #: A snippet is at most two fragments of about SNIPPET_CHARS characters of
 #: matches with SURROUND_CHARS of context each side: about three lines on a
@@ -42,9 +44,10 @@ BETWEEN = " … "
 
 @dataclass(frozen=True)
 class Marks:
-    """What to mark in one field: the index terms a query asks for, and the
-    prefixes and wildcards it asks for as one expression the other index
-    terms are matched against.
+    """What to mark in one field: the index terms a query asks for, its
+    phrases (their words are marked where they make the phrase, as the
+    phrase matched, not wherever one of them occurs), and its prefixes and
+    wildcards as one expression the other index terms are matched against.
 
     A prefix is marked by its pattern rather than by the terms the ranking
     expanded it to: every backend marks the same words (a cluster expands
@@ -54,27 +57,71 @@ class Marks:
     terms: frozenset[str] = frozenset()
     #: Anchored at both ends of a line (``ArabicAnalyzer.spans``).
     pattern: re.Pattern | None = None
+    phrases: tuple[tuple[str, ...], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.terms) or self.pattern is not None
+        return bool(self.terms or self.phrases) or self.pattern is not None
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        """The terms to look for: loose, or in a phrase."""
+        return self.terms.union(*self.phrases)
 
 
 NO_MARKS = Marks()
 
 
 def query_marks(query: wq.Query) -> dict[str, Marks]:
-    """The words to mark, per field: the query's positive terms, prefixes
-    and wildcards (not the words it excludes)."""
+    """The words to mark, per field: the query's positive terms, phrases,
+    prefixes and wildcards (not the words it excludes)."""
     terms: dict[str, set[str]] = {}
+    phrases: dict[str, set[tuple[str, ...]]] = {}
     patterns: dict[str, set[str]] = {}
-    for fieldname, text in positive_terms(query):
-        terms.setdefault(fieldname, set()).add(text)
-    for fieldname, expression in positive_patterns(query):
-        patterns.setdefault(fieldname, set()).add(expression)
+    for leaf in positive_leaves(query):
+        name = leaf.fieldname
+        if isinstance(leaf, wq.Term):
+            terms.setdefault(name, set()).add(leaf.text)
+        elif isinstance(leaf, wq.Phrase) and len(leaf.words) > 1:
+            phrases.setdefault(name, set()).add(tuple(leaf.words))
+        elif isinstance(leaf, wq.Phrase):
+            terms.setdefault(name, set()).update(leaf.words)
+        elif isinstance(leaf, wq.Prefix):
+            patterns.setdefault(name, set()).add(re.escape(leaf.text) + ".*")
+        elif leaf.text.strip("*"):  # a wildcard; a bare * would mark every word
+            patterns.setdefault(name, set()).add(
+                ".*".join(map(re.escape, leaf.text.split("*"))))
     return {name: Marks(frozenset(terms.get(name, ())),
                         re.compile(f"^(?:{'|'.join(sorted(patterns[name]))})$", re.MULTILINE)
-                        if name in patterns else None)
-            for name in terms.keys() | patterns.keys()}
+                        if name in patterns else None,
+                        tuple(sorted(phrases.get(name, ()))))
+            for name in terms.keys() | phrases.keys() | patterns.keys()}
+
+
+def _phrase_matches(text: str, matches: list[tuple[int, int, str]], marks: Marks,
+                    analyzer) -> list[tuple[int, int, str]]:
+    """``matches`` without the words found only as a phrase's word where
+    they do not make the phrase: its words one after another, with no
+    indexed word between them (stopwords are not indexed, so they may be)
+    and not across sections, as the phrase query matches them."""
+    keep = [term in marks.terms or (marks.pattern is not None and marks.pattern.fullmatch(term))
+            for _, _, term in matches]
+    adjacent: dict[int, bool] = {}
+
+    def next_to(i: int) -> bool:  # matches[i] and matches[i + 1] are neighbours
+        if i not in adjacent:
+            gap = text[matches[i][1]:matches[i + 1][0]]
+            adjacent[i] = SECTION_BREAK not in gap and all(
+                len(word) > MAX_WORD_CHARS or analyzer.analyze_word(word)[2]
+                for word in find_words(gap))
+        return adjacent[i]
+
+    for phrase in marks.phrases:
+        n = len(phrase)
+        for i in range(len(matches) - n + 1):
+            if all(matches[i + k][2] == phrase[k] for k in range(n)) and all(
+                    next_to(i + k) for k in range(n - 1)):
+                keep[i:i + n] = [True] * n
+    return [match for match, kept in zip(matches, keep, strict=True) if kept]
 
 
 def _escape(text: str) -> str:
@@ -115,7 +162,9 @@ def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: 
     if not text:
         return ""
     scanned = text if whole else text[:CHARLIMIT]
-    matches = analyzer.spans(scanned, marks.terms, marks.pattern) if marks else []
+    matches = analyzer.spans(scanned, marks.words, marks.pattern) if marks else []
+    if marks.phrases:
+        matches = _phrase_matches(scanned, matches, marks, analyzer)
     if not matches:
         return _escape(text) if whole else lead(text)
     if whole:

@@ -283,29 +283,6 @@ def walk(q: wq.Query):
         yield from walk(child)
 
 
-def positive_terms(q: wq.Query) -> list[tuple[str, str]]:
-    """(field, text) of the terms a document should match (not the excluded ones)."""
-    out = []
-    for leaf in positive_leaves(q):
-        if isinstance(leaf, wq.Term):
-            out.append((leaf.fieldname, leaf.text))
-        elif isinstance(leaf, wq.Phrase):
-            out.extend((leaf.fieldname, w) for w in leaf.words)
-    return out
-
-
-def positive_patterns(q: wq.Query) -> list[tuple[str, str]]:
-    """(field, regular expression) of the prefixes and wildcards a document
-    should match: the index terms each one stands for match the expression."""
-    out = []
-    for leaf in positive_leaves(q):
-        if isinstance(leaf, wq.Prefix):
-            out.append((leaf.fieldname, re.escape(leaf.text) + ".*"))
-        elif isinstance(leaf, wq.Wildcard) and leaf.text.strip("*"):
-            out.append((leaf.fieldname, ".*".join(map(re.escape, leaf.text.split("*")))))
-    return out
-
-
 def positive_leaves(q: wq.Query):
     """The term, phrase, prefix and wildcard queries of ``q`` outside its
     negations: what a matching document has."""

@@ -61,17 +61,36 @@ def test_spans_of_a_prefix_are_the_indexed_words_it_matches(words, prefixes):
     assert ANALYZER.spans(text, frozenset(), pattern) == expected
 
 
-def test_query_marks_are_the_positive_terms_prefixes_and_wildcards():
+def test_query_marks_are_the_positive_terms_phrases_prefixes_and_wildcards():
     query = wq.AndNot(wq.Or([wq.Term("body", "وزير"), wq.Prefix("body", "خارج"),
-                             wq.Wildcard("headline", "*صاد*"), wq.Phrase("body", ["نفط", "خام"])]),
+                             wq.Wildcard("headline", "*صاد*"), wq.Phrase("body", ["نفط", "خام"]),
+                             wq.Phrase("headline", ["سوق"])]),
                       wq.Or([wq.Term("body", "قطر"), wq.Prefix("body", "سعو")]))
     marks = query_marks(query)
-    assert marks["body"].terms == {"وزير", "نفط", "خام"}
+    assert marks["body"].terms == {"وزير"} and marks["body"].phrases == (("نفط", "خام"),)
+    assert marks["body"].words == {"وزير", "نفط", "خام"}
     assert marks["body"].pattern.fullmatch("خارجيه") and not marks["body"].pattern.fullmatch("سعود")
-    assert marks["headline"].terms == frozenset()
+    assert marks["headline"].terms == {"سوق"}
     assert marks["headline"].pattern.fullmatch("اقتصاد")
     assert not marks["headline"].pattern.fullmatch("اقتص")
     assert not query_marks(wq.Or([wq.Wildcard("body", "*"), wq.Not(wq.Term("body", "قطر"))]))
+
+
+def test_a_phrase_is_marked_where_its_words_make_it():
+    """Where the words follow each other (stopwords between them allowed, as
+    the index leaves them out), not wherever one of them occurs, nor across
+    a section break."""
+    text = ("قال وزير الخارجية إن وزير النفط زار الخارجية. ثم وصل وزير في الخارجية"
+            " وأيضا وزير\u2029الخارجية")
+    marks = query_marks(wq.Phrase("body", ANALYZER.analyze("وزير الخارجية")))["body"]
+    out = highlight_text(text, marks, ANALYZER, whole=True)
+    assert re.findall("<mark>(.*?)</mark>", out) == ["وزير", "الخارجية", "وزير", "الخارجية"]
+    assert out.startswith("قال <mark>وزير</mark> <mark>الخارجية</mark> إن وزير النفط زار الخارجية.")
+    assert "وصل <mark>وزير</mark> في <mark>الخارجية</mark>" in out
+    loose = query_marks(wq.Or([wq.Phrase("body", ["وزير", "خارج"]), wq.Term("body", "نفط")]))
+    assert re.findall("<mark>(.*?)</mark>", highlight_text(text, loose["body"], ANALYZER,
+                                                            whole=True)).count("النفط") == 1
+    assert "<mark>" not in highlight_text("وزير النفط زار الخارجية", marks, ANALYZER)
 
 
 def test_a_prefix_is_marked_in_every_form_it_matches():

@@ -185,6 +185,21 @@ def test_highlighting_marks_the_words_a_prefix_found(engine):
     assert re.findall(r"<mark>(.*?)</mark>", excluded) == ["وَزِيرُ"]
 
 
+def test_highlighting_marks_a_phrase_where_it_occurs(engine):
+    """A quoted phrase marks its words where they make the phrase, in the
+    results and on the article page; apart, they are not marked."""
+    [hit] = [h for h in engine.search(Request(q='"وزير الخارجية"')).hits if h.id == "vocalized"]
+    assert re.findall(r"<mark>(.*?)</mark>", hit.headline_html) == ["وَزِيرُ", "الخارجيَّةِ"]
+
+    def marked(q):
+        return re.findall(r"<mark>(.*?)</mark>", engine.article("vocalized", q=q).body_html)
+
+    assert marked('"الرسمية ناجحة"') == ["الرسميّة", "ناجحة"]
+    assert marked('"الخارجية ناجحة"') == []
+    assert marked('"الخارجية ناجحة" القاهرة') == []  # only in the headline
+    assert marked('"الخارجية ناجحة" وزير') == ["وَزِيرُ"]
+
+
 def test_highlighting_joins_stemmer_families(engine):
     [hit] = [h for h in engine.search(Request(q="الليبي")).hits if h.id == EXAMPLE_ID]
     marked = set(re.findall(r"<mark>(.*?)</mark>", hit.snippet_html))
