@@ -400,3 +400,82 @@ def test_the_box_works_without_the_script(browser, server_url):
     page.wait_for_selector("ol.hits")
     assert params(page.url) == {"q": ECONOMY}
     context.close()
+
+
+@pytest.fixture(scope="module")
+def years_url(tmp_path_factory):
+    """An archive whose matches for WHEAT span five years of months."""
+    from datetime import date
+
+    from indexer.writer import build_index
+    from tests.conftest import article_text
+
+    root = tmp_path_factory.mktemp("years")
+    archive = root / "archive"
+    archive.mkdir()
+    for n in range(12):
+        when = date(2019 + n // 3 + (n == 11), 1 + (n * 5) % 12, 10)
+        (archive / f"wheat-{n}.txt").write_text(article_text(
+            f"أسعار القمح في تقرير رقم {n}", when, ["ارتفعت أسعار القمح في الأسواق."],
+            "الجزيرة", "القمح"), "utf-8")
+    build_index([archive], root / "index")
+    yield from serving(root / "index")
+
+
+WHEAT = "القمح"
+
+
+def _timeline_geometry(page) -> dict:
+    return page.evaluate("""() => {
+        const box = e => e.getBoundingClientRect();
+        const scroller = box(document.querySelector('.timeline-scroll'));
+        const bars = [...document.querySelectorAll('.timeline-bars li')].map(box);
+        const axis = [...document.querySelectorAll('.timeline .axis span')].map(box);
+        const counts = [...document.querySelectorAll('.timeline-bars a')].map(
+            a => [box(a), box(a.querySelector('.n'))]);
+        return {scroller: [scroller.left, scroller.right],
+                bars: bars.map(b => [b.left, b.right]),
+                axis: axis.map(b => [b.left, b.right]),
+                counts: counts.map(([a, n]) => [a.left, a.right, n.left, n.right, n.width]),
+                page: document.documentElement.scrollWidth};
+    }""")
+
+
+def test_a_long_timeline_shows_every_bar_on_a_desktop(page, years_url):
+    """Five years of months fit the column: no bar is out of view, each
+    count stands inside its own column, and the axis's dates are the two
+    ends of the bars."""
+    page.goto(f"{years_url}/?q={WHEAT}")
+    assert page.locator(".timeline-bars").get_attribute("data-unit") == "month"
+    assert page.locator(".timeline").get_attribute("class") == "timeline dense"
+    geo = _timeline_geometry(page)
+    left, right = geo["scroller"]
+    assert len(geo["bars"]) >= 50
+    assert all(left - 1 <= a and b <= right + 1 for a, b in geo["bars"])
+    assert len(geo["counts"]) == 12
+    for a_left, a_right, n_left, n_right, width in geo["counts"]:
+        assert width > 0 and a_left - 1 <= n_left and n_right <= a_right + 1
+    (_, oldest_right), (newest_left, _) = geo["axis"]
+    assert abs(oldest_right - geo["bars"][0][1]) <= 1  # right to left: oldest on the right
+    assert abs(newest_left - geo["bars"][-1][0]) <= 1
+    assert page.console_errors == []
+
+
+def test_a_long_timeline_scrolls_with_its_axis_on_a_phone(browser, years_url):
+    """Past what a phone's width holds, the bars and their axis scroll
+    together (the page does not): the dates stay at the ends of the bars."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    page.goto(f"{years_url}/?q={WHEAT}")
+    geo = _timeline_geometry(page)
+    assert geo["page"] <= 390
+    left, _ = geo["scroller"]
+    assert geo["bars"][-1][0] < left  # the newest months are reached by scrolling
+    (_, oldest_right), (newest_left, _) = geo["axis"]
+    assert abs(oldest_right - geo["bars"][0][1]) <= 1
+    assert abs(newest_left - geo["bars"][-1][0]) <= 1
+    page.locator(".timeline-scroll").evaluate("el => el.scrollBy(-10000, 0)")
+    geo = _timeline_geometry(page)
+    assert left - 1 <= geo["bars"][-1][0] and geo["axis"][1][0] >= left - 1
+    context.close()

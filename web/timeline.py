@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from web.formatting import arabic_date, articles_phrase, number
 
 LEVELS = 20  # bar heights: classes h0..h20 of style.css
+#: From this many periods the columns are narrower and their counts upright
+#: (the ``dense`` class of style.css): a year of weeks or five years of
+#: months fits a desktop page without scrolling.
+DENSE_FROM = 25
 UNITS = {"day": "اليوم", "week": "الأسبوع", "month": "الشهر", "year": "السنة"}
 
 
@@ -51,6 +55,10 @@ class Timeline:
     @property
     def unit_name(self) -> str:
         return UNITS[self.unit]
+
+    @property
+    def dense(self) -> bool:
+        return len(self.bars) >= DENSE_FROM
 
     @property
     def first(self) -> Bar:
