@@ -310,5 +310,7 @@ def stats_command(home, as_json, target):
     click.echo(f"analysis:  {stats['fingerprint']}")
     click.echo(f"built:     {stats['built_at'] or '-'}")
     click.echo("sources:")
-    for name, n in stats["sources"]:
-        click.echo(f"  {number(n):>7}  {name or '(none)'}")
+    names = stats.get("source_names", {})
+    for value, n in stats["sources"]:
+        shown = f"{names[value]} ({value})" if value in names else value or "(none)"
+        click.echo(f"  {number(n):>7}  {shown}")

@@ -213,6 +213,7 @@ class Engine:
             "date_min": dated[0] if dated else None,
             "date_max": dated[-1] if dated else None,
             "sources": sources,
+            "source_names": source_names(sources, live.sources),
             "size_bytes": store.disk_size(folder),
             "fingerprint": info.get("fingerprint"),
             "built_at": info.get("built_at"),
@@ -493,6 +494,13 @@ def unknown_sources(req: Request, names: SourceNames) -> list[dict]:
     closest known one."""
     return [{"source": typed, "closest": names.closest(typed)}
             for typed in req.sources if not names.resolve(typed)]
+
+
+def source_names(sources: list[tuple[str, int]], names: SourceNames) -> dict[str, str]:
+    """The display names of ``stats``'s sources that have one (a sources
+    file gave it): every backend's stats name them here."""
+    return {value: names.name(value) for value, _ in sources
+            if value and names.name(value) != value}
 
 
 def name_sources(facets: dict, names: SourceNames) -> None:

@@ -151,6 +151,22 @@ def test_results_and_facets_show_display_names(engine, client):
     assert '<a class="source" href="/?q=' in page and "<bdi>عاليوم</bdi></a>" in page
 
 
+def test_stats_the_home_page_and_the_cli_name_the_sources(engine, client, home):
+    stats = engine.stats()
+    assert stats["sources"] == [("aljazirah", 3), ("okaz", 2), ("3alyoum", 1),
+                                ("الخليج الجديد", 1)]
+    assert stats["source_names"] == {"aljazirah": "الجزيرة", "okaz": "عكاظ",
+                                     "3alyoum": "عاليوم"}
+    page = client.get("/").get_data(as_text=True)
+    listed = page[page.index('<ul class="archive-sources"'):]
+    assert re.findall(r"<bdi>(.*?)</bdi>", listed) == ["الجزيرة", "عكاظ", "عاليوم",
+                                                      "الخليج الجديد"]
+    out = CliRunner().invoke(main, ["stats", "--index", str(home)])
+    assert out.exit_code == 0, out.output
+    assert "        3  الجزيرة (aljazirah)" in out.output.splitlines()
+    assert "        1  الخليج الجديد" in out.output.splitlines()
+
+
 def test_article_page_names_and_links_the_source(client):
     page = client.get("/article/aljazirah-1").get_data(as_text=True)
     assert ('<a class="source" href="https://www.al-jazirah.com" rel="noopener noreferrer">'

@@ -52,7 +52,8 @@ def search():
 
 def archive_overview(stats: dict) -> dict:
     """The home page's account of the archive, from ``Backend.stats``."""
-    named = [(name, n) for name, n in stats["sources"] if name]
+    names = stats.get("source_names", {})
+    named = [(names.get(value, value), n) for value, n in stats["sources"] if value]
     return {"index": stats, "sources": named[:HOME_SOURCES], "sources_total": len(named),
             "more_sources": max(0, len(named) - HOME_SOURCES),
             "unsourced": sum(n for name, n in stats["sources"] if not name)}

@@ -61,6 +61,7 @@ from search.engine import (
     make_article,
     make_hit,
     name_sources,
+    source_names,
 )
 from search.facets import as_facets
 from search.highlight import query_marks
@@ -476,6 +477,7 @@ class ClusterBackend:
             "date_min": aggs["date_min"].get("value_as_string"),
             "date_max": aggs["date_max"].get("value_as_string"),
             "sources": sources,
+            "source_names": source_names(sources, self._live().names),
             "size_bytes": size["_all"]["total"]["store"]["size_in_bytes"],
             "fingerprint": meta.get("fingerprint"),
             "built_at": meta.get("built_at"),
