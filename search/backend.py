@@ -169,6 +169,7 @@ class Article:
     related: list[str]
     parent: str
     body_html: str = ""
+    headline_html: str = ""  # the headline, escaped, the query's matches marked
     #: The date as the source printed it when that was a Hijri date (the
     #: page shows it beside the Gregorian ``date``), else "".
     date_hijri: str = ""

@@ -415,7 +415,8 @@ def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, an
 
 def make_article(doc: dict, terms, analyzer, names: SourceNames) -> Article:
     """The article page's article from its stored fields, the query's matches
-    (``terms``) marked in its body: every backend's articles are made here."""
+    (``terms``) marked in its headline and body: every backend's articles are
+    made here."""
     art = Article(id=doc["id"], headline=doc.get("headline", ""), body=doc.get("body", ""),
                   date=_iso(doc.get("date")), date_text=doc.get("date_text", ""),
                   source=doc.get("source", ""), keywords=doc.get("keywords", ""),
@@ -426,6 +427,8 @@ def make_article(doc: dict, terms, analyzer, names: SourceNames) -> Article:
     art.url, art.author = doc.get("url", ""), doc.get("author", "")
     art.body_html = highlight.highlight_text(art.body, terms.get("body", NO_MARKS), analyzer,
                                              whole=True)
+    art.headline_html = highlight.highlight_text(art.headline, terms.get("headline", NO_MARKS),
+                                                 analyzer, whole=True)
     return art
 
 

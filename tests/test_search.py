@@ -228,6 +228,8 @@ def test_html_in_articles_is_escaped(engine):
     article = engine.article("html", q="عريض")
     assert "<b>" not in article.body_html and "&lt;b&gt;" in article.body_html
     assert "<mark>عريض</mark>" in article.body_html
+    article = engine.article("html", q="خبر")
+    assert article.headline_html.startswith("<mark>خبر</mark> فيه &lt;script&gt;")
 
 
 def test_facets_count_sources_years_and_months(engine):

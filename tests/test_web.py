@@ -345,7 +345,8 @@ def test_article_page(client):
     res = client.get("/article/gulf/oil", query_string={"q": "النفط"})
     page = html(res)
     assert res.status_code == 200
-    assert "<h1>أسعار النفط ترتفع مع خفض الإنتاج</h1>" in page
+    assert "<h1>أسعار <mark>النفط</mark> ترتفع مع خفض الإنتاج</h1>" in page
+    assert "<h1>أسعار النفط ترتفع مع خفض الإنتاج</h1>" in html(client.get("/article/gulf/oil"))
     assert "26 سبتمبر 2023" in page and "الخليج الجديد" in page
     assert "<p>تقرير عن <mark>النفط</mark> أوبك" in page  # one <p> per line, highlighted
     assert page.count("<p>تقرير") + page.count("<p>ويقول") == 2
