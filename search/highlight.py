@@ -25,7 +25,7 @@ from heapq import nlargest
 
 from whoosh import query as wq
 
-from indexer.analysis import MAX_WORD_CHARS, SECTION_BREAK, find_words
+from indexer.analysis import MAX_WORD_CHARS, SECTION_BREAK, WORD_CHAR_RE, find_words
 from search.query import positive_leaves
 
 #: A snippet is at most two fragments of about SNIPPET_CHARS characters of
@@ -36,6 +36,10 @@ SURROUND_CHARS = 50
 #: Snippets look for matches in the first CHARLIMIT characters of a body
 #: (Whoosh's default limit too): bounds the work per hit on huge articles.
 CHARLIMIT = 2**15
+#: The article page marks matches in its first WHOLE_CHARLIMIT characters
+#: (several times the longest news article); past them the text is shown
+#: unmarked, so one huge record cannot hold a server thread highlighting it.
+WHOLE_CHARLIMIT = 2**19
 _SPACES = " \t\n\u00a0"
 
 
@@ -161,7 +165,7 @@ def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: 
     """
     if not text:
         return ""
-    scanned = text if whole else text[:CHARLIMIT]
+    scanned = _scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT)
     matches = analyzer.spans(scanned, marks.words, marks.pattern) if marks else []
     if marks.phrases:
         matches = _phrase_matches(scanned, matches, marks, analyzer)
@@ -171,6 +175,17 @@ def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: 
         return _marked(text, matches, 0, len(text))
     return BETWEEN.join(_marked(text, found, start, end)
                         for start, end, found in best_fragments(text, matches, top))
+
+
+def _scanned(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, less a word the limit
+    would cut (its first part would be analyzed, and marked, as a word)."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    while cut > limit - MAX_WORD_CHARS and WORD_CHAR_RE.match(text, cut):
+        cut -= 1
+    return text[:cut]
 
 
 def best_fragments(text: str, matches: list[tuple[int, int, str]], top: int,

@@ -14,6 +14,7 @@ from search.highlight import (
     NO_MARKS,
     SNIPPET_CHARS,
     SURROUND_CHARS,
+    WHOLE_CHARLIMIT,
     Marks,
     best_fragments,
     highlight_text,
@@ -144,6 +145,19 @@ def test_no_match_gives_the_lead_and_whole_gives_all_text():
     assert highlight_text(text, Marks(frozenset({"اقتصاد"})), ANALYZER).startswith(
         "&lt;b&gt;عنوان&lt;/b&gt;")
     assert highlight_text(text, NO_MARKS, ANALYZER, whole=True) == html.escape(text, quote=False)
+
+
+def test_the_article_page_marks_a_huge_text_up_to_its_limit_and_shows_it_all():
+    """A record of megabytes is shown whole, its matches marked in its first
+    WHOLE_CHARLIMIT characters; a word the limit cuts is not half marked
+    (``الاقتصادية`` cut to ``الاقتصاد`` would be analyzed as a match)."""
+    lines, spaces = divmod(WHOLE_CHARLIMIT - 18, 5)
+    head = "الاقتصاد " + "كلمه\n" * lines + " " * (spaces + 1)
+    text = head + "الاقتصادية " + "الاقتصاد " * 1000
+    assert len(head) + len("الاقتصاد") == WHOLE_CHARLIMIT
+    out = highlight_text(text, Marks(frozenset({"اقتصاد"})), ANALYZER, whole=True)
+    assert html.unescape(re.sub("</?mark>", "", out)) == text
+    assert out.count("<mark>") == 1 and out.startswith("<mark>الاقتصاد</mark> كلمه")
 
 
 def test_matches_past_the_scan_limit_are_not_searched_for_snippets():
