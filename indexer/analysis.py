@@ -294,9 +294,11 @@ class ArabicAnalyzer(Tokenizer):
             found = list(map(cache.get, words))
             if None in found:  # words not analyzed yet
                 for i, term in enumerate(found):
-                    if term is None:
+                    if term is None:  # once per new word, however often it occurs
                         word = words[i]
-                        term = cache[word] = self.index_term(word)
+                        term = cache.get(word)
+                        if term is None:
+                            term = cache[word] = self.index_term(word)
                         found[i] = term
             out.append([term for term in found if term])
         return out

@@ -54,7 +54,7 @@ from search.budget import (
 )
 from search.facets import count_facets
 from search.generation import Generation
-from search.highlight import CHARLIMIT, NO_MARKS, query_marks
+from search.highlight import CHARLIMIT, NO_MARKS, WHOLE_CHARLIMIT, query_marks
 from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse
 from search.settings import SearchSettings
 from search.sources import SourceNames
@@ -291,7 +291,11 @@ class Engine:
             docnum = view.searcher.document_number(id=article_id)
             if docnum is None:
                 return []
-            terms = view.searcher.key_terms([docnum], "body", numterms=MORE_LIKE_TERMS)
+            # The key terms of the body's first WHOLE_CHARLIMIT characters,
+            # the part the page marks: a huge record is not analyzed whole.
+            body = view.searcher.stored_fields(docnum).get("body", "")
+            terms = view.searcher.key_terms_from_text(
+                "body", body[:WHOLE_CHARLIMIT], numterms=MORE_LIKE_TERMS)
             if not terms:
                 return []
             match = view.match(wq.Or([wq.Term("body", t, boost=w) for t, w in terms]))

@@ -174,3 +174,15 @@ def test_normalize_text_is_word_by_word(text):
     from indexer.normalize import normalize_text
 
     assert normalize_text(text) == " ".join(map(normalize, text.split()))
+
+
+def test_index_sections_analyzes_each_new_word_once():
+    """However often a word occurs in a text (a huge record repeats a few
+    words millions of times), it is analyzed once."""
+    analyzer = ArabicAnalyzer()
+    analyzed = []
+    plain = analyzer.index_term
+    analyzer.index_term = lambda word: analyzed.append(word) or plain(word)
+    sections = analyzer.index_sections("الاقتصاد في الأسواق " * 500 + "\u2029" + "الاقتصاد")
+    assert sorted(analyzed) == sorted(["الاقتصاد", "في", "الأسواق"])
+    assert sections == [["اقتصاد", "اسواق"] * 500, ["اقتصاد"]]

@@ -262,6 +262,25 @@ def test_article_and_more_like_this(engine):
     assert EXAMPLE_ID not in similar and similar
 
 
+def test_more_like_this_reads_the_part_of_a_huge_article_the_page_marks(tmp_path):
+    """Its key terms come from the body's first WHOLE_CHARLIMIT characters:
+    a record of megabytes is not analyzed whole for the article page."""
+    from search.highlight import WHOLE_CHARLIMIT
+
+    head = "محصول القمح والشعير في الحقول " * (WHOLE_CHARLIMIT // 30 + 1)
+    tail = "أسعار الذهب والفضة في الأسواق " * 20_000
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name, body in (("huge", head + tail), ("wheat", "موسم القمح والشعير وفير في الحقول"),
+                       ("gold", "ارتفعت أسعار الذهب والفضة في الأسواق")):
+        (archive / f"{name}.txt").write_text(
+            f"خبر {name}\nتاريخ النشر: 2024-01-0{len(name)}\n{body}\nالمصدر | اختبار\n", "utf-8")
+    build_index([archive], tmp_path / "index")
+    engine = Engine(tmp_path / "index")
+    [huge] = [h.id for h in engine.search(Request(q="القمح")).hits if h.id != "wheat"]
+    assert [h.id for h in engine.more_like_this(huge)] == ["wheat"]
+
+
 def test_prefix_queries_find_words_with_the_article(news_index):
     """Stems have no article, so ``الاقتص*`` searches the stemmed fields as ``اقتص*``."""
     engine = Engine(news_index)

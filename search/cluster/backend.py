@@ -64,7 +64,7 @@ from search.engine import (
     source_names,
 )
 from search.facets import as_facets
-from search.highlight import query_marks
+from search.highlight import WHOLE_CHARLIMIT, query_marks
 from search.query import MAX_QUERY_CHARS, make_parser, parse
 from search.settings import SearchSettings
 from search.sources import SourceNames
@@ -406,7 +406,9 @@ class ClusterBackend:
         doc = self._document(article_id)
         if doc is None or not doc["body"]:
             return []
-        terms = DocumentMaker.body_terms(live.analyzer, doc["body"])
+        # The body's first WHOLE_CHARLIMIT characters, as the embedded
+        # backend: a huge record is not analyzed (and sent) whole.
+        terms = DocumentMaker.body_terms(live.analyzer, doc["body"][:WHOLE_CHARLIMIT])
         if not terms:
             return []
         body = {"query": {"bool": {
