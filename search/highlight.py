@@ -92,13 +92,22 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
         elif isinstance(leaf, wq.Prefix):
             patterns.setdefault(name, set()).add(re.escape(leaf.text) + ".*")
         elif leaf.text.strip("*"):  # a wildcard; a bare * would mark every word
-            patterns.setdefault(name, set()).add(
-                ".*".join(map(re.escape, leaf.text.split("*"))))
+            patterns.setdefault(name, set()).add(_glob(leaf.text))
     return {name: Marks(frozenset(terms.get(name, ())),
                         re.compile(f"^(?:{'|'.join(sorted(patterns[name]))})$", re.MULTILINE)
                         if name in patterns else None,
                         tuple(sorted(phrases.get(name, ()))))
             for name in terms.keys() | phrases.keys() | patterns.keys()}
+
+
+def _glob(text: str) -> str:
+    """A regular expression matching a term in full as the ``*`` wildcard
+    ``text`` does, in linear time: each inner literal is taken at its first
+    place, in an atomic group, so a term that fails is not retried at every
+    way of placing them (``*ا*ا*ا*ا*ا*ا*ا*ا*ظ`` against a word of forty
+    alefs would take minutes), as search/matching.py's ``rest_pattern``."""
+    start, *inner, end = [re.escape(part) for part in text.split("*")]
+    return start + "".join(f"(?>.*?{part})" for part in inner if part) + f".*{end}"
 
 
 def _phrase_matches(text: str, matches: list[tuple[int, int, str]], marks: Marks,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from whoosh import highlight, query as wq
 from whoosh.analysis import Token
 
@@ -75,6 +75,20 @@ def test_query_marks_are_the_positive_terms_phrases_prefixes_and_wildcards():
     assert marks["headline"].pattern.fullmatch("اقتصاد")
     assert not marks["headline"].pattern.fullmatch("اقتص")
     assert not query_marks(wq.Or([wq.Wildcard("body", "*"), wq.Not(wq.Term("body", "قطر"))]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(glob=st.lists(st.sampled_from(["*", "ا", "ب", "ات", "."]), min_size=1, max_size=7),
+       word=st.text(alphabet="اب.ت", max_size=12))
+def test_a_wildcard_marks_the_terms_fnmatch_matches(glob, word):
+    """The wildcard's expression (atomic groups, linear time) matches a term
+    exactly when the shell-style match does."""
+    import fnmatch
+
+    text = "".join(glob)
+    assume("*" in text and text.strip("*"))
+    pattern = query_marks(wq.Wildcard("body", text))["body"].pattern
+    assert bool(pattern.fullmatch(word)) == fnmatch.fnmatchcase(word, text)
 
 
 def test_a_phrase_is_marked_where_its_words_make_it():

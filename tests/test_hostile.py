@@ -279,6 +279,28 @@ def test_unfinished_date_ranges_answer(hengine, text):
     hengine.ranked_ids(text)
 
 
+def test_a_wildcard_of_many_stars_is_linear_against_long_words(tmp_path):
+    """``*ا*ا*…*ظ`` against an archive holding a word of forty alefs: the
+    vocabulary scan and the highlighting give up on it at once (a
+    backtracking expression takes minutes there) and find what matches."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    long_word = "ي" + "ا" * 40
+    (archive / "a.txt").write_text(
+        f"صرخة طويلة\nتاريخ النشر: 2024-01-01\nقال {long_word} ثم الظلام والانتظار\n"
+        "المصدر | اختبار\n", "utf-8")
+    build_index([archive], tmp_path / "index")
+    engine = Engine(tmp_path / "index")
+    hostile = "*" + "ا*" * 14 + "ظ"
+    with hang_guard("a wildcard of many stars"):
+        assert engine.search(Request(q=hostile)).total == 0
+        result = engine.search(Request(q=f"صرخة {hostile}"))
+        found = engine.search(Request(q="*ن*ظ*ر"))
+    assert result.total == 1 and "<mark>" not in result.hits[0].snippet_html
+    [hit] = found.hits
+    assert re.findall("<mark>(.*?)</mark>", hit.snippet_html) == ["والانتظار"]
+
+
 @pytest.mark.parametrize("text", ["الاقتصاد " * 20_000, "(" * 50_000, "\"" + "ا" * 100_000,
                                   "a* " * 30_000, "NOT " * 20_000])
 def test_very_long_queries_are_refused_or_cut(hengine, text):
