@@ -26,7 +26,7 @@ from heapq import nlargest
 from whoosh import query as wq
 
 from indexer.analysis import MAX_WORD_CHARS, SECTION_BREAK, WORD_CHAR_RE, find_words
-from search.query import positive_leaves
+from search.query import glob_tail, positive_leaves
 
 #: A snippet is at most two fragments of about SNIPPET_CHARS characters of
 #: matches with SURROUND_CHARS of context each side: about three lines on a
@@ -102,12 +102,10 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
 
 def _glob(text: str) -> str:
     """A regular expression matching a term in full as the ``*`` wildcard
-    ``text`` does, in linear time: each inner literal is taken at its first
-    place, in an atomic group, so a term that fails is not retried at every
-    way of placing them (``*ا*ا*ا*ا*ا*ا*ا*ا*ظ`` against a word of forty
-    alefs would take minutes), as search/matching.py's ``rest_pattern``."""
-    start, *inner, end = [re.escape(part) for part in text.split("*")]
-    return start + "".join(f"(?>.*?{part})" for part in inner if part) + f".*{end}"
+    ``text`` does, in linear time (``glob_tail``)."""
+    start, *inner, end = text.split("*")
+    literals = [part for part in inner if part] + ([end] if end else [])
+    return re.escape(start) + glob_tail(literals, ".", not end) + ("" if end else ".*")
 
 
 def _phrase_matches(text: str, matches: list[tuple[int, int, str]], marks: Marks,

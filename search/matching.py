@@ -35,6 +35,7 @@ from whoosh import query as wq
 
 from search.budget import FUZZY_UNITS
 from search.generation import Generation, best_of, unique_sorted
+from search.query import glob_tail
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
 #: MAX_EXPANSIONS most frequent terms, chosen among at most MAX_SCANNED_TERMS
@@ -623,22 +624,13 @@ def rest_pattern(text: str, field) -> re.Pattern | None:
     whose terms are not the UTF-8 of their text."""
     if "?" in text or "[" in text or field.to_bytes("ا") != "ا".encode():
         return None
-    literals = [re.escape(field.to_bytes(part)) for part in text.split("*")[1:] if part]
+    literals = [part for part in text.split("*")[1:] if part]
     if not literals:
         return None
-    # Each literal is taken at its first place after the one before, in an
-    # atomic group: a ``*`` glob matches where its literals' leftmost places
-    # do, and a failed term is then given up in linear time, not retried
-    # at every way of placing the literals (``*ا*ا*ا*ا*ا*ا*ا*ا*ظ`` over a
-    # term of forty alefs would take minutes).
     first, *others = literals
-    if text.endswith("*"):
-        return re.compile(first + b"".join(b"(?>[^\n]*?" + lit + b")" for lit in others))
-    if not others:  # one literal, the end of the term
-        return re.compile(first + b"(?=\n)")
-    *middle, last = others
-    return re.compile(first + b"".join(b"(?>[^\n]*?" + lit + b")" for lit in middle)
-                      + b"[^\n]*?" + last + b"(?=\n)")
+    open_end = text.endswith("*")
+    tail = glob_tail(others, "[^\n]", open_end)
+    return re.compile((re.escape(first) + tail + ("" if open_end else "(?=\n)")).encode())
 
 
 def _after(prefix: bytes) -> bytes | None:

@@ -283,6 +283,21 @@ def walk(q: wq.Query):
         yield from walk(child)
 
 
+def glob_tail(literals: list[str], gap: str, open_end: bool) -> str:
+    """The expression of a ``*`` wildcard past its literal start: its other
+    literals in order, any run of ``gap`` before each, the last one ending
+    the term unless ``open_end`` (the caller anchors the end).
+
+    Each literal but an end one is taken at its first place after the one
+    before, in an atomic group: a ``*`` wildcard matches where its literals'
+    leftmost places do, and a term that fails is given up in linear time,
+    not retried at every way of placing them (``*ا*ا*ا*ا*ا*ا*ا*ا*ظ`` over a
+    word of forty alefs would take minutes)."""
+    *middle, last = literals if literals and not open_end else [*literals, ""]
+    return ("".join(f"(?>{gap}*?{re.escape(lit)})" for lit in middle)
+            + (f"{gap}*?{re.escape(last)}" if last else ""))
+
+
 def positive_leaves(q: wq.Query):
     """The term, phrase, prefix and wildcard queries of ``q`` outside its
     negations: what a matching document has."""
