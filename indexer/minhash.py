@@ -25,8 +25,9 @@ documents' signatures and an update reuses those of the segments it keeps.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
-from datasketch import MinHash
 
 from indexer.normalize import normalize_points
 
@@ -55,8 +56,6 @@ CHANCE = 1 / (1 << BITS)
 #: The stored signature of a text too short to group.  A real signature
 #: is all ones with a probability of 2**-512.
 EMPTY = np.full(NUM_PERM, 0xFF, dtype=np.uint8)
-
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 _U64 = np.uint64
 #: The polynomial hash of a word's code points: sums of code point x
@@ -144,7 +143,20 @@ BATCH = 16
 #: finalizer, then ``a * h + b`` modulo 2**32, with the permutations' (a, b).
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35),
            np.uint32(16))
-_A, _B = (np.asarray(values, dtype=np.uint32) for values in _PERMUTATIONS)
+
+
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The permutations' (a, b), a column each, as datasketch makes them.
+
+    Imported here, on the first signature: datasketch's package imports
+    scipy, which would double the start-up of every command (a search, the
+    server), while only a build computes signatures."""
+    from datasketch import MinHash
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+    return (np.asarray(a, dtype=np.uint32)[:, None], np.asarray(b, dtype=np.uint32)[:, None])
+
+
 _SPACE = np.array([ord(" ")], dtype=np.uint32)
 
 
@@ -192,7 +204,8 @@ def _batch(texts: list[str]) -> np.ndarray:
     mixed = mixed * m2
     mixed = mixed ^ (mixed >> s3)
     # A row per permutation, so each text's minimum is over contiguous values.
-    permuted = _A[:, None] * mixed + _B[:, None]  # uint32: the wraparound is the modulo
+    a, b = _permutations()
+    permuted = a * mixed + b  # uint32: the wraparound is the modulo
     firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     minima = np.minimum.reduceat(permuted, firsts, axis=1)
     out[owners[firsts]] = (minima.T & ((1 << BITS) - 1)).astype(np.uint8)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -111,6 +113,18 @@ def test_signatures_of_many_texts_are_datasketchs_one_at_a_time(texts):
         return (sketch.hashvalues % (1 << minhash.BITS)).astype(np.uint8)
 
     assert np.array_equal(minhash.signatures(texts), np.stack([alone(t) for t in texts]))
+
+
+def test_commands_start_without_datasketch():
+    """datasketch (and the scipy it imports) is loaded by the first
+    signature, not by ``arshif``'s start: searching computes none."""
+    code = ("import sys, arshif.cli, web, search.engine; "
+            "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+    minhash.signature(STORY)
+    assert "datasketch" in sys.modules
 
 
 def test_the_estimate_discounts_values_equal_by_chance():
