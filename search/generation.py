@@ -267,17 +267,21 @@ class Generation:
         """How many vocabulary entries ``span`` scans: known before it does."""
         return sum(leaf.flat.span_size(fieldname, low, high, most) for leaf in self.leaves)
 
-    def phrase(self, fieldname: str, words: list, slop: int) -> np.ndarray:
-        """Documents where ``words`` occur in order, each at most ``slop``
-        positions after the one before (Whoosh's ``Phrase``); cached."""
-        key = ("#phrase", fieldname, tuple(words), slop)
-        return self._cached(key, lambda: (self._find_phrase(fieldname, words, slop),))[0]
+    def phrase(self, fieldname: str, slots: list[tuple], slop: int) -> np.ndarray:
+        """Documents where a word of each of ``slots`` occurs, in order, each
+        at most ``slop`` positions after the one before (Whoosh's ``Phrase``,
+        a slot of several words being any of them: a prefix's expansions in
+        a quoted phrase); cached."""
+        key = ("#phrase", fieldname, tuple(map(tuple, slots)), slop)
+        return self._cached(key, lambda: (self._find_phrase(fieldname, slots, slop),))[0]
 
-    def _find_phrase(self, fieldname: str, words: list, slop: int) -> np.ndarray:
-        candidates = self.term(fieldname, words[0])[0]
-        for word in words[1:]:
-            candidates = np.intersect1d(candidates, self.term(fieldname, word)[0],
-                                        assume_unique=True)
+    def _find_phrase(self, fieldname: str, slots: list[tuple], slop: int) -> np.ndarray:
+        held = [[self.term(fieldname, word)[0] for word in slot] for slot in slots]
+        candidates = None
+        for lists in held:
+            docs = lists[0] if len(lists) == 1 else unique_sorted(np.concatenate(lists))
+            candidates = docs if candidates is None else np.intersect1d(
+                candidates, docs, assume_unique=True)
         field = self.schema[fieldname]
         found = []
         for leaf in self.leaves:
@@ -285,9 +289,29 @@ class Generation:
                                & (candidates < leaf.offset + leaf.count)] - leaf.offset
             if not len(local) or not leaf.flat.has_positions(fieldname):
                 continue
-            pairs = [leaf.flat.positions(fieldname, field.to_bytes(w), local) for w in words]
+            pairs = [self._slot_positions(leaf, field, fieldname, slot, lists, local)
+                     for slot, lists in zip(slots, held, strict=True)]
             found.append(local[phrase_docs(pairs, slop)] + leaf.offset)
         return np.concatenate(found).astype(np.int32) if found else _EMPTY[0]
+
+    @staticmethod
+    def _slot_positions(leaf: Leaf, field, fieldname: str, slot: tuple, lists: list,
+                        local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(index into ``local``, position) of every occurrence of a slot's
+        words in the leaf's documents ``local``; a word of a slot of several
+        is read in the documents that hold it."""
+        if len(slot) == 1:
+            return leaf.flat.positions(fieldname, field.to_bytes(slot[0]), local)
+        owners, positions = [], []
+        for word, docs in zip(slot, lists, strict=True):
+            inside = np.flatnonzero(np.isin(local + leaf.offset, docs, assume_unique=True))
+            if len(inside):
+                owner, pos = leaf.flat.positions(fieldname, field.to_bytes(word), local[inside])
+                owners.append(inside[owner])
+                positions.append(pos)
+        if not owners:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(owners), np.concatenate(positions)
 
     def _cached(self, key, load) -> tuple[np.ndarray, ...]:
         """``load()``'s arrays for ``key``, kept in one LRU within ``cache_bytes``."""

@@ -26,7 +26,7 @@ from heapq import nlargest
 from whoosh import query as wq
 
 from indexer.analysis import MAX_WORD_CHARS, SECTION_BREAK, WORD_CHAR_RE, find_words
-from search.query import glob_tail, positive_leaves
+from search.query import PrefixPhrase, glob_tail, positive_leaves
 
 #: A snippet is at most two fragments of about SNIPPET_CHARS characters of
 #: matches with SURROUND_CHARS of context each side: about three lines on a
@@ -61,7 +61,8 @@ class Marks:
     terms: frozenset[str] = frozenset()
     #: Anchored at both ends of a line (``ArabicAnalyzer.spans``).
     pattern: re.Pattern | None = None
-    phrases: tuple[tuple[str, ...], ...] = ()
+    #: A phrase's words: a term, or a prefix word's pattern (anchored too).
+    phrases: tuple[tuple[str | re.Pattern, ...], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.phrases) or self.pattern is not None
@@ -69,7 +70,20 @@ class Marks:
     @cached_property
     def words(self) -> frozenset[str]:
         """The terms to look for: loose, or in a phrase."""
-        return self.terms.union(*self.phrases)
+        return self.terms.union(word for phrase in self.phrases for word in phrase
+                                if isinstance(word, str))
+
+    @cached_property
+    def scan(self) -> re.Pattern | None:
+        """The expression of every other term to look for: ``pattern``, or
+        a phrase's prefix word."""
+        parts = [word.pattern for phrase in self.phrases for word in phrase
+                 if not isinstance(word, str)]
+        if not parts:
+            return self.pattern
+        if self.pattern is not None:
+            parts.insert(0, self.pattern.pattern)
+        return re.compile("|".join(sorted(set(parts))), re.MULTILINE)
 
 
 NO_MARKS = Marks()
@@ -79,11 +93,15 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
     """The words to mark, per field: the query's positive terms, phrases,
     prefixes and wildcards (not the words it excludes)."""
     terms: dict[str, set[str]] = {}
-    phrases: dict[str, set[tuple[str, ...]]] = {}
+    phrases: dict[str, set[tuple]] = {}
     patterns: dict[str, set[str]] = {}
     for leaf in positive_leaves(query):
         name = leaf.fieldname
-        if isinstance(leaf, wq.Term):
+        if isinstance(leaf, PrefixPhrase):
+            phrases.setdefault(name, set()).add(tuple(
+                word if prefix is None else _anchored(re.escape(prefix) + ".*")
+                for word, prefix in zip(leaf.words, leaf.prefixes, strict=True)))
+        elif isinstance(leaf, wq.Term):
             terms.setdefault(name, set()).add(leaf.text)
         elif isinstance(leaf, wq.Phrase) and len(leaf.words) > 1:
             phrases.setdefault(name, set()).add(tuple(leaf.words))
@@ -94,10 +112,14 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
         elif leaf.text.strip("*"):  # a wildcard; a bare * would mark every word
             patterns.setdefault(name, set()).add(_glob(leaf.text))
     return {name: Marks(frozenset(terms.get(name, ())),
-                        re.compile(f"^(?:{'|'.join(sorted(patterns[name]))})$", re.MULTILINE)
-                        if name in patterns else None,
-                        tuple(sorted(phrases.get(name, ()))))
+                        _anchored("|".join(sorted(patterns[name]))) if name in patterns else None,
+                        tuple(sorted(phrases.get(name, ()), key=str)))
             for name in terms.keys() | phrases.keys() | patterns.keys()}
+
+
+def _anchored(expression: str) -> re.Pattern:
+    """``expression`` matching a whole line (a term, in ``spans``)."""
+    return re.compile(f"^(?:{expression})$", re.MULTILINE)
 
 
 def _glob(text: str) -> str:
@@ -129,10 +151,16 @@ def _phrase_matches(text: str, matches: list[tuple[int, int, str]], marks: Marks
     for phrase in marks.phrases:
         n = len(phrase)
         for i in range(len(matches) - n + 1):
-            if all(matches[i + k][2] == phrase[k] for k in range(n)) and all(
+            if all(_is(matches[i + k][2], phrase[k]) for k in range(n)) and all(
                     next_to(i + k) for k in range(n - 1)):
                 keep[i:i + n] = [True] * n
     return [match for match, kept in zip(matches, keep, strict=True) if kept]
+
+
+def _is(term: str, word: str | re.Pattern) -> bool:
+    """Whether ``term`` is a phrase's word: the term itself, or one its
+    prefix word's pattern matches."""
+    return term == word if isinstance(word, str) else word.fullmatch(term) is not None
 
 
 def _escape(text: str) -> str:
@@ -173,7 +201,7 @@ def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: 
     if not text:
         return ""
     scanned = _scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT)
-    matches = analyzer.spans(scanned, marks.words, marks.pattern) if marks else []
+    matches = analyzer.spans(scanned, marks.words, marks.scan) if marks else []
     if marks.phrases:
         matches = _phrase_matches(scanned, matches, marks, analyzer)
     if not matches:

@@ -35,7 +35,7 @@ from whoosh import query as wq
 
 from search.budget import FUZZY_UNITS
 from search.generation import Generation, best_of, unique_sorted
-from search.query import glob_tail
+from search.query import PrefixPhrase, glob_tail
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
 #: MAX_EXPANSIONS most frequent terms, chosen among at most MAX_SCANNED_TERMS
@@ -477,11 +477,41 @@ def _phrase(q: wq.Phrase, gen: Generation, reader) -> Match:
         return _empty()
     if len(q.words) == 1:
         return _term(wq.Term(q.fieldname, q.words[0], boost=q.boost), gen, reader)
-    docs = gen.phrase(q.fieldname, list(q.words), max(q.slop, 1))
+    return _slots_phrase(q, [(word,) for word in q.words], gen)
+
+
+def _prefix_phrase(q: PrefixPhrase, gen: Generation, reader) -> Match:
+    """A phrase with prefix words: each prefix stands for its expansions (the
+    MAX_EXPANSIONS most frequent, as a loose prefix's), any of which makes
+    the phrase; a document scores its phrase words' BM25F scores, a prefix
+    word's being those of the expansions it holds."""
+    if q.fieldname not in gen.schema or not q.words:
+        return _empty()
+    field = gen.schema[q.fieldname]
+    slots = []
+    for word, prefix in zip(q.words, q.prefixes, strict=True):
+        if prefix is None:
+            slots.append((word,))
+            continue
+        expanded = wq.Prefix(q.fieldname, prefix)
+        slots.append(tuple(field.from_bytes(b) for b in expand(expanded, gen, reader, field)))
+        if not slots[-1]:
+            return _empty()
+    return _slots_phrase(q, slots, gen)
+
+
+def _slots_phrase(q: wq.Phrase, slots: list[tuple], gen: Generation) -> Match:
+    # The words' postings first: through a metered generation they are
+    # charged before any of their positions is read.
+    postings = [[gen.term(q.fieldname, word) for word in slot] for slot in slots]
+    docs = gen.phrase(q.fieldname, slots, max(q.slop, 1))
     scores = np.zeros(len(docs))
-    for word in q.words:
-        ids, contrib = gen.term(q.fieldname, word)
-        scores += contrib[np.searchsorted(ids, docs)]
+    for lists in postings:
+        for ids, contrib in lists:
+            if len(lists) == 1:
+                scores += contrib[np.searchsorted(ids, docs)]
+            else:
+                scores += _scores_of(ids, contrib, docs)
     return _boosted(Match(docs, scores), q.boost)
 
 
@@ -649,6 +679,7 @@ _HANDLERS = {
     wq.Require: _require,
     wq.Not: _not,
     wq.Every: _every,
+    PrefixPhrase: _prefix_phrase,
     wq.Phrase: _phrase,
     wq.DateRange: _numeric_range,
     wq.NumericRange: _numeric_range,

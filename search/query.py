@@ -54,6 +54,46 @@ class Parsed:
     text: str  # the query as cleaned and parsed
 
 
+class PrefixPhrase(wq.Phrase):
+    """A quoted phrase some of whose words were typed with a final ``*``
+    (``"وزير الخار*"``): ``prefixes`` holds, per word, the prefix it stands
+    for (as a loose ``الخار*`` is parsed in the same field), or None for a
+    word matched as itself.
+
+    Whoosh's parser reads the ``*`` of a quoted word as punctuation, so the
+    phrase would look for the stem of the unfinished word.  The embedded
+    backend searches a prefix word as its expansions (search/matching.py),
+    the cluster as a span of the prefix (search/cluster/translate.py)."""
+
+    def __init__(self, fieldname, words, slop=1, boost=1.0, char_ranges=None, prefixes=None):
+        super().__init__(fieldname, words, slop=slop, boost=boost, char_ranges=char_ranges)
+        self.prefixes = tuple(prefixes) if prefixes is not None else (None,) * len(words)
+
+    def __eq__(self, other):
+        return super().__eq__(other) and self.prefixes == other.prefixes
+
+    def __hash__(self):
+        return super().__hash__() ^ hash(self.prefixes)
+
+    def normalize(self):
+        if len(self.words) == 1 and self.prefixes[0] is not None:
+            return wq.Prefix(self.fieldname, self.prefixes[0], boost=self.boost)
+        return super().normalize() if len(self.words) < 2 else self
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.fieldname!r}, {self.shown()!r}, slop={self.slop})"
+
+    def __unicode__(self):
+        return f'{self.fieldname}:"{" ".join(self.shown())}"'
+
+    __str__ = __unicode__
+
+    def shown(self) -> list[str]:
+        """The words, a prefix as ``prefix*``."""
+        return [word if prefix is None else f"{prefix}*"
+                for word, prefix in zip(self.words, self.prefixes, strict=True)]
+
+
 def clean(text: str) -> str:
     """Bound the length, drop control characters, map Arabic punctuation."""
     text = _SEPARATORS.sub(" ", text[:MAX_QUERY_CHARS])
@@ -97,7 +137,7 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     try:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
-            q = require_filters(lift_negations(q))
+            q = require_filters(lift_negations(quoted_prefixes(parser, q, cleaned)))
             q = phrases_need_positions(parser.schema, q)
             return Parsed(with_widening(parser, q), cleaned)
     except Exception:  # Whoosh raises assorted errors on odd syntax
@@ -140,6 +180,39 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
     if not terms:
         return wq.NullQuery
     return next(iter(terms)) if len(terms) == 1 else wq.Or(list(terms))
+
+
+def quoted_prefixes(parser: qparser.QueryParser, q: wq.Query, text: str) -> wq.Query:
+    """``q`` (parsed from ``text``) with each phrase holding a word typed with
+    a final ``*`` made a PrefixPhrase (a quoted single word, a Prefix).  The
+    phrase's character ranges say where each of its words was typed, so the
+    ``*`` after one is found."""
+    def fix(sub: wq.Query) -> wq.Query:
+        if type(sub) is wq.Phrase and len(sub.words) > 1 and sub.char_ranges:
+            prefixes = [_typed_prefix(parser, sub.fieldname, text, start, end)
+                        for start, end in sub.char_ranges]
+            if any(prefixes):
+                return PrefixPhrase(sub.fieldname, sub.words, slop=sub.slop, boost=sub.boost,
+                                    char_ranges=sub.char_ranges, prefixes=prefixes)
+            return sub
+        if type(sub) is wq.Term and getattr(sub, "endchar", None) is not None:
+            # A quoted single word: Whoosh's parser makes it a term.
+            prefix = _typed_prefix(parser, sub.fieldname, text, sub.startchar, sub.endchar)
+            return sub if prefix is None else wq.Prefix(sub.fieldname, prefix, boost=sub.boost)
+        return _map_children(sub, fix) if sub.children() else sub
+
+    return fix(q) if "*" in text else q
+
+
+def _typed_prefix(parser: qparser.QueryParser, fieldname: str, text: str,
+                  start: int | None, end: int | None) -> str | None:
+    """The prefix a phrase's word stands for, if a ``*`` follows it."""
+    if start is None or end is None or text[end:end + 1] != "*":
+        return None
+    found = parser.term_query(fieldname, text[start:end] + "*", wq.Wildcard, tokenize=False,
+                              removestops=False)
+    found = found.normalize() if found is not None else None
+    return found.text if isinstance(found, wq.Prefix) and found.text else None
 
 
 def lift_negations(q: wq.Query) -> wq.Query:
@@ -250,9 +323,13 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
         return q
 
     def words(phrase: wq.Phrase) -> wq.Query:
-        terms = [wq.Term(phrase.fieldname, w) for w in phrase.words]
-        return wq.And(terms, boost=phrase.boost) if len(terms) > 1 else (
-            wq.Term(phrase.fieldname, terms[0].text, boost=phrase.boost) if terms else wq.NullQuery)
+        prefixes = getattr(phrase, "prefixes", (None,) * len(phrase.words))
+        terms = [wq.Term(phrase.fieldname, w) if prefix is None
+                 else wq.Prefix(phrase.fieldname, prefix)
+                 for w, prefix in zip(phrase.words, prefixes, strict=True)]
+        if len(terms) > 1:
+            return wq.And(terms, boost=phrase.boost)
+        return terms[0].with_boost(phrase.boost) if terms else wq.NullQuery
 
     def fix(sub: wq.Query) -> wq.Query:
         if unpositioned(sub):

@@ -107,6 +107,25 @@ def test_a_scan_is_charged_before_it_is_made(news_index, monkeypatch):
     assert scanned == []
 
 
+@pytest.mark.parametrize("q", ['"أسعار النفط"', '"أسعار النف*"'])
+def test_a_phrase_is_charged_its_postings_before_its_positions_are_read(news_index,
+                                                                        monkeypatch, q):
+    """A phrase past the budget (its words' postings, its prefix words'
+    expansions) is refused before any position is read."""
+    engine = Engine(news_index)
+    searched = []
+    real = type(engine.view().gen).phrase
+    monkeypatch.setattr(type(engine.view().gen), "phrase",
+                        lambda self, *args: searched.append(args) or real(self, *args))
+    engine.search(Request(q=q))
+    assert searched
+    searched.clear()
+    monkeypatch.setattr(budget, "QUERY_UNITS", 1)
+    with pytest.raises(QueryTooCostly):
+        Engine(news_index).search(Request(q=q))
+    assert searched == []
+
+
 def test_wildcards_are_charged_before_parsing(news_index, monkeypatch):
     """Many wildcards are refused without running Whoosh's parser, whose
     work on them is the first cost; fewer are parsed and searched."""

@@ -20,6 +20,7 @@ from search.highlight import (
     highlight_text,
     query_marks,
 )
+from search.query import PrefixPhrase
 
 ANALYZER = ArabicAnalyzer()
 WORDS = ["الاقتصاد", "اقتصادي", "والاقتصاد", "النفط", "نفطية", "في", "من", "الوزير", "وزير",
@@ -106,6 +107,23 @@ def test_a_phrase_is_marked_where_its_words_make_it():
     assert re.findall("<mark>(.*?)</mark>", highlight_text(text, loose["body"], ANALYZER,
                                                             whole=True)).count("النفط") == 1
     assert "<mark>" not in highlight_text("وزير النفط زار الخارجية", marks, ANALYZER)
+
+
+def test_a_phrase_with_a_prefix_word_is_marked_where_its_words_make_it():
+    """``"وزير الخار*"``: every form of the prefix word right after the
+    phrase's other word, and neither word elsewhere; a loose word of the
+    query is still marked wherever it occurs."""
+    text = ("قال وزير الخارجية إن وزير خارجيتنا زار الخارج، ووزير النفط في الخارجية"
+            " والخارجية وزير")
+    phrase = PrefixPhrase("body", ["وزير", "خار"], prefixes=[None, "خار"])
+    marks = query_marks(phrase)["body"]
+    assert marks.words == {"وزير"} and marks.pattern is None
+    out = highlight_text(text, marks, ANALYZER, whole=True)
+    assert re.findall("<mark>(.*?)</mark>", out) == ["وزير", "الخارجية", "وزير", "خارجيتنا"]
+    with_loose = query_marks(wq.Or([phrase, wq.Term("body", "نفط")]))["body"]
+    assert re.findall("<mark>(.*?)</mark>", highlight_text(text, with_loose, ANALYZER,
+                                                            whole=True))[-1] == "النفط"
+    assert "<mark>" not in highlight_text("الخارجية وزير", marks, ANALYZER, whole=True)
 
 
 def test_a_prefix_is_marked_in_every_form_it_matches():

@@ -810,7 +810,8 @@ def vocab_home(tmp_path_factory) -> Path:
 
 
 EXPENSIVE = ["*", "ا*", "*ا*", "**", "headline:*", "body:*", "id:*", "body:[ا TO ي]",
-             "ب* ت* ث* ج* ح*", "*ا*ب*", "(ا* OR ب*) AND -ت*", "العنوان:ا*"]
+             "ب* ت* ث* ج* ح*", "*ا*ب*", "(ا* OR ب*) AND -ت*", "العنوان:ا*",
+             '"ا* ب*"', '"ا* ا* ا* ا* ا*"~3']
 
 
 def test_expansions_are_capped(vocab_home):

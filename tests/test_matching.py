@@ -11,6 +11,7 @@ There is no Whoosh fallback: prefixes, wildcards, ranges, ``NOT`` alone,
 from __future__ import annotations
 
 import heapq
+import itertools
 import weakref
 from datetime import date, datetime
 
@@ -30,6 +31,7 @@ from search import generation, matching
 from search.backend import Request
 from search.engine import Engine, date_filter
 from search.generation import ENTRY_OVERHEAD, phrase_docs
+from search.query import PrefixPhrase, walk
 
 QUERIES = [
     "الاقتصاد",
@@ -238,6 +240,50 @@ def test_direct_queries_ranked_as_whoosh(news_engine, q):
     assert match.count == len(theirs) == len(set(searcher.docs_for_query(q))), q
     assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], rel=1e-9), q
     assert _tie_groups(mine) == _tie_groups(theirs), q
+
+
+@pytest.mark.parametrize("text", ['"أسعار النف*"', '"أسع* النفط"', '"أسع* النف*"',
+                                  'العنوان:"أسعار النف*"', '"أسعار تر*"~2',
+                                  '"أسعار النف*" -قطر'])
+def test_phrases_with_prefix_words_as_whoosh_phrases_of_their_expansions(news_engine, text):
+    """A quoted word typed with a final ``*`` matches as Whoosh's phrases of
+    each of its expansions do; a document scores its words' BM25F scores,
+    a prefix word's being those of the expansions it holds."""
+    searcher = reference(news_engine)
+    view = news_engine.view()
+    phrases = [leaf for leaf in walk(news_engine.parse(text).query)
+               if isinstance(leaf, PrefixPhrase)]
+    assert phrases and any(p.prefixes[0] or p.prefixes[1] for p in phrases)
+    found = 0
+    for phrase in phrases:
+        field = news_engine.view().gen.schema[phrase.fieldname]
+        slots = [[word] if prefix is None else
+                 [field.from_bytes(t) for t in searcher.reader().expand_prefix(phrase.fieldname,
+                                                                               prefix)]
+                 for word, prefix in zip(phrase.words, phrase.prefixes, strict=True)]
+        combined = wq.Or([wq.Phrase(phrase.fieldname, list(words), slop=phrase.slop)
+                          for words in itertools.product(*slots)])
+        match = view.match(phrase)
+        assert match.docs.tolist() == sorted(searcher.docs_for_query(combined)), phrase
+        scores = {}
+        for word in {w for slot in slots for w in slot}:
+            hits = searcher.search(wq.Term(phrase.fieldname, word), limit=None)
+            scores[word] = {hits.docnum(i): hits.score(i) for i in range(hits.scored_length())}
+        expected = [phrase.boost * sum(scores[w].get(doc, 0.0) for slot in slots for w in slot)
+                    for doc in match.docs.tolist()]
+        assert match.scores.tolist() == pytest.approx(expected, rel=1e-9), phrase
+        found += match.count
+    assert found
+    # The whole query (a phrase per field, a bonus, an exclusion) is counted
+    # and paged as one match, as every query is.
+    assert_pages_agree(news_engine, text)
+
+
+def assert_pages_agree(engine: Engine, text: str) -> None:
+    full = engine.search(Request(q=text, per_page=50))
+    first = engine.search(Request(q=text, per_page=2, facets=False))
+    assert full.total == first.total > 0
+    assert [h.id for h in first.hits] == [h.id for h in full.hits[:2]]
 
 
 def test_every_source_as_whoosh(news_engine):

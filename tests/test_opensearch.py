@@ -22,15 +22,18 @@ from web.app import create_app
 pytestmark = pytest.mark.opensearch
 
 #: Requests both backends answer: plain words, several words, a phrase, a
-#: prefix, an exclusion, a field, filters (dates, one source, several, one
-#: typed in another spelling, one unknown), sorts, a second page, a page past
-#: the last, nothing found, only common words.
+#: prefix, a phrase with a prefix word, an exclusion, a field, filters (dates,
+#: one source, several, one typed in another spelling, one unknown), sorts, a
+#: second page, a page past the last, nothing found, only common words.
 REQUESTS = [
     Request(q="الاقتصاد"),
     Request(q="النفط"),
     Request(q="الحبوب القمح روسيا"),
     Request(q='"الطاقة الشمسية"'),
     Request(q="الانتخ*"),
+    # A phrase with a prefix word: the same articles, newest first (the
+    # cluster scores a span by its own formula).
+    Request(q='"أسعار النف*"', sort="newest"),
     Request(q="الاقتصاد -تركيا"),
     Request(q="العنوان:زلزال"),
     Request(q="الاقتصاد", date_from=date(2023, 1, 1), date_to=date(2023, 6, 30)),

@@ -200,6 +200,20 @@ def test_highlighting_marks_a_phrase_where_it_occurs(engine):
     assert marked('"الخارجية ناجحة" وزير') == ["وَزِيرُ"]
 
 
+def test_a_quoted_word_with_a_star_is_a_prefix_in_the_phrase(engine):
+    """``"وزير الخار*"`` finds and marks the phrase with any word the prefix
+    begins; the same words apart, or the phrase with the unfinished word
+    searched as it is, do not."""
+    [hit] = [h for h in engine.search(Request(q='"وزير الخار*"')).hits if h.id == "vocalized"]
+    assert re.findall(r"<mark>(.*?)</mark>", hit.headline_html) == ["وَزِيرُ", "الخارجيَّةِ"]
+    assert "vocalized" not in ids(engine, '"وزير الخار"')
+    assert "vocalized" not in ids(engine, '"الخار* وزير"')
+    assert ids(engine, '"وزير الخار*"') == ids(engine, '"وزير الخارجية"')
+    # A quoted single word with a star is the prefix.
+    assert "vocalized" in ids(engine, '"الخار*"')
+    assert "vocalized" not in ids(engine, '"الخار"')
+
+
 def test_highlighting_joins_stemmer_families(engine):
     [hit] = [h for h in engine.search(Request(q="الليبي")).hits if h.id == EXAMPLE_ID]
     marked = set(re.findall(r"<mark>(.*?)</mark>", hit.snippet_html))

@@ -5,8 +5,9 @@ same schema, so its terms are already arshif's (stems, views, widening);
 this only maps each node to the clause that matches and scores the same
 documents: a term to ``term``, Or to ``bool.should`` (scores add up, as
 Whoosh's Or), And to ``bool.must``, AndNot and Not to ``must_not``, a phrase
-to ``match_phrase`` (the same positions: search/cluster/mapping.py), date
-ranges to ``range``.  ``None`` stands for a query that matches nothing.
+to ``match_phrase`` (the same positions: search/cluster/mapping.py), a
+phrase with prefix words to ``span_near``, date ranges to ``range``.
+``None`` stands for a query that matches nothing.
 
 Prefixes and wildcards are searched as their 100 best expansions
 (``top_terms_100``), scored like terms, as the embedded backend searches
@@ -19,6 +20,8 @@ from datetime import datetime, timedelta
 
 from whoosh import query as wq
 from whoosh.util.times import long_to_datetime
+
+from search.query import PrefixPhrase
 
 #: How many terms a prefix, wildcard or fuzzy term expands to (search/matching.py).
 EXPANSIONS = 100
@@ -107,6 +110,18 @@ def _phrase(q: wq.Phrase) -> dict | None:
     return {"match_phrase": {q.fieldname: _boosted(body, q.boost)}}
 
 
+def _prefix_phrase(q: PrefixPhrase) -> dict:
+    """A span of the phrase's words in order, a prefix word as a span of its
+    expansions (the same 100 best as a loose prefix's)."""
+    clauses = [{"span_term": {q.fieldname: word}} if prefix is None else
+               {"span_multi": {"match": {"prefix": {q.fieldname: {
+                   "value": prefix, "rewrite": f"top_terms_{EXPANSIONS}"}}}}}
+               for word, prefix in zip(q.words, q.prefixes, strict=True)]
+    # Whoosh's slop 1 is adjacent words; a span's is 0.
+    return {"span_near": _boosted({"clauses": clauses, "slop": max(0, q.slop - 1),
+                                   "in_order": True}, q.boost)}
+
+
 def _prefix(q: wq.Prefix) -> dict:
     if not q.text:
         return _every(wq.Every(q.fieldname))
@@ -171,6 +186,7 @@ _HANDLERS = {
     wq.Require: _require,
     wq.Not: _not,
     wq.Every: _every,
+    PrefixPhrase: _prefix_phrase,
     wq.Phrase: _phrase,
     wq.Prefix: _prefix,
     wq.Wildcard: _wildcard,
