@@ -22,7 +22,7 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import compress, count
+from itertools import count
 
 import numpy as np
 
@@ -110,9 +110,14 @@ class TermWords:
         return list(self.ids)
 
 
+#: The number ``SurfaceTable`` gives a word its analyzer does not index.
+NOT_INDEXED = -1
+
+
 class SurfaceTable:
     """The distinct surface words of a segment's analyzed texts, each
-    analyzed once by ``analyzer`` (its term kept, "" when not indexed)."""
+    analyzed once by ``analyzer``: the indexed ones numbered (their term
+    kept), the others (stopwords...) known as NOT_INDEXED."""
 
     def __init__(self, analyzer):
         self.analyzer = analyzer
@@ -132,7 +137,8 @@ class SurfaceTable:
                 for i, number in enumerate(found):
                     if number is None:
                         found[i] = self._new(words[i])
-            found = list(compress(found, map(self.terms.__getitem__, found)))
+            # Words not indexed are negative: one comparison a word drops them.
+            found = [number for number in found if number >= 0]
             if section:
                 pos += SECTION_GAP
             kept += found
@@ -143,9 +149,12 @@ class SurfaceTable:
     def _new(self, word: str) -> int:
         number = self.ids.get(word)  # twice in one text
         if number is None:
-            number = self.ids[word] = len(self.surfaces)
-            self.surfaces.append(word)
-            self.terms.append(self.analyzer.index_term(word))
+            term = self.analyzer.index_term(word)
+            number = len(self.surfaces) if term else NOT_INDEXED
+            self.ids[word] = number
+            if term:
+                self.surfaces.append(word)
+                self.terms.append(term)
         return number
 
 
