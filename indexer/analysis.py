@@ -213,9 +213,17 @@ class ArabicAnalyzer(Tokenizer):
                 self._surfaces.setdefault(result[1], set()).add(surface)
         return result
 
-    def _analyze(self, surface: str) -> tuple[str, str, bool]:
+    def normal_form(self, surface: str) -> tuple[str, bool]:
+        """(normalized, is_stopword) of one surface word: ``analyze_word``
+        without the stem, for what keys words by their normalized form (the
+        completions), uncached."""
+        if not hasattr(self, "_cache"):
+            self._setup()
         norm = self._normalize(surface)
-        stop = not norm or norm in self._stops
+        return norm, not norm or norm in self._stops
+
+    def _analyze(self, surface: str) -> tuple[str, str, bool]:
+        norm, stop = self.normal_form(surface)
         stem = norm if stop else self._stem(norm, self._protected, self._split)
         return norm, stem, stop
 

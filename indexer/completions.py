@@ -125,7 +125,7 @@ def _coded_entries(headline: str, words: _Words) -> set[tuple[int, int]]:
 def _entry_key(surface: str, analyzer) -> str:
     """A headline word's key; '' for a word that is no entry (a stopword,
     one letter, a word the analyzer does not index)."""
-    norm, _, stop = analyzer.analyze_word(surface)
+    norm, stop = analyzer.normal_form(surface)
     if stop or len(surface) > MAX_WORD_CHARS or len(norm) < 2:
         return ""
     return strip_article(norm)
