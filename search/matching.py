@@ -412,8 +412,24 @@ def _term(q: wq.Term, gen: Generation, reader) -> Match:
 def _or(q: wq.Or, gen: Generation, reader) -> Match:
     if len(q.subqueries) == 1:  # Whoosh then ignores the Or and its boost
         return evaluate(q.subqueries[0], gen, reader)
-    return _boosted(_union([evaluate(sub, gen, reader) for sub in q.subqueries],
+    return _boosted(_union([evaluate(sub, gen, reader) for sub in _summands(q)],
                            gen.doc_count_all), q.boost)
+
+
+def _summands(q: wq.Or) -> list[wq.Query]:
+    """What an Or adds up, the Ors among its children that carry no boost
+    opened: one union of a prefix's expansions in every field, or of a
+    query's words and their widening, rather than a union of unions, each
+    a pass over the documents once it is dense.  Whoosh adds the inner sums
+    first, so a score may differ from its in the last bits; both ways of a
+    union, and so the pruned ranking (``best``), add in this one order."""
+    found: list[wq.Query] = []
+    for sub in q.subqueries:
+        if type(sub) is wq.Or and sub.boost == 1.0 and len(sub.subqueries) > 1:
+            found.extend(_summands(sub))
+        else:
+            found.append(sub)
+    return found
 
 
 def _and(q: wq.And, gen: Generation, reader) -> Match:

@@ -223,6 +223,8 @@ def test_expanded_shapes_ranked_as_whoosh(news_engine, text):
     wq.Not(wq.Term("body", "نفط"), boost=2.5),
     wq.Or([wq.Term("body", "نفط")], boost=4.0),
     wq.Or([wq.Prefix("body", "نف", boost=3.0), wq.Term("body", "غاز")]),
+    wq.Or([wq.Or([wq.Term("body", "نفط"), wq.Term("body", "اقتصاد")]),
+           wq.Or([wq.Term("headline", "نفط"), wq.Term("keywords", "تركيا")])]),
     wq.And([wq.Term("body", "اقتصاد"), wq.Term("nosuchfield", "x")]),
     wq.Term("nosuchfield", "x"),
     wq.Phrase("body", ["اسعار"]),
@@ -284,6 +286,27 @@ def assert_pages_agree(engine: Engine, text: str) -> None:
     first = engine.search(Request(q=text, per_page=2, facets=False))
     assert full.total == first.total > 0
     assert [h.id for h in first.hits] == [h.id for h in full.hits[:2]]
+
+
+def test_nested_ors_are_summed_in_one_union(news_engine, monkeypatch):
+    """A prefix in several fields (an OR of each field's expansions) is one
+    union of all the terms, not a union of unions, each a pass over the
+    documents once dense; an OR with a boost stays apart (its boost scales
+    its sum, as Whoosh's does)."""
+    view = news_engine.view()
+    calls = []
+    real = matching._union  # noqa: SLF001 (counting the evaluator's unions)
+    monkeypatch.setattr(matching, "_union",
+                        lambda matches, size: calls.append(len(matches)) or real(matches, size))
+    nested = wq.Or([wq.Or([wq.Term("body", "نفط"), wq.Term("body", "غاز")]),
+                    wq.Or([wq.Term("headline", "نفط"), wq.Term("headline", "غاز")])])
+    view.match(nested)
+    assert calls == [4]
+    calls.clear()
+    q = wq.Or([wq.Or([wq.Term("body", "نفط"), wq.Term("body", "غاز")], boost=2.0),
+               wq.Term("body", "قطر")])
+    view.match(q)
+    assert sorted(calls) == [2, 2]
 
 
 def test_every_source_as_whoosh(news_engine):
