@@ -26,8 +26,8 @@ query spends on a million articles.
 
 from __future__ import annotations
 
+import errno
 import fcntl
-import os
 import threading
 import time
 
@@ -82,20 +82,21 @@ class ServerBusy(SearchError):
 class HeavyGate:
     """At most one heavy request at a time.
 
-    A lock for the threads of this process; with ``share(path)``, also an
-    exclusive ``flock`` on a file that every worker of the server opens for
-    itself (locks on separate opens exclude each other, and the kernel drops
-    a dead worker's lock, so a killed worker never leaves the gate shut)."""
+    A lock for the threads of this process; with ``share(fd)``, also a POSIX
+    record lock on a file whose descriptor every worker of the server
+    inherits.  Record locks belong to the process, not the descriptor, so
+    workers holding one inherited descriptor exclude each other, and the
+    kernel drops a dead worker's lock, so a killed worker never leaves the
+    gate shut."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._fd: int | None = None
 
-    def share(self, path: str) -> None:
-        """Exclude the heavy requests of every process that shares ``path``."""
-        if self._fd is not None:
-            os.close(self._fd)
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    def share(self, fd: int | None) -> None:
+        """Exclude the heavy requests of every process that locks ``fd``'s
+        file (open while this process serves); None: this process alone."""
+        self._fd = fd
 
     def enter(self, wait: float = 0.0) -> bool:
         """Take the gate, waiting at most ``wait`` seconds for it."""
@@ -105,9 +106,12 @@ class HeavyGate:
             return False
         while self._fd is not None:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
-            except BlockingIOError:
+            except OSError as exc:  # held elsewhere: EAGAIN or EACCES, by platform
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    self._lock.release()
+                    raise
                 if time.monotonic() >= deadline:
                     self._lock.release()
                     return False
@@ -116,7 +120,7 @@ class HeavyGate:
 
     def leave(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
         self._lock.release()
 
 

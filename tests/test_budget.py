@@ -171,19 +171,20 @@ def test_one_heavy_request_at_a_time():
 
 
 def test_the_gate_is_shared_between_processes_and_freed_by_death(tmp_path):
-    """arshif serve's workers share one gate (a file each opens and locks):
-    a heavy request in one worker turns away another worker's, and a worker
-    killed in the middle of one does not leave the gate shut."""
+    """arshif serve's workers share one gate (a file whose descriptor they
+    inherit, each locking it for itself): a heavy request in one worker turns
+    away another worker's, and a worker killed in the middle of one does not
+    leave the gate shut."""
     import os
     import signal
 
-    path = str(tmp_path / "heavy.lock")
+    shared = os.open(tmp_path / "heavy.lock", os.O_RDWR | os.O_CREAT, 0o600)
     entered_r, entered_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the other worker: hold the gate until killed
         try:
             gate = budget.HeavyGate()
-            gate.share(path)
+            gate.share(shared)
             _heavy(gate)
             os.write(entered_w, b"x")
             signal.pause()
@@ -191,7 +192,7 @@ def test_the_gate_is_shared_between_processes_and_freed_by_death(tmp_path):
             os._exit(0)
     os.close(entered_w)
     gate = budget.HeavyGate()
-    gate.share(path)
+    gate.share(shared)
     got: list[bool] = []
     try:
         assert os.read(entered_r, 1) == b"x"  # the event: it holds the gate
@@ -207,6 +208,7 @@ def test_the_gate_is_shared_between_processes_and_freed_by_death(tmp_path):
     assert got == [True]  # in once the holder died, however long that took
     gate.leave()
     _heavy(gate).close()
+    os.close(shared)
 
 
 def test_a_heavy_search_frees_the_gate_however_it_ends(news_index, monkeypatch):

@@ -67,34 +67,42 @@ def search_ok(server: Server) -> bool:
     return status == 200 and json.loads(body)["total"] == 1
 
 
-def _gate_files(pid: int) -> set[str]:
+def _gate_files(pid: int, tmpdir: Path) -> set[str]:
+    """The files under ``tmpdir`` that process ``pid`` holds open."""
     found = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         with suppress(OSError):
             target = os.readlink(fd)
-            if Path(target).name.startswith("arshif-heavy-"):
+            if target.startswith(f"{tmpdir}/"):
                 found.add(target)
     return found
 
 
 @needs_proc
-def test_the_workers_share_one_gate_for_heavy_searches(home):
+def test_the_workers_share_one_gate_for_heavy_searches(home, tmp_path):
     """search/budget.py lets one heavy search run at a time in the whole
-    server: every worker opens the same lock file (its own open, so their
-    flocks exclude each other); the file goes when the server stops."""
-    with serving(home, workers=2) as server:
+    server: every worker holds the one lock file it inherited (record locks
+    belong to the process, so theirs exclude each other: tests/test_budget.py).
+    The file has no name, so even a server killed outright leaves nothing
+    in the temporary directory."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    with serving(home, workers=2, env={"TMPDIR": str(tmpdir)}) as server:
         gates: dict[int, set[str]] = {}
 
         def both_opened() -> bool:
             gates.clear()
-            gates.update({pid: _gate_files(pid) for pid in worker_pids(server.proc.pid)})
+            gates.update({pid: _gate_files(pid, tmpdir) for pid in worker_pids(server.proc.pid)})
             return len(gates) == 2 and all(gates.values())
 
         assert wait_for(both_opened, EVENT_GUARD_S), gates
         (first, second) = gates.values()
         assert first == second and len(first) == 1
         assert search_ok(server)
-    assert not Path(next(iter(first))).exists()
+        assert list(tmpdir.iterdir()) == []
+        server.proc.kill()
+        server.proc.wait(HANG_S)
+    assert list(tmpdir.iterdir()) == []
 
 
 # -- connections ------------------------------------------------------------------------------

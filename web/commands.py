@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import sys
 import tempfile
@@ -167,13 +166,7 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
     click.echo(f"arshif: serving {home} ({generation}) on {shown} "
                f"({workers} process{plural}; Ctrl-C to stop)")
 
-    # One heavy search at a time in the whole server (search/budget.py): the
-    # workers lock this file, each through its own open of it.
-    gate_fd, gate_path = tempfile.mkstemp(prefix="arshif-heavy-", suffix=".lock")
-    os.close(gate_fd)
-
     def serve(ready=lambda: None) -> None:  # each worker opens the index itself
-        budget.GATE.share(gate_path)
         # Searching is CPU work that reads files and sockets; every read and
         # send releases the GIL, and a thread waiting to get it back waits
         # out the switch interval (5 ms by default) while another searches.
@@ -187,16 +180,20 @@ def serve_command(home: Path | None, host: str, port: int, threads: int, workers
             server.close()
 
     status = 0
-    try:
-        if workers == 1:
-            serve()
-        else:
-            sys.stdout.flush()
-            status = prefork.run_workers(serve, workers)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(gate_path)
+    # One heavy search at a time in the whole server (search/budget.py): the
+    # workers lock a file through the descriptor they inherit.  It has no name
+    # (or loses it at once), so no stop, however abrupt, leaves it behind.
+    with tempfile.TemporaryFile(prefix="arshif-heavy-") as gate:
+        budget.GATE.share(gate.fileno())
+        try:
+            if workers == 1:
+                serve()
+            else:
+                sys.stdout.flush()
+                status = prefork.run_workers(serve, workers)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            budget.GATE.share(None)
     click.echo("arshif: stopped")
     sys.exit(status)
