@@ -357,21 +357,32 @@ DENSE_UNION = 8
 def _union(matches: list[Match], size: int) -> Match:
     """Every document of any match, its scores summed.
 
-    ``np.bincount`` adds the weights in the order given, so each document's
-    scores are added one match after another, from 0, both ways: the same
-    sums to the last bit, whichever way a union is taken."""
+    ``np.add.at`` and ``np.bincount`` both add the weights in the order
+    given, so each document's scores are added one match after another,
+    from 0, both ways: the same sums to the last bit, whichever way a union
+    is taken."""
     matches = [m for m in matches if len(m.docs)]
     if not matches:
         return _empty()
     if len(matches) == 1:
         return Match(matches[0].docs, matches[0].scores.copy())
+    if sum(len(m.docs) for m in matches) * DENSE_UNION > size:
+        # Added into one array over the documents a match at a time: a broad
+        # prefix's union is bound by memory traffic, and this reads each
+        # posting once, without a concatenated copy of them all.
+        sums = np.zeros(size)
+        for m in matches:
+            np.add.at(sums, m.docs, m.scores)
+        if all(m.scores.min() > 0 for m in matches):
+            found = np.flatnonzero(sums != 0)  # where a positive score was added
+        else:
+            hit = np.zeros(size, dtype=bool)
+            for m in matches:
+                hit[m.docs] = True
+            found = np.flatnonzero(hit)
+        return Match(found.astype(np.int32), sums.take(found))
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
-    if len(docs) * DENSE_UNION > size:
-        hit = np.zeros(size, dtype=bool)
-        hit[docs] = True
-        found = np.flatnonzero(hit).astype(np.int32)
-        return Match(found, np.bincount(docs, weights=scores, minlength=size)[found])
     found = unique_sorted(docs)
     return Match(found, np.bincount(np.searchsorted(found, docs), weights=scores,
                                     minlength=len(found)))

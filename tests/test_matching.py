@@ -81,6 +81,7 @@ EXPANDED = [
     "النفط^2 الغاز",
     "(النفط OR الغاز)^3 تركيا",
     "العنوان:النفط^0.5 الاقتصاد",
+    "العنوان:النفط^0 الاقتصاد",
     '"أسعار ترتفع"~2',
     '"أسعار ترتفع"~5',
     '"الاقتصاد المنطقة"~3',
@@ -307,6 +308,17 @@ def test_nested_ors_are_summed_in_one_union(news_engine, monkeypatch):
                wq.Term("body", "قطر")])
     view.match(q)
     assert sorted(calls) == [2, 2]
+
+
+@pytest.mark.parametrize("size", [4, 1000])  # dense (one array over the documents), sparse
+def test_a_union_keeps_documents_whose_scores_sum_to_zero(size):
+    """A zero boost gives scores of 0: such documents still match, with the
+    same sums either way the union is taken."""
+    zero = matching.Match(np.array([0, 2], np.int32), np.array([0.0, 0.0]))
+    some = matching.Match(np.array([1, 2], np.int32), np.array([0.5, 0.25]))
+    union = matching._union([zero, some], size)  # noqa: SLF001 (both of its ways)
+    assert union.docs.tolist() == [0, 1, 2] and union.docs.dtype == np.int32
+    assert union.scores.tolist() == [0.0, 0.5, 0.25]
 
 
 def test_every_source_as_whoosh(news_engine):
