@@ -185,6 +185,7 @@ class DocValues:
         self._numbers: dict[str, int] = meta["numbers"]
         self._texts = frozenset(meta["texts"])
         self._lengths = frozenset(meta["lengths"])
+        self._columns: dict[str, tuple] = {}  # text_of's views, made once
 
     def has_numbers(self, fieldname: str) -> bool:
         return fieldname in self._numbers
@@ -222,11 +223,16 @@ class DocValues:
         whole vocabulary (ranked ids among a million)."""
         if fieldname not in self._texts:
             return [""] * len(docnums)
-        codes = self._file.array(f"code/{fieldname}")[np.asarray(docnums, dtype=np.int64)]
-        ends = self._file.array(f"vocab_ends/{fieldname}")
-        stops = ends[codes].tolist()
-        starts = np.where(codes > 0, ends[np.maximum(codes - 1, 0)], 0).tolist()
-        raw = self._file.array(f"vocab/{fieldname}").data
+        column = self._columns.get(fieldname)
+        if column is None:
+            column = self._columns[fieldname] = (
+                self._file.array(f"code/{fieldname}"),
+                # Each value's start beside its end: one gather finds both.
+                np.concatenate([[0], self._file.array(f"vocab_ends/{fieldname}")]),
+                self._file.array(f"vocab/{fieldname}").data)
+        codes, bounds, raw = column
+        at = codes[np.asarray(docnums, dtype=np.int64)]
+        starts, stops = bounds[at].tolist(), bounds[at + 1].tolist()
         return [bytes(raw[a:b]).decode("utf-8") for a, b in zip(starts, stops, strict=True)]
 
 

@@ -426,9 +426,11 @@ class Generation:
         docs = np.asarray(docnums, dtype=np.int64)
         out = [""] * len(docs)
         owner = np.searchsorted(self._offsets, docs, side="right") - 1
-        for n in unique_sorted(owner).tolist():
-            at = np.flatnonzero(owner == n)
-            leaf = self.leaves[n]
+        by_owner = np.argsort(owner, kind="stable")
+        owners = owner[by_owner]
+        cuts = np.flatnonzero(np.diff(owners)) + 1
+        for at in np.split(by_owner, cuts) if len(docs) else ():
+            leaf = self.leaves[int(owner[at[0]])]
             for i, value in zip(at.tolist(), leaf.docs.text_of("id", docs[at] - leaf.offset),
                                 strict=True):
                 out[i] = value

@@ -109,6 +109,8 @@ def assert_generation_equals_whooshs(home: Path) -> None:
     assert gen.doc_count_all == total and set(gen.live_docs.tolist()) == live
     dates, present = gen.numbers("date")
     ids = gen.ids(np.arange(total))
+    shuffled = np.random.default_rng(0).permutation(total)  # segments interleaved
+    assert gen.ids(shuffled) == [ids[d] for d in shuffled] and gen.ids([]) == []
     for doc in range(total):
         for field in SCORABLE:
             expected = searcher.doc_field_length(doc, field) or 0
