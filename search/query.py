@@ -118,6 +118,7 @@ def make_parser(schema, settings: SearchSettings) -> qparser.QueryParser:
     group = qparser.AndGroup if settings.conjunctive else qparser.OrGroup
     parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
     parser.widening = {f: boosts[f] for f in views if f in boosts and f in schema}
+    parser.body_boost = boosts.get("body", 1.0)  # a word's own boost is body's over this
     parser.min_widening_terms = settings.min_widening_terms
     # For plain_query: what the MultifieldPlugin would search (None: AND grouping).
     parser.plain_fields = None if settings.conjunctive else [(f, boosts[f]) for f in fields]
@@ -278,21 +279,24 @@ def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
     if (not views or q is wq.NullQuery or "body" not in schema
             or getattr(schema["body"].analyzer, "stemmer", None) != "light10"):
         return q
-    stems: list[str] = []
-    quoted: list[str] = []
+    # Each word's stem with the boost the query gives it (1 unless boosted),
+    # which its view terms carry too.
+    base = parser.body_boost
+    stems: list[tuple[str, float]] = []
+    quoted: list[tuple[str, float]] = []
 
-    def collect(sub: wq.Query) -> bool:
+    def collect(sub: wq.Query, scale: float = 1.0) -> bool:
         if type(sub) is wq.Term:
             if sub.fieldname == "body":
-                stems.append(sub.text)
+                stems.append((sub.text, scale * sub.boost / base))
             return True
         if type(sub) is wq.Phrase:  # one more OR-ed clause
             if sub.fieldname == "body":
-                quoted.extend(sub.words)
+                quoted.extend((word, scale * sub.boost / base) for word in sub.words)
             return True
         if type(sub) is wq.AndMaybe:  # a bonus (phrases_need_positions)
-            return collect(sub.a)
-        return type(sub) is wq.Or and all(collect(c) for c in sub.subqueries)
+            return collect(sub.a, scale * sub.boost)
+        return type(sub) is wq.Or and all(collect(c, scale * sub.boost) for c in sub.subqueries)
 
     # Quoted words are widened only beside loose words: a query that is just
     # a phrase keeps phrase semantics.
@@ -302,8 +306,8 @@ def with_widening(parser: qparser.QueryParser, q: wq.Query) -> wq.Query:
     clauses = []
     for name, boost in views.items():
         analyzer = schema[name].analyzer
-        terms = [analyzer.stem_term(stem) for stem in stems] if boost > 0 else []
-        clauses.extend(wq.Term(name, term, boost=boost) for term in terms if term)
+        terms = [(analyzer.stem_term(stem), given) for stem, given in stems] if boost > 0 else []
+        clauses.extend(wq.Term(name, term, boost=boost * given) for term, given in terms if term)
     return wq.Or([q, *clauses]) if clauses else q
 
 

@@ -292,6 +292,31 @@ def test_views_widen_only_plain_queries_of_two_words(tiny):
         assert "body_skel" not in fields(text), text
 
 
+def test_a_words_boost_carries_to_its_widening_terms(tiny):
+    """``النفط^2`` counts twice in every field it is searched in, its
+    skeleton view too; a boosted group or phrase likewise."""
+    from whoosh import query as wq
+
+    engine = Engine(tiny / "index")
+
+    def skeleton_boosts(text):
+        found = {}
+        for sub in engine.parse(text).query.leaves():
+            if isinstance(sub, wq.Term) and sub.fieldname == "body_skel":
+                found[sub.text] = sub.boost
+        return found
+
+    plain = skeleton_boosts("أسعار النفط")
+    assert len(plain) == 2 and set(plain.values()) == {0.3}
+    assert skeleton_boosts("أسعار النفط^2") == pytest.approx(
+        {term: boost * (2 if term == "نفط" else 1) for term, boost in plain.items()})
+    assert skeleton_boosts("(أسعار OR النفط)^3 الغاز").keys() >= plain.keys()
+    assert all(skeleton_boosts("(أسعار OR النفط)^3 الغاز")[t] == pytest.approx(0.9) for t in plain)
+    assert skeleton_boosts('"أسعار النفط"^2 الغاز') == pytest.approx(
+        {**{t: 0.6 for t in plain}, **{t: 0.3 for t in skeleton_boosts("الغاز النفط")
+                                       if t not in plain}})
+
+
 def _terms(q):
     from whoosh import query as wq
 
