@@ -55,7 +55,14 @@ from search.budget import (
 from search.facets import count_facets
 from search.generation import Generation
 from search.highlight import CHARLIMIT, NO_MARKS, WHOLE_CHARLIMIT, query_marks
-from search.query import MAX_QUERY_CHARS, Parsed, count_patterns, make_parser, parse
+from search.query import (
+    MAX_QUERY_CHARS,
+    Parsed,
+    count_patterns,
+    make_parser,
+    parse,
+    with_source,
+)
 from search.settings import SearchSettings
 from search.sources import SourceNames
 from search.timeline import count_timeline
@@ -140,7 +147,7 @@ class Engine:
             done = completions.Completions(folder, ix.schema["headline"].analyzer)
         except (OSError, ArrayFileError, KeyError) as exc:
             raise store.IndexDamaged(f"{completions.NAME}: {exc}") from exc
-        return _Live(name, ix, make_parser(ix.schema, s), gen, names, done)
+        return _Live(name, ix, make_parser(ix.schema, s, names), gen, names, done)
 
     def view(self) -> _View:
         """This thread's view of the live generation.
@@ -493,6 +500,15 @@ def answered_early(result: Result, parsed: Parsed, req: Request, names: SourceNa
     if result.unknown_sources:
         explain(result, messages.UNKNOWN_SOURCE)
         return True
+    # A source the query itself names (المصدر:…) and no article has: its
+    # clause matches nothing, and the answer says so whatever else matched.
+    result.unknown_sources = []
+    for typed in parsed.unknown_sources:
+        closest = names.closest(typed)
+        unknown = {"source": typed, "closest": closest}
+        if closest:  # the query that names it instead
+            unknown["query"] = with_source(parsed.text, typed, closest)
+        result.unknown_sources.append(unknown)
     return False
 
 
@@ -526,7 +542,7 @@ def conclude(result: Result, req: Request, started: float) -> Result:
     """The answer's closing message (nothing found, a page past the last)
     and the time it took."""
     if not result.total:
-        explain(result, messages.NO_RESULTS)
+        explain(result, messages.UNKNOWN_SOURCE if result.unknown_sources else messages.NO_RESULTS)
     elif req.page > result.pages:
         explain(result, messages.PAST_LAST_PAGE)
     result.took_ms = elapsed_ms(started)

@@ -52,6 +52,8 @@ _SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAY
 class Parsed:
     query: wq.Query
     text: str  # the query as cleaned and parsed
+    #: Sources the query names (``المصدر:…``) that match no indexed source.
+    unknown_sources: tuple[str, ...] = ()
 
 
 class PrefixPhrase(wq.Phrase):
@@ -107,7 +109,7 @@ def count_patterns(text: str) -> int:
     return sum("*" in word for word in clean(text).split())
 
 
-def make_parser(schema, settings: SearchSettings) -> qparser.QueryParser:
+def make_parser(schema, settings: SearchSettings, sources=None) -> qparser.QueryParser:
     # The parser sees only the searchable fields: Whoosh's field syntax reads
     # a field name it does not know as text.
     schema = wf.Schema(**{name: field for name, field in schema.items()
@@ -119,6 +121,7 @@ def make_parser(schema, settings: SearchSettings) -> qparser.QueryParser:
     parser = qparser.MultifieldParser(fields, schema, fieldboosts=boosts, group=group)
     parser.widening = {f: boosts[f] for f in views if f in boosts and f in schema}
     parser.body_boost = boosts.get("body", 1.0)  # a word's own boost is body's over this
+    parser.source_names = sources  # search/sources.py: what a typed source selects
     parser.min_widening_terms = settings.min_widening_terms
     # For plain_query: what the MultifieldPlugin would search (None: AND grouping).
     parser.plain_fields = None if settings.conjunctive else [(f, boosts[f]) for f in fields]
@@ -139,8 +142,9 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
             q = require_filters(lift_negations(quoted_prefixes(parser, q, cleaned)))
+            q, unknown = resolve_sources(q, parser.source_names)
             q = phrases_need_positions(parser.schema, q)
-            return Parsed(with_widening(parser, q), cleaned)
+            return Parsed(with_widening(parser, q), cleaned, unknown)
     except Exception:  # Whoosh raises assorted errors on odd syntax
         pass
     words = " ".join(_SYNTAX_RE.sub(" ", cleaned).split())
@@ -246,7 +250,9 @@ def require_filters(q: wq.Query) -> wq.Query:
     """``المصدر:"الجزيرة نت" الاقتصاد`` means "about the economy, FROM al-Jazeera".
 
     Under OR grouping a source or date clause would be just one more optional
-    word; make such clauses of the top-level query required instead.
+    word; make such clauses of the top-level query required instead.  Clauses
+    on the same field stay alternatives (an article has one source and one
+    date): ``المصدر:العربية المصدر:الجزيرة`` is from either.
     """
     if isinstance(q, wq.AndNot):
         return wq.AndNot(require_filters(q.a), q.b)
@@ -259,7 +265,34 @@ def require_filters(q: wq.Query) -> wq.Query:
     topic = []
     if rest:
         topic = [q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1 else rest[0]]
-    return wq.And(topic + filters)
+    by_field: dict[str, list[wq.Query]] = {}
+    for clause in filters:
+        by_field.setdefault(clause.field(), []).append(clause)
+    return wq.And(topic + [alike[0] if len(alike) == 1 else wq.Or(alike)
+                           for alike in by_field.values()])
+
+
+def resolve_sources(q: wq.Query, names) -> tuple[wq.Query, tuple[str, ...]]:
+    """``q`` with each source it names (``المصدر:الجزيره``) matched to the
+    indexed values the way the source filter matches them (search/sources.py:
+    by value or display name, case and spelling aside), and the names that
+    match none (such a clause stays, and matches nothing)."""
+    unknown: list[str] = []
+
+    def fix(sub: wq.Query) -> wq.Query:
+        if type(sub) is wq.Term and sub.fieldname == "source":
+            values = names.resolve(sub.text)
+            if not values:
+                unknown.append(sub.text)
+                return sub
+            terms = [wq.Term("source", value, boost=sub.boost) for value in values]
+            return terms[0] if len(terms) == 1 else wq.Or(terms)
+        return _map_children(sub, fix) if sub.children() else sub
+
+    if names is None:
+        return q, ()
+    q = fix(q)
+    return q, tuple(dict.fromkeys(unknown))
 
 
 def _or_options(q: wq.Or) -> dict:
@@ -391,6 +424,14 @@ def positive_leaves(q: wq.Query):
     else:
         for child in q.children():
             yield from positive_leaves(child)
+
+
+def with_source(text: str, typed: str, name: str) -> str:
+    """``text`` (a cleaned query) with its clauses naming the source ``typed``
+    naming ``name`` instead: the link of "did you mean" for a source."""
+    fields = "|".join(map(re.escape, ["source", *FIELD_ALIASES["source"]]))
+    pattern = rf'(?<![^\s(+\-])({fields}):(?:"{re.escape(typed)}"|{re.escape(typed)}(?=[\s)]|$))'
+    return re.sub(pattern, lambda m: f'{m.group(1)}:"{name}"', text)
 
 
 def _map_children(q: wq.Query, fn) -> wq.Query:

@@ -47,6 +47,9 @@ REQUESTS = [
     Request(q="الاقتصاد", sort="newest"),
     Request(q="الاقتصاد", sort="oldest", per_page=5, page=2),
     Request(q="المصدر:الجزيرة تركيا"),
+    # Named in the query, sources match as the filter matches them; two are either.
+    Request(q='الاقتصاد المصدر:العربيه المصدر:"الجزيرة"'),
+    Request(q="الاقتصاد المصدر:العربيا"),
     Request(q="التاريخ:2023-09"),
     Request(q="الاقتصاد", per_page=5, page=9),
     Request(q="كلمةلاتوجد"),

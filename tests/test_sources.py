@@ -242,6 +242,42 @@ def test_an_unknown_source_says_so_and_suggests_the_closest(engine, client, home
     assert nothing.unknown_sources == [{"source": "zzzzzzzz", "closest": None}]
 
 
+@pytest.mark.parametrize("typed", ["ALJAZIRAH", "الجزيره", '"الجزيرة"', "aljazirah"])
+def test_the_query_names_sources_as_the_filter_does(engine, typed):
+    """``المصدر:`` in the query matches a source as the filter does: by value
+    or display name, case and spelling aside."""
+    result = engine.search(Request(q=f"الاقتصاد المصدر:{typed}"))
+    assert result.total == 3 and {h.source for h in result.hits} == {"aljazirah"}
+    assert not result.unknown_sources
+
+
+def test_sources_named_in_the_query_are_alternatives(engine):
+    """Two sources named in a query are either (an article has one source):
+    under OR grouping they were two required clauses, and matched nothing."""
+    result = engine.search(Request(q="الاقتصاد المصدر:aljazirah المصدر:عكاظ"))
+    assert result.total == 5 and {h.source for h in result.hits} == {"aljazirah", "okaz"}
+    years = engine.search(Request(q="الاقتصاد المصدر:aljazirah التاريخ:2015 التاريخ:2016"))
+    assert years.total == 3
+
+
+def test_an_unknown_source_in_the_query_says_so_and_links_the_closest(engine, client, home):
+    result = engine.search(Request(q="الاقتصاد المصدر:الجزيرا"))
+    assert result.total == 0 and result.code == "unknown_source"
+    assert result.unknown_sources == [{"source": "الجزيرا", "closest": "الجزيرة",
+                                       "query": 'الاقتصاد المصدر:"الجزيرة"'}]
+    page = client.get("/", query_string={"q": "الاقتصاد المصدر:الجزيرا"}).get_data(as_text=True)
+    assert "لا يوجد مصدر باسم «<bdi>الجزيرا</bdi>»" in page
+    href = re.search(r'هل تقصد:\s*<a href="([^"]*)"><bdi>الجزيرة</bdi>', page).group(1)
+    assert query_of(href)["q"] == ['الاقتصاد المصدر:"الجزيرة"'] and "source" not in query_of(href)
+    assert "3 مقالات في" in client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+    # Where other clauses match, the unknown source is still named.
+    besides = engine.search(Request(q="الاقتصاد -المصدر:zzzzzzzz"))
+    assert besides.total == 7 and besides.code != "unknown_source"
+    assert besides.unknown_sources == [{"source": "zzzzzzzz", "closest": None}]
+    out = CliRunner().invoke(main, ["search", "الاقتصاد المصدر:okas", "--index", str(home)])
+    assert out.exit_code == 1 and "no source named 'okas'; closest: عكاظ" in out.output
+
+
 def test_too_many_sources_is_a_clear_400(client):
     res = client.get("/api/search?q=x&" + "&".join(f"source=s{n}" for n in range(51)))
     assert res.status_code == 400 and "المصادر" in res.get_json()["error"]

@@ -213,8 +213,9 @@ class ClusterBackend:
             bounds = (_day(aggs["first"]["value"]), _day(aggs["last"]["value"]))
         exact = next((view for view, stemmer in settings.views.items() if stemmer == "none"),
                      None)
-        live = _Live(name, make_parser(schema, self.settings), schema["body"].analyzer,
-                     SourceNames(meta.get("source_names", {}), values), bounds,
+        names = SourceNames(meta.get("source_names", {}), values)
+        live = _Live(name, make_parser(schema, self.settings, names), schema["body"].analyzer,
+                     names, bounds,
                      time.monotonic(), meta["derived"], answer["hits"]["total"]["value"],
                      self._completions(name, schema["headline"].analyzer), exact)
         self._live_state = live
