@@ -142,7 +142,7 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
             q = require_filters(lift_negations(quoted_prefixes(parser, q, cleaned)))
-            q, unknown = resolve_sources(q, parser.source_names)
+            q, unknown = resolve_sources(q, getattr(parser, "source_names", None))
             q = phrases_need_positions(parser.schema, q)
             return Parsed(with_widening(parser, q), cleaned, unknown)
     except Exception:  # Whoosh raises assorted errors on odd syntax
