@@ -43,9 +43,16 @@ class SourceNames:
         return sorted(self._values.get(source_key(typed), []))
 
     def closest(self, typed: str) -> str | None:
-        """The known source most like ``typed``, as its display name, or None."""
-        found = difflib.get_close_matches(source_key(typed), list(self._values), n=1,
-                                          cutoff=CLOSE_ENOUGH)
+        """The known source most like ``typed``, as its display name, or None.
+
+        A name typed in part (``سكاي`` for ``سكاي نيوز عربية``) is too short
+        to be like the whole by difflib's ratio: then the shortest known name
+        that holds it as whole words."""
+        key = source_key(typed)
+        found = difflib.get_close_matches(key, list(self._values), n=1, cutoff=CLOSE_ENOUGH)
+        if not found and key:
+            found = sorted((known for known in self._values if f" {key} " in f" {known} "),
+                           key=len)[:1]
         if not found:
             return None
         return self.name(self._values[found[0]][0])

@@ -278,6 +278,17 @@ def test_an_unknown_source_in_the_query_says_so_and_links_the_closest(engine, cl
     assert out.exit_code == 1 and "no source named 'okas'; closest: عكاظ" in out.output
 
 
+def test_a_source_typed_in_part_suggests_the_whole_name():
+    from search.sources import SourceNames
+
+    names = SourceNames({"skynews": {"name": "سكاي نيوز عربية"}}, ["skynews", "العربية"])
+    assert names.resolve("سكاي") == []
+    assert names.closest("سكاي") == "سكاي نيوز عربية"  # a whole word of the name
+    assert names.closest("نيوز") == "سكاي نيوز عربية"
+    assert names.closest("عربيه") == "العربية"  # alike as a whole comes first
+    assert names.closest("سك") is None  # part of a word is not a name
+
+
 def test_too_many_sources_is_a_clear_400(client):
     res = client.get("/api/search?q=x&" + "&".join(f"source=s{n}" for n in range(51)))
     assert res.status_code == 400 and "المصادر" in res.get_json()["error"]
