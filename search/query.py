@@ -137,7 +137,7 @@ def make_parser(schema, settings: SearchSettings, sources=None) -> qparser.Query
 
 def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     """Parse; on malformed syntax fall back to the plain words of the query."""
-    cleaned = clean(text)
+    cleaned = quote_source_names(clean(text), getattr(parser, "source_names", None))
     try:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
@@ -154,6 +154,39 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     except Exception:  # a parser bug we have not met: search nothing, never crash
         q = wq.NullQuery
     return Parsed(q, words)
+
+
+#: The most words a source name typed without quotes may run to.
+SOURCE_NAME_WORDS = 4
+_SOURCE_CLAUSE = re.compile(
+    rf'(?<![^\s(+\-])(?:{"|".join(map(re.escape, ["source", *FIELD_ALIASES["source"]]))}):'
+    r'(?=[^\s"()])')
+_NAME_WORD = re.compile(r'[^\s"()]+')
+
+
+def quote_source_names(text: str, names) -> str:
+    """``المصدر:الخليج الجديد`` means the source «الخليج الجديد»: a source
+    clause typed without quotes takes the words after it while they make a
+    known source's name (search/sources.py), and that name is quoted.  A
+    single word stays as typed."""
+    if names is None:
+        return text
+    out, done = [], 0
+    for clause in _SOURCE_CLAUSE.finditer(text):
+        start = clause.end()
+        if start <= done:
+            continue
+        ends, at = [], start
+        while len(ends) < SOURCE_NAME_WORDS and (word := _NAME_WORD.match(text, at)):
+            ends.append(word.end())
+            if text[word.end():word.end() + 1] != " ":
+                break
+            at = word.end() + 1
+        end = next((e for e in reversed(ends[1:]) if names.resolve(text[start:e])), None)
+        if end is not None:
+            out += [text[done:start], f'"{text[start:end]}"']
+            done = end
+    return "".join(out) + text[done:]
 
 
 def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:

@@ -251,6 +251,19 @@ def test_the_query_names_sources_as_the_filter_does(engine, typed):
     assert not result.unknown_sources
 
 
+@pytest.mark.parametrize("text", ["الاقتصاد المصدر:الخليج الجديد",
+                                  "المصدر:الخليج الجديد الاقتصاد",
+                                  '(المصدر:الخليج الجديد) الاقتصاد'])
+def test_a_source_name_of_several_words_needs_no_quotes(engine, text):
+    """The words after ``المصدر:`` that make a known source's name are that
+    name; a single known word stays a source of its own."""
+    result = engine.search(Request(q=text))
+    assert result.total == 1 and {h.source for h in result.hits} == {"الخليج الجديد"}
+    assert not result.unknown_sources
+    single = engine.search(Request(q="المصدر:عكاظ تقرير"))  # no source "عكاظ تقرير"
+    assert single.total == 2 and {h.source for h in single.hits} == {"okaz"}
+
+
 def test_sources_named_in_the_query_are_alternatives(engine):
     """Two sources named in a query are either (an article has one source):
     under OR grouping they were two required clauses, and matched nothing."""
