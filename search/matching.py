@@ -548,15 +548,29 @@ def _numeric_range(q: wq.NumericRange, gen: Generation, reader) -> Match:
     field = gen.schema[q.fieldname] if q.fieldname in gen.schema else None  # noqa: SIM401
     if field is None or field.column_type is None:
         return _empty()
+    start = None if q.start is None else field.prepare_number(q.start)
+    end = None if q.end is None else field.prepare_number(q.end)
+    docs, ordered = gen.by_value(q.fieldname)
+    first = 0 if start is None else np.searchsorted(
+        ordered, start, side="right" if q.startexcl else "left")
+    last = len(ordered) if end is None else np.searchsorted(
+        ordered, end, side="left" if q.endexcl else "right")
+    if (last - first) * SORTED_RANGE < gen.doc_count_all:
+        return _constant(np.sort(docs[first:max(first, last)]), q.boost)
+    # A wide range: one pass over the documents' values.
     values, present = gen.numbers(q.fieldname)
     mask = gen.live & present
-    if q.start is not None:
-        start = field.prepare_number(q.start)
+    if start is not None:
         mask &= values > start if q.startexcl else values >= start
-    if q.end is not None:
-        end = field.prepare_number(q.end)
+    if end is not None:
         mask &= values < end if q.endexcl else values <= end
     return _constant(np.flatnonzero(mask), q.boost)
+
+
+#: A range holding fewer than 1/SORTED_RANGE of the documents is a slice of
+#: them ordered by value, sorted back into document order; a wider one, a
+#: pass over every document's value (then the cheaper of the two).
+SORTED_RANGE = 2
 
 
 def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:

@@ -331,6 +331,29 @@ def test_unparsed_query_types_are_refused(news_engine):
     assert news_engine.view().match(wq.NullQuery).count == 0
 
 
+@pytest.mark.parametrize("sorted_range", [0, 10**9])  # every range one way, then the other
+@pytest.mark.parametrize("q", [
+    wq.DateRange("date", datetime(2022, 1, 1), datetime(2023, 2, 6)),
+    wq.DateRange("date", datetime(2022, 1, 1), datetime(2023, 2, 6), startexcl=True,
+                 endexcl=True),
+    wq.DateRange("date", None, datetime(2021, 6, 1)),
+    wq.DateRange("date", datetime(2023, 9, 26), None),
+    wq.DateRange("date", datetime(2023, 9, 26), datetime(2023, 9, 26)),
+    wq.DateRange("date", datetime(2023, 9, 26), datetime(2023, 9, 26), startexcl=True),
+    wq.DateRange("date", datetime(2023, 9, 26), datetime(2023, 9, 26), endexcl=True),
+    wq.DateRange("date", datetime(2030, 1, 1), datetime(2020, 1, 1)),
+])
+def test_date_ranges_as_whoosh_found_either_way(news_engine, monkeypatch, sorted_range, q):
+    """A narrow range is a slice of the documents ordered by date, a wide
+    one a pass over their dates: both find Whoosh's documents, bounds
+    included or excluded."""
+    monkeypatch.setattr(matching, "SORTED_RANGE", sorted_range)
+    theirs = sorted(reference(news_engine).docs_for_query(q))
+    assert news_engine.view().match(q).docs.tolist() == theirs, q
+    if q.startexcl is False and q.start == datetime(2023, 9, 26) == q.end:
+        assert theirs, "a document of that day, for the bounds to matter"
+
+
 @pytest.mark.parametrize("kw", [
     {"date_from": date(2023, 1, 1), "date_to": date(2023, 9, 12)},
     {"date_from": date(2023, 9, 26)},
