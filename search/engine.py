@@ -502,21 +502,24 @@ def answered_early(result: Result, parsed: Parsed, req: Request, names: SourceNa
         return True
     # A source the query itself names (المصدر:…) and no article has: its
     # clause matches nothing, and the answer says so whatever else matched.
-    result.unknown_sources = []
-    for typed in parsed.unknown_sources:
-        closest = names.closest(typed)
-        unknown = {"source": typed, "closest": closest}
-        if closest:  # the query that names it instead
-            unknown["query"] = with_source(parsed.text, typed, closest)
-        result.unknown_sources.append(unknown)
+    result.unknown_sources = [unknown_source(typed, names, parsed.text)
+                              for typed in parsed.unknown_sources]
     return False
 
 
 def unknown_sources(req: Request, names: SourceNames) -> list[dict]:
     """The request's sources that match no indexed source, each with the
     closest known one."""
-    return [{"source": typed, "closest": names.closest(typed)}
-            for typed in req.sources if not names.resolve(typed)]
+    return [unknown_source(typed, names) for typed in req.sources if not names.resolve(typed)]
+
+
+def unknown_source(typed: str, names: SourceNames, query: str | None = None) -> dict:
+    """A source that matches none, with the closest known one, and, for one
+    the query names, the query naming the closest instead."""
+    found = {"source": typed, "closest": names.closest(typed)}
+    if query is not None and found["closest"]:
+        found["query"] = with_source(query, typed, found["closest"])
+    return found
 
 
 def source_names(sources: list[tuple[str, int]], names: SourceNames) -> dict[str, str]:

@@ -137,12 +137,13 @@ def make_parser(schema, settings: SearchSettings, sources=None) -> qparser.Query
 
 def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     """Parse; on malformed syntax fall back to the plain words of the query."""
-    cleaned = quote_source_names(clean(text), getattr(parser, "source_names", None))
+    sources = getattr(parser, "source_names", None)
+    cleaned = quote_source_names(clean(text), sources)
     try:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
         if not _has_errors(q):
             q = require_filters(lift_negations(quoted_prefixes(parser, q, cleaned)))
-            q, unknown = resolve_sources(q, getattr(parser, "source_names", None))
+            q, unknown = resolve_sources(q, sources)
             q = phrases_need_positions(parser.schema, q)
             return Parsed(with_widening(parser, q), cleaned, unknown)
     except Exception:  # Whoosh raises assorted errors on odd syntax
@@ -158,9 +159,10 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
 
 #: The most words a source name typed without quotes may run to.
 SOURCE_NAME_WORDS = 4
-_SOURCE_CLAUSE = re.compile(
-    rf'(?<![^\s(+\-])(?:{"|".join(map(re.escape, ["source", *FIELD_ALIASES["source"]]))}):'
-    r'(?=[^\s"()])')
+#: A source clause's field (``المصدر:``), where a clause may begin.
+_SOURCE_FIELD = (r'(?<![^\s(+\-])('
+                 + "|".join(map(re.escape, ["source", *FIELD_ALIASES["source"]])) + "):")
+_SOURCE_CLAUSE = re.compile(_SOURCE_FIELD + r'(?=[^\s"()])')
 _NAME_WORD = re.compile(r'[^\s"()]+')
 
 
@@ -462,9 +464,8 @@ def positive_leaves(q: wq.Query):
 def with_source(text: str, typed: str, name: str) -> str:
     """``text`` (a cleaned query) with its clauses naming the source ``typed``
     naming ``name`` instead: the link of "did you mean" for a source."""
-    fields = "|".join(map(re.escape, ["source", *FIELD_ALIASES["source"]]))
-    pattern = rf'(?<![^\s(+\-])({fields}):(?:"{re.escape(typed)}"|{re.escape(typed)}(?=[\s)]|$))'
-    return re.sub(pattern, lambda m: f'{m.group(1)}:"{name}"', text)
+    name_typed = rf'(?:"{re.escape(typed)}"|{re.escape(typed)}(?=[\s)]|$))'
+    return re.sub(_SOURCE_FIELD + name_typed, lambda m: f'{m.group(1)}:"{name}"', text)
 
 
 def _map_children(q: wq.Query, fn) -> wq.Query:
