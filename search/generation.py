@@ -390,8 +390,9 @@ class Generation:
         if found is None:
             values, present = self.numbers(fieldname)
             docs = np.flatnonzero(present & self.live)
-            order = np.argsort(values[docs], kind="stable")
-            found = (docs[order].astype(np.int32), values[docs][order])
+            held = values[docs]
+            order = np.argsort(held, kind="stable")
+            found = (docs[order].astype(np.int32), held[order])
             self._per_doc[key] = found
         return found
 
