@@ -114,9 +114,13 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 
 #: Below this many postings a sum of terms is simply scored in full.
 PRUNE_FROM = 20_000
-#: A sum of more terms (a broad prefix's expansions) is scored in full:
-#: each term's best documents would make a seed as large as the match.
-MAX_PRUNED_TERMS = 40
+#: A sum of more terms than one word makes in its five fields (headline,
+#: body, keywords, the body's exact and skeleton views) is scored in full.
+#: Several words, or a prefix's expansions, each add to the threshold a
+#: pruned ranking needs, so most of their postings turn essential; the
+#: seed's evaluation and the candidates' look-ups, term by term, then cost
+#: more than one pass adding every posting (docs/performance.md).
+MAX_PRUNED_TERMS = 5
 #: Pruning pays when the essential terms hold less than 1/ESSENTIAL_SHARE
 #: of the postings: the rest are then read only for the few candidates.
 ESSENTIAL_SHARE = 2
@@ -138,7 +142,8 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     documents are candidates.  The optional terms' scores are then added to
     the candidates a term at a time, dropping those that can no longer
     reach the threshold (``_hopeful``), and the few left are scored in
-    full, each term's postings read for them alone.  Other query shapes are
+    full, each term's postings read for them alone.  It pays for a word
+    alone (MAX_PRUNED_TERMS); several words and other query shapes are
     evaluated in full.
     """
     terms = _sum_terms(q)

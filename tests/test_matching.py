@@ -690,8 +690,10 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 
 def _pruned_engine(home, monkeypatch) -> Engine:
     """An engine that prunes even the tiny test indexes: every sum of terms
-    goes through MaxScore, seeded with each term's two best documents."""
+    (several words' too) goes through MaxScore, seeded with each term's two
+    best documents."""
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
+    monkeypatch.setattr(matching, "MAX_PRUNED_TERMS", 10**6)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
     return Engine(home)
 
@@ -744,6 +746,18 @@ def test_candidates_found_either_way_rank_alike(segmented_index, monkeypatch, ma
         full, _ = my_ranking(engine, req)
         ids = engine.view().gen.ids([d for d, _ in full[:limit]])
         assert [i for i, _, _ in engine.ranked_ids(req, limit)] == ids
+
+
+def test_only_a_word_alone_is_pruned(segmented_index, monkeypatch):
+    """A word's terms are pruned; several words' are scored in full, every
+    match found once (its documents then serve the count as well)."""
+    monkeypatch.setattr(matching, "PRUNE_FROM", 0)
+    monkeypatch.setattr(generation, "TOP_DOCS", 2)
+    view = Engine(segmented_index).view()
+    one = view.expand_terms(view.parse("رقم").query)
+    several = view.expand_terms(view.parse("رقم 13").query)
+    assert not view.best(one, 1, None).complete
+    assert view.best(several, 1, None).complete
 
 
 def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, monkeypatch):
