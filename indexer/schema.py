@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from whoosh import fields
+from whoosh import fields, query
 
 from indexer.analysis import SECTION_BREAK, ArabicAnalyzer
 from indexer.article import Article
@@ -34,6 +34,27 @@ class DateField(fields.DATETIME):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.shift_step = 0
+
+    # A date the query parser cannot read (``التاريخ:2023-13``) becomes a
+    # clause marked with BadDate (Whoosh's ``error_query``) rather than one
+    # Whoosh drops in silence or an exception that loses the whole query: the
+    # search then says the date is not one instead of searching without it.
+    def parse_query(self, fieldname, qstring, boost=1.0):
+        q = super().parse_query(fieldname, qstring, boost=boost)
+        if getattr(q, "error", None) is not None:
+            return query.error_query(BadDate(qstring))
+        return q
+
+    def parse_range(self, fieldname, start, end, startexcl, endexcl, boost=1.0):
+        try:
+            return super().parse_range(fieldname, start, end, startexcl, endexcl, boost=boost)
+        except Exception:  # Whoosh's date reader raises a bare Exception
+            return query.error_query(BadDate(f"{start or ''} to {end or ''}".strip()))
+
+
+class BadDate(ValueError):
+    """A date typed in a query that the date field cannot read; its text is
+    what was typed."""
 
 
 def build_schema(settings: IndexSettings) -> fields.Schema:

@@ -492,7 +492,11 @@ def _search(view: _View, req: Request, started: float) -> Result:
 
 def answered_early(result: Result, parsed: Parsed, req: Request, names: SourceNames) -> bool:
     """True when the request searches nothing, ``result`` saying why: an
-    empty query, only common words, or a source that matches none."""
+    empty query, only common words, a date that is not one, or a source that
+    matches none."""
+    if parsed.bad_dates:
+        explain(result, messages.BAD_DATE)
+        return True
     if parsed.query is wq.NullQuery:
         explain(result, messages.ONLY_COMMON_WORDS if parsed.text else messages.EMPTY_QUERY)
         return True

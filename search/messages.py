@@ -13,6 +13,7 @@ ONLY_COMMON_WORDS = "only_common_words"
 NO_RESULTS = "no_results"
 PAST_LAST_PAGE = "past_last_page"
 UNKNOWN_SOURCE = "unknown_source"
+BAD_DATE = "bad_date"
 
 #: code -> (Arabic for the API and the page, English for the command line)
 TEXTS = {
@@ -23,6 +24,8 @@ TEXTS = {
     PAST_LAST_PAGE: ("لا توجد نتائج في هذه الصفحة: هي بعد آخر صفحة من النتائج.",
                      "the page is past the last page of results"),
     UNKNOWN_SOURCE: ("لا يوجد مصدر بهذا الاسم في الأرشيف.", "no source of that name"),
+    BAD_DATE: ("لم نفهم التاريخ في الاستعلام: اكتبه مثل 2023 أو 2023-09 أو 2023-09-26.",
+               "a date in the query is not a date: write 2023, 2023-09 or 2023-09-26"),
 }
 
 

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 
 from whoosh import fields as wf, qparser, query as wq
+from whoosh.qparser import syntax
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.wrappers import WrappingQuery
 
+from indexer.schema import BadDate
 from search.settings import SearchSettings
 
 #: Arabic (and short English) aliases for field names in queries.
@@ -54,6 +56,9 @@ class Parsed:
     text: str  # the query as cleaned and parsed
     #: Sources the query names (``المصدر:…``) that match no indexed source.
     unknown_sources: tuple[str, ...] = ()
+    #: Dates the query names (``التاريخ:…``) that are not dates, as typed:
+    #: such a query searches nothing (``query`` is NullQuery) and says so.
+    bad_dates: tuple[str, ...] = ()
 
 
 class PrefixPhrase(wq.Phrase):
@@ -127,12 +132,25 @@ def make_parser(schema, settings: SearchSettings, sources=None) -> qparser.Query
     parser.plain_fields = None if settings.conjunctive else [(f, boosts[f]) for f in fields]
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
-    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(_PlusMinus(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     parser.add_plugin(qparser.GtLtPlugin())
     # '?' is punctuation here, never a single-character wildcard.
     parser.remove_plugin_class(qparser.WildcardPlugin)
     parser.add_plugin(qparser.WildcardPlugin(expr=r"(?P<text>[^ \t\r\n*()]*\*[^ \t\r\n*()]*|\*)"))
     return parser
+
+
+class _PlusMinus(qparser.PlusMinusPlugin):
+    """``+`` and ``-`` as Whoosh reads them, but for a query of exclusions
+    alone (``-النفط``, ``-النفط -الغاز``): Whoosh searches nothing for it,
+    where ``NOT النفط`` finds every article without the word.  Both find
+    the articles with none of the words."""
+
+    def do_plusminus(self, parser, group):
+        group = super().do_plusminus(parser, group)
+        if isinstance(group, syntax.AndNotGroup) and not len(group[0]):
+            return syntax.NotGroup([group[1]])
+        return group
 
 
 def parse(parser: qparser.QueryParser, text: str) -> Parsed:
@@ -141,6 +159,9 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     cleaned = quote_source_names(clean(text), sources)
     try:
         q = plain_query(parser, cleaned) or parser.parse(cleaned)
+        bad = bad_dates(q)
+        if bad:
+            return Parsed(wq.NullQuery, cleaned, bad_dates=bad)
         if not _has_errors(q):
             q = require_filters(lift_negations(quoted_prefixes(parser, q, cleaned)))
             q, unknown = resolve_sources(q, sources)
@@ -266,11 +287,13 @@ def lift_negations(q: wq.Query) -> wq.Query:
         children = [lift_negations(c) for c in q.subqueries]
         nots = [c.query for c in children if isinstance(c, wq.Not)]
         rest = [c for c in children if not isinstance(c, wq.Not)]
+        negative = wq.Or(nots) if len(nots) > 1 else nots[0] if nots else None
         if nots and rest:
             positive = (q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1
                         else rest[0])
-            negative = wq.Or(nots) if len(nots) > 1 else nots[0]
             return wq.AndNot(positive, negative)
+        if nots:  # NOT a NOT b: the articles with neither, not those missing one
+            return wq.Not(negative)
         return q.__class__(children, boost=q.boost, **_or_options(q))
     if isinstance(q, (CompoundQuery, WrappingQuery)):  # And, AndNot, Not, boosts...
         return q.apply(lift_negations)
@@ -419,6 +442,13 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
         return _map_children(sub, fix)
 
     return fix(q).normalize()
+
+
+def bad_dates(q: wq.Query) -> tuple[str, ...]:
+    """The dates of ``q``'s date clauses that the date field could not read
+    (indexer/schema.py marks them), as typed."""
+    return tuple(dict.fromkeys(str(sub.error) for sub in walk(q)
+                               if isinstance(getattr(sub, "error", None), BadDate)))
 
 
 def _has_errors(q: wq.Query) -> bool:

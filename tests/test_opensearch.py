@@ -35,6 +35,8 @@ REQUESTS = [
     # cluster scores a span by its own formula).
     Request(q='"أسعار النف*"', sort="newest"),
     Request(q="الاقتصاد -تركيا"),
+    # Exclusions alone: every article with none of the words.
+    Request(q="-الاقتصاد -تركيا"),
     Request(q="العنوان:زلزال"),
     Request(q="الاقتصاد", date_from=date(2023, 1, 1), date_to=date(2023, 6, 30)),
     Request(q="الاقتصاد", sources=("العربية",)),
@@ -51,13 +53,14 @@ REQUESTS = [
     Request(q='الاقتصاد المصدر:العربيه المصدر:"الجزيرة"'),
     Request(q="الاقتصاد المصدر:العربيا"),
     Request(q="التاريخ:2023-09"),
+    Request(q="الاقتصاد التاريخ:2023-13"),
     Request(q="الاقتصاد", per_page=5, page=9),
     Request(q="كلمةلاتوجد"),
     Request(q="من هو"),
 ]
 #: What the contract requests must say: each code at least once.
 CODES = {messages.UNKNOWN_SOURCE, messages.PAST_LAST_PAGE, messages.NO_RESULTS,
-         messages.ONLY_COMMON_WORDS}
+         messages.ONLY_COMMON_WORDS, messages.BAD_DATE}
 
 
 def _config(node, alias: str) -> ClusterConfig:

@@ -78,6 +78,20 @@ def test_exclusion_with_minus_and_not(engine):
     assert f"{EXAMPLE_ID}~1" in ids(engine, "روسيا -حفتر")
 
 
+@pytest.mark.parametrize("excluded", [["حفتر"], ["حفتر", "الزعفران"]])
+def test_a_query_of_exclusions_alone_finds_the_articles_without_them(engine, excluded):
+    """``-a -b`` and ``NOT a NOT b`` both find every article with neither
+    word (Whoosh searched nothing for ``-a``, and ``NOT a NOT b`` found the
+    articles missing either)."""
+    everything = set(ids(engine, "*", per_page=50))
+    having = set().union(*(ids(engine, word, per_page=50) for word in excluded))
+    assert having and everything - having
+    for text in (" ".join(f"-{w}" for w in excluded), " ".join(f"NOT {w}" for w in excluded)):
+        result = engine.search(Request(q=text, per_page=50))
+        assert {h.id for h in result.hits} == everything - having, text
+        assert result.total == len(everything - having)
+
+
 def test_and_or_grouping(engine):
     assert ids(engine, "حفتر AND القاهرة") == []
     assert set(ids(engine, "(حفتر OR القاهرة)")) >= {EXAMPLE_ID, "vocalized"}
@@ -96,6 +110,18 @@ def test_source_field_query(engine):
 def test_date_query_in_the_query_language(engine):
     assert ids(engine, "الزعفران التاريخ:2019") == ["old"]
     assert ids(engine, "الزعفران date:2022-05") == ["html"]
+
+
+@pytest.mark.parametrize("text", ["الزعفران التاريخ:abc", "الزعفران التاريخ:2019-13",
+                                  "التاريخ:2019..2022", "الزعفران date:[abc to 2020]",
+                                  "الزعفران التاريخ:>2019-02-30"])
+def test_a_date_in_the_query_that_is_not_one_is_reported(engine, text):
+    """A date clause that is not a date searches nothing and says so: it is
+    not dropped, which would search without the filter the user asked for."""
+    result = engine.search(Request(q=text))
+    assert result.total == 0 and not result.hits
+    assert result.code == "bad_date"
+    assert "2023-09" in result.message
 
 
 def test_date_and_source_filters(engine):

@@ -88,6 +88,12 @@ def test_no_results_exit_one_with_suggestion(home):
     assert "did you mean: حفتر" in result.output
 
 
+def test_a_date_in_the_query_that_is_not_one_says_so(home):
+    result = run("حفتر التاريخ:2023-13", "--index", str(home))
+    assert result.exit_code == 1
+    assert "no results: a date in the query is not a date: write 2023, 2023-09" in result.output
+
+
 def test_missing_index_exit_two_with_the_build_command(tmp_path):
     result = run("حفتر", "--index", str(tmp_path / "none"))
     assert result.exit_code == 2

@@ -297,6 +297,14 @@ def test_a_bad_date_without_a_query_keeps_the_form_too(client):
     assert '<input name="from" value="abc"' in page and 'class="field-error"' in page
 
 
+def test_a_bad_date_in_the_query_is_explained_in_the_page(client):
+    """The page says the query's date is not one, its example dates reading
+    left to right; the query stays in the box as typed."""
+    page = html(client.get("/", query_string={"q": f"{ECONOMY} التاريخ:2023-13"}))
+    assert "لم نفهم التاريخ في الاستعلام" in page and '<bdi dir="ltr">2023-09</bdi>' in page
+    assert f'value="{ECONOMY} التاريخ:2023-13"' in page and '<li class="hit">' not in page
+
+
 def test_ltr_runs_isolate_latin_and_numbers():
     from web.formatting import ltr_runs
 
