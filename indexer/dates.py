@@ -1,6 +1,8 @@
 """Parse publication dates as Arabic news archives write them.
 
-The one public function is :func:`parse_date`. It returns a *naive* datetime
+:func:`parse_user_date` reads a date as people type it in a filter or a
+query (``2023``, ``2023-09``, ``2023-09-26``, or any form below) as the first
+or last day it covers.  :func:`parse_date` reads an archive's dates: it returns a *naive* datetime
 holding the wall-clock time exactly as written, or None when the text cannot
 be read with confidence. It never guesses: a missing year, a relative date
 ("أمس", "قبل ساعتين"), an unknown word, an impossible day, a weekday that
@@ -47,6 +49,7 @@ Supported spellings (digits may be ASCII, Arabic-Indic or Persian):
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from datetime import date, datetime
@@ -253,6 +256,33 @@ def parse_date(text: str) -> datetime | None:
     """
     found = _parse(text)
     return found[0] if found else None
+
+
+_PARTIAL_RE = re.compile(r"^\s*(\d{4})(?:[-/.](\d{1,2}))?(?:[-/.](\d{1,2}))?\s*$")
+_USER_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def parse_user_date(text: str, end: bool = False) -> date:
+    """A filter bound: a year or month means its first day, or its last with ``end``.
+
+    Raises ValueError with a message fit for the user.
+    """
+    value = (text or "").translate(_USER_DIGITS).strip()
+    if m := _PARTIAL_RE.match(value):
+        year, month, day = int(m.group(1)), m.group(2), m.group(3)
+        try:
+            if day:
+                return date(year, int(month), int(day))
+            if month:
+                month = int(month)
+                return date(year, month, calendar.monthrange(year, month)[1] if end else 1)
+            return date(year, 12, 31) if end else date(year, 1, 1)
+        except ValueError:
+            raise ValueError(f"not a valid date: {text!r}") from None
+    parsed = parse_date(value)
+    if parsed is None:
+        raise ValueError(f"not a date: {text!r} (use 2023, 2023-09 or 2023-09-26)")
+    return parsed.date()
 
 
 def printed_hijri(text: str) -> bool:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date, datetime, time
 
 from whoosh import fields, query
+from whoosh.util.times import datetime_to_long
 
 from indexer.analysis import SECTION_BREAK, ArabicAnalyzer
 from indexer.article import Article
+from indexer.dates import parse_user_date
 from indexer.formats import WordCounts, WordPositions
 from indexer.normalize import normalize_text
 from indexer.settings import IndexSettings
@@ -35,21 +38,45 @@ class DateField(fields.DATETIME):
         super().__init__(**kwargs)
         self.shift_step = 0
 
-    # A date the query parser cannot read (``التاريخ:2023-13``) becomes a
-    # clause marked with BadDate (Whoosh's ``error_query``) rather than one
-    # Whoosh drops in silence or an exception that loses the whole query: the
-    # search then says the date is not one instead of searching without it.
+    # A date in a query is read as the filters read one (2023, 2023-09,
+    # 2023-09-26, or any form the archive reader knows) and stands for the
+    # days it covers.  Whoosh's own reader takes any run of digits as a
+    # timestamp (``2015-01..2015-03`` is a minute of 20 January), ignores
+    # ``{`` ``}`` (exclusive bounds) and drops a date it cannot read in
+    # silence: here such a date is a clause marked with BadDate (Whoosh's
+    # ``error_query``), and the search says it is not a date instead of
+    # searching without it.
     def parse_query(self, fieldname, qstring, boost=1.0):
-        q = super().parse_query(fieldname, qstring, boost=boost)
-        if getattr(q, "error", None) is not None:
+        try:
+            first, last = parse_user_date(qstring), parse_user_date(qstring, end=True)
+        except ValueError:
             return query.error_query(BadDate(qstring))
-        return q
+        return query.NumericRange(fieldname, _day_start(first), _day_end(last), boost=boost)
 
     def parse_range(self, fieldname, start, end, startexcl, endexcl, boost=1.0):
+        if start is None and end is None:
+            return query.Every(fieldname, boost=boost)
         try:
-            return super().parse_range(fieldname, start, end, startexcl, endexcl, boost=boost)
-        except Exception:  # Whoosh's date reader raises a bare Exception
+            # An excluded bound excludes every day it covers: {2015 to 2018}
+            # is 2016 and 2017, >2018-06 is from July.
+            low = high = None
+            if start is not None:
+                low = (_day_end(parse_user_date(start, end=True)) if startexcl
+                       else _day_start(parse_user_date(start)))
+            if end is not None:
+                high = (_day_start(parse_user_date(end)) if endexcl
+                        else _day_end(parse_user_date(end, end=True)))
+        except ValueError:
             return query.error_query(BadDate(f"{start or ''} to {end or ''}".strip()))
+        return query.NumericRange(fieldname, low, high, startexcl, endexcl, boost=boost)
+
+
+def _day_start(day: date) -> int:
+    return datetime_to_long(datetime.combine(day, time.min))
+
+
+def _day_end(day: date) -> int:
+    return datetime_to_long(datetime.combine(day, time.max))
 
 
 class BadDate(ValueError):

@@ -14,6 +14,7 @@ import click
 from arshif.output import EXIT_FOUND, EXIT_NONE, count, fail, number
 from indexer import store
 from indexer.commands import backend_option, index_option
+from indexer.dates import parse_user_date
 from search import evaluate, export, messages
 from search.backend import (
     MAX_PAGE,
@@ -24,7 +25,6 @@ from search.backend import (
     SearchError,
     open_backend,
 )
-from search.dates import parse_user_date
 
 FORMATS = ("text", "json", "csv")
 _MARK_RE = re.compile(r"<mark>(.*?)</mark>", re.S)

@@ -110,11 +110,27 @@ def test_source_field_query(engine):
 def test_date_query_in_the_query_language(engine):
     assert ids(engine, "الزعفران التاريخ:2019") == ["old"]
     assert ids(engine, "الزعفران date:2022-05") == ["html"]
+    assert ids(engine, "الزعفران التاريخ:٢٠١٩-٠٣") == ["old"]  # Arabic-Indic digits
+
+
+@pytest.mark.parametrize("text, found", [
+    ("date:[2019 to 2022]", {"old", "html"}),
+    ("date:{2019 to 2022]", {"html"}),  # an excluded bound excludes its whole year
+    ("date:[2019 to 2022}", {"old"}),
+    ("date:{2019-03 to 2022-05}", set()),
+    ("التاريخ:>2019", {"html"}),
+    ("التاريخ:>=2019", {"old", "html"}),
+    ("التاريخ:<2022-05", {"old"}),
+    ("التاريخ:<=2022-05", {"old", "html"}),
+])
+def test_date_ranges_in_the_query_language(engine, text, found):
+    assert set(ids(engine, f"الزعفران {text}")) == found
 
 
 @pytest.mark.parametrize("text", ["الزعفران التاريخ:abc", "الزعفران التاريخ:2019-13",
                                   "التاريخ:2019..2022", "الزعفران date:[abc to 2020]",
-                                  "الزعفران التاريخ:>2019-02-30"])
+                                  "الزعفران التاريخ:>2019-02-30",
+                                  "الزعفران التاريخ:2019-01..2019-06"])
 def test_a_date_in_the_query_that_is_not_one_is_reported(engine, text):
     """A date clause that is not a date searches nothing and says so: it is
     not dropped, which would search without the filter the user asked for."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from indexer.dates import parse_user_date
 from search.backend import MAX_PAGE, MAX_PER_PAGE, MAX_QUERY_CHARS, SORTS, Request
-from search.dates import parse_user_date
 
 DEFAULT_PER_PAGE = 10
 #: Sources in one request: more than any archive's facet lists, few enough
