@@ -17,7 +17,7 @@ from whoosh.qparser import syntax
 from whoosh.query.compound import CompoundQuery
 from whoosh.query.wrappers import WrappingQuery
 
-from indexer.schema import BadDate
+from indexer.schema import BadDate, DateField
 from search.settings import SearchSettings
 
 #: Arabic (and short English) aliases for field names in queries.
@@ -158,7 +158,7 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     sources = getattr(parser, "source_names", None)
     cleaned = quote_source_names(clean(text), sources)
     try:
-        q = plain_query(parser, cleaned) or parser.parse(cleaned)
+        q = plain_query(parser, cleaned) or quoted_dates(parser.schema, parser.parse(cleaned))
         bad = bad_dates(q)
         if bad:
             return Parsed(wq.NullQuery, cleaned, bad_dates=bad)
@@ -442,6 +442,19 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
         return _map_children(sub, fix)
 
     return fix(q).normalize()
+
+
+def quoted_dates(schema, q: wq.Query) -> wq.Query:
+    """``q`` with each quoted date (``التاريخ:"26 سبتمبر 2023"``) read as the
+    date field reads a date: Whoosh's phrase syntax hands the date field's
+    text over as a term of that text, which matches nothing."""
+    def fix(sub: wq.Query) -> wq.Query:
+        if (type(sub) is wq.Term and isinstance(sub.text, str) and sub.fieldname in schema
+                and isinstance(schema[sub.fieldname], DateField)):
+            return schema[sub.fieldname].parse_query(sub.fieldname, sub.text, boost=sub.boost)
+        return _map_children(sub, fix) if sub.children() else sub
+
+    return fix(q)
 
 
 def bad_dates(q: wq.Query) -> tuple[str, ...]:

@@ -111,6 +111,10 @@ def test_date_query_in_the_query_language(engine):
     assert ids(engine, "الزعفران التاريخ:2019") == ["old"]
     assert ids(engine, "الزعفران date:2022-05") == ["html"]
     assert ids(engine, "الزعفران التاريخ:٢٠١٩-٠٣") == ["old"]  # Arabic-Indic digits
+    # Quoted, a date may be written as the archives write them.
+    assert ids(engine, 'الزعفران التاريخ:"15 مارس 2019"') == ["old"]
+    assert ids(engine, 'الزعفران التاريخ:"2022-05"') == ["html"]
+    assert engine.search(Request(q='الزعفران التاريخ:"15 مارسس 2019"')).code == "bad_date"
 
 
 @pytest.mark.parametrize("text, found", [
