@@ -254,5 +254,5 @@ class Stories:
         if not len(docnums):
             return 0
         seen = np.zeros(len(self._ends), dtype=bool)
-        seen[self.story[docnums]] = True
+        seen[self.story.take(docnums)] = True
         return int(np.count_nonzero(seen))

@@ -23,7 +23,7 @@ def count_facets(gen, docnums: np.ndarray) -> dict[str, list[dict]]:
     if not fields:
         return {name: [] for name in FACET_FIELDS}
     codes, vocabs = gen.joint_texts(tuple(fields))
-    joint = np.bincount(codes[docnums], minlength=int(np.prod([len(v) for v in vocabs])))
+    joint = np.bincount(codes.take(docnums), minlength=int(np.prod([len(v) for v in vocabs])))
     joint = joint.reshape([len(v) for v in vocabs])
     found: dict[str, list[tuple[str, int]]] = {"source": [], "month": []}
     for axis, (name, vocab) in enumerate(zip(fields, vocabs, strict=True)):

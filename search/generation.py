@@ -138,7 +138,7 @@ class Generation:
         # Whoosh's BM25F (whoosh.scoring.bm25) with its idf: the document
         # frequency counts deleted documents, as Whoosh's does.
         idf = math.log(self.doc_count_all / (frequency + 1)) + 1
-        length = BYTE_TO_LENGTH[self.length_codes(fieldname)[docnums]]
+        length = BYTE_TO_LENGTH.take(self.length_codes(fieldname).take(docnums))
         k1, b = self.k1, self.b
         avg = self.avg_length[fieldname]
         return docnums, idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * length / avg)))

@@ -93,8 +93,11 @@ def count_timeline(gen, docnums: np.ndarray, date_from: date | None = None,
                    date_to: date | None = None) -> dict | None:
     """The timeline of the documents ``docnums`` (global numbers) of a
     generation: their day numbers, within the generation's own dates."""
-    dated = gen.days()[docnums]
-    return timeline_of_days(dated[dated != NO_DAY], gen.day_bounds(), date_from, date_to)
+    days = gen.days().take(docnums)
+    dated = days != NO_DAY
+    if not dated.all():
+        days = days[dated]
+    return timeline_of_days(days, gen.day_bounds(), date_from, date_to)
 
 
 def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,
@@ -118,7 +121,8 @@ def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,
     unit = step_for(high - low + 1)
     # Counted per day first, then the span's days (far fewer than a broad
     # query's matches) are given their periods.
-    per_day = np.bincount(days.astype(np.int64) - low, weights=weights, minlength=high - low + 1)
+    per_day = np.bincount(np.subtract(days, low, dtype=np.int64), weights=weights,
+                          minlength=high - low + 1)
     keys = _keys(unit, np.arange(low, high + 1))
     first_key, last_key = int(keys[0]), int(keys[-1])
     counts = np.bincount(keys - first_key, weights=per_day,
