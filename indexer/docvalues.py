@@ -185,7 +185,7 @@ class DocValues:
         self._numbers: dict[str, int] = meta["numbers"]
         self._texts = frozenset(meta["texts"])
         self._lengths = frozenset(meta["lengths"])
-        self._columns: dict[str, tuple] = {}  # text_of's views, made once
+        self._columns: dict[str, tuple] = {}  # text_column's views, made once
 
     def has_numbers(self, fieldname: str) -> bool:
         return fieldname in self._numbers
@@ -218,21 +218,28 @@ class DocValues:
         """The documents' story signatures, a row each (indexer/minhash.py)."""
         return self._file.array("minhash").reshape(self.count, self._file.meta["num_perm"])
 
-    def text_of(self, fieldname: str, docnums) -> list[str]:
-        """The text column's values of a few documents, without decoding the
-        whole vocabulary (ranked ids among a million)."""
-        if fieldname not in self._texts:
-            return [""] * len(docnums)
+    def text_column(self, fieldname: str) -> tuple[np.ndarray, np.ndarray, memoryview]:
+        """A text column as (each document's value number, the values' bounds,
+        the values' UTF-8 end to end): value ``n`` is ``raw[bounds[n]:bounds[n
+        + 1]]``.  Views of the mapped file, made once: a few documents' values
+        are read without decoding the whole vocabulary (ranked ids among a
+        million)."""
         column = self._columns.get(fieldname)
         if column is None:
+            if fieldname not in self._texts:  # every document's value is ""
+                return np.zeros(self.count, dtype=np.int32), np.zeros(2, np.uint64), memoryview(b"")
             column = self._columns[fieldname] = (
                 self._file.array(f"code/{fieldname}"),
                 # Each value's start beside its end: one gather finds both.
                 np.concatenate([[0], self._file.array(f"vocab_ends/{fieldname}")]),
                 self._file.array(f"vocab/{fieldname}").data)
-        codes, bounds, raw = column
-        at = codes[np.asarray(docnums, dtype=np.int64)]
-        starts, stops = bounds[at].tolist(), bounds[at + 1].tolist()
+        return column
+
+    def text_of(self, fieldname: str, docnums) -> list[str]:
+        """The text column's values of a few documents."""
+        codes, bounds, raw = self.text_column(fieldname)
+        at = codes.take(np.asarray(docnums, dtype=np.int64))
+        starts, stops = bounds.take(at).tolist(), bounds.take(at + 1).tolist()
         return [bytes(raw[a:b]).decode("utf-8") for a, b in zip(starts, stops, strict=True)]
 
 
