@@ -254,5 +254,5 @@ class Stories:
         if not len(docnums):
             return 0
         seen = np.zeros(len(self._ends), dtype=bool)
-        seen[self.story.take(docnums)] = True
+        seen[self.story.take(docnums).astype(np.intp)] = True  # intp: numpy assigns faster
         return int(np.count_nonzero(seen))

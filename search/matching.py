@@ -34,7 +34,7 @@ import numpy as np
 from whoosh import query as wq
 
 from search.budget import FUZZY_UNITS
-from search.generation import Generation, best_of, unique_sorted
+from search.generation import Generation, best_of, put, unique_sorted
 from search.query import PrefixPhrase, glob_tail
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
@@ -201,8 +201,8 @@ def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, thresh
         keep = np.flatnonzero(partial + float(sums[n]) >= threshold)
         if len(keep) < len(docs):
             if where is not None:
-                where[docs] = -1
-                where[docs.take(keep)] = np.arange(len(keep), dtype=np.int32)
+                put(where, docs, -1)
+                put(where, docs.take(keep), np.arange(len(keep), dtype=np.int32))
             docs, partial = docs.take(keep), partial.take(keep)
         if not len(docs):
             break
@@ -213,7 +213,7 @@ def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, thresh
             continue
         if where is None:
             where = np.full(within.doc_count_all, -1, dtype=np.int32)
-            where[docs] = np.arange(len(docs), dtype=np.int32)
+            put(where, docs, np.arange(len(docs), dtype=np.int32))
         places = where.take(ids)
         found = np.flatnonzero(places >= 0)
         partial = partial.copy()
@@ -264,7 +264,7 @@ def matching_docs(q: wq.Query, gen: Generation, reader,
     if sum(len(docs) for docs in lists) * DENSE_UNION > gen.doc_count_all:
         hit = np.zeros(gen.doc_count_all, dtype=bool)
         for docs in lists:
-            hit[docs] = True
+            put(hit, docs, True)
         found = np.flatnonzero(hit).astype(np.int32)
     else:
         found = unique_sorted(np.concatenate(lists))
@@ -337,7 +337,7 @@ class _Within:
             return wanted.take(found), scores.take(at.take(found))
         if self._mask is None:
             self._mask = np.zeros(self.doc_count_all, dtype=bool)
-            self._mask[wanted] = True
+            put(self._mask, wanted, True)
         inside = np.flatnonzero(self._mask.take(docs))
         return docs.take(inside), scores.take(inside)
 
@@ -383,7 +383,7 @@ def _union(matches: list[Match], size: int) -> Match:
         else:
             hit = np.zeros(size, dtype=bool)
             for m in matches:
-                hit[m.docs] = True
+                put(hit, m.docs, True)
             found = np.flatnonzero(hit)
         return Match(found.astype(np.int32), sums.take(found))
     docs = np.concatenate([m.docs for m in matches])
