@@ -494,7 +494,7 @@ def answered_early(result: Result, parsed: Parsed, req: Request, names: SourceNa
     """True when the request searches nothing, ``result`` saying why: an
     empty query, only common words, a date that is not one, or a source that
     matches none."""
-    if parsed.bad_dates:
+    if parsed.bad_date:
         explain(result, messages.BAD_DATE)
         return True
     if parsed.query is wq.NullQuery:

@@ -56,9 +56,9 @@ class Parsed:
     text: str  # the query as cleaned and parsed
     #: Sources the query names (``المصدر:…``) that match no indexed source.
     unknown_sources: tuple[str, ...] = ()
-    #: Dates the query names (``التاريخ:…``) that are not dates, as typed:
-    #: such a query searches nothing (``query`` is NullQuery) and says so.
-    bad_dates: tuple[str, ...] = ()
+    #: The query names a date (``التاريخ:…``) that is not one: it searches
+    #: nothing (``query`` is NullQuery) and says so.
+    bad_date: bool = False
 
 
 class PrefixPhrase(wq.Phrase):
@@ -159,9 +159,8 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     cleaned = quote_source_names(clean(text), sources)
     try:
         q = plain_query(parser, cleaned) or quoted_dates(parser.schema, parser.parse(cleaned))
-        bad = bad_dates(q)
-        if bad:
-            return Parsed(wq.NullQuery, cleaned, bad_dates=bad)
+        if has_bad_date(q):
+            return Parsed(wq.NullQuery, cleaned, bad_date=True)
         if not _has_errors(q):
             q = require_filters(lift_negations(quoted_prefixes(parser, q, cleaned)))
             q, unknown = resolve_sources(q, sources)
@@ -287,13 +286,13 @@ def lift_negations(q: wq.Query) -> wq.Query:
         children = [lift_negations(c) for c in q.subqueries]
         nots = [c.query for c in children if isinstance(c, wq.Not)]
         rest = [c for c in children if not isinstance(c, wq.Not)]
-        negative = wq.Or(nots) if len(nots) > 1 else nots[0] if nots else None
-        if nots and rest:
+        if nots:
+            negative = wq.Or(nots) if len(nots) > 1 else nots[0]
+            if not rest:  # NOT a NOT b: the articles with neither, not those missing one
+                return wq.Not(negative)
             positive = (q.__class__(rest, boost=q.boost, **_or_options(q)) if len(rest) > 1
                         else rest[0])
             return wq.AndNot(positive, negative)
-        if nots:  # NOT a NOT b: the articles with neither, not those missing one
-            return wq.Not(negative)
         return q.__class__(children, boost=q.boost, **_or_options(q))
     if isinstance(q, (CompoundQuery, WrappingQuery)):  # And, AndNot, Not, boosts...
         return q.apply(lift_negations)
@@ -457,11 +456,10 @@ def quoted_dates(schema, q: wq.Query) -> wq.Query:
     return fix(q)
 
 
-def bad_dates(q: wq.Query) -> tuple[str, ...]:
-    """The dates of ``q``'s date clauses that the date field could not read
-    (indexer/schema.py marks them), as typed."""
-    return tuple(dict.fromkeys(str(sub.error) for sub in walk(q)
-                               if isinstance(getattr(sub, "error", None), BadDate)))
+def has_bad_date(q: wq.Query) -> bool:
+    """Whether one of ``q``'s date clauses is a date the date field could not
+    read (indexer/schema.py marks them)."""
+    return any(isinstance(getattr(sub, "error", None), BadDate) for sub in walk(q))
 
 
 def _has_errors(q: wq.Query) -> bool:
