@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
@@ -461,11 +461,16 @@ def test_no_postings_at_all(tmp_path):
     assert not found.has_field("f") and found.postings("f", b"a")[0].size == 0
 
 
+_PIECES = st.lists(st.sampled_from(["*", "ا", "ل", "ن", "ط", "ف", "ي", "و", "ات", "\\", "."]),
+                  max_size=5)
+
+
+# A pattern is drawn as pieces around one "*" it always has: filtering
+# drawn patterns for a "*" threw away most of them, and Hypothesis's health
+# check failed the test on some seeds.
 @settings(max_examples=60, deadline=None)
-@given(pieces=st.lists(st.sampled_from(["*", "ا", "ل", "ن", "ط", "ف", "ي", "و", "ات", "\\", "."]),
-                       min_size=1, max_size=6),
-       most=st.sampled_from([3, 50, 10**6]))
-def test_a_wildcard_scan_finds_what_a_match_per_term_finds(news_index, pieces, most):
+@given(before=_PIECES, after=_PIECES, most=st.sampled_from([3, 50, 10**6]))
+def test_a_wildcard_scan_finds_what_a_match_per_term_finds(news_index, before, after, most):
     """``span_matching`` (one regular expression over the span's terms, one
     per line) keeps exactly the terms a match per term keeps, with their
     document frequencies, within the same bounded span."""
@@ -474,7 +479,7 @@ def test_a_wildcard_scan_finds_what_a_match_per_term_finds(news_index, pieces, m
 
     from search.matching import rest_pattern
 
-    text = "".join(pieces)
+    text = "".join(before) + "*" + "".join(after)
     leaf, flat_file = leaf_flats(news_index)[0]
     field = leaf.schema["body"]
     literal = field.to_bytes(re.split(r"[*?\[]", text, maxsplit=1)[0])
@@ -483,7 +488,6 @@ def test_a_wildcard_scan_finds_what_a_match_per_term_finds(news_index, pieces, m
     per_term = re.compile(fnmatch.translate(text))
     expected = {t: c for t, c in zip(terms, counts.tolist(), strict=True)
                 if per_term.match(field.from_bytes(t))}
-    assume("*" in text)
     rest = rest_pattern(text, field)
     if rest is None:  # nothing asked past the start: the span is the answer
         assert set(text.split("*", 1)[1]) <= {"*"} and len(expected) == len(terms)
