@@ -18,11 +18,13 @@ from functools import cache
 from importlib import resources
 from operator import itemgetter
 
+import numpy as np
 from whoosh.analysis import Token, Tokenizer
 
-from indexer.normalize import RULES, make_normalizer
+from indexer.normalize import RULES, has_presentation_forms, make_normalizer
 from indexer.stem import (
     FROM_LIGHT10_STEM,
+    INFIX_STEMMERS,
     PREFIXES,
     STEMMERS,
     SUFFIXES,
@@ -50,6 +52,39 @@ def find_words(text: str) -> list[str]:
 
 #: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
 MAX_WORD_CHARS = 64
+
+#: ``word_points``' codes for a character outside words, one deleted inside
+#: them, and one whose normalization is not a character of its own.
+_SPACE = ord(" ")
+_DELETED = 0xFFFFFFFF
+_UNMAPPED = 0xFFFFFFFE
+
+
+@cache
+def word_points(rules: tuple[str, ...]) -> np.ndarray:
+    """Per BMP code point, what it becomes in a text whose words are
+    normalized in place by ``rules``: a space outside words (punctuation,
+    ``_``, spaces), _DELETED for a mark normalization drops inside a word,
+    _UNMAPPED where normalizing a word is not normalizing each of its
+    characters (presentation forms go through NFKC, the final sigma, letters
+    that lowercase to two) or would move a word boundary; otherwise the
+    normalized character.  Each word of such a text is then its
+    normalization, between the same neighbours."""
+    normalize = make_normalizer(rules)
+    out = np.full(0x10000, _SPACE, dtype=np.uint32)
+    for code in range(0x10000):
+        ch = chr(code)
+        if 0xD800 <= code <= 0xDFFF or not WORD_CHAR_RE.match(ch):
+            continue
+        norm = normalize(ch)
+        if not norm:
+            out[code] = _DELETED
+        elif (len(norm) > 1 or ch == "\u03a3" or has_presentation_forms(ch)
+              or not WORD_CHAR_RE.match(norm)):
+            out[code] = _UNMAPPED
+        else:
+            out[code] = ord(norm)
+    return out
 
 #: Words whose term ``index_sections`` keeps (about 150 bytes each); past
 #: it, that cache starts afresh.  The query-time cache stops growing at
@@ -231,24 +266,29 @@ class ArabicAnalyzer(Tokenizer):
         """The indexed terms of ``text`` (stopwords removed), for tools and tests."""
         return [t.text for t in self(text, mode="query" if query else "index")]
 
-    def spans(self, text: str, terms, pattern: re.Pattern | None = None
-              ) -> list[tuple[int, int, str]]:
+    def spans(self, text: str, terms, pattern: re.Pattern | None = None,
+              needles: frozenset[str] | None = None) -> list[tuple[int, int, str]]:
         """(start, end, term) of the words of ``text`` indexed as one of
         ``terms``, or as a term ``pattern`` matches in full (a multiline
         pattern anchored at both ends: it also finds terms one a line).
+        ``needles``, when given, holds a string that each such term
+        contains (the terms themselves, a prefix's letters): only the words
+        that contain one are then looked at.
 
         The words and terms indexing gives (``__call__``), without a Token
         per word: highlighting scans whole article bodies for every hit.
         """
         analyze_word = self.analyze_word
         is_word_char = WORD_CHAR_RE.match
-        # The distinct words of the text (findall runs in C); those already
-        # analyzed are matched to ``terms`` by set operations on the cache,
-        # only new ones are analyzed.  Then each matching word's occurrences
-        # are found with str.find: a token is a maximal run of word
-        # characters, so an occurrence counts when no word character
-        # touches it on either side.
-        words = set(find_words(text))
+        # The distinct words of the text that may match (findall runs in C);
+        # those already analyzed are matched to ``terms`` by set operations
+        # on the cache, only new ones are analyzed.  Then each matching
+        # word's occurrences are found with str.find: a token is a maximal
+        # run of word characters, so an occurrence counts when no word
+        # character touches it on either side.
+        words = None if needles is None else self.words_containing(text, needles)
+        if words is None:
+            words = set(find_words(text))
         if not hasattr(self, "_cache"):
             self._setup()
         matched: set[tuple[str, str]] = set()
@@ -278,6 +318,55 @@ class ArabicAnalyzer(Tokenizer):
                     found.append((i, end, term))
                 i = text.find(word, i + 1)
         found.sort()
+        return found
+
+    def words_containing(self, text: str, needles: frozenset[str]) -> set[str] | None:
+        """The distinct words of ``text`` whose normalized form contains one
+        of ``needles``; None when this cannot tell (a stemmer whose stems are
+        not runs of the word's letters, a text ``word_points`` cannot map).
+
+        Why: a snippet needs only the words that may match, and a stem (or a
+        prefix of one) is a run of letters of the normalized word, so the
+        needles are looked for with ``str.find`` in the text normalized in
+        place, words where they occur, instead of analyzing the text word by
+        word: a few of its words, not hundreds, are then matched to terms.
+        """
+        if self.stemmer not in INFIX_STEMMERS or not all(
+                needles) or not all(map(WORD_RE.fullmatch, needles)):
+            return None
+        try:
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        except UnicodeEncodeError:  # a lone surrogate
+            return None
+        if not codes.size:
+            return set()
+        if codes.max() > 0xFFFF:
+            return None
+        mapped = word_points(self.rules).take(codes)
+        kept = None  # where each character of the normalized text is in ``text``
+        if mapped.max() >= _UNMAPPED:
+            if (mapped == _UNMAPPED).any():
+                return None
+            # Its words are ``text``'s words, less the marks normalization deletes.
+            kept = np.flatnonzero(mapped != _DELETED)
+            mapped = mapped.take(kept)
+        normal = mapped.tobytes().decode("utf-32-le")
+        found = set()
+        for needle in needles:
+            at = normal.find(needle)
+            while at >= 0:
+                first = normal.rfind(" ", 0, at) + 1
+                end = normal.find(" ", at + len(needle))
+                end = len(normal) if end < 0 else end
+                # The word in ``text``: from past the character before it (or
+                # the start) to the one after it, deleted marks included.
+                if kept is None:
+                    start, stop = first, end
+                else:
+                    start = int(kept[first - 1]) + 1 if first else 0
+                    stop = int(kept[end]) if end < len(kept) else len(text)
+                found.add(text[start:stop])
+                at = normal.find(needle, end)
         return found
 
     def index_sections(self, value: str) -> list[list[str]]:

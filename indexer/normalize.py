@@ -71,7 +71,7 @@ def _table(rules) -> dict[int, str | None]:
 _PRESENTATION_FORMS = re.compile("[\ufb50-\ufeff]")
 
 
-def _has_presentation_forms(token: str) -> bool:
+def has_presentation_forms(token: str) -> bool:
     return _PRESENTATION_FORMS.search(token) is not None
 
 
@@ -107,7 +107,7 @@ def make_normalizer(rules=RULES):
     combined = {code: out for code, out in combined.items() if out != chr(code)}
 
     def normalize(token: str) -> str:
-        if "presentation" in rules and _has_presentation_forms(token):
+        if "presentation" in rules and has_presentation_forms(token):
             token = unicodedata.normalize("NFKC", token)
         token = token.translate(combined)
         if "lower" in rules:
@@ -143,7 +143,7 @@ def _code_point_map() -> np.ndarray:
             if 0xD800 <= code <= 0xDFFF:
                 continue  # surrogates never occur in a str from a decoded file
             out = normalize(ch)
-            if _has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
+            if has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
                 mapped[code] = _OTHER
             elif not out:
                 mapped[code] = _DELETE

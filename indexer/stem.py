@@ -118,6 +118,12 @@ def skeleton_of_stem(stem: str) -> str:
 
 STEMMERS = {"light10": light10, "none": identity, "skeleton": skeleton}
 
+#: The stemmers whose stem of a word is a run of the word's own letters (an
+#: affix taken off each end): a word can only have the stem ``s`` if ``s``
+#: occurs in it, which lets highlighting look for the stems in a text
+#: instead of analyzing each of its words (``ArabicAnalyzer.spans``).
+INFIX_STEMMERS = frozenset({"light10", "none"})
+
 #: For the stemmers that are a function of the light10 stem: that function
 #: (search.query derives the skeleton terms of a query from its stems).
 FROM_LIGHT10_STEM = {"light10": lambda stem: stem, "skeleton": skeleton_of_stem}

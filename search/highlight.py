@@ -63,6 +63,9 @@ class Marks:
     pattern: re.Pattern | None = None
     #: A phrase's words: a term, or a prefix word's pattern (anchored too).
     phrases: tuple[tuple[str | re.Pattern, ...], ...] = ()
+    #: Letters that each term ``pattern`` or a phrase's prefix word matches
+    #: contains (a prefix; a wildcard's first literal); None: not known.
+    pattern_letters: frozenset[str] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.phrases) or self.pattern is not None
@@ -72,6 +75,16 @@ class Marks:
         """The terms to look for: loose, or in a phrase."""
         return self.terms.union(word for phrase in self.phrases for word in phrase
                                 if isinstance(word, str))
+
+    @cached_property
+    def needles(self) -> frozenset[str] | None:
+        """What every term to mark contains (``ArabicAnalyzer.spans``):
+        the terms, and the letters of the patterns; None if not known."""
+        if self.scan is None:
+            return self.words
+        if self.pattern_letters is None:
+            return None
+        return self.words | self.pattern_letters
 
     @cached_property
     def scan(self) -> re.Pattern | None:
@@ -95,12 +108,14 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
     terms: dict[str, set[str]] = {}
     phrases: dict[str, set[tuple]] = {}
     patterns: dict[str, set[str]] = {}
+    letters: dict[str, set[str]] = {}  # a run of letters each pattern's terms contain
     for leaf in positive_leaves(query):
         name = leaf.fieldname
         if isinstance(leaf, PrefixPhrase):
             phrases.setdefault(name, set()).add(tuple(
                 word if prefix is None else _anchored(re.escape(prefix) + ".*")
                 for word, prefix in zip(leaf.words, leaf.prefixes, strict=True)))
+            letters.setdefault(name, set()).update(p for p in leaf.prefixes if p is not None)
         elif isinstance(leaf, wq.Term):
             terms.setdefault(name, set()).add(leaf.text)
         elif isinstance(leaf, wq.Phrase) and len(leaf.words) > 1:
@@ -109,11 +124,14 @@ def query_marks(query: wq.Query) -> dict[str, Marks]:
             terms.setdefault(name, set()).update(leaf.words)
         elif isinstance(leaf, wq.Prefix):
             patterns.setdefault(name, set()).add(re.escape(leaf.text) + ".*")
+            letters.setdefault(name, set()).add(leaf.text)
         elif leaf.text.strip("*"):  # a wildcard; a bare * would mark every word
             patterns.setdefault(name, set()).add(_glob(leaf.text))
+            letters.setdefault(name, set()).add(next(p for p in leaf.text.split("*") if p))
     return {name: Marks(frozenset(terms.get(name, ())),
                         _anchored("|".join(sorted(patterns[name]))) if name in patterns else None,
-                        tuple(sorted(phrases.get(name, ()), key=str)))
+                        tuple(sorted(phrases.get(name, ()), key=str)),
+                        frozenset(letters.get(name, ())))
             for name in terms.keys() | phrases.keys() | patterns.keys()}
 
 
@@ -201,7 +219,7 @@ def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: 
     if not text:
         return ""
     scanned = _scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT)
-    matches = analyzer.spans(scanned, marks.words, marks.scan) if marks else []
+    matches = analyzer.spans(scanned, marks.words, marks.scan, marks.needles) if marks else []
     if marks.phrases:
         matches = _phrase_matches(scanned, matches, marks, analyzer)
     if not matches:

@@ -37,6 +37,42 @@ def test_spans_are_the_indexed_words(words, terms, seps):
     expected = [(t.startchar, t.endchar, t.text) for t in ANALYZER(text, chars=True, mode="index")
                 if t.text in terms]
     assert ANALYZER.spans(text, frozenset(terms)) == expected
+    assert ANALYZER.spans(text, frozenset(terms), needles=frozenset(terms)) == expected
+
+
+#: Characters that test where words begin and end once normalized: marks
+#: deleted inside words, controls deleted between them, ``_``; and, in
+#: UNMAPPED, a ligature and a presentation form (NFKC), letters that
+#: lowercase to two or by context, a character outside the BMP.
+TRICKY = ("نفطاقتصادوزيرالسوقأإآةىي" + "\u064e\u0651\u0670\u0640\u200c\u200d"
+          + "\u200b\u200e\u200f\u061c\ufeff" + " _،.\n" + "σIiOil٢3")
+UNMAPPED = "ﻻﺍΣİ😀"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(alphabet=TRICKY, max_size=50),
+                      st.text(alphabet=TRICKY + UNMAPPED, max_size=50)),
+       extra=st.sets(st.sampled_from(["نفط", "اقتصاد", "وزير", "سوق", "oil", "ي", "σ", "i"]),
+                     max_size=3),
+       pick=st.integers(min_value=0, max_value=2**16))
+def test_spans_of_the_words_holding_a_needle_are_all_the_spans(text, extra, pick):
+    """Looking only at the words where a needle occurs (the text normalized
+    in place) marks what analyzing every word marks, whatever the text."""
+    indexed = sorted({t.text for t in ANALYZER(text, mode="index")})
+    terms = frozenset(extra | set(indexed[pick % len(indexed):][:2] if indexed else []))
+    expected = [(t.startchar, t.endchar, t.text) for t in ANALYZER(text, chars=True, mode="index")
+                if t.text in terms]
+    assert ANALYZER.spans(text, terms, needles=terms) == expected
+
+
+def test_words_containing_a_needle_are_found_in_the_text_normalized_in_place():
+    text = "ارتفع النِّفْطُ والاقتصاد\u200fنفطية، ثم نفـــط و_نفط"
+    assert ANALYZER.words_containing(text, frozenset({"نفط"})) == {
+        "النِّفْطُ", "نفطية", "نفـــط", "نفط"}
+    # Where normalizing a word is not normalizing its letters one by one, or
+    # a stem is not a run of the word's letters: every word is analyzed.
+    assert ANALYZER.words_containing("ﻻ نفط", frozenset({"نفط"})) is None
+    assert ArabicAnalyzer(stemmer="skeleton").words_containing(text, frozenset({"نفط"})) is None
 
 
 def test_spans_with_a_full_word_cache():
@@ -59,8 +95,10 @@ def test_spans_of_a_prefix_are_the_indexed_words_it_matches(words, prefixes):
     text = " ".join(words)
     expected = [(t.startchar, t.endchar, t.text) for t in ANALYZER(text, chars=True, mode="index")
                 if t.text.startswith(tuple(prefixes))]
-    pattern = query_marks(wq.Or([wq.Prefix("body", p) for p in prefixes]))["body"].pattern
-    assert ANALYZER.spans(text, frozenset(), pattern) == expected
+    marks = query_marks(wq.Or([wq.Prefix("body", p) for p in prefixes]))["body"]
+    assert marks.needles == prefixes
+    assert ANALYZER.spans(text, frozenset(), marks.pattern) == expected
+    assert ANALYZER.spans(text, frozenset(), marks.pattern, marks.needles) == expected
 
 
 def test_query_marks_are_the_positive_terms_phrases_prefixes_and_wildcards():
