@@ -194,10 +194,18 @@ def field_postings(sources: list[tuple[list, TokenStream]],
         positions = positions[indexed] if positional else None
     if positional:
         # Words come document after document (a merge may break that: then
-        # documents are a second key).  A stable sort by term keeps each
-        # document's words in the order they came, so positions stay sorted.
-        perm = np.argsort(ranks, kind="stable") if in_order else np.lexsort((docs, ranks))
-        ranks, docs = ranks[perm], docs[perm]
+        # documents are a second key).  Sorted by term, each document's words
+        # stay in the order they came, so positions stay sorted: the order
+        # a stable sort gives, here by sorting (term, place) keys, which
+        # are distinct, several times faster than numpy's stable argsort.
+        if in_order:
+            perm = (ranks.astype(np.uint64) << np.uint64(32)) | np.arange(len(ranks),
+                                                                        dtype=np.uint64)
+            perm.sort()
+            perm = (perm & np.uint64(0xFFFFFFFF)).astype(np.intp)
+        else:
+            perm = np.lexsort((docs, ranks))
+        ranks, docs = ranks.take(perm), docs.take(perm)
     else:
         # No positions to carry along: sort (term, document) keys themselves,
         # about twice as fast as a stable argsort and two gathers.
@@ -211,12 +219,14 @@ def field_postings(sources: list[tuple[list, TokenStream]],
     del new
     out = FieldPostings(
         terms=distinct,
-        starts=np.searchsorted(ranks[first], np.arange(len(distinct) + 1)).astype(np.uint64),
+        starts=np.concatenate(([0], np.cumsum(np.bincount(ranks.take(first),
+                                                          minlength=len(distinct))))
+        ).astype(np.uint64),
         docs=docs[first],
         freqs=np.diff(np.append(first, len(ranks))).astype(np.uint32),
     )
     if positional:
-        out.positions = positions[perm]
+        out.positions = positions.take(perm)
         out.pos_starts = np.append(first, len(ranks)).astype(np.uint64)
     return out
 
