@@ -510,19 +510,32 @@ def with_source(text: str, typed: str, name: str) -> str:
 
 
 def _map_children(q: wq.Query, fn) -> wq.Query:
-    """A copy of ``q`` with ``fn`` applied to each child query.
+    """``q`` with ``fn`` applied to each child query: a copy when a child
+    changed, else ``q`` itself (a rewrite that finds nothing to do copies
+    nothing).
 
     Whoosh's ``Query.apply`` rebuilds a query from its constructor arguments,
     which loses attributes our capped classes and wrappers carry; this copies
     the node and replaces only its children (``a``/``b`` of binary queries,
     the child of wrappers, ``subqueries`` of compounds)."""
-    new = copy.copy(q)
+    changed = {}
     for attr in ("a", "b", "child", "query", "q"):
         value = getattr(q, attr, None)
-        if isinstance(value, wq.Query):
-            setattr(new, attr, fn(value))
-    if isinstance(q, wq.compound.BinaryQuery):
+        if isinstance(value, wq.Query) and (mapped := fn(value)) is not value:
+            changed[attr] = mapped
+    binary = isinstance(q, wq.compound.BinaryQuery)
+    subqueries = None
+    if not binary and isinstance(getattr(q, "subqueries", None), (list, tuple)):
+        mapped = [fn(c) for c in q.subqueries]
+        if any(m is not c for m, c in zip(mapped, q.subqueries, strict=True)):
+            subqueries = type(q.subqueries)(mapped)
+    if not changed and subqueries is None:
+        return q
+    new = copy.copy(q)
+    for attr, value in changed.items():
+        setattr(new, attr, value)
+    if binary:
         new.subqueries = (new.a, new.b)
-    elif isinstance(getattr(q, "subqueries", None), (list, tuple)):
-        new.subqueries = type(q.subqueries)(fn(c) for c in q.subqueries)
+    elif subqueries is not None:
+        new.subqueries = subqueries
     return new
