@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from search.engine import Engine
-from search.query import clean, plain_query
+from search.query import clean, plain_query, quoted_dates
 from search.settings import SearchSettings
 
 WORDS = ["الاقتصاد", "والاقتصاد", "اقتصاد", "النفط", "في", "من", "ما", "هي", "متى", "لماذا",
@@ -37,3 +37,16 @@ def test_syntax_goes_to_the_parser(parser, text):
 def test_and_grouping_goes_to_the_parser(news_index):
     engine = Engine(news_index, SearchSettings(conjunctive=True))
     assert plain_query(engine.view().live.parser, "النفط قطر") is None
+
+
+def test_a_rewrite_that_changes_nothing_copies_nothing(parser):
+    """``quoted_dates`` over a query without a date clause gives the very
+    clauses it was given; over one with a quoted date, a new query, the
+    original left as it was."""
+    plain = parser.parse(clean('"وزير الخارجية" OR (النفط AND NOT قطر)'))
+    assert quoted_dates(parser.schema, plain) is plain
+    dated = parser.parse(clean('النفط التاريخ:"26 سبتمبر 2023"'))
+    before = repr(dated)
+    rewritten = quoted_dates(parser.schema, dated)
+    assert rewritten is not dated and repr(rewritten) != before
+    assert repr(dated) == before
