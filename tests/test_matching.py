@@ -404,19 +404,23 @@ def test_total_does_not_depend_on_page_facets_or_highlight(news_engine, text):
     assert sum(f["count"] for f in facet_counts[0]["source"]) == sourced
 
 
-@pytest.mark.parametrize("text", ["الاقتصاد", "النفط الغاز", "الاقت*"])
+@pytest.mark.parametrize("text", ["الاقتصاد", "النفط الغاز", "الاقت*", "النفط -الغاز"])
 @pytest.mark.parametrize("kw", [
     {"sources": ("العربية",)},
     {"sources": ("العربية", "الجزيرة"), "date_from": date(2022, 1, 1)},
+    {"sources": ("العربية", "الجزيرة"), "sort": "newest"},
 ])
 def test_filtered_total_does_not_depend_on_facets(news_engine, text, kw):
     """With a source filter, the search box counts its matches among those
     of the source facet (counted without that filter): the same total as
-    without facets, and Whoosh's."""
+    without facets, and Whoosh's; and ranks them as without facets (a
+    query scored in full is scored once for both)."""
     with_facets = news_engine.search(Request(q=text, **kw))
     without = news_engine.search(Request(q=text, facets=False, **kw))
     expected = whoosh_ranking(news_engine, Request(q=text, **kw))[1]
     assert with_facets.total == without.total == expected
+    assert [(h.id, h.score) for h in with_facets.hits] == [(h.id, h.score)
+                                                          for h in without.hits]
     everywhere = news_engine.search(Request(q=text, **{**kw, "sources": ()}))
     assert with_facets.facets["source"] == everywhere.facets["source"]
     assert with_facets.total < everywhere.total
