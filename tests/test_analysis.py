@@ -151,7 +151,7 @@ def test_normalizer_equals_the_pyarabic_chain(token, rules):
     import unicodedata
 
     # The normalizer's own private steps, so the check runs exactly the chain it was made from.
-    from indexer.normalize import has_presentation_forms, _pyarabic_steps, _table  # noqa: PLC2701
+    from indexer.normalize import _pyarabic_steps, _table, has_presentation_forms  # noqa: PLC2701
 
     expected = token
     if "presentation" in rules and has_presentation_forms(expected):
