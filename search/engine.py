@@ -243,7 +243,7 @@ class Engine:
             if parsed.query is wq.NullQuery:
                 return []
             match, order, _ = _ranking(view, view.expand_terms(parsed.query), req,
-                                       view.filters(req), limit)
+                                       view.filters(req), limit, every=False)
             docnums, scores = matching.top(match, limit, order)
             ids = view.gen.ids(docnums)
         return [(ids[n], n + 1, round(float(s), 4)) for n, s in enumerate(scores)]
@@ -367,6 +367,12 @@ class _View:
 
     def score_docs(self, q: wq.Query, docs: np.ndarray) -> matching.Match:
         return matching.score_docs(q, self.gen, self.searcher.reader(), docs)
+
+    def first_in_order(self, q: wq.Query, keep: matching.Match | None, limit: int,
+                       newest: bool, every: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        gen = self.gen
+        return matching.first_in_order(q, gen, self.searcher.reader(), keep, limit,
+                                       gen.date_order(newest), gen.date_sequence(newest), every)
 
     def matching_docs(self, q: wq.Query, keep: matching.Match | None) -> np.ndarray:
         """Every document ``q`` matches within ``keep``."""
@@ -557,10 +563,11 @@ def conclude(result: Result, req: Request, started: float) -> Result:
 
 
 def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
-             limit: int) -> tuple[matching.Match, np.ndarray | None, np.ndarray | None]:
+             limit: int, every: bool = True
+             ) -> tuple[matching.Match, np.ndarray | None, np.ndarray | None]:
     """``query``'s match within ``keep`` (the request's filters), the sort
     key of its order (None: by score), and every document it matches, or
-    None when that is still to be found.
+    None when that is still to be found (or, ``every`` False, not wanted).
 
     A sum of terms (plain words, expanded prefixes) is not scored in full:
     ranked by score, ``matching.best`` keeps only the documents that can be
@@ -577,9 +584,8 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     if order is None:
         match = view.best(query, limit, keep)
         return match, None, match.docs if match.complete else None
-    matched = view.matching_docs(query, keep)
-    first, _ = matching.top(matching.Match(matched, np.zeros(len(matched))), limit, order)
-    return view.score_docs(query, np.sort(first)), order, matched
+    first, matched = view.first_in_order(query, keep, limit, req.sort == "newest", every)
+    return view.score_docs(query, first), order, matched
 
 
 def explain(result: Result, code: str) -> None:

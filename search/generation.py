@@ -405,6 +405,17 @@ class Generation:
             self._per_doc[key] = found
         return found
 
+    def date_sequence(self, newest: bool) -> np.ndarray:
+        """Every document in ``date_order`` (ties by number, as ``top``
+        breaks them): a ranking by date walks it until enough documents
+        match (search/matching.py ``first_in_order``)."""
+        key = ("date_sequence", newest)
+        found = self._per_doc.get(key)
+        if found is None:
+            found = np.argsort(self.date_order(newest), kind="stable").astype(np.int32)
+            self._per_doc[key] = found
+        return found
+
     def texts(self, fieldname: str) -> tuple[np.ndarray, list[str]]:
         """A text column as (code per document, value per code), the codes
         of all segments in one sorted vocabulary: facets and ids."""

@@ -254,21 +254,69 @@ def matching_docs(q: wq.Query, gen: Generation, reader,
     """The documents ``q`` matches (within ``keep``): the documents of
     ``evaluate(q)``, without adding up their scores.  What counts and facets
     read when ``best`` gave the ranking."""
-    terms = _sum_terms(q)
-    if terms is None:
+    lists = _term_lists(q, gen)
+    if lists is None:
         match = evaluate(q, gen, reader)
         return (restrict(match, keep) if keep is not None else match).docs
-    lists = [docs for docs in (gen.term(t.fieldname, t.text)[0] for t in terms) if len(docs)]
     if not lists:
         return _NO_DOCS
     if sum(len(docs) for docs in lists) * DENSE_UNION > gen.doc_count_all:
-        hit = np.zeros(gen.doc_count_all, dtype=bool)
-        for docs in lists:
-            put(hit, docs, True)
-        found = np.flatnonzero(hit).astype(np.int32)
+        found = np.flatnonzero(_mask(lists, gen.doc_count_all)).astype(np.int32)
     else:
         found = unique_sorted(np.concatenate(lists))
     return within(found, keep)
+
+
+#: A ranking by date walks the documents in date order when a query's
+#: postings are more than 1/SEQUENCE_SHARE of the documents: a match then
+#: comes every few documents of the walk.  Fewer are sorted by date.
+SEQUENCE_SHARE = 64
+
+
+def first_in_order(q: wq.Query, gen: Generation, reader, keep: Match | None, limit: int,
+                   order: np.ndarray, sequence: np.ndarray, every: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The first ``limit`` documents ``q`` matches within ``keep`` by
+    ``order`` (a sort key per document, ties by number, as ``top`` ranks
+    them; ``sequence``: every document in that order), sorted by number;
+    and every match, or None when ``every`` is False and they were not
+    listed on the way.
+
+    Why: a broad query ranked by date would otherwise list its hundreds of
+    thousands of matches, look up each one's date and partition them, to
+    keep a hundred; walking the documents in date order over a mask of the
+    matches stops at the hundredth."""
+    lists = _term_lists(q, gen) if keep is None else None
+    if lists is None or sum(len(docs) for docs in lists) * SEQUENCE_SHARE < gen.doc_count_all:
+        matched = matching_docs(q, gen, reader, keep)
+        first, _ = top(Match(matched, np.zeros(len(matched))), limit, order)
+        return np.sort(first), matched
+    hit = _mask(lists, gen.doc_count_all)
+    found, held, start, step = [], 0, 0, 4 * max(limit, 1)
+    while held < limit and start < len(sequence):
+        part = sequence[start:start + step]
+        found.append(part.take(np.flatnonzero(hit.take(part))))
+        held += len(found[-1])
+        start, step = start + step, step * 4
+    first = np.sort(np.concatenate([_NO_DOCS, *found])[:limit])
+    return first, np.flatnonzero(hit).astype(np.int32) if every else None
+
+
+def _term_lists(q: wq.Query, gen) -> list[np.ndarray] | None:
+    """The documents of each of ``q``'s terms that has any, if ``q`` is a
+    sum of terms; else None."""
+    terms = _sum_terms(q)
+    if terms is None:
+        return None
+    return [docs for docs in (gen.term(t.fieldname, t.text)[0] for t in terms) if len(docs)]
+
+
+def _mask(lists: list[np.ndarray], size: int) -> np.ndarray:
+    """Which of ``size`` documents one of ``lists`` holds."""
+    hit = np.zeros(size, dtype=bool)
+    for docs in lists:
+        put(hit, docs, True)
+    return hit
 
 
 def prunable(q: wq.Query) -> bool:

@@ -808,3 +808,22 @@ def test_frequent_span_holds_the_spans_most_frequent_terms(segmented_engine, mon
             assert set(best) <= set(found)
             assert all(found[t] == every[t] for t in found)
             assert heapq.nsmallest(top, found, key=lambda t: (-found[t], t)) == best
+
+
+@pytest.mark.parametrize("share", [0, 10**9])  # sort every match by date; walk the dates
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+@pytest.mark.parametrize("text", ["الاقتصاد", "النفط الغاز", "الن*", "تقرير", "قطر"])
+def test_date_rankings_walked_or_sorted_as_whoosh(news_engine, segmented_engine, monkeypatch,
+                                                  share, sort, text):
+    """A ranking by date gives Whoosh's order and total whether it sorts
+    every match by date or walks the documents in date order over a mask
+    of the matches (deleted and undated documents included)."""
+    monkeypatch.setattr(matching, "SEQUENCE_SHARE", share)
+    for engine in (news_engine, segmented_engine):
+        req = Request(q=text, sort=sort)
+        theirs, total = whoosh_ranking(engine, req)
+        searcher = reference(engine)
+        expected = [searcher.stored_fields(d)["id"] for d, _ in theirs]
+        for limit in (1, 3, 100):
+            assert [i for i, _, _ in engine.ranked_ids(req, limit)] == expected[:limit], limit
+        assert engine.search(req).total == total
