@@ -21,7 +21,7 @@ from operator import itemgetter
 import numpy as np
 from whoosh.analysis import Token, Tokenizer
 
-from indexer.normalize import RULES, has_presentation_forms, make_normalizer
+from indexer.normalize import DELETED, RULES, UNMAPPED, code_point_map, make_normalizer
 from indexer.stem import (
     FROM_LIGHT10_STEM,
     INFIX_STEMMERS,
@@ -53,37 +53,26 @@ def find_words(text: str) -> list[str]:
 #: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
 MAX_WORD_CHARS = 64
 
-#: ``word_points``' codes for a character outside words, one deleted inside
-#: them, and one whose normalization is not a character of its own.
+#: What ``word_points`` gives a character outside words.
 _SPACE = ord(" ")
-_DELETED = 0xFFFFFFFF
-_UNMAPPED = 0xFFFFFFFE
 
 
 @cache
 def word_points(rules: tuple[str, ...]) -> np.ndarray:
     """Per BMP code point, what it becomes in a text whose words are
-    normalized in place by ``rules``: a space outside words (punctuation,
-    ``_``, spaces), _DELETED for a mark normalization drops inside a word,
-    _UNMAPPED where normalizing a word is not normalizing each of its
-    characters (presentation forms go through NFKC, the final sigma, letters
-    that lowercase to two) or would move a word boundary; otherwise the
-    normalized character.  Each word of such a text is then its
-    normalization, between the same neighbours."""
-    normalize = make_normalizer(rules)
-    out = np.full(0x10000, _SPACE, dtype=np.uint32)
-    for code in range(0x10000):
-        ch = chr(code)
-        if 0xD800 <= code <= 0xDFFF or not WORD_CHAR_RE.match(ch):
-            continue
-        norm = normalize(ch)
-        if not norm:
-            out[code] = _DELETED
-        elif (len(norm) > 1 or ch == "\u03a3" or has_presentation_forms(ch)
-              or not WORD_CHAR_RE.match(norm)):
-            out[code] = _UNMAPPED
-        else:
-            out[code] = ord(norm)
+    normalized in place by ``rules``: ``code_point_map``'s value inside
+    words (DELETED for a mark dropped, UNMAPPED where a character cannot be
+    normalized alone), a space outside them (punctuation, ``_``, spaces),
+    and UNMAPPED for a word character normalized to a character that is not
+    one (it would move a word boundary).  Each word of such a text is then
+    its normalization, between the same neighbours."""
+    mapped = code_point_map(rules)
+    is_word = np.fromiter((WORD_CHAR_RE.match(chr(code)) is not None
+                           for code in range(0x10000)), dtype=bool, count=0x10000)
+    out = np.where(is_word, mapped, np.uint32(_SPACE))
+    single = is_word & (mapped < UNMAPPED)
+    moved = single & ((mapped > 0xFFFF) | ~is_word.take(np.minimum(mapped, 0xFFFF)))
+    out[moved] = UNMAPPED
     return out
 
 #: Words whose term ``index_sections`` keeps (about 150 bytes each); past
@@ -344,11 +333,11 @@ class ArabicAnalyzer(Tokenizer):
             return None
         mapped = word_points(self.rules).take(codes)
         kept = None  # where each character of the normalized text is in ``text``
-        if mapped.max() >= _UNMAPPED:
-            if (mapped == _UNMAPPED).any():
+        if mapped.max() >= UNMAPPED:
+            if (mapped == UNMAPPED).any():
                 return None
             # Its words are ``text``'s words, less the marks normalization deletes.
-            kept = np.flatnonzero(mapped != _DELETED)
+            kept = np.flatnonzero(mapped != DELETED)
             mapped = mapped.take(kept)
         normal = mapped.tobytes().decode("utf-32-le")
         found = set()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import numpy as np
 import pyarabic.araby as araby
@@ -129,28 +130,31 @@ normalize = make_normalizer()
 # without those, the words joined by single spaces can be mapped through one
 # array of all 65,536 code points at once, with numpy.  A word whose letters
 # are all deleted leaves "" between two spaces either way.
-_DELETE = 0xFFFFFFFF
-_OTHER = 0xFFFFFFFE  # a character the array cannot map: the text goes word by word
-_code_points: np.ndarray | None = None
+DELETED = 0xFFFFFFFF
+UNMAPPED = 0xFFFFFFFE  # a character the array cannot map: the text goes word by word
 
 
-def _code_point_map() -> np.ndarray:
-    global _code_points
-    if _code_points is None:
-        mapped = np.arange(0x10000, dtype=np.uint32)
-        for code in range(0x10000):
-            ch = chr(code)
-            if 0xD800 <= code <= 0xDFFF:
-                continue  # surrogates never occur in a str from a decoded file
-            out = normalize(ch)
-            if has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
-                mapped[code] = _OTHER
-            elif not out:
-                mapped[code] = _DELETE
-            else:
-                mapped[code] = ord(out)
-        _code_points = mapped
-    return _code_points
+@cache
+def code_point_map(rules: tuple[str, ...] = RULES) -> np.ndarray:
+    """Per BMP code point, what ``make_normalizer(rules)`` makes of it on
+    its own: the normalized code point, DELETED, or UNMAPPED where
+    normalizing a word is not normalizing each of its characters
+    (presentation forms go through NFKC, the final sigma lowercases by
+    context, some letters lowercase to two)."""
+    normalize_one = make_normalizer(rules)
+    mapped = np.arange(0x10000, dtype=np.uint32)
+    for code in range(0x10000):
+        ch = chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates never occur in a str from a decoded file
+        out = normalize_one(ch)
+        if has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
+            mapped[code] = UNMAPPED
+        elif not out:
+            mapped[code] = DELETED
+        else:
+            mapped[code] = ord(out)
+    return mapped
 
 
 def normalize_text(text: str) -> str:
@@ -166,11 +170,11 @@ def normalize_points(text: str) -> np.ndarray:
     first), for callers that go on with numpy (story signatures)."""
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if codes.size and codes.max() <= 0xFFFF:
-        mapped = _code_point_map()[codes]
-        if mapped.max() < _OTHER:
+        mapped = code_point_map()[codes]
+        if mapped.max() < UNMAPPED:
             return mapped
-        if not (mapped == _OTHER).any():
-            return mapped[mapped != _DELETE]
+        if not (mapped == UNMAPPED).any():
+            return mapped[mapped != DELETED]
     if not codes.size:
         return codes
     words = " ".join(map(normalize, text.split(" ")))

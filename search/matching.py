@@ -258,13 +258,7 @@ def matching_docs(q: wq.Query, gen: Generation, reader,
     if lists is None:
         match = evaluate(q, gen, reader)
         return (restrict(match, keep) if keep is not None else match).docs
-    if not lists:
-        return _NO_DOCS
-    if sum(len(docs) for docs in lists) * DENSE_UNION > gen.doc_count_all:
-        found = np.flatnonzero(_mask(lists, gen.doc_count_all)).astype(np.int32)
-    else:
-        found = unique_sorted(np.concatenate(lists))
-    return within(found, keep)
+    return within(_docs_of(lists, gen.doc_count_all), keep)
 
 
 #: A ranking by date walks the documents in date order when a query's
@@ -288,7 +282,8 @@ def first_in_order(q: wq.Query, gen: Generation, reader, keep: Match | None, lim
     matches stops at the hundredth."""
     lists = _term_lists(q, gen) if keep is None else None
     if lists is None or sum(len(docs) for docs in lists) * SEQUENCE_SHARE < gen.doc_count_all:
-        matched = matching_docs(q, gen, reader, keep)
+        matched = (matching_docs(q, gen, reader, keep) if lists is None
+                   else _docs_of(lists, gen.doc_count_all))
         first, _ = top(Match(matched, np.zeros(len(matched))), limit, order)
         return np.sort(first), matched
     hit = _mask(lists, gen.doc_count_all)
@@ -309,6 +304,15 @@ def _term_lists(q: wq.Query, gen) -> list[np.ndarray] | None:
     if terms is None:
         return None
     return [docs for docs in (gen.term(t.fieldname, t.text)[0] for t in terms) if len(docs)]
+
+
+def _docs_of(lists: list[np.ndarray], size: int) -> np.ndarray:
+    """Every document of ``lists`` (of ``size`` documents), sorted."""
+    if not lists:
+        return _NO_DOCS
+    if sum(len(docs) for docs in lists) * DENSE_UNION > size:
+        return np.flatnonzero(_mask(lists, size)).astype(np.int32)
+    return unique_sorted(np.concatenate(lists))
 
 
 def _mask(lists: list[np.ndarray], size: int) -> np.ndarray:
