@@ -353,8 +353,9 @@ class _View:
     def match(self, q: wq.Query) -> matching.Match:
         return matching.evaluate(q, self.gen, self.searcher.reader())
 
-    def best(self, q: wq.Query, limit: int, keep: matching.Match | None) -> matching.Match:
-        return matching.best(q, self.gen, self.searcher.reader(), limit, keep)
+    def best(self, q: wq.Query, limit: int, keep: matching.Match | None,
+             every: bool = False) -> matching.Match:
+        return matching.best(q, self.gen, self.searcher.reader(), limit, keep, every)
 
     def expand_terms(self, q: wq.Query) -> wq.Query:
         return matching.expand_terms(q, self.gen, self.searcher.reader())
@@ -582,8 +583,8 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
             match = matching.restrict(match, keep)
         return match, order, match.docs
     if order is None:
-        match = view.best(query, limit, keep)
-        return match, None, match.docs if match.complete else None
+        match = view.best(query, limit, keep, every)
+        return match, None, match.docs if match.complete else match.matched
     first, matched = view.first_in_order(query, keep, limit, req.sort == "newest", every)
     return view.score_docs(query, first), order, matched
 

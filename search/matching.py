@@ -50,11 +50,13 @@ _NO_DOCS = np.zeros(0, dtype=np.int32)
 class Match:
     """The matching documents (sorted, unique) and their scores; ``complete``
     False for ``best``'s pruned matches, which hold the top documents but not
-    every match."""
+    every match (``matched`` may list them)."""
 
     docs: np.ndarray
     scores: np.ndarray
     complete: bool = True
+    #: Every matching document, when a pruned match found them on the way.
+    matched: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -115,39 +117,47 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 #: Below this many postings a sum of terms is simply scored in full.
 PRUNE_FROM = 20_000
 #: A sum of more terms than one word makes in its five fields (headline,
-#: body, keywords, the body's exact and skeleton views) is scored in full.
-#: Several words, or a prefix's expansions, each add to the threshold a
-#: pruned ranking needs, so most of their postings turn essential; the
-#: seed's evaluation and the candidates' look-ups, term by term, then cost
-#: more than one pass adding every posting (docs/performance.md).
+#: body, keywords, the body's exact and skeleton views) goes straight to the
+#: pass over all its postings (``_above``).  Several words, or a prefix's
+#: expansions, each add to the threshold a pruned ranking needs, so most of
+#: their postings turn essential; MaxScore's candidates, looked up term by
+#: term, then cost more than one pass adding every posting
+#: (docs/performance.md).
 MAX_PRUNED_TERMS = 5
-#: Pruning pays when the essential terms hold less than 1/ESSENTIAL_SHARE
+#: MaxScore pays when the essential terms hold less than 1/ESSENTIAL_SHARE
 #: of the postings: the rest are then read only for the few candidates.
 ESSENTIAL_SHARE = 2
+#: Sums of scores that differ only in the order they were added differ by
+#: far less than this share.
+ROUNDING = 1e-9
 
 
 def best(q: wq.Query, gen: Generation, reader, limit: int,
-         keep: Match | None = None) -> Match:
+         keep: Match | None = None, every: bool = False) -> Match:
     """Matches of ``q`` (within ``keep``, a filter) that include its top
     ``limit`` by score, with exact scores: ``top(best(q, ...), limit)`` is
     ``top(restrict(evaluate(q), keep), limit)``, documents and scores alike.
+    With ``every``, a pruned match also lists every matching document
+    (``Match.matched``) when that comes cheap on the way.
 
     Why: a plain query is an OR of words in five fields, and a frequent
     word matches a large part of the archive, while a results page needs
-    only the best few.  For a query that is a sum of term scores, this is
-    MaxScore (Turtle and Flood, 1995), a list at a time: the best documents
-    of each term give a threshold (the ``limit``-th best full score among
-    them).  The terms whose best scores, added up, stay below it cannot
+    only the best few.  For a query that is a sum of term scores, the best
+    documents of each term give a threshold (the ``limit``-th best full
+    score among them) that every document of the top reaches.  A word alone
+    then goes through MaxScore (Turtle and Flood, 1995), a list at a time:
+    the terms whose best scores, added up, stay below the threshold cannot
     lift a document into the top alone: only the other ("essential") terms'
     documents are candidates.  The optional terms' scores are then added to
     the candidates a term at a time, dropping those that can no longer
     reach the threshold (``_hopeful``), and the few left are scored in
-    full, each term's postings read for them alone.  It pays for a word
-    alone (MAX_PRUNED_TERMS); several words and other query shapes are
-    evaluated in full.
+    full, each term's postings read for them alone.  Several words, or a
+    word whose postings are mostly essential, add every posting into one
+    array over the documents (``_above``): the documents whose sums reach
+    the threshold are the candidates, and their sums are their scores.
     """
     terms = _sum_terms(q)
-    if terms is None or limit <= 0 or any(t.boost < 0 for t in terms):
+    if terms is None or limit <= 0 or any(t.boost <= 0 for t in terms):
         match = evaluate(q, gen, reader)
         return restrict(match, keep) if keep is not None else match
     if keep is not None:
@@ -155,8 +165,13 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         # lists then have their own best documents, bounds and threshold.
         gen = _Within(gen, keep.docs)
     sizes = np.array([len(gen.term(t.fieldname, t.text)[0]) for t in terms])
-    if sizes.sum() < PRUNE_FROM or len(terms) > MAX_PRUNED_TERMS:
+    if sizes.sum() < PRUNE_FROM:
         return evaluate(q, gen, reader)
+    # Fewer postings than 1/DENSE_UNION of the documents are merged, not
+    # added over all the documents: scoring them all costs no more.
+    dense = sizes.sum() * DENSE_UNION > gen.doc_count_all
+    if len(terms) > MAX_PRUNED_TERMS:
+        return _above(q, terms, gen, reader, limit, every) if dense else evaluate(q, gen, reader)
     tops = [gen.term_top(t.fieldname, t.text) for t in terms]
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
     seeded = evaluate(q, _Within(gen, seed), reader)
@@ -164,22 +179,52 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         return evaluate(q, gen, reader)
     threshold = np.partition(seeded.scores, seeded.count - limit)[seeded.count - limit]
     # Each term's best weighted score, with a margin for rounding in sums.
-    bounds = np.array([high * t.boost * (1 + 1e-9) for t, (_, high) in zip(terms, tops,
-                                                                         strict=True)])
+    bounds = np.array([high * t.boost * (1 + ROUNDING) for t, (_, high) in zip(terms, tops,
+                                                                             strict=True)])
     ascending = np.argsort(bounds, kind="stable")
     sums = np.cumsum(bounds[ascending])
     optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
     if sizes[ascending[optional:]].sum() * ESSENTIAL_SHARE > sizes.sum():
         # Most postings are essential: pruning would read them all twice.
-        return evaluate(q, gen, reader)
+        return _above(q, terms, gen, reader, limit, every) if dense else evaluate(q, gen, reader)
     essential = _union([_term(terms[n], gen, reader) for n in sorted(ascending[optional:])],
                        gen.doc_count_all)
     hopeful = _hopeful(essential, [terms[n] for n in ascending[:optional]], sums[:optional],
-                       threshold * (1 - 1e-9), gen)
+                       threshold * (1 - ROUNDING), gen)
     candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
     found = evaluate(q, _Within(gen, candidates), reader)
     found.complete = False
     return found
+
+
+def _above(q: wq.Query, terms: list[wq.Term], gen: Generation | _Within, reader,
+           limit: int, every: bool) -> Match:
+    """``q``'s matches (a sum of ``terms``) that score at least the
+    ``limit``-th best of the terms' best documents, with their scores; and,
+    with ``every``, every match.
+
+    Every term's weighted postings are added into one array over the
+    documents: the cheapest pass over them all (no sorted merge, no list of
+    every match and its score to partition).  The terms are added in
+    ``evaluate``'s order (``_summands``), from 0, so the sums are its scores
+    to the last bit, the threshold's included."""
+    sums = np.zeros(gen.doc_count_all)
+    positive = True
+    for t in terms:
+        docs, contrib = gen.term(t.fieldname, t.text)
+        if every and len(contrib):
+            positive = positive and contrib.min() > 0
+        np.add.at(sums, docs, contrib * t.boost if t.boost != 1.0 else contrib)
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(gen.term_top(t.fieldname, t.text)[0]
+                                                     for t in terms)]))
+    threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit] if len(
+        seed) >= limit else 0.0
+    if threshold <= 0:  # fewer than ``limit`` seeds, or scores that are not all positive
+        return evaluate(q, gen, reader)
+    found = np.flatnonzero(sums >= threshold).astype(np.int32)
+    # Every match, when a match is what something was added to.
+    matched = np.flatnonzero(sums != 0).astype(np.int32) if every and positive else None
+    return Match(found, sums.take(found), complete=False, matched=matched)
 
 
 def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, threshold: float,

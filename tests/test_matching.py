@@ -692,23 +692,28 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 
 # -- pruned rankings: the top documents of a sum of terms ----------------------
 
-def _pruned_engine(home, monkeypatch) -> Engine:
-    """An engine that prunes even the tiny test indexes: every sum of terms
-    (several words' too) goes through MaxScore, seeded with each term's two
-    best documents."""
+@pytest.fixture(params=["maxscore", "summed"])
+def pruning(request, monkeypatch) -> str:
+    """How a sum of terms is pruned, even in the tiny test indexes: every
+    sum goes through MaxScore, or every sum is added up over the documents
+    (``_above``); seeded with each term's two best documents either way."""
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
-    monkeypatch.setattr(matching, "MAX_PRUNED_TERMS", 10**6)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
-    return Engine(home)
+    if request.param == "maxscore":
+        monkeypatch.setattr(matching, "MAX_PRUNED_TERMS", 10**6)
+    else:
+        monkeypatch.setattr(matching, "MAX_PRUNED_TERMS", 0)
+        monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
+    return request.param
 
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
 @pytest.mark.parametrize("limit", [1, 3, 10])
-def test_pruned_ranking_equals_the_full_one(news_index, monkeypatch, text, limit):
+def test_pruned_ranking_equals_the_full_one(news_index, pruning, text, limit):
     """``best`` keeps every document of the top ``limit``, with the very
     scores of the full evaluation: the same ranking, bit for bit (prefixes
     and wildcards expanded into their terms first, as the engine does)."""
-    engine = _pruned_engine(news_index, monkeypatch)
+    engine = Engine(news_index)
     view = engine.view()
     q = engine.parse(text).query
     full_docs, full_scores = matching.top(view.match(q), limit)
@@ -724,11 +729,11 @@ def test_pruned_ranking_equals_the_full_one(news_index, monkeypatch, text, limit
     {"q": "النفط تقرير", "sort": "newest"}, {"q": "الن* قطر", "sort": "oldest", "sources": ("ب",)},
 ])
 @pytest.mark.parametrize("limit", [1, 2, 5, 100])
-def test_pruned_ranking_over_segments_and_filters(segmented_index, monkeypatch, kw, limit):
+def test_pruned_ranking_over_segments_and_filters(segmented_index, pruning, kw, limit):
     """Several segments, deleted documents and filters: the ranked ids
     (which prune, or score only the page of a ranking by date) are the
     first ``limit`` of the full ranking, with its scores."""
-    engine = _pruned_engine(segmented_index, monkeypatch)
+    engine = Engine(segmented_index)
     req = Request(**kw)
     full, _ = my_ranking(engine, req)
     ids = engine.view().gen.ids([d for d, _ in full[:limit]])
@@ -740,10 +745,12 @@ def test_pruned_ranking_over_segments_and_filters(segmented_index, monkeypatch, 
 @pytest.mark.parametrize("mapped", [0, 10**9])  # binary searches only; maps only
 @pytest.mark.parametrize("text", ["النفط الغاز الذهب القمح الاقتصاد تركيا قطر",
                                   "الاقتصاد تقرير النفط^2", "الن* قطر"])
-def test_candidates_found_either_way_rank_alike(segmented_index, monkeypatch, mapped, text):
-    """Candidates are looked up in an optional term's list by binary search
-    or through a map of documents: the same ranking either way."""
-    engine = _pruned_engine(segmented_index, monkeypatch)
+@pytest.mark.parametrize("pruning", ["maxscore"], indirect=True)
+def test_candidates_found_either_way_rank_alike(segmented_index, monkeypatch, pruning, mapped,
+                                                text):
+    """MaxScore looks candidates up in an optional term's list by binary
+    search or through a map of documents: the same ranking either way."""
+    engine = Engine(segmented_index)
     monkeypatch.setattr(matching, "MAPPED_LOOKUP", mapped)
     for limit in (1, 2, 5):
         req = Request(q=text)
@@ -752,22 +759,31 @@ def test_candidates_found_either_way_rank_alike(segmented_index, monkeypatch, ma
         assert [i for i, _, _ in engine.ranked_ids(req, limit)] == ids
 
 
-def test_only_a_word_alone_is_pruned(segmented_index, monkeypatch):
-    """A word's terms are pruned; several words' are scored in full, every
-    match found once (its documents then serve the count as well)."""
+def test_several_words_are_summed_over_the_documents(segmented_index, monkeypatch):
+    """A word's terms go through MaxScore; several words' are added up over
+    all the documents (``_above``), which keeps only the documents that can
+    be in the top and, when asked, lists every match on the way (the count's
+    and the facets' documents)."""
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
     view = Engine(segmented_index).view()
     one = view.expand_terms(view.parse("رقم").query)
     several = view.expand_terms(view.parse("رقم 13").query)
+    full = view.match(several)
     assert not view.best(one, 1, None).complete
-    assert view.best(several, 1, None).complete
+    pruned = view.best(several, 1, None)
+    assert not pruned.complete and pruned.matched is None
+    assert 0 < pruned.count < full.count
+    assert view.best(several, 1, None, every=True).matched.tolist() == full.docs.tolist()
+    keep = view.filters(Request(q="رقم 13", date_from=date(2021, 1, 1)))
+    expected = matching.restrict(full, keep)
+    assert view.best(several, 1, keep, every=True).matched.tolist() == expected.docs.tolist()
 
 
-def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, monkeypatch):
+def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, pruning):
     """A frequent word's postings are not all scored for a top 1 that a
     rare word decides."""
-    engine = _pruned_engine(segmented_index, monkeypatch)
+    engine = Engine(segmented_index)
     view = engine.view()
     q = engine.parse("رقم 13").query  # "رقم" in every headline, "13" in one
     full = view.match(q)
