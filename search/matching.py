@@ -453,7 +453,7 @@ def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
 #: documents is summed in an array over all documents (a pass over the
 #: collection is then cheaper than sorting the postings); a sparser one by
 #: merging its children's sorted arrays.
-DENSE_UNION = 8
+DENSE_UNION = 32
 
 
 def _union(matches: list[Match], size: int) -> Match:
