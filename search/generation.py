@@ -48,8 +48,6 @@ TOP_DOCS = 128
 #: numbers count days from 1970-01-01, as numpy's ``datetime64[D]`` does.
 MICROSECONDS_A_DAY = 86_400 * 10**6
 EPOCH_DAY = (date(1970, 1, 1) - date.min).days
-#: The day number of an undated document: one gather reads days and absence.
-NO_DAY = np.iinfo(np.int32).min
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
@@ -357,23 +355,33 @@ class Generation:
                                np.zeros(0, dtype=bool))
         return values, present
 
-    def days(self) -> np.ndarray:
-        """Each document's date as a day number (days since 1970-01-01, what
-        ``datetime64[D]`` counts), ``NO_DAY`` without a date; made once.  The
-        date column holds Whoosh's microseconds since ``datetime.min``."""
+    def day_codes(self) -> np.ndarray:
+        """Each document's date as a code: 1 + its day's distance from the
+        first day of the live dated documents (``day_bounds``), 0 without a
+        date (or a deleted document's outside them); made once.  The
+        smallest unsigned integers that hold the span: a result set's days
+        are gathered from a few bytes a document.  The date column holds
+        Whoosh's microseconds since ``datetime.min``."""
         found = self._per_doc.get("days")
         if found is None:
             values, present = self.numbers("date")
-            days = np.where(present, values // MICROSECONDS_A_DAY - EPOCH_DAY,
-                            NO_DAY).astype(np.int32)
+            days = values // MICROSECONDS_A_DAY - EPOCH_DAY
             dated = present & self.live
-            bounds = (int(days[dated].min()), int(days[dated].max())) if dated.any() else None
-            found = self._per_doc["days"] = (days, bounds)
+            if dated.any():
+                first, last = int(days[dated].min()), int(days[dated].max())
+                inside = present & (days >= first) & (days <= last)
+                codes = np.where(inside, days - (first - 1), 0).astype(
+                    np.min_scalar_type(last - first + 1))
+                found = (codes, (first, last))
+            else:
+                found = (np.zeros(len(days), dtype=np.uint8), None)
+            self._per_doc["days"] = found
         return found[0]
 
     def day_bounds(self) -> tuple[int, int] | None:
-        """The first and last day (day numbers) of the live dated documents."""
-        self.days()
+        """The first and last day (day numbers: days since 1970-01-01, what
+        ``datetime64[D]`` counts) of the live dated documents."""
+        self.day_codes()
         return self._per_doc["days"][1]
 
     def has_numbers(self, fieldname: str) -> bool:
@@ -442,6 +450,10 @@ class Generation:
             codes = np.zeros(self.doc_count_all, dtype=np.int64)
             for column, vocab in columns:
                 codes = codes * len(vocab) + column
+            # The smallest integers that hold them: a result set's codes
+            # are gathered from a few bytes a document.
+            size = int(np.prod([len(vocab) for _, vocab in columns]))
+            codes = codes.astype(np.min_scalar_type(max(size - 1, 0)))
             found = (codes, [vocab for _, vocab in columns])
             self._per_doc[key] = found
         return found

@@ -8,9 +8,9 @@ articles' first to last date, widened to the request's date filter (within
 the archive's own dates): a one-week filter shows its seven days even when
 the matches fall on two of them.
 
-The counts read the generation's day column (search/generation.py) at the
-matching documents: one gather, one conversion to the step and one
-``np.bincount``, so the cost follows the matches, as the facets' does.  The
+The counts read the generation's day codes (search/generation.py) at the
+matching documents: one gather and one ``np.bincount`` per day, so the
+cost follows the matches, as the facets' does; the days are then stepped.  The
 OpenSearch backend counts per day with a date histogram and gives those
 counts to the same ``timeline_of_days``: one implementation of the steps.
 """
@@ -22,8 +22,6 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
-
-from search.generation import NO_DAY
 
 #: The longest span, in days, drawn with each step (the last has no limit).
 STEPS = (("day", 62), ("week", 366), ("month", 3660), ("year", None))
@@ -92,12 +90,15 @@ def spell(first: date, last: date) -> tuple[str, str]:
 def count_timeline(gen, docnums: np.ndarray, date_from: date | None = None,
                    date_to: date | None = None) -> dict | None:
     """The timeline of the documents ``docnums`` (global numbers) of a
-    generation: their day numbers, within the generation's own dates."""
-    days = gen.days().take(docnums)
-    dated = days != NO_DAY
-    if not dated.all():
-        days = days[dated]
-    return timeline_of_days(days, gen.day_bounds(), date_from, date_to)
+    generation: their days counted in one pass over their day codes
+    (``Generation.day_codes``), then stepped as a backend's per-day counts."""
+    bounds = gen.day_bounds()
+    if bounds is None:
+        return None
+    per_day = np.bincount(gen.day_codes().take(docnums), minlength=1)[1:]  # [0]: undated
+    present = np.flatnonzero(per_day)
+    return timeline_of_days(present + bounds[0], bounds, date_from, date_to,
+                            weights=per_day.take(present))
 
 
 def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,

@@ -205,3 +205,19 @@ def test_bar_heights_are_classes():
     assert tl.bars[2].label == "200"
     assert level(1000, 1000) == LEVELS and level(0, 5) == 0
     assert build_timeline(None) is None
+
+
+def test_centuries_apart_are_counted_in_their_years(tmp_path):
+    """Day codes of an archive spanning more days than 16 bits count (1800
+    to 2026): each article still falls in its own year."""
+    records = [{"id": f"d{n}", "title": f"خبر عن الفضة رقم {n}",
+                "content": f"الفضة في الأسواق، الخبر رقم {n}.", "date": day, "source": "المصدر"}
+               for n, day in enumerate(["1800-03-01", "1900-06-15", "2026-01-01", "2026-02-01"])]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False)
+                                                for r in records), "utf-8")
+    build_index([tmp_path / "a.jsonl"], tmp_path / "index")
+    tl = open_backend(tmp_path / "index").search(Request(q="الفضة")).timeline
+    assert tl["unit"] == "year"
+    counts = {p["from"]: p["count"] for p in tl["periods"] if p["count"]}
+    assert counts == {"1800": 1, "1900": 1, "2026": 2}
+    assert len(tl["periods"]) == 2026 - 1800 + 1
