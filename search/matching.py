@@ -114,22 +114,10 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 
 # -- the top documents of a sum of terms, without scoring every match --------
 
-#: Below this many postings a sum of terms is simply scored in full.
+#: Below this many postings a sum of terms is simply scored in full, as is
+#: one whose postings are fewer than 1/DENSE_UNION of the documents: its
+#: sorted lists are merged, no array over the documents is made.
 PRUNE_FROM = 20_000
-#: A sum of more terms than one word makes in its five fields (headline,
-#: body, keywords, the body's exact and skeleton views) goes straight to the
-#: pass over all its postings (``_above``).  Several words, or a prefix's
-#: expansions, each add to the threshold a pruned ranking needs, so most of
-#: their postings turn essential; MaxScore's candidates, looked up term by
-#: term, then cost more than one pass adding every posting
-#: (docs/performance.md).
-MAX_PRUNED_TERMS = 5
-#: MaxScore pays when the essential terms hold less than 1/ESSENTIAL_SHARE
-#: of the postings: the rest are then read only for the few candidates.
-ESSENTIAL_SHARE = 2
-#: Sums of scores that differ only in the order they were added differ by
-#: far less than this share.
-ROUNDING = 1e-9
 
 
 def best(q: wq.Query, gen: Generation, reader, limit: int,
@@ -138,23 +126,21 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     ``limit`` by score, with exact scores: ``top(best(q, ...), limit)`` is
     ``top(restrict(evaluate(q), keep), limit)``, documents and scores alike.
     With ``every``, a pruned match also lists every matching document
-    (``Match.matched``) when that comes cheap on the way.
+    (``Match.matched``).
 
     Why: a plain query is an OR of words in five fields, and a frequent
     word matches a large part of the archive, while a results page needs
-    only the best few.  For a query that is a sum of term scores, the best
-    documents of each term give a threshold (the ``limit``-th best full
-    score among them) that every document of the top reaches.  A word alone
-    then goes through MaxScore (Turtle and Flood, 1995), a list at a time:
-    the terms whose best scores, added up, stay below the threshold cannot
-    lift a document into the top alone: only the other ("essential") terms'
-    documents are candidates.  The optional terms' scores are then added to
-    the candidates a term at a time, dropping those that can no longer
-    reach the threshold (``_hopeful``), and the few left are scored in
-    full, each term's postings read for them alone.  Several words, or a
-    word whose postings are mostly essential, add every posting into one
-    array over the documents (``_above``): the documents whose sums reach
-    the threshold are the candidates, and their sums are their scores.
+    only the best few.  For a query that is a sum of term scores, every
+    term's weighted postings are added into one array over the documents
+    (the cheapest pass over them all: no sorted merge, no list of every
+    match and its score to partition).  The best documents of each term
+    (``Generation.term_top``) then give a threshold, the ``limit``-th best
+    sum among them, that every document of the top reaches: those that
+    reach it are the candidates.  The terms are added in ``evaluate``'s
+    order (``_summands``), from 0, so the sums are its scores to the last
+    bit.  MaxScore (a posting list at a time, the candidates looked up in
+    the other lists) was measured slower for several words and, ranking
+    the top 100, for a word alone too (docs/performance.md).
     """
     terms = _sum_terms(q)
     if terms is None or limit <= 0 or any(t.boost <= 0 for t in terms):
@@ -162,56 +148,15 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         return restrict(match, keep) if keep is not None else match
     if keep is not None:
         # Each term's postings restricted to the filter once: the filtered
-        # lists then have their own best documents, bounds and threshold.
+        # lists then have their own best documents and threshold.
         gen = _Within(gen, keep.docs)
-    sizes = np.array([len(gen.term(t.fieldname, t.text)[0]) for t in terms])
-    if sizes.sum() < PRUNE_FROM:
+    lists = [gen.term(t.fieldname, t.text) for t in terms]
+    postings = sum(len(docs) for docs, _ in lists)
+    if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
-    # Fewer postings than 1/DENSE_UNION of the documents are merged, not
-    # added over all the documents: scoring them all costs no more.
-    dense = sizes.sum() * DENSE_UNION > gen.doc_count_all
-    if len(terms) > MAX_PRUNED_TERMS:
-        return _above(q, terms, gen, reader, limit, every) if dense else evaluate(q, gen, reader)
-    tops = [gen.term_top(t.fieldname, t.text) for t in terms]
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops)]))
-    seeded = evaluate(q, _Within(gen, seed), reader)
-    if seeded.count < limit:
-        return evaluate(q, gen, reader)
-    threshold = np.partition(seeded.scores, seeded.count - limit)[seeded.count - limit]
-    # Each term's best weighted score, with a margin for rounding in sums.
-    bounds = np.array([high * t.boost * (1 + ROUNDING) for t, (_, high) in zip(terms, tops,
-                                                                             strict=True)])
-    ascending = np.argsort(bounds, kind="stable")
-    sums = np.cumsum(bounds[ascending])
-    optional = int(np.searchsorted(sums, threshold, side="left"))  # sums[:optional] < threshold
-    if sizes[ascending[optional:]].sum() * ESSENTIAL_SHARE > sizes.sum():
-        # Most postings are essential: pruning would read them all twice.
-        return _above(q, terms, gen, reader, limit, every) if dense else evaluate(q, gen, reader)
-    essential = _union([_term(terms[n], gen, reader) for n in sorted(ascending[optional:])],
-                       gen.doc_count_all)
-    hopeful = _hopeful(essential, [terms[n] for n in ascending[:optional]], sums[:optional],
-                       threshold * (1 - ROUNDING), gen)
-    candidates = unique_sorted(np.concatenate([hopeful, seeded.docs]))
-    found = evaluate(q, _Within(gen, candidates), reader)
-    found.complete = False
-    return found
-
-
-def _above(q: wq.Query, terms: list[wq.Term], gen: Generation | _Within, reader,
-           limit: int, every: bool) -> Match:
-    """``q``'s matches (a sum of ``terms``) that score at least the
-    ``limit``-th best of the terms' best documents, with their scores; and,
-    with ``every``, every match.
-
-    Every term's weighted postings are added into one array over the
-    documents: the cheapest pass over them all (no sorted merge, no list of
-    every match and its score to partition).  The terms are added in
-    ``evaluate``'s order (``_summands``), from 0, so the sums are its scores
-    to the last bit, the threshold's included."""
     sums = np.zeros(gen.doc_count_all)
     positive = True
-    for t in terms:
-        docs, contrib = gen.term(t.fieldname, t.text)
+    for t, (docs, contrib) in zip(terms, lists, strict=True):
         if every and len(contrib):
             positive = positive and contrib.min() > 0
         np.add.at(sums, docs, contrib * t.boost if t.boost != 1.0 else contrib)
@@ -225,67 +170,6 @@ def _above(q: wq.Query, terms: list[wq.Term], gen: Generation | _Within, reader,
     # Every match, when a match is what something was added to.
     matched = np.flatnonzero(sums != 0).astype(np.int32) if every and positive else None
     return Match(found, sums.take(found), complete=False, matched=matched)
-
-
-def _hopeful(essential: Match, optional: list[wq.Term], sums: np.ndarray, threshold: float,
-             within: _Within) -> np.ndarray:
-    """The documents of ``essential`` that can still reach ``threshold``
-    once the ``optional`` terms (ascending by bound; ``sums`` their bounds'
-    running sums) add their scores.
-
-    The optional terms are added from the largest bound down, and after
-    each the documents whose score so far plus the bounds still to come
-    fall short are dropped: most documents miss most terms, so few remain
-    to be looked up in the next list, and fewer to be scored exactly.
-    Many candidates are found in a long list through a map from document
-    to candidate (one pass over the list) rather than by a binary search
-    each."""
-    docs, partial = essential.docs, essential.scores
-    where = None  # document -> its place among ``docs`` (-1: not a candidate)
-    for n in range(len(optional) - 1, -1, -1):
-        keep = np.flatnonzero(partial + float(sums[n]) >= threshold)
-        if len(keep) < len(docs):
-            if where is not None:
-                put(where, docs, -1)
-                put(where, docs.take(keep), np.arange(len(keep), dtype=np.int32))
-            docs, partial = docs.take(keep), partial.take(keep)
-        if not len(docs):
-            break
-        term = optional[n]
-        ids, contrib = within.term(term.fieldname, term.text)
-        if len(docs) * MAPPED_LOOKUP < len(ids):
-            partial = partial + _scores_of(ids, contrib, docs) * term.boost
-            continue
-        if where is None:
-            where = np.full(within.doc_count_all, -1, dtype=np.int32)
-            put(where, docs, np.arange(len(docs), dtype=np.int32))
-        places = where.take(ids)
-        found = np.flatnonzero(places >= 0)
-        partial = partial.copy()
-        partial[places.take(found)] += contrib.take(found) * term.boost
-    return docs.take(np.flatnonzero(partial >= threshold))
-
-
-#: Candidates are looked up in a posting list through a map when they are
-#: more than 1/MAPPED_LOOKUP of its length.
-MAPPED_LOOKUP = 8
-
-
-def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """Each of ``docs``'s (sorted) score in a posting list, 0 where absent:
-    the shorter side is binary-searched in the longer."""
-    found = np.zeros(len(docs))
-    if not len(ids):
-        return found
-    if len(docs) <= len(ids):
-        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        hit = np.flatnonzero(ids.take(at) == docs)
-        found[hit] = contrib.take(at.take(hit))
-    else:
-        at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
-        hit = np.flatnonzero(docs.take(at) == ids)
-        found[at.take(hit)] = contrib.take(hit)
-    return found
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
@@ -642,6 +526,23 @@ def _slots_phrase(q: wq.Phrase, slots: list[tuple], gen: Generation) -> Match:
             else:
                 scores += _scores_of(ids, contrib, docs)
     return _boosted(Match(docs, scores), q.boost)
+
+
+def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Each of ``docs``'s (sorted) score in a posting list, 0 where absent:
+    the shorter side is binary-searched in the longer."""
+    found = np.zeros(len(docs))
+    if not len(ids):
+        return found
+    if len(docs) <= len(ids):
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        hit = np.flatnonzero(ids.take(at) == docs)
+        found[hit] = contrib.take(at.take(hit))
+    else:
+        at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
+        hit = np.flatnonzero(docs.take(at) == ids)
+        found[at.take(hit)] = contrib.take(hit)
+    return found
 
 
 def _numeric_range(q: wq.NumericRange, gen: Generation, reader) -> Match:

@@ -692,19 +692,14 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 
 # -- pruned rankings: the top documents of a sum of terms ----------------------
 
-@pytest.fixture(params=["maxscore", "summed"])
-def pruning(request, monkeypatch) -> str:
-    """How a sum of terms is pruned, even in the tiny test indexes: every
-    sum goes through MaxScore, or every sum is added up over the documents
-    (``_above``); seeded with each term's two best documents either way."""
+@pytest.fixture
+def pruning(monkeypatch) -> None:
+    """Pruned rankings even in the tiny test indexes: every sum of terms is
+    added up over the documents, with each term's two best documents as
+    the seeds of its threshold."""
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
+    monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
-    if request.param == "maxscore":
-        monkeypatch.setattr(matching, "MAX_PRUNED_TERMS", 10**6)
-    else:
-        monkeypatch.setattr(matching, "MAX_PRUNED_TERMS", 0)
-        monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
-    return request.param
 
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
@@ -742,42 +737,21 @@ def test_pruned_ranking_over_segments_and_filters(segmented_index, pruning, kw, 
     assert engine.ranked_ids(req, limit) == expected
 
 
-@pytest.mark.parametrize("mapped", [0, 10**9])  # binary searches only; maps only
-@pytest.mark.parametrize("text", ["النفط الغاز الذهب القمح الاقتصاد تركيا قطر",
-                                  "الاقتصاد تقرير النفط^2", "الن* قطر"])
-@pytest.mark.parametrize("pruning", ["maxscore"], indirect=True)
-def test_candidates_found_either_way_rank_alike(segmented_index, monkeypatch, pruning, mapped,
-                                                text):
-    """MaxScore looks candidates up in an optional term's list by binary
-    search or through a map of documents: the same ranking either way."""
-    engine = Engine(segmented_index)
-    monkeypatch.setattr(matching, "MAPPED_LOOKUP", mapped)
-    for limit in (1, 2, 5):
-        req = Request(q=text)
-        full, _ = my_ranking(engine, req)
-        ids = engine.view().gen.ids([d for d, _ in full[:limit]])
-        assert [i for i, _, _ in engine.ranked_ids(req, limit)] == ids
-
-
-def test_several_words_are_summed_over_the_documents(segmented_index, monkeypatch):
-    """A word's terms go through MaxScore; several words' are added up over
-    all the documents (``_above``), which keeps only the documents that can
-    be in the top and, when asked, lists every match on the way (the count's
-    and the facets' documents)."""
-    monkeypatch.setattr(matching, "PRUNE_FROM", 0)
-    monkeypatch.setattr(generation, "TOP_DOCS", 2)
+def test_pruned_matches_list_every_match_when_asked(segmented_index, pruning):
+    """A pruned match keeps only the documents that can be in the top and,
+    when asked, lists every match on the way (the count's and the facets'
+    documents), filtered or not."""
     view = Engine(segmented_index).view()
-    one = view.expand_terms(view.parse("رقم").query)
-    several = view.expand_terms(view.parse("رقم 13").query)
-    full = view.match(several)
-    assert not view.best(one, 1, None).complete
-    pruned = view.best(several, 1, None)
-    assert not pruned.complete and pruned.matched is None
-    assert 0 < pruned.count < full.count
-    assert view.best(several, 1, None, every=True).matched.tolist() == full.docs.tolist()
-    keep = view.filters(Request(q="رقم 13", date_from=date(2021, 1, 1)))
-    expected = matching.restrict(full, keep)
-    assert view.best(several, 1, keep, every=True).matched.tolist() == expected.docs.tolist()
+    for text in ("رقم", "رقم 13"):
+        q = view.expand_terms(view.parse(text).query)
+        full = view.match(q)
+        pruned = view.best(q, 1, None)
+        assert not pruned.complete and pruned.matched is None
+        assert 0 < pruned.count < full.count
+        assert view.best(q, 1, None, every=True).matched.tolist() == full.docs.tolist()
+        keep = view.filters(Request(q=text, date_from=date(2021, 1, 1)))
+        expected = matching.restrict(full, keep)
+        assert view.best(q, 1, keep, every=True).matched.tolist() == expected.docs.tolist()
 
 
 def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, pruning):
