@@ -42,6 +42,9 @@ from indexer.schema import body_views
 #: (both corpora, 57k articles, one segment) peaked at ~1.1 GB; the limit
 #: keeps a build near 1.3 GB for any archive.
 SEGMENT_WORDS = 16_000_000
+#: Values of the fields without positions whose terms a writer keeps (ids
+#: and dates seldom repeat: the others come back within a few articles).
+VALUE_TERMS_KEPT = 4096
 
 
 class ArshifWriter(SegmentWriter):
@@ -75,6 +78,10 @@ class ArshifWriter(SegmentWriter):
                     self.streams[name] = TokenStream(field.format.supports("positions"))
         #: Fields written from terms: the others, and anything merged in.
         self.term_words: dict[str, TermWords] = {}
+        #: (field, value) -> its terms, for the fields without positions:
+        #: sources, years, months and file paths repeat from article to
+        #: article, and Whoosh's analysis of a value costs more than a look-up.
+        self._value_terms: dict[tuple[str, object], list] = {}
 
     def finish_segment(self):
         """Flush the postings into the segment files; return the segment.
@@ -130,7 +137,7 @@ class ArshifWriter(SegmentWriter):
                     pending.append((self.streams[name], ids, positions))
                     length = len(ids)
                 elif field.indexed:
-                    terms, positions = _whoosh_words(field, value)
+                    terms, positions = self._whoosh_words(name, field, value)
                     pending.append((self._terms_of(name), terms, positions))
                     length = len(terms)
                 stored = fields.get(f"_stored_{name}", value)
@@ -147,6 +154,20 @@ class ArshifWriter(SegmentWriter):
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _whoosh_words(self, name: str, field, value) -> tuple[list, list[int] | None]:
+        """``_whoosh_words`` of a value, looked up for a field without
+        positions (its terms are then all there is: never changed by the
+        caller)."""
+        if field.format.supports("positions"):
+            return _whoosh_words(field, value)
+        key = (name, value)
+        terms = self._value_terms.get(key)
+        if terms is None:
+            if len(self._value_terms) >= VALUE_TERMS_KEPT:
+                self._value_terms.clear()  # the repeated values come back at once
+            terms = self._value_terms[key] = _whoosh_words(field, value)[0]
+        return terms, None
 
     def _number(self, name: str, value: str, numbered: dict) -> tuple[list[int], list[int]]:
         """The word numbers and positions of an analyzed field's text (once

@@ -142,7 +142,9 @@ def _both(tmp_path, monkeypatch, build) -> tuple[Path, Path]:
     return tmp_path / "mine", tmp_path / "stock"
 
 
-def test_one_process_build_equals_whooshs(tmp_path, monkeypatch):
+@pytest.mark.parametrize("kept", [segment.VALUE_TERMS_KEPT, 1])  # values' terms looked up, or not
+def test_one_process_build_equals_whooshs(tmp_path, monkeypatch, kept):
+    monkeypatch.setattr(segment, "VALUE_TERMS_KEPT", kept)
     archive = write_news(tmp_path / "archive")
     mine, stock = _both(tmp_path, monkeypatch, lambda home: build_index([archive], home))
     assert assert_same_index(mine, stock) > 200
