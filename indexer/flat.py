@@ -357,22 +357,40 @@ class _Field:
             lo = hi
 
     def bisect(self, key: bytes) -> int:
-        """The number of the first term not below ``key``: a binary search
-        over every SKIP-th term (a list made at the first search), then one
-        over the block of SKIP terms that holds it."""
+        """The number of the first term not below ``key``."""
+        return self._locate(key)[0]
+
+    def find(self, btext: bytes) -> int | None:
+        """The term's number, or None."""
+        i, term = self._locate(btext)
+        return i if term == btext else None
+
+    def _locate(self, key: bytes) -> tuple[int, bytes | None]:
+        """The number of the first term not below ``key``, and that term
+        (None past the last): a binary search over every SKIP-th term (a
+        list made at the first search), then one over the block of SKIP
+        terms that holds it, comparing slices of the block's bytes (copied
+        at once) rather than making a bytes object of every term in it."""
         if self._skip is None:
             self._skip = [self.term(i) for i in range(0, self._n, SKIP)]
         block = bisect.bisect_right(self._skip, key) - 1
         if block < 0:
-            return 0
+            return 0, self._skip[0] if self._skip else None
         first = block * SKIP
-        terms = self.block(first, min(first + SKIP, self._n))
-        return first + bisect.bisect_left(terms, key)
-
-    def find(self, btext: bytes) -> int | None:
-        """The term's number, or None."""
-        i = self.bisect(btext)
-        return i if i < self._n and self.term(i) == btext else None
+        ends = self._term_ends[first:min(first + SKIP, self._n)].tolist()
+        base = int(self._term_ends[first - 1]) if first else 0
+        raw = self._bytes[base:ends[-1]].tobytes()
+        lo, hi = 0, len(ends)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if raw[(ends[mid - 1] if mid else base) - base:ends[mid] - base] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(ends):
+            return first + lo, raw[(ends[lo - 1] if lo else base) - base:ends[lo] - base]
+        number = first + lo
+        return number, self.term(number) if number < self._n else None
 
     def span_range(self, low: bytes, high: bytes | None, most: int) -> tuple[int, int]:
         """The numbers of the first and past the last term ``span`` lists."""
