@@ -118,6 +118,10 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 #: one whose postings are fewer than 1/DENSE_UNION of the documents: its
 #: sorted lists are merged, no array over the documents is made.
 PRUNE_FROM = 20_000
+#: The candidates and every match of a sum whose postings are fewer than
+#: 1/SPARSE_SUMS of the documents are read at its postings; of a denser
+#: one, by a pass over the sums of every document (docs/performance.md).
+SPARSE_SUMS = 4
 
 
 def best(q: wq.Query, gen: Generation, reader, limit: int,
@@ -166,9 +170,16 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         seed) >= limit else 0.0
     if threshold <= 0:  # fewer than ``limit`` seeds, or scores that are not all positive
         return evaluate(q, gen, reader)
-    found = np.flatnonzero(sums >= threshold).astype(np.int32)
-    # Every match, when a match is what something was added to.
-    matched = np.flatnonzero(sums != 0).astype(np.int32) if every and positive else None
+    if postings * SPARSE_SUMS < gen.doc_count_all:
+        # The sums read where the postings are, not over every document.
+        posted = np.concatenate([docs for docs, _ in lists])
+        found = unique_sorted(posted.take(np.flatnonzero(sums.take(posted) >= threshold)))
+        matched = _docs_of([docs for docs, _ in lists if len(docs)],
+                           gen.doc_count_all) if every else None
+    else:
+        found = np.flatnonzero(sums >= threshold).astype(np.int32)
+        # Every match, when a match is what something was added to.
+        matched = np.flatnonzero(sums != 0).astype(np.int32) if every and positive else None
     return Match(found, sums.take(found), complete=False, matched=matched)
 
 

@@ -692,13 +692,15 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 
 # -- pruned rankings: the top documents of a sum of terms ----------------------
 
-@pytest.fixture
-def pruning(monkeypatch) -> None:
+@pytest.fixture(params=[0, 10**9], ids=["read-at-postings", "read-over-documents"])
+def pruning(request, monkeypatch) -> None:
     """Pruned rankings even in the tiny test indexes: every sum of terms is
     added up over the documents, with each term's two best documents as
-    the seeds of its threshold."""
+    the seeds of its threshold; the candidates and matches read at the
+    postings, or over every document's sum."""
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
     monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
+    monkeypatch.setattr(matching, "SPARSE_SUMS", request.param)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
 
 
@@ -752,6 +754,19 @@ def test_pruned_matches_list_every_match_when_asked(segmented_index, pruning):
         keep = view.filters(Request(q=text, date_from=date(2021, 1, 1)))
         expected = matching.restrict(full, keep)
         assert view.best(q, 1, keep, every=True).matched.tolist() == expected.docs.tolist()
+
+
+@pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
+def test_every_match_of_a_pruned_ranking_is_listed(news_index, pruning, text):
+    """Every query shape: the matches a pruned ranking lists are the full
+    evaluation's documents."""
+    engine = Engine(news_index)
+    view = engine.view()
+    q = engine.parse(text).query
+    found = view.best(view.expand_terms(q), 1, None, every=True)
+    listed = found.docs if found.complete else found.matched
+    if listed is not None:
+        assert listed.tolist() == view.match(q).docs.tolist()
 
 
 def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, pruning):
