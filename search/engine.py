@@ -575,7 +575,7 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     among the first ``limit``; ranked by date, the matching documents are
     found without scores and only the first ``limit`` of them are scored.
     Where ``best`` scored every match (no pruning paid), its documents are
-    every match."""
+    every match; where it pruned, the matches it listed on the way."""
     order = None if req.sort == "relevance" else view.gen.date_order(req.sort == "newest")
     if not matching.prunable(query):
         match = view.match(query)
