@@ -137,7 +137,7 @@ class ArshifWriter(SegmentWriter):
                     pending.append((self.streams[name], ids, positions))
                     length = len(ids)
                 elif field.indexed:
-                    terms, positions = self._whoosh_words(name, field, value)
+                    terms, positions = self._value_words(name, field, value)
                     pending.append((self._terms_of(name), terms, positions))
                     length = len(terms)
                 stored = fields.get(f"_stored_{name}", value)
@@ -155,7 +155,7 @@ class ArshifWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    def _whoosh_words(self, name: str, field, value) -> tuple[list, list[int] | None]:
+    def _value_words(self, name: str, field, value) -> tuple[list, list[int] | None]:
         """``_whoosh_words`` of a value, looked up for a field without
         positions (its terms are then all there is: never changed by the
         caller)."""

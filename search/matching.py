@@ -159,16 +159,14 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
     sums = np.zeros(gen.doc_count_all)
-    positive = True
     for t, (docs, contrib) in zip(terms, lists, strict=True):
-        if every and len(contrib):
-            positive = positive and contrib.min() > 0
         np.add.at(sums, docs, contrib * t.boost if t.boost != 1.0 else contrib)
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(gen.term_top(t.fieldname, t.text)[0]
                                                      for t in terms)]))
-    threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit] if len(
-        seed) >= limit else 0.0
-    if threshold <= 0:  # fewer than ``limit`` seeds, or scores that are not all positive
+    if len(seed) < limit:
+        return evaluate(q, gen, reader)
+    threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
+    if threshold <= 0:  # scores that are not all positive
         return evaluate(q, gen, reader)
     if postings * SPARSE_SUMS < gen.doc_count_all:
         # The sums read where the postings are, not over every document.
@@ -179,7 +177,8 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     else:
         found = np.flatnonzero(sums >= threshold).astype(np.int32)
         # Every match, when a match is what something was added to.
-        matched = np.flatnonzero(sums != 0).astype(np.int32) if every and positive else None
+        positive = every and all(contrib.min() > 0 for _, contrib in lists if len(contrib))
+        matched = np.flatnonzero(sums != 0).astype(np.int32) if positive else None
     return Match(found, sums.take(found), complete=False, matched=matched)
 
 
