@@ -96,7 +96,7 @@ def _load(build: dict) -> str:
     return " / ".join(f"{x:.1f}" for x in start_end) if start_end else "-"
 
 
-def _runs(build: dict) -> str:
+def run_times(build: dict) -> str:
     return ", ".join(f"{t:,.1f}" for t in build.get("runs_elapsed_s", [build["elapsed_s"]]))
 
 
@@ -109,7 +109,8 @@ def build_table(size: dict) -> list[str]:
     rows = [("articles indexed", f"{a['indexed']:,}", f"{lu['indexed']:,}", "", ""),
             ("build time, s", f"{a['elapsed_s']:,.1f}", f"{lu['elapsed_s']:,.1f}",
              f"{ratio(a['elapsed_s'], lu['elapsed_s']):.2f}x", ""),
-            ("every run's build time, s (the fastest is compared)", _runs(a), _runs(lu), "", ""),
+            ("every run's build time, s (the fastest is compared)", run_times(a),
+             run_times(lu), "", ""),
             ("build rate, articles/s", f"{a['rate']:,.0f}", f"{lu['rate']:,.0f}",
              f"{ratio(a['rate'], lu['rate']):.2f}x", ">= 0.5x"),
             ("build CPU, s (user+sys, all processes)", f"{a['cpu_s']:,.0f}", f"{lu['cpu_s']:,.0f}",

@@ -45,6 +45,21 @@ WORD_CHAR_RE = re.compile(_WORD_CHAR)
 _WORDS_NO_UNDERSCORE_RE = re.compile(rf"[\w{_MARKS}]+")
 
 
+def _places(text: str, matched: set[tuple[str, str]]):
+    """(start, end, term) of every occurrence of each matched (word, term)
+    in ``text``: found with str.find, a token being a maximal run of word
+    characters, so an occurrence counts when no word character touches it
+    on either side."""
+    is_word_char = WORD_CHAR_RE.match
+    for word, term in matched:
+        i = text.find(word)
+        while i >= 0:
+            end = i + len(word)
+            if not (i and is_word_char(text, i - 1)) and not is_word_char(text, end):
+                yield i, end, term
+            i = text.find(word, i + 1)
+
+
 def find_words(text: str) -> list[str]:
     """``WORD_RE.findall(text)``, faster (the build splits every text)."""
     return _WORDS_NO_UNDERSCORE_RE.findall(text.replace("_", " "))
@@ -65,7 +80,11 @@ def word_points(rules: tuple[str, ...]) -> np.ndarray:
     normalized alone), a space outside them (punctuation, ``_``, spaces),
     and UNMAPPED for a word character normalized to a character that is not
     one (it would move a word boundary).  Each word of such a text is then
-    its normalization, between the same neighbours."""
+    its normalization, between the same neighbours.
+
+    U+FFFF, a noncharacter, is UNMAPPED too: a text's code points are
+    taken with ``mode="clip"``, which gives every one past the BMP its
+    value (one pass over the text instead of a check, then a pass)."""
     mapped = code_point_map(rules)
     is_word = np.fromiter((WORD_CHAR_RE.match(chr(code)) is not None
                            for code in range(0x10000)), dtype=bool, count=0x10000)
@@ -73,6 +92,7 @@ def word_points(rules: tuple[str, ...]) -> np.ndarray:
     single = is_word & (mapped < UNMAPPED)
     moved = single & ((mapped > 0xFFFF) | ~is_word.take(np.minimum(mapped, 0xFFFF)))
     out[moved] = UNMAPPED
+    out[0xFFFF] = UNMAPPED
     return out
 
 #: Words whose term ``index_sections`` keeps (about 150 bytes each); past
@@ -268,16 +288,12 @@ class ArabicAnalyzer(Tokenizer):
         per word: highlighting scans whole article bodies for every hit.
         """
         analyze_word = self.analyze_word
-        is_word_char = WORD_CHAR_RE.match
-        # The distinct words of the text that may match (findall runs in C);
-        # those already analyzed are matched to ``terms`` by set operations
-        # on the cache, only new ones are analyzed.  Then each matching
-        # word's occurrences are found with str.find: a token is a maximal
-        # run of word characters, so an occurrence counts when no word
-        # character touches it on either side.
-        words = None if needles is None else self.words_containing(text, needles)
-        if words is None:
-            words = set(find_words(text))
+        # The distinct words of the text that may match: those holding a
+        # needle, found with their places (``occurrences``), or else every
+        # word (findall runs in C).  Those already analyzed are matched to
+        # ``terms`` by set operations on the cache, only new ones are analyzed.
+        places = None if needles is None else self.occurrences(text, needles)
+        words = set(find_words(text)) if places is None else set(places)
         if not hasattr(self, "_cache"):
             self._setup()
         matched: set[tuple[str, str]] = set()
@@ -298,27 +314,26 @@ class ArabicAnalyzer(Tokenizer):
         for term in terms:
             matched.update((word, term) for word in words & self._surfaces.get(term, set())
                            if len(word) <= MAX_WORD_CHARS)
-        found = []
-        for word, term in matched:
-            i = text.find(word)
-            while i >= 0:
-                end = i + len(word)
-                if not (i and is_word_char(text, i - 1)) and not is_word_char(text, end):
-                    found.append((i, end, term))
-                i = text.find(word, i + 1)
+        if places is not None:
+            found = [(start, end, term) for word, term in matched for start, end in places[word]]
+        else:
+            found = list(_places(text, matched))
         found.sort()
         return found
 
-    def words_containing(self, text: str, needles: frozenset[str]) -> set[str] | None:
-        """The distinct words of ``text`` whose normalized form contains one
-        of ``needles``; None when this cannot tell (a stemmer whose stems are
-        not runs of the word's letters, a text ``word_points`` cannot map).
+    def occurrences(self, text: str, needles: frozenset[str]
+                    ) -> dict[str, list[tuple[int, int]]] | None:
+        """The words of ``text`` whose normalized form contains one of
+        ``needles``, each with the (start, end) of its occurrences; None
+        when this cannot tell (a stemmer whose stems are not runs of the
+        word's letters, a text ``word_points`` cannot map).
 
         Why: a snippet needs only the words that may match, and a stem (or a
         prefix of one) is a run of letters of the normalized word, so the
         needles are looked for with ``str.find`` in the text normalized in
         place, words where they occur, instead of analyzing the text word by
-        word: a few of its words, not hundreds, are then matched to terms.
+        word: a few of its words, not hundreds, are then matched to terms,
+        and where they are is known from where their needles are.
         """
         if self.stemmer not in INFIX_STEMMERS or not all(
                 needles) or not all(map(WORD_RE.fullmatch, needles)):
@@ -328,10 +343,8 @@ class ArabicAnalyzer(Tokenizer):
         except UnicodeEncodeError:  # a lone surrogate
             return None
         if not codes.size:
-            return set()
-        if codes.max() > 0xFFFF:
-            return None
-        mapped = word_points(self.rules).take(codes)
+            return {}
+        mapped = word_points(self.rules).take(codes, mode="clip")
         kept = None  # where each character of the normalized text is in ``text``
         if mapped.max() >= UNMAPPED:
             if (mapped == UNMAPPED).any():
@@ -340,7 +353,7 @@ class ArabicAnalyzer(Tokenizer):
             kept = np.flatnonzero(mapped != DELETED)
             mapped = mapped.take(kept)
         normal = mapped.tobytes().decode("utf-32-le")
-        found = set()
+        ends: dict[int, int] = {}  # start -> end of each word found (two needles: once)
         for needle in needles:
             at = normal.find(needle)
             while at >= 0:
@@ -350,12 +363,14 @@ class ArabicAnalyzer(Tokenizer):
                 # The word in ``text``: from past the character before it (or
                 # the start) to the one after it, deleted marks included.
                 if kept is None:
-                    start, stop = first, end
+                    ends[first] = end
                 else:
-                    start = int(kept[first - 1]) + 1 if first else 0
-                    stop = int(kept[end]) if end < len(kept) else len(text)
-                found.add(text[start:stop])
+                    ends[int(kept[first - 1]) + 1 if first else 0] = (
+                        int(kept[end]) if end < len(kept) else len(text))
                 at = normal.find(needle, end)
+        found: dict[str, list[tuple[int, int]]] = {}
+        for start, end in ends.items():
+            found.setdefault(text[start:end], []).append((start, end))
         return found
 
     def index_sections(self, value: str) -> list[list[str]]:

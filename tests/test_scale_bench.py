@@ -115,5 +115,5 @@ def test_fastest_build_is_compared_and_the_highest_memory_kept():
     assert (best["elapsed_s"], best["rate"]) == (16.0, 125.0)
     assert best["runs_elapsed_s"] == [20.0, 16.0]
     assert best["peak_memory_mb"] == 900.0
-    assert scale_report._runs(best) == "20.0, 16.0"
+    assert scale_report.run_times(best) == "20.0, 16.0"
     assert runs[1]["peak_memory_mb"] == 800.0  # the runs themselves are left as they were
