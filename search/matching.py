@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 
+from search import generation
 from search.budget import FUZZY_UNITS
 from search.generation import Generation, best_of, put, unique_sorted
 from search.query import PrefixPhrase, glob_tail
@@ -159,10 +160,12 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
     sums = np.zeros(gen.doc_count_all)
-    for t, (docs, contrib) in zip(terms, lists, strict=True):
-        np.add.at(sums, docs, contrib * t.boost if t.boost != 1.0 else contrib)
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *(gen.term_top(t.fieldname, t.text)[0]
-                                                     for t in terms)]))
+    _add_postings(sums, [(docs, contrib * t.boost if t.boost != 1.0 else contrib)
+                         for t, (docs, contrib) in zip(terms, lists, strict=True)])
+    # A list of TOP_DOCS documents or fewer is its own best documents.
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(
+        docs if len(docs) <= generation.TOP_DOCS else gen.term_top(t.fieldname, t.text)[0]
+        for t, (docs, _) in zip(terms, lists, strict=True))]))
     if len(seed) < limit:
         return evaluate(q, gen, reader)
     threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
@@ -180,6 +183,33 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         positive = every and all(contrib.min() > 0 for _, contrib in lists if len(contrib))
         matched = np.flatnonzero(sums != 0).astype(np.int32) if positive else None
     return Match(found, sums.take(found), complete=False, matched=matched)
+
+
+#: Posting lists shorter than this are added to a sum together, a run of
+#: them in one call (``_add_postings``).
+BATCHED_POSTINGS = 4096
+
+
+def _add_postings(sums: np.ndarray, lists: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Add each list's values into ``sums`` at its documents, list after
+    list.  Why batched: a prefix expands into hundreds of mostly short
+    lists, and a call of ``np.add.at`` costs more than a short list's
+    postings; runs of short lists are joined and added in one call.
+    ``add.at`` adds element after element, so each document's sum is
+    added up in the same order, to the same bits."""
+    run: list[tuple[np.ndarray, np.ndarray]] = []
+    for docs, values in [*lists, (None, None)]:
+        if docs is not None and len(docs) < BATCHED_POSTINGS:
+            run.append((docs, values))
+            continue
+        if len(run) == 1:
+            np.add.at(sums, *run[0])
+        elif run:
+            np.add.at(sums, np.concatenate([d for d, _ in run]),
+                      np.concatenate([v for _, v in run]))
+        run = []
+        if docs is not None:
+            np.add.at(sums, docs, values)
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:

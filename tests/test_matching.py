@@ -692,15 +692,20 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 
 # -- pruned rankings: the top documents of a sum of terms ----------------------
 
-@pytest.fixture(params=[0, 10**9], ids=["read-at-postings", "read-over-documents"])
+@pytest.fixture(params=[(0, 2), (0, 4096), (10**9, 2), (10**9, 4096)],
+                ids=["read-at-postings", "read-at-postings-lists-joined",
+                     "read-over-documents", "read-over-documents-lists-joined"])
 def pruning(request, monkeypatch) -> None:
     """Pruned rankings even in the tiny test indexes: every sum of terms is
     added up over the documents, with each term's two best documents as
     the seeds of its threshold; the candidates and matches read at the
-    postings, or over every document's sum."""
+    postings, or over every document's sum; the lists of fewer than two
+    documents added together (lists of both kinds), or all of them."""
+    sparse_sums, batched = request.param
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
     monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
-    monkeypatch.setattr(matching, "SPARSE_SUMS", request.param)
+    monkeypatch.setattr(matching, "SPARSE_SUMS", sparse_sums)
+    monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
 
 
