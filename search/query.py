@@ -212,34 +212,54 @@ def quote_source_names(text: str, names) -> str:
 
 
 def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
-    """What ``parser.parse`` makes of plain words, built directly; None for
-    anything else (operators, quotes, fields, a word the analyzer splits).
+    """What ``parser.parse`` makes of plain words and prefixes (``word*``),
+    built directly; None for anything else (operators, quotes, fields,
+    other wildcards, a word the analyzer splits).
 
     Why: Whoosh's parser spends about as long on a few words (plugins,
     per-field copies, normalizing) as the whole search takes.  Plain
     words under OR grouping always parse to one flat Or of each word's
-    term in each field, in order, duplicates dropped, which is quick to
-    build; tests/test_query_plain.py checks it equals the parser's output.
+    term (a prefix's Prefix) in each field, in order, duplicates dropped,
+    which is quick to build; tests/test_query_plain.py checks it equals
+    the parser's output.
     """
     fields = getattr(parser, "plain_fields", None)
-    if fields is None or _SYNTAX_RE.search(text):
+    if fields is None or _SYNTAX_RE.search(_PLAIN_PREFIX_RE.sub("", text)):
         return None
-    terms: dict[wq.Term, None] = {}
+    queries: dict[wq.Query, None] = {}
     for word in text.split():
+        prefix = word.endswith("*")
         analyzed: dict[tuple, list] = {}  # fields of one kind and analyzer agree
         for fieldname, boost in fields:
             field = parser.schema[fieldname]
             kind = (type(field), id(field.analyzer))
             tokens = analyzed.get(kind)
             if tokens is None:
-                tokens = analyzed[kind] = list(field.process_text(word, mode="query"))
+                # A prefix is analyzed whole, its stopwords kept, as Whoosh's
+                # wildcard node has it analyzed.
+                tokens = analyzed[kind] = list(
+                    field.process_text(word, mode="query", tokenize=False, removestops=False)
+                    if prefix else field.process_text(word, mode="query"))
             if len(tokens) > 1:
                 return None
-            if tokens:
-                terms[wq.Term(fieldname, tokens[0], boost=boost)] = None
-    if not terms:
+            if not tokens:
+                continue
+            if not prefix:
+                queries[wq.Term(fieldname, tokens[0], boost=boost)] = None
+                continue
+            found = wq.Wildcard(fieldname, tokens[0], boost=boost).normalize()
+            if type(found) is not wq.Prefix:
+                return None
+            queries[found] = None
+    if not queries:
         return wq.NullQuery
-    return next(iter(terms)) if len(terms) == 1 else wq.Or(list(terms))
+    return next(iter(queries)) if len(queries) == 1 else wq.Or(list(queries))
+
+
+#: The ``*`` of a prefix as ``plain_query`` builds it: at the end of a word
+#: (then a space or the end), after a character that is not one; the word's
+#: other characters are checked for syntax as any word's are.
+_PLAIN_PREFIX_RE = re.compile(r"(?<=[^\s*])\*(?!\S)")
 
 
 def quoted_prefixes(parser: qparser.QueryParser, q: wq.Query, text: str) -> wq.Query:
