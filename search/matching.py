@@ -198,18 +198,20 @@ def _add_postings(sums: np.ndarray, lists: list[tuple[np.ndarray, np.ndarray]]) 
     ``add.at`` adds element after element, so each document's sum is
     added up in the same order, to the same bits."""
     run: list[tuple[np.ndarray, np.ndarray]] = []
-    for docs, values in [*lists, (None, None)]:
-        if docs is not None and len(docs) < BATCHED_POSTINGS:
+    for docs, values in lists:
+        if len(docs) < BATCHED_POSTINGS:
             run.append((docs, values))
             continue
-        if len(run) == 1:
-            np.add.at(sums, *run[0])
-        elif run:
-            np.add.at(sums, np.concatenate([d for d, _ in run]),
-                      np.concatenate([v for _, v in run]))
+        _add_run(sums, run)
         run = []
-        if docs is not None:
-            np.add.at(sums, docs, values)
+        np.add.at(sums, docs, values)
+    _add_run(sums, run)
+
+
+def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    if run:
+        np.add.at(sums, np.concatenate([docs for docs, _ in run]),
+                  np.concatenate([values for _, values in run]))
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:

@@ -48,6 +48,10 @@ _PUNCT = str.maketrans({"؟": " ", "?": " ", "،": " ", "؛": " ", "«": '"', "�
 # it, as in the index) are dropped.
 _SEPARATORS = re.compile(r"[\x00-\x1f\x7f-\x9f\s]")
 _SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b""")
+#: The ``*`` of a prefix as ``plain_query`` builds it: at the end of a word
+#: (then a space or the end), after a character that is not one; the word's
+#: other characters are checked for syntax as any word's are.
+_PLAIN_PREFIX_RE = re.compile(r"(?<=[^\s*])\*(?!\S)")
 
 
 @dataclass(frozen=True)
@@ -255,11 +259,6 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
         return wq.NullQuery
     return next(iter(queries)) if len(queries) == 1 else wq.Or(list(queries))
 
-
-#: The ``*`` of a prefix as ``plain_query`` builds it: at the end of a word
-#: (then a space or the end), after a character that is not one; the word's
-#: other characters are checked for syntax as any word's are.
-_PLAIN_PREFIX_RE = re.compile(r"(?<=[^\s*])\*(?!\S)")
 
 
 def quoted_prefixes(parser: qparser.QueryParser, q: wq.Query, text: str) -> wq.Query:
