@@ -53,7 +53,7 @@ import scale_report as R  # noqa: E402
 import synth  # noqa: E402
 from scale import MAP, SEED, arshif_cli, dir_size, log, measure, parse_size, size_label  # noqa: E402
 from scale_search import Arshif, timed  # noqa: E402
-from stats import process_tree, rss_pss_kb  # noqa: E402
+from stats import process_tree, rss_kb  # noqa: E402
 
 #: The runners, in the order of the first turn.
 RUNNERS = ("embedded_ranked", "opensearch_ranked", "embedded_searchbox", "opensearch_searchbox")
@@ -98,7 +98,7 @@ def tree_cpu_s(pid: int) -> float:
 
 
 def tree_rss_mb(pid: int) -> float:
-    return round(sum(rss_pss_kb(p)[0] for p in process_tree(pid)) / 1024, 1)
+    return round(sum(rss_kb(p) for p in process_tree(pid)) / 1024, 1)
 
 
 def start_nodes(args) -> list:
@@ -218,7 +218,7 @@ def search_both(queries: list[dict], home: Path, nodes: list, args) -> dict:
     s = R.summarize({"timings": timings})
     s["agreement"] = agreement(queries, embedded, cluster)
     s["open_ms"] = {"embedded": embedded.open_ms, "opensearch": cluster.open_ms}
-    s["memory_mb"] = {"this_process": round(rss_pss_kb(os.getpid())[0] / 1024, 1),
+    s["memory_mb"] = {"this_process": round(rss_kb(os.getpid()) / 1024, 1),
                       "node": nodes_rss_mb(nodes)}
     return s
 

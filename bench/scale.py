@@ -104,7 +104,7 @@ def arshif_cli() -> list[str]:
 
 def measure(cmd: list[str], log_path: Path) -> dict:
     """Run ``cmd``; its stdout, wall time, CPU time (wait4) and the peak of its
-    process tree's summed RSS and PSS (sampled every 0.2 s).
+    process tree's summed RSS (sampled every 0.2 s, bench/stats.py).
 
     The files written before (the archive, the previous build) are flushed
     to disk first: their writeback would otherwise land on this command's

@@ -123,8 +123,6 @@ def build_table(size: dict) -> list[str]:
              f"{lu['peak_memory_mb']:,.0f}",
              f"{ratio(a['peak_memory_mb'], lu['peak_memory_mb']):.2f}x",
              "arshif <= 2,048 MB"),
-            ("same, PSS", f"{a['tree_peak_pss_mb']:,.0f}", f"{lu['tree_peak_pss_mb']:,.0f}",
-             "", ""),
             ("index on disk, MB", _mb(a["size_bytes"]), _mb(lu["size_bytes"]),
              f"{ratio(a['size_bytes'], lu['size_bytes']):.2f}x", "<= 1.5x"),
             ("index per article, KB", f"{a['size_bytes'] / a['indexed'] / 1e3:.2f}",

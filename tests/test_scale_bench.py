@@ -117,3 +117,30 @@ def test_fastest_build_is_compared_and_the_highest_memory_kept():
     assert best["peak_memory_mb"] == 900.0
     assert scale_report.run_times(best) == "20.0, 16.0"
     assert runs[1]["peak_memory_mb"] == 800.0  # the runs themselves are left as they were
+
+
+def test_tree_sampler_sums_the_memory_of_a_process_and_its_children():
+    """The build's peak memory is the sum over its process tree: a parent and
+    a child each holding 64 MB count as at least 128 MB.  The processes say
+    when their memory is touched, so the sample is taken after that."""
+    import stats
+
+    hold = ("import sys, subprocess; block = bytearray(64 << 20); "
+            "child = subprocess.Popen([sys.executable, '-c', "
+            "\"import sys; block = bytearray(64 << 20); print('ready', flush=True); "
+            "sys.stdin.read()\"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True); "
+            "child.stdout.readline(); print('ready', flush=True); sys.stdin.read(); "
+            "child.stdin.close(); child.wait()")
+    parent = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        sampler = stats.TreeSampler(parent.pid)
+        sampler.sample()
+        assert sampler.peak_procs == 2
+        assert sampler.peak_rss_kb >= 128 * 1024
+        assert stats.rss_kb(parent.pid) >= 64 * 1024
+    finally:
+        parent.stdin.close()
+        parent.wait(30)
+    assert stats.rss_kb(parent.pid) == 0  # gone (reaped): no figure, no error
