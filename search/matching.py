@@ -28,12 +28,13 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as wq
 
-from search import generation
+from search import generation, scratch
 from search.budget import FUZZY_UNITS
 from search.generation import Generation, best_of, put, unique_sorted
 from search.query import PrefixPhrase, glob_tail
@@ -151,27 +152,43 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     if terms is None or limit <= 0 or any(t.boost <= 0 for t in terms):
         match = evaluate(q, gen, reader)
         return restrict(match, keep) if keep is not None else match
-    if keep is not None:
-        # Each term's postings restricted to the filter once: the filtered
-        # lists then have their own best documents and threshold.
-        gen = _Within(gen, keep.docs)
+    if keep is None:
+        return _best_sum(q, terms, gen, reader, limit, every)
+    # Each term's postings restricted to the filter once: the filtered
+    # lists then have their own best documents and threshold.
+    with _Within(gen, keep.docs) as within:
+        return _best_sum(q, terms, within, reader, limit, every)
+
+
+def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
+              every: bool) -> Match:
+    """``best`` of ``q``, the sum of ``terms``."""
     lists = [gen.term(t.fieldname, t.text) for t in terms]
     postings = sum(len(docs) for docs, _ in lists)
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
-    sums = np.zeros(gen.doc_count_all)
-    _add_postings(sums, [(docs, contrib * t.boost if t.boost != 1.0 else contrib)
-                         for t, (docs, contrib) in zip(terms, lists, strict=True)])
+    with scratch.zeros(gen.doc_count_all, np.float64) as sums:
+        _add_postings(sums, [(docs, contrib * t.boost if t.boost != 1.0 else contrib)
+                             for t, (docs, contrib) in zip(terms, lists, strict=True)])
+        found = _pruned(sums, terms, lists, gen, limit, every)
+        scratch.clear(sums, [docs for docs, _ in lists])
+    return found if found is not None else evaluate(q, gen, reader)
+
+
+def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
+            gen, limit: int, every: bool) -> Match | None:
+    """``best``'s match, given every document's sum; None where pruning
+    does not apply (too few seeds, scores that are not all positive)."""
     # A list of TOP_DOCS documents or fewer is its own best documents.
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(
         docs if len(docs) <= generation.TOP_DOCS else gen.term_top(t.fieldname, t.text)[0]
         for t, (docs, _) in zip(terms, lists, strict=True))]))
     if len(seed) < limit:
-        return evaluate(q, gen, reader)
+        return None
     threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
     if threshold <= 0:  # scores that are not all positive
-        return evaluate(q, gen, reader)
-    if postings * SPARSE_SUMS < gen.doc_count_all:
+        return None
+    if sum(len(docs) for docs, _ in lists) * SPARSE_SUMS < gen.doc_count_all:
         # The sums read where the postings are, not over every document.
         posted = np.concatenate([docs for docs, _ in lists])
         found = unique_sorted(posted.take(np.flatnonzero(sums.take(posted) >= threshold)))
@@ -217,7 +234,8 @@ def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray]]) -> None
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
     """The scores of ``docs`` (sorted matches of ``q``, a sum of terms): the
     page of a ranking by date scores only the documents it shows."""
-    return evaluate(q, _Within(gen, docs), reader)
+    with _Within(gen, docs) as within:
+        return evaluate(q, within, reader)
 
 
 def matching_docs(q: wq.Query, gen: Generation, reader,
@@ -257,15 +275,17 @@ def first_in_order(q: wq.Query, gen: Generation, reader, keep: Match | None, lim
                    else _docs_of(lists, gen.doc_count_all))
         first, _ = top(Match(matched, np.zeros(len(matched))), limit, order)
         return np.sort(first), matched
-    hit = _mask(lists, gen.doc_count_all)
-    found, held, start, step = [], 0, 0, 4 * max(limit, 1)
-    while held < limit and start < len(sequence):
-        part = sequence[start:start + step]
-        found.append(part.take(np.flatnonzero(hit.take(part))))
-        held += len(found[-1])
-        start, step = start + step, step * 4
-    first = np.sort(np.concatenate([_NO_DOCS, *found])[:limit])
-    return first, np.flatnonzero(hit).astype(np.int32) if every else None
+    with scratch.zeros(gen.doc_count_all, bool) as hit:
+        _mark(hit, lists)
+        found, held, start, step = [], 0, 0, 4 * max(limit, 1)
+        while held < limit and start < len(sequence):
+            part = sequence[start:start + step]
+            found.append(part.take(np.flatnonzero(hit.take(part))))
+            held += len(found[-1])
+            start, step = start + step, step * 4
+        matched = np.flatnonzero(hit).astype(np.int32) if every else None
+        scratch.clear(hit, lists)
+    return np.sort(np.concatenate([_NO_DOCS, *found])[:limit]), matched
 
 
 def _term_lists(q: wq.Query, gen) -> list[np.ndarray] | None:
@@ -282,16 +302,18 @@ def _docs_of(lists: list[np.ndarray], size: int) -> np.ndarray:
     if not lists:
         return _NO_DOCS
     if sum(len(docs) for docs in lists) * DENSE_UNION > size:
-        return np.flatnonzero(_mask(lists, size)).astype(np.int32)
+        with scratch.zeros(size, bool) as hit:
+            _mark(hit, lists)
+            found = np.flatnonzero(hit).astype(np.int32)
+            scratch.clear(hit, lists)
+        return found
     return unique_sorted(np.concatenate(lists))
 
 
-def _mask(lists: list[np.ndarray], size: int) -> np.ndarray:
-    """Which of ``size`` documents one of ``lists`` holds."""
-    hit = np.zeros(size, dtype=bool)
+def _mark(hit: np.ndarray, lists: list[np.ndarray]) -> None:
+    """Mark in ``hit`` (one entry per document) the documents of ``lists``."""
     for docs in lists:
         put(hit, docs, True)
-    return hit
 
 
 def prunable(q: wq.Query) -> bool:
@@ -324,15 +346,25 @@ class _Within:
 
     Evaluating a sum of terms through it gives each document of the set the
     score it has over the whole generation: the same terms, added in the
-    same order (``_union`` sums alike both ways)."""
+    same order (``_union`` sums alike both ways).  Used in a ``with``
+    block: the mask of the set, if one was made, is a scratch array."""
 
     def __init__(self, gen: Generation | _Within, docs: np.ndarray | None):
         self._gen = gen
         self._docs = docs
         self._mask = None
+        self._borrowed = ExitStack()
         self._terms: dict = {}  # a query reads a term several times
         self.doc_count_all = gen.doc_count_all
         self.schema = gen.schema
+
+    def __enter__(self) -> _Within:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self._mask is not None and kind is None:
+            scratch.clear(self._mask, [self._docs])
+        self._borrowed.__exit__(kind, error, trace)
 
     def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         if self._docs is None:
@@ -359,7 +391,7 @@ class _Within:
             found = np.flatnonzero(docs.take(at) == wanted)
             return wanted.take(found), scores.take(at.take(found))
         if self._mask is None:
-            self._mask = np.zeros(self.doc_count_all, dtype=bool)
+            self._mask = self._borrowed.enter_context(scratch.zeros(self.doc_count_all, bool))
             put(self._mask, wanted, True)
         inside = np.flatnonzero(self._mask.take(docs))
         return docs.take(inside), scores.take(inside)
@@ -398,17 +430,20 @@ def _union(matches: list[Match], size: int) -> Match:
         # Added into one array over the documents a match at a time: a broad
         # prefix's union is bound by memory traffic, and this reads each
         # posting once, without a concatenated copy of them all.
-        sums = np.zeros(size)
-        for m in matches:
-            np.add.at(sums, m.docs, m.scores)
-        if all(m.scores.min() > 0 for m in matches):
-            found = np.flatnonzero(sums != 0)  # where a positive score was added
-        else:
-            hit = np.zeros(size, dtype=bool)
+        lists = [m.docs for m in matches]
+        with scratch.zeros(size, np.float64) as sums:
             for m in matches:
-                put(hit, m.docs, True)
-            found = np.flatnonzero(hit)
-        return Match(found.astype(np.int32), sums.take(found))
+                np.add.at(sums, m.docs, m.scores)
+            if all(m.scores.min() > 0 for m in matches):
+                found = np.flatnonzero(sums != 0)  # where a positive score was added
+            else:
+                with scratch.zeros(size, bool) as hit:
+                    _mark(hit, lists)
+                    found = np.flatnonzero(hit)
+                    scratch.clear(hit, lists)
+            union = Match(found.astype(np.int32), sums.take(found))
+            scratch.clear(sums, lists)
+        return union
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
     found = unique_sorted(docs)

@@ -27,7 +27,7 @@ from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from indexer.settings import IndexSettings
-from search import generation, matching
+from search import generation, matching, scratch
 from search.backend import Request
 from search.engine import Engine, date_filter
 from search.generation import ENTRY_OVERHEAD, phrase_docs
@@ -784,6 +784,53 @@ def test_pruning_skips_documents_that_cannot_reach_the_top(segmented_index, prun
     pruned = view.best(q, 1, None)
     assert pruned.count < full.count
     assert matching.top(pruned, 1)[0].tolist() == matching.top(full, 1)[0].tolist()
+
+
+SEQUENCE = [
+    {"q": "النفط الغاز"}, {"q": "الاقتصاد تقرير", "sources": ("ب",)},
+    {"q": "النفط قطر", "date_from": date(2021, 1, 1)}, {"q": "النفط^2 قطر تقرير"},
+    {"q": "النفط تقرير", "sort": "newest"}, {"q": "الن* قطر", "sort": "oldest", "sources": ("ب",)},
+    {"q": "رقم -13"}, {"q": "رقم", "sources": ("أ",), "date_to": date(2022, 6, 1)},
+]
+
+
+@pytest.mark.parametrize("scatter_bytes", [0, 10**9], ids=["cleared-where-written",
+                                                            "cleared-whole"])
+def test_scratch_arrays_are_handed_back_all_zeros(segmented_index, pruning, monkeypatch,
+                                                 scatter_bytes):
+    """The arrays over the documents that sums, unions, masks and filters
+    borrow (search/scratch.py) come back all zeros, cleared where they were
+    written or whole: each query of a sequence then ranks as it does
+    alone, in whatever order they come."""
+    monkeypatch.setattr(scratch, "SCATTER_BYTES", scatter_bytes)
+    engine = Engine(segmented_index)
+    first = [engine.ranked_ids(Request(**kw), 5) for kw in SEQUENCE]
+    for kw in SEQUENCE:
+        engine.search(Request(**kw))
+    assert scratch.pooled()
+    assert all(not array.any() for array in scratch.pooled())
+    again = [engine.ranked_ids(Request(**kw), 5) for kw in reversed(SEQUENCE)]
+    assert again[::-1] == first
+    alone = [Engine(segmented_index).ranked_ids(Request(**kw), 5) for kw in SEQUENCE]
+    assert alone == first
+
+
+def test_a_scratch_array_is_not_reused_after_an_exception():
+    """An exception inside a borrow may leave the array dirty: it is
+    dropped, and the next borrow gets zeros; nested borrows get distinct
+    arrays."""
+    with pytest.raises(RuntimeError), scratch.zeros(12, np.float64) as dirty:
+        dirty[3] = 1.0
+        raise RuntimeError("a query failed")
+    with scratch.zeros(12, np.float64) as outer:
+        assert outer is not dirty and not outer.any()
+        outer[[2, 5]] = 1.0
+        with scratch.zeros(12, np.float64) as inner:
+            assert inner is not outer
+        scratch.clear(outer, [np.array([2, 5], dtype=np.int32)])
+    with scratch.zeros(12, np.float64) as again:
+        assert again is outer or again is inner
+        assert not again.any()
 
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
