@@ -251,9 +251,10 @@ class Engine:
     # -- articles -------------------------------------------------------------
     def article(self, article_id: str, q: str = "") -> Article | None:
         view = self.view()
-        doc = view.searcher.document(id=article_id)
-        if doc is None:
+        docnum = view.searcher.document_number(id=article_id)
+        if docnum is None:
             return None
+        doc = view.gen.stored_fields(docnum)
         terms = query_marks(parse(view.live.parser, q).query) if q else {}
         return make_article(doc, terms, view.analyzer, view.live.sources)
 
@@ -274,7 +275,7 @@ class Engine:
         first = gen.ids(members[:1])[0]
 
         def member(d: int) -> dict:
-            doc = view.searcher.stored_fields(d)
+            doc = view.gen.stored_fields(d)
             source = sources[codes[d]]
             return {"id": doc.get("id", ""), "headline": doc.get("headline", ""),
                     "source": source, "source_name": view.live.sources.name(source),
@@ -300,7 +301,7 @@ class Engine:
                 return []
             # The key terms of the body's first WHOLE_CHARLIMIT characters,
             # the part the page marks: a huge record is not analyzed whole.
-            body = view.searcher.stored_fields(docnum).get("body", "")
+            body = view.gen.stored_fields(docnum).get("body", "")
             terms = view.searcher.key_terms_from_text(
                 "body", body[:WHOLE_CHARLIMIT], numterms=MORE_LIKE_TERMS)
             if not terms:
@@ -380,7 +381,7 @@ class _View:
         return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
 
     def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
-        doc = self.searcher.stored_fields(docnum)
+        doc = self.gen.stored_fields(docnum)
         if with_highlight:  # the analyzer runs over what is highlighted: charged by length
             self.gen.charge(HIGHLIGHT_UNITS * (len(doc.get("headline", ""))
                                                + min(len(doc.get("body", "")), CHARLIMIT)))

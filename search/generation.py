@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,7 @@ from indexer.arrayfile import ArrayFileError
 from indexer.docvalues import BYTE_TO_LENGTH, DocValues, docvalues_path
 from indexer.flat import FlatPostings, flat_path
 from indexer.store import IndexDamaged
+from indexer.stored import StoredFields, stored_path
 from indexer.stories import Stories
 
 #: Memory for cached term arrays per generation and process: a term costs
@@ -60,6 +62,7 @@ class Leaf:
     count: int
     flat: FlatPostings
     docs: DocValues
+    stored: StoredFields
 
 
 #: Expansions (a prefix's, a wildcard's... terms) kept per generation: a
@@ -84,6 +87,7 @@ class Generation:
         self.schema = searcher.schema
         self.doc_count_all = searcher.doc_count_all()
         self.leaves = [_open_leaf(folder, sub, offset) for sub, offset in searcher.leaf_searchers()]
+        self._starts = [leaf.offset for leaf in self.leaves]
         self.live = np.zeros(self.doc_count_all, dtype=bool)
         for (sub, offset) in searcher.leaf_searchers():
             self.live[np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64) + offset] = True
@@ -329,6 +333,16 @@ class Generation:
         return value
 
     # -- per-document values ------------------------------------------------
+    def stored_fields(self, docnum: int) -> dict:
+        """Document ``docnum``'s stored fields, from its segment's stored
+        fields file.  Why not the searcher's: Whoosh's reader copies each
+        document's dict, checking every field against the schema, which
+        costs about as much as decompressing it (every field stored here is
+        the schema's: arshif's codec wrote them)."""
+        leaf = self.leaves[bisect_right(self._starts, docnum) - 1]
+        return leaf.stored.document(docnum - leaf.offset)
+
+
     def _joined(self, key, part, empty):
         """The leaves' per-document arrays for ``key`` end to end; made once."""
         found = self._per_doc.get(key)
@@ -492,13 +506,17 @@ def _open_leaf(folder: str, sub, offset: int) -> Leaf:
     try:
         flat = FlatPostings(flat_path(folder, segment))
         docs = DocValues(docvalues_path(folder, segment))
+        stored = StoredFields(stored_path(folder, segment))
     except (OSError, ArrayFileError, ValueError, KeyError) as exc:
         raise IndexDamaged(f"segment {segment.segment_id()}: {exc}") from exc
     count = sub.doc_count_all()
     if docs.count != count:
         raise IndexDamaged(f"segment {segment.segment_id()}: {docs.count} doc values "
                            f"for {count} documents")
-    return Leaf(offset, count, flat, docs)
+    if stored.count != count:
+        raise IndexDamaged(f"segment {segment.segment_id()}: {stored.count} stored documents "
+                           f"for {count} documents")
+    return Leaf(offset, count, flat, docs, stored)
 
 
 def _open_stories(folder: str, count: int) -> Stories:

@@ -501,6 +501,17 @@ def test_several_segments_with_deletions(segmented_engine, kw):
     assert_same(segmented_engine, Request(**kw))
 
 
+def test_stored_fields_are_whooshs(segmented_engine):
+    """The generation reads each document's stored fields from its segment's
+    file (several segments, deletions): what Whoosh's searcher reads."""
+    view = segmented_engine.view()
+    searcher, gen = view.searcher, view.gen
+    live = list(searcher.reader().all_doc_ids())
+    assert len(gen.leaves) > 1 and len(live) < searcher.doc_count_all()
+    for docnum in live:
+        assert gen.stored_fields(docnum) == searcher.stored_fields(docnum)
+
+
 def test_deleted_documents_never_match(segmented_engine):
     ids = {h[0] for h in segmented_engine.ranked_ids("تقرير", 100)}
     assert len(ids) == 57 and not ids & {"a3", "a25", "a44"}
