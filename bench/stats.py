@@ -61,7 +61,7 @@ def rss_kb(pid: int) -> int:
     From ``statm``, the kernel's running counters.  Not ``smaps_rollup``:
     it walks the process's page tables under its memory-map lock (12 ms for
     a search process with a 1M-article index mapped), and the process's own
-    mmap calls wait behind it, so sampling it every 0.2 s slowed the very
+    mmap calls wait behind it: sampled every 0.2 s, it would slow the very
     queries being timed.  PSS is only in smaps, so it is not sampled."""
     try:
         with open(f"/proc/{pid}/statm", "rb") as fh:

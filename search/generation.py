@@ -342,7 +342,6 @@ class Generation:
         leaf = self.leaves[bisect_right(self._starts, docnum) - 1]
         return leaf.stored.document(docnum - leaf.offset)
 
-
     def _joined(self, key, part, empty):
         """The leaves' per-document arrays for ``key`` end to end; made once."""
         found = self._per_doc.get(key)
