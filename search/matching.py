@@ -28,7 +28,8 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import re
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,11 +168,10 @@ def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
     postings = sum(len(docs) for docs, _ in lists)
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
-    with scratch.zeros(gen.doc_count_all, np.float64) as sums:
+    with scratch.zeros(gen.doc_count_all, np.float64, [docs for docs, _ in lists]) as sums:
         _add_postings(sums, [(docs, contrib * t.boost if t.boost != 1.0 else contrib)
                              for t, (docs, contrib) in zip(terms, lists, strict=True)])
         found = _pruned(sums, terms, lists, gen, limit, every)
-        scratch.clear(sums, [docs for docs, _ in lists])
     return found if found is not None else evaluate(q, gen, reader)
 
 
@@ -275,8 +275,7 @@ def first_in_order(q: wq.Query, gen: Generation, reader, keep: Match | None, lim
                    else _docs_of(lists, gen.doc_count_all))
         first, _ = top(Match(matched, np.zeros(len(matched))), limit, order)
         return np.sort(first), matched
-    with scratch.zeros(gen.doc_count_all, bool) as hit:
-        _mark(hit, lists)
+    with _marked(lists, gen.doc_count_all) as hit:
         found, held, start, step = [], 0, 0, 4 * max(limit, 1)
         while held < limit and start < len(sequence):
             part = sequence[start:start + step]
@@ -284,7 +283,6 @@ def first_in_order(q: wq.Query, gen: Generation, reader, keep: Match | None, lim
             held += len(found[-1])
             start, step = start + step, step * 4
         matched = np.flatnonzero(hit).astype(np.int32) if every else None
-        scratch.clear(hit, lists)
     return np.sort(np.concatenate([_NO_DOCS, *found])[:limit]), matched
 
 
@@ -302,18 +300,19 @@ def _docs_of(lists: list[np.ndarray], size: int) -> np.ndarray:
     if not lists:
         return _NO_DOCS
     if sum(len(docs) for docs in lists) * DENSE_UNION > size:
-        with scratch.zeros(size, bool) as hit:
-            _mark(hit, lists)
-            found = np.flatnonzero(hit).astype(np.int32)
-            scratch.clear(hit, lists)
-        return found
+        with _marked(lists, size) as hit:
+            return np.flatnonzero(hit).astype(np.int32)
     return unique_sorted(np.concatenate(lists))
 
 
-def _mark(hit: np.ndarray, lists: list[np.ndarray]) -> None:
-    """Mark in ``hit`` (one entry per document) the documents of ``lists``."""
-    for docs in lists:
-        put(hit, docs, True)
+@contextmanager
+def _marked(lists: list[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Which of ``size`` documents one of ``lists`` holds, for the ``with``
+    block (a scratch array)."""
+    with scratch.zeros(size, bool, lists) as hit:
+        for docs in lists:
+            put(hit, docs, True)
+        yield hit
 
 
 def prunable(q: wq.Query) -> bool:
@@ -362,8 +361,6 @@ class _Within:
         return self
 
     def __exit__(self, kind, error, trace) -> None:
-        if self._mask is not None and kind is None:
-            scratch.clear(self._mask, [self._docs])
         self._borrowed.__exit__(kind, error, trace)
 
     def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -391,8 +388,7 @@ class _Within:
             found = np.flatnonzero(docs.take(at) == wanted)
             return wanted.take(found), scores.take(at.take(found))
         if self._mask is None:
-            self._mask = self._borrowed.enter_context(scratch.zeros(self.doc_count_all, bool))
-            put(self._mask, wanted, True)
+            self._mask = self._borrowed.enter_context(_marked([wanted], self.doc_count_all))
         inside = np.flatnonzero(self._mask.take(docs))
         return docs.take(inside), scores.take(inside)
 
@@ -431,19 +427,15 @@ def _union(matches: list[Match], size: int) -> Match:
         # prefix's union is bound by memory traffic, and this reads each
         # posting once, without a concatenated copy of them all.
         lists = [m.docs for m in matches]
-        with scratch.zeros(size, np.float64) as sums:
+        with scratch.zeros(size, np.float64, lists) as sums:
             for m in matches:
                 np.add.at(sums, m.docs, m.scores)
             if all(m.scores.min() > 0 for m in matches):
                 found = np.flatnonzero(sums != 0)  # where a positive score was added
             else:
-                with scratch.zeros(size, bool) as hit:
-                    _mark(hit, lists)
+                with _marked(lists, size) as hit:
                     found = np.flatnonzero(hit)
-                    scratch.clear(hit, lists)
-            union = Match(found.astype(np.int32), sums.take(found))
-            scratch.clear(sums, lists)
-        return union
+            return Match(found.astype(np.int32), sums.take(found))
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
     found = unique_sorted(docs)

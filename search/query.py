@@ -260,7 +260,6 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
     return next(iter(queries)) if len(queries) == 1 else wq.Or(list(queries))
 
 
-
 def quoted_prefixes(parser: qparser.QueryParser, q: wq.Query, text: str) -> wq.Query:
     """``q`` (parsed from ``text``) with each phrase holding a word typed with
     a final ``*`` made a PrefixPhrase (a quoted single word, a Prefix).  The

@@ -8,7 +8,8 @@ freeing the array gives the pages back, so the next query faults them in
 again.  Between about 200,000 and 500,000 documents (arrays of one to four
 megabytes, too small for numpy to ask for huge pages) the faults cost more
 than the arithmetic.  Here a thread keeps its arrays: a query borrows one,
-all zeros, and sets back to zero what it wrote before handing it back.
+all zeros, saying where it will write, and the pool sets those entries
+back to zero when it is handed back.
 
 A borrowed array that is not handed back (an exception on the way) is
 dropped: a dirty array never goes back to the pool.
@@ -22,10 +23,12 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from search.generation import put
+
 #: Arrays a thread keeps, the least recently returned dropped first: a
 #: query uses two or three kinds, and a new generation brings a new size.
 KEPT = 6
-#: ``clear`` zeroes the whole array once the entries to set back are more
+#: A returned array is zeroed whole once the entries to set back are more
 #: than one per SCATTER_BYTES bytes of it: past that, writing every byte in
 #: order costs less than the scattered writes.
 SCATTER_BYTES = 64
@@ -40,29 +43,29 @@ _pool = _Pool()
 
 
 @contextmanager
-def zeros(size: int, dtype) -> Iterator[np.ndarray]:
+def zeros(size: int, dtype, written: list[np.ndarray]) -> Iterator[np.ndarray]:
     """An array of ``size`` zeros of ``dtype`` for the ``with`` block, which
-    must set back to zero every entry it changed (``clear``) before it ends.
-    Nested blocks get distinct arrays."""
+    writes to it only at the documents of ``written``: when the block ends,
+    the array is set back to zero there and kept.  Nested blocks get
+    distinct arrays."""
     key = (size, np.dtype(dtype).str)
     array = _pool.free.pop(key, None)
     if array is None:
         array = np.zeros(size, dtype=dtype)
     yield array
+    _clear(array, written)
     free = _pool.free
     free[key] = array
     while len(free) > KEPT:
         del free[next(iter(free))]
 
 
-def clear(array: np.ndarray, lists: list[np.ndarray]) -> None:
-    """Set ``array`` back to zero at the documents of ``lists`` (those a
-    borrower wrote to)."""
-    if sum(len(docs) for docs in lists) * SCATTER_BYTES > array.nbytes:
+def _clear(array: np.ndarray, written: list[np.ndarray]) -> None:
+    if sum(len(docs) for docs in written) * SCATTER_BYTES > array.nbytes:
         array.fill(0)
         return
-    for docs in lists:
-        array[docs.astype(np.intp, copy=False)] = 0
+    for docs in written:
+        put(array, docs, 0)
 
 
 def pooled() -> list[np.ndarray]:

@@ -830,16 +830,16 @@ def test_a_scratch_array_is_not_reused_after_an_exception():
     """An exception inside a borrow may leave the array dirty: it is
     dropped, and the next borrow gets zeros; nested borrows get distinct
     arrays."""
-    with pytest.raises(RuntimeError), scratch.zeros(12, np.float64) as dirty:
-        dirty[3] = 1.0
+    written = [np.array([2, 5], dtype=np.int32)]
+    with pytest.raises(RuntimeError), scratch.zeros(12, np.float64, written) as dirty:
+        dirty[[2, 5]] = 1.0
         raise RuntimeError("a query failed")
-    with scratch.zeros(12, np.float64) as outer:
+    with scratch.zeros(12, np.float64, written) as outer:
         assert outer is not dirty and not outer.any()
         outer[[2, 5]] = 1.0
-        with scratch.zeros(12, np.float64) as inner:
+        with scratch.zeros(12, np.float64, []) as inner:
             assert inner is not outer
-        scratch.clear(outer, [np.array([2, 5], dtype=np.int32)])
-    with scratch.zeros(12, np.float64) as again:
+    with scratch.zeros(12, np.float64, []) as again:
         assert again is outer or again is inner
         assert not again.any()
 
