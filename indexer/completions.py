@@ -33,6 +33,7 @@ entries sorted by their keys' UTF-8 bytes:
 from __future__ import annotations
 
 import os
+import re
 from array import array
 from itertools import chain
 from pathlib import Path
@@ -70,18 +71,23 @@ class _Words:
 
     def __init__(self, analyzer):
         self.analyzer = analyzer
-        self.numbers: dict[str, tuple[int, int] | None] = {}  # surface -> (key, spelling)
+        # surface -> its entry's codes (``_coded_entries``), () for no entry
+        self.numbers: dict[str, tuple[int, ...]] = {}
         self.keys: dict[str, int] = {}
         self.surfaces: list[str] = []
 
-    def number(self, surface: str) -> tuple[int, int] | None:
-        """(key number, spelling number) of a word; None for no entry."""
-        found = self.numbers.get(surface, False)
-        if found is False:
+    def number(self, surface: str) -> tuple[int, ...]:
+        """A word's (key code, spelling code, key number + 1, spelling
+        number + 1): its entry's codes and what a phrase ending with it
+        adds to its first word's; () for no entry."""
+        found = self.numbers.get(surface)
+        if found is None:
             key = _entry_key(surface, self.analyzer)
-            found = None
+            found = ()
             if key:
-                found = (self.keys.setdefault(key, len(self.keys)), len(self.surfaces))
+                number = self.keys.setdefault(key, len(self.keys))
+                spelling = len(self.surfaces)
+                found = (number << 32, spelling << 32, number + 1, spelling + 1)
                 self.surfaces.append(surface)
             self.numbers[surface] = found
         return found
@@ -104,21 +110,32 @@ def _decoded(code: int, texts: list[str]) -> str:
 _LOW = (1 << 32) - 1
 
 
+#: A headline split into its words and what is between them:
+#: [before the first word, word, between, word, ..., after the last].
+_SPLIT_WORDS_RE = re.compile(f"({WORD_RE.pattern})")
+
+
 def _coded_entries(headline: str, words: _Words) -> set[tuple[int, int]]:
-    """``entries`` as (key code, spelling code) pairs."""
+    """``entries`` as (key code, spelling code) pairs.
+
+    The words are looked up in one ``map`` over the split headline, not
+    one ``finditer`` match at a time: a build's completions go through
+    every headline of the archive, in the serial end of the build."""
+    parts = _SPLIT_WORDS_RE.split(headline)
+    surfaces = parts[1::2]
+    coded = list(map(words.numbers.get, surfaces))
+    if None in coded:  # words not met before
+        coded = [words.number(surface) if codes is None else codes
+                 for codes, surface in zip(coded, surfaces, strict=True)]
     found: set[tuple[int, int]] = set()
-    previous = None  # (key, spelling, end) of the last word, if it can start a phrase
-    for match in WORD_RE.finditer(headline):
-        numbered = words.number(match.group())
-        if numbered is None:
-            previous = None
-            continue
-        key, spelling = numbered
-        found.add((key << 32, spelling << 32))
-        if previous and (previous[2] == match.start()
-                         or headline[previous[2]:match.start()].isspace()):
-            found.add(((previous[0] << 32) | (key + 1), (previous[1] << 32) | (spelling + 1)))
-        previous = (key, spelling, match.end())
+    previous: tuple[int, ...] = ()  # the last word, if it was an entry
+    # Each word with the text before it.
+    for codes, between in zip(coded, parts[:-1:2], strict=True):
+        if codes:
+            found.add(codes[:2])
+            if previous and (not between or between.isspace()):
+                found.add((previous[0] | codes[2], previous[1] | codes[3]))
+        previous = codes
     return found
 
 

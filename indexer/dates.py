@@ -292,10 +292,29 @@ def printed_hijri(text: str) -> bool:
     return bool(found and found[1])
 
 
+#: The ISO form most archives write (``2015-08-09``, ``2015-08-09 17:26:31``,
+#: ``2015-08-09T17:26``), read without the general steps below: a build
+#: parses a date per article.  Anything else, or a value these fields
+#: cannot hold, takes the general path (a test compares the two).
+_ISO_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d))?)?", re.ASCII)
+
+
 def _parse(text: str) -> tuple[datetime, bool] | None:
     """``parse_date``'s answer and whether the text gave a Hijri date."""
     if not isinstance(text, str) or len(text) > _MAX_INPUT_CHARS:
         return None
+    if (iso := _ISO_RE.fullmatch(text)) is not None:
+        try:
+            moment = datetime(*(int(part or 0) for part in iso.groups()))
+        except ValueError:
+            moment = None
+        if moment is not None and _is_plausible(moment):
+            return moment, False
+    return _parse_written(text)
+
+
+def _parse_written(text: str) -> tuple[datetime, bool] | None:
+    """``_parse`` by the general steps: any spelling this module reads."""
     cleaned = _normalize(text)
     if not cleaned:
         return None

@@ -111,8 +111,8 @@ class DocValuesWriter(W3PerDocWriter):
                 # From the stored text, which a merge passes too: a document
                 # rewritten by --update gets the signature a build gives it.
                 self._pending.append((self.count - 1, value))
-        super().add_field(fieldname, fieldobj, None, length)
-        if length:
+        if length:  # else Whoosh's writer, given no value, has nothing to do
+            super().add_field(fieldname, fieldobj, None, length)
             _put(self.lengths.setdefault(fieldname, array("B")), self.count, 0,
                  length_to_byte(length))
 

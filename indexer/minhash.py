@@ -146,15 +146,18 @@ _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2
 
 
 @cache
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    """The permutations' (a, b), a column each, as datasketch makes them.
+def permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The permutations' (a, b), a column each: what datasketch's
+    ``MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations``
+    holds (a test compares them), drawn here the way it draws them.
 
-    Imported here, on the first signature: datasketch's package imports
-    scipy, which would double the start-up of every command (a search, the
-    server), while only a build computes signatures."""
-    from datasketch import MinHash
-    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
-    return (np.asarray(a, dtype=np.uint32)[:, None], np.asarray(b, dtype=np.uint32)[:, None])
+    Why not that call: datasketch's package imports scipy, half a second
+    of start-up in each process of a build, while these are two draws of
+    NUM_PERM numbers."""
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a[:, None], b[:, None]
 
 
 _SPACE = np.array([ord(" ")], dtype=np.uint32)
@@ -204,7 +207,7 @@ def _batch(texts: list[str]) -> np.ndarray:
     mixed = mixed * m2
     mixed = mixed ^ (mixed >> s3)
     # A row per permutation, so each text's minimum is over contiguous values.
-    a, b = _permutations()
+    a, b = permutations()
     permuted = a * mixed + b  # uint32: the wraparound is the modulo
     firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     minima = np.minimum.reduceat(permuted, firsts, axis=1)

@@ -10,11 +10,18 @@ into posting lists (documents, frequencies, positions) with array operations.
 
 A stream's numbers stand either for terms (``TermWords``: a dict per field,
 for ids and dates, and for postings merged from another segment) or for
-distinct surface words (``SurfaceTable``): a text is then looked up once per
-word, and its views (``body_exact``, ``body_skel``) share the body's stream;
-each field's term of a surface word is found once per segment, when the
-segment is written.  Terms are sorted by their UTF-8 bytes (Whoosh's order)
-only at the end.
+distinct surface words (``SurfaceTable``, ``TextStream``): a text is then
+looked up once per word, and its views (``body_exact``, ``body_skel``) share
+the body's stream; each field's term of a surface word is found once per
+segment, when the segment is written.  Terms are sorted by their UTF-8 bytes
+(Whoosh's order) only at the end.
+
+A text's stream keeps every word, those not indexed (stopwords) as
+NOT_INDEXED, and no positions: a word's position is the number of indexed
+words before it in its document (plus SECTION_GAP a section break before
+it), computed for all words at once when the segment is written.  Dropping
+stopwords and counting positions word by word in Python was a fifth of the
+words' cost.
 """
 
 from __future__ import annotations
@@ -41,9 +48,17 @@ class FieldPostings:
     pos_starts: np.ndarray | None = None  # uint64, len(docs) + 1
 
 
+#: The number ``SurfaceTable`` gives a word its analyzer does not index.
+NOT_INDEXED = -1
+#: A text as ``SurfaceTable.number`` gives it: each word's number, where its
+#: sections after the first begin, and how many of its words are indexed.
+Numbered = tuple[list[int], list[int], int]
+
+
 class TokenStream:
-    """Numbered words of one field (or of a text and its views) in one
-    segment: per word its number, document and (optionally) position."""
+    """Numbered terms of one field in one segment (``TermWords``, and
+    postings merged from another segment): per word its number, document
+    and (optionally) position."""
 
     def __init__(self, positional: bool):
         self.ids = array("I")
@@ -90,6 +105,68 @@ class TokenStream:
         return np.repeat(_as_array(self.run_docs, np.uint32),
                          _as_array(self.run_lengths, np.uint32))
 
+    def arrays(self, positional: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Each word's number, document and, if ``positional``, position."""
+        positions = _as_array(self.positions, np.uint32) if positional else None
+        return _as_array(self.ids, np.uint32), self.docs(), positions
+
+
+class TextStream:
+    """The words of an analyzed text field (and its views) in one segment,
+    numbered by a ``SurfaceTable``: every word of each document, NOT_INDEXED
+    for those not indexed, and where its sections after the first begin."""
+
+    def __init__(self, positional: bool):
+        self.positional = positional
+        self.ids = array("i")
+        self.run_docs = array("I")
+        self.run_lengths = array("I")
+        # (first word, end of its document) of each section after the first.
+        self.sections = array("q")
+        self.words = 0  # indexed words
+        self.in_doc_order = True
+
+    def add(self, docnum: int, numbered: Numbered) -> None:
+        numbers, section_starts, length = numbered
+        if self.run_docs and docnum < self.run_docs[-1]:
+            self.in_doc_order = False
+        start = len(self.ids)
+        self.ids.fromlist(numbers)
+        self.run_docs.append(docnum)
+        self.run_lengths.append(len(numbers))
+        self.words += length
+        if section_starts and self.positional:
+            end = start + len(numbers)
+            for first in section_starts:
+                self.sections.extend((start + first, end))
+
+    def __len__(self) -> int:
+        return self.words
+
+    def arrays(self, positional: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Each indexed word's number, document and, if ``positional``, its
+        position (those of the analyzer's ``index_words``)."""
+        ids = _as_array(self.ids, np.int32)
+        lengths = _as_array(self.run_lengths, np.uint32).astype(np.int32)
+        docs = np.repeat(_as_array(self.run_docs, np.uint32), lengths)
+        kept = ids >= 0
+        positions = None
+        if positional:
+            # A word's indexed words before it in the stream, less those
+            # before its document.  (int32: a segment holds far fewer words.)
+            before = np.cumsum(kept, dtype=np.int32)
+            before -= kept
+            before = np.append(before, np.int32(np.count_nonzero(kept)))
+            positions = before[:-1] - np.repeat(before[np.cumsum(lengths) - lengths], lengths)
+            if len(self.sections):
+                bounds = np.frombuffer(self.sections, dtype=np.int64).reshape(-1, 2)
+                steps = np.zeros(len(ids) + 1, dtype=np.int32)
+                np.add.at(steps, bounds[:, 0], SECTION_GAP)
+                np.add.at(steps, bounds[:, 1], -SECTION_GAP)
+                positions += np.cumsum(steps[:-1], dtype=np.int32)
+            positions = positions[kept].astype(np.uint32)
+        return ids[kept].astype(np.uint32), docs[kept], positions
+
 
 class TermWords:
     """A stream whose numbers stand for terms (str or Whoosh's bytes)."""
@@ -110,10 +187,6 @@ class TermWords:
         return list(self.ids)
 
 
-#: The number ``SurfaceTable`` gives a word its analyzer does not index.
-NOT_INDEXED = -1
-
-
 class SurfaceTable:
     """The distinct surface words of a segment's analyzed texts, each
     analyzed once by ``analyzer``: the indexed ones numbered (their term
@@ -125,26 +198,25 @@ class SurfaceTable:
         self.surfaces: list[str] = []
         self.terms: list[str] = []
 
-    def number(self, sections: list[list[str]]) -> tuple[list[int], list[int]]:
-        """The numbers of the indexed words of a text split in sections, and
-        their positions (as the analyzer's ``index_words`` gives them)."""
-        kept: list[int] = []
-        positions: list[int] = []
-        pos = 0
+    def number(self, sections: list[list[str]]) -> Numbered:
+        """A text split in sections, numbered: the number of each word
+        (NOT_INDEXED for a word not indexed), where each section after the
+        first begins, and how many words are indexed."""
+        get = self.ids.get
+        numbers: list[int] = []
+        section_starts: list[int] = []
         for section, words in enumerate(sections):
-            found = list(map(self.ids.get, words))
+            found = list(map(get, words))
             if None in found:
                 for i, number in enumerate(found):
                     if number is None:
                         found[i] = self._new(words[i])
-            # Words not indexed are negative: one comparison a word drops them.
-            found = [number for number in found if number >= 0]
             if section:
-                pos += SECTION_GAP
-            kept += found
-            positions += range(pos, pos + len(found))
-            pos += len(found)
-        return kept, positions
+                section_starts.append(len(numbers))
+                numbers += found
+            else:
+                numbers = found
+        return numbers, section_starts, len(numbers) - numbers.count(NOT_INDEXED)
 
     def _new(self, word: str) -> int:
         number = self.ids.get(word)  # twice in one text
@@ -158,7 +230,7 @@ class SurfaceTable:
         return number
 
 
-def field_postings(sources: list[tuple[list, TokenStream]],
+def field_postings(sources: list[tuple[list, TokenStream | TextStream]],
                    positional: bool) -> FieldPostings:
     """Sort numbered words into one field's posting lists.
 
@@ -167,7 +239,8 @@ def field_postings(sources: list[tuple[list, TokenStream]],
     second source.
     """
     sources = sources or [([], TokenStream(positional))]
-    numbers = [_as_array(stream.ids, np.uint32) for _, stream in sources]
+    arrays = [stream.arrays(positional) for _, stream in sources]
+    numbers = [ids for ids, _, _ in arrays]
     # Only the terms of numbers present (a table is shared by several fields).
     present = [np.flatnonzero(np.bincount(ids, minlength=len(terms)))
                for (terms, _), ids in zip(sources, numbers, strict=True)]
@@ -177,14 +250,13 @@ def field_postings(sources: list[tuple[list, TokenStream]],
     rank_of = {t: i for i, t in enumerate(distinct)}
     none = len(distinct)  # the rank of "no term"
     ranks, docs, positions = [], [], []
-    for (terms, stream), ids, used, used_terms in zip(sources, numbers, present, encoded,
-                                                      strict=True):
+    for (terms, _), (ids, stream_docs, stream_positions), used, used_terms in zip(
+            sources, arrays, present, encoded, strict=True):
         by_number = np.full(len(terms), none, dtype=np.uint32)
         by_number[used] = [rank_of.get(t, none) for t in used_terms]
         ranks.append(by_number[ids])
-        docs.append(stream.docs())
-        if positional:
-            positions.append(_as_array(stream.positions, np.uint32))
+        docs.append(stream_docs)
+        positions.append(stream_positions)
     in_order = len(sources) == 1 and sources[0][1].in_doc_order
     ranks, docs = np.concatenate(ranks), np.concatenate(docs)
     positions = np.concatenate(positions) if positional else None

@@ -34,7 +34,7 @@ from whoosh.writing import SegmentWriter
 from indexer.analysis import split_sections
 from indexer.codec import ArshifCodec
 from indexer.flat import FlatFile, FlatPostings, flat_path
-from indexer.postings import SurfaceTable, TermWords, TokenStream, field_postings
+from indexer.postings import Numbered, SurfaceTable, TermWords, TextStream, field_postings
 from indexer.schema import body_views
 
 #: Words a build holds before a segment is written and a new one begun (each
@@ -67,7 +67,7 @@ class ArshifWriter(SegmentWriter):
                         if name in self.flat_fields and "body" in self.flat_fields
                         and _analyzed(schema[name]) and _analyzed(schema["body"])}
         self.tables: dict[str, SurfaceTable] = {}  # analyzed field -> its word table
-        self.streams: dict[str, TokenStream] = {}  # analyzed field (not a view) -> words
+        self.streams: dict[str, TextStream] = {}  # analyzed field (not a view) -> words
         shared: dict = {}
         for name in self.flat_fields:
             field = schema[name]
@@ -75,7 +75,7 @@ class ArshifWriter(SegmentWriter):
                 base = schema[self.view_of.get(name, name)].analyzer
                 self.tables[name] = shared.setdefault(base, SurfaceTable(base))
                 if name not in self.view_of:
-                    self.streams[name] = TokenStream(field.format.supports("positions"))
+                    self.streams[name] = TextStream(field.format.supports("positions"))
         #: Fields written from terms: the others, and anything merged in.
         self.term_words: dict[str, TermWords] = {}
         #: (field, value) -> its terms, for the fields without positions:
@@ -116,7 +116,7 @@ class ArshifWriter(SegmentWriter):
         schema, perdoc, docnum = self.schema, self.perdocwriter, self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, names)
-        numbered: dict[str, tuple[list[int], list[int]]] = {}
+        numbered: dict[str, Numbered] = {}
         pending = []  # words to keep once the whole document went in
         perdoc.start_doc(docnum)
         try:
@@ -130,15 +130,14 @@ class ArshifWriter(SegmentWriter):
                     source = self.view_of[name]
                     if fields.get(source) is not value and fields.get(source) != value:
                         raise ValueError(f"{name} must be given the text of {source}")
-                    ids, _ = self._number(source, value, numbered)
-                    length = len(ids)
+                    length = self._number(source, value, numbered)[2]
                 elif name in self.streams and isinstance(value, str):
-                    ids, positions = self._number(name, value, numbered)
-                    pending.append((self.streams[name], ids, positions))
-                    length = len(ids)
+                    text = self._number(name, value, numbered)
+                    pending.append((self.streams[name], (text,)))
+                    length = text[2]
                 elif field.indexed:
                     terms, positions = self._value_words(name, field, value)
-                    pending.append((self._terms_of(name), terms, positions))
+                    pending.append((self._terms_of(name), (terms, positions)))
                     length = len(terms)
                 stored = fields.get(f"_stored_{name}", value)
                 perdoc.add_field(name, field, stored if field.stored else None,
@@ -149,8 +148,8 @@ class ArshifWriter(SegmentWriter):
         except Exception:
             perdoc.cancel_doc()
             raise
-        for words, items, positions in pending:
-            words.add(docnum, items, positions)
+        for words, values in pending:
+            words.add(docnum, *values)
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
@@ -169,9 +168,9 @@ class ArshifWriter(SegmentWriter):
             terms = self._value_terms[key] = _whoosh_words(field, value)[0]
         return terms, None
 
-    def _number(self, name: str, value: str, numbered: dict) -> tuple[list[int], list[int]]:
-        """The word numbers and positions of an analyzed field's text (once
-        per document: its views reuse them)."""
+    def _number(self, name: str, value: str, numbered: dict) -> Numbered:
+        """An analyzed field's text numbered (once per document: its views
+        reuse it)."""
         if name not in numbered:
             numbered[name] = self.tables[name].number(split_sections(value))
         return numbered[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from indexer.dates import MIN_YEAR, parse_date, printed_hijri
 
@@ -304,3 +305,18 @@ def test_hijri_refused(text: str) -> None:
 def test_gregorian_dates_are_not_hijri() -> None:
     assert not printed_hijri("26 سبتمبر 2023")
     assert not printed_hijri("")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.tuples(st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32),
+                 st.none() | st.tuples(st.sampled_from(" T"), st.integers(0, 25),
+                                       st.integers(0, 61), st.none() | st.integers(0, 61))))
+def test_iso_dates_read_as_the_general_steps_read_them(parts):
+    """ISO dates are read by a shortcut (a build parses one per article); a
+    space around one sends it through the general steps, which must agree."""
+    year, month, day, clock = parts
+    text = f"{year:04d}-{month:02d}-{day:02d}"
+    if clock:
+        sep, hour, minute, second = clock
+        text += f"{sep}{hour:02d}:{minute:02d}" + ("" if second is None else f":{second:02d}")
+    assert parse_date(text) == parse_date(f" {text} ")

@@ -12,6 +12,7 @@ from indexer.analysis import SECTION_BREAK, ArabicAnalyzer, split_sections
 from indexer.postings import (
     SurfaceTable,
     TermWords,
+    TextStream,
     TokenStream,
     field_postings,
 )
@@ -29,19 +30,32 @@ VIEWS = [BODY.view("none"), BODY.view("skeleton")]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_TEXTS, min_size=1, max_size=4))
-def test_numbered_words_are_the_analyzers(texts):
-    """One lookup per word gives ``index_words``'s terms and positions; each
+@given(st.lists(_TEXTS, min_size=1, max_size=4), st.booleans())
+def test_numbered_words_are_the_analyzers(texts, positional):
+    """One lookup per word gives ``index_words``'s terms and positions (the
+    stream works the positions out when the segment is written); each
     view's terms, derived per distinct word, give its ``index_sections``."""
     table = SurfaceTable(BODY)
-    numbered = [table.number(split_sections(text)) for text in texts]
+    stream = TextStream(positional)
+    for docnum, text in enumerate(texts):
+        numbered = table.number(split_sections(text))
+        assert numbered[2] == len(BODY.index_words(text)[0])
+        stream.add(docnum, numbered)
+    ids, docs, positions = stream.arrays(positional)
+    assert len(stream) == len(ids)
     view_terms = [view.view_terms(BODY, table.surfaces, table.terms) for view in VIEWS]
     assert BODY.view_terms(BODY, table.surfaces, table.terms) is table.terms
-    for text, (ids, positions) in zip(texts, numbered, strict=True):
-        assert ([table.terms[i] for i in ids], positions) == tuple(BODY.index_words(text))
+    for docnum, text in enumerate(texts):
+        mine = ids[docs == docnum].tolist()
+        terms, expected_positions = BODY.index_words(text)
+        assert [table.terms[i] for i in mine] == terms
+        if positional:
+            assert positions[docs == docnum].tolist() == expected_positions
+        else:
+            assert positions is None
         for view, terms in zip(VIEWS, view_terms, strict=True):
             expected = list(chain.from_iterable(view.index_sections(text)))
-            assert [terms[i] for i in ids] == expected
+            assert [terms[i] for i in mine] == expected
 
 
 def _reference(docs_terms: list[tuple[int, list, list[int]]]) -> dict:
@@ -113,3 +127,4 @@ def test_runs_added_at_once_equal_words_added_one_posting_at_a_time(postings):
     for name in ("ids", "run_docs", "run_lengths", "positions"):
         assert getattr(one, name) == getattr(bulk, name)
     assert one.in_doc_order == bulk.in_doc_order
+

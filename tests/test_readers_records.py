@@ -104,6 +104,20 @@ def test_clean_text_replaces_controls_keeps_newlines_and_tabs():
     assert clean_text("أ\x1a\x1aب\tج\r\nد\x02ه\x85و") == "أ ب\tج\nد ه و"
 
 
+def test_clean_text_changes_exactly_controls_surrogates_and_noncharacters():
+    """Every BMP code point and the ends of every plane: a character is
+    left alone unless it is a control (not tab or newline; CR ends a line), a surrogate or
+    a noncharacter (clean_text first looks for any character to clean in
+    one scan, which must miss none and never change text that has none)."""
+    points = [*range(0x10000), *(plane * 0x10000 + last for plane in range(1, 17)
+                                 for last in (0, 0xFFFD, 0xFFFE, 0xFFFF))]
+    for point in points:
+        char = chr(point)
+        dirty = (point < 0x20 and char not in "\t\n") or 0x7F <= point <= 0x9F \
+            or 0xD800 <= point <= 0xDFFF or 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
+        assert (clean_text(f"a{char}b") != f"a{char}b") == dirty, hex(point)
+
+
 # --------------------------------------------------------------------------
 # detect_format
 
