@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 import re
 from array import array
-from itertools import chain
+from itertools import chain, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -363,12 +363,46 @@ class Completions:
         return [key, ""] if _ARTICLE.startswith(norm) else [key]
 
 
+#: A segment's headlines as its build wrote them (``write_headlines``): read
+#: by the completions instead of every document's stored fields, then deleted.
+HEADLINES_EXTENSION = ".headlines"
+HEADLINES_KIND = "headlines"
+
+
+def headlines_path(folder: str, segment) -> str:
+    """Where the build leaves ``segment``'s headlines until the completions are written."""
+    return os.path.join(folder, segment.make_filename(HEADLINES_EXTENSION))
+
+
+def write_headlines(path: str, headlines: list[str]) -> None:
+    """Leave a new segment's headlines (one a document, in order) for the
+    completions: an array file of their UTF-8 bytes and ends.
+
+    Why: the completions are the serial end of a build, and reading the
+    headlines from the stored fields decompresses every whole document."""
+    with ArrayFileWriter(path, HEADLINES_KIND, VERSION) as out:
+        out.meta["count"] = len(headlines)
+        _put_strings(out, "headline", headlines)
+
+
+def _written_headlines(path: str) -> list[str]:
+    found = ArrayFile(path, HEADLINES_KIND, VERSION)
+    data, ends = found.array("headline_bytes").tobytes(), found.array("headline_ends").tolist()
+    return [data[start:end].decode("utf-8") for start, end in pairwise([0, *ends])]
+
+
 def headlines_of(folder: Path, searcher):
     """The headlines of the live documents of a searcher over the
-    generation in ``folder``, one at a time, each segment's stored fields
-    scanned in order (``StoredFields.scan``)."""
+    generation in ``folder``, one at a time: a segment's headlines file
+    where its build left one, else its stored fields scanned in order
+    (``StoredFields.scan``)."""
     for sub, _ in searcher.leaf_searchers():
         reader = sub.reader()
+        written = headlines_path(str(folder), reader.segment())
+        if os.path.exists(written):
+            headlines = _written_headlines(written)
+            yield from (headlines[docnum] for docnum in reader.all_doc_ids())
+            continue
         path = stored_path(str(folder), reader.segment())
         if not os.path.exists(path):  # written by Whoosh's own codec (tests compare with it)
             yield from (reader.stored_fields(d).get("headline", "") for d in reader.all_doc_ids())
@@ -390,4 +424,6 @@ def write_generation(folder: Path) -> None:
             write(folder, headlines_of(folder, searcher), ix.schema["headline"].analyzer)
     finally:
         ix.close()
+    for path in folder.glob(f"*{HEADLINES_EXTENSION}"):
+        path.unlink()
 

@@ -41,7 +41,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import W3PerDocWriter
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from indexer import minhash
+from indexer import completions, minhash
 from indexer.arrayfile import ArrayFile, ArrayFileWriter
 from indexer.stored import StoredFieldsWriter, stored_path
 
@@ -71,6 +71,8 @@ class DocValuesWriter(W3PerDocWriter):
         self._pending: list[tuple[int, str]] = []
         self.stored = StoredFieldsWriter(stored_path(storage.folder, segment))
         self._fields: dict | None = None  # the open document's stored values
+        self.headlines: list[str] = []  # for the completions (indexer/completions.py)
+        self._headlines_path = completions.headlines_path(storage.folder, segment)
 
     def start_doc(self, docnum):
         super().start_doc(docnum)
@@ -82,6 +84,7 @@ class DocValuesWriter(W3PerDocWriter):
         # Whoosh's close() finishes a document again: store each one once.
         if self._fields is not None:
             self.stored.add(self._fields)
+            self.headlines.append(self._fields.get("headline", ""))
             self._fields = None
         if len(self._pending) >= minhash.BATCH:
             self._sign()
@@ -132,6 +135,7 @@ class DocValuesWriter(W3PerDocWriter):
     def close(self):
         super().close()
         self.stored.close()
+        completions.write_headlines(self._headlines_path, self.headlines)
         with ArrayFileWriter(self.path, KIND, VERSION) as out:
             out.meta.update(count=self.count, lengths=sorted(self.lengths),
                             numbers={k: d for k, (_, d) in sorted(self.numbers.items())},

@@ -244,16 +244,15 @@ def field_postings(sources: list[tuple[list, TokenStream | TextStream]],
     # Only the terms of numbers present (a table is shared by several fields).
     present = [np.flatnonzero(np.bincount(ids, minlength=len(terms)))
                for (terms, _), ids in zip(sources, numbers, strict=True)]
-    encoded = [[_encode(terms[i]) for i in used.tolist()]
-               for (terms, _), used in zip(sources, present, strict=True)]
-    distinct = sorted({t for terms in encoded for t in terms} - {None})
-    rank_of = {t: i for i, t in enumerate(distinct)}
+    found = [list(map(terms.__getitem__, used.tolist()))
+             for (terms, _), used in zip(sources, present, strict=True)]
+    distinct, rank_of = _ranked(set().union(*found))
     none = len(distinct)  # the rank of "no term"
     ranks, docs, positions = [], [], []
     for (terms, _), (ids, stream_docs, stream_positions), used, used_terms in zip(
-            sources, arrays, present, encoded, strict=True):
+            sources, arrays, present, found, strict=True):
         by_number = np.full(len(terms), none, dtype=np.uint32)
-        by_number[used] = [rank_of.get(t, none) for t in used_terms]
+        by_number[used] = list(map(rank_of.__getitem__, used_terms))
         ranks.append(by_number[ids])
         docs.append(stream_docs)
         positions.append(stream_positions)
@@ -301,6 +300,24 @@ def field_postings(sources: list[tuple[list, TokenStream | TextStream]],
         out.positions = positions.take(perm)
         out.pos_starts = np.append(first, len(ranks)).astype(np.uint64)
     return out
+
+
+def _ranked(terms: set) -> tuple[list[bytes], dict]:
+    """The distinct terms' bytes in Whoosh's order, and each term's rank
+    there (a term that is no term: the rank after the last).
+
+    Why the str case: an analyzed field's terms are str, many surface words
+    sharing one, and str order is the order of their UTF-8 bytes (code
+    point order), so only the distinct terms are encoded, once sorted."""
+    if all(isinstance(term, str) for term in terms):
+        ordered = sorted(terms - {""})
+        rank_of = dict(zip(ordered, range(len(ordered)), strict=True))
+        rank_of[""] = len(ordered)
+        return [term.encode("utf-8") for term in ordered], rank_of
+    encoded = {term: _encode(term) for term in terms}
+    distinct = sorted(set(encoded.values()) - {None})
+    rank = {term: i for i, term in enumerate(distinct)}
+    return distinct, {term: rank.get(data, len(distinct)) for term, data in encoded.items()}
 
 
 def _encode(term: str | bytes) -> bytes | None:

@@ -128,3 +128,25 @@ def test_a_damaged_completions_file_is_reported(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(Exception, match="damaged"):
         Engine(tmp_path / "index").complete("الر")
+
+
+def test_a_build_reads_the_headlines_it_left_then_deletes_them(tmp_path, monkeypatch):
+    """A build leaves each new segment's headlines beside it for the
+    completions (reading them from the stored fields decompresses whole
+    documents), which give the same file as the stored fields do; the
+    headlines files are gone once the completions are written."""
+    left = []
+    write_generation = completions.write_generation
+
+    def spy(folder):
+        left.extend(Path(folder).glob(f"*{completions.HEADLINES_EXTENSION}"))
+        write_generation(folder)
+
+    monkeypatch.setattr(completions, "write_generation", spy)
+    build_index([write_archive(tmp_path / "archive")], tmp_path / "index")
+    engine = Engine(tmp_path / "index")
+    generation = Path(engine.stats()["path"]) / engine.generation()
+    assert left and not any(path.exists() for path in left)
+    written = (generation / completions.NAME).read_bytes()
+    write_generation(generation)  # now from the stored fields
+    assert (generation / completions.NAME).read_bytes() == written

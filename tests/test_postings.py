@@ -104,6 +104,25 @@ def test_field_postings_equal_a_dict_reference(first, merged, positional):
                     .tolist() for k in range(start, end)] == [p for _, p in expected[term]]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6),
+                          st.lists(st.sampled_from(["ب", "أ", "a", "ab", "", "\uffff", "\U0001f600",
+                                                    "\u00e9", "z\u0300"]), max_size=6)),
+                max_size=8))
+def test_terms_given_as_str_are_sorted_by_their_utf8_bytes(words):
+    """An analyzed field's terms are str: they are ranked in str order,
+    which must be the order of their UTF-8 bytes (Whoosh's)."""
+    table = TermWords(positional=False)
+    for doc, terms in words:
+        table.add(doc, terms)
+    postings = field_postings([(table.terms(), table.stream)], positional=False)
+    expected = _reference([(doc, terms, list(range(len(terms)))) for doc, terms in words])
+    assert postings.terms == sorted(expected)
+    for i, term in enumerate(postings.terms):
+        start, end = int(postings.starts[i]), int(postings.starts[i + 1])
+        assert postings.docs[start:end].tolist() == [d for d, _ in expected[term]]
+
+
 def test_no_words_at_all():
     postings = field_postings([], positional=True)
     assert postings.terms == [] and postings.starts.tolist() == [0]
