@@ -394,13 +394,13 @@ def _written_headlines(path: str) -> list[str]:
 def headlines_of(folder: Path, searcher):
     """The headlines of the live documents of a searcher over the
     generation in ``folder``, one at a time: a segment's headlines file
-    where its build left one, else its stored fields scanned in order
-    (``StoredFields.scan``)."""
+    where its build left one for each of its documents, else its stored
+    fields scanned in order (``StoredFields.scan``)."""
     for sub, _ in searcher.leaf_searchers():
         reader = sub.reader()
         written = headlines_path(str(folder), reader.segment())
-        if os.path.exists(written):
-            headlines = _written_headlines(written)
+        headlines = _written_headlines(written) if os.path.exists(written) else []
+        if len(headlines) == reader.doc_count_all() > 0:
             yield from (headlines[docnum] for docnum in reader.all_doc_ids())
             continue
         path = stored_path(str(folder), reader.segment())

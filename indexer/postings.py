@@ -19,9 +19,9 @@ segment, when the segment is written.  Terms are sorted by their UTF-8 bytes
 A text's stream keeps every word, those not indexed (stopwords) as
 NOT_INDEXED, and no positions: a word's position is the number of indexed
 words before it in its document (plus SECTION_GAP a section break before
-it), computed for all words at once when the segment is written.  Dropping
-stopwords and counting positions word by word in Python was a fifth of the
-words' cost.
+it), computed for all words at once when the segment is written: dropping
+stopwords and counting positions word by word in Python cost about as much
+as the rest of numbering a text (docs/performance.md).
 """
 
 from __future__ import annotations
