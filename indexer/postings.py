@@ -116,8 +116,7 @@ class TextStream:
     numbered by a ``SurfaceTable``: every word of each document, NOT_INDEXED
     for those not indexed, and where its sections after the first begin."""
 
-    def __init__(self, positional: bool):
-        self.positional = positional
+    def __init__(self):
         self.ids = array("i")
         self.run_docs = array("I")
         self.run_lengths = array("I")
@@ -135,7 +134,7 @@ class TextStream:
         self.run_docs.append(docnum)
         self.run_lengths.append(len(numbers))
         self.words += length
-        if section_starts and self.positional:
+        if section_starts:  # rare: most texts are one section
             end = start + len(numbers)
             for first in section_starts:
                 self.sections.extend((start + first, end))

@@ -75,7 +75,7 @@ class ArshifWriter(SegmentWriter):
                 base = schema[self.view_of.get(name, name)].analyzer
                 self.tables[name] = shared.setdefault(base, SurfaceTable(base))
                 if name not in self.view_of:
-                    self.streams[name] = TextStream(field.format.supports("positions"))
+                    self.streams[name] = TextStream()
         #: Fields written from terms: the others, and anything merged in.
         self.term_words: dict[str, TermWords] = {}
         #: (field, value) -> its terms, for the fields without positions:

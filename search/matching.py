@@ -171,14 +171,15 @@ def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
     with scratch.zeros(gen.doc_count_all, np.float64, [docs for docs, _ in lists]) as sums:
         _add_postings(sums, [(docs, contrib * t.boost if t.boost != 1.0 else contrib)
                              for t, (docs, contrib) in zip(terms, lists, strict=True)])
-        found = _pruned(sums, terms, lists, gen, limit, every)
+        found = _pruned(sums, terms, lists, postings, gen, limit, every)
     return found if found is not None else evaluate(q, gen, reader)
 
 
 def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
-            gen, limit: int, every: bool) -> Match | None:
-    """``best``'s match, given every document's sum; None where pruning
-    does not apply (too few seeds, scores that are not all positive)."""
+            postings: int, gen, limit: int, every: bool) -> Match | None:
+    """``best``'s match, given every document's sum (of ``postings``
+    postings); None where pruning does not apply (too few seeds, scores
+    that are not all positive)."""
     # A list of TOP_DOCS documents or fewer is its own best documents.
     seed = unique_sorted(np.concatenate([_NO_DOCS, *(
         docs if len(docs) <= generation.TOP_DOCS else gen.term_top(t.fieldname, t.text)[0]
@@ -188,7 +189,7 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
     if threshold <= 0:  # scores that are not all positive
         return None
-    if sum(len(docs) for docs, _ in lists) * SPARSE_SUMS < gen.doc_count_all:
+    if postings * SPARSE_SUMS < gen.doc_count_all:
         # The sums read where the postings are, not over every document.
         posted = np.concatenate([docs for docs, _ in lists])
         found = unique_sorted(posted.take(np.flatnonzero(sums.take(posted) >= threshold)))

@@ -36,7 +36,7 @@ def test_numbered_words_are_the_analyzers(texts, positional):
     stream works the positions out when the segment is written); each
     view's terms, derived per distinct word, give its ``index_sections``."""
     table = SurfaceTable(BODY)
-    stream = TextStream(positional)
+    stream = TextStream()
     for docnum, text in enumerate(texts):
         numbered = table.number(split_sections(text))
         assert numbered[2] == len(BODY.index_words(text)[0])
