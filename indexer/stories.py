@@ -117,11 +117,12 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
     # An array, each document's keys made Python ints when its turn comes:
     # as a list of lists, a million documents' keys took a gigabyte.
     lsh_keys = band_keys(signatures)
+    skipped = (~grouped | _alone(lsh_keys, days, grouped)).tolist()
     day_of = days.tolist()
     table: dict[int, list[int]] = {}  # band key -> the window's leaders holding it
     window: deque[tuple[int, list[int]]] = deque()  # the tables' leaders, oldest first
     for i in order:
-        if not grouped[i]:
+        if skipped[i]:
             continue
         while window and not _near(day_of[window[0][0]], day_of[i]):
             for key in window.popleft()[1]:
@@ -144,6 +145,49 @@ def group(keys: list, signatures: np.ndarray, days: np.ndarray) -> np.ndarray:
             table.setdefault(key, []).append(i)
         window.append((i, mine))
     return leader
+
+
+#: Bits of a day in ``_alone``'s sort keys, below the band key's 29.
+_DAY_BITS = 34
+
+
+def _alone(keys: np.ndarray, days: np.ndarray, grouped: np.ndarray) -> np.ndarray:
+    """Which documents share none of their band ``keys`` with another
+    grouped document at most MAX_DAYS days away (an undated one: with
+    another undated one).
+
+    Why: most articles have no near-duplicate.  Such an article finds no
+    candidate in ``group``'s tables and no later article finds it there, so
+    it leads a story of its own whether or not it enters them: ``group``
+    skips it, and its loop runs over the articles that may group.  Found
+    a band at a time: the band's keys sorted with their days, a key is
+    shared when the next or the previous in that order is the same key
+    within MAX_DAYS days."""
+    alone = np.zeros(len(keys), dtype=bool)
+    inside = np.flatnonzero(grouped)
+    if len(inside) < 2:
+        alone[inside] = True
+        return alone
+    day = days[inside].astype(np.int64)
+    dated = day >= 0
+    low = int(day[dated].min()) if dated.any() else 0
+    high = int(day[dated].max()) if dated.any() else 0
+    # The undated are one day, further than MAX_DAYS from every dated one.
+    day = np.where(dated, day - low, high - low + MAX_DAYS + 1)
+    if int(day.max()) >= 1 << _DAY_BITS:  # dates too far apart for the keys: none skipped
+        return alone
+    shared = np.zeros(len(inside), dtype=bool)
+    near = np.empty(len(inside), dtype=bool)
+    for band in range(keys.shape[1]):
+        order = np.argsort((keys[inside, band].astype(np.int64) << _DAY_BITS) | day)
+        band_key, band_day = keys[inside, band].take(order), day.take(order)
+        close = (band_key[1:] == band_key[:-1]) & (band_day[1:] - band_day[:-1] <= MAX_DAYS)
+        near[0] = False
+        near[1:] = close
+        near[:-1] |= close
+        shared[order.take(np.flatnonzero(near))] = True
+    alone[inside] = ~shared
+    return alone
 
 
 def story_keys(ids: list[str], days: np.ndarray) -> list[tuple[int, str]]:

@@ -184,6 +184,28 @@ def test_dates_far_apart_are_two_stories():
     assert leader.tolist() == [0, 1, 1]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(-1, 12)),
+                min_size=1, max_size=40), st.randoms(use_true_random=False))
+def test_articles_alone_in_their_days_are_skipped_without_changing_a_group(docs, rnd):
+    """``group`` skips the articles that share no band key with another
+    within MAX_DAYS days (most of an archive): the leaders are those of the
+    loop over every article.  Signatures are four texts' with some values
+    changed, so that some share a band or two and some are verified alike."""
+    bases = np.stack([minhash.signature(t) for t in
+                      (STORY, STORY_EDITED, "كلمة " * 30, "خبر عن الطقس في الرياض " * 5)])
+    sigs = np.stack([bases[base] for base, _, _ in docs])
+    for row, (_, changed, _) in enumerate(docs):
+        for col in rnd.sample(range(minhash.NUM_PERM), changed):
+            sigs[row, col] = rnd.randrange(256)
+    days = np.array([day for _, _, day in docs])
+    keys = stories.story_keys([f"{n:03d}" for n in range(len(docs))], days)
+    found = stories.group(keys, sigs, days)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stories, "_alone", lambda keys, days, grouped: np.zeros(len(keys), bool))
+        assert found.tolist() == stories.group(keys, sigs, days).tolist()
+
+
 def test_search_shows_each_story_once(story_index):
     engine = Engine(story_index)
     result = engine.search(Request(q="وزير الخارجية"))
