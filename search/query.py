@@ -52,6 +52,11 @@ _SYNTAX_RE = re.compile(r"""[()"'\[\]{}:^~*+\-<>=]|\b(?:AND|OR|NOT|ANDNOT|ANDMAY
 #: (then a space or the end), after a character that is not one; the word's
 #: other characters are checked for syntax as any word's are.
 _PLAIN_PREFIX_RE = re.compile(r"(?<=[^\s*])\*(?!\S)")
+#: A quoted phrase as ``plain_query`` builds it: quotes that stand as a
+#: word's ends, holding words and no syntax.
+_PLAIN_PHRASE_RE = re.compile(r'(?<!\S)"([^"]+)"(?!\S)')
+#: ``plain_query``'s words and phrases, in order.
+_PLAIN_TOKEN_RE = re.compile(_PLAIN_PHRASE_RE.pattern + r"|\S+")
 
 
 @dataclass(frozen=True)
@@ -216,22 +221,35 @@ def quote_source_names(text: str, names) -> str:
 
 
 def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
-    """What ``parser.parse`` makes of plain words and prefixes (``word*``),
-    built directly; None for anything else (operators, quotes, fields,
-    other wildcards, a word the analyzer splits).
+    """What ``parser.parse`` makes of plain words, prefixes (``word*``) and
+    quoted phrases of plain words, built directly; None for anything else
+    (operators, fields, other wildcards, a word the analyzer splits, a
+    phrase that keeps fewer than two words in a field).
 
     Why: Whoosh's parser spends about as long on a few words (plugins,
     per-field copies, normalizing) as the whole search takes.  Plain
     words under OR grouping always parse to one flat Or of each word's
-    term (a prefix's Prefix) in each field, in order, duplicates dropped,
-    which is quick to build; tests/test_query_plain.py checks it equals
-    the parser's output.
+    term (a prefix's Prefix; a phrase's Phrase, its words' places in
+    ``text`` kept) in each field, in order, duplicates dropped, which is
+    quick to build; tests/test_query_plain.py checks it equals the
+    parser's output.
     """
     fields = getattr(parser, "plain_fields", None)
-    if fields is None or _SYNTAX_RE.search(_PLAIN_PREFIX_RE.sub("", text)):
+    if fields is None:
+        return None
+    phrases = _PLAIN_PHRASE_RE.findall(text)
+    if _SYNTAX_RE.search(_PLAIN_PREFIX_RE.sub("", _PLAIN_PHRASE_RE.sub(" ", text))) or any(
+            _SYNTAX_RE.search(phrase) for phrase in phrases):
         return None
     queries: dict[wq.Query, None] = {}
-    for word in text.split():
+    for token in _PLAIN_TOKEN_RE.finditer(text):
+        if token.group(1) is not None:
+            found = _plain_phrase(parser, fields, token.group(1), token.start(1))
+            if found is None:
+                return None
+            queries.update(dict.fromkeys(found))
+            continue
+        word = token.group()
         prefix = word.endswith("*")
         analyzed: dict[tuple, list] = {}  # fields of one kind and analyzer agree
         for fieldname, boost in fields:
@@ -258,6 +276,27 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
     if not queries:
         return wq.NullQuery
     return next(iter(queries)) if len(queries) == 1 else wq.Or(list(queries))
+
+
+def _plain_phrase(parser: qparser.QueryParser, fields: list[tuple[str, float]], phrase: str,
+                  start: int) -> list[wq.Phrase] | None:
+    """A quoted phrase's Phrase in each field, as Whoosh's phrase plugin
+    makes it (its words as the field analyzes them, their places from
+    ``start``, the field's boost); None when a field keeps fewer than two
+    of its words (the parser then makes a term, or nothing)."""
+    found, analyzed = [], {}
+    for fieldname, boost in fields:
+        field = parser.schema[fieldname]
+        kind = (type(field), id(field.analyzer))
+        words = analyzed.get(kind)
+        if words is None:  # a token is reused by the analyzer: its values are copied
+            words = analyzed[kind] = [(t.text, start + t.startchar, start + t.endchar)
+                                      for t in field.tokenize(phrase, mode="query", chars=True)]
+        if len(words) < 2:
+            return None
+        found.append(wq.Phrase(fieldname, [w for w, _, _ in words], boost=boost,
+                               char_ranges=[(s, e) for _, s, e in words]))
+    return found
 
 
 def quoted_prefixes(parser: qparser.QueryParser, q: wq.Query, text: str) -> wq.Query:

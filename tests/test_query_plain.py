@@ -33,7 +33,50 @@ def test_same_as_the_whoosh_parser(parser, words):
     assert repr(fast) == repr(parser.parse(text))
 
 
-@pytest.mark.parametrize("text", ['"النفط"', "النفط OR قطر", "-قطر", "العنوان:النفط", "نف*ط",
+def _same(fast, parsed) -> bool:
+    """The same query, and each phrase with its words' places in the text
+    (``repr`` leaves them out; quoted prefixes and highlighting read them)."""
+    def places(q):
+        return [(type(sub).__name__, getattr(sub, "char_ranges", None)) for sub in q.leaves()]
+    return repr(fast) == repr(parsed) and places(fast) == places(parsed)
+
+
+#: Words that every field keeps, one term each: a phrase of them is a phrase in every field.
+PHRASE_WORDS = ["الاقتصاد", "والاقتصاد", "النفط", "وزير", "قطر", "تقرير", "مصر", "ليفربول",
+                "2023", "٢٠٢٣", "Oil", "oil"]
+
+
+def _phrase(words: list[str]) -> str:
+    return '"' + " ".join(words) + '"'
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(WORDS + PREFIXES),
+                                st.lists(st.sampled_from(PHRASE_WORDS), min_size=2,
+                                         max_size=4).map(_phrase)), max_size=6))
+def test_phrases_of_plain_words_are_built_as_the_parser_builds_them(parser, parts):
+    text = clean(" ".join(parts))
+    fast = plain_query(parser, text)
+    assert fast is not None
+    assert _same(fast, parser.parse(text))
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.one_of(st.sampled_from(WORDS),
+                                st.lists(st.sampled_from(WORDS), min_size=1,
+                                         max_size=3).map(_phrase)), max_size=5))
+def test_a_phrase_the_fields_keep_less_of_goes_to_the_parser(parser, parts):
+    """A phrase with stopwords, a letter-less word or one word: built as
+    the parser builds it, or left to the parser."""
+    text = clean(" ".join(parts))
+    fast = plain_query(parser, text)
+    if fast is not None:
+        assert _same(fast, parser.parse(text))
+
+
+@pytest.mark.parametrize("text", ['"النفط"', '"في النفط"', '""', 'a"النفط قطر"', '"النفط قطر',
+                                  '"النفط قطر"~2', '"الاقت* النفط"', "النفط OR قطر", "-قطر",
+                                  "العنوان:النفط", "نف*ط",
                                   "*", "نف**", "*نف", "النفط *", "(قطر)", "قطر^2", "a AND b",
                                   "2023-09", "ـ*", "العنوان:النفط*", "(نف*)", "-نف*"])
 def test_syntax_goes_to_the_parser(parser, text):
