@@ -172,6 +172,11 @@ class Metered:
         self.budget.spend(len(found[0]))
         return found
 
+    def terms(self, keys: list) -> list:
+        found = self._gen.terms(keys)
+        self.budget.spend(sum(len(docs) for docs, _ in found))
+        return found
+
     def span(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> dict:
         # Charged before the scan: a refused or gated request has not done it.
         self.budget.spend(SCAN_UNITS * self._gen.span_size(fieldname, low, high, most))

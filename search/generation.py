@@ -109,6 +109,22 @@ class Generation:
         document; cached."""
         return self._cached((fieldname, text), lambda: self._load_term(fieldname, text))
 
+    def terms(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``term`` of each (fieldname, text) of ``keys``, the cache read
+        once for them all: a prefix expands into hundreds of terms, and a
+        look-up each cost as much as adding their postings up."""
+        return self._cached_all(keys, self.term)
+
+    def term_tops(self, keys: list[tuple[str, object]]) -> list[np.ndarray]:
+        """For each (fieldname, text) of ``keys``, the TOP_DOCS documents
+        where the term scores best (sorted by document): where a pruned
+        ranking starts (search/matching.py); cached, read as ``terms``."""
+        def load(_, fieldname, text):
+            return self._cached(("#top", fieldname, text),
+                                lambda: (best_of(*self.term(fieldname, text)),))
+
+        return [found[0] for found in self._cached_all([("#top", *key) for key in keys], load)]
+
     def _postings(self, fieldname: str, btext: bytes) -> tuple[list, list, int]:
         ids, weights, frequency = [], [], 0
         for leaf in self.leaves:
@@ -154,14 +170,6 @@ class Generation:
             if number is not None:
                 total += leaf.flat.doc_frequency_at(fieldname, number)
         return total
-
-    def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
-        """The TOP_DOCS documents where the term scores best (sorted by
-        document) and its best score, unboosted: where a pruned ranking starts
-        (search/matching.py); cached."""
-        docs, high = self._cached(("#top", fieldname, text),
-                                  lambda: best_of(*self.term(fieldname, text)))
-        return docs, float(high[0])
 
     def expansion(self, key: tuple, find) -> tuple[bytes, ...]:
         """The terms ``find()`` gives for ``key`` (search/matching.py's
@@ -313,6 +321,17 @@ class Generation:
         if not owners:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(owners), np.concatenate(positions)
+
+    def _cached_all(self, keys: list, load) -> list:
+        """The cached arrays of each of ``keys`` (``_cached``'s), under one
+        hold of the lock; ``load(*key)`` gives (and caches) a missing one."""
+        with self._lock:
+            cache = self._cache
+            found = list(map(cache.get, keys))
+            for key, hit in zip(keys, found, strict=True):
+                if hit is not None:
+                    cache.move_to_end(key)
+        return [load(*key) if hit is None else hit for key, hit in zip(keys, found, strict=True)]
 
     def _cached(self, key, load) -> tuple[np.ndarray, ...]:
         """``load()``'s arrays for ``key``, kept in one LRU within ``cache_bytes``."""
@@ -528,13 +547,12 @@ def _open_stories(folder: str, count: int) -> Stories:
     return stories
 
 
-def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The TOP_DOCS documents of a posting list where it scores best (sorted
-    by document), and its best score (an array of one)."""
+def best_of(docs: np.ndarray, contrib: np.ndarray) -> np.ndarray:
+    """The TOP_DOCS documents of a posting list where it scores best,
+    sorted by document."""
     if len(docs) > TOP_DOCS:
-        chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
-        docs, contrib = docs[chosen], contrib[chosen]
-    return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
+        docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
+    return np.sort(docs)
 
 
 def put(target: np.ndarray, docs: np.ndarray, values) -> None:

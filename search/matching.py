@@ -141,7 +141,7 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
     term's weighted postings are added into one array over the documents
     (the cheapest pass over them all: no sorted merge, no list of every
     match and its score to partition).  The best documents of each term
-    (``Generation.term_top``) then give a threshold, the ``limit``-th best
+    (``Generation.term_tops``) then give a threshold, the ``limit``-th best
     sum among them, that every document of the top reaches: those that
     reach it are the candidates.  The terms are added in ``evaluate``'s
     order (``_summands``), from 0, so the sums are its scores to the last
@@ -164,13 +164,12 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
 def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
               every: bool) -> Match:
     """``best`` of ``q``, the sum of ``terms``."""
-    lists = [gen.term(t.fieldname, t.text) for t in terms]
+    lists = gen.terms([(t.fieldname, t.text) for t in terms])
     postings = sum(len(docs) for docs, _ in lists)
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
     with scratch.zeros(gen.doc_count_all, np.float64, [docs for docs, _ in lists]) as sums:
-        _add_postings(sums, [(docs, contrib * t.boost if t.boost != 1.0 else contrib)
-                             for t, (docs, contrib) in zip(terms, lists, strict=True)])
+        _add_postings(sums, lists, [t.boost for t in terms])
         found = _pruned(sums, terms, lists, postings, gen, limit, every)
     return found if found is not None else evaluate(q, gen, reader)
 
@@ -181,9 +180,10 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     postings); None where pruning does not apply (too few seeds, scores
     that are not all positive)."""
     # A list of TOP_DOCS documents or fewer is its own best documents.
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *(
-        docs if len(docs) <= generation.TOP_DOCS else gen.term_top(t.fieldname, t.text)[0]
-        for t, (docs, _) in zip(terms, lists, strict=True))]))
+    tops = gen.term_tops([(t.fieldname, t.text) for t, (docs, _) in zip(terms, lists, strict=True)
+                          if len(docs) > generation.TOP_DOCS])
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *tops, *(
+        docs for docs, _ in lists if len(docs) <= generation.TOP_DOCS)]))
     if len(seed) < limit:
         return None
     threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
@@ -208,28 +208,34 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
 BATCHED_POSTINGS = 4096
 
 
-def _add_postings(sums: np.ndarray, lists: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Add each list's values into ``sums`` at its documents, list after
-    list.  Why batched: a prefix expands into hundreds of mostly short
-    lists, and a call of ``np.add.at`` costs more than a short list's
-    postings; runs of short lists are joined and added in one call.
-    ``add.at`` adds element after element, so each document's sum is
-    added up in the same order, to the same bits."""
-    run: list[tuple[np.ndarray, np.ndarray]] = []
-    for docs, values in lists:
+def _add_postings(sums: np.ndarray, lists: list[tuple[np.ndarray, np.ndarray]],
+                  boosts: list[float]) -> None:
+    """Add each list's values, times its boost, into ``sums`` at its
+    documents, list after list.  Why batched: a prefix expands into
+    hundreds of mostly short lists, and a call of ``np.add.at`` (or a
+    multiplication by a boost) costs more than a short list's postings;
+    runs of short lists are joined, weighted and added in one call each.
+    A value times its boost is the same product either way, and ``add.at``
+    adds element after element, so each document's sum is added up in the
+    same order, to the same bits."""
+    run: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for (docs, values), boost in zip(lists, boosts, strict=True):
         if len(docs) < BATCHED_POSTINGS:
-            run.append((docs, values))
+            run.append((docs, values, boost))
             continue
         _add_run(sums, run)
         run = []
-        np.add.at(sums, docs, values)
+        np.add.at(sums, docs, values * boost if boost != 1.0 else values)
     _add_run(sums, run)
 
 
-def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    if run:
-        np.add.at(sums, np.concatenate([docs for docs, _ in run]),
-                  np.concatenate([values for _, values in run]))
+def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
+    if not run:
+        return
+    values = np.concatenate([values for _, values, _ in run])
+    if any(boost != 1.0 for _, _, boost in run):
+        values *= np.repeat([boost for _, _, boost in run], [len(docs) for docs, _, _ in run])
+    np.add.at(sums, np.concatenate([docs for docs, _, _ in run]), values)
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
@@ -372,12 +378,16 @@ class _Within:
             found = self._terms[fieldname, text] = self._restricted(fieldname, text)
         return found
 
-    def term_top(self, fieldname: str, text) -> tuple[np.ndarray, float]:
-        """``Generation.term_top`` within the documents."""
+    def terms(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, np.ndarray]]:
         if self._docs is None:
-            return self._gen.term_top(fieldname, text)
-        docs, high = best_of(*self.term(fieldname, text))
-        return docs, float(high[0])
+            return self._gen.terms(keys)
+        return [self.term(*key) for key in keys]
+
+    def term_tops(self, keys: list[tuple[str, object]]) -> list[np.ndarray]:
+        """``Generation.term_tops`` within the documents."""
+        if self._docs is None:
+            return self._gen.term_tops(keys)
+        return [best_of(*self.term(*key)) for key in keys]
 
     def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)
