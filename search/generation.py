@@ -115,15 +115,17 @@ class Generation:
         look-up each cost as much as adding their postings up."""
         return self._cached_all(keys, self.term)
 
-    def term_tops(self, keys: list[tuple[str, object]]) -> list[np.ndarray]:
+    def term_tops(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, float]]:
         """For each (fieldname, text) of ``keys``, the TOP_DOCS documents
-        where the term scores best (sorted by document): where a pruned
-        ranking starts (search/matching.py); cached, read as ``terms``."""
+        where the term scores best (sorted by document) and its best score,
+        unboosted: where a pruned ranking starts, and what bounds it
+        (search/matching.py); cached, read as ``terms``."""
         def load(_, fieldname, text):
             return self._cached(("#top", fieldname, text),
-                                lambda: (best_of(*self.term(fieldname, text)),))
+                                lambda: best_of(*self.term(fieldname, text)))
 
-        return [found[0] for found in self._cached_all([("#top", *key) for key in keys], load)]
+        return [(docs, float(high[0])) for docs, high
+                in self._cached_all([("#top", *key) for key in keys], load)]
 
     def _postings(self, fieldname: str, btext: bytes) -> tuple[list, list, int]:
         ids, weights, frequency = [], [], 0
@@ -547,12 +549,13 @@ def _open_stories(folder: str, count: int) -> Stories:
     return stories
 
 
-def best_of(docs: np.ndarray, contrib: np.ndarray) -> np.ndarray:
-    """The TOP_DOCS documents of a posting list where it scores best,
-    sorted by document."""
+def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The TOP_DOCS documents of a posting list where it scores best (sorted
+    by document), and its best score (an array of one)."""
+    high = np.array([contrib.max() if len(contrib) else 0.0])
     if len(docs) > TOP_DOCS:
         docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
-    return np.sort(docs)
+    return np.sort(docs), high
 
 
 def put(target: np.ndarray, docs: np.ndarray, values) -> None:

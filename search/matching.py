@@ -179,28 +179,65 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     """``best``'s match, given every document's sum (of ``postings``
     postings); None where pruning does not apply (too few seeds, scores
     that are not all positive)."""
+    long = [i for i, (docs, _) in enumerate(lists) if len(docs) > generation.TOP_DOCS]
+    tops = gen.term_tops([(terms[i].fieldname, terms[i].text) for i in long])
     # A list of TOP_DOCS documents or fewer is its own best documents.
-    tops = gen.term_tops([(t.fieldname, t.text) for t, (docs, _) in zip(terms, lists, strict=True)
-                          if len(docs) > generation.TOP_DOCS])
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *tops, *(
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops), *(
         docs for docs, _ in lists if len(docs) <= generation.TOP_DOCS)]))
     if len(seed) < limit:
         return None
     threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
     if threshold <= 0:  # scores that are not all positive
         return None
-    if postings * SPARSE_SUMS < gen.doc_count_all:
-        # The sums read where the postings are, not over every document.
-        posted = np.concatenate([docs for docs, _ in lists])
+    # A candidate is in a list that is not skipped: a short one (whose
+    # documents are seeds already) or one of the long lists ``_essential`` keeps.
+    bounds = [max(high * terms[i].boost, 0.0) for i, (_, high) in zip(long, tops, strict=True)]
+    skipped = set(long) - {long[i] for i in _essential(bounds, threshold)}
+    candidates = [docs for i, (docs, _) in enumerate(lists) if len(docs) and i not in skipped]
+    if sum(len(docs) for docs in candidates) * SPARSE_CANDIDATES < gen.doc_count_all:
+        # The sums read where the candidates are, not over every document.
+        posted = np.concatenate([_NO_DOCS, *candidates])
         found = unique_sorted(posted.take(np.flatnonzero(sums.take(posted) >= threshold)))
-        matched = _docs_of([docs for docs, _ in lists if len(docs)],
-                           gen.doc_count_all) if every else None
     else:
         found = np.flatnonzero(sums >= threshold).astype(np.int32)
+    matched = None
+    if every and postings * SPARSE_SUMS < gen.doc_count_all:
+        matched = _docs_of([docs for docs, _ in lists if len(docs)], gen.doc_count_all)
+    elif every and all(contrib.min() > 0 for _, contrib in lists if len(contrib)):
         # Every match, when a match is what something was added to.
-        positive = every and all(contrib.min() > 0 for _, contrib in lists if len(contrib))
-        matched = np.flatnonzero(sums != 0).astype(np.int32) if positive else None
+        matched = np.flatnonzero(sums != 0).astype(np.int32)
     return Match(found, sums.take(found), complete=False, matched=matched)
+
+
+def _essential(bounds: list[float], threshold: float) -> list[int]:
+    """The lists (by index) that a document scoring ``threshold`` or more
+    is in at least one of, given each list's best score, boosted
+    (``bounds``).
+
+    Why: the candidates of a pruned ranking are read at their lists'
+    postings.  The lists whose best scores add up to less than the
+    threshold (the lowest first: the frequent words, and the views that
+    weigh little) cannot lift a document to it on their own, so a
+    candidate is also in one of the others (MaxScore's essential lists,
+    Turtle and Flood, 1995), and their postings alone are read.  The bounds
+    are added with a margin: a sum in another order may differ in its
+    last bits."""
+    floor, skipped, kept = threshold * (1 - BOUND_MARGIN), 0.0, []
+    for i in sorted(range(len(bounds)), key=bounds.__getitem__):
+        if not kept and skipped + bounds[i] < floor:
+            skipped += bounds[i]
+        else:
+            kept.append(i)
+    return sorted(kept)
+
+
+#: The share of the threshold ``_essential`` leaves as a margin.
+BOUND_MARGIN = 1e-9
+#: A pruned ranking's candidates are read where their lists' postings are
+#: when these are fewer than 1/SPARSE_CANDIDATES of the documents, else by
+#: a pass over every document's sum: reading a sum at a posting costs
+#: several times a pass's comparison of one.
+SPARSE_CANDIDATES = 8
 
 
 #: Posting lists shorter than this are added to a sum together, a run of
@@ -383,11 +420,12 @@ class _Within:
             return self._gen.terms(keys)
         return [self.term(*key) for key in keys]
 
-    def term_tops(self, keys: list[tuple[str, object]]) -> list[np.ndarray]:
+    def term_tops(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, float]]:
         """``Generation.term_tops`` within the documents."""
         if self._docs is None:
             return self._gen.term_tops(keys)
-        return [best_of(*self.term(*key)) for key in keys]
+        return [(docs, float(high[0])) for docs, high in (best_of(*self.term(*key))
+                                                          for key in keys)]
 
     def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)

@@ -716,6 +716,7 @@ def pruning(request, monkeypatch) -> None:
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
     monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
     monkeypatch.setattr(matching, "SPARSE_SUMS", sparse_sums)
+    monkeypatch.setattr(matching, "SPARSE_CANDIDATES", sparse_sums)
     monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
     monkeypatch.setattr(generation, "TOP_DOCS", 2)
 
