@@ -494,7 +494,9 @@ def phrases_need_positions(schema, q: wq.Query) -> wq.Query:
                 return wq.NullQuery
             new = copy.copy(sub)
             new.subqueries = type(sub.subqueries)(rest)
-            return wq.AndMaybe(new, wq.Or(bonus))
+            # One bonus is not wrapped in an Or: normalizing that Or would copy the
+            # bonus whole (Whoosh's with_boost) to give it its own boost again.
+            return wq.AndMaybe(new, bonus[0] if len(bonus) == 1 else wq.Or(bonus))
         return _map_children(sub, fix)
 
     return fix(q).normalize()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings, strategies as st
+from whoosh import query as wq
 
 from search.engine import Engine
 from search.query import clean, plain_query, quoted_dates
@@ -99,3 +100,19 @@ def test_a_rewrite_that_changes_nothing_copies_nothing(parser):
     rewritten = quoted_dates(parser.schema, dated)
     assert rewritten is not dated and repr(rewritten) != before
     assert repr(dated) == before
+
+
+def test_a_phrase_on_a_view_without_positions_is_a_bonus_of_its_words(news_index):
+    """A quoted phrase matches as a phrase in the fields with positions;
+    in the view without them (``body_exact``), its words, with the view's
+    boost, add to the score of the documents that hold them all.  The
+    query comes out normalized (normalizing it again changes nothing)."""
+    engine = Engine(news_index)
+    q = engine.parse('"النفط قطر"').query
+    assert isinstance(q, wq.AndMaybe)
+    assert [type(sub) for sub in q.a.subqueries] == [wq.Phrase] * 3
+    assert "body_exact" not in {sub.fieldname for sub in q.a.subqueries}
+    boost = dict(engine.view().live.parser.plain_fields)["body_exact"]
+    assert q.b == wq.And([wq.Term("body_exact", "النفط"), wq.Term("body_exact", "قطر")],
+                         boost=boost)
+    assert q.normalize() == q and repr(q.normalize()) == repr(q)
