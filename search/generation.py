@@ -552,10 +552,10 @@ def _open_stories(folder: str, count: int) -> Stories:
 def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The TOP_DOCS documents of a posting list where it scores best (sorted
     by document), and its best score (an array of one)."""
-    high = np.array([contrib.max() if len(contrib) else 0.0])
     if len(docs) > TOP_DOCS:
-        docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
-    return np.sort(docs), high
+        chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
+        docs, contrib = docs[chosen], contrib[chosen]
+    return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
 
 
 def put(target: np.ndarray, docs: np.ndarray, values) -> None:
