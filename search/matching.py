@@ -37,7 +37,7 @@ from whoosh import query as wq
 
 from search import generation, scratch
 from search.budget import FUZZY_UNITS
-from search.generation import Generation, best_of, put, unique_sorted
+from search.generation import Generation, add_at, best_of, put, unique_sorted
 from search.query import PrefixPhrase, glob_tail
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
@@ -262,7 +262,7 @@ def _add_postings(sums: np.ndarray, lists: list[tuple[np.ndarray, np.ndarray]],
             continue
         _add_run(sums, run)
         run = []
-        np.add.at(sums, docs, values * boost if boost != 1.0 else values)
+        add_at(sums, docs, values * boost if boost != 1.0 else values)
     _add_run(sums, run)
 
 
@@ -272,7 +272,7 @@ def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray, float]]) 
     values = np.concatenate([values for _, values, _ in run])
     if any(boost != 1.0 for _, _, boost in run):
         values *= np.repeat([boost for _, _, boost in run], [len(docs) for docs, _, _ in run])
-    np.add.at(sums, np.concatenate([docs for docs, _, _ in run]), values)
+    add_at(sums, np.concatenate([docs for docs, _, _ in run], dtype=np.intp), values)
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
@@ -478,7 +478,7 @@ def _union(matches: list[Match], size: int) -> Match:
         lists = [m.docs for m in matches]
         with scratch.zeros(size, np.float64, lists) as sums:
             for m in matches:
-                np.add.at(sums, m.docs, m.scores)
+                add_at(sums, m.docs, m.scores)
             if all(m.scores.min() > 0 for m in matches):
                 found = np.flatnonzero(sums != 0)  # where a positive score was added
             else:
