@@ -179,8 +179,9 @@ def _alone(keys: np.ndarray, days: np.ndarray, grouped: np.ndarray) -> np.ndarra
     shared = np.zeros(len(inside), dtype=bool)
     near = np.empty(len(inside), dtype=bool)
     for band in range(keys.shape[1]):
-        order = np.argsort((keys[inside, band].astype(np.int64) << _DAY_BITS) | day)
-        band_key, band_day = keys[inside, band].take(order), day.take(order)
+        band_key = keys[inside, band]
+        order = np.argsort((band_key.astype(np.int64) << _DAY_BITS) | day)
+        band_key, band_day = band_key.take(order), day.take(order)
         close = (band_key[1:] == band_key[:-1]) & (band_day[1:] - band_day[:-1] <= MAX_DAYS)
         near[0] = False
         near[1:] = close

@@ -190,9 +190,9 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     if threshold <= 0:  # scores that are not all positive
         return None
     # A candidate is in a list that is not skipped: a short one (whose
-    # documents are seeds already) or one of the long lists ``_essential`` keeps.
+    # documents are seeds already) or a long one ``_skippable`` leaves.
     bounds = [max(high * terms[i].boost, 0.0) for i, (_, high) in zip(long, tops, strict=True)]
-    skipped = set(long) - {long[i] for i in _essential(bounds, threshold)}
+    skipped = {long[i] for i in _skippable(bounds, threshold)}
     candidates = [docs for i, (docs, _) in enumerate(lists) if len(docs) and i not in skipped]
     if sum(len(docs) for docs in candidates) * SPARSE_CANDIDATES < gen.doc_count_all:
         # The sums read where the candidates are, not over every document.
@@ -209,29 +209,28 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     return Match(found, sums.take(found), complete=False, matched=matched)
 
 
-def _essential(bounds: list[float], threshold: float) -> list[int]:
-    """The lists (by index) that a document scoring ``threshold`` or more
-    is in at least one of, given each list's best score, boosted
-    (``bounds``).
+def _skippable(bounds: list[float], threshold: float) -> list[int]:
+    """The lists (by index) whose best scores, boosted (``bounds``), add up
+    to less than ``threshold``, the lowest first: a document in none of the
+    others cannot reach it.
 
     Why: the candidates of a pruned ranking are read at their lists'
-    postings.  The lists whose best scores add up to less than the
-    threshold (the lowest first: the frequent words, and the views that
-    weigh little) cannot lift a document to it on their own, so a
-    candidate is also in one of the others (MaxScore's essential lists,
-    Turtle and Flood, 1995), and their postings alone are read.  The bounds
-    are added with a margin: a sum in another order may differ in its
-    last bits."""
-    floor, skipped, kept = threshold * (1 - BOUND_MARGIN), 0.0, []
+    postings.  The lists that cannot lift a document to the threshold on
+    their own (the frequent words, and the views that weigh little) need
+    not be read, as MaxScore (Turtle and Flood, 1995) skips its
+    non-essential lists: a candidate is also in one of the others.  The
+    bounds are added with a margin: a sum in another order may differ in
+    its last bits."""
+    floor, total, found = threshold * (1 - BOUND_MARGIN), 0.0, []
     for i in sorted(range(len(bounds)), key=bounds.__getitem__):
-        if not kept and skipped + bounds[i] < floor:
-            skipped += bounds[i]
-        else:
-            kept.append(i)
-    return sorted(kept)
+        if total + bounds[i] >= floor:
+            break
+        total += bounds[i]
+        found.append(i)
+    return found
 
 
-#: The share of the threshold ``_essential`` leaves as a margin.
+#: The share of the threshold ``_skippable`` leaves as a margin.
 BOUND_MARGIN = 1e-9
 #: A pruned ranking's candidates are read where their lists' postings are
 #: when these are fewer than 1/SPARSE_CANDIDATES of the documents, else by
