@@ -29,7 +29,7 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import count
+from itertools import accumulate, chain, count
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class FieldPostings:
 NOT_INDEXED = -1
 #: A text as ``SurfaceTable.number`` gives it: each word's number, where its
 #: sections after the first begin, and how many of its words are indexed.
-Numbered = tuple[list[int], list[int], int]
+Numbered = tuple[np.ndarray, list[int], int]
 
 
 class TokenStream:
@@ -130,7 +130,7 @@ class TextStream:
         if self.run_docs and docnum < self.run_docs[-1]:
             self.in_doc_order = False
         start = len(self.ids)
-        self.ids.fromlist(numbers)
+        self.ids.frombytes(memoryview(numbers).cast("B"))
         self.run_docs.append(docnum)
         self.run_lengths.append(len(numbers))
         self.words += length
@@ -189,44 +189,135 @@ class TermWords:
 class SurfaceTable:
     """The distinct surface words of a segment's analyzed texts, each
     analyzed once by ``analyzer``: the indexed ones numbered (their term
-    kept), the others (stopwords...) known as NOT_INDEXED."""
+    kept), the others (stopwords...) known as NOT_INDEXED.
+
+    Why not a dict from word to number: a segment knows a few hundred
+    thousand words, and a dict look-up of a word just split from a text
+    compares it with the word it holds, a read far away in memory for
+    nearly every word of every text: the largest part of numbering a text.
+    Here a word is known by its str hash (computed in C, on the fresh
+    word), and a document's hashes are looked up together in a
+    ``HashTable``.  Two words of one segment share a 64-bit hash with a
+    probability of about n²/2⁶⁵ (2e-9 for 300,000 words): the later one
+    would be indexed as the earlier.  Words new to the segment wait in a
+    dict (``_recent``) and join the table a batch at a time."""
 
     def __init__(self, analyzer):
         self.analyzer = analyzer
-        self.ids: dict[str, int] = {}
         self.surfaces: list[str] = []
         self.terms: list[str] = []
+        self._known = HashTable()
+        self._recent: dict[int, int] = {}  # hash -> number, not yet in _known
 
-    def number(self, sections: list[list[str]]) -> Numbered:
-        """A text split in sections, numbered: the number of each word
-        (NOT_INDEXED for a word not indexed), where each section after the
-        first begins, and how many words are indexed."""
-        get = self.ids.get
-        numbers: list[int] = []
-        section_starts: list[int] = []
-        for section, words in enumerate(sections):
-            found = list(map(get, words))
-            if None in found:
-                for i, number in enumerate(found):
-                    if number is None:
-                        found[i] = self._new(words[i])
-            if section:
-                section_starts.append(len(numbers))
-                numbers += found
-            else:
-                numbers = found
-        return numbers, section_starts, len(numbers) - numbers.count(NOT_INDEXED)
+    def number(self, texts: list[list[list[str]]]) -> list[Numbered]:
+        """Texts, each split in sections, numbered: per text, the number of
+        each word (NOT_INDEXED for a word not indexed), where each section
+        after the first begins, and how many words are indexed.  A
+        document's texts come together: one look-up for all their words."""
+        words = list(chain.from_iterable(chain.from_iterable(texts)))
+        hashes = np.fromiter(map(hash, words), np.int64, len(words))
+        numbers = self._known.get(hashes)
+        for i in np.flatnonzero(numbers == MISSING).tolist():
+            numbers[i] = self._new(words[i])
+        if len(self._recent) >= RECENT_WORDS:
+            self._known.add(self._recent)
+            self._recent = {}
+        not_indexed = numbers == NOT_INDEXED
+        out = []
+        start = 0
+        for sections in texts:
+            section_starts = list(accumulate(len(words) for words in sections[:-1]))
+            end = start + (section_starts[-1] if section_starts else 0) + len(sections[-1])
+            out.append((numbers[start:end], section_starts,
+                        end - start - int(np.count_nonzero(not_indexed[start:end]))))
+            start = end
+        return out
 
     def _new(self, word: str) -> int:
-        number = self.ids.get(word)  # twice in one text
+        key = hash(word)  # cached on the str
+        number = self._recent.get(key)  # twice in one text, or since the last batch
         if number is None:
             term = self.analyzer.index_term(word)
             number = len(self.surfaces) if term else NOT_INDEXED
-            self.ids[word] = number
+            self._recent[key] = number
             if term:
                 self.surfaces.append(word)
                 self.terms.append(term)
         return number
+
+
+#: ``HashTable.get``'s number of a hash it does not hold.
+MISSING = -2
+#: Words new to a segment join its ``HashTable`` this many at a time.
+RECENT_WORDS = 1024
+
+
+class HashTable:
+    """A set of int64 keys (str hashes: never -1, which marks an empty
+    slot), each with an int32 value, looked up many at a time.
+
+    Open addressing with linear probing in numpy arrays, at most a quarter
+    full, so that most keys are found at their first slot: a look-up is a
+    few array operations over all the keys asked for, whose reads from
+    memory the processor overlaps, where a dict reads one key at a time."""
+
+    EMPTY = -1
+    LOAD = 0.25
+
+    def __init__(self, slots: int = 4096):
+        self.keys = np.full(slots, self.EMPTY, dtype=np.int64)
+        self.values = np.zeros(slots, dtype=np.int32)
+        self.size = 0
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each of ``keys`` (int64), MISSING for a key not held."""
+        mask = len(self.keys) - 1
+        slots = keys & mask
+        found = self.keys.take(slots)
+        out = self.values.take(slots)
+        probing = np.flatnonzero(found != keys)
+        while probing.size:
+            empty = found[probing] == self.EMPTY
+            out[probing[empty]] = MISSING
+            probing = probing[~empty]
+            slots[probing] = (slots[probing] + 1) & mask
+            found[probing] = self.keys.take(slots[probing])
+            hit = found[probing] == keys[probing]
+            out[probing[hit]] = self.values.take(slots[probing[hit]])
+            probing = probing[~hit]
+        return out
+
+    def add(self, entries: dict[int, int]) -> None:
+        """Add ``entries`` (key -> value; keys not held yet)."""
+        keys = np.fromiter(entries.keys(), np.int64, len(entries))
+        values = np.fromiter(entries.values(), np.int32, len(entries))
+        if (self.size + len(keys)) > self.LOAD * len(self.keys):
+            held = np.flatnonzero(self.keys != self.EMPTY)
+            keys = np.concatenate([self.keys.take(held), keys])
+            values = np.concatenate([self.values.take(held), values])
+            slots = 1 << int(np.ceil(np.log2(len(keys) / self.LOAD)))
+            self.keys = np.full(slots, self.EMPTY, dtype=np.int64)
+            self.values = np.zeros(slots, dtype=np.int32)
+            self.size = 0
+        self._place(keys, values)
+
+    def _place(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Put distinct new keys in the first free slot from their own, all
+        at once: of the keys that meet at a free slot, the first takes it
+        and the others go on to the next slot, as one at a time would."""
+        self.size += len(keys)
+        mask = len(self.keys) - 1
+        slots = keys & mask
+        while len(keys):
+            free = np.flatnonzero(self.keys.take(slots) == self.EMPTY)
+            _, first = np.unique(slots.take(free), return_index=True)
+            taking = free.take(first)
+            self.keys[slots.take(taking)] = keys.take(taking)
+            self.values[slots.take(taking)] = values.take(taking)
+            waiting = np.ones(len(keys), dtype=bool)
+            waiting[taking] = False
+            keys, values = keys[waiting], values[waiting]
+            slots = (slots[waiting] + 1) & mask
 
 
 def field_postings(sources: list[tuple[list, TokenStream | TextStream]],

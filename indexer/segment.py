@@ -116,7 +116,7 @@ class ArshifWriter(SegmentWriter):
         schema, perdoc, docnum = self.schema, self.perdocwriter, self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, names)
-        numbered: dict[str, Numbered] = {}
+        numbered = self._number_texts(fields, names)
         pending = []  # words to keep once the whole document went in
         perdoc.start_doc(docnum)
         try:
@@ -128,11 +128,12 @@ class ArshifWriter(SegmentWriter):
                 length = 0
                 if name in self.view_of:
                     source = self.view_of[name]
-                    if fields.get(source) is not value and fields.get(source) != value:
+                    if (fields.get(source) is not value and fields.get(source) != value) \
+                            or source not in numbered:
                         raise ValueError(f"{name} must be given the text of {source}")
-                    length = self._number(source, value, numbered)[2]
+                    length = numbered[source][2]
                 elif name in self.streams and isinstance(value, str):
-                    text = self._number(name, value, numbered)
+                    text = numbered[name]
                     pending.append((self.streams[name], (text,)))
                     length = text[2]
                 elif field.indexed:
@@ -168,12 +169,20 @@ class ArshifWriter(SegmentWriter):
             terms = self._value_terms[key] = _whoosh_words(field, value)[0]
         return terms, None
 
-    def _number(self, name: str, value: str, numbered: dict) -> Numbered:
-        """An analyzed field's text numbered (once per document: its views
-        reuse it)."""
-        if name not in numbered:
-            numbered[name] = self.tables[name].number(split_sections(value))
-        return numbered[name]
+    def _number_texts(self, fields: dict, names: list[str]) -> dict[str, Numbered]:
+        """A document's analyzed texts numbered, by field: each text once (a
+        view's text is its field's), those of one word table together."""
+        texts = {name: fields[name] for name in names
+                 if name in self.streams and isinstance(fields[name], str)}
+        by_table: dict[int, tuple[SurfaceTable, list[str]]] = {}
+        for name in texts:
+            table = self.tables[name]
+            by_table.setdefault(id(table), (table, []))[1].append(name)
+        numbered = {}
+        for table, table_names in by_table.values():
+            found = table.number([split_sections(texts[name]) for name in table_names])
+            numbered.update(zip(table_names, found, strict=True))
+        return numbered
 
     def add_reader(self, reader):
         """Whoosh's merge of another segment, given each document's exact

@@ -28,7 +28,10 @@ def count_facets(gen, docnums: np.ndarray) -> dict[str, list[dict]]:
     found: dict[str, list[tuple[str, int]]] = {"source": [], "month": []}
     for axis, (name, vocab) in enumerate(zip(fields, vocabs, strict=True)):
         counts = joint.sum(axis=tuple(a for a in range(len(fields)) if a != axis))
-        found[name] = [(vocab[i], int(counts[i])) for i in np.flatnonzero(counts) if vocab[i]]
+        present = np.flatnonzero(counts)
+        found[name] = [(vocab[i], count) for i, count in zip(present.tolist(),
+                                                             counts.take(present).tolist(),
+                                                             strict=True) if vocab[i]]
     return as_facets(found["source"], found["month"])
 
 

@@ -54,6 +54,14 @@ def _keys(unit: str, days: np.ndarray) -> np.ndarray:
     return as_dates.astype("datetime64[M]" if unit == "month" else "datetime64[Y]").astype(np.int64)
 
 
+@lru_cache(maxsize=64)
+def _span_keys(unit: str, first_day: int, last_day: int) -> np.ndarray:
+    """``_keys`` of the days ``first_day`` to ``last_day`` (read-only: shared)."""
+    keys = _keys(unit, np.arange(first_day, last_day + 1))
+    keys.flags.writeable = False
+    return keys
+
+
 #: Periods a server spells again and again (every query's timeline): the
 #: days, weeks and months of a few archives' spans.
 _CACHED_PERIODS = 16_384
@@ -124,7 +132,12 @@ def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,
     # query's matches) are given their periods.
     per_day = np.bincount(np.subtract(days, low, dtype=np.int64), weights=weights,
                           minlength=high - low + 1)
-    keys = _keys(unit, np.arange(low, high + 1))
+    # The archive's own span when it holds this one: every query then shares
+    # the same keys (the conversion to months or years costs more than the
+    # counting), sliced to the days shown.
+    first_day, last_day = bounds if bounds is not None and bounds[0] <= low and high <= bounds[1] \
+        else (low, high)
+    keys = _span_keys(unit, first_day, last_day)[low - first_day:high - first_day + 1]
     first_key, last_key = int(keys[0]), int(keys[-1])
     counts = np.bincount(keys - first_key, weights=per_day,
                          minlength=last_key - first_key + 1).astype(np.int64)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import chain
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from indexer.analysis import SECTION_BREAK, ArabicAnalyzer, split_sections
 from indexer.postings import (
+    MISSING,
+    HashTable,
     SurfaceTable,
     TermWords,
     TextStream,
@@ -30,17 +33,24 @@ VIEWS = [BODY.view("none"), BODY.view("skeleton")]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(_TEXTS, min_size=1, max_size=4), st.booleans())
-def test_numbered_words_are_the_analyzers(texts, positional):
+@given(st.lists(st.lists(_TEXTS, min_size=1, max_size=3), min_size=1, max_size=4),
+       st.booleans(), st.sampled_from([1, 2, 1024]))
+def test_numbered_words_are_the_analyzers(documents, positional, recent):
     """One lookup per word gives ``index_words``'s terms and positions (the
     stream works the positions out when the segment is written); each
-    view's terms, derived per distinct word, give its ``index_sections``."""
+    view's terms, derived per distinct word, give its ``index_sections``.
+    A document's texts are numbered together; new words join the table's
+    hashes every ``recent`` words."""
     table = SurfaceTable(BODY)
     stream = TextStream()
-    for docnum, text in enumerate(texts):
-        numbered = table.number(split_sections(text))
-        assert numbered[2] == len(BODY.index_words(text)[0])
-        stream.add(docnum, numbered)
+    texts = []
+    with mock.patch("indexer.postings.RECENT_WORDS", recent):
+        for document in documents:
+            for text, numbered in zip(document, table.number(list(map(split_sections, document))),
+                                      strict=True):
+                assert numbered[2] == len(BODY.index_words(text)[0])
+                stream.add(len(texts), numbered)
+                texts.append(text)
     ids, docs, positions = stream.arrays(positional)
     assert len(stream) == len(ids)
     view_terms = [view.view_terms(BODY, table.surfaces, table.terms) for view in VIEWS]
@@ -56,6 +66,27 @@ def test_numbered_words_are_the_analyzers(texts, positional):
         for view, terms in zip(VIEWS, view_terms, strict=True):
             expected = list(chain.from_iterable(view.index_sections(text)))
             assert [terms[i] for i in mine] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(
+    # Keys that share their last bits meet at one slot of a small table.
+    st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(0, 40).map(lambda k: k << 20),
+              st.integers(-40, 40)).filter(lambda k: k != HashTable.EMPTY),
+    st.integers(-2**31, 2**31 - 1), max_size=300), max_size=5),
+    st.lists(st.integers(-2**63, 2**63 - 1), max_size=50))
+def test_hash_table_holds_what_a_dict_holds(batches, others):
+    """Every key added is found with its value, however the keys collide
+    and the table grows; every other key is MISSING."""
+    table, held = HashTable(slots=16), {}
+    for batch in batches:
+        batch = {k: v for k, v in batch.items() if k not in held}
+        table.add(batch)
+        held.update(batch)
+        asked = list(held) + [k for k in others if k not in held and k != HashTable.EMPTY]
+        found = table.get(np.array(asked, dtype=np.int64)).tolist()
+        assert found == [held.get(k, MISSING) for k in asked]
+    assert table.size == len(held) <= HashTable.LOAD * len(table.keys)
 
 
 def _reference(docs_terms: list[tuple[int, list, list[int]]]) -> dict:
