@@ -73,12 +73,17 @@ def _naive_period(unit: str, day: date) -> date:
 
 @settings(max_examples=150, deadline=None)
 @given(days=st.lists(st.integers(0, 9000), min_size=1, max_size=60),
-       weighted=st.booleans())
-def test_every_article_is_counted_in_its_period(days, weighted):
+       weighted=st.booleans(), margins=st.tuples(st.integers(0, 800), st.integers(0, 800)))
+def test_every_article_is_counted_in_its_period(days, weighted, margins):
+    """Whatever the archive's dates around the articles' (``bounds``: the
+    periods' keys are worked out over them once, then sliced)."""
     first = date(2000, 1, 1)
     dates = [first + timedelta(days=d) for d in days]
     weights = np.arange(1, len(days) + 1, dtype=float) if weighted else None
-    found = timeline_of_days(np.array([day_number(d) for d in dates]), None, weights=weights)
+    numbers = np.array([day_number(d) for d in dates])
+    found = timeline_of_days(numbers, None, weights=weights)
+    bounds = (int(numbers.min()) - margins[0], int(numbers.max()) + margins[1])
+    assert timeline_of_days(numbers, bounds, weights=weights) == found
     unit = found["unit"]
     assert unit == step_for(max(days) - min(days) + 1)
     expected: dict[date, int] = {}
