@@ -320,32 +320,53 @@ class HashTable:
             slots = (slots[waiting] + 1) & mask
 
 
-def field_postings(sources: list[tuple[list, TokenStream | TextStream]],
+@dataclass
+class RankedTerms:
+    """The term of each number of a stream (``TermWords``, or a text field's
+    terms of a ``SurfaceTable``'s words), as ranks among its distinct terms
+    in Whoosh's order."""
+
+    distinct: list[bytes]  # sorted
+    ranks: np.ndarray  # uint32, per number; len(distinct) for "" (no term)
+
+    @classmethod
+    def of(cls, terms: list) -> RankedTerms:
+        """Why once per terms list: the body, the headline and the keywords
+        share their table's terms, and ranking a table's few hundred
+        thousand words is most of writing a field's postings."""
+        distinct, rank_of = _ranked(set(terms))
+        return cls(distinct, np.fromiter(map(rank_of.__getitem__, terms), np.uint32, len(terms)))
+
+
+def field_postings(sources: list[tuple[RankedTerms, TokenStream | TextStream]],
                    positional: bool) -> FieldPostings:
     """Sort numbered words into one field's posting lists.
 
-    ``sources``: (the term of each number, str "" for none; a stream).  A view
+    ``sources``: (the terms of a stream's numbers, the stream).  A view
     reads the body's stream with its own terms; merged postings come as a
     second source.
     """
-    sources = sources or [([], TokenStream(positional))]
+    sources = sources or [(RankedTerms.of([]), TokenStream(positional))]
     arrays = [stream.arrays(positional) for _, stream in sources]
-    numbers = [ids for ids, _, _ in arrays]
-    # Only the terms of numbers present (a table is shared by several fields).
-    present = [np.flatnonzero(np.bincount(ids, minlength=len(terms)))
-               for (terms, _), ids in zip(sources, numbers, strict=True)]
-    found = [list(map(terms.__getitem__, used.tolist()))
-             for (terms, _), used in zip(sources, present, strict=True)]
-    distinct, rank_of = _ranked(set().union(*found))
+    # Each word's rank among its source's terms, then among the field's:
+    # only the terms present (a table is shared by several fields).
+    ranks = [ranked.ranks.take(ids) for (ranked, _), (ids, _, _) in zip(sources, arrays,
+                                                                       strict=True)]
+    present = [np.flatnonzero(np.bincount(found, minlength=len(ranked.distinct) + 1)[:-1])
+               for (ranked, _), found in zip(sources, ranks, strict=True)]
+    found = [[ranked.distinct[i] for i in used.tolist()]
+             for (ranked, _), used in zip(sources, present, strict=True)]
+    distinct = found[0] if len(sources) == 1 else sorted(set().union(*found))
+    rank_of = None if len(sources) == 1 else {term: i for i, term in enumerate(distinct)}
     none = len(distinct)  # the rank of "no term"
-    ranks, docs, positions = [], [], []
-    for (terms, _), (ids, stream_docs, stream_positions), used, used_terms in zip(
-            sources, arrays, present, found, strict=True):
-        by_number = np.full(len(terms), none, dtype=np.uint32)
-        by_number[used] = list(map(rank_of.__getitem__, used_terms))
-        ranks.append(by_number[ids])
-        docs.append(stream_docs)
-        positions.append(stream_positions)
+    for k, ((ranked, _), used, used_terms) in enumerate(zip(sources, present, found,
+                                                           strict=True)):
+        field_rank = np.full(len(ranked.distinct) + 1, none, dtype=np.uint32)
+        field_rank[used] = (np.arange(len(used)) if rank_of is None
+                            else list(map(rank_of.__getitem__, used_terms)))
+        ranks[k] = field_rank.take(ranks[k])
+    docs = [stream_docs for _, stream_docs, _ in arrays]
+    positions = [stream_positions for _, _, stream_positions in arrays]
     in_order = len(sources) == 1 and sources[0][1].in_doc_order
     ranks, docs = np.concatenate(ranks), np.concatenate(docs)
     positions = np.concatenate(positions) if positional else None

@@ -34,7 +34,14 @@ from whoosh.writing import SegmentWriter
 from indexer.analysis import split_sections
 from indexer.codec import ArshifCodec
 from indexer.flat import FlatFile, FlatPostings, flat_path
-from indexer.postings import Numbered, SurfaceTable, TermWords, TextStream, field_postings
+from indexer.postings import (
+    Numbered,
+    RankedTerms,
+    SurfaceTable,
+    TermWords,
+    TextStream,
+    field_postings,
+)
 from indexer.schema import body_views
 
 #: Words a build holds before a segment is written and a new one begun (each
@@ -249,13 +256,14 @@ class ArshifWriter(SegmentWriter):
         # Whoosh's pool.
         pool_fields = groupby(self.pool.iter_postings(), key=lambda posting: posting[0])
         pool_fields = {name: list(postings) for name, postings in pool_fields}
+        ranked: dict = {}  # (table, analyzer) -> the table's words' terms, ranked
         with FlatFile(flat_path(self.folder, self.newsegment)) as flat:
             for name in sorted(set(self.flat_fields) | set(pool_fields)):
                 if name in pool_fields:
                     self.fieldwriter.add_postings(self.schema, lengths, pool_fields.pop(name))
                     continue
                 field = self.schema[name]
-                postings = field_postings(self._sources(name),
+                postings = field_postings(self._sources(name, ranked),
                                           field.format.supports("positions"))
                 self.fieldwriter.add_flat_field(name, field)
                 flat.add_field(name, postings, float(field.format.field_boost))
@@ -263,16 +271,21 @@ class ArshifWriter(SegmentWriter):
         self.fieldwriter.close()
         lengths.close()
 
-    def _sources(self, name: str) -> list:
-        """(term of each number, stream) pairs holding a field's words."""
+    def _sources(self, name: str, ranked: dict) -> list:
+        """(terms of the numbers, stream) pairs holding a field's words; a
+        table's terms are ranked once per analyzer (``ranked``: the fields
+        of one analyzer share them)."""
         sources = []
         if name in self.tables:
-            table = self.tables[name]
-            terms = self.schema[name].analyzer.view_terms(table.analyzer, table.surfaces,
-                                                          table.terms)
-            sources.append((terms, self.streams[self.view_of.get(name, name)]))
+            table, analyzer = self.tables[name], self.schema[name].analyzer
+            key = (id(table), analyzer)
+            if key not in ranked:
+                ranked[key] = RankedTerms.of(analyzer.view_terms(table.analyzer, table.surfaces,
+                                                                 table.terms))
+            sources.append((ranked[key], self.streams[self.view_of.get(name, name)]))
         if name in self.term_words:
-            sources.append((self.term_words[name].terms(), self.term_words[name].stream))
+            sources.append((RankedTerms.of(self.term_words[name].terms()),
+                            self.term_words[name].stream))
         return sources
 
 

@@ -13,6 +13,7 @@ from indexer.analysis import SECTION_BREAK, ArabicAnalyzer, split_sections
 from indexer.postings import (
     MISSING,
     HashTable,
+    RankedTerms,
     SurfaceTable,
     TermWords,
     TextStream,
@@ -121,7 +122,7 @@ def test_field_postings_equal_a_dict_reference(first, merged, positional):
             positions = list(range(len(terms)))
             table.add(doc, terms, positions if positional else None)
             docs_terms.append((doc, terms, positions))
-        sources.append((table.terms(), table.stream))
+        sources.append((RankedTerms.of(table.terms()), table.stream))
     postings = field_postings(sources, positional=positional)
     expected = _reference(docs_terms)
     assert postings.terms == sorted(expected)
@@ -146,7 +147,7 @@ def test_terms_given_as_str_are_sorted_by_their_utf8_bytes(words):
     table = TermWords(positional=False)
     for doc, terms in words:
         table.add(doc, terms)
-    postings = field_postings([(table.terms(), table.stream)], positional=False)
+    postings = field_postings([(RankedTerms.of(table.terms()), table.stream)], positional=False)
     expected = _reference([(doc, terms, list(range(len(terms)))) for doc, terms in words])
     assert postings.terms == sorted(expected)
     for i, term in enumerate(postings.terms):
@@ -159,7 +160,7 @@ def test_no_words_at_all():
     assert postings.terms == [] and postings.starts.tolist() == [0]
     assert postings.positions.size == 0
     empty = TokenStream(positional=False)
-    assert field_postings([([], empty)], positional=False).docs.size == 0
+    assert field_postings([(RankedTerms.of([]), empty)], positional=False).docs.size == 0
 
 
 @settings(max_examples=60, deadline=None)
