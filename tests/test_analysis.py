@@ -168,9 +168,13 @@ def test_normalizer_equals_the_pyarabic_chain(token, rules):
 @given(st.text(alphabet=st.one_of(
     st.characters(min_codepoint=0x0600, max_codepoint=0x06FF),
     st.characters(min_codepoint=0xFB50, max_codepoint=0xFEFF),
-    st.sampled_from(" \t\n\u00a0\u2029\u200b\u0640\u064e\u0670ΑΣσİiAz5٥😀")), max_size=40))
+    st.sampled_from(" \t\n\u00a0\u2029\u200b\u0640\u064e\u0670ΑΣσİiAz5٥😀"),
+    # Every kind of whitespace str.split knows.
+    st.sampled_from("\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u1680\u2000\u200a\u2028\u202f"
+                    "\u205f\u3000")), max_size=40))
 def test_normalize_text_is_word_by_word(text):
-    """The whole-text array path gives the words normalized one by one."""
+    """The whole-text array path gives the words normalized one by one,
+    split as ``str.split`` splits them."""
     from indexer.normalize import normalize_text
 
     assert normalize_text(text) == " ".join(map(normalize, text.split()))
