@@ -290,9 +290,11 @@ class Stories:
         start = int(self._ends[story - 1]) if story > 0 else 0
         return self._members[start:int(self._ends[story])]
 
-    def size(self, story: int) -> int:
-        start = int(self._ends[story - 1]) if story > 0 else 0
-        return int(self._ends[story]) - start
+    def sizes(self, stories: np.ndarray) -> np.ndarray:
+        """How many live documents each of ``stories`` holds."""
+        ends = self._ends.take(stories)
+        starts = self._ends.take(np.maximum(stories - 1, 0))
+        return ends - np.where(stories > 0, starts, 0)
 
     def distinct(self, docnums: np.ndarray) -> int:
         """How many stories ``docnums`` (distinct documents) belong to."""

@@ -84,7 +84,7 @@ def load(home: Path):
 def sample_pairs(found: stories.Stories, n: int, seed: int) -> list[tuple[int, int]]:
     """``n`` distinct pairs of documents of one story, uniform over all
     such pairs (a story of k articles has k(k-1)/2)."""
-    sizes = np.array([found.size(s) for s in range(len(found))])
+    sizes = found.sizes(np.arange(len(found)))
     weights = sizes * (sizes - 1) // 2
     grouped = np.flatnonzero(weights)
     rng = random.Random(seed)
@@ -214,7 +214,7 @@ def main() -> int:
     found, ids, searcher = load(args.index)
     if args.recall:
         return main_recall(args, found, ids, searcher)
-    sizes = Counter(found.size(s) for s in range(len(found)))
+    sizes = Counter(found.sizes(np.arange(len(found))).tolist())
     grouped = sum(k * v for k, v in sizes.items() if k > 1)
     print(f"articles: {len(ids):,}  stories: {len(found):,}  "
           f"stories of 2+ articles: {sum(v for k, v in sizes.items() if k > 1):,} "

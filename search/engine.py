@@ -390,26 +390,32 @@ class _View:
     def stories(self, docnums: list[int]) -> list[Story]:
         """The story of each of ``docnums``: its first article and the others
         (ids, sources and dates from the doc values, one lookup for all: no
-        stored fields read)."""
+        stored fields read).  Most articles are a story alone: they are told
+        by their story's size, without reading its members."""
         if not docnums:
             return []
         gen = self.gen
         found = gen.stories
-        members = [found.members(int(found.story[d])) for d in docnums]
-        others = [m[m != d][:MAX_OTHERS] for d, m in zip(docnums, members, strict=True)]
-        wanted = np.concatenate([np.concatenate([m[:1], o]) for m, o in zip(members, others,
-                                                                          strict=True)])
-        ids = iter(gen.ids(wanted))
+        sizes = found.sizes(found.story.take(docnums)).tolist()
+        wanted: list[int] = []  # per article: its story's first article, then the others
+        others: list[list[int]] = []
+        for d, size in zip(docnums, sizes, strict=True):
+            group = found.members(int(found.story[d])) if size > 1 else None
+            listed = [] if group is None else group[group != d][:MAX_OTHERS].tolist()
+            wanted.append(d if group is None else int(group[0]))
+            wanted.extend(listed)
+            others.append(listed)
+        ids = iter(gen.ids(np.array(wanted, dtype=np.int64)))
         codes, sources = gen.texts("source")
         values, present = gen.numbers("date")
         out = []
-        for group, listed in zip(members, others, strict=True):
+        for size, listed in zip(sizes, others, strict=True):
             first = next(ids)
-            out.append(Story(id=first, articles=len(group), more=len(group) - 1, others=[
+            out.append(Story(id=first, articles=size, more=size - 1, others=[
                 {"id": next(ids), "source": sources[codes[d]],
                  "source_name": self.live.sources.name(sources[codes[d]]),
                  "date": _day(int(values[d])) if present[d] else None}
-                for d in listed.tolist()]))
+                for d in listed]))
         return out
 
 

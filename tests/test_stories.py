@@ -40,6 +40,9 @@ def groups(home) -> set[frozenset[str]]:
     finally:
         ix.close()
     found = stories.Stories(folder)
+    everyone = np.arange(len(found))
+    assert found.sizes(everyone).tolist() == [len(found.members(n)) for n in everyone]
+    assert found.sizes(everyone[::-1]).tolist() == found.sizes(everyone).tolist()[::-1]
     return {frozenset(ids[int(d)] for d in found.members(n)) for n in range(len(found))}
 
 
