@@ -181,12 +181,11 @@ class ArshifWriter(SegmentWriter):
         view's text is its field's), those of one word table together."""
         texts = {name: fields[name] for name in names
                  if name in self.streams and isinstance(fields[name], str)}
-        by_table: dict[int, tuple[SurfaceTable, list[str]]] = {}
+        by_table: dict[SurfaceTable, list[str]] = {}
         for name in texts:
-            table = self.tables[name]
-            by_table.setdefault(id(table), (table, []))[1].append(name)
+            by_table.setdefault(self.tables[name], []).append(name)
         numbered = {}
-        for table, table_names in by_table.values():
+        for table, table_names in by_table.items():
             found = table.number([split_sections(texts[name]) for name in table_names])
             numbered.update(zip(table_names, found, strict=True))
         return numbered
