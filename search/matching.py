@@ -37,7 +37,7 @@ from whoosh import query as wq
 
 from search import generation, scratch
 from search.budget import FUZZY_UNITS
-from search.generation import Generation, add_at, best_of, put, unique_sorted
+from search.generation import Generation, add_at, best_of, put, true_at, unique_sorted
 from search.query import PrefixPhrase, glob_tail
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
@@ -85,7 +85,7 @@ def evaluate(q: wq.Query, gen: Generation, reader) -> Match:
 
 def restrict(match: Match, keep: Match) -> Match:
     """``match`` limited to the documents of ``keep`` (a filter)."""
-    inside = np.flatnonzero(_contains(keep.docs, match.docs))
+    inside = true_at(_contains(keep.docs, match.docs))
     return Match(match.docs.take(inside), match.scores.take(inside))
 
 
@@ -93,7 +93,7 @@ def within(docs: np.ndarray, keep: Match | None) -> np.ndarray:
     """The documents of ``docs`` (sorted) that ``keep`` (a filter) holds."""
     if keep is None:
         return docs
-    return docs.take(np.flatnonzero(_contains(keep.docs, docs)))
+    return docs.take(true_at(_contains(keep.docs, docs)))
 
 
 def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.ndarray,
@@ -109,7 +109,7 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
     if len(docs) > limit:
         # Partitioning finds the cut in linear time; keep everything tied with it.
         kth = np.partition(key, limit - 1)[limit - 1]
-        keep = np.flatnonzero(key <= kth)
+        keep = true_at(key <= kth)
         docs, scores, key = docs.take(keep), scores.take(keep), key.take(keep)
     chosen = np.lexsort((docs, key))[:limit]
     return docs.take(chosen), scores.take(chosen)
@@ -197,15 +197,15 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     if sum(len(docs) for docs in candidates) * SPARSE_CANDIDATES < gen.doc_count_all:
         # The sums read where the candidates are, not over every document.
         posted = np.concatenate([_NO_DOCS, *candidates])
-        found = unique_sorted(posted.take(np.flatnonzero(sums.take(posted) >= threshold)))
+        found = unique_sorted(posted.take(true_at(sums.take(posted) >= threshold)))
     else:
-        found = np.flatnonzero(sums >= threshold).astype(np.int32)
+        found = true_at(sums >= threshold).astype(np.int32)
     matched = None
     if every and postings * SPARSE_SUMS < gen.doc_count_all:
         matched = _docs_of([docs for docs, _ in lists if len(docs)], gen.doc_count_all)
     elif every and all(contrib.min() > 0 for _, contrib in lists if len(contrib)):
         # Every match, when a match is what something was added to.
-        matched = np.flatnonzero(sums != 0).astype(np.int32)
+        matched = true_at(sums != 0).astype(np.int32)
     return Match(found, sums.take(found), complete=False, matched=matched)
 
 
@@ -322,10 +322,10 @@ def first_in_order(q: wq.Query, gen: Generation, reader, keep: Match | None, lim
         found, held, start, step = [], 0, 0, 4 * max(limit, 1)
         while held < limit and start < len(sequence):
             part = sequence[start:start + step]
-            found.append(part.take(np.flatnonzero(hit.take(part))))
+            found.append(part.take(true_at(hit.take(part))))
             held += len(found[-1])
             start, step = start + step, step * 4
-        matched = np.flatnonzero(hit).astype(np.int32) if every else None
+        matched = true_at(hit).astype(np.int32) if every else None
     return np.sort(np.concatenate([_NO_DOCS, *found])[:limit]), matched
 
 
@@ -344,7 +344,7 @@ def _docs_of(lists: list[np.ndarray], size: int) -> np.ndarray:
         return _NO_DOCS
     if sum(len(docs) for docs in lists) * DENSE_UNION > size:
         with _marked(lists, size) as hit:
-            return np.flatnonzero(hit).astype(np.int32)
+            return true_at(hit).astype(np.int32)
     return unique_sorted(np.concatenate(lists))
 
 
@@ -433,11 +433,11 @@ class _Within:
             if not len(docs):
                 return docs, scores
             at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-            found = np.flatnonzero(docs.take(at) == wanted)
+            found = true_at(docs.take(at) == wanted)
             return wanted.take(found), scores.take(at.take(found))
         if self._mask is None:
             self._mask = self._borrowed.enter_context(_marked([wanted], self.doc_count_all))
-        inside = np.flatnonzero(self._mask.take(docs))
+        inside = true_at(self._mask.take(docs))
         return docs.take(inside), scores.take(inside)
 
 
@@ -479,10 +479,10 @@ def _union(matches: list[Match], size: int) -> Match:
             for m in matches:
                 add_at(sums, m.docs, m.scores)
             if all(m.scores.min() > 0 for m in matches):
-                found = np.flatnonzero(sums != 0)  # where a positive score was added
+                found = true_at(sums != 0)  # where a positive score was added
             else:
                 with _marked(lists, size) as hit:
-                    found = np.flatnonzero(hit)
+                    found = true_at(hit)
             return Match(found.astype(np.int32), sums.take(found))
     docs = np.concatenate([m.docs for m in matches])
     scores = np.concatenate([m.scores for m in matches])
@@ -501,7 +501,7 @@ def _intersection(matches: list[Match]) -> Match:
         if not len(m.docs):
             return _empty()
         at = np.minimum(np.searchsorted(m.docs, docs), len(m.docs) - 1)
-        inside = np.flatnonzero(m.docs.take(at) == docs)
+        inside = true_at(m.docs.take(at) == docs)
         docs, scores = docs.take(inside), scores.take(inside) + m.scores.take(at.take(inside))
     return Match(docs, scores)
 
@@ -557,7 +557,7 @@ def _and(q: wq.And, gen: Generation, reader) -> Match:
 
 def _and_not(q: wq.AndNot, gen: Generation, reader) -> Match:
     a = evaluate(q.a, gen, reader)
-    keep = np.flatnonzero(~_contains(evaluate(q.b, gen, reader).docs, a.docs))
+    keep = true_at(~_contains(evaluate(q.b, gen, reader).docs, a.docs))
     return Match(a.docs.take(keep), a.scores.take(keep))
 
 
@@ -598,7 +598,7 @@ def _every(q: wq.Every, gen: Generation, reader) -> Match:
         terms = gen.span(fieldname, b"", None, MAX_SCANNED_TERMS)
         docs = [gen.term(fieldname, field.from_bytes(b))[0] for b in terms]
         return _constant(unique_sorted(np.concatenate([_NO_DOCS, *docs])), q.boost)
-    return _constant(np.flatnonzero(has & gen.live), q.boost)
+    return _constant(true_at(has & gen.live), q.boost)
 
 
 def _phrase(q: wq.Phrase, gen: Generation, reader) -> Match:
@@ -653,11 +653,11 @@ def _scores_of(ids: np.ndarray, contrib: np.ndarray, docs: np.ndarray) -> np.nda
         return found
     if len(docs) <= len(ids):
         at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
-        hit = np.flatnonzero(ids.take(at) == docs)
+        hit = true_at(ids.take(at) == docs)
         found[hit] = contrib.take(at.take(hit))
     else:
         at = np.minimum(np.searchsorted(docs, ids), len(docs) - 1)
-        hit = np.flatnonzero(docs.take(at) == ids)
+        hit = true_at(docs.take(at) == ids)
         found[at.take(hit)] = contrib.take(hit)
     return found
 
@@ -684,7 +684,7 @@ def _numeric_range(q: wq.NumericRange, gen: Generation, reader) -> Match:
         mask &= values > start if q.startexcl else values >= start
     if end is not None:
         mask &= values < end if q.endexcl else values <= end
-    return _constant(np.flatnonzero(mask), q.boost)
+    return _constant(true_at(mask), q.boost)
 
 
 #: A range holding fewer than 1/SORTED_RANGE of the documents is a slice of

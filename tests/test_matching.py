@@ -896,3 +896,17 @@ def test_date_rankings_walked_or_sorted_as_whoosh(news_engine, segmented_engine,
         for limit in (1, 3, 100):
             assert [i for i, _, _ in engine.ranked_ids(req, limit)] == expected[:limit], limit
         assert engine.search(req).total == total
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(0, 3 * generation.PADDED_FROM),
+       share=st.sampled_from([0.0, 0.01, 1 / 32, 0.05, 0.099, 0.1, 0.101, 0.5, 1.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_true_at_lists_the_set_elements_as_flatnonzero_does(size, share, seed):
+    """``true_at`` is ``np.flatnonzero`` for a boolean mask at any share
+    set, on either side of numpy's switch between its two loops (a tenth)
+    and of the share past which the mask is padded to cross it."""
+    mask = np.random.default_rng(seed).random(size) < share
+    found = generation.true_at(mask)
+    np.testing.assert_array_equal(found, np.flatnonzero(mask))
+    assert found.dtype == np.flatnonzero(mask).dtype
