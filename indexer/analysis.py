@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from operator import itemgetter
 
@@ -94,6 +94,74 @@ def word_points(rules: tuple[str, ...]) -> np.ndarray:
     out[moved] = UNMAPPED
     out[0xFFFF] = UNMAPPED
     return out
+
+#: The rest of a word from within it (``occurrences``).
+_WORD_REST_RE = re.compile(_WORD_CHAR + "*")
+
+
+@lru_cache(maxsize=4096)
+def needle_pattern(rules: tuple[str, ...], needles: frozenset[str]) -> re.Pattern:
+    """Where, in a text as it is, a word normalized by ``rules`` holds one of
+    ``needles`` (normalized letters): each letter as any word character
+    ``word_points`` maps to it, marks that normalization drops allowed
+    between them.  Valid on a text that is not ``unmappable``."""
+    points = word_points(rules)
+    dropped = f"{_char_class(np.flatnonzero(points == DELETED))}*"
+    return re.compile("|".join(
+        dropped.join(_char_class(np.flatnonzero(points == ord(letter))) for letter in needle)
+        for needle in sorted(needles)))
+
+
+#: Texts shorter than this are checked for characters ``word_points``
+#: cannot map by a regular expression, longer ones by a table look-up in
+#: numpy (``unmappable``).
+SHORT_TEXT = 256
+
+
+def unmappable(rules: tuple[str, ...], text: str) -> bool:
+    """Whether ``text`` holds a character ``word_points`` cannot map
+    (UNMAPPED, every code point past the BMP, which it maps as U+FFFF, and a
+    lone surrogate).  Why two ways: the regular expression scans a character
+    class at several nanoseconds a character, a headline in less than a
+    microsecond but a body in several; numpy's look-up costs a couple of
+    microseconds whatever the length."""
+    if len(text) < SHORT_TEXT:
+        return _unmapped_pattern(rules).search(text) is not None
+    units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    return bool(_unmapped_units(rules).take(units).any())
+
+
+@cache
+def _unmapped_units(rules: tuple[str, ...]) -> np.ndarray:
+    """Per UTF-16 code unit, whether it is (or is part of) a character
+    ``word_points`` cannot map: its surrogates stand for the code points
+    past the BMP."""
+    table = word_points(rules) == UNMAPPED
+    table[0xD800:0xE000] = True
+    return table
+
+
+@cache
+def _unmapped_pattern(rules: tuple[str, ...]) -> re.Pattern:
+    return re.compile(_char_class(np.flatnonzero(_unmapped_units(rules)),
+                                  "\\U00010000-\\U0010ffff"))
+
+
+def _char_class(codes: np.ndarray, more: str = "") -> str:
+    """A regular expression character class of the sorted code points
+    ``codes``, as ranges, and ``more``; one that matches nothing when there
+    are none."""
+    if not len(codes):
+        return f"[{more}]" if more else "(?!)"
+    if len(codes) == 1 and not more:
+        # A literal: a pattern that starts with one is searched for quickly.
+        return re.escape(chr(codes[0]))
+    breaks = np.flatnonzero(np.diff(codes) != 1) + 1
+    firsts = np.concatenate([codes[:1], codes[breaks]]).tolist()
+    lasts = np.concatenate([codes[breaks - 1], codes[-1:]]).tolist()
+    return "[" + "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}"
+                         for a, b in zip(firsts, lasts, strict=True)) + more + "]"
+
 
 #: Words whose term ``index_sections`` keeps (about 150 bytes each); past
 #: it, that cache starts afresh.  The query-time cache stops growing at
@@ -330,47 +398,30 @@ class ArabicAnalyzer(Tokenizer):
 
         Why: a snippet needs only the words that may match, and a stem (or a
         prefix of one) is a run of letters of the normalized word, so the
-        needles are looked for with ``str.find`` in the text normalized in
-        place, words where they occur, instead of analyzing the text word by
-        word: a few of its words, not hundreds, are then matched to terms,
-        and where they are is known from where their needles are.
+        needles are looked for in the text as it is, each letter as any
+        character normalized to it with dropped marks between them
+        (``needle_pattern``, one regular expression scanned in C), words
+        where they occur, instead of analyzing the text word by word: a few
+        of its words, not hundreds, are then matched to terms.
         """
         if self.stemmer not in INFIX_STEMMERS or not all(
                 needles) or not all(map(WORD_RE.fullmatch, needles)):
             return None
-        try:
-            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        except UnicodeEncodeError:  # a lone surrogate
+        if unmappable(self.rules, text):
             return None
-        if not codes.size:
+        if not needles:
             return {}
-        mapped = word_points(self.rules).take(codes, mode="clip")
-        kept = None  # where each character of the normalized text is in ``text``
-        if mapped.max() >= UNMAPPED:
-            if (mapped == UNMAPPED).any():
-                return None
-            # Its words are ``text``'s words, less the marks normalization deletes.
-            kept = np.flatnonzero(mapped != DELETED)
-            mapped = mapped.take(kept)
-        normal = mapped.tobytes().decode("utf-32-le")
-        ends: dict[int, int] = {}  # start -> end of each word found (two needles: once)
-        for needle in needles:
-            at = normal.find(needle)
-            while at >= 0:
-                first = normal.rfind(" ", 0, at) + 1
-                end = normal.find(" ", at + len(needle))
-                end = len(normal) if end < 0 else end
-                # The word in ``text``: from past the character before it (or
-                # the start) to the one after it, deleted marks included.
-                if kept is None:
-                    ends[first] = end
-                else:
-                    ends[int(kept[first - 1]) + 1 if first else 0] = (
-                        int(kept[end]) if end < len(kept) else len(text))
-                at = normal.find(needle, end)
+        find = needle_pattern(self.rules, needles).search
+        is_word_char, rest = WORD_CHAR_RE.match, _WORD_REST_RE.match
         found: dict[str, list[tuple[int, int]]] = {}
-        for start, end in ends.items():
+        at = find(text)
+        while at is not None:
+            start = at.start()
+            while start and is_word_char(text, start - 1):
+                start -= 1
+            end = rest(text, at.end()).end()
             found.setdefault(text[start:end], []).append((start, end))
+            at = find(text, end)
         return found
 
     def index_sections(self, value: str) -> list[list[str]]:
