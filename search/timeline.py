@@ -67,6 +67,28 @@ def _span_keys(unit: str, first_day: int, last_day: int) -> np.ndarray:
 _CACHED_PERIODS = 16_384
 
 
+@lru_cache(maxsize=64)
+def _spelled(unit: str, first_key: int, last_key: int) -> tuple[tuple[str, str], ...]:
+    """``spell`` of each period ``first_key`` to ``last_key`` (an archive's
+    span, which every query's timeline then slices)."""
+    return tuple(spell(*_period(unit, key)) for key in range(first_key, last_key + 1))
+
+
+def _cut(unit: str, first_key: int, count: int, clip_low: date, clip_high: date) -> list[int]:
+    """The places, among ``count`` periods from ``first_key``, of those that
+    start before ``clip_low`` or end after ``clip_high``."""
+    cut = []
+    i = 0
+    while i < count and _period(unit, first_key + i)[0] < clip_low:
+        cut.append(i)
+        i += 1
+    j = count - 1
+    while j >= i and _period(unit, first_key + j)[1] > clip_high:
+        cut.append(j)
+        j -= 1
+    return cut
+
+
 @lru_cache(maxsize=_CACHED_PERIODS)
 def _period(unit: str, key: int) -> tuple[date, date]:
     """The first and last day of period ``key``."""
@@ -137,18 +159,24 @@ def timeline_of_days(days: np.ndarray, bounds: tuple[int, int] | None,
     # counting), sliced to the days shown.
     first_day, last_day = bounds if bounds is not None and bounds[0] <= low and high <= bounds[1] \
         else (low, high)
-    keys = _span_keys(unit, first_day, last_day)[low - first_day:high - first_day + 1]
+    span_keys = _span_keys(unit, first_day, last_day)
+    keys = span_keys[low - first_day:high - first_day + 1]
     first_key, last_key = int(keys[0]), int(keys[-1])
     counts = np.bincount(keys - first_key, weights=per_day,
                          minlength=last_key - first_key + 1).astype(np.int64)
+    skipped = first_key - int(span_keys[0])
+    spelled = _spelled(unit, int(span_keys[0]), int(span_keys[-1]))[
+        skipped:skipped + len(counts)]
+    periods = [{"from": spelled_from, "to": spelled_to, "count": count}
+               for (spelled_from, spelled_to), count in zip(spelled, counts.tolist(),
+                                                               strict=True)]
+    # A period cut by the filter links to its part inside the filter, so a
+    # bar's link finds the articles its count counted.  The periods are in
+    # order, so those that start before the filter come first and those
+    # that end after it last: only they are spelled again.
     clip_low = date_from if date_from is not None else date.min
     clip_high = date_to if date_to is not None else date.max
-    periods = []
-    for key, count in enumerate(counts.tolist(), first_key):
-        first, last = _period(unit, key)
-        # A period cut by the filter links to its part inside the filter, so a
-        # bar's link finds the articles its count counted.
-        first, last = max(first, clip_low), min(last, clip_high)
-        spelled_from, spelled_to = spell(first, last)
-        periods.append({"from": spelled_from, "to": spelled_to, "count": count})
+    for i in _cut(unit, first_key, len(periods), clip_low, clip_high):
+        first, last = _period(unit, first_key + i)
+        periods[i]["from"], periods[i]["to"] = spell(max(first, clip_low), min(last, clip_high))
     return {"unit": unit, "periods": periods}

@@ -98,6 +98,40 @@ def test_every_article_is_counted_in_its_period(days, weighted, margins):
     assert sum(p["count"] for p in periods) == sum(expected.values())
 
 
+def _naive_period_end(unit: str, day: date) -> date:
+    """The last day of ``day``'s period."""
+    start = _naive_period(unit, day)
+    if unit == "day":
+        return start
+    if unit == "week":
+        return start + timedelta(days=6)
+    if unit == "month":
+        return (start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    return start.replace(month=12, day=31)
+
+
+@settings(max_examples=150, deadline=None)
+@given(days=st.lists(st.integers(0, 9000), min_size=1, max_size=30),
+       widen=st.tuples(st.integers(0, 400), st.integers(0, 400)),
+       margins=st.tuples(st.integers(0, 800), st.integers(0, 800)))
+def test_every_period_links_to_its_part_inside_the_filter(days, widen, margins):
+    """Each period's link is the period cut to the request's date filter:
+    the first and last periods where the filter cuts them, whole between."""
+    first = date(2000, 1, 1)
+    numbers = np.array([day_number(first + timedelta(days=d)) for d in days])
+    bounds = (int(numbers.min()) - margins[0], int(numbers.max()) + margins[1])
+    date_from = first + timedelta(days=max(min(days) - widen[0], bounds[0] - day_number(first)))
+    date_to = first + timedelta(days=min(max(days) + widen[1], bounds[1] - day_number(first)))
+    found = timeline_of_days(numbers, bounds, date_from, date_to)
+    unit = found["unit"]
+    day = _naive_period(unit, date_from)
+    for period in found["periods"]:
+        assert (period["from"], period["to"]) == spell(
+            max(day, date_from), min(_naive_period_end(unit, day), date_to))
+        day = _naive_period_end(unit, day) + timedelta(days=1)
+    assert day > date_to
+
+
 def test_whole_periods_are_spelled_as_filters_spell_them():
     assert spell(date(2023, 9, 1), date(2023, 9, 30)) == ("2023-09", "2023-09")
     assert spell(date(2024, 2, 1), date(2024, 2, 29)) == ("2024-02", "2024-02")
