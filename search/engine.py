@@ -52,7 +52,7 @@ from search.budget import (
     QueryTooCostly,
     ServerBusy,
 )
-from search.facets import count_facets
+from search.facets import count_facets, counts_of
 from search.generation import Generation
 from search.highlight import CHARLIMIT, NO_MARKS, WHOLE_CHARLIMIT, query_marks
 from search.query import (
@@ -479,11 +479,13 @@ def _search(view: _View, req: Request, started: float) -> Result:
     result.total = len(matched)
     result.stories = view.gen.stories.distinct(matched)
     if req.facets:
-        result.facets = count_facets(view.gen, matched)
+        counts = counts_of(view.gen, matched)
+        result.facets = count_facets(view.gen, counts)
         if everywhere is not None:
-            result.facets["source"] = count_facets(view.gen, everywhere)["source"]
+            result.facets["source"] = count_facets(view.gen,
+                                                   counts_of(view.gen, everywhere))["source"]
         name_sources(result.facets, view.live.sources)
-        result.timeline = count_timeline(view.gen, matched, req.date_from, req.date_to)
+        result.timeline = count_timeline(view.gen, counts, req.date_from, req.date_to)
     count_pages(result, req)
     start = (req.page - 1) * req.per_page
     terms = query_marks(parsed.query)

@@ -1,38 +1,80 @@
-"""Facet counts (source, year, month) of a whole result set.
+"""Facet counts (source, year, month) and per-day counts of a whole result set.
 
 Why not Whoosh's ``groupedby``: its FacetCollector visits every matching
 document through the Python matcher tree and looks each facet value up per
-document.  Facet values are read once per generation as a code per
-document (search/generation.py), and a result set's counts are one
-``np.bincount`` over its matching documents.  A year is its months' sum
-(indexer/schema.py writes both from the same date), so the year column is
-not read per query.
+document.  Each document's source and day are read once per generation as
+one code (``Generation.facet_codes``), and a result set's counts come from
+one gather of those codes: the sources for their facet, the days for the
+timeline (search/timeline.py) and, summed per month and year, for the date
+facets.  indexer/schema.py writes the month and year terms from the same
+date as the date column, so those columns are not read per query.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 import numpy as np
 
 FACET_FIELDS = ("source", "year", "month")
+#: A result set's joint codes are counted in one ``np.bincount`` over every
+#: (source, day) pair when it holds at least 1/DENSE_SHARE as many
+#: documents as there are pairs; a smaller one is split into its sources
+#: and days first, each counted over far fewer values.
+DENSE_SHARE = 8
 
 
-def count_facets(gen, docnums: np.ndarray) -> dict[str, list[dict]]:
-    """Counts of each source, year and month among ``docnums``: one gather
-    and one ``np.bincount`` of the documents' joint (source, month) code."""
-    fields = [f for f in ("source", "month") if f in gen.schema]
-    if not fields:
-        return {name: [] for name in FACET_FIELDS}
-    codes, vocabs = gen.joint_texts(tuple(fields))
-    joint = np.bincount(codes.take(docnums), minlength=int(np.prod([len(v) for v in vocabs])))
-    joint = joint.reshape([len(v) for v in vocabs])
-    found: dict[str, list[tuple[str, int]]] = {"source": [], "month": []}
-    for axis, (name, vocab) in enumerate(zip(fields, vocabs, strict=True)):
-        counts = joint.sum(axis=tuple(a for a in range(len(fields)) if a != axis))
-        present = np.flatnonzero(counts)
-        found[name] = [(vocab[i], count) for i, count in zip(present.tolist(),
-                                                             counts.take(present).tolist(),
-                                                             strict=True) if vocab[i]]
-    return as_facets(found["source"], found["month"])
+@dataclass
+class Counts:
+    """How many documents of a result set each source and each day holds."""
+
+    #: The source values (``Generation.texts``) and each one's count.
+    sources: list[str]
+    per_source: np.ndarray
+    #: Per day code (``Generation.day_codes``; [0]: undated).
+    per_day: np.ndarray
+
+
+def counts_of(gen, docnums: np.ndarray) -> Counts:
+    """The sources and days of ``docnums``: one gather of their joint codes."""
+    codes, sources, spread = gen.facet_codes()
+    found = codes.take(docnums)
+    if len(found) * DENSE_SHARE >= len(sources) * spread:
+        joint = np.bincount(found, minlength=len(sources) * spread).reshape(len(sources), spread)
+        return Counts(sources, joint.sum(axis=1), joint.sum(axis=0))
+    source, day = np.divmod(found, spread)
+    return Counts(sources, np.bincount(source, minlength=len(sources)),
+                  np.bincount(day, minlength=spread))
+
+
+def count_facets(gen, counts: Counts) -> dict[str, list[dict]]:
+    """The source, year and month facets of ``counts``."""
+    per_source = counts.per_source.tolist()
+    sources = [(value, n) for value, n in zip(counts.sources, per_source, strict=True) if n]
+    bounds = gen.day_bounds()
+    months: list[tuple[str, int]] = []
+    if bounds is not None:
+        month_of_day, names = _months(*bounds)
+        per_month = np.bincount(month_of_day, weights=counts.per_day[1:],
+                                minlength=len(names)).astype(np.int64)
+        present = np.flatnonzero(per_month)
+        months = list(zip([names[i] for i in present.tolist()],
+                          per_month.take(present).tolist(), strict=True))
+    return as_facets(sources, months)
+
+
+@lru_cache(maxsize=16)
+def _months(first_day: int, last_day: int) -> tuple[np.ndarray, list[str]]:
+    """The month (its place in the list that follows) of each day from
+    ``first_day`` to ``last_day`` (day numbers), and the months "YYYY-MM"
+    in order: made once per archive span."""
+    months = np.arange(first_day, last_day + 1).astype("datetime64[D]").astype("datetime64[M]")
+    first = months[0]
+    place = (months - first).astype(np.int64)
+    names = [str(first + i) for i in range(int(place[-1]) + 1)]
+    place.flags.writeable = False
+    return place, names
 
 
 def as_facets(sources: list[tuple[str, int]], months: list[tuple[str, int]]

@@ -473,23 +473,21 @@ class Generation:
             self._per_doc[key] = found
         return found
 
-    def joint_texts(self, fieldnames: tuple[str, ...]) -> tuple[np.ndarray, list[list[str]]]:
-        """Text columns as one code per document (the fields' codes in
-        mixed radix, the first most significant) and each field's values:
-        facets count several fields with one pass over a result set."""
-        key = ("joint", fieldnames)
-        found = self._per_doc.get(key)
+    def facet_codes(self) -> tuple[np.ndarray, list[str], int]:
+        """Each document's source and day as one code, ``source * spread +
+        day``: the source's place among the source values (``texts``), its
+        ``day_codes`` code, and ``spread`` the number of day codes; with the
+        source values and ``spread``; made once.  A result set's facets and
+        timeline are counted from one gather of these (search/facets.py),
+        held in the smallest unsigned integers that fit."""
+        found = self._per_doc.get("facets")
         if found is None:
-            columns = [self.texts(name) for name in fieldnames]
-            codes = np.zeros(self.doc_count_all, dtype=np.int64)
-            for column, vocab in columns:
-                codes = codes * len(vocab) + column
-            # The smallest integers that hold them: a result set's codes
-            # are gathered from a few bytes a document.
-            size = int(np.prod([len(vocab) for _, vocab in columns]))
-            codes = codes.astype(np.min_scalar_type(max(size - 1, 0)))
-            found = (codes, [vocab for _, vocab in columns])
-            self._per_doc[key] = found
+            days, bounds = self.day_codes(), self.day_bounds()
+            spread = 1 + (bounds[1] - bounds[0] + 1 if bounds is not None else 0)
+            sources, names = self.texts("source")
+            codes = sources.astype(np.int64) * spread + days
+            codes = codes.astype(np.min_scalar_type(max(len(names) * spread - 1, 0)))
+            found = self._per_doc["facets"] = (codes, names, spread)
         return found
 
     def ids(self, docnums) -> list[str]:

@@ -8,9 +8,9 @@ articles' first to last date, widened to the request's date filter (within
 the archive's own dates): a one-week filter shows its seven days even when
 the matches fall on two of them.
 
-The counts read the generation's day codes (search/generation.py) at the
-matching documents: one gather and one ``np.bincount`` per day, so the
-cost follows the matches, as the facets' does; the days are then stepped.  The
+The counts per day come with the facets' (search/facets.py: one gather of
+the matching documents' source and day codes), so the cost follows the
+matches; the days are then stepped.  The
 OpenSearch backend counts per day with a date histogram and gives those
 counts to the same ``timeline_of_days``: one implementation of the steps.
 """
@@ -117,15 +117,14 @@ def spell(first: date, last: date) -> tuple[str, str]:
     return first.isoformat(), last.isoformat()
 
 
-def count_timeline(gen, docnums: np.ndarray, date_from: date | None = None,
+def count_timeline(gen, counts, date_from: date | None = None,
                    date_to: date | None = None) -> dict | None:
-    """The timeline of the documents ``docnums`` (global numbers) of a
-    generation: their days counted in one pass over their day codes
-    (``Generation.day_codes``), then stepped as a backend's per-day counts."""
+    """The timeline of a result set's per-day ``counts`` (search/facets.py)
+    in a generation, stepped as a backend's per-day counts."""
     bounds = gen.day_bounds()
     if bounds is None:
         return None
-    per_day = np.bincount(gen.day_codes().take(docnums), minlength=1)[1:]  # [0]: undated
+    per_day = counts.per_day[1:]  # [0]: undated
     present = np.flatnonzero(per_day)
     return timeline_of_days(present + bounds[0], bounds, date_from, date_to,
                             weights=per_day.take(present))

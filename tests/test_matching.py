@@ -10,10 +10,11 @@ There is no Whoosh fallback: prefixes, wildcards, ranges, ``NOT`` alone,
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import weakref
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from indexer.settings import IndexSettings
-from search import generation, matching, scratch
+from search import facets as facet_counts, generation, matching, scratch
 from search.backend import Request
 from search.engine import Engine, date_filter
 from search.generation import ENTRY_OVERHEAD, phrase_docs
@@ -536,6 +537,45 @@ def test_facets_count_every_match(segmented_engine):
     assert sum(f["count"] for f in result.facets["source"]) == 57
     assert sum(f["count"] for f in result.facets["year"]) == 56  # one article is undated
     assert sum(f["count"] for f in result.facets["month"]) == 56
+
+
+def _spelled_days(spelled_from: str, spelled_to: str) -> tuple[date, date]:
+    """The first and last day of a timeline period's date filter values."""
+    first = date.fromisoformat(spelled_from + {4: "-01-01", 7: "-01"}.get(len(spelled_from), ""))
+    if len(spelled_to) == 4:
+        return first, date(int(spelled_to), 12, 31)
+    if len(spelled_to) == 7:
+        following = date.fromisoformat(spelled_to + "-28") + timedelta(days=4)
+        return first, following - timedelta(days=following.day)
+    return first, date.fromisoformat(spelled_to)
+
+
+@pytest.mark.parametrize("dense_share", [0, 10**9])
+@pytest.mark.parametrize("text", ["تقرير", "النفط", "الن*", "NOT قطر", '"النفط الغاز"'])
+def test_facets_and_timeline_are_the_matches_sources_and_days(segmented_engine, monkeypatch,
+                                                               dense_share, text):
+    """Counted from one gather of the matches' joint codes (over every
+    source and day at once, or split first: ``DENSE_SHARE``), the facets and
+    the timeline are what Whoosh's searcher finds the matching articles'
+    stored sources and dates to be."""
+    monkeypatch.setattr(facet_counts, "DENSE_SHARE", dense_share)
+    result = segmented_engine.search(Request(q=text))
+    view = segmented_engine.view()
+    stored = [hit.fields() for hit in view.searcher.search(view.parse(text).query, limit=None)]
+    assert result.total == len(stored)
+    days = [f["date"].date() for f in stored if f.get("date")]
+    assert {f["value"]: f["count"] for f in result.facets["source"]} == collections.Counter(
+        f["source"] for f in stored)
+    assert {f["value"]: f["count"] for f in result.facets["month"]} == collections.Counter(
+        f"{day:%Y-%m}" for day in days)
+    assert {f["value"]: f["count"] for f in result.facets["year"]} == collections.Counter(
+        f"{day:%Y}" for day in days)
+    periods = result.timeline["periods"] if days else []
+    assert (result.timeline is None) == (not days)
+    for period in periods:
+        first, last = _spelled_days(period["from"], period["to"])
+        assert period["count"] == sum(first <= day <= last for day in days)
+    assert sum(p["count"] for p in periods) == len(days)
 
 
 def test_posting_cache_is_bounded(news_index):
