@@ -28,7 +28,7 @@ from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from indexer.settings import IndexSettings
-from search import facets as facet_counts, generation, matching, scratch
+from search import facets as facets_module, generation, matching, scratch
 from search.backend import Request
 from search.engine import Engine, date_filter
 from search.generation import ENTRY_OVERHEAD, phrase_docs
@@ -558,7 +558,7 @@ def test_facets_and_timeline_are_the_matches_sources_and_days(segmented_engine, 
     source and day at once, or split first: ``DENSE_SHARE``), the facets and
     the timeline are what Whoosh's searcher finds the matching articles'
     stored sources and dates to be."""
-    monkeypatch.setattr(facet_counts, "DENSE_SHARE", dense_share)
+    monkeypatch.setattr(facets_module, "DENSE_SHARE", dense_share)
     result = segmented_engine.search(Request(q=text))
     view = segmented_engine.view()
     stored = [hit.fields() for hit in view.searcher.search(view.parse(text).query, limit=None)]
