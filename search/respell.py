@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import itertools
 
+from indexer.analysis import MAX_WORD_CHARS
+
 #: A word held by at most this share of the articles (and at least by
 #: RARE_FLOOR) may be respelt; a more frequent one is what was meant.
 RARE_SHARE = 1 / 1000
@@ -119,11 +121,12 @@ def respell_word(word: str, stem_of, articles: int, doc_frequencies, charge,
     stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
-    if headlines is not None and headlines(word) >= KNOWN_HEADLINES:
-        return None
+    # The article count first: it is one look-up, and most words are frequent.
     count = doc_frequencies if form_frequencies is None else form_frequencies
     held = count([stem if form_frequencies is None else word])[0]
     if held > max(RARE_FLOOR, articles * RARE_SHARE):
+        return None
+    if headlines is not None and headlines(word) >= KNOWN_HEADLINES:
         return None
     need = max(1, GAIN * held)
     # stem -> its slips, (weight, slip) each
@@ -165,13 +168,20 @@ def suggest(text: str, analyzer, articles: int, doc_frequencies, charge,
     plain words are respelt).  A respelt word is normalized;
     ``spelling(word)`` may give the spelling it is shown in (hamza and
     all: the archive's most frequent)."""
+    def stem_of(word: str) -> str:
+        # ``index_term`` through the analyzer's word cache: a query's words
+        # and their slips are analyzed again by the next query's.
+        if len(word) > MAX_WORD_CHARS:
+            return ""
+        _, stem, stop = analyzer.analyze_word(word)
+        return "" if stop else stem
+
     changed = False
     out = []
     for word in text.split():
         norm, _, stop = analyzer.analyze_word(word)
         better = None if stop or not word.isalnum() else respell_word(
-            norm, analyzer.index_term, articles, doc_frequencies, charge, form_frequencies,
-            headlines)
+            norm, stem_of, articles, doc_frequencies, charge, form_frequencies, headlines)
         if better:
             out.append(spelling(better))
             changed = True
