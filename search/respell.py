@@ -121,12 +121,13 @@ def respell_word(word: str, stem_of, articles: int, doc_frequencies, charge,
     stem = stem_of(word)
     if len(stem) < MIN_STEM:
         return None
-    # The article count first: it is one look-up, and most words are frequent.
+    # A word many headlines hold is known: one look-up in the completions,
+    # where its article count is one per segment.
+    if headlines is not None and headlines(word) >= KNOWN_HEADLINES:
+        return None
     count = doc_frequencies if form_frequencies is None else form_frequencies
     held = count([stem if form_frequencies is None else word])[0]
     if held > max(RARE_FLOOR, articles * RARE_SHARE):
-        return None
-    if headlines is not None and headlines(word) >= KNOWN_HEADLINES:
         return None
     need = max(1, GAIN * held)
     # stem -> its slips, (weight, slip) each
