@@ -455,13 +455,17 @@ class ArabicAnalyzer(Tokenizer):
             out.append([term for term in found if term])
         return out
 
-    def index_term(self, word: str) -> str:
-        """The term a surface ``word`` is indexed as; "" when it is not indexed."""
+    def index_term(self, word: str, cached: bool = False) -> str:
+        """The term a surface ``word`` is indexed as; "" when it is not indexed.
+
+        ``cached``: through the query-time word cache (``analyze_word``),
+        for words that come back from query to query; a build's words are
+        numbered per segment instead (indexer/postings.py) and stay out of it."""
         if not hasattr(self, "_cache"):
             self._setup()
         if len(word) > MAX_WORD_CHARS:
             return ""
-        _, stem, stop = self._analyze(word)
+        _, stem, stop = (self.analyze_word if cached else self._analyze)(word)
         # Interned: the many surface forms of a stem share one string.
         return "" if stop else sys.intern(stem)
 

@@ -277,7 +277,7 @@ class ArshifWriter(SegmentWriter):
         sources = []
         if name in self.tables:
             table, analyzer = self.tables[name], self.schema[name].analyzer
-            key = (id(table), analyzer)
+            key = (table, analyzer)
             if key not in ranked:
                 ranked[key] = RankedTerms.of(analyzer.view_terms(table.analyzer, table.surfaces,
                                                                  table.terms))

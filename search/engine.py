@@ -52,7 +52,7 @@ from search.budget import (
     QueryTooCostly,
     ServerBusy,
 )
-from search.facets import count_facets, counts_of
+from search.facets import count_facets, counts_of, source_facet
 from search.generation import Generation
 from search.highlight import CHARLIMIT, NO_MARKS, WHOLE_CHARLIMIT, query_marks
 from search.query import (
@@ -482,8 +482,7 @@ def _search(view: _View, req: Request, started: float) -> Result:
         counts = counts_of(view.gen, matched)
         result.facets = count_facets(view.gen, counts)
         if everywhere is not None:
-            result.facets["source"] = count_facets(view.gen,
-                                                   counts_of(view.gen, everywhere))["source"]
+            result.facets["source"] = source_facet(counts_of(view.gen, everywhere))
         name_sources(result.facets, view.live.sources)
         result.timeline = count_timeline(view.gen, counts, req.date_from, req.date_to)
     count_pages(result, req)

@@ -48,10 +48,18 @@ def counts_of(gen, docnums: np.ndarray) -> Counts:
                   np.bincount(day, minlength=spread))
 
 
+def _source_counts(counts: Counts) -> list[tuple[str, int]]:
+    return [(value, n) for value, n in zip(counts.sources, counts.per_source.tolist(),
+                                           strict=True) if n]
+
+
+def source_facet(counts: Counts) -> list[dict]:
+    """The source facet of ``counts`` alone (``count_facets``'s)."""
+    return as_facets(_source_counts(counts), [])["source"]
+
+
 def count_facets(gen, counts: Counts) -> dict[str, list[dict]]:
     """The source, year and month facets of ``counts``."""
-    per_source = counts.per_source.tolist()
-    sources = [(value, n) for value, n in zip(counts.sources, per_source, strict=True) if n]
     bounds = gen.day_bounds()
     months: list[tuple[str, int]] = []
     if bounds is not None:
@@ -61,7 +69,7 @@ def count_facets(gen, counts: Counts) -> dict[str, list[dict]]:
         present = np.flatnonzero(per_month)
         months = list(zip([names[i] for i in present.tolist()],
                           per_month.take(present).tolist(), strict=True))
-    return as_facets(sources, months)
+    return as_facets(_source_counts(counts), months)
 
 
 @lru_cache(maxsize=16)

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import itertools
 
-from indexer.analysis import MAX_WORD_CHARS
-
 #: A word held by at most this share of the articles (and at least by
 #: RARE_FLOOR) may be respelt; a more frequent one is what was meant.
 RARE_SHARE = 1 / 1000
@@ -170,12 +168,8 @@ def suggest(text: str, analyzer, articles: int, doc_frequencies, charge,
     ``spelling(word)`` may give the spelling it is shown in (hamza and
     all: the archive's most frequent)."""
     def stem_of(word: str) -> str:
-        # ``index_term`` through the analyzer's word cache: a query's words
-        # and their slips are analyzed again by the next query's.
-        if len(word) > MAX_WORD_CHARS:
-            return ""
-        _, stem, stop = analyzer.analyze_word(word)
-        return "" if stop else stem
+        # Cached: a query's words and their slips come back in later queries.
+        return analyzer.index_term(word, cached=True)
 
     changed = False
     out = []
