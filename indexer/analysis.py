@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import sys
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from operator import itemgetter
 
@@ -68,99 +68,56 @@ def find_words(text: str) -> list[str]:
 #: Longer "words" (base64 blobs, 1 MB lines of junk) are not indexed.
 MAX_WORD_CHARS = 64
 
-#: What ``word_points`` gives a character outside words.
+#: What ``word_units`` gives a character outside words, and for a mark
+#: normalization drops and a character it cannot map: noncharacters, which
+#: never are a word's normalized letter.
 _SPACE = ord(" ")
+UNIT_DELETED = 0xFFFE
+UNIT_UNMAPPED = 0xFFFF
 
 
 @cache
-def word_points(rules: tuple[str, ...]) -> np.ndarray:
-    """Per BMP code point, what it becomes in a text whose words are
+def word_units(rules: tuple[str, ...]) -> np.ndarray:
+    """Per UTF-16 code unit, what it becomes in a text whose words are
     normalized in place by ``rules``: ``code_point_map``'s value inside
-    words (DELETED for a mark dropped, UNMAPPED where a character cannot be
-    normalized alone), a space outside them (punctuation, ``_``, spaces),
-    and UNMAPPED for a word character normalized to a character that is not
-    one (it would move a word boundary).  Each word of such a text is then
-    its normalization, between the same neighbours.
-
-    U+FFFF, a noncharacter, is UNMAPPED too: a text's code points are
-    taken with ``mode="clip"``, which gives every one past the BMP its
-    value (one pass over the text instead of a check, then a pass)."""
+    words (UNIT_DELETED for a mark dropped, UNIT_UNMAPPED where a character
+    cannot be normalized alone), a space outside them (punctuation, ``_``,
+    spaces), and UNIT_UNMAPPED for a word character normalized to a
+    character that is not one (it would move a word boundary) and for a
+    surrogate (half of a code point past the BMP).  Each word of such a text
+    is then its normalization, between the same neighbours."""
     mapped = code_point_map(rules)
     is_word = np.fromiter((WORD_CHAR_RE.match(chr(code)) is not None
                            for code in range(0x10000)), dtype=bool, count=0x10000)
     out = np.where(is_word, mapped, np.uint32(_SPACE))
     single = is_word & (mapped < UNMAPPED)
     moved = single & ((mapped > 0xFFFF) | ~is_word.take(np.minimum(mapped, 0xFFFF)))
-    out[moved] = UNMAPPED
-    out[0xFFFF] = UNMAPPED
-    return out
-
-#: The rest of a word from within it (``occurrences``).
-_WORD_REST_RE = re.compile(_WORD_CHAR + "*")
+    out[moved | (out == UNMAPPED)] = UNIT_UNMAPPED
+    out[out == DELETED] = UNIT_DELETED
+    out[0xD800:0xE000] = UNIT_UNMAPPED
+    return out.astype(np.uint16)
 
 
-@lru_cache(maxsize=4096)
-def needle_pattern(rules: tuple[str, ...], needles: frozenset[str]) -> re.Pattern:
-    """Where, in a text as it is, a word normalized by ``rules`` holds one of
-    ``needles`` (normalized letters): each letter as any word character
-    ``word_points`` maps to it, marks that normalization drops allowed
-    between them.  Valid on a text that is not ``unmappable``."""
-    points = word_points(rules)
-    dropped = f"{_char_class(np.flatnonzero(points == DELETED))}*"
-    return re.compile("|".join(
-        dropped.join(_char_class(np.flatnonzero(points == ord(letter))) for letter in needle)
-        for needle in sorted(needles)))
+def normalized_in_place(rules: tuple[str, ...], text: str
+                        ) -> tuple[str, np.ndarray | None] | None:
+    """``text`` with each word normalized by ``rules`` and every other
+    character a space, and where each of its characters is in ``text`` (None:
+    at the same place, nothing was dropped); None when ``text`` holds a
+    character that is not normalized alone (``word_units``).
 
-
-#: Texts shorter than this are checked for characters ``word_points``
-#: cannot map by a regular expression, longer ones by a table look-up in
-#: numpy (``unmappable``).
-SHORT_TEXT = 256
-
-
-def unmappable(rules: tuple[str, ...], text: str) -> bool:
-    """Whether ``text`` holds a character ``word_points`` cannot map
-    (UNMAPPED, every code point past the BMP, which it maps as U+FFFF, and a
-    lone surrogate).  Why two ways: the regular expression scans a character
-    class at several nanoseconds a character, a headline in less than a
-    microsecond but a body in several; numpy's look-up costs a couple of
-    microseconds whatever the length."""
-    if len(text) < SHORT_TEXT:
-        return _unmapped_pattern(rules).search(text) is not None
+    Why numpy: one table look-up per character, in C, whatever is looked for
+    in the result afterwards (a regular expression of each letter's forms
+    costs several nanoseconds a character for each word looked for)."""
     units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
-    return bool(_unmapped_units(rules).take(units).any())
+    mapped = word_units(rules).take(units)
+    kept = None
+    if mapped.size and mapped.max() >= UNIT_DELETED:
+        if (mapped == UNIT_UNMAPPED).any():
+            return None
+        kept = np.flatnonzero(mapped != UNIT_DELETED)
+        mapped = mapped.take(kept)
+    return mapped.tobytes().decode("utf-16-le"), kept
 
-
-@cache
-def _unmapped_units(rules: tuple[str, ...]) -> np.ndarray:
-    """Per UTF-16 code unit, whether it is (or is part of) a character
-    ``word_points`` cannot map: its surrogates stand for the code points
-    past the BMP."""
-    table = word_points(rules) == UNMAPPED
-    table[0xD800:0xE000] = True
-    return table
-
-
-@cache
-def _unmapped_pattern(rules: tuple[str, ...]) -> re.Pattern:
-    return re.compile(_char_class(np.flatnonzero(_unmapped_units(rules)),
-                                  "\\U00010000-\\U0010ffff"))
-
-
-def _char_class(codes: np.ndarray, more: str = "") -> str:
-    """A regular expression character class of the sorted code points
-    ``codes``, as ranges, and ``more``; one that matches nothing when there
-    are none."""
-    if not len(codes):
-        return f"[{more}]" if more else "(?!)"
-    if len(codes) == 1 and not more:
-        # A literal: a pattern that starts with one is searched for quickly.
-        return re.escape(chr(codes[0]))
-    breaks = np.flatnonzero(np.diff(codes) != 1) + 1
-    firsts = np.concatenate([codes[:1], codes[breaks]]).tolist()
-    lasts = np.concatenate([codes[breaks - 1], codes[-1:]]).tolist()
-    return "[" + "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}"
-                         for a, b in zip(firsts, lasts, strict=True)) + more + "]"
 
 
 #: Words whose term ``index_sections`` keeps (about 150 bytes each); past
@@ -394,35 +351,41 @@ class ArabicAnalyzer(Tokenizer):
         """The words of ``text`` whose normalized form contains one of
         ``needles``, each with the (start, end) of its occurrences; None
         when this cannot tell (a stemmer whose stems are not runs of the
-        word's letters, a text ``word_points`` cannot map).
+        word's letters, a text ``normalized_in_place`` cannot map).
 
         Why: a snippet needs only the words that may match, and a stem (or a
         prefix of one) is a run of letters of the normalized word, so the
-        needles are looked for in the text as it is, each letter as any
-        character normalized to it with dropped marks between them
-        (``needle_pattern``, one regular expression scanned in C), words
-        where they occur, instead of analyzing the text word by word: a few
-        of its words, not hundreds, are then matched to terms.
+        needles are looked for with ``str.find`` in the text normalized in
+        place, words where they occur, instead of analyzing the text word by
+        word: a few of its words, not hundreds, are then matched to terms,
+        and where they are is known from where their needles are.
         """
         if self.stemmer not in INFIX_STEMMERS or not all(
                 needles) or not all(map(WORD_RE.fullmatch, needles)):
             return None
-        if unmappable(self.rules, text):
+        found = normalized_in_place(self.rules, text)
+        if found is None:
             return None
-        if not needles:
-            return {}
-        find = needle_pattern(self.rules, needles).search
-        is_word_char, rest = WORD_CHAR_RE.match, _WORD_REST_RE.match
-        found: dict[str, list[tuple[int, int]]] = {}
-        at = find(text)
-        while at is not None:
-            start = at.start()
-            while start and is_word_char(text, start - 1):
-                start -= 1
-            end = rest(text, at.end()).end()
-            found.setdefault(text[start:end], []).append((start, end))
-            at = find(text, end)
-        return found
+        normal, kept = found
+        ends: dict[int, int] = {}  # start -> end of each word found (two needles: once)
+        for needle in needles:
+            at = normal.find(needle)
+            while at >= 0:
+                first = normal.rfind(" ", 0, at) + 1
+                end = normal.find(" ", at + len(needle))
+                end = len(normal) if end < 0 else end
+                # The word in ``text``: from past the character before it (or
+                # the start) to the one after it, dropped marks included.
+                if kept is None:
+                    ends[first] = end
+                else:
+                    ends[int(kept[first - 1]) + 1 if first else 0] = (
+                        int(kept[end]) if end < len(kept) else len(text))
+                at = normal.find(needle, end)
+        places: dict[str, list[tuple[int, int]]] = {}
+        for start, end in ends.items():
+            places.setdefault(text[start:end], []).append((start, end))
+        return places
 
     def index_sections(self, value: str) -> list[list[str]]:
         """The indexed terms of ``value``, in order, per section (the parts

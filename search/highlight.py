@@ -41,6 +41,7 @@ CHARLIMIT = 2**15
 #: unmarked, so one huge record cannot hold a server thread highlighting it.
 WHOLE_CHARLIMIT = 2**19
 _SPACES = " \t\n\u00a0"
+_WORD_RUN_RE = re.compile(f"[^{_SPACES}]*")
 
 
 BETWEEN = " … "
@@ -245,27 +246,37 @@ def best_fragments(text: str, matches: list[tuple[int, int, str]], top: int,
                    maxchars: int = SNIPPET_CHARS, surround: int = SURROUND_CHARS
                    ) -> list[tuple[int, int, list[tuple[int, int, str]]]]:
     """The ``top`` fragments with the most (and most varied) matches, in
-    text order: (start, end, its matches) each."""
-    fragments = []
+    text order: (start, end, its matches) each.
+
+    Every fragment is cut and scored, but only the chosen ones are moved
+    back to where their first word starts (a walk back over characters):
+    a body with many matches has many fragments."""
+    cuts = []  # (start before snapping, end of the fragment before, end, first match, past last)
+    count, size, word_end = len(matches), len(text), _WORD_RUN_RE.match
     i = previous_end = 0
-    while i < len(matches):
+    while i < count:
         start = max(0, matches[i][0] - surround)
         j = i + 1
-        while j < len(matches) and matches[j][1] - start <= maxchars:
+        while j < count and matches[j][1] - start <= maxchars:
             j += 1
-        end = _word_end(text, min(len(text), matches[j - 1][1] + surround))
-        while j < len(matches) and matches[j][0] < end:  # shown, so marked too
+        end = word_end(text, min(size, matches[j - 1][1] + surround)).end()
+        while j < count and matches[j][0] < end:  # shown, so marked too
             end = max(end, matches[j][1])
             j += 1
+        cuts.append((start, previous_end, end, i, j))
+        previous_end = end
+        i = j
+    chosen = range(len(cuts)) if len(cuts) <= top else sorted(nlargest(
+        top, range(len(cuts)), key=lambda k: (_score(matches[cuts[k][3]:cuts[k][4]]), -k)))
+    fragments = []
+    for k in chosen:
+        start, previous_end, end, i, j = cuts[k]
         # Fragments never overlap: two of them would repeat the text between.
         start = max(_word_start(text, start), previous_end)
         while text[start] in _SPACES:  # starts after the previous fragment: on a word
             start += 1
         fragments.append((start, end, matches[i:j]))
-        previous_end = end
-        i = j
-    scored = nlargest(top, enumerate(fragments), key=lambda item: (_score(item[1][2]), -item[0]))
-    return [f for _, f in sorted(scored)]
+    return fragments
 
 
 def _score(matches: list[tuple[int, int, str]]) -> int:
@@ -276,10 +287,4 @@ def _score(matches: list[tuple[int, int, str]]) -> int:
 def _word_start(text: str, i: int) -> int:
     while i > 0 and text[i - 1] not in _SPACES:
         i -= 1
-    return i
-
-
-def _word_end(text: str, i: int) -> int:
-    while i < len(text) and text[i] not in _SPACES:
-        i += 1
     return i
