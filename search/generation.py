@@ -115,6 +115,19 @@ class Generation:
         look-up each cost as much as adding their postings up."""
         return self._cached_all(keys, self.term)
 
+    def summand(self, fieldname: str, text, boost: float) -> tuple[np.ndarray, np.ndarray]:
+        """A term's documents as ``intp`` and its contributions times
+        ``boost``: what a sum of terms adds up for it (search/matching.py's
+        ``_add_postings``); cached.  Why: ``np.add.at`` takes its indices as
+        ``intp``, and converting a long list's document numbers and weighting
+        its contributions, query after query, cost more than half of adding
+        them up."""
+        def load():
+            docs, values = self.term(fieldname, text)
+            return docs.astype(np.intp), values * boost if boost != 1.0 else values
+
+        return self._cached(("#sum", fieldname, text, boost), load)
+
     def term_tops(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, float]]:
         """For each (fieldname, text) of ``keys``, the TOP_DOCS documents
         where the term scores best (sorted by document) and its best score,

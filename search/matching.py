@@ -169,7 +169,7 @@ def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
     with scratch.zeros(gen.doc_count_all, np.float64, [docs for docs, _ in lists]) as sums:
-        _add_postings(sums, lists, [t.boost for t in terms])
+        _add_postings(sums, gen, terms, lists)
         found = _pruned(sums, terms, lists, postings, gen, limit, every)
     return found if found is not None else evaluate(q, gen, reader)
 
@@ -244,24 +244,25 @@ SPARSE_CANDIDATES = 8
 BATCHED_POSTINGS = 4096
 
 
-def _add_postings(sums: np.ndarray, lists: list[tuple[np.ndarray, np.ndarray]],
-                  boosts: list[float]) -> None:
-    """Add each list's values, times its boost, into ``sums`` at its
-    documents, list after list.  Why batched: a prefix expands into
-    hundreds of mostly short lists, and a call of ``np.add.at`` (or a
-    multiplication by a boost) costs more than a short list's postings;
-    runs of short lists are joined, weighted and added in one call each.
-    A value times its boost is the same product either way, and ``add.at``
-    adds element after element, so each document's sum is added up in the
-    same order, to the same bits."""
+def _add_postings(sums: np.ndarray, gen, terms: list[wq.Term],
+                  lists: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Add each term's values (``lists``), times its boost, into ``sums`` at
+    its documents, term after term.  A long list is added as the
+    generation keeps it for sums (``summand``); short ones are batched: a
+    prefix expands into hundreds of mostly short lists, and a call of
+    ``np.add.at`` (or a multiplication by a boost) costs more than a short
+    list's postings, so runs of them are joined, weighted and added in one
+    call each.  A value times its boost is the same product either way, and
+    ``add.at`` adds element after element, so each document's sum is added
+    up in the same order, to the same bits."""
     run: list[tuple[np.ndarray, np.ndarray, float]] = []
-    for (docs, values), boost in zip(lists, boosts, strict=True):
+    for term, (docs, values) in zip(terms, lists, strict=True):
         if len(docs) < BATCHED_POSTINGS:
-            run.append((docs, values, boost))
+            run.append((docs, values, term.boost))
             continue
         _add_run(sums, run)
         run = []
-        add_at(sums, docs, values * boost if boost != 1.0 else values)
+        add_at(sums, *gen.summand(term.fieldname, term.text, term.boost))
     _add_run(sums, run)
 
 
@@ -418,6 +419,13 @@ class _Within:
         if self._docs is None:
             return self._gen.terms(keys)
         return [self.term(*key) for key in keys]
+
+    def summand(self, fieldname: str, text, boost: float) -> tuple[np.ndarray, np.ndarray]:
+        """``Generation.summand`` within the documents (not kept)."""
+        if self._docs is None:
+            return self._gen.summand(fieldname, text, boost)
+        docs, values = self.term(fieldname, text)
+        return docs.astype(np.intp), values * boost if boost != 1.0 else values
 
     def term_tops(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, float]]:
         """``Generation.term_tops`` within the documents."""
