@@ -645,7 +645,8 @@ def filter_query(req: Request, names: SourceNames) -> wq.Query | None:
 
 def _suggest(view: _View, parsed: Parsed) -> str | None:
     """The query with its rare, misspelt words respelt (search/respell.py),
-    each look-up charged to the request's budget."""
+    each look-up charged to the request's budget; a word's respelling is
+    kept with the generation (``Generation.derived``)."""
     gen = view.gen
 
     def charge(lookups: int) -> None:
@@ -659,4 +660,5 @@ def _suggest(view: _View, parsed: Parsed) -> str | None:
         respell.counted_one_by_one(lambda stem: gen.doc_frequency(respell.FIELD, stem)), charge,
         view.live.completions.spelling,
         exact and respell.counted_one_by_one(lambda form: gen.doc_frequency(exact, form)),
-        view.live.completions.headlines)
+        view.live.completions.headlines,
+        lambda word, find: gen.derived(("respelt", word), find))

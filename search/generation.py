@@ -65,9 +65,10 @@ class Leaf:
     stored: StoredFields
 
 
-#: Expansions (a prefix's, a wildcard's... terms) kept per generation: a
-#: hundred terms or fewer each.
-EXPANSIONS_KEPT = 2048
+#: Answers derived from a generation alone (a prefix's expansion, a word's
+#: respelling) kept per generation: small each (a hundred terms or fewer).
+DERIVED_KEPT = 2048
+_MISSING = object()
 
 #: A span of at most this many terms (over all segments) is read whole by
 #: ``span_frequent``: reading a term costs less than looking one up.
@@ -99,7 +100,7 @@ class Generation:
         self._lock = threading.Lock()
         self._per_doc: dict = {}
         self._cache: OrderedDict = OrderedDict()
-        self._expansions: OrderedDict = OrderedDict()
+        self._derived: OrderedDict = OrderedDict()
         self.cached_bytes = 0
         self.cache_bytes = cache_bytes
 
@@ -186,20 +187,23 @@ class Generation:
                 total += leaf.flat.doc_frequency_at(fieldname, number)
         return total
 
-    def expansion(self, key: tuple, find) -> tuple[bytes, ...]:
-        """The terms ``find()`` gives for ``key`` (search/matching.py's
-        ``expand``), found once and kept among the last EXPANSIONS_KEPT."""
+    def derived(self, key: tuple, find):
+        """What ``find()`` gives for ``key``, an answer that depends on the
+        generation alone (a prefix's expansion, search/matching.py's
+        ``expand``; a word's respelling, search/respell.py), found once and
+        kept among the last DERIVED_KEPT: a page, its next page and its
+        facets ask the same, and so do readers of the same news."""
         with self._lock:
-            terms = self._expansions.get(key)
-            if terms is not None:
-                self._expansions.move_to_end(key)
-                return terms
-        terms = find()
+            found = self._derived.get(key, _MISSING)
+            if found is not _MISSING:
+                self._derived.move_to_end(key)
+                return found
+        found = find()
         with self._lock:
-            self._expansions[key] = terms
-            if len(self._expansions) > EXPANSIONS_KEPT:
-                self._expansions.popitem(last=False)
-        return terms
+            self._derived[key] = found
+            if len(self._derived) > DERIVED_KEPT:
+                self._derived.popitem(last=False)
+        return found
 
     def charge(self, units: int) -> None:
         """Work done for a request: counted only through ``search.budget.Metered``

@@ -768,7 +768,7 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
             found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found,
                                                   key=lambda t: (-found[t], t)))
         return tuple(sorted(found))
-    return list(gen.expansion(_expansion_key(q), find))
+    return list(gen.derived(_expansion_key(q), find))
 
 
 def _expansion_key(q: wq.Query) -> tuple:

@@ -160,13 +160,17 @@ def counted_one_by_one(frequency):
 
 
 def suggest(text: str, analyzer, articles: int, doc_frequencies, charge,
-            spelling=lambda word: word, form_frequencies=None, headlines=None) -> str | None:
+            spelling=lambda word: word, form_frequencies=None, headlines=None,
+            kept=lambda word, find: find()) -> str | None:
     """``text`` with its rare, misspelt words respelt; None when none is.
 
     Operators, field names, phrases and wildcards are left alone (only
     plain words are respelt).  A respelt word is normalized;
     ``spelling(word)`` may give the spelling it is shown in (hamza and
-    all: the archive's most frequent)."""
+    all: the archive's most frequent).  ``kept(word, find)``: a normalized
+    word's respelling, ``find()`` when the backend has not kept it (a
+    respelling costs tens of look-ups, and a query comes back: its next
+    page, the next reader)."""
     def stem_of(word: str) -> str:
         # Cached: a query's words and their slips come back in later queries.
         return analyzer.index_term(word, cached=True)
@@ -175,8 +179,8 @@ def suggest(text: str, analyzer, articles: int, doc_frequencies, charge,
     out = []
     for word in text.split():
         norm, _, stop = analyzer.analyze_word(word)
-        better = None if stop or not word.isalnum() else respell_word(
-            norm, stem_of, articles, doc_frequencies, charge, form_frequencies, headlines)
+        better = None if stop or not word.isalnum() else kept(norm, lambda norm=norm: respell_word(
+            norm, stem_of, articles, doc_frequencies, charge, form_frequencies, headlines))
         if better:
             out.append(spelling(better))
             changed = True

@@ -599,7 +599,7 @@ def test_posting_cache_is_bounded(news_index):
 def test_expansions_are_found_once_per_generation(news_index, monkeypatch):
     """A prefix's, a wildcard's and a fuzzy term's terms are found once and
     kept (the generation's vocabulary is read again only past
-    EXPANSIONS_KEPT); the kept ones give the same answers."""
+    DERIVED_KEPT); the kept ones give the same answers."""
     def counted(engine: Engine) -> list:
         gen, scans = engine.view().gen, []
         for name in ("span", "span_frequent", "span_matching"):
@@ -617,7 +617,7 @@ def test_expansions_are_found_once_per_generation(news_index, monkeypatch):
     assert [engine.ranked_ids(text) for text in texts] == first
     assert len(scans) == read  # nothing read again
 
-    monkeypatch.setattr(generation, "EXPANSIONS_KEPT", 1)
+    monkeypatch.setattr(generation, "DERIVED_KEPT", 1)
     engine = Engine(news_index)
     scans = counted(engine)
     assert [engine.ranked_ids(text) for text in texts] == first

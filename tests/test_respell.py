@@ -148,8 +148,26 @@ def test_the_lookups_are_charged(engine, monkeypatch):
     # Each slip of three letters or more is its own stem here.
     assert charged == [len({w for w in respell.slips("ريض") if len(w) >= respell.MIN_STEM})]
     monkeypatch.setattr(budget, "QUERY_UNITS", budget.RESPELL_UNITS)  # past it: no suggestion
-    result = engine.search(Request(q="الريض", highlight=False))
+    fresh = Engine(engine.home)  # nothing kept yet (``test_a_respelling_is_found_once``)
+    result = fresh.search(Request(q="الريض", highlight=False))
     assert result.total == 1 and result.suggestion is None
+
+
+def test_a_respelling_is_found_once_per_generation(engine, monkeypatch):
+    """The generation keeps a word's respelling: asked again (the next
+    page, the next reader), no term is looked up, and the answer is the same."""
+    fresh = Engine(engine.home)
+    gen = fresh.view().gen
+    looked_up = []
+    real = gen.doc_frequency
+    monkeypatch.setattr(gen, "doc_frequency",
+                        lambda *a: looked_up.append(a) or real(*a))
+    first = fresh.search(Request(q="أسعار النفظ", highlight=False)).suggestion
+    assert first == "أسعار النفط" and looked_up
+    looked_up.clear()
+    assert fresh.search(Request(q="النفظ أسعار", page=2)).suggestion == "النفط أسعار"
+    assert looked_up == []
+    assert Engine(engine.home).search(Request(q="النفظ")).suggestion == "النفط"
 
 
 def test_the_page_offers_it_above_the_results(engine):
