@@ -193,19 +193,24 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     # documents are seeds already) or a long one ``_skippable`` leaves.
     bounds = [max(high * terms[i].boost, 0.0) for i, (_, high) in zip(long, tops, strict=True)]
     skipped = {long[i] for i in _skippable(bounds, threshold)}
-    candidates = [docs for i, (docs, _) in enumerate(lists) if len(docs) and i not in skipped]
-    if sum(len(docs) for docs in candidates) * SPARSE_CANDIDATES < gen.doc_count_all:
-        # The sums read where the candidates are, not over every document.
-        posted = np.concatenate([_NO_DOCS, *candidates])
-        found = unique_sorted(posted.take(true_at(sums.take(posted) >= threshold)))
-    else:
-        found = true_at(sums >= threshold).astype(np.int32)
     matched = None
     if every and postings * SPARSE_SUMS < gen.doc_count_all:
         matched = _docs_of([docs for docs, _ in lists if len(docs)], gen.doc_count_all)
     elif every and all(contrib.min() > 0 for _, contrib in lists if len(contrib)):
         # Every match, when a match is what something was added to.
         matched = true_at(sums != 0).astype(np.int32)
+    candidates = [docs for i, (docs, _) in enumerate(lists) if len(docs) and i not in skipped]
+    posted = sum(len(docs) for docs in candidates)
+    if matched is not None and posted * SPARSE_CANDIDATES >= len(matched):
+        # Every match is listed already: the sums read there, with no sort
+        # of the candidates and no second pass over every document.
+        found = matched.take(true_at(sums.take(matched) >= threshold))
+    elif posted * SPARSE_CANDIDATES < gen.doc_count_all:
+        # The sums read where the candidates are, not over every document.
+        posted_docs = np.concatenate([_NO_DOCS, *candidates])
+        found = unique_sorted(posted_docs.take(true_at(sums.take(posted_docs) >= threshold)))
+    else:
+        found = true_at(sums >= threshold).astype(np.int32)
     return Match(found, sums.take(found), complete=False, matched=matched)
 
 

@@ -763,15 +763,18 @@ def pruning(request, monkeypatch) -> None:
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
 @pytest.mark.parametrize("limit", [1, 3, 10])
-def test_pruned_ranking_equals_the_full_one(news_index, pruning, text, limit):
+@pytest.mark.parametrize("every", [False, True])
+def test_pruned_ranking_equals_the_full_one(news_index, pruning, text, limit, every):
     """``best`` keeps every document of the top ``limit``, with the very
     scores of the full evaluation: the same ranking, bit for bit (prefixes
-    and wildcards expanded into their terms first, as the engine does)."""
+    and wildcards expanded into their terms first, as the engine does),
+    whether or not it lists every match on the way (and then reads the
+    sums at them)."""
     engine = Engine(news_index)
     view = engine.view()
     q = engine.parse(text).query
     full_docs, full_scores = matching.top(view.match(q), limit)
-    docs, scores = matching.top(view.best(view.expand_terms(q), limit, None), limit)
+    docs, scores = matching.top(view.best(view.expand_terms(q), limit, None, every), limit)
     assert docs.tolist() == full_docs.tolist()
     assert scores.tolist() == full_scores.tolist()
 
