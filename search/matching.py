@@ -122,8 +122,10 @@ def top(match: Match, limit: int, order: np.ndarray | None = None) -> tuple[np.n
 #: sorted lists are merged, no array over the documents is made.
 PRUNE_FROM = 20_000
 #: The candidates and every match of a sum whose postings are fewer than
-#: 1/SPARSE_SUMS of the documents are read at its postings; of a denser
-#: one, by a pass over the sums of every document (docs/performance.md).
+#: 1/SPARSE_SUMS of the documents are read at its postings, and its top's
+#: candidates at its listed matches when these are fewer than that; a
+#: denser one's by a pass over the sums of every document
+#: (docs/performance.md).
 SPARSE_SUMS = 4
 
 
@@ -201,9 +203,10 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
         matched = true_at(sums != 0).astype(np.int32)
     candidates = [docs for i, (docs, _) in enumerate(lists) if len(docs) and i not in skipped]
     posted = sum(len(docs) for docs in candidates)
-    if matched is not None and posted * SPARSE_CANDIDATES >= len(matched):
-        # Every match is listed already: the sums read there, with no sort
-        # of the candidates and no second pass over every document.
+    if matched is not None and len(matched) * SPARSE_SUMS < gen.doc_count_all:
+        # Every match is listed already, and they are few: the sums read
+        # there, with no sort of the candidates and no pass over every
+        # document's sum.
         found = matched.take(true_at(sums.take(matched) >= threshold))
     elif posted * SPARSE_CANDIDATES < gen.doc_count_all:
         # The sums read where the candidates are, not over every document.
