@@ -129,16 +129,18 @@ class Generation:
 
         return self._cached(("#sum", fieldname, text, boost), load)
 
-    def term_tops(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, float]]:
+    def term_tops(self, keys: list[tuple[str, object]]
+                  ) -> list[tuple[np.ndarray, float, float]]:
         """For each (fieldname, text) of ``keys``, the TOP_DOCS documents
-        where the term scores best (sorted by document) and its best score,
-        unboosted: where a pruned ranking starts, and what bounds it
+        where the term scores best (sorted by document), its best score and
+        its lowest, unboosted: where a pruned ranking starts, what bounds it,
+        and whether every match is where a score was added
         (search/matching.py); cached, read as ``terms``."""
         def load(_, fieldname, text):
             return self._cached(("#top", fieldname, text),
                                 lambda: best_of(*self.term(fieldname, text)))
 
-        return [(docs, float(high[0])) for docs, high
+        return [(docs, float(scores[0]), float(scores[1])) for docs, scores
                 in self._cached_all([("#top", *key) for key in keys], load)]
 
     def _postings(self, fieldname: str, btext: bytes) -> tuple[list, list, int]:
@@ -566,11 +568,11 @@ def _open_stories(folder: str, count: int) -> Stories:
 
 def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The TOP_DOCS documents of a posting list where it scores best (sorted
-    by document), and its best score (an array of one)."""
+    by document), and its best and lowest scores (an array of two)."""
+    bounds = np.array([contrib.max(), contrib.min()] if len(contrib) else [0.0, 0.0])
     if len(docs) > TOP_DOCS:
-        chosen = np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]
-        docs, contrib = docs[chosen], contrib[chosen]
-    return np.sort(docs), np.array([contrib.max() if len(contrib) else 0.0])
+        docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
+    return np.sort(docs), bounds
 
 
 def put(target: np.ndarray, docs: np.ndarray, values) -> None:

@@ -184,8 +184,9 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     long = [i for i, (docs, _) in enumerate(lists) if len(docs) > generation.TOP_DOCS]
     tops = gen.term_tops([(terms[i].fieldname, terms[i].text) for i in long])
     # A list of TOP_DOCS documents or fewer is its own best documents.
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _ in tops), *(
-        docs for docs, _ in lists if len(docs) <= generation.TOP_DOCS)]))
+    short = [i for i, (docs, _) in enumerate(lists) if 0 < len(docs) <= generation.TOP_DOCS]
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _, _ in tops),
+                                         *(lists[i][0] for i in short)]))
     if len(seed) < limit:
         return None
     threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
@@ -193,13 +194,15 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
         return None
     # A candidate is in a list that is not skipped: a short one (whose
     # documents are seeds already) or a long one ``_skippable`` leaves.
-    bounds = [max(high * terms[i].boost, 0.0) for i, (_, high) in zip(long, tops, strict=True)]
+    bounds = [max(high * terms[i].boost, 0.0) for i, (_, high, _) in zip(long, tops, strict=True)]
     skipped = {long[i] for i in _skippable(bounds, threshold)}
     matched = None
     if every and postings * SPARSE_SUMS < gen.doc_count_all:
         matched = _docs_of([docs for docs, _ in lists if len(docs)], gen.doc_count_all)
-    elif every and all(contrib.min() > 0 for _, contrib in lists if len(contrib)):
-        # Every match, when a match is what something was added to.
+    elif every and all(low > 0 for _, _, low in tops) and (not short or np.concatenate(
+            [lists[i][1] for i in short]).min() > 0):
+        # Every match, when a match is what something was added to (each
+        # long list's lowest score is kept with its best documents).
         matched = true_at(sums != 0).astype(np.int32)
     candidates = [docs for i, (docs, _) in enumerate(lists) if len(docs) and i not in skipped]
     posted = sum(len(docs) for docs in candidates)
@@ -435,12 +438,13 @@ class _Within:
         docs, values = self.term(fieldname, text)
         return docs.astype(np.intp), values * boost if boost != 1.0 else values
 
-    def term_tops(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, float]]:
+    def term_tops(self, keys: list[tuple[str, object]]
+                  ) -> list[tuple[np.ndarray, float, float]]:
         """``Generation.term_tops`` within the documents."""
         if self._docs is None:
             return self._gen.term_tops(keys)
-        return [(docs, float(high[0])) for docs, high in (best_of(*self.term(*key))
-                                                          for key in keys)]
+        return [(docs, float(scores[0]), float(scores[1]))
+                for docs, scores in (best_of(*self.term(*key)) for key in keys)]
 
     def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)
