@@ -40,6 +40,11 @@ CHARLIMIT = 2**15
 #: (several times the longest news article); past them the text is shown
 #: unmarked, so one huge record cannot hold a server thread highlighting it.
 WHOLE_CHARLIMIT = 2**19
+#: A text of at least NEEDLES_FROM characters is searched for the words
+#: that hold a needle (the text normalized in place, ``spans``); a shorter
+#: one (a headline) is split into its words, each looked up in the
+#: analyzer's word cache, which costs less than normalizing it in numpy.
+NEEDLES_FROM = 160
 _SPACES = " \t\n\u00a0"
 _WORD_RUN_RE = re.compile(f"[^{_SPACES}]*")
 
@@ -220,7 +225,8 @@ def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: 
     if not text:
         return ""
     scanned = _scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT)
-    matches = analyzer.spans(scanned, marks.words, marks.scan, marks.needles) if marks else []
+    needles = marks.needles if len(scanned) >= NEEDLES_FROM else None
+    matches = analyzer.spans(scanned, marks.words, marks.scan, needles) if marks else []
     if marks.phrases:
         matches = _phrase_matches(scanned, matches, marks, analyzer)
     if not matches:
