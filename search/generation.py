@@ -123,11 +123,8 @@ class Generation:
         ``intp``, and converting a long list's document numbers and weighting
         its contributions, query after query, cost more than half of adding
         them up."""
-        def load():
-            docs, values = self.term(fieldname, text)
-            return docs.astype(np.intp), values * boost if boost != 1.0 else values
-
-        return self._cached(("#sum", fieldname, text, boost), load)
+        return self._cached(("#sum", fieldname, text, boost),
+                            lambda: summand_of(*self.term(fieldname, text), boost))
 
     def term_tops(self, keys: list[tuple[str, object]]
                   ) -> list[tuple[np.ndarray, float, float]]:
@@ -573,6 +570,13 @@ def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if len(docs) > TOP_DOCS:
         docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
     return np.sort(docs), bounds
+
+
+def summand_of(docs: np.ndarray, values: np.ndarray, boost: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A posting list as a sum adds it: its documents as ``intp``, its
+    values times ``boost`` (``Generation.summand``)."""
+    return docs.astype(np.intp), values * boost if boost != 1.0 else values
 
 
 def put(target: np.ndarray, docs: np.ndarray, values) -> None:

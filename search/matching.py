@@ -37,7 +37,15 @@ from whoosh import query as wq
 
 from search import generation, scratch
 from search.budget import FUZZY_UNITS
-from search.generation import Generation, add_at, best_of, put, true_at, unique_sorted
+from search.generation import (
+    Generation,
+    add_at,
+    best_of,
+    put,
+    summand_of,
+    true_at,
+    unique_sorted,
+)
 from search.query import PrefixPhrase, glob_tail
 
 #: A prefix, wildcard, fuzzy term or word range is searched as its
@@ -435,8 +443,7 @@ class _Within:
         """``Generation.summand`` within the documents (not kept)."""
         if self._docs is None:
             return self._gen.summand(fieldname, text, boost)
-        docs, values = self.term(fieldname, text)
-        return docs.astype(np.intp), values * boost if boost != 1.0 else values
+        return summand_of(*self.term(fieldname, text), boost)
 
     def term_tops(self, keys: list[tuple[str, object]]
                   ) -> list[tuple[np.ndarray, float, float]]:
