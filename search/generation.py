@@ -45,6 +45,10 @@ CACHE_BYTES = 1024 * 2**20
 ENTRY_OVERHEAD = 512
 #: Best-scoring documents kept per term for pruned rankings.
 TOP_DOCS = 128
+#: A term's best score is kept per block of 2**BLOCK_SHIFT document
+#: numbers for pruned rankings (``term_blocks``): smaller blocks bound the
+#: documents more tightly and cost more to add up per query.
+BLOCK_SHIFT = 6
 
 #: Whoosh's date column counts microseconds from ``datetime.min``; day
 #: numbers count days from 1970-01-01, as numpy's ``datetime64[D]`` does.
@@ -127,18 +131,27 @@ class Generation:
                             lambda: summand_of(*self.term(fieldname, text), boost))
 
     def term_tops(self, keys: list[tuple[str, object]]
-                  ) -> list[tuple[np.ndarray, float, float]]:
+                  ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
         """For each (fieldname, text) of ``keys``, the TOP_DOCS documents
-        where the term scores best (sorted by document), its best score and
-        its lowest, unboosted: where a pruned ranking starts, what bounds it,
-        and whether every match is where a score was added
-        (search/matching.py); cached, read as ``terms``."""
+        where the term scores best (sorted by document) and their scores,
+        its best score and its lowest, unboosted: where a pruned ranking
+        starts, what bounds it, and whether every match is where a score was
+        added (search/matching.py); cached, read as ``terms``."""
         def load(_, fieldname, text):
             return self._cached(("#top", fieldname, text),
                                 lambda: best_of(*self.term(fieldname, text)))
 
-        return [(docs, float(scores[0]), float(scores[1])) for docs, scores
+        return [(docs, scores, float(bounds[0]), float(bounds[1])) for docs, scores, bounds
                 in self._cached_all([("#top", *key) for key in keys], load)]
+
+    def term_blocks(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
+        """Where each block of 2**BLOCK_SHIFT document numbers starts in a
+        term's postings (and, last, where they end), and the term's best
+        score in each block, unboosted (0 where it has none above 0): what
+        bounds the sums a block's documents can reach in a pruned ranking
+        (search/matching.py's ``_blocked``); cached."""
+        return self._cached(("#blocks", BLOCK_SHIFT, fieldname, text),
+                            lambda: blocks_of(*self.term(fieldname, text), self.doc_count_all))
 
     def _postings(self, fieldname: str, btext: bytes) -> tuple[list, list, int]:
         ids, weights, frequency = [], [], 0
@@ -513,7 +526,7 @@ class Generation:
         million articles are 30-odd segments)."""
         owner, starts, ends, raws = self._id_spans()
         docs = np.asarray(docnums, dtype=np.int64)
-        return [bytes(raws[o][a:b]).decode("utf-8") for o, a, b in zip(
+        return [str(raws[o][a:b], "utf-8") for o, a, b in zip(
             owner.take(docs).tolist(), starts.take(docs).tolist(), ends.take(docs).tolist(),
             strict=True)]
 
@@ -563,13 +576,35 @@ def _open_stories(folder: str, count: int) -> Stories:
     return stories
 
 
-def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def best_of(docs: np.ndarray, contrib: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The TOP_DOCS documents of a posting list where it scores best (sorted
-    by document), and its best and lowest scores (an array of two)."""
+    by document) and their scores, and the list's best and lowest scores
+    (an array of two)."""
     bounds = np.array([contrib.max(), contrib.min()] if len(contrib) else [0.0, 0.0])
     if len(docs) > TOP_DOCS:
-        docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
-    return np.sort(docs), bounds
+        best = np.sort(np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:])
+        docs, contrib = docs.take(best), contrib.take(best)
+    return docs, contrib, bounds
+
+
+def block_count(size: int) -> int:
+    """How many blocks of 2**BLOCK_SHIFT document numbers ``size`` documents fill."""
+    return (size >> BLOCK_SHIFT) + 1
+
+
+def blocks_of(docs: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A posting list's ``Generation.term_blocks`` over ``size`` documents."""
+    count = block_count(size)
+    starts = np.searchsorted(docs, np.arange(count + 1, dtype=np.int64) << BLOCK_SHIFT)
+    best = np.zeros(count)
+    held = true_at(starts[1:] > starts[:-1])
+    if len(held):
+        # Empty blocks are left out: their neighbours' runs then end where
+        # the next block with postings starts.
+        best[held] = np.maximum.reduceat(values, starts.take(held))
+    np.maximum(best, 0.0, out=best)
+    return starts, best
 
 
 def summand_of(docs: np.ndarray, values: np.ndarray, boost: float

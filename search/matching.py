@@ -178,10 +178,155 @@ def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
     postings = sum(len(docs) for docs, _ in lists)
     if postings < PRUNE_FROM or postings * DENSE_UNION <= gen.doc_count_all:
         return evaluate(q, gen, reader)
+    found = _blocked(terms, lists, postings, gen, limit, every)
+    if found is not None:
+        return found
     with scratch.zeros(gen.doc_count_all, np.float64, [docs for docs, _ in lists]) as sums:
         _add_postings(sums, gen, terms, lists)
         found = _pruned(sums, terms, lists, postings, gen, limit, every)
     return found if found is not None else evaluate(q, gen, reader)
+
+
+def _seeds(terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]], gen
+           ) -> tuple[np.ndarray, list[int], list[tuple[np.ndarray, float, float]], list[int]]:
+    """Where a pruned ranking's threshold is read: the best documents of
+    each long list (``Generation.term_tops``) and every document of the
+    short ones, which are their own best (sorted, distinct); with the long
+    lists (by index), their tops, and the short lists."""
+    long = [i for i, (docs, _) in enumerate(lists) if len(docs) > generation.TOP_DOCS]
+    tops = gen.term_tops([(terms[i].fieldname, terms[i].text) for i in long])
+    short = [i for i, (docs, _) in enumerate(lists) if 0 < len(docs) <= generation.TOP_DOCS]
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _, _, _ in tops),
+                                         *(lists[i][0] for i in short)]))
+    return seed, long, tops, short
+
+
+def _threshold(sums: np.ndarray, limit: int) -> float | None:
+    """The ``limit``-th best of the seeds' ``sums``, which every document
+    of the top reaches; None when the seeds are too few or it is not above
+    0 (scores that are not all positive)."""
+    if len(sums) < limit:
+        return None
+    threshold = float(np.partition(sums, len(sums) - limit)[len(sums) - limit])
+    return threshold if threshold > 0 else None
+
+
+#: A sum of at most BLOCKED_LISTS posting lists (a word in its fields) is
+#: first tried block by block (``_blocked``), and taken that way when the
+#: blocks that can reach its threshold hold fewer than 1/BLOCKED_SHARE of
+#: its postings.
+BLOCKED_LISTS = 4
+BLOCKED_SHARE = 4
+#: How many blocks per document of the top a ranking by blocks reads first.
+FIRST_BLOCKS = 4
+
+
+def _blocked(terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
+             postings: int, gen, limit: int, every: bool) -> Match | None:
+    """``best``'s match from only the postings of the blocks of documents
+    that can reach its threshold (``Generation.term_blocks``); None where
+    that does not apply or would not pay.
+
+    Why: a frequent word matches a large part of the archive, and most of
+    its matches cannot reach its top: adding each of its postings into the
+    sums is most of a ranking's work, and memory traffic more than
+    arithmetic.  As in Block-Max WAND (Ding and Suel, 2011), each term's
+    best score per block of documents bounds what a block's documents can
+    reach, and a block whose bounds add up to less than the threshold is
+    not read at all.  The blocks bounded highest are read first
+    (FIRST_BLOCKS per document of the top): the ``limit``-th best sum among
+    their documents is a threshold close to the top's own.  Then the other
+    blocks that can reach it are read.  A block that is read has all its
+    postings added, term after term as ``evaluate`` adds them: its
+    documents' sums are their scores to the last bit, and every document of
+    the top is among those at or above the threshold.
+
+    Only a word alone (its lists in a few fields) is ranked so: the blocks
+    of several words' lists are bounded far more loosely, and reading
+    postings block by block costs a few times what adding them costs."""
+    size = gen.doc_count_all
+    held = [i for i, (docs, _) in enumerate(lists) if len(docs)]
+    # A generation seen through a filter (``_Within``) keeps no blocks; the
+    # matches of a dense sum are listed from its sums.
+    if (not hasattr(gen, "term_blocks") or len(held) > BLOCKED_LISTS
+            or (every and postings * SPARSE_SUMS >= size)):
+        return None
+    shift = generation.BLOCK_SHIFT
+    blocks = {i: gen.term_blocks(terms[i].fieldname, terms[i].text)
+              for i in held if len(lists[i][0]) >= BATCHED_POSTINGS}
+    bound = np.zeros(generation.block_count(size))
+    for i, (_, best) in blocks.items():
+        bound += best * terms[i].boost
+    rest = [i for i in held if i not in blocks]
+    if rest:  # each posting's score bounds its block: a looser bound, no table
+        add_at(bound, np.concatenate([lists[i][0] for i in rest]) >> shift,
+               np.maximum(np.concatenate([lists[i][1] * terms[i].boost for i in rest]), 0.0))
+    count = min(FIRST_BLOCKS * limit, len(bound))
+    if count * BLOCKED_SHARE > len(bound):
+        return None
+    first = np.zeros(len(bound), dtype=bool)
+    first[np.argpartition(bound, len(bound) - count)[len(bound) - count:]] = True
+    posted: list[np.ndarray] = []
+    with scratch.zeros(size, np.float64, posted) as sums:
+        posted.append(_add_blocks(sums, gen, terms, lists, held, blocks, first))
+        threshold = _threshold(sums.take(unique_sorted(posted[0])), limit)
+        if threshold is not None:
+            then = (bound >= threshold * (1 - BOUND_MARGIN)) & ~first
+            # Many blocks to read hold many postings: not counted, then.
+            if (np.count_nonzero(then) * BLOCKED_SHARE > len(then)
+                    or _block_postings(lists, held, blocks, then) * BLOCKED_SHARE > postings):
+                threshold = None
+            else:
+                posted.append(_add_blocks(sums, gen, terms, lists, held, blocks, then))
+        if threshold is not None:
+            docs = np.concatenate(posted)
+            found = unique_sorted(docs.take(true_at(sums.take(docs) >= threshold)))
+            scores = sums.take(found)
+    if threshold is None:
+        return None
+    matched = _docs_of([lists[i][0] for i in held], size) if every else None
+    return Match(found.astype(np.int32), scores, complete=False, matched=matched)
+
+
+def _block_postings(lists: list[tuple[np.ndarray, np.ndarray]], held: list[int],
+                    blocks: dict, read: np.ndarray) -> int:
+    """How many postings the blocks marked in ``read`` hold."""
+    places = true_at(read)
+    return sum(int((starts.take(places + 1) - starts.take(places)).sum())
+               for starts, _ in blocks.values()) + sum(
+        int(np.count_nonzero(read.take(lists[i][0] >> generation.BLOCK_SHIFT)))
+        for i in held if i not in blocks)
+
+
+def _add_blocks(sums: np.ndarray, gen, terms: list[wq.Term],
+                lists: list[tuple[np.ndarray, np.ndarray]], held: list[int], blocks: dict,
+                read: np.ndarray) -> np.ndarray:
+    """Add every posting of the blocks marked in ``read`` into ``sums``,
+    term after term; returns the documents added to (with repeats)."""
+    shift = generation.BLOCK_SHIFT
+    places = true_at(read)
+    run = []
+    for i in held:
+        term = terms[i]
+        if i in blocks:
+            starts, _ = blocks[i]
+            docs, values = gen.summand(term.fieldname, term.text, term.boost)
+            at = _ranges(starts.take(places), starts.take(places + 1))
+            run.append((docs.take(at), values.take(at), 1.0))
+        else:
+            docs, values = lists[i]
+            at = true_at(read.take(docs >> shift))
+            run.append((docs.take(at), values.take(at), term.boost))
+    _add_run(sums, run)
+    return np.concatenate([np.zeros(0, dtype=np.intp), *(docs for docs, _, _ in run)])
+
+
+def _ranges(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """The positions from each of ``first`` to the matching ``last``
+    (excluded), one run after another."""
+    lengths = last - first
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) + np.repeat(first - ends + lengths, lengths)
 
 
 def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
@@ -189,25 +334,19 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     """``best``'s match, given every document's sum (of ``postings``
     postings); None where pruning does not apply (too few seeds, scores
     that are not all positive)."""
-    long = [i for i, (docs, _) in enumerate(lists) if len(docs) > generation.TOP_DOCS]
-    tops = gen.term_tops([(terms[i].fieldname, terms[i].text) for i in long])
-    # A list of TOP_DOCS documents or fewer is its own best documents.
-    short = [i for i, (docs, _) in enumerate(lists) if 0 < len(docs) <= generation.TOP_DOCS]
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _, _ in tops),
-                                         *(lists[i][0] for i in short)]))
-    if len(seed) < limit:
-        return None
-    threshold = np.partition(sums.take(seed), len(seed) - limit)[len(seed) - limit]
-    if threshold <= 0:  # scores that are not all positive
+    seed, long, tops, short = _seeds(terms, lists, gen)
+    threshold = _threshold(sums.take(seed), limit)
+    if threshold is None:
         return None
     # A candidate is in a list that is not skipped: a short one (whose
     # documents are seeds already) or a long one ``_skippable`` leaves.
-    bounds = [max(high * terms[i].boost, 0.0) for i, (_, high, _) in zip(long, tops, strict=True)]
+    bounds = [max(high * terms[i].boost, 0.0)
+              for i, (_, _, high, _) in zip(long, tops, strict=True)]
     skipped = {long[i] for i in _skippable(bounds, threshold)}
     matched = None
     if every and postings * SPARSE_SUMS < gen.doc_count_all:
         matched = _docs_of([docs for docs, _ in lists if len(docs)], gen.doc_count_all)
-    elif every and all(low > 0 for _, _, low in tops) and (not short or np.concatenate(
+    elif every and all(low > 0 for _, _, _, low in tops) and (not short or np.concatenate(
             [lists[i][1] for i in short]).min() > 0):
         # Every match, when a match is what something was added to (each
         # long list's lowest score is kept with its best documents).
@@ -446,12 +585,12 @@ class _Within:
         return summand_of(*self.term(fieldname, text), boost)
 
     def term_tops(self, keys: list[tuple[str, object]]
-                  ) -> list[tuple[np.ndarray, float, float]]:
+                  ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
         """``Generation.term_tops`` within the documents."""
         if self._docs is None:
             return self._gen.term_tops(keys)
-        return [(docs, float(scores[0]), float(scores[1]))
-                for docs, scores in (best_of(*self.term(*key)) for key in keys)]
+        return [(docs, scores, float(bounds[0]), float(bounds[1]))
+                for docs, scores, bounds in (best_of(*self.term(*key)) for key in keys)]
 
     def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)

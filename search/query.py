@@ -167,7 +167,14 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
     sources = getattr(parser, "source_names", None)
     cleaned = quote_source_names(clean(text), sources)
     try:
-        q = plain_query(parser, cleaned) or quoted_dates(parser.schema, parser.parse(cleaned))
+        plain = plain_query(parser, cleaned)
+        if plain is not None:
+            # Plain words, prefixes and phrases name no date, source or
+            # filter field and hold no negation, error or quoted prefix:
+            # of the passes below only the last two can change them.
+            return Parsed(with_widening(parser, phrases_need_positions(parser.schema, plain)),
+                          cleaned)
+        q = quoted_dates(parser.schema, parser.parse(cleaned))
         if has_bad_date(q):
             return Parsed(wq.NullQuery, cleaned, bad_date=True)
         if not _has_errors(q):

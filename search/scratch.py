@@ -45,9 +45,9 @@ _pool = _Pool()
 @contextmanager
 def zeros(size: int, dtype, written: list[np.ndarray]) -> Iterator[np.ndarray]:
     """An array of ``size`` zeros of ``dtype`` for the ``with`` block, which
-    writes to it only at the documents of ``written``: when the block ends,
-    the array is set back to zero there and kept.  Nested blocks get
-    distinct arrays."""
+    writes to it only at the documents of ``written`` (a list the block
+    may add to as it goes): when the block ends, the array is set back to
+    zero there and kept.  Nested blocks get distinct arrays."""
     key = (size, np.dtype(dtype).str)
     array = _pool.free.pop(key, None)
     if array is None:

@@ -15,6 +15,7 @@ import heapq
 import itertools
 import weakref
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,11 +24,13 @@ from whoosh import index as whoosh_index, query as wq
 from whoosh.scoring import BM25F
 from whoosh.sorting import FieldFacet
 
+from conftest import article_text
 from indexer import completions, manifest, stories
 from indexer.article import Article
 from indexer.schema import build_schema, content_key, to_document
 from indexer.segment import ArshifWriter
 from indexer.settings import IndexSettings
+from indexer.writer import build_index
 from search import facets as facets_module, generation, matching, scratch
 from search.backend import Request
 from search.engine import Engine, date_filter
@@ -743,22 +746,29 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 
 # -- pruned rankings: the top documents of a sum of terms ----------------------
 
-@pytest.fixture(params=[(0, 2), (0, 4096), (10**9, 2), (10**9, 4096)],
+@pytest.fixture(params=[(0, 2, False), (0, 4096, False), (10**9, 2, False),
+                        (10**9, 4096, False), (0, 2, True), (10**9, 4096, True)],
                 ids=["read-at-postings", "read-at-postings-lists-joined",
-                     "read-over-documents", "read-over-documents-lists-joined"])
+                     "read-over-documents", "read-over-documents-lists-joined",
+                     "blocks", "blocks-lists-joined"])
 def pruning(request, monkeypatch) -> None:
     """Pruned rankings even in the tiny test indexes: every sum of terms is
     added up over the documents, with each term's two best documents as
     the seeds of its threshold; the candidates and matches read at the
     postings, or over every document's sum; the lists of fewer than two
-    documents added together (lists of both kinds), or all of them."""
-    sparse_sums, batched = request.param
+    documents added together (lists of both kinds), or all of them.  Or
+    (``blocks``) only the blocks of two documents that can reach the
+    threshold are read, whatever share of the postings they hold."""
+    sparse_sums, batched, blocks = request.param
+    monkeypatch.setattr(matching, "BLOCKED_LISTS", 10**9 if blocks else 0)
+    monkeypatch.setattr(matching, "BLOCKED_SHARE", 0)
+    monkeypatch.setattr(generation, "BLOCK_SHIFT", 1)
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
     monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
     monkeypatch.setattr(matching, "SPARSE_SUMS", sparse_sums)
     monkeypatch.setattr(matching, "SPARSE_CANDIDATES", sparse_sums)
     monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
-    monkeypatch.setattr(generation, "TOP_DOCS", 2)
+    monkeypatch.setattr(generation, "TOP_DOCS", 4)
 
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
@@ -777,6 +787,52 @@ def test_pruned_ranking_equals_the_full_one(news_index, pruning, text, limit, ev
     docs, scores = matching.top(view.best(view.expand_terms(q), limit, None, every), limit)
     assert docs.tolist() == full_docs.tolist()
     assert scores.tolist() == full_scores.tolist()
+
+
+@pytest.fixture(scope="module")
+def wheat_index(tmp_path_factory) -> Path:
+    """Thirty articles that say «القمح» once to thirty times in bodies of one
+    length: each scores its own, the one that says it most the best."""
+    root = tmp_path_factory.mktemp("wheat")
+    for k in range(1, 31):
+        body = " ".join(["القمح"] * k + ["تقرير"] * (30 - k))
+        path = root / "archive" / f"wheat{k}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(article_text(f"خبر رقم {k}", date(2023, 1, k), [body], "وكالة", "زراعة"),
+                        "utf-8")
+    build_index([root / "archive"], root / "index")
+    return root / "index"
+
+
+@pytest.mark.parametrize(("batched", "shift"), [(2, 0), (2, 1), (4096, 0)])
+@pytest.mark.parametrize("limit", [1, 3])
+def test_blocks_read_only_the_postings_that_can_reach_the_top(wheat_index, monkeypatch,
+                                                               batched, shift, limit):
+    """A pruned ranking by blocks of 2**shift documents adds up fewer
+    postings than the query has when some blocks cannot reach the
+    threshold, and ranks its top as the full evaluation does, bit for bit:
+    bounded by each list's best per block (lists of at least ``batched``
+    postings), or by the sum of the block's postings (one document each
+    here: the scores are too close for a looser bound to leave any out)."""
+    monkeypatch.setattr(matching, "PRUNE_FROM", 0)
+    monkeypatch.setattr(matching, "DENSE_UNION", 10**9)
+    monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
+    monkeypatch.setattr(generation, "BLOCK_SHIFT", shift)
+    monkeypatch.setattr(matching, "FIRST_BLOCKS", 1)
+    engine = Engine(wheat_index)
+    view = engine.view()
+    added = []  # postings added into the sums over the documents
+    add_at = matching.add_at
+    monkeypatch.setattr(matching, "add_at", lambda target, docs, values: (
+        len(target) == view.gen.doc_count_all and added.append(len(docs)),
+        add_at(target, docs, values)))
+    q = view.expand_terms(engine.parse("القمح").query)
+    postings = sum(len(docs) for docs, _ in view.gen.terms(sorted(q.all_terms())))
+    docs, scores = matching.top(view.best(q, limit, None, False), limit)
+    read = sum(added)
+    full_docs, full_scores = matching.top(view.match(q), limit)
+    assert (docs.tolist(), scores.tolist()) == (full_docs.tolist(), full_scores.tolist())
+    assert 0 < read < postings / 2
 
 
 @pytest.mark.parametrize("kw", [
