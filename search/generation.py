@@ -131,17 +131,17 @@ class Generation:
                             lambda: summand_of(*self.term(fieldname, text), boost))
 
     def term_tops(self, keys: list[tuple[str, object]]
-                  ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+                  ) -> list[tuple[np.ndarray, float, float]]:
         """For each (fieldname, text) of ``keys``, the TOP_DOCS documents
-        where the term scores best (sorted by document) and their scores,
-        its best score and its lowest, unboosted: where a pruned ranking
-        starts, what bounds it, and whether every match is where a score was
-        added (search/matching.py); cached, read as ``terms``."""
+        where the term scores best (sorted by document), its best score and
+        its lowest, unboosted: where a pruned ranking starts, what bounds it,
+        and whether every match is where a score was added
+        (search/matching.py); cached, read as ``terms``."""
         def load(_, fieldname, text):
             return self._cached(("#top", fieldname, text),
                                 lambda: best_of(*self.term(fieldname, text)))
 
-        return [(docs, scores, float(bounds[0]), float(bounds[1])) for docs, scores, bounds
+        return [(docs, float(scores[0]), float(scores[1])) for docs, scores
                 in self._cached_all([("#top", *key) for key in keys], load)]
 
     def term_blocks(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
@@ -576,16 +576,13 @@ def _open_stories(folder: str, count: int) -> Stories:
     return stories
 
 
-def best_of(docs: np.ndarray, contrib: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The TOP_DOCS documents of a posting list where it scores best (sorted
-    by document) and their scores, and the list's best and lowest scores
-    (an array of two)."""
+    by document), and its best and lowest scores (an array of two)."""
     bounds = np.array([contrib.max(), contrib.min()] if len(contrib) else [0.0, 0.0])
     if len(docs) > TOP_DOCS:
-        best = np.sort(np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:])
-        docs, contrib = docs.take(best), contrib.take(best)
-    return docs, contrib, bounds
+        docs = docs[np.argpartition(contrib, len(docs) - TOP_DOCS)[-TOP_DOCS:]]
+    return np.sort(docs), bounds
 
 
 def block_count(size: int) -> int:

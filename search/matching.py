@@ -187,35 +187,25 @@ def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,
     return found if found is not None else evaluate(q, gen, reader)
 
 
-def _seeds(terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]], gen
-           ) -> tuple[np.ndarray, list[int], list[tuple[np.ndarray, float, float]], list[int]]:
-    """Where a pruned ranking's threshold is read: the best documents of
-    each long list (``Generation.term_tops``) and every document of the
-    short ones, which are their own best (sorted, distinct); with the long
-    lists (by index), their tops, and the short lists."""
-    long = [i for i, (docs, _) in enumerate(lists) if len(docs) > generation.TOP_DOCS]
-    tops = gen.term_tops([(terms[i].fieldname, terms[i].text) for i in long])
-    short = [i for i, (docs, _) in enumerate(lists) if 0 < len(docs) <= generation.TOP_DOCS]
-    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _, _, _ in tops),
-                                         *(lists[i][0] for i in short)]))
-    return seed, long, tops, short
-
-
 def _threshold(sums: np.ndarray, limit: int) -> float | None:
-    """The ``limit``-th best of the seeds' ``sums``, which every document
-    of the top reaches; None when the seeds are too few or it is not above
-    0 (scores that are not all positive)."""
+    """The ``limit``-th best of ``sums`` (of some matches), which every
+    document of the top reaches; None when they are too few or it is not
+    above 0 (scores that are not all positive)."""
     if len(sums) < limit:
         return None
     threshold = float(np.partition(sums, len(sums) - limit)[len(sums) - limit])
     return threshold if threshold > 0 else None
 
 
-#: A sum of at most BLOCKED_LISTS posting lists (a word in its fields) is
-#: first tried block by block (``_blocked``), and taken that way when the
-#: blocks that can reach its threshold hold fewer than 1/BLOCKED_SHARE of
-#: its postings.
+#: A sum of at most BLOCKED_LISTS posting lists (a word in its fields) over
+#: at least BLOCKED_DOCS documents is first tried block by block
+#: (``_blocked``), and taken that way when the blocks that can reach its
+#: threshold hold fewer than 1/BLOCKED_SHARE of its postings.  Over fewer
+#: documents the sums (8 bytes a document) stay in the CPU's caches, and
+#: adding every posting costs less than choosing the blocks
+#: (docs/performance.md).
 BLOCKED_LISTS = 4
+BLOCKED_DOCS = 400_000
 BLOCKED_SHARE = 4
 #: How many blocks per document of the top a ranking by blocks reads first.
 FIRST_BLOCKS = 4
@@ -248,7 +238,7 @@ def _blocked(terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
     held = [i for i, (docs, _) in enumerate(lists) if len(docs)]
     # A generation seen through a filter (``_Within``) keeps no blocks; the
     # matches of a dense sum are listed from its sums.
-    if (not hasattr(gen, "term_blocks") or len(held) > BLOCKED_LISTS
+    if (not hasattr(gen, "term_blocks") or len(held) > BLOCKED_LISTS or size < BLOCKED_DOCS
             or (every and postings * SPARSE_SUMS >= size)):
         return None
     shift = generation.BLOCK_SHIFT
@@ -334,19 +324,23 @@ def _pruned(sums: np.ndarray, terms: list[wq.Term], lists: list[tuple[np.ndarray
     """``best``'s match, given every document's sum (of ``postings``
     postings); None where pruning does not apply (too few seeds, scores
     that are not all positive)."""
-    seed, long, tops, short = _seeds(terms, lists, gen)
+    long = [i for i, (docs, _) in enumerate(lists) if len(docs) > generation.TOP_DOCS]
+    tops = gen.term_tops([(terms[i].fieldname, terms[i].text) for i in long])
+    # A list of TOP_DOCS documents or fewer is its own best documents.
+    short = [i for i, (docs, _) in enumerate(lists) if 0 < len(docs) <= generation.TOP_DOCS]
+    seed = unique_sorted(np.concatenate([_NO_DOCS, *(docs for docs, _, _ in tops),
+                                         *(lists[i][0] for i in short)]))
     threshold = _threshold(sums.take(seed), limit)
     if threshold is None:
         return None
     # A candidate is in a list that is not skipped: a short one (whose
     # documents are seeds already) or a long one ``_skippable`` leaves.
-    bounds = [max(high * terms[i].boost, 0.0)
-              for i, (_, _, high, _) in zip(long, tops, strict=True)]
+    bounds = [max(high * terms[i].boost, 0.0) for i, (_, high, _) in zip(long, tops, strict=True)]
     skipped = {long[i] for i in _skippable(bounds, threshold)}
     matched = None
     if every and postings * SPARSE_SUMS < gen.doc_count_all:
         matched = _docs_of([docs for docs, _ in lists if len(docs)], gen.doc_count_all)
-    elif every and all(low > 0 for _, _, _, low in tops) and (not short or np.concatenate(
+    elif every and all(low > 0 for _, _, low in tops) and (not short or np.concatenate(
             [lists[i][1] for i in short]).min() > 0):
         # Every match, when a match is what something was added to (each
         # long list's lowest score is kept with its best documents).
@@ -585,12 +579,12 @@ class _Within:
         return summand_of(*self.term(fieldname, text), boost)
 
     def term_tops(self, keys: list[tuple[str, object]]
-                  ) -> list[tuple[np.ndarray, np.ndarray, float, float]]:
+                  ) -> list[tuple[np.ndarray, float, float]]:
         """``Generation.term_tops`` within the documents."""
         if self._docs is None:
             return self._gen.term_tops(keys)
-        return [(docs, scores, float(bounds[0]), float(bounds[1]))
-                for docs, scores, bounds in (best_of(*self.term(*key)) for key in keys)]
+        return [(docs, float(scores[0]), float(scores[1]))
+                for docs, scores in (best_of(*self.term(*key)) for key in keys)]
 
     def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)

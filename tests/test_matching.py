@@ -761,6 +761,7 @@ def pruning(request, monkeypatch) -> None:
     threshold are read, whatever share of the postings they hold."""
     sparse_sums, batched, blocks = request.param
     monkeypatch.setattr(matching, "BLOCKED_LISTS", 10**9 if blocks else 0)
+    monkeypatch.setattr(matching, "BLOCKED_DOCS", 0)
     monkeypatch.setattr(matching, "BLOCKED_SHARE", 0)
     monkeypatch.setattr(generation, "BLOCK_SHIFT", 1)
     monkeypatch.setattr(matching, "PRUNE_FROM", 0)
@@ -819,6 +820,7 @@ def test_blocks_read_only_the_postings_that_can_reach_the_top(wheat_index, monke
     monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
     monkeypatch.setattr(generation, "BLOCK_SHIFT", shift)
     monkeypatch.setattr(matching, "FIRST_BLOCKS", 1)
+    monkeypatch.setattr(matching, "BLOCKED_DOCS", 0)
     engine = Engine(wheat_index)
     view = engine.view()
     added = []  # postings added into the sums over the documents
