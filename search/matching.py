@@ -260,20 +260,17 @@ def _blocked(terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
     with scratch.zeros(size, np.float64, posted) as sums:
         posted.append(_add_blocks(sums, gen, terms, lists, held, blocks, first))
         threshold = _threshold(sums.take(unique_sorted(posted[0])), limit)
-        if threshold is not None:
-            then = (bound >= threshold * (1 - BOUND_MARGIN)) & ~first
-            # Many blocks to read hold many postings: not counted, then.
-            if (np.count_nonzero(then) * BLOCKED_SHARE > len(then)
-                    or _block_postings(lists, held, blocks, then) * BLOCKED_SHARE > postings):
-                threshold = None
-            else:
-                posted.append(_add_blocks(sums, gen, terms, lists, held, blocks, then))
-        if threshold is not None:
-            docs = np.concatenate(posted)
-            found = unique_sorted(docs.take(true_at(sums.take(docs) >= threshold)))
-            scores = sums.take(found)
-    if threshold is None:
-        return None
+        if threshold is None:
+            return None
+        then = (bound >= threshold * (1 - BOUND_MARGIN)) & ~first
+        # Many blocks to read hold many postings: not counted, then.
+        if (np.count_nonzero(then) * BLOCKED_SHARE > len(then)
+                or _block_postings(lists, held, blocks, then) * BLOCKED_SHARE > postings):
+            return None
+        posted.append(_add_blocks(sums, gen, terms, lists, held, blocks, then))
+        docs = np.concatenate(posted)
+        found = unique_sorted(docs.take(true_at(sums.take(docs) >= threshold)))
+        scores = sums.take(found)
     matched = _docs_of([lists[i][0] for i in held], size) if every else None
     return Match(found.astype(np.int32), scores, complete=False, matched=matched)
 
