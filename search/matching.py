@@ -165,10 +165,52 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         return restrict(match, keep) if keep is not None else match
     if keep is None:
         return _best_sum(q, terms, gen, reader, limit, every)
+    found = _kept_sum(terms, gen, keep)
+    if found is not None:
+        return found
     # Each term's postings restricted to the filter once: the filtered
     # lists then have their own best documents and threshold.
     with _Within(gen, keep.docs) as within:
         return _best_sum(q, terms, within, reader, limit, every)
+
+
+#: A filter that lets through at least 1/FILTERED_SHARE of the documents,
+#: over a sum of at least KEPT_POSTINGS postings per document it keeps, is
+#: applied to the sums of every document (``_kept_sum``); a narrower one,
+#: or a sum of fewer postings, to each term's postings first
+#: (docs/performance.md).
+FILTERED_SHARE = 32
+KEPT_POSTINGS = 2
+
+
+def _kept_sum(terms: list[wq.Term], gen, keep: Match) -> Match | None:
+    """Every match of the sum of ``terms`` within ``keep`` (a filter),
+    scored: every posting added into the sums over all the documents, which
+    are then read at the filter's documents.  None where that does not pay
+    (a narrow filter, few postings per document it keeps) or does not
+    apply (a score that is not positive: the sums would not tell which
+    documents match).
+
+    Why: limiting a posting list to a broad filter (a source, a year: too
+    many documents to look each one up in the lists) is a pass over its
+    postings, and the sum of the limited lists is still dense: together
+    they cost about twice adding every posting (docs/performance.md).  The
+    terms are added in ``evaluate``'s order, so each kept document's sum is
+    its score to the last bit."""
+    size, kept = gen.doc_count_all, len(keep.docs)
+    if kept * FILTERED_SHARE < size:
+        return None
+    keys = [(t.fieldname, t.text) for t in terms]
+    lists = gen.terms(keys)
+    held = [key for key, (docs, _) in zip(keys, lists, strict=True) if len(docs)]
+    if (sum(len(docs) for docs, _ in lists) < kept * KEPT_POSTINGS
+            or any(low <= 0 for _, _, low in gen.term_tops(held))):
+        return None
+    with scratch.zeros(size, np.float64, [docs for docs, _ in lists]) as sums:
+        _add_postings(sums, gen, terms, lists)
+        scores = sums.take(keep.docs)
+    found = true_at(scores > 0)
+    return Match(keep.docs.take(found), scores.take(found))
 
 
 def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,

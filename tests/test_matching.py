@@ -772,6 +772,15 @@ def pruning(request, monkeypatch) -> None:
     monkeypatch.setattr(generation, "TOP_DOCS", 4)
 
 
+@pytest.fixture(params=[False, True], ids=["filter-on-postings", "filter-on-sums"])
+def filtered(request, monkeypatch) -> bool:
+    """A filter applied to each term's postings first, or (True) to the sums
+    of every document, whatever share of the documents it keeps."""
+    monkeypatch.setattr(matching, "FILTERED_SHARE", 10**9 if request.param else 0)
+    monkeypatch.setattr(matching, "KEPT_POSTINGS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
 @pytest.mark.parametrize("limit", [1, 3, 10])
 @pytest.mark.parametrize("every", [False, True])
@@ -844,7 +853,8 @@ def test_blocks_read_only_the_postings_that_can_reach_the_top(wheat_index, monke
     {"q": "النفط تقرير", "sort": "newest"}, {"q": "الن* قطر", "sort": "oldest", "sources": ("ب",)},
 ])
 @pytest.mark.parametrize("limit", [1, 2, 5, 100])
-def test_pruned_ranking_over_segments_and_filters(segmented_index, pruning, kw, limit):
+def test_pruned_ranking_over_segments_and_filters(segmented_index, pruning, filtered, kw,
+                                                  limit):
     """Several segments, deleted documents and filters: the ranked ids
     (which prune, or score only the page of a ranking by date) are the
     first ``limit`` of the full ranking, with its scores."""
@@ -857,7 +867,7 @@ def test_pruned_ranking_over_segments_and_filters(segmented_index, pruning, kw, 
     assert engine.ranked_ids(req, limit) == expected
 
 
-def test_pruned_matches_list_every_match_when_asked(segmented_index, pruning):
+def test_pruned_matches_list_every_match_when_asked(segmented_index, pruning, filtered):
     """A pruned match keeps only the documents that can be in the top and,
     when asked, lists every match on the way (the count's and the facets'
     documents), filtered or not."""
@@ -871,7 +881,39 @@ def test_pruned_matches_list_every_match_when_asked(segmented_index, pruning):
         assert view.best(q, 1, None, every=True).matched.tolist() == full.docs.tolist()
         keep = view.filters(Request(q=text, date_from=date(2021, 1, 1)))
         expected = matching.restrict(full, keep)
-        assert view.best(q, 1, keep, every=True).matched.tolist() == expected.docs.tolist()
+        found = view.best(q, 1, keep, every=True)
+        listed = found.docs if found.complete else found.matched
+        assert listed.tolist() == expected.docs.tolist()
+
+
+@pytest.mark.parametrize("kw", [{"sources": ("ب",)}, {"date_from": date(2021, 1, 1)},
+                                {"sources": ("أ", "ج"), "date_to": date(2022, 6, 1)}])
+def test_a_broad_filter_is_applied_to_the_sums(segmented_index, pruning, filtered, monkeypatch,
+                                                kw):
+    """Applied to the sums, a filter lets every posting of the query be
+    added once, unlimited, into the sums over all the documents.  Applied
+    there or to the postings, the ranking within the filter is the full
+    one's, bit for bit, and every match within it is listed."""
+    view = Engine(segmented_index).view()
+    added = []  # postings added into sums over all the documents
+    add_at = matching.add_at
+    monkeypatch.setattr(matching, "add_at", lambda target, docs, values: (
+        len(target) == view.gen.doc_count_all and added.append(len(docs)),
+        add_at(target, docs, values)))
+    q = view.expand_terms(view.parse("النفط الغاز تقرير").query)
+    keep = view.filters(Request(q="", **kw))
+    postings = sum(len(docs) for docs, _ in view.gen.terms(sorted(q.all_terms())))
+    added.clear()
+    found = view.best(q, 3, keep, every=True)
+    read = sum(added)
+    full = matching.restrict(view.match(q), keep)
+    assert 0 < full.count < view.match(q).count
+    assert [a.tolist() for a in matching.top(found, 3)] == [
+        a.tolist() for a in matching.top(full, 3)]
+    listed = found.docs if found.complete else found.matched
+    assert listed.tolist() == full.docs.tolist()
+    if filtered:
+        assert read == postings
 
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
@@ -909,8 +951,8 @@ SEQUENCE = [
 
 @pytest.mark.parametrize("scatter_bytes", [0, 10**9], ids=["cleared-where-written",
                                                             "cleared-whole"])
-def test_scratch_arrays_are_handed_back_all_zeros(segmented_index, pruning, monkeypatch,
-                                                 scatter_bytes):
+def test_scratch_arrays_are_handed_back_all_zeros(segmented_index, pruning, filtered,
+                                                 monkeypatch, scatter_bytes):
     """The arrays over the documents that sums, unions, masks and filters
     borrow (search/scratch.py) come back all zeros, cleared where they were
     written or whole: each query of a sequence then ranks as it does
