@@ -358,8 +358,9 @@ class _View:
         return matching.evaluate(q, self.gen, self.searcher.reader())
 
     def best(self, q: wq.Query, limit: int, keep: matching.Match | None,
-             every: bool = False) -> matching.Match:
-        return matching.best(q, self.gen, self.searcher.reader(), limit, keep, every)
+             every: bool = False, unfiltered: bool = False) -> matching.Match:
+        return matching.best(q, self.gen, self.searcher.reader(), limit, keep, every,
+                             unfiltered)
 
     def expand_terms(self, q: wq.Query) -> wq.Query:
         return matching.expand_terms(q, self.gen, self.searcher.reader())
@@ -469,13 +470,16 @@ def _search(view: _View, req: Request, started: float) -> Result:
         result.took_ms = elapsed_ms(started)
         return result
     query, keep = view.expand_terms(parsed.query), view.filters(req)
-    docnums, scores, matched = _story_ranking(view, query, req, keep)
+    wider = req.facets and bool(req.sources)
+    docnums, scores, matched, unfiltered = _story_ranking(view, query, req, keep, wider)
     everywhere = None
-    if req.facets and req.sources:
+    if wider:
         # The source facet is counted without the source filter, so that it
         # offers the other sources to add, with what each would bring; the
         # matches within the filter are among these.
-        everywhere = view.matching_docs(query, view.filters(replace(req, sources=())))
+        dated = view.filters(replace(req, sources=()))
+        everywhere = (view.matching_docs(query, dated) if unfiltered is None
+                      else matching.within(unfiltered, dated))
     if matched is None:
         matched = (view.matching_docs(query, keep) if everywhere is None
                    else matching.within(everywhere, keep))
@@ -575,11 +579,13 @@ def conclude(result: Result, req: Request, started: float) -> Result:
 
 
 def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
-             limit: int, every: bool = True
+             limit: int, every: bool = True, unfiltered: bool = False
              ) -> tuple[matching.Match, np.ndarray | None, np.ndarray | None]:
     """``query``'s match within ``keep`` (the request's filters), the sort
     key of its order (None: by score), and every document it matches, or
     None when that is still to be found (or, ``every`` False, not wanted).
+    With ``unfiltered``, the match lists every document the query matches
+    regardless of ``keep`` when that came on the way (``Match.unfiltered``).
 
     A sum of terms (plain words, expanded prefixes) is not scored in full:
     ranked by score, ``matching.best`` keeps only the documents that can be
@@ -591,10 +597,11 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     if not matching.prunable(query):
         match = view.match(query)
         if keep is not None:
-            match = matching.restrict(match, keep)
+            whole, match = match.docs, matching.restrict(match, keep)
+            match.unfiltered = whole if unfiltered else None
         return match, order, match.docs
     if order is None:
-        match = view.best(query, limit, keep, every)
+        match = view.best(query, limit, keep, every, unfiltered)
         return match, None, match.docs if match.complete else match.matched
     first, matched = view.first_in_order(query, keep, limit, req.sort == "newest", every)
     return view.score_docs(query, first), order, matched
@@ -610,10 +617,12 @@ def elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | None,
+                   unfiltered: bool = False
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The first ``page * per_page`` stories of the ranking, each as its
-    best-ranked article: (docnums, scores, every matching document or None).
+    best-ranked article: (docnums, scores, every matching document or None,
+    and with ``unfiltered`` every one regardless of ``keep`` or None).
 
     The ranked articles are read deep enough to hold that many distinct
     stories: twice as many first, then four times deeper, up to STORY_DEPTH
@@ -622,12 +631,12 @@ def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Ma
     story = view.gen.stories.story
     limit = 2 * need
     while True:
-        match, order, matched = _ranking(view, query, req, keep, limit)
+        match, order, matched = _ranking(view, query, req, keep, limit, True, unfiltered)
         docnums, scores = matching.top(match, limit, order)
         _, first = np.unique(story[docnums], return_index=True)
         first = np.sort(first)[:need]
         if len(first) == need or len(docnums) < limit or limit >= STORY_DEPTH * need:
-            return docnums[first], scores[first], matched
+            return docnums[first], scores[first], matched, match.unfiltered
         limit = min(4 * limit, STORY_DEPTH * need)
 
 

@@ -68,6 +68,9 @@ class Match:
     complete: bool = True
     #: Every matching document, when a pruned match found them on the way.
     matched: np.ndarray | None = None
+    #: Every matching document regardless of the filter, when a filtered
+    #: match found them on the way (``best``'s ``unfiltered``).
+    unfiltered: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -138,12 +141,14 @@ SPARSE_SUMS = 4
 
 
 def best(q: wq.Query, gen: Generation, reader, limit: int,
-         keep: Match | None = None, every: bool = False) -> Match:
+         keep: Match | None = None, every: bool = False, unfiltered: bool = False) -> Match:
     """Matches of ``q`` (within ``keep``, a filter) that include its top
     ``limit`` by score, with exact scores: ``top(best(q, ...), limit)`` is
     ``top(restrict(evaluate(q), keep), limit)``, documents and scores alike.
     With ``every``, a pruned match also lists every matching document
-    (``Match.matched``).
+    (``Match.matched``).  With ``unfiltered``, a filtered match that added
+    up every posting lists every match regardless of the filter too
+    (``Match.unfiltered``): the search box counts its source facet over them.
 
     Why: a plain query is an OR of words in five fields, and a frequent
     word matches a large part of the archive, while a results page needs
@@ -165,7 +170,7 @@ def best(q: wq.Query, gen: Generation, reader, limit: int,
         return restrict(match, keep) if keep is not None else match
     if keep is None:
         return _best_sum(q, terms, gen, reader, limit, every)
-    found = _kept_sum(terms, gen, keep)
+    found = _kept_sum(terms, gen, keep, unfiltered)
     if found is not None:
         return found
     # Each term's postings restricted to the filter once: the filtered
@@ -183,10 +188,12 @@ FILTERED_SHARE = 32
 KEPT_POSTINGS = 2
 
 
-def _kept_sum(terms: list[wq.Term], gen, keep: Match) -> Match | None:
+def _kept_sum(terms: list[wq.Term], gen, keep: Match, unfiltered: bool) -> Match | None:
     """Every match of the sum of ``terms`` within ``keep`` (a filter),
     scored: every posting added into the sums over all the documents, which
-    are then read at the filter's documents.  None where that does not pay
+    are then read at the filter's documents (and, with ``unfiltered``,
+    listed where they are positive: every match, as ``Match.unfiltered``).
+    None where that does not pay
     (a narrow filter, few postings per document it keeps) or does not
     apply (a score that is not positive: the sums would not tell which
     documents match).
@@ -209,8 +216,9 @@ def _kept_sum(terms: list[wq.Term], gen, keep: Match) -> Match | None:
     with scratch.zeros(size, np.float64, [docs for docs, _ in lists]) as sums:
         _add_postings(sums, gen, terms, lists)
         scores = sums.take(keep.docs)
+        everywhere = true_at(sums > 0).astype(np.int32) if unfiltered else None
     found = true_at(scores > 0)
-    return Match(keep.docs.take(found), scores.take(found))
+    return Match(keep.docs.take(found), scores.take(found), unfiltered=everywhere)
 
 
 def _best_sum(q: wq.Query, terms: list[wq.Term], gen, reader, limit: int,

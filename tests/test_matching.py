@@ -408,17 +408,27 @@ def test_total_does_not_depend_on_page_facets_or_highlight(news_engine, text):
     assert sum(f["count"] for f in facet_counts[0]["source"]) == sourced
 
 
+@pytest.fixture(params=[False, True], ids=["filter-on-postings", "filter-on-sums"])
+def filtered(request, monkeypatch) -> bool:
+    """A filter applied to each term's postings first, or (True) to the sums
+    of every document, whatever share of the documents it keeps."""
+    monkeypatch.setattr(matching, "FILTERED_SHARE", 10**9 if request.param else 0)
+    monkeypatch.setattr(matching, "KEPT_POSTINGS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("text", ["الاقتصاد", "النفط الغاز", "الاقت*", "النفط -الغاز"])
 @pytest.mark.parametrize("kw", [
     {"sources": ("العربية",)},
     {"sources": ("العربية", "الجزيرة"), "date_from": date(2022, 1, 1)},
     {"sources": ("العربية", "الجزيرة"), "sort": "newest"},
 ])
-def test_filtered_total_does_not_depend_on_facets(news_engine, text, kw):
+def test_filtered_total_does_not_depend_on_facets(news_engine, filtered, text, kw):
     """With a source filter, the search box counts its matches among those
-    of the source facet (counted without that filter): the same total as
-    without facets, and Whoosh's; and ranks them as without facets (a
-    query scored in full is scored once for both)."""
+    of the source facet (counted without that filter, or read from the sums
+    that a filter applied to them added up): the same total as without
+    facets, and Whoosh's; and ranks them as without facets (a query scored
+    in full is scored once for both)."""
     with_facets = news_engine.search(Request(q=text, **kw))
     without = news_engine.search(Request(q=text, facets=False, **kw))
     expected = whoosh_ranking(news_engine, Request(q=text, **kw))[1]
@@ -770,15 +780,6 @@ def pruning(request, monkeypatch) -> None:
     monkeypatch.setattr(matching, "SPARSE_CANDIDATES", sparse_sums)
     monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
     monkeypatch.setattr(generation, "TOP_DOCS", 4)
-
-
-@pytest.fixture(params=[False, True], ids=["filter-on-postings", "filter-on-sums"])
-def filtered(request, monkeypatch) -> bool:
-    """A filter applied to each term's postings first, or (True) to the sums
-    of every document, whatever share of the documents it keeps."""
-    monkeypatch.setattr(matching, "FILTERED_SHARE", 10**9 if request.param else 0)
-    monkeypatch.setattr(matching, "KEPT_POSTINGS", 0)
-    return request.param
 
 
 @pytest.mark.parametrize("text", [*QUERIES, *EXPANDED])
