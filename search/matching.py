@@ -582,6 +582,11 @@ def _sum_terms(q: wq.Query) -> list[wq.Term] | None:
     return found
 
 
+#: A posting list of at least SPAN_CUT_FROM postings limited to a filter is
+#: first cut to the span of the filter's document numbers (``_Within``).
+SPAN_CUT_FROM = 4096
+
+
 class _Within:
     """A generation seen through a set of documents (sorted; None: every
     document): each term's postings limited to the set.
@@ -636,6 +641,13 @@ class _Within:
     def _restricted(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         docs, scores = self._gen.term(fieldname, text)
         wanted = self._docs
+        if len(docs) >= SPAN_CUT_FROM and len(wanted):
+            # First cut to the filter's first and last documents: a date
+            # range of an archive read in date order is a narrow span of
+            # document numbers, and two binary searches cost less than
+            # looking up or masking the rest of a long list.
+            lo, hi = np.searchsorted(docs, (wanted[0], wanted[-1] + 1)).tolist()
+            docs, scores = docs[lo:hi], scores[lo:hi]
         if len(wanted) * 16 < len(docs):  # few documents: look each up
             if not len(docs):
                 return docs, scores

@@ -410,10 +410,12 @@ def test_total_does_not_depend_on_page_facets_or_highlight(news_engine, text):
 
 @pytest.fixture(params=[False, True], ids=["filter-on-postings", "filter-on-sums"])
 def filtered(request, monkeypatch) -> bool:
-    """A filter applied to each term's postings first, or (True) to the sums
-    of every document, whatever share of the documents it keeps."""
+    """A filter applied to each term's postings first (each list cut to the
+    filter's span of documents, however short), or (True) to the sums of
+    every document, whatever share of the documents it keeps."""
     monkeypatch.setattr(matching, "FILTERED_SHARE", 10**9 if request.param else 0)
     monkeypatch.setattr(matching, "KEPT_POSTINGS", 0)
+    monkeypatch.setattr(matching, "SPAN_CUT_FROM", 0)
     return request.param
 
 
