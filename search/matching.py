@@ -193,10 +193,9 @@ def _kept_sum(terms: list[wq.Term], gen, keep: Match, unfiltered: bool) -> Match
     scored: every posting added into the sums over all the documents, which
     are then read at the filter's documents (and, with ``unfiltered``,
     listed where they are positive: every match, as ``Match.unfiltered``).
-    None where that does not pay
-    (a narrow filter, few postings per document it keeps) or does not
-    apply (a score that is not positive: the sums would not tell which
-    documents match).
+    None where that does not pay (a narrow filter, few postings per
+    document it keeps) or does not apply (a score that is not positive:
+    the sums would not tell which documents match).
 
     Why: limiting a posting list to a broad filter (a source, a year: too
     many documents to look each one up in the lists) is a pass over its
