@@ -817,6 +817,17 @@ def wheat_index(tmp_path_factory) -> Path:
     return root / "index"
 
 
+def added_postings(monkeypatch, view) -> list[int]:
+    """A list that ``matching.add_at`` then extends, call after call, with
+    how many postings it adds into sums over all of ``view``'s documents."""
+    added: list[int] = []
+    add_at = matching.add_at
+    monkeypatch.setattr(matching, "add_at", lambda target, docs, values: (
+        len(target) == view.gen.doc_count_all and added.append(len(docs)),
+        add_at(target, docs, values)))
+    return added
+
+
 @pytest.mark.parametrize(("batched", "shift"), [(2, 0), (2, 1), (4096, 0)])
 @pytest.mark.parametrize("limit", [1, 3])
 def test_blocks_read_only_the_postings_that_can_reach_the_top(wheat_index, monkeypatch,
@@ -835,11 +846,7 @@ def test_blocks_read_only_the_postings_that_can_reach_the_top(wheat_index, monke
     monkeypatch.setattr(matching, "BLOCKED_DOCS", 0)
     engine = Engine(wheat_index)
     view = engine.view()
-    added = []  # postings added into the sums over the documents
-    add_at = matching.add_at
-    monkeypatch.setattr(matching, "add_at", lambda target, docs, values: (
-        len(target) == view.gen.doc_count_all and added.append(len(docs)),
-        add_at(target, docs, values)))
+    added = added_postings(monkeypatch, view)
     q = view.expand_terms(engine.parse("القمح").query)
     postings = sum(len(docs) for docs, _ in view.gen.terms(sorted(q.all_terms())))
     docs, scores = matching.top(view.best(q, limit, None, False), limit)
@@ -898,11 +905,7 @@ def test_a_broad_filter_is_applied_to_the_sums(segmented_index, pruning, filtere
     there or to the postings, the ranking within the filter is the full
     one's, bit for bit, and every match within it is listed."""
     view = Engine(segmented_index).view()
-    added = []  # postings added into sums over all the documents
-    add_at = matching.add_at
-    monkeypatch.setattr(matching, "add_at", lambda target, docs, values: (
-        len(target) == view.gen.doc_count_all and added.append(len(docs)),
-        add_at(target, docs, values)))
+    added = added_postings(monkeypatch, view)
     q = view.expand_terms(view.parse("النفط الغاز تقرير").query)
     keep = view.filters(Request(q="", **kw))
     postings = sum(len(docs) for docs, _ in view.gen.terms(sorted(q.all_terms())))
