@@ -584,8 +584,9 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
     """``query``'s match within ``keep`` (the request's filters), the sort
     key of its order (None: by score), and every document it matches, or
     None when that is still to be found (or, ``every`` False, not wanted).
-    With ``unfiltered``, the match lists every document the query matches
-    regardless of ``keep`` when that came on the way (``Match.unfiltered``).
+    The match lists every document the query matches regardless of
+    ``keep`` when that came on the way (``Match.unfiltered``; a sum of
+    terms lists them only when asked, ``unfiltered``: it costs a pass).
 
     A sum of terms (plain words, expanded prefixes) is not scored in full:
     ranked by score, ``matching.best`` keeps only the documents that can be
@@ -598,7 +599,7 @@ def _ranking(view: _View, query: wq.Query, req: Request, keep: matching.Match | 
         match = view.match(query)
         if keep is not None:
             whole, match = match.docs, matching.restrict(match, keep)
-            match.unfiltered = whole if unfiltered else None
+            match.unfiltered = whole
         return match, order, match.docs
     if order is None:
         match = view.best(query, limit, keep, every, unfiltered)
@@ -622,7 +623,8 @@ def _story_ranking(view: _View, query: wq.Query, req: Request, keep: matching.Ma
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The first ``page * per_page`` stories of the ranking, each as its
     best-ranked article: (docnums, scores, every matching document or None,
-    and with ``unfiltered`` every one regardless of ``keep`` or None).
+    and every one regardless of ``keep`` when that came on the way, as
+    ``_ranking`` says, or None).
 
     The ranked articles are read deep enough to hold that many distinct
     stories: twice as many first, then four times deeper, up to STORY_DEPTH
