@@ -26,6 +26,7 @@ from whoosh import query as wq, scoring
 from whoosh.util.times import long_to_datetime
 
 from indexer import completions, manifest, store
+from indexer.analysis import find_words
 from indexer.arrayfile import ArrayFileError
 from indexer.dates import printed_hijri
 from indexer.schema import body_views
@@ -520,7 +521,9 @@ def answered_early(result: Result, parsed: Parsed, req: Request, names: SourceNa
         explain(result, messages.BAD_DATE)
         return True
     if parsed.query is wq.NullQuery:
-        explain(result, messages.ONLY_COMMON_WORDS if parsed.text else messages.EMPTY_QUERY)
+        # Only punctuation or brackets ("((((") is no word at all: an empty query.
+        explain(result, messages.ONLY_COMMON_WORDS if find_words(parsed.text)
+                else messages.EMPTY_QUERY)
         return True
     result.unknown_sources = unknown_sources(req, names)
     if result.unknown_sources:

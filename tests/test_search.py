@@ -199,7 +199,9 @@ def test_took_ms_is_rounded_on_every_path(engine, q):
 
 
 def test_messages_are_arabic_and_named_by_a_code(engine):
-    cases = {"": "empty_query", "في": "only_common_words", "كلمةلاتوجدأبدا": "no_results"}
+    cases = {"": "empty_query", "((( ؟ ،": "empty_query", '"" !': "empty_query",
+             "في": "only_common_words", "(في)": "only_common_words",
+             "كلمةلاتوجدأبدا": "no_results"}
     for q, code in cases.items():
         result = engine.search(Request(q=q))
         assert result.code == code, q
