@@ -227,6 +227,19 @@ def test_no_results_is_friendly(client):
     assert "لم نجد مقالات تطابق بحثك" in html(res)
 
 
+@pytest.mark.parametrize("q, said, tip", [
+    ("كلمةغيرموجودةأبدا", "لم نجد مقالات تطابق بحثك", True),
+    ("في من على", "لا يحوي إلا كلمات شائعة جدًا", False),
+    ("((( ؟", "اكتب كلمة أو أكثر للبحث", False),
+])
+def test_an_empty_answer_says_why_and_what_to_try(client, q, said, tip):
+    """Fewer or other words help a search that found nothing; a query of
+    common words only, or of no word at all, is told what to type instead."""
+    page = html(client.get("/", query_string={"q": q}))
+    assert said in page
+    assert ("جرّب كلمات أخرى أو أقل" in page) is tip
+
+
 def test_did_you_mean(client):
     page = html(client.get("/", query_string={"q": "الاقتصاض"}))
     assert "هل تقصد" in page
