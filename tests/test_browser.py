@@ -404,7 +404,7 @@ def test_the_box_works_without_the_script(browser, server_url):
 
 @pytest.fixture(scope="module")
 def years_url(tmp_path_factory):
-    """An archive whose matches for WHEAT span five years of months."""
+    """An archive whose matches for WHEAT span six and a half years of months."""
     from datetime import date
 
     from indexer.writer import build_index
@@ -414,7 +414,7 @@ def years_url(tmp_path_factory):
     archive = root / "archive"
     archive.mkdir()
     for n in range(12):
-        when = date(2019 + n // 3 + (n == 11), 1 + (n * 5) % 12, 10)
+        when = date(2019 + n // 2 + (n == 11), 1 + (n * 5) % 12, 10)
         (archive / f"wheat-{n}.txt").write_text(article_text(
             f"أسعار القمح في تقرير رقم {n}", when, ["ارتفعت أسعار القمح في الأسواق."],
             "الجزيرة", "القمح"), "utf-8")
@@ -442,15 +442,15 @@ def _timeline_geometry(page) -> dict:
 
 
 def test_a_long_timeline_shows_every_bar_on_a_desktop(page, years_url):
-    """Five years of months fit the column: no bar is out of view, each
-    count stands inside its own column, and the axis's dates are the two
-    ends of the bars."""
+    """Six and a half years of months (80 columns) fit the column of
+    results: no bar is out of view, each count stands inside its own column,
+    and the axis's dates are the two ends of the bars."""
     page.goto(f"{years_url}/?q={WHEAT}")
     assert page.locator(".timeline-bars").get_attribute("data-unit") == "month"
     assert page.locator(".timeline").get_attribute("class") == "timeline dense"
     geo = _timeline_geometry(page)
     left, right = geo["scroller"]
-    assert len(geo["bars"]) >= 50
+    assert len(geo["bars"]) == 80
     assert all(left - 1 <= a and b <= right + 1 for a, b in geo["bars"])
     assert len(geo["counts"]) == 12
     for a_left, a_right, n_left, n_right, width in geo["counts"]:
@@ -475,6 +475,11 @@ def test_a_long_timeline_scrolls_with_its_axis_on_a_phone(browser, years_url):
     (_, oldest_right), (newest_left, _) = geo["axis"]
     assert abs(oldest_right - geo["bars"][0][1]) <= 1
     assert abs(newest_left - geo["bars"][-1][0]) <= 1
+    # A shade at each edge, under covers that scroll with the bars: the
+    # shade shows where bars lie beyond the edge.
+    attachments = page.locator(".timeline-scroll").evaluate(
+        "el => getComputedStyle(el).backgroundAttachment")
+    assert attachments.replace(" ", "") == "local,local,scroll,scroll"
     page.locator(".timeline-scroll").evaluate("el => el.scrollBy(-10000, 0)")
     geo = _timeline_geometry(page)
     assert left - 1 <= geo["bars"][-1][0] and geo["axis"][1][0] >= left - 1
