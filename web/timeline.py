@@ -18,8 +18,8 @@ from web.formatting import arabic_date, articles_phrase, number
 
 LEVELS = 20  # bar heights: classes h0..h20 of style.css
 #: From this many periods the columns are narrower and their counts upright
-#: (the ``dense`` class of style.css): a year of weeks or five years of
-#: months fits a desktop page without scrolling.
+#: (the ``dense`` class of style.css): a year of weeks or six and a half
+#: years of months fits a desktop page without scrolling.
 DENSE_FROM = 25
 UNITS = {"day": "اليوم", "week": "الأسبوع", "month": "الشهر", "year": "السنة"}
 
