@@ -289,8 +289,9 @@ class Engine:
         return story_page(first, members, page, per_page, member)
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
-        """Articles most similar to ``article_id``: its key terms (Whoosh's
-        Bo1 model over the stored body) OR-ed, ranked like any query.  None
+        """Articles most similar to ``article_id``, one per story and none of
+        its own story: its key terms (Whoosh's Bo1 model over the stored
+        body) OR-ed, ranked like any query.  None
         (an empty list) past the work budget or while another costly search
         runs: the article page shows them beside the article, not instead."""
         try:
@@ -311,11 +312,16 @@ class Engine:
             if not terms:
                 return []
             match = view.match(wq.Or([wq.Term("body", t, boost=w) for t, w in terms]))
-            others = match.docs != docnum
+            # The article's own story is the same news printed elsewhere, not
+            # similar news; every other story is shown once, by its
+            # best-scored article, as the results show it.
+            story = view.gen.stories.story
+            others = story.take(match.docs) != story[docnum]
             match = matching.Match(match.docs[others], match.scores[others])
-            docnums, scores = matching.top(match, limit)
-            return [view.hit(int(d), s, n + 1, {}, False)
-                    for n, (d, s) in enumerate(zip(docnums, scores, strict=True))]
+            docnums, scores = matching.top(match, STORY_DEPTH * limit)
+            _, first = np.unique(story.take(docnums), return_index=True)
+            return [view.hit(int(docnums[i]), scores[i], n + 1, {}, False)
+                    for n, i in enumerate(np.sort(first)[:limit].tolist())]
 
 
 @dataclass

@@ -203,6 +203,19 @@ def test_the_story_page(story_backends):
     assert cluster.story("no such article") is None
 
 
+@pytest.mark.parametrize("kind", ["embedded", "opensearch"])
+def test_similar_articles_are_other_stories_each_once(story_backends, kind):
+    """The other printings of an article's story are the same news, not
+    similar news: "more like this" leaves them out and shows every other
+    story once, on either backend."""
+    backend = story_backends[kind]
+    similar = [h.id for h in backend.more_like_this("spa/visit")]
+    assert similar and not {"spa/visit", "riyadh/visit", "madina/visit"} & set(similar)
+    assert "spa/again" in similar  # the same text a month later is another story
+    again = [h.id for h in backend.more_like_this("spa/again", limit=10)]
+    assert len({"spa/visit", "riyadh/visit", "madina/visit"} & set(again)) == 1
+
+
 @pytest.mark.parametrize("q", ["الاقتصد", "النفظ", "الاقتصاد", "الطاقه الشمسيه"])
 def test_did_you_mean(both, q):
     assert both["opensearch"].search(Request(q=q)).suggestion == \

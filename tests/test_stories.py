@@ -229,6 +229,18 @@ def test_search_shows_each_story_once(story_index):
     assert len(engine.ranked_ids("وزير الخارجية")) == 7
 
 
+def test_similar_articles_leave_out_the_story_and_show_each_other_story_once(story_index):
+    engine = Engine(story_index)
+    for article_id in sorted(STORY_IDS):
+        similar = [h.id for h in engine.more_like_this(article_id)]
+        assert similar and not STORY_IDS & set(similar), article_id
+        assert "spa/again" in similar  # the same text a month later: another story
+    # The story printed three times is similar to its reprint a month later:
+    # shown once, by one of its articles.
+    again = [h.id for h in engine.more_like_this("spa/again", limit=10)]
+    assert len(STORY_IDS & set(again)) == 1
+
+
 def test_a_page_holds_per_page_stories(story_index):
     engine = Engine(story_index)
     pages = [engine.search(Request(q="وزير الخارجية", per_page=2, page=n)) for n in (1, 2, 3)]

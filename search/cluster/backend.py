@@ -402,11 +402,14 @@ class ClusterBackend:
 
     def more_like_this(self, article_id: str, limit: int = 5) -> list[Hit]:
         """OpenSearch's more-like-this over the article's analyzed body: its
-        most distinctive terms (tf-idf), OR-ed."""
+        most distinctive terms (tf-idf), OR-ed; one article per story (a
+        collapse) and none of the article's own story, as the embedded
+        backend has it."""
         live = self._live()
         doc = self._document(article_id)
         if doc is None or not doc["body"]:
             return []
+        story = self._story_of(article_id) or article_id
         # The body's first WHOLE_CHARLIMIT characters, as the embedded
         # backend: a huge record is not analyzed (and sent) whole.
         terms = DocumentMaker.body_terms(live.analyzer, doc["body"][:WHOLE_CHARLIMIT])
@@ -416,11 +419,18 @@ class ClusterBackend:
             "must": [{"more_like_this": {"fields": ["body"], "like": terms,
                                          "max_query_terms": MORE_LIKE_TERMS, "min_term_freq": 1,
                                          "min_doc_freq": 1}}],
-            "must_not": [{"term": {"id": article_id}}]}},
+            "must_not": [{"term": {"id": article_id}}, {"term": {"story": story}}]}},
+            "collapse": {"field": "story"},
             "size": limit, "sort": [{"_score": "desc"}, {"seq": "asc"}], "_source": _SHOWN}
         hits = self._search(body)["hits"]["hits"]
         return [make_hit(stored_fields(h["_source"]), h.get("_score"), n + 1, {}, False,
                          live.analyzer, live.names) for n, h in enumerate(hits)]
+
+    def _story_of(self, article_id: str) -> str | None:
+        """The story of ``article_id`` (its leader's id); None: no such article."""
+        found = self._search({"query": {"term": {"id": article_id}}, "size": 1,
+                              "_source": ["story"]})["hits"]["hits"]
+        return (found[0]["_source"].get("story") or article_id) if found else None
 
     def story(self, article_id: str, page: int = 1,
               per_page: int = STORY_PER_PAGE) -> StoryPage | None:
@@ -428,11 +438,9 @@ class ClusterBackend:
         is its story's, in the embedded index's order (by day, undated last,
         then id)."""
         live = self._live()
-        found = self._search({"query": {"term": {"id": article_id}}, "size": 1,
-                              "_source": ["story"]})["hits"]["hits"]
-        if not found:
+        leader = self._story_of(article_id)
+        if leader is None:
             return None
-        leader = found[0]["_source"].get("story") or article_id
         members = [stored_fields(h["_source"]) for h in self._search({
             "query": {"term": {"story": leader}}, "size": MAX_STORY_ARTICLES,
             "_source": ["id", "text.headline", "source", "date", "url"],
