@@ -265,6 +265,31 @@ def test_the_api_carries_stories(story_index):
     assert len(grouped) == 1 and grouped[0]["story"]["articles"] == 3
 
 
+def test_the_article_page_lists_the_same_news_from_other_sources(story_index, monkeypatch):
+    """Left out of "more like this", the article's own story is listed
+    apart: its other articles, linked, and the whole story past a few."""
+    client = create_app(story_index).test_client()
+    page = client.get("/article/spa/visit").get_data(as_text=True)
+    section = page.split('class="same-story"')[1].split("</section>")[0]
+    assert "الخبر نفسه في مصادر أخرى" in section
+    assert re.findall(r'href="/article/([^"?]+)', section) == ["riyadh/visit", "madina/visit"]
+    assert "كل مقالات القصة" not in section
+    data = client.get("/api/article/spa/visit").get_json()
+    assert data["same_story"]["articles"] == 3
+    assert [o["id"] for o in data["same_story"]["others"]] == ["riyadh/visit", "madina/visit"]
+    assert not {o["id"] for o in data["more_like_this"]} & STORY_IDS
+    # A story alone says nothing of the kind.
+    assert 'class="same-story"' not in client.get("/article/spa/japan").get_data(as_text=True)
+    assert client.get("/api/article/spa/japan").get_json()["same_story"] == {
+        "articles": 1, "others": []}
+    # Past what the page lists, the whole story is a link away.
+    monkeypatch.setattr("web.context.SAME_STORY", 1)
+    section = client.get("/article/spa/visit").get_data(as_text=True).split(
+        'class="same-story"')[1].split("</section>")[0]
+    assert re.findall(r'href="/article/([^"?]+)', section) == ["riyadh/visit"]
+    assert 'href="/story/spa/visit"' in section and "كل مقالات القصة (3)" in section
+
+
 def test_the_results_page_shows_one_entry_per_story(story_index):
     client = create_app(story_index).test_client()
     page = client.get("/", query_string={"q": "وزير الخارجية"}).get_data(as_text=True)

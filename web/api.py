@@ -12,7 +12,6 @@ from web import context
 from web.params import MAX_QUERY_CHARS, BadParam, parse_state, story_page_number
 
 bp = Blueprint("api", __name__)
-MORE_LIKE_THIS = 5
 #: Completions offered under the search box.
 SUGGESTIONS = 8
 
@@ -45,8 +44,10 @@ def article(article_id: str):
     data["more_like_this"] = [
         {"id": h.id, "headline": h.headline, "date": h.date, "source": h.source,
          "source_name": h.source_name}
-        for h in context.more_like_this(art.id, MORE_LIKE_THIS)
+        for h in context.more_like_this(art.id)
     ]
+    articles, others = context.same_story(art.id)
+    data["same_story"] = {"articles": articles, "others": others}
     return jsonify(data)
 
 

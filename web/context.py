@@ -13,6 +13,11 @@ from flask import current_app
 from search.backend import Article, Backend, Hit, Request, Result, StoryPage
 
 EXTENSION = "arshif.backend"
+#: Similar articles (other stories) an article page and ``/api/article`` list.
+MORE_LIKE_THIS = 5
+#: The other articles of an article's own story they list, oldest first
+#: (the story page lists them all).
+SAME_STORY = 10
 
 
 def engine() -> Backend:
@@ -37,8 +42,18 @@ def complete(text: str, limit: int) -> list[tuple[str, int]]:
     return engine().complete(text, limit)
 
 
-def more_like_this(article_id: str, limit: int) -> list[Hit]:
-    return engine().more_like_this(article_id, limit)
+def more_like_this(article_id: str) -> list[Hit]:
+    return engine().more_like_this(article_id, MORE_LIKE_THIS)
+
+
+def same_story(article_id: str) -> tuple[int, list[dict]]:
+    """How many articles ``article_id``'s story holds, and its first other
+    articles (``StoryPage.members``, up to SAME_STORY): the same news as
+    other sources printed it, which "more like this" leaves out."""
+    found = engine().story(article_id, 1, SAME_STORY + 1)
+    if found is None:
+        return 0, []
+    return found.articles, [m for m in found.members if m["id"] != article_id][:SAME_STORY]
 
 
 def index_stats() -> dict:

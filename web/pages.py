@@ -14,7 +14,6 @@ from web.params import MAX_QUERY_CHARS, BadParam, parse_state, story_page_number
 from web.timeline import build_timeline
 
 bp = Blueprint("pages", __name__)
-MORE_LIKE_THIS = 5
 #: Sources listed on the home page, the largest first (the rest are counted).
 HOME_SOURCES = 12
 #: Options typed into the form: a mistake there is shown next to the field.
@@ -70,7 +69,8 @@ def article(article_id: str):
         "article.html", article=art, q=q, parent=parent,
         paragraphs=[p for p in art.body_html.split("\n") if p.strip()],
         keywords=[k for k in art.keywords.split("، ") if k.strip()],
-        similar=context.more_like_this(art.id, MORE_LIKE_THIS),
+        similar=context.more_like_this(art.id),
+        same_story=context.same_story(art.id),
         state=parse_state({"q": q}),
     )
 
