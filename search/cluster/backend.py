@@ -387,10 +387,15 @@ class ClusterBackend:
         return [(hit["_source"]["id"], n + 1, round(float(hit.get("_score") or 0), 4))
                 for n, hit in enumerate(hits)]
 
-    def _document(self, article_id: str) -> dict | None:
+    def _source_of(self, article_id: str, fields: list[str]) -> dict | None:
+        """``fields`` of the ``_source`` of ``article_id``; None: no such article."""
         hits = self._search({"query": {"term": {"id": article_id}}, "size": 1,
-                             "_source": _SHOWN})["hits"]["hits"]
-        return stored_fields(hits[0]["_source"]) if hits else None
+                             "_source": fields})["hits"]["hits"]
+        return hits[0]["_source"] if hits else None
+
+    def _document(self, article_id: str) -> dict | None:
+        source = self._source_of(article_id, _SHOWN)
+        return stored_fields(source) if source is not None else None
 
     def article(self, article_id: str, q: str = "") -> Article | None:
         live = self._live()
@@ -406,10 +411,11 @@ class ClusterBackend:
         collapse) and none of the article's own story, as the embedded
         backend has it."""
         live = self._live()
-        doc = self._document(article_id)
+        source = self._source_of(article_id, [*_SHOWN, "story"])
+        doc = stored_fields(source) if source is not None else None
         if doc is None or not doc["body"]:
             return []
-        story = self._story_of(article_id) or article_id
+        story = source.get("story") or article_id
         # The body's first WHOLE_CHARLIMIT characters, as the embedded
         # backend: a huge record is not analyzed (and sent) whole.
         terms = DocumentMaker.body_terms(live.analyzer, doc["body"][:WHOLE_CHARLIMIT])
@@ -426,21 +432,16 @@ class ClusterBackend:
         return [make_hit(stored_fields(h["_source"]), h.get("_score"), n + 1, {}, False,
                          live.analyzer, live.names) for n, h in enumerate(hits)]
 
-    def _story_of(self, article_id: str) -> str | None:
-        """The story of ``article_id`` (its leader's id); None: no such article."""
-        found = self._search({"query": {"term": {"id": article_id}}, "size": 1,
-                              "_source": ["story"]})["hits"]["hits"]
-        return (found[0]["_source"].get("story") or article_id) if found else None
-
     def story(self, article_id: str, page: int = 1,
               per_page: int = STORY_PER_PAGE) -> StoryPage | None:
         """A page of the story of ``article_id``: the articles whose ``story``
         is its story's, in the embedded index's order (by day, undated last,
         then id)."""
         live = self._live()
-        leader = self._story_of(article_id)
-        if leader is None:
+        found = self._source_of(article_id, ["story"])
+        if found is None:
             return None
+        leader = found.get("story") or article_id
         members = [stored_fields(h["_source"]) for h in self._search({
             "query": {"term": {"story": leader}}, "size": MAX_STORY_ARTICLES,
             "_source": ["id", "text.headline", "source", "date", "url"],
