@@ -914,14 +914,19 @@ def test_page_depth_is_capped(hclient, hengine):
 
 
 def test_expensive_queries_do_not_tie_up_workers(vocab_home):
-    """Twenty concurrent worst-case queries all come back (none blocks the others)."""
+    """Twenty concurrent worst-case queries all come back (none blocks the
+    others): answered, or, a heavy one that waited GATE_WAIT_S for another
+    heavy one, refused as busy with a time to retry.  Which of the two
+    depends on the machine's speed, not on the engine."""
     client_app = create_app(vocab_home)
     errors, done = [], []
 
     def worker(q):
         try:
             res = client_app.test_client().get("/api/search?" + urlencode({"q": q}))
-            (done if res.status_code == 200 else errors).append((q, res.status_code))
+            busy = (res.status_code == 503 and res.get_json().get("code") == "busy"
+                    and res.headers.get("Retry-After"))
+            (done if res.status_code == 200 or busy else errors).append((q, res.status_code))
         except Exception as exc:
             errors.append((q, repr(exc)))
 
