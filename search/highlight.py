@@ -208,11 +208,26 @@ def _marked(text: str, matches: list[tuple[int, int, str]], start: int, end: int
 def lead(text: str, chars: int = SNIPPET_CHARS) -> str:
     """The start of ``text`` (escaped, cut on a word boundary): the snippet of a
     hit that matched only in its headline or metadata."""
-    text = " ".join(text.split())
+    text = _lead_words(text, chars)
     if len(text) <= chars:
         return html.escape(text, quote=False)
     cut = text.rfind(" ", 0, chars)
     return html.escape(text[: cut if cut > 0 else chars], quote=False) + " …"
+
+
+def _lead_words(text: str, chars: int) -> str:
+    """A start of ``text``'s words one space apart, longer than ``chars``
+    when the text's words are: its first part, split, is the start of the
+    whole text split (a word the cut shortens is shortened at its end).
+    Why: a lead shows its first ``chars`` characters, and splitting a
+    whole body costs more than the rest of the lead."""
+    window = 2 * chars + 64
+    while window < len(text):
+        joined = " ".join(text[:window].split())
+        if len(joined) > chars:
+            return joined
+        window *= 4
+    return " ".join(text.split())
 
 
 def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: int = 2) -> str:

@@ -18,6 +18,7 @@ from search.highlight import (
     Marks,
     best_fragments,
     highlight_text,
+    lead,
     query_marks,
 )
 from search.query import PrefixPhrase
@@ -220,6 +221,24 @@ def test_no_match_gives_the_lead_and_whole_gives_all_text():
     assert highlight_text(text, Marks(frozenset({"اقتصاد"})), ANALYZER).startswith(
         "&lt;b&gt;عنوان&lt;/b&gt;")
     assert highlight_text(text, NO_MARKS, ANALYZER, whole=True) == html.escape(text, quote=False)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["نص", "الاقتصاد", "x" * 70, "<b>", " ", "\n", "\t", " " * 400,
+                                 "\u00a0", "\u2029"]), max_size=120),
+       st.sampled_from([0, 1, 7, SNIPPET_CHARS]))
+def test_the_lead_is_the_start_of_the_text_one_space_between_its_words(parts, chars):
+    """Whatever the spaces and however long the text (only its start is
+    split), the lead is the text's words one space apart, cut before the
+    word that would pass ``chars`` and then marked as cut."""
+    text = "".join(parts)
+    words = " ".join(text.split())
+    if len(words) <= chars:
+        expected = html.escape(words, quote=False)
+    else:
+        cut = words.rfind(" ", 0, chars)
+        expected = html.escape(words[:cut if cut > 0 else chars], quote=False) + " …"
+    assert lead(text, chars) == expected
 
 
 def test_the_article_page_marks_a_huge_text_up_to_its_limit_and_shows_it_all():
