@@ -320,8 +320,9 @@ class Engine:
             match = matching.Match(match.docs[others], match.scores[others])
             docnums, scores = matching.top(match, STORY_DEPTH * limit)
             _, first = np.unique(story.take(docnums), return_index=True)
-            return [view.hit(int(docnums[i]), scores[i], n + 1, {}, False)
-                    for n, i in enumerate(np.sort(first)[:limit].tolist())]
+            chosen = np.sort(first)[:limit]
+            return view.hits(docnums.take(chosen).tolist(), scores.take(chosen).tolist(), 1, {},
+                             False)
 
 
 @dataclass
@@ -391,12 +392,17 @@ class _View:
         """Every document ``q`` matches within ``keep``."""
         return matching.matching_docs(q, self.gen, self.searcher.reader(), keep)
 
-    def hit(self, docnum: int, score: float, rank: int, terms, with_highlight: bool) -> Hit:
-        doc = self.gen.stored_fields(docnum)
+    def hits(self, docnums: list[int], scores, first_rank: int, terms,
+             with_highlight: bool) -> list[Hit]:
+        """The hits of ``docnums`` (ranked from ``first_rank``), made from their
+        stored fields by ``make_hits``."""
+        docs = [self.gen.stored_fields(d) for d in docnums]
         if with_highlight:  # the analyzer runs over what is highlighted: charged by length
-            self.gen.charge(HIGHLIGHT_UNITS * (len(doc.get("headline", ""))
-                                               + min(len(doc.get("body", "")), CHARLIMIT)))
-        return make_hit(doc, score, rank, terms, with_highlight, self.analyzer, self.live.sources)
+            self.gen.charge(HIGHLIGHT_UNITS * sum(
+                len(doc.get("headline", "")) + min(len(doc.get("body", "")), CHARLIMIT)
+                for doc in docs))
+        return make_hits(docs, scores, first_rank, terms, with_highlight, self.analyzer,
+                         self.live.sources)
 
     def stories(self, docnums: list[int]) -> list[Story]:
         """The story of each of ``docnums``: its first article and the others
@@ -430,23 +436,27 @@ class _View:
         return out
 
 
-def make_hit(doc: dict, score: float, rank: int, terms, with_highlight: bool, analyzer,
-             names: SourceNames) -> Hit:
-    """A hit from an article's stored fields, its matches (``terms``) marked:
-    every backend's hits are made here."""
-    headline = doc.get("headline", "")
+def make_hits(docs: list[dict], scores, first_rank: int, terms, with_highlight: bool,
+              analyzer, names: SourceNames) -> list[Hit]:
+    """Hits from articles' stored fields (a page of them, ranked from
+    ``first_rank``, with their ``scores``), their matches (``terms``) marked,
+    the page's headlines together and its bodies together
+    (``highlight.highlight_texts``): every backend's hits are made here."""
+    headlines = [doc.get("headline", "") for doc in docs]
+    bodies = [doc.get("body", "") for doc in docs]
     if with_highlight:
-        hl = highlight.highlight_text(headline, terms.get("headline", NO_MARKS), analyzer,
-                                      whole=True)
-        snippet = highlight.highlight_text(doc.get("body", ""), terms.get("body", NO_MARKS),
-                                           analyzer)
+        marked = highlight.highlight_texts(headlines, terms.get("headline", NO_MARKS), analyzer,
+                                           whole=True)
+        snippets = highlight.highlight_texts(bodies, terms.get("body", NO_MARKS), analyzer)
     else:
-        hl = highlight.lead(headline, 10_000)
-        snippet = highlight.lead(doc.get("body", ""))
-    source = doc.get("source", "")
-    return Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
-               headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
-               source=source, source_name=names.name(source))
+        marked = [highlight.lead(headline, 10_000) for headline in headlines]
+        snippets = [highlight.lead(body) for body in bodies]
+    return [Hit(id=doc["id"], rank=rank, score=round(float(score or 0), 4), headline=headline,
+                headline_html=hl, snippet_html=snippet, date=_iso(doc.get("date")),
+                source=doc.get("source", ""), source_name=names.name(doc.get("source", "")))
+            for rank, doc, score, headline, hl, snippet in zip(
+                range(first_rank, first_rank + len(docs)), docs, scores, headlines, marked,
+                snippets, strict=True)]
 
 
 def make_article(doc: dict, terms, analyzer, names: SourceNames) -> Article:
@@ -503,11 +513,9 @@ def _search(view: _View, req: Request, started: float) -> Result:
     start = (req.page - 1) * req.per_page
     terms = query_marks(parsed.query)
     shown = [int(d) for d in docnums[start:]]
-    for rank, docnum, story in zip(range(start, len(docnums)), shown, view.stories(shown),
-                                   strict=True):
-        hit = view.hit(docnum, scores[rank], rank + 1, terms, req.highlight)
+    result.hits = view.hits(shown, scores[start:].tolist(), start + 1, terms, req.highlight)
+    for hit, story in zip(result.hits, view.stories(shown), strict=True):
         hit.story = story
-        result.hits.append(hit)
     try:  # on every query: a rare misspelt word hides many articles (search/respell.py)
         result.suggestion = _suggest(view, parsed)
     except (QueryTooCostly, ServerBusy):  # a respelling helps; the answer can go without

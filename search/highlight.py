@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from heapq import nlargest
@@ -40,10 +41,10 @@ CHARLIMIT = 2**15
 #: (several times the longest news article); past them the text is shown
 #: unmarked, so one huge record cannot hold a server thread highlighting it.
 WHOLE_CHARLIMIT = 2**19
-#: A text of at least NEEDLES_FROM characters is searched for the words
-#: that hold a needle (the text normalized in place, ``spans``); a shorter
-#: one (a headline) is split into its words, each looked up in the
-#: analyzer's word cache, which costs less than normalizing it in numpy.
+#: Texts of at least NEEDLES_FROM characters together are searched for the
+#: words that hold a needle (the texts normalized in place, ``spans``);
+#: shorter (one headline) are split into their words, each looked up in the
+#: analyzer's word cache, which costs less than normalizing them in numpy.
 NEEDLES_FROM = 160
 _SPACES = " \t\n\u00a0"
 _WORD_RUN_RE = re.compile(f"[^{_SPACES}]*")
@@ -232,18 +233,48 @@ def _lead_words(text: str, chars: int) -> str:
 
 def highlight_text(text: str, marks: Marks, analyzer, whole: bool = False, top: int = 2) -> str:
     """Highlight the words of ``text`` whose index terms (e.g. stems) ``marks``
-    asks for.
+    asks for (``highlight_texts`` of one text).
 
     ``whole`` returns all of the text (the article page); otherwise up to
     ``top`` word-aligned fragments, or the lead of the text when nothing matched.
     """
+    return highlight_texts([text], marks, analyzer, whole, top)[0]
+
+
+def highlight_texts(texts: list[str], marks: Marks, analyzer, whole: bool = False,
+                    top: int = 2) -> list[str]:
+    """``highlight_text`` of each of ``texts`` (a page's headlines, or its
+    bodies), their matched words found in one pass over them all.
+
+    Why together: finding a text's matched words has a cost per text (the
+    analyzer's look-ups set up, the text normalized in a few numpy calls,
+    its words matched to the terms) that is most of a short text's and a
+    good part of a body's; the texts are joined, a SECTION_BREAK between
+    two (no word and no phrase spans it), searched once, and the matches
+    shared out by where each text starts."""
+    scanned = [_scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT) for text in texts]
+    starts, at = [], 0
+    for part in scanned:
+        starts.append(at)
+        at += len(part) + len(SECTION_BREAK)
+    found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    if marks:
+        joined = SECTION_BREAK.join(scanned)
+        needles = marks.needles if len(joined) >= NEEDLES_FROM else None
+        matches = analyzer.spans(joined, marks.words, marks.scan, needles)
+        if marks.phrases:
+            matches = _phrase_matches(joined, matches, marks, analyzer)
+        for start, end, term in matches:
+            i = bisect_right(starts, start) - 1
+            found[i].append((start - starts[i], end - starts[i], term))
+    return [_highlighted(text, matches, whole, top) for text, matches in zip(texts, found,
+                                                                               strict=True)]
+
+
+def _highlighted(text: str, matches: list[tuple[int, int, str]], whole: bool, top: int) -> str:
+    """``text`` with its ``matches`` marked: whole, or in fragments."""
     if not text:
         return ""
-    scanned = _scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT)
-    needles = marks.needles if len(scanned) >= NEEDLES_FROM else None
-    matches = analyzer.spans(scanned, marks.words, marks.scan, needles) if marks else []
-    if marks.phrases:
-        matches = _phrase_matches(scanned, matches, marks, analyzer)
     if not matches:
         return _escape(text) if whole else lead(text)
     if whole:

@@ -18,6 +18,7 @@ from search.highlight import (
     Marks,
     best_fragments,
     highlight_text,
+    highlight_texts,
     lead,
     query_marks,
 )
@@ -309,3 +310,36 @@ def test_marks_are_whooshs(words, terms, whole):
         fragments = [highlight.Fragment(text, [t for t in tokens if a <= t.startchar < b], a, b)
                      for a, b, _ in best_fragments(text, matches, 2)]
     assert got == _MarkFormatter()(text, fragments)
+
+
+_PAGE_WORDS = [*WORDS, "وزير الخارجية", "الخارجية", "\u2029", "\n", "", "كلمة " * 40]
+_PAGE_QUERIES = [
+    wq.Term("body", "اقتصاد"),
+    wq.Phrase("body", ["وزير", "خارج"]),
+    wq.Or([wq.Term("body", "خارج"), wq.Term("body", "وزير")]),
+    wq.Prefix("body", "نفط"),
+    PrefixPhrase("body", ["وزير", "خار"], prefixes=[None, "خار"]),
+    wq.Or([wq.Term("body", "اقتصاد"), wq.Wildcard("body", "ق*ر")]),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(_PAGE_WORDS), max_size=40).map(" ".join),
+                      max_size=12),
+       query=st.sampled_from(_PAGE_QUERIES), whole=st.booleans())
+def test_a_page_marked_together_is_each_text_marked_alone(texts, query, whole):
+    """A page's texts are searched joined: no word, phrase or mark crosses
+    from one to the next, and each text's marks are where they are when it
+    is marked alone (a phrase's first word ending one text and its last
+    word starting the next is no match)."""
+    marks = query_marks(query)["body"]
+    alone = [highlight_texts([text], marks, ANALYZER, whole)[0] for text in texts]
+    assert highlight_texts(texts, marks, ANALYZER, whole) == alone
+
+
+def test_a_phrase_is_not_made_across_two_texts_of_a_page():
+    marks = query_marks(wq.Phrase("body", ["وزير", "خارج"]))["body"]
+    assert "<mark>" not in "".join(highlight_texts(["قال الوزير", "الخارجية قالت"], marks,
+                                                   ANALYZER, whole=True))
+    assert highlight_texts(["قال الوزير", "الخارجية قالت", "الوزير الخارجية"], marks, ANALYZER,
+                           whole=True)[2] == "<mark>الوزير</mark> <mark>الخارجية</mark>"

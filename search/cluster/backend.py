@@ -59,7 +59,7 @@ from search.engine import (
     elapsed_ms,
     filter_query,
     make_article,
-    make_hit,
+    make_hits,
     name_sources,
     source_names,
 )
@@ -321,14 +321,14 @@ class ClusterBackend:
         terms = query_marks(parsed.query)
         found = answer["hits"]["hits"]
         stories = self._stories([hit["fields"]["story"][0] for hit in found], live.names)
-        for rank, hit in enumerate(found, start + 1):
-            shown = make_hit(stored_fields(hit["_source"]), hit.get("_score"), rank, terms,
-                             req.highlight, live.analyzer, live.names)
+        result.hits = make_hits([stored_fields(hit["_source"]) for hit in found],
+                                [hit.get("_score") for hit in found], start + 1, terms,
+                                req.highlight, live.analyzer, live.names)
+        for shown, hit in zip(result.hits, found, strict=True):
             size, members = stories[hit["fields"]["story"][0]]
             others = [m for m in members if m["id"] != shown.id][:MAX_OTHERS]
             shown.story = Story(id=members[0]["id"], articles=size, more=size - 1,
                                 others=others)
-            result.hits.append(shown)
         result.suggestion = self._suggest(live, parsed.text)
         return conclude(result, req, started)
 
@@ -429,8 +429,8 @@ class ClusterBackend:
             "collapse": {"field": "story"},
             "size": limit, "sort": [{"_score": "desc"}, {"seq": "asc"}], "_source": _SHOWN}
         hits = self._search(body)["hits"]["hits"]
-        return [make_hit(stored_fields(h["_source"]), h.get("_score"), n + 1, {}, False,
-                         live.analyzer, live.names) for n, h in enumerate(hits)]
+        return make_hits([stored_fields(h["_source"]) for h in hits],
+                         [h.get("_score") for h in hits], 1, {}, False, live.analyzer, live.names)
 
     def story(self, article_id: str, page: int = 1,
               per_page: int = STORY_PER_PAGE) -> StoryPage | None:
