@@ -139,6 +139,7 @@ def make_parser(schema, settings: SearchSettings, sources=None) -> qparser.Query
     parser.min_widening_terms = settings.min_widening_terms
     # For plain_query: what the MultifieldPlugin would search (None: AND grouping).
     parser.plain_fields = None if settings.conjunctive else [(f, boosts[f]) for f in fields]
+    parser.field_tokens = {}  # plain_query's analysed words (_field_tokens)
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
     parser.add_plugin(_PlusMinus(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
@@ -171,9 +172,11 @@ def parse(parser: qparser.QueryParser, text: str) -> Parsed:
         if plain is not None:
             # Plain words, prefixes and phrases name no date, source or
             # filter field and hold no negation, error or quoted prefix:
-            # of the passes below only the last two can change them.
-            return Parsed(with_widening(parser, phrases_need_positions(parser.schema, plain)),
-                          cleaned)
+            # of the passes below only the last two can change them, and
+            # the first of these only a quoted phrase.
+            if '"' in cleaned:
+                plain = phrases_need_positions(parser.schema, plain)
+            return Parsed(with_widening(parser, plain), cleaned)
         q = quoted_dates(parser.schema, parser.parse(cleaned))
         if has_bad_date(q):
             return Parsed(wq.NullQuery, cleaned, bad_date=True)
@@ -258,17 +261,8 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
             continue
         word = token.group()
         prefix = word.endswith("*")
-        analyzed: dict[tuple, list] = {}  # fields of one kind and analyzer agree
         for fieldname, boost in fields:
-            field = parser.schema[fieldname]
-            kind = (type(field), id(field.analyzer))
-            tokens = analyzed.get(kind)
-            if tokens is None:
-                # A prefix is analyzed whole, its stopwords kept, as Whoosh's
-                # wildcard node has it analyzed.
-                tokens = analyzed[kind] = list(
-                    field.process_text(word, mode="query", tokenize=False, removestops=False)
-                    if prefix else field.process_text(word, mode="query"))
+            tokens = _field_tokens(parser, fieldname, word, prefix)
             if len(tokens) > 1:
                 return None
             if not tokens:
@@ -283,6 +277,32 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
     if not queries:
         return wq.NullQuery
     return next(iter(queries)) if len(queries) == 1 else wq.Or(list(queries))
+
+
+#: The words whose terms a parser keeps (``_field_tokens``); past it, it
+#: starts afresh (the frequent words come back at once).
+PARSED_WORDS = 100_000
+
+
+def _field_tokens(parser: qparser.QueryParser, fieldname: str, word: str,
+                  prefix: bool) -> list[str]:
+    """The terms a field makes of one query word (a prefix analyzed whole,
+    its stopwords kept, as Whoosh's wildcard node has it analyzed), kept
+    with the parser: Whoosh's analysis of a word (a Token through each
+    filter) costs more than the rest of a plain query's parse, and the
+    same words are searched again and again.  Fields of one analyzer
+    share their terms."""
+    kept = parser.field_tokens
+    field = parser.schema[fieldname]
+    key = (id(field.analyzer), type(field), word, prefix)
+    tokens = kept.get(key)
+    if tokens is None:
+        if len(kept) >= PARSED_WORDS:
+            kept.clear()
+        tokens = kept[key] = list(
+            field.process_text(word, mode="query", tokenize=False, removestops=False)
+            if prefix else field.process_text(word, mode="query"))
+    return tokens
 
 
 def _plain_phrase(parser: qparser.QueryParser, fields: list[tuple[str, float]], phrase: str,

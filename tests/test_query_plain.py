@@ -116,3 +116,27 @@ def test_a_phrase_on_a_view_without_positions_is_a_bonus_of_its_words(news_index
     assert q.b == wq.And([wq.Term("body_exact", "النفط"), wq.Term("body_exact", "قطر")],
                          boost=boost)
     assert q.normalize() == q and repr(q.normalize()) == repr(q)
+
+
+def test_a_words_terms_are_kept_with_the_parser_and_bounded(news_index, monkeypatch):
+    """A word searched again is not analyzed again; past PARSED_WORDS words
+    the parser's store starts afresh, and every parse stays the parser's."""
+    import search.query as query_module
+
+    parser = Engine(news_index).view().live.parser
+    calls = []
+    original = type(parser.schema["body"]).process_text
+
+    def counted(field, *args, **kwargs):
+        calls.append(args[0])
+        return original(field, *args, **kwargs)
+
+    monkeypatch.setattr(type(parser.schema["body"]), "process_text", counted)
+    first = repr(plain_query(parser, "الاقتصاد النفط"))
+    analyzed = len(calls)
+    assert analyzed and repr(plain_query(parser, "الاقتصاد النفط")) == first
+    assert len(calls) == analyzed
+    monkeypatch.setattr(query_module, "PARSED_WORDS", 3)
+    for text in ["وزير", "قطر", "مصر", "تقرير", "الاقتصاد النفط"]:
+        assert repr(plain_query(parser, text)) == repr(parser.parse(text))
+        assert len(parser.field_tokens) <= 3
