@@ -139,7 +139,7 @@ def make_parser(schema, settings: SearchSettings, sources=None) -> qparser.Query
     parser.min_widening_terms = settings.min_widening_terms
     # For plain_query: what the MultifieldPlugin would search (None: AND grouping).
     parser.plain_fields = None if settings.conjunctive else [(f, boosts[f]) for f in fields]
-    parser.field_tokens = {}  # plain_query's analysed words (_field_tokens)
+    parser.field_tokens = {}  # plain_query's analyzed words (_field_tokens)
     parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
     # +/- only at the start of a word: "2023-09" and "حزب-الله" stay whole.
     parser.add_plugin(_PlusMinus(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
@@ -281,7 +281,7 @@ def plain_query(parser: qparser.QueryParser, text: str) -> wq.Query | None:
 
 #: The words whose terms a parser keeps (``_field_tokens``); past it, it
 #: starts afresh (the frequent words come back at once).
-PARSED_WORDS = 100_000
+PARSED_WORDS = 20_000
 
 
 def _field_tokens(parser: qparser.QueryParser, fieldname: str, word: str,
