@@ -252,13 +252,13 @@ def highlight_texts(texts: list[str], marks: Marks, analyzer, whole: bool = Fals
     good part of a body's; the texts are joined, a SECTION_BREAK between
     two (no word and no phrase spans it), searched once, and the matches
     shared out by where each text starts."""
-    scanned = [_scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT) for text in texts]
-    starts, at = [], 0
-    for part in scanned:
-        starts.append(at)
-        at += len(part) + len(SECTION_BREAK)
     found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
     if marks:
+        scanned = [_scanned(text, WHOLE_CHARLIMIT if whole else CHARLIMIT) for text in texts]
+        starts, at = [], 0
+        for part in scanned:
+            starts.append(at)
+            at += len(part) + len(SECTION_BREAK)
         joined = SECTION_BREAK.join(scanned)
         needles = marks.needles if len(joined) >= NEEDLES_FROM else None
         matches = analyzer.spans(joined, marks.words, marks.scan, needles)
