@@ -443,7 +443,7 @@ BATCHED_POSTINGS = 4096
 
 
 def _add_postings(sums: np.ndarray, gen, terms: list[wq.Term],
-                  lists: list[tuple[np.ndarray, np.ndarray]]) -> None:
+                  lists: list[tuple[np.ndarray, np.ndarray]], positive: bool = False) -> bool:
     """Add each term's values (``lists``), times its boost, into ``sums`` at
     its documents, term after term.  A long list is added as the
     generation keeps it for sums (``summand``); short ones are batched: a
@@ -452,25 +452,33 @@ def _add_postings(sums: np.ndarray, gen, terms: list[wq.Term],
     list's postings, so runs of them are joined, weighted and added in one
     call each.  A value times its boost is the same product either way, and
     ``add.at`` adds element after element, so each document's sum is added
-    up in the same order, to the same bits."""
+    up in the same order, to the same bits.
+
+    With ``positive``, tells whether every value added was above 0 (then
+    the documents with a sum above 0 are the matches); else True."""
     run: list[tuple[np.ndarray, np.ndarray, float]] = []
+    every = True
     for term, (docs, values) in zip(terms, lists, strict=True):
         if len(docs) < BATCHED_POSTINGS:
             run.append((docs, values, term.boost))
             continue
-        _add_run(sums, run)
+        every = _add_run(sums, run, positive) and every
         run = []
-        add_at(sums, *gen.summand(term.fieldname, term.text, term.boost))
-    _add_run(sums, run)
+        docs, values = gen.summand(term.fieldname, term.text, term.boost)
+        add_at(sums, docs, values)
+        every = every and not (positive and len(values) and values.min() <= 0)
+    return _add_run(sums, run, positive) and every
 
 
-def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray, float]]) -> None:
+def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray, float]],
+             positive: bool = False) -> bool:
     if not run:
-        return
+        return True
     values = np.concatenate([values for _, values, _ in run])
     if any(boost != 1.0 for _, _, boost in run):
         values *= np.repeat([boost for _, _, boost in run], [len(docs) for docs, _, _ in run])
     add_at(sums, np.concatenate([docs for docs, _, _ in run], dtype=np.intp), values)
+    return not (positive and len(values) and values.min() <= 0)
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
@@ -572,8 +580,16 @@ def _sum_terms(q: wq.Query) -> list[wq.Term] | None:
         return []
     if type(q) is not wq.Or or (q.boost != 1.0 and len(q.subqueries) > 1):
         return None
+    return _terms_summed(q.subqueries)
+
+
+def _terms_summed(subqueries: list[wq.Query]) -> list[wq.Term] | None:
+    """The terms of an OR of ``subqueries`` with no boost (``_sum_terms``)."""
     found: list[wq.Term] = []
-    for sub in q.subqueries:
+    for sub in subqueries:
+        if type(sub) is wq.Term:  # most children: no call (a prefix has hundreds)
+            found.append(sub)
+            continue
         terms = _sum_terms(sub)
         if terms is None:
             return None
@@ -709,6 +725,41 @@ def _union(matches: list[Match], size: int) -> Match:
                                     minlength=len(found)))
 
 
+def _sum(terms: list[wq.Term], gen) -> Match:
+    """Every match of a sum of ``terms``, scored: ``_union`` of their
+    matches, with their postings read in one look-up and the short lists
+    added a run at a time (``_add_postings``).  Why: a prefix expands into
+    hundreds of terms, mostly short, and a look-up, a match and an addition
+    for each cost more than their postings.  The same sums to the last bit:
+    the terms are added in the same order, each value times its boost."""
+    lists = gen.terms([(t.fieldname, t.text) for t in terms])
+    held = [i for i, (docs, _) in enumerate(lists) if len(docs)]
+    if len(held) < len(lists):
+        terms, lists = [terms[i] for i in held], [lists[i] for i in held]
+    if not lists:
+        return _empty()
+    size = gen.doc_count_all
+    if len(lists) == 1:
+        docs, values = lists[0]
+        return Match(docs, values * terms[0].boost)
+    if sum(len(docs) for docs, _ in lists) * DENSE_UNION > size:
+        written = [docs for docs, _ in lists]
+        with scratch.zeros(size, np.float64, written) as sums:
+            if _add_postings(sums, gen, terms, lists, positive=True):
+                found = true_at(sums != 0)  # where a positive score was added
+            else:
+                with _marked(written, size) as hit:
+                    found = true_at(hit)
+            return Match(found.astype(np.int32), sums.take(found))
+    docs = np.concatenate([docs for docs, _ in lists])
+    values = np.concatenate([values for _, values in lists])
+    if any(t.boost != 1.0 for t in terms):
+        values *= np.repeat([t.boost for t in terms], [len(d) for d, _ in lists])
+    found = unique_sorted(docs)
+    return Match(found, np.bincount(np.searchsorted(found, docs), weights=values,
+                                    minlength=len(found)))
+
+
 def _intersection(matches: list[Match]) -> Match:
     """The documents of every match, their scores summed."""
     matches = sorted(matches, key=lambda m: len(m.docs))
@@ -744,6 +795,9 @@ def _term(q: wq.Term, gen: Generation, reader) -> Match:
 def _or(q: wq.Or, gen: Generation, reader) -> Match:
     if len(q.subqueries) == 1:  # Whoosh then ignores the Or and its boost
         return evaluate(q.subqueries[0], gen, reader)
+    terms = _terms_summed(q.subqueries)
+    if terms is not None:
+        return _boosted(_sum(terms, gen), q.boost)
     return _boosted(_union([evaluate(sub, gen, reader) for sub in _summands(q)],
                            gen.doc_count_all), q.boost)
 
@@ -842,7 +896,7 @@ def _prefix_phrase(q: PrefixPhrase, gen: Generation, reader) -> Match:
             slots.append((word,))
             continue
         expanded = wq.Prefix(q.fieldname, prefix)
-        slots.append(tuple(field.from_bytes(b) for b in expand(expanded, gen, reader, field)))
+        slots.append(tuple(expand(expanded, gen, reader, field)))
         if not slots[-1]:
             return _empty()
     return _slots_phrase(q, slots, gen)
@@ -917,8 +971,7 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
     if q.fieldname not in gen.schema:
         return _empty()
     field = gen.schema[q.fieldname]
-    docs = [gen.term(q.fieldname, field.from_bytes(b))[0]
-            for b in expand(q, gen, reader, field)]
+    docs = [gen.term(q.fieldname, text)[0] for text in expand(q, gen, reader, field)]
     return _constant(unique_sorted(np.concatenate([_NO_DOCS, *docs])), q.boost)
 
 
@@ -942,7 +995,7 @@ def _expansion(q: wq.Query, gen: Generation, reader) -> wq.Query:
             isinstance(q, wq.Wildcard) and text and set(text) <= {"*"}):
         return wq.Every(fieldname, boost=q.boost)
     field = gen.schema[fieldname]
-    texts = [field.from_bytes(b) for b in expand(q, gen, reader, field)]
+    texts = expand(q, gen, reader, field)
     if len(texts) <= 1:  # one term: Whoosh ignores the boost
         return wq.Term(fieldname, texts[0]) if texts else wq.NullQuery
     # The boost on each term, not on their OR: the same scores (up to
@@ -961,8 +1014,8 @@ def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
     return q
 
 
-def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
-    """The terms (bytes, sorted) a prefix, wildcard, regular expression,
+def expand(q: wq.Query, gen: Generation, reader, field) -> list:
+    """The terms (their texts, sorted by their bytes) a prefix, wildcard, regular expression,
     fuzzy term or word range is searched as: its MAX_EXPANSIONS most
     frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries
     (of each segment).
@@ -971,13 +1024,14 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list[bytes]:
     sorted term arrays (``Generation.span``), without a Whoosh term lookup
     per candidate; only fuzzy terms ask Whoosh's reader, whose automaton
     finds them.  A generation keeps the expansions it made (they depend on
-    it alone): a page, its next page and the facets ask for the same ones."""
-    def find() -> tuple[bytes, ...]:
+    it alone), decoded: a page, its next page and the facets ask for the
+    same ones."""
+    def find() -> tuple:
         found = _frequencies(q, gen, reader, field)
         if len(found) > MAX_EXPANSIONS:
             found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found,
                                                   key=lambda t: (-found[t], t)))
-        return tuple(sorted(found))
+        return tuple(field.from_bytes(t) for t in sorted(found))
     return list(gen.derived(_expansion_key(q), find))
 
 

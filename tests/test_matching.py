@@ -295,23 +295,53 @@ def assert_pages_agree(engine: Engine, text: str) -> None:
 
 def test_nested_ors_are_summed_in_one_union(news_engine, monkeypatch):
     """A prefix in several fields (an OR of each field's expansions) is one
-    union of all the terms, not a union of unions, each a pass over the
+    sum of all the terms, not a union of unions, each a pass over the
     documents once dense; an OR with a boost stays apart (its boost scales
     its sum, as Whoosh's does)."""
     view = news_engine.view()
     calls = []
-    real = matching._union  # noqa: SLF001 (counting the evaluator's unions)
-    monkeypatch.setattr(matching, "_union",
-                        lambda matches, size: calls.append(len(matches)) or real(matches, size))
+    union, summed = matching._union, matching._sum  # noqa: SLF001 (counting the evaluator's unions)
+    monkeypatch.setattr(matching, "_union", lambda matches, size: calls.append(
+        ("union", len(matches))) or union(matches, size))
+    monkeypatch.setattr(matching, "_sum", lambda terms, gen: calls.append(
+        ("sum", len(terms))) or summed(terms, gen))
     nested = wq.Or([wq.Or([wq.Term("body", "نفط"), wq.Term("body", "غاز")]),
                     wq.Or([wq.Term("headline", "نفط"), wq.Term("headline", "غاز")])])
     view.match(nested)
-    assert calls == [4]
+    assert calls == [("sum", 4)]
     calls.clear()
     q = wq.Or([wq.Or([wq.Term("body", "نفط"), wq.Term("body", "غاز")], boost=2.0),
                wq.Term("body", "قطر")])
     view.match(q)
-    assert sorted(calls) == [2, 2]
+    assert calls == [("sum", 2), ("union", 2)]  # the boosted OR's sum, then the whole
+
+
+@pytest.mark.parametrize("dense_union", [0, 10**9])  # merged lists; one array over the documents
+@pytest.mark.parametrize("batched", [0, 10**9])  # each list alone; all in one run
+@pytest.mark.parametrize("boosts", [(0.0, 1.0), (0.5, 2.0), (1.0, 1.0)])
+def test_a_sum_of_terms_is_the_union_of_their_matches(news_engine, monkeypatch, dense_union,
+                                                      batched, boosts):
+    """A sum of terms (one look-up, short lists added a run at a time) gives
+    what the union of each term's match gives, to the last bit, a zero boost
+    included: its documents still match, with a score of 0."""
+    gen = news_engine.view().gen
+    monkeypatch.setattr(matching, "DENSE_UNION", dense_union)
+    monkeypatch.setattr(matching, "BATCHED_POSTINGS", batched)
+    words = list(news_engine.searcher().reader().field_terms("body"))[::9]  # most not headlines'
+    terms = [wq.Term(field, word, boost=boosts[i % 2])
+             for i, (field, word) in enumerate((f, w) for w in words for f in ("body", "headline"))]
+    summed = matching._sum(terms, gen)  # noqa: SLF001 (against the union it stands for)
+    union = matching._union([matching._term(t, gen, None) for t in terms],  # noqa: SLF001
+                            gen.doc_count_all)
+    assert summed.count > 0
+    assert (0.0 in union.scores.tolist()) == (boosts[0] == 0)
+    assert summed.docs.tolist() == union.docs.tolist()
+    assert summed.scores.tolist() == union.scores.tolist()
+    # One term that matches (the other matches nothing): its match, boosted.
+    alone = matching._sum([terms[1], wq.Term("body", "لاكلمةكهذه")], gen)  # noqa: SLF001
+    term = matching._term(terms[1], gen, None)  # noqa: SLF001
+    assert alone.docs.tolist() == term.docs.tolist()
+    assert alone.scores.tolist() == term.scores.tolist()
 
 
 @pytest.mark.parametrize("size", [4, 1000])  # dense (one array over the documents), sparse
