@@ -58,6 +58,21 @@ EPOCH_DAY = (date(1970, 1, 1) - date.min).days
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
 
 
+class Expansion(tuple):
+    """The terms (texts) a prefix, wildcard, regular expression or fuzzy
+    term is searched as in one field, standing as one term's text: its
+    postings are their union, each document's scores added up in the
+    terms' order (as Whoosh adds up an expansion's OR before the query's
+    other terms), made once and kept like a term's.
+
+    Why: a prefix expands into up to a hundred terms a field, mostly short
+    lists, and joining, weighting and adding hundreds of lists cost most
+    of its ranking, query after query; its union is one list to add, and
+    the pruned ranking bounds it as it bounds a word."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Leaf:
     """One segment: where its documents start, and its files."""
@@ -111,13 +126,14 @@ class Generation:
     # -- postings -----------------------------------------------------------
     def term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, BM25F contribution) of one term, unboosted, sorted by
-        document; cached."""
+        document; cached.  ``text`` may be an ``Expansion`` (a prefix's
+        terms): their union."""
         return self._cached((fieldname, text), lambda: self._load_term(fieldname, text))
 
     def terms(self, keys: list[tuple[str, object]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """``term`` of each (fieldname, text) of ``keys``, the cache read
-        once for them all: a prefix expands into hundreds of terms, and a
-        look-up each cost as much as adding their postings up."""
+        once for them all: a query holds up to dozens of terms in five
+        fields, and a look-up each cost as much as adding short lists up."""
         return self._cached_all(keys, self.term)
 
     def summand(self, fieldname: str, text, boost: float) -> tuple[np.ndarray, np.ndarray]:
@@ -166,6 +182,8 @@ class Generation:
     def _load_term(self, fieldname: str, text) -> tuple[np.ndarray, np.ndarray]:
         if fieldname not in self.schema:
             return _EMPTY
+        if isinstance(text, Expansion):
+            return union_of([self._load_term(fieldname, t) for t in text], self.doc_count_all)
         field = self.schema[fieldname]
         try:
             btext = field.to_bytes(text)
@@ -574,6 +592,36 @@ def _open_stories(folder: str, count: int) -> Stories:
     if stories.count != count:
         raise IndexDamaged(f"stories: {stories.count} documents, the generation has {count}")
     return stories
+
+
+#: A union of posting lists holding more postings than 1/DENSE_UNION of
+#: the documents is added up in an array over all documents (a pass over
+#: the collection is then cheaper than sorting the postings); a sparser one
+#: by sorting its documents (search/matching.py's ORs alike).
+DENSE_UNION = 32
+
+
+def union_of(lists: list[tuple[np.ndarray, np.ndarray]], size: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Posting lists (documents, values) of a generation of ``size``
+    documents as one: every document of any, its values added up list
+    after list (``np.add.at`` and ``np.bincount`` both add them in the
+    order given, so both ways give the same sums to the last bit)."""
+    lists = [found for found in lists if len(found[0])]
+    if len(lists) < 2:
+        return lists[0] if lists else _EMPTY
+    if sum(len(docs) for docs, _ in lists) * DENSE_UNION > size:
+        # Made once for the cache: fresh arrays, not a query's scratch ones.
+        sums, seen = np.zeros(size), np.zeros(size, dtype=bool)
+        for docs, values in lists:
+            add_at(sums, docs, values)
+            put(seen, docs, True)
+        found = true_at(seen).astype(np.int32)
+        return found, sums.take(found)
+    docs = np.concatenate([docs for docs, _ in lists])
+    found = unique_sorted(docs)
+    return found, np.bincount(np.searchsorted(found, docs), minlength=len(found),
+                              weights=np.concatenate([values for _, values in lists]))
 
 
 def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

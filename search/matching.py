@@ -38,6 +38,7 @@ from whoosh import query as wq
 from search import generation, scratch
 from search.budget import FUZZY_UNITS
 from search.generation import (
+    Expansion,
     Generation,
     add_at,
     best_of,
@@ -447,10 +448,10 @@ def _add_postings(sums: np.ndarray, gen, terms: list[wq.Term],
     """Add each term's values (``lists``), times its boost, into ``sums`` at
     its documents, term after term.  A long list is added as the
     generation keeps it for sums (``summand``); short ones are batched: a
-    prefix expands into hundreds of mostly short lists, and a call of
-    ``np.add.at`` (or a multiplication by a boost) costs more than a short
-    list's postings, so runs of them are joined, weighted and added in one
-    call each.  A value times its boost is the same product either way, and
+    long query or "more like this" holds dozens of mostly short lists, and
+    a call of ``np.add.at`` (or a multiplication by a boost) costs more than
+    a short list's postings, so runs of them are joined, weighted and added
+    in one call each.  A value times its boost is the same product either way, and
     ``add.at`` adds element after element, so each document's sum is added
     up in the same order, to the same bits.
 
@@ -686,10 +687,9 @@ def _contains(sorted_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
 
 
 #: An OR whose children hold more postings than 1/DENSE_UNION of the
-#: documents is summed in an array over all documents (a pass over the
-#: collection is then cheaper than sorting the postings); a sparser one by
-#: merging its children's sorted arrays.
-DENSE_UNION = 32
+#: documents is summed in an array over all documents; a sparser one by
+#: merging its children's sorted arrays (``Generation``'s unions alike).
+DENSE_UNION = generation.DENSE_UNION
 
 
 def _union(matches: list[Match], size: int) -> Match:
@@ -728,9 +728,10 @@ def _union(matches: list[Match], size: int) -> Match:
 def _sum(terms: list[wq.Term], gen) -> Match:
     """Every match of a sum of ``terms``, scored: ``_union`` of their
     matches, with their postings read in one look-up and the short lists
-    added a run at a time (``_add_postings``).  Why: a prefix expands into
-    hundreds of terms, mostly short, and a look-up, a match and an addition
-    for each cost more than their postings.  The same sums to the last bit:
+    added a run at a time (``_add_postings``).  Why: a long query or "more
+    like this" ORs dozens of terms in five fields, mostly short lists, and a
+    look-up, a match and an addition for each cost more than their
+    postings.  The same sums to the last bit:
     the terms are added in the same order, each value times its boost."""
     lists = gen.terms([(t.fieldname, t.text) for t in terms])
     held = [i for i, (docs, _) in enumerate(lists) if len(docs)]
@@ -977,7 +978,10 @@ def _term_range(q: wq.TermRange, gen: Generation, reader) -> Match:
 
 def _expanded(q: wq.Query, gen: Generation, reader) -> Match:
     """Prefixes, wildcards, regular expressions and fuzzy terms: the OR of
-    their bounded expansion (Whoosh sums the terms' BM25F scores too)."""
+    their bounded expansion, the terms' BM25F scores summed (Whoosh's with
+    ``constantscore=False``; its default scores each expansion a document
+    holds 1, as Lucene scores a prefix a constant).  The expansion is one
+    term, their union (``Generation``'s ``Expansion``)."""
     return evaluate(_expansion(q, gen, reader), gen, reader)
 
 
@@ -998,9 +1002,10 @@ def _expansion(q: wq.Query, gen: Generation, reader) -> wq.Query:
     texts = expand(q, gen, reader, field)
     if len(texts) <= 1:  # one term: Whoosh ignores the boost
         return wq.Term(fieldname, texts[0]) if texts else wq.NullQuery
-    # The boost on each term, not on their OR: the same scores (up to
-    # rounding), and the OR stays a plain sum of terms that ``best`` prunes.
-    return wq.Or([wq.Term(fieldname, text, boost=q.boost) for text in texts])
+    # One term (their union) with the boost: the same scores (up to
+    # rounding), and a query holding it stays a plain sum of terms that
+    # ``best`` prunes.
+    return wq.Term(fieldname, Expansion(texts), boost=q.boost)
 
 
 def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
