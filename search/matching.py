@@ -447,7 +447,8 @@ def _add_postings(sums: np.ndarray, gen, terms: list[wq.Term],
                   lists: list[tuple[np.ndarray, np.ndarray]], positive: bool = False) -> bool:
     """Add each term's values (``lists``), times its boost, into ``sums`` at
     its documents, term after term.  A long list is added as the
-    generation keeps it for sums (``summand``); short ones are batched: a
+    generation keeps it for sums (``summand``, or ``dense_summand`` for a
+    list of half the documents or more); short ones are batched: a
     long query or "more like this" holds dozens of mostly short lists, and
     a call of ``np.add.at`` (or a multiplication by a boost) costs more than
     a short list's postings, so runs of them are joined, weighted and added
@@ -465,9 +466,14 @@ def _add_postings(sums: np.ndarray, gen, terms: list[wq.Term],
             continue
         every = _add_run(sums, run, positive) and every
         run = []
-        docs, values = gen.summand(term.fieldname, term.text, term.boost)
-        add_at(sums, docs, values)
-        every = every and not (positive and len(values) and values.min() <= 0)
+        dense = (gen.dense_summand(term.fieldname, term.text, term.boost)
+                 if len(docs) * generation.DENSE_SUMMAND >= len(sums) else None)
+        if dense is not None:
+            sums += dense
+        else:
+            add_at(sums, *gen.summand(term.fieldname, term.text, term.boost))
+        # The least of the values times a boost is the least value times it.
+        every = every and not (positive and len(values) and values.min() * term.boost <= 0)
     return _add_run(sums, run, positive) and every
 
 
@@ -645,6 +651,13 @@ class _Within:
         if self._docs is None:
             return self._gen.summand(fieldname, text, boost)
         return summand_of(*self.term(fieldname, text), boost)
+
+    def dense_summand(self, fieldname: str, text, boost: float) -> np.ndarray | None:
+        """``Generation.dense_summand``; None within a set of documents (it
+        would be made for one query: its ``summand`` is added instead)."""
+        if self._docs is None:
+            return self._gen.dense_summand(fieldname, text, boost)
+        return None
 
     def term_tops(self, keys: list[tuple[str, object]]
                   ) -> list[tuple[np.ndarray, float, float]]:

@@ -809,17 +809,20 @@ def test_ranked_ids_of_a_request_are_its_hits(news_engine, kw):
 @pytest.fixture(params=[(0, 2, False), (0, 4096, False), (10**9, 2, False),
                         (10**9, 4096, False), (0, 2, True), (10**9, 4096, True)],
                 ids=["read-at-postings", "read-at-postings-lists-joined",
-                     "read-over-documents", "read-over-documents-lists-joined",
+                     "read-over-documents-added-dense", "read-over-documents-lists-joined",
                      "blocks", "blocks-lists-joined"])
 def pruning(request, monkeypatch) -> None:
     """Pruned rankings even in the tiny test indexes: every sum of terms is
     added up over the documents, with each term's two best documents as
     the seeds of its threshold; the candidates and matches read at the
     postings, or over every document's sum; the lists of fewer than two
-    documents added together (lists of both kinds), or all of them.  Or
-    (``blocks``) only the blocks of two documents that can reach the
-    threshold are read, whatever share of the postings they hold."""
+    documents added together (lists of both kinds), or all of them; the
+    others added at their postings or, read over every document, as a
+    value per document (``dense_summand``).  Or (``blocks``) only the
+    blocks of two documents that can reach the threshold are read,
+    whatever share of the postings they hold."""
     sparse_sums, batched, blocks = request.param
+    monkeypatch.setattr(generation, "DENSE_SUMMAND", 0 if sparse_sums == 0 else 10**9)
     monkeypatch.setattr(matching, "BLOCKED_LISTS", 10**9 if blocks else 0)
     monkeypatch.setattr(matching, "BLOCKED_DOCS", 0)
     monkeypatch.setattr(matching, "BLOCKED_SHARE", 0)
@@ -867,7 +870,9 @@ def wheat_index(tmp_path_factory) -> Path:
 
 def added_postings(monkeypatch, view) -> list[int]:
     """A list that ``matching.add_at`` then extends, call after call, with
-    how many postings it adds into sums over all of ``view``'s documents."""
+    how many postings it adds into sums over all of ``view``'s documents
+    (every list is added at its postings, none as a value per document)."""
+    monkeypatch.setattr(generation, "DENSE_SUMMAND", 0)
     added: list[int] = []
     add_at = matching.add_at
     monkeypatch.setattr(matching, "add_at", lambda target, docs, values: (
