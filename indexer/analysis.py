@@ -351,22 +351,48 @@ class ArabicAnalyzer(Tokenizer):
         """The words of ``text`` whose normalized form contains one of
         ``needles``, each with the (start, end) of its occurrences; None
         when this cannot tell (a stemmer whose stems are not runs of the
-        word's letters, a text ``normalized_in_place`` cannot map).
+        word's letters).
 
         Why: a snippet needs only the words that may match, and a stem (or a
         prefix of one) is a run of letters of the normalized word, so the
         needles are looked for with ``str.find`` in the text normalized in
         place, words where they occur, instead of analyzing the text word by
         word: a few of its words, not hundreds, are then matched to terms,
-        and where they are is known from where their needles are.
+        and where they are is known from where their needles are.  A page's
+        texts come joined by SECTION_BREAKs: a section holding a character
+        that is not normalized alone (a presentation-form ligature, in about
+        one body in 400) has its words normalized one by one instead, and
+        the others are still searched in place.
         """
         if self.stemmer not in INFIX_STEMMERS or not all(
                 needles) or not all(map(WORD_RE.fullmatch, needles)):
             return None
+        places: dict[str, list[tuple[int, int]]] = {}
         found = normalized_in_place(self.rules, text)
-        if found is None:
-            return None
-        normal, kept = found
+        if found is not None:
+            self._needle_places(text, *found, needles, 0, places)
+            return places
+        at = 0
+        for section in text.split(SECTION_BREAK):
+            found = normalized_in_place(self.rules, section)
+            if found is not None:
+                self._needle_places(section, *found, needles, at, places)
+            else:
+                wanted = {(word, word) for word in set(find_words(section))
+                          if len(word) <= MAX_WORD_CHARS and any(
+                              needle in self.analyze_word(word)[0] for needle in needles)}
+                for start, end, word in _places(section, wanted):
+                    places.setdefault(word, []).append((at + start, at + end))
+            at += len(section) + len(SECTION_BREAK)
+        return places
+
+    @staticmethod
+    def _needle_places(text: str, normal: str, kept: np.ndarray | None,
+                       needles: frozenset[str], offset: int,
+                       places: dict[str, list[tuple[int, int]]]) -> None:
+        """Add to ``places`` the words of ``text`` (at ``offset`` in what
+        ``occurrences`` searches) whose form in ``normal`` (``text``
+        normalized in place, ``kept`` its characters' places) holds a needle."""
         ends: dict[int, int] = {}  # start -> end of each word found (two needles: once)
         for needle in needles:
             at = normal.find(needle)
@@ -382,10 +408,8 @@ class ArabicAnalyzer(Tokenizer):
                     ends[int(kept[first - 1]) + 1 if first else 0] = (
                         int(kept[end]) if end < len(kept) else len(text))
                 at = normal.find(needle, end)
-        places: dict[str, list[tuple[int, int]]] = {}
         for start, end in ends.items():
-            places.setdefault(text[start:end], []).append((start, end))
-        return places
+            places.setdefault(text[start:end], []).append((offset + start, offset + end))
 
     def index_sections(self, value: str) -> list[list[str]]:
         """The indexed terms of ``value``, in order, per section (the parts
