@@ -286,10 +286,8 @@ def _blocked(terms: list[wq.Term], lists: list[tuple[np.ndarray, np.ndarray]],
     postings block by block costs a few times what adding them costs."""
     size = gen.doc_count_all
     held = [i for i, (docs, _) in enumerate(lists) if len(docs)]
-    # A generation seen through a filter (``_Within``) keeps no blocks; the
-    # matches of a dense sum are listed from its sums.
-    if (not hasattr(gen, "term_blocks") or len(held) > BLOCKED_LISTS or size < BLOCKED_DOCS
-            or (every and postings * SPARSE_SUMS >= size)):
+    # A generation seen through a filter (``_Within``) keeps no blocks.
+    if not hasattr(gen, "term_blocks") or len(held) > BLOCKED_LISTS or size < BLOCKED_DOCS:
         return None
     shift = generation.BLOCK_SHIFT
     blocks = {i: gen.term_blocks(terms[i].fieldname, terms[i].text)
