@@ -108,9 +108,14 @@ def test_the_workers_share_one_gate_for_heavy_searches(home, tmp_path):
 # -- connections ------------------------------------------------------------------------------
 
 def _socket_inodes(pid: int) -> set[str]:
+    """The socket inodes ``pid`` holds open; none once it has exited (the
+    tests kill workers, so it may exit between any two of these reads)."""
     out = set()
-    fd_dir = Path(f"/proc/{pid}/fd")
-    for fd in fd_dir.iterdir() if fd_dir.exists() else ():
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # exited (or never started)
+        return out
+    for fd in fds:
         try:
             link = os.readlink(fd)
         except OSError:  # closed meanwhile
