@@ -32,6 +32,7 @@ import threading
 import time
 
 from search.backend import SearchError
+from search.generation import Expansion
 
 #: Units one request may spend.  A posting read costs one unit.
 QUERY_UNITS = 40_000_000
@@ -152,6 +153,12 @@ class Budget:
             self._gate.leave()
 
 
+def _cost(text, docs) -> int:
+    """What reading a term's postings costs: their length; for a prefix's
+    union of terms (``Expansion``), all of theirs."""
+    return text.postings if isinstance(text, Expansion) else len(docs)
+
+
 class Metered:
     """A generation (search/generation.py) whose reads are charged to one
     request's budget: what the evaluator reads through for that request.
@@ -169,12 +176,13 @@ class Metered:
 
     def term(self, fieldname: str, text):
         found = self._gen.term(fieldname, text)
-        self.budget.spend(len(found[0]))
+        self.budget.spend(_cost(text, found[0]))
         return found
 
     def terms(self, keys: list) -> list:
         found = self._gen.terms(keys)
-        self.budget.spend(sum(len(docs) for docs, _ in found))
+        self.budget.spend(sum(_cost(text, docs) for (_, text), (docs, _) in zip(
+            keys, found, strict=True)))
         return found
 
     def span(self, fieldname: str, low: bytes, high: bytes | None, most: int) -> dict:

@@ -63,14 +63,20 @@ class Expansion(tuple):
     term is searched as in one field, standing as one term's text: its
     postings are their union, each document's scores added up in the
     terms' order (as Whoosh adds up an expansion's OR before the query's
-    other terms), made once and kept like a term's.
+    other terms), made once and kept like a term's.  ``postings``: the
+    terms' document frequencies added up, what reading them all costs (a
+    request is charged that for the union, search/budget.py, whether or
+    not it is kept already: the same request is cut at the same point).
 
     Why: a prefix expands into up to a hundred terms a field, mostly short
     lists, and joining, weighting and adding hundreds of lists cost most
     of its ranking, query after query; its union is one list to add, and
     the pruned ranking bounds it as it bounds a word."""
 
-    __slots__ = ()
+    def __new__(cls, texts, postings: int = 0):
+        found = super().__new__(cls, texts)
+        found.postings = postings
+        return found
 
 
 @dataclass(frozen=True)

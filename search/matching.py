@@ -592,7 +592,7 @@ def _terms_summed(subqueries: list[wq.Query]) -> list[wq.Term] | None:
     """The terms of an OR of ``subqueries`` with no boost (``_sum_terms``)."""
     found: list[wq.Term] = []
     for sub in subqueries:
-        if type(sub) is wq.Term:  # most children: no call (a prefix has hundreds)
+        if type(sub) is wq.Term:  # most children: no call (a long query has dozens)
             found.append(sub)
             continue
         terms = _sum_terms(sub)
@@ -1016,7 +1016,7 @@ def _expansion(q: wq.Query, gen: Generation, reader) -> wq.Query:
     # One term (their union) with the boost: the same scores (up to
     # rounding), and a query holding it stays a plain sum of terms that
     # ``best`` prunes.
-    return wq.Term(fieldname, Expansion(texts), boost=q.boost)
+    return wq.Term(fieldname, texts, boost=q.boost)
 
 
 def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
@@ -1030,7 +1030,7 @@ def expand_terms(q: wq.Query, gen: Generation, reader) -> wq.Query:
     return q
 
 
-def expand(q: wq.Query, gen: Generation, reader, field) -> list:
+def expand(q: wq.Query, gen: Generation, reader, field) -> Expansion:
     """The terms (their texts, sorted by their bytes) a prefix, wildcard, regular expression,
     fuzzy term or word range is searched as: its MAX_EXPANSIONS most
     frequent expansions among at most MAX_SCANNED_TERMS vocabulary entries
@@ -1042,13 +1042,13 @@ def expand(q: wq.Query, gen: Generation, reader, field) -> list:
     finds them.  A generation keeps the expansions it made (they depend on
     it alone), decoded: a page, its next page and the facets ask for the
     same ones."""
-    def find() -> tuple:
+    def find() -> Expansion:
         found = _frequencies(q, gen, reader, field)
         if len(found) > MAX_EXPANSIONS:
-            found = dict.fromkeys(heapq.nsmallest(MAX_EXPANSIONS, found,
-                                                  key=lambda t: (-found[t], t)))
-        return tuple(field.from_bytes(t) for t in sorted(found))
-    return list(gen.derived(_expansion_key(q), find))
+            found = {t: found[t] for t in heapq.nsmallest(MAX_EXPANSIONS, found,
+                                                          key=lambda t: (-found[t], t))}
+        return Expansion((field.from_bytes(t) for t in sorted(found)), sum(found.values()))
+    return gen.derived(_expansion_key(q), find)
 
 
 def _expansion_key(q: wq.Query) -> tuple:

@@ -37,6 +37,23 @@ def test_reads_are_charged_as_they_are_made(news_index):
     assert spent.left == 10**9 - len(docs) - budget.SCAN_UNITS * len(found)
 
 
+def test_a_prefix_is_charged_its_expansions_postings(news_index):
+    """A prefix reads its expansions' union, kept once made: it is charged
+    the postings of every expansion each time, whether or not the union is
+    kept already, so the same request is cut at the same point."""
+    engine = Engine(news_index)
+    view = engine.view()
+    gen = view.gen
+    q = view.expand_terms(engine.parse("العنوان:ا*").query)
+    assert len(q.text) > 1  # tens of expansions, one term
+    postings = sum(len(gen.term("headline", text)[0]) for text in q.text)
+    for _ in range(2):  # the union made, then kept
+        spent = Budget(10**9)
+        docs, _ = Metered(gen, spent).term("headline", q.text)
+        assert 0 < len(docs) < postings
+        assert spent.left == 10**9 - postings
+
+
 @pytest.mark.parametrize("q", [WILDCARDS, "النفط الغاز الذهب القمح الاقتصاد تركيا قطر أسعار"])
 def test_a_request_past_its_budget_is_refused(news_index, monkeypatch, q):
     """The same request is refused at the same point every time, on the
