@@ -318,8 +318,14 @@ def best_fragments(text: str, matches: list[tuple[int, int, str]], top: int,
         cuts.append((start, previous_end, end, i, j))
         previous_end = end
         i = j
-    chosen = range(len(cuts)) if len(cuts) <= top else sorted(nlargest(
-        top, range(len(cuts)), key=lambda k: (_score(matches[cuts[k][3]:cuts[k][4]]), -k)))
+    if len(cuts) <= top:
+        chosen = range(len(cuts))
+    elif len({term for _, _, term in matches}) == 1:  # one term: a score is 100 a match
+        chosen = sorted(nlargest(top, range(len(cuts)), key=lambda k: (
+            cuts[k][4] - cuts[k][3], -k)))
+    else:
+        chosen = sorted(nlargest(top, range(len(cuts)), key=lambda k: (
+            _score(matches[cuts[k][3]:cuts[k][4]]), -k)))
     fragments = []
     for k in chosen:
         start, previous_end, end, i, j = cuts[k]

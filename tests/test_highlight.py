@@ -226,6 +226,20 @@ def test_best_fragment_has_the_most_distinct_terms():
     assert out.count("<mark>") == 2 and "<mark>الاقتصاد</mark>" in out
 
 
+def test_a_one_word_snippet_shows_its_densest_fragments():
+    """With one term, fragments rank by their matches (the first of equals)."""
+    filler = " ".join(["كلمة"] * 60)
+    text = (f"النفط {filler} النفط والنفط {filler} النفط {filler} "
+            f"نفط النفط نفطي {filler} خاتمة")
+    out = highlight_text(text, Marks(frozenset({"نفط"})), ANALYZER, top=1)
+    assert out.count("<mark>") == 3 and "<mark>نفطي</mark>" in out
+    two = _fragments(highlight_text(text, Marks(frozenset({"نفط"})), ANALYZER, top=2))
+    assert [f.count("<mark>") for f in two] == [2, 3]
+    ties = f"{filler} النفط والنفط {filler} النفط ونفطي {filler}"
+    out = highlight_text(ties, Marks(frozenset({"نفط"})), ANALYZER, top=1)
+    assert "<mark>والنفط</mark>" in out and "نفطي" not in out
+
+
 def test_no_match_gives_the_lead_and_whole_gives_all_text():
     text = "<b>عنوان</b> " + "نص " * 200
     assert highlight_text(text, Marks(frozenset({"اقتصاد"})), ANALYZER).startswith(
