@@ -163,9 +163,8 @@ class Generation:
         and a broad word's list holds most of the documents (adding 0
         leaves a sum as it was, to the bit)."""
         def load():
-            docs, values = summand_of(*self.term(fieldname, text), boost)
             found = np.zeros(self.doc_count_all)
-            found[docs] = values
+            put(found, *summand_of(*self.term(fieldname, text), boost))
             return (found,)
         return self._cached(("#dense", fieldname, text, boost), load)[0]
 
@@ -645,10 +644,18 @@ def union_of(lists: list[tuple[np.ndarray, np.ndarray]], size: int
             put(seen, docs, True)
         found = true_at(seen).astype(np.int32)
         return found, sums.take(found)
-    docs = np.concatenate([docs for docs, _ in lists])
+    return merged(np.concatenate([docs for docs, _ in lists]),
+                  np.concatenate([values for _, values in lists]))
+
+
+def merged(docs: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lists joined (``docs`` with repeats, their ``values``) as one posting
+    list: each document once, sorted, its values added up in the order
+    given (``np.bincount``), by sorting rather than by an array over every
+    document (a sparse union)."""
     found = unique_sorted(docs)
-    return found, np.bincount(np.searchsorted(found, docs), minlength=len(found),
-                              weights=np.concatenate([values for _, values in lists]))
+    return found, np.bincount(np.searchsorted(found, docs), weights=values,
+                              minlength=len(found))
 
 
 def best_of(docs: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,6 +42,7 @@ from search.generation import (
     Generation,
     add_at,
     best_of,
+    merged,
     put,
     summand_of,
     true_at,
@@ -479,11 +480,19 @@ def _add_run(sums: np.ndarray, run: list[tuple[np.ndarray, np.ndarray, float]],
              positive: bool = False) -> bool:
     if not run:
         return True
+    docs, values = _joined(run, np.intp)
+    add_at(sums, docs, values)
+    return not (positive and len(values) and values.min() <= 0)
+
+
+def _joined(run: list[tuple[np.ndarray, np.ndarray, float]], dtype=None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """A run of (documents, values, boost) lists joined: their documents (as
+    ``dtype``, or as they are) and their values times their boosts."""
     values = np.concatenate([values for _, values, _ in run])
     if any(boost != 1.0 for _, _, boost in run):
         values *= np.repeat([boost for _, _, boost in run], [len(docs) for docs, _, _ in run])
-    add_at(sums, np.concatenate([docs for docs, _, _ in run], dtype=np.intp), values)
-    return not (positive and len(values) and values.min() <= 0)
+    return np.concatenate([docs for docs, _, _ in run], dtype=dtype), values
 
 
 def score_docs(q: wq.Query, gen: Generation, reader, docs: np.ndarray) -> Match:
@@ -729,11 +738,8 @@ def _union(matches: list[Match], size: int) -> Match:
                 with _marked(lists, size) as hit:
                     found = true_at(hit)
             return Match(found.astype(np.int32), sums.take(found))
-    docs = np.concatenate([m.docs for m in matches])
-    scores = np.concatenate([m.scores for m in matches])
-    found = unique_sorted(docs)
-    return Match(found, np.bincount(np.searchsorted(found, docs), weights=scores,
-                                    minlength=len(found)))
+    return Match(*merged(np.concatenate([m.docs for m in matches]),
+                         np.concatenate([m.scores for m in matches])))
 
 
 def _sum(terms: list[wq.Term], gen) -> Match:
@@ -763,13 +769,8 @@ def _sum(terms: list[wq.Term], gen) -> Match:
                 with _marked(written, size) as hit:
                     found = true_at(hit)
             return Match(found.astype(np.int32), sums.take(found))
-    docs = np.concatenate([docs for docs, _ in lists])
-    values = np.concatenate([values for _, values in lists])
-    if any(t.boost != 1.0 for t in terms):
-        values *= np.repeat([t.boost for t in terms], [len(d) for d, _ in lists])
-    found = unique_sorted(docs)
-    return Match(found, np.bincount(np.searchsorted(found, docs), weights=values,
-                                    minlength=len(found)))
+    return Match(*merged(*_joined([(docs, values, t.boost)
+                                   for t, (docs, values) in zip(terms, lists, strict=True)])))
 
 
 def _intersection(matches: list[Match]) -> Match:
