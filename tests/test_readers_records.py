@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from indexer.article import Article, Reject
-from indexer.decode import UnreadableFile, clean_text, decode_bytes, read_text
+from indexer.decode import (
+    UnreadableFile,
+    clean_text,
+    decode_bytes,
+    read_text,
+    unescape_references,
+)
+from indexer.readers.archive import read_file
 from indexer.readers.detect import detect_format
 from indexer.readers.records import read_csv, read_json, read_jsonl, resolve_mapping
 from indexer.readers.sgml import read_sgml
@@ -330,7 +337,10 @@ def test_sgml_multiple_docs_with_raw_ampersand_and_angle_bracket():
     assert first.id == "XX-economy-1-20180218"
     assert first.headline == "شركة S&P تخفض التصنيف"
     assert "النمو < 2%" in first.body and "a<b" in first.body
-    assert "& الأسواق" in first.body and first.body.endswith("هادئة ا.")  # &amp; and &#1575;
+    # Character references are decoded with every format's (below), not here.
+    assert "&amp; الأسواق" in first.body and first.body.endswith("هادئة &#1575;.")
+    decoded = read_file(path, "sgml").articles[0]
+    assert "& الأسواق" in decoded.body and decoded.body.endswith("هادئة ا.")
     assert "ملخص" not in first.body  # ABSTRACT is not body
     assert first.date == datetime(2018, 2, 18, 21, 35, 43)
     assert first.date_text == "Sun, 18 Feb 2018 21:35:43 +0400"
@@ -417,3 +427,54 @@ def test_real_ant_sgml_files():
         assert len(article.body) > 40 and "</TEXT>" not in article.body
         assert article.date is not None and 2012 <= article.date.year <= 2018
         assert article.source
+
+
+# --------------------------------------------------------------------------
+# HTML character references
+
+
+def test_character_references_are_read_closed_by_a_semicolon_only():
+    assert unescape_references("&quot;نص&quot; &#8220;أ&#8221; &#x201C;ب&#X201d;") == \
+        '"نص" \u201cأ\u201d \u201cب\u201d'
+    assert unescape_references("أ&nbsp;ب &amp;amp; &lt;b&gt;") == "أ\xa0ب &amp; <b>"
+    # Legacy names without ";" (html.unescape reads "&copy" as ©), names of
+    # no character, and a lone "&" stay as written.
+    for kept in ("&copy 2015", "AT&T", "&not here", "&foo; &#; &#xZZ;", "R & D", "&"):
+        assert unescape_references(kept) == kept
+    text = "نص بلا مراجع"
+    assert unescape_references(text) is text
+
+
+REFERENCES_HEADLINE = "ارتفاع &quot;فلكي&quot; لأسعار &#8220;الشاليهات&#8221;"
+REFERENCES_BODY = "قال&nbsp;المدير إن AT&T و&copy 2015 &amp; &foo; باقية كما هي."
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "csv", "sgml", "text"])
+def test_every_format_decodes_character_references(tmp_path, fmt):
+    """Exports of news sites (SaudiNewsNet: one record in 130) carry their
+    pages' escaped text: the page and the index get the characters."""
+    record = {"title": REFERENCES_HEADLINE, "content": REFERENCES_BODY,
+              "source": "&#1593;&#1603;&#1575;&#1592;", "date": "2015-07-21",
+              "url": "https://example.com/a?x=1&amp;copy=2"}
+    path = tmp_path / f"a.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps([record], ensure_ascii=False), encoding="utf-8")
+    elif fmt == "jsonl":
+        path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif fmt == "csv":
+        path.write_text("title,content,source,date,url\n" + ",".join(
+            f'"{record[k]}"' for k in ("title", "content", "source", "date", "url")) + "\n",
+            encoding="utf-8")
+    elif fmt == "sgml":
+        path.write_text(f"<DOC>\n<DOCNO>a-1</DOCNO>\n<TITLE>{REFERENCES_HEADLINE}</TITLE>\n"
+                        f"<SRC>{record['source']}</SRC>\n<TIME>2015-07-21</TIME>\n"
+                        f"<TEXT>\n{REFERENCES_BODY}\n</TEXT>\n</DOC>\n", encoding="utf-8")
+    else:
+        path.write_text(f"{REFERENCES_HEADLINE}\nتاريخ النشر: 2015-07-21\n{REFERENCES_BODY}\n"
+                        f"المصدر | {record['source']}\n", encoding="utf-8")
+    [article] = read_file(path, fmt).articles
+    assert article.headline == 'ارتفاع "فلكي" لأسعار \u201cالشاليهات\u201d'
+    assert article.body == "قال\xa0المدير إن AT&T و&copy 2015 & &foo; باقية كما هي."
+    assert article.source == "عكاظ"
+    if fmt in ("json", "jsonl", "csv"):  # an address is kept as written
+        assert article.url == "https://example.com/a?x=1&amp;copy=2"

@@ -29,6 +29,7 @@ from indexer.decode import (
     path_text,
     read_text,
     too_large,
+    unescape_references,
 )
 from indexer.readers.detect import detect_format
 from indexer.readers.records import read_csv, read_json, read_jsonl
@@ -311,24 +312,29 @@ def read_file(path: Path | FilePart, fmt: str = "auto", mapping: dict | None = N
 
 def _cleaned(article: Article, shown: str, fallback_id: str) -> Article:
     """``article`` with every field writable as UTF-8 (indexer.decode.clean_text:
-    no lone surrogates, noncharacters or control characters) and an id that
+    no lone surrogates, noncharacters or control characters), its text's HTML
+    character references decoded (``unescape_references``), and an id that
     works as a URL.  One place for every format: no reader has to get each
     field right for the build to survive any value."""
+    def text(value: str) -> str:
+        return clean_text(unescape_references(value))
+
     def texts(values: list[str]) -> list[str]:
-        return [v for v in (clean_text(x).strip() for x in values) if v]
+        return [v for v in (" ".join(text(x).split()) for x in values) if v]
 
     return replace(
         article,
         id=clean_id(article.id) or clean_id(fallback_id),
         parent=clean_id(article.parent) if article.parent else "",
-        headline=clean_text(article.headline),
-        body=clean_text(article.body),
-        date_text=clean_text(article.date_text),
-        source=clean_text(article.source),
+        # One line: a decoded &nbsp; is a space like any other.
+        headline=" ".join(text(article.headline).split()),
+        body=text(article.body),
+        date_text=text(article.date_text),
+        source=" ".join(text(article.source).split()),
         keywords=texts(article.keywords),
         related=texts(article.related),
         url=clean_text(article.url),
-        author=clean_text(article.author),
+        author=" ".join(text(article.author).split()),
         path=shown,
     )
 

@@ -8,7 +8,6 @@ with regular expressions, which is all this flat, never-nested format needs.
 from __future__ import annotations
 
 import functools
-import html
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -85,7 +84,8 @@ def _field(doc: str, tags: tuple[str, ...]) -> str:
 
 
 def _tag_text(doc: str, tag: str) -> str:
-    """Content of <tag>…</tag>, entities unescaped; '' if absent.
+    """Content of <tag>…</tag> ('' if absent), its character references as
+    written: indexer/readers/archive.py decodes every format's.
 
     An opening tag without its closing tag runs to the next tag at the start
     of a line (or the end of the DOC), so a truncated file still yields text.
@@ -104,7 +104,7 @@ def _tag_text(doc: str, tag: str) -> str:
         rest = doc[m.end():]
         nxt = _NEXT_TAG.search(rest)
         value = rest[: nxt.start()] if nxt else rest
-    return html.unescape(value) if "&" in value else value
+    return value
 
 
 @functools.lru_cache(maxsize=64)
