@@ -743,8 +743,7 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     document-number arrays of unions (which hashes them first).  numpy's
     default sort, not a stable one: equal integers are the same either way,
     and its vectorized quicksort sorts the concatenated posting lists of a
-    union 1.5-15x faster than the stable merge of their runs
-    (docs/performance.md)."""
+    union faster than the stable merge of their runs (docs/performance.md)."""
     values = np.sort(values)
     if len(values) < 2:
         return values
