@@ -87,8 +87,12 @@ def word_units(rules: tuple[str, ...]) -> np.ndarray:
     surrogate (half of a code point past the BMP).  Each word of such a text
     is then its normalization, between the same neighbours."""
     mapped = code_point_map(rules)
-    is_word = np.fromiter((WORD_CHAR_RE.match(chr(code)) is not None
-                           for code in range(0x10000)), dtype=bool, count=0x10000)
+    # The word characters of the whole BMP, found as runs by one search
+    # (not a match per code point: this table is made before a process's
+    # first answer).
+    is_word = np.zeros(0x10000, dtype=bool)
+    for run in WORD_RE.finditer("".join(map(chr, range(0x10000)))):
+        is_word[run.start():run.end()] = True
     out = np.where(is_word, mapped, np.uint32(_SPACE))
     single = is_word & (mapped < UNMAPPED)
     moved = single & ((mapped > 0xFFFF) | ~is_word.take(np.minimum(mapped, 0xFFFF)))

@@ -93,19 +93,8 @@ def _pyarabic_steps(rules, table):
 
 def make_normalizer(rules=RULES):
     """Return a ``normalize(token) -> str`` applying ``rules`` (a subset of RULES)."""
-    rules = frozenset(rules)
-    unknown = rules - set(RULES)
-    if unknown:
-        raise ValueError(f"unknown normalization rules: {sorted(unknown)}")
-    table = _table(rules)
-    # Every rule but NFKC and lowercasing maps one character at a time, so
-    # together they are one str.translate table, each entry made by running
-    # pyarabic's functions on that character.  pyarabic's strip_tashkeel
-    # scans a string in Python, too slow for whole texts (duplicate detection).
-    steps = _pyarabic_steps(rules, table)
-    touched = {*map(chr, table), *araby.TASHKEEL, araby.TATWEEL, *"\ufefb\ufef7\ufef9\ufef5"}
-    combined = {ord(ch): steps(ch) for ch in touched}
-    combined = {code: out for code, out in combined.items() if out != chr(code)}
+    rules = _checked(rules)
+    combined = _character_map(rules)
 
     def normalize(token: str) -> str:
         if "presentation" in rules and has_presentation_forms(token):
@@ -116,6 +105,28 @@ def make_normalizer(rules=RULES):
         return token
 
     return normalize
+
+
+def _checked(rules) -> frozenset[str]:
+    rules = frozenset(rules)
+    unknown = rules - set(RULES)
+    if unknown:
+        raise ValueError(f"unknown normalization rules: {sorted(unknown)}")
+    return rules
+
+
+def _character_map(rules: frozenset[str]) -> dict[int, str]:
+    """The characters that ``rules`` other than NFKC and lowercasing change,
+    each with what they become: those rules map one character at a time,
+    so together they are one str.translate table, each entry made by
+    running pyarabic's functions on that character.  pyarabic's
+    strip_tashkeel scans a string in Python, too slow for whole texts
+    (duplicate detection)."""
+    table = _table(rules)
+    steps = _pyarabic_steps(rules, table)
+    touched = {*map(chr, table), *araby.TASHKEEL, araby.TATWEEL, *"\ufefb\ufef7\ufef9\ufef5"}
+    combined = {ord(ch): steps(ch) for ch in touched}
+    return {code: out for code, out in combined.items() if out != chr(code)}
 
 
 #: The default normalizer, used by the analyzer and by dedup/suggestions.
@@ -134,19 +145,32 @@ DELETED = 0xFFFFFFFF
 UNMAPPED = 0xFFFFFFFE  # a character the array cannot map: the text goes word by word
 
 
-@cache
 def code_point_map(rules: tuple[str, ...] = RULES) -> np.ndarray:
     """Per BMP code point, what ``make_normalizer(rules)`` makes of it on
     its own: the normalized code point, DELETED, or UNMAPPED where
     normalizing a word is not normalizing each of its characters
     (presentation forms go through NFKC, the final sigma lowercases by
-    context, some letters lowercase to two)."""
+    context, some letters lowercase to two).  Made once per set of rules."""
+    return _code_point_map(_checked(rules))
+
+
+@cache
+def _code_point_map(rules: frozenset[str]) -> np.ndarray:
+    # Only the characters a rule can change are normalized one by one (a
+    # few thousand of the 65,536): the others are their own normalization.
+    # Every process that searches or builds makes this table once, before
+    # its first answer.
     normalize_one = make_normalizer(rules)
+    chars = list(map(chr, range(0x10000)))
+    changed = set(_character_map(rules)).union(range(0xFB50, 0xFF00), [0x03A3])
+    if "lower" in rules:
+        changed.update(code for code, (ch, low) in enumerate(zip(
+            chars, map(str.lower, chars), strict=True)) if ch != low)
     mapped = np.arange(0x10000, dtype=np.uint32)
-    for code in range(0x10000):
-        ch = chr(code)
+    for code in sorted(changed):
         if 0xD800 <= code <= 0xDFFF:
             continue  # surrogates never occur in a str from a decoded file
+        ch = chars[code]
         out = normalize_one(ch)
         if has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
             mapped[code] = UNMAPPED

@@ -116,7 +116,11 @@ class Generation:
         self._starts = [leaf.offset for leaf in self.leaves]
         self.live = np.zeros(self.doc_count_all, dtype=bool)
         for (sub, offset) in searcher.leaf_searchers():
-            self.live[np.fromiter(sub.reader().all_doc_ids(), dtype=np.int64) + offset] = True
+            reader = sub.reader()
+            if reader.has_deletions():  # listed one by one: Whoosh walks every document
+                self.live[np.fromiter(reader.all_doc_ids(), dtype=np.int64) + offset] = True
+            else:
+                self.live[offset:offset + reader.doc_count_all()] = True
         self.all_live = bool(self.live.all())
         self.live_docs = np.flatnonzero(self.live).astype(np.int32)
         self.stories = _open_stories(folder, self.doc_count_all)

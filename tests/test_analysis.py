@@ -190,3 +190,38 @@ def test_index_sections_analyzes_each_new_word_once():
     sections = analyzer.index_sections("الاقتصاد في الأسواق " * 500 + "\u2029" + "الاقتصاد")
     assert sorted(analyzed) == sorted(["الاقتصاد", "في", "الأسواق"])
     assert sections == [["اقتصاد", "اسواق"] * 500, ["اقتصاد"]]
+
+
+@pytest.mark.parametrize("rules", [RULES, (), ("tashkeel", "alef", "lower"),
+                                   ("presentation", "yeh", "digits")])
+def test_code_point_map_is_each_code_point_normalized_alone(rules):
+    """The table is made from the characters a rule can change only: it
+    equals normalizing every BMP code point on its own."""
+    import numpy as np
+
+    from indexer.normalize import DELETED, UNMAPPED, code_point_map, has_presentation_forms
+
+    normalize_one = make_normalizer(rules)
+    expected = np.arange(0x10000, dtype=np.uint32)
+    for code in [*range(0xD800), *range(0xE000, 0x10000)]:
+        ch = chr(code)
+        out = normalize_one(ch)
+        if has_presentation_forms(ch) or ch == "\u03a3" or len(out) > 1:
+            expected[code] = UNMAPPED
+        else:
+            expected[code] = ord(out) if out else DELETED
+    assert (code_point_map(rules) == expected).all()
+    assert code_point_map(rules) is code_point_map(tuple(reversed(rules)))  # made once
+
+
+def test_word_units_spaces_exactly_the_characters_outside_words():
+    import numpy as np
+
+    from indexer.analysis import WORD_CHAR_RE, word_units
+
+    units = word_units(RULES)
+    outside = np.fromiter((WORD_CHAR_RE.match(chr(code)) is None for code in range(0x10000)),
+                          dtype=bool, count=0x10000)
+    outside[0xD800:0xE000] = False  # surrogates: never normalized in place
+    assert (units[outside] == ord(" ")).all()
+    assert (units[~outside] != ord(" ")).all()
