@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import click
 
+from arshif.options import backend_option, index_option
 from arshif.output import EXIT_FOUND, EXIT_NONE, count, fail, number
 from indexer import store
-from indexer.commands import backend_option, index_option
 from indexer.dates import parse_user_date
 from search import evaluate, export, messages
 from search.backend import (

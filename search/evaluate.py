@@ -25,9 +25,9 @@ from pathlib import Path
 
 import click
 
+from arshif.options import backend_option, index_option
 from arshif.output import count, fail, number
 from indexer import store
-from indexer.commands import backend_option, index_option
 from search.backend import SearchError
 
 DEPTH = 100  # documents retrieved per query (Recall@100 needs 100)

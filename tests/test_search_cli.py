@@ -243,3 +243,16 @@ def test_json_messages_are_arabic_with_a_stable_code(home):
     assert data["code"] == "no_results" and data["message"] == "لم نجد مقالات تطابق بحثك."
     data = json.loads(run("حفتر", "--index", str(home), "--json").output)
     assert data["code"] is None and data["message"] is None
+
+
+def test_a_search_imports_only_what_it_runs(home):
+    """Each ``arshif search`` is a new process: the subcommand's module is
+    imported when it runs, not the web app or the index writer."""
+    code = ("import sys\nfrom arshif.cli import main\n"
+            "try:\n    main(['search', 'النفط', '--index', sys.argv[1]])\n"
+            "except SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('flask', 'web.app', 'indexer.writer', 'search.engine')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(home)], capture_output=True,
+                         text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip().splitlines()[-1] == "['search.engine']"

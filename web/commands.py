@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
+from arshif.options import backend_option, index_option
 from arshif.output import fail
 from indexer import store
-from indexer.commands import backend_option, index_option
 from search import budget
 from search.backend import open_backend
 from web import prefork
