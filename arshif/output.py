@@ -20,6 +20,11 @@ def number(n: int) -> str:
     return f"{int(n):,}"
 
 
+def megabytes(n_bytes: int) -> str:
+    """3924238012 -> '3,924.2 MB'."""
+    return f"{n_bytes / 1e6:,.1f} MB"
+
+
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """'1 result', '2 results', '1,234 articles' (``plural`` for irregular nouns)."""
     return f"{number(n)} {noun if n == 1 else plural or noun + 's'}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from arshif.options import backend_option, index_option
-from arshif.output import count, fail, number
+from arshif.output import count, fail, megabytes, number
 from indexer import store
 from indexer.decode import MAX_FILE_BYTES, format_size
 from indexer.readers.archive import FORMATS
@@ -258,7 +258,7 @@ def stats_command(home, as_json, target):
     click.echo(f"articles:  {number(stats['articles'])}")
     click.echo(f"dates:     {stats['date_min'] or '-'} .. {stats['date_max'] or '-'}"
                f" ({number(stats['undated'])} undated)")
-    click.echo(f"size:      {stats['size_bytes'] / 1e6:.1f} MB on disk")
+    click.echo(f"size:      {megabytes(stats['size_bytes'])} on disk")
     click.echo(f"analysis:  {stats['fingerprint']}")
     click.echo(f"built:     {stats['built_at'] or '-'}")
     click.echo("sources:")

@@ -210,6 +210,13 @@ def test_no_results_says_it_once(home):
     assert common.output.splitlines() == ["no results: only common words, nothing to search"]
 
 
+def test_sizes_have_thousands_separators():
+    from arshif.output import megabytes
+
+    assert megabytes(3_924_238_012) == "3,924.2 MB"
+    assert megabytes(201_000) == "0.2 MB"
+
+
 def test_big_numbers_have_thousands_separators_and_the_page_limit():
     from search.backend import Hit, Result
     from search.commands import format_result
