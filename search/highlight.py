@@ -168,15 +168,17 @@ def _phrase_matches(text: str, matches: list[tuple[int, int, str]], marks: Marks
     def next_to(i: int) -> bool:  # matches[i] and matches[i + 1] are neighbours
         if i not in adjacent:
             gap = text[matches[i][1]:matches[i + 1][0]]
-            adjacent[i] = SECTION_BREAK not in gap and all(
+            adjacent[i] = SECTION_BREAK not in gap and (gap.isspace() or all(
                 len(word) > MAX_WORD_CHARS or analyzer.analyze_word(word)[2]
-                for word in find_words(gap))
+                for word in find_words(gap)))
         return adjacent[i]
 
     for phrase in marks.phrases:
-        n = len(phrase)
-        for i in range(len(matches) - n + 1):
-            if all(_is(matches[i + k][2], phrase[k]) for k in range(n)) and all(
+        n, first = len(phrase), phrase[0]
+        # A phrase starts at a match of its first word: only there are its
+        # other words and the gaps between them looked at.
+        for i in [i for i in range(len(matches) - n + 1) if _is(matches[i][2], first)]:
+            if all(_is(matches[i + k][2], phrase[k]) for k in range(1, n)) and all(
                     next_to(i + k) for k in range(n - 1)):
                 keep[i:i + n] = [True] * n
     return [match for match, kept in zip(matches, keep, strict=True) if kept]
