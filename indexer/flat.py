@@ -401,7 +401,8 @@ class _Field:
             return []
         chosen = np.arange(0, self._n, SKIP)
         stops = self._term_ends.take(chosen).astype(np.int64)
-        starts = np.where(chosen > 0, self._term_ends.take(np.maximum(chosen - 1, 0)), 0)
+        starts = np.where(chosen > 0, self._term_ends.take(np.maximum(chosen - 1, 0)),
+                          0).astype(np.int64)
         lengths = stops - starts
         cuts = np.cumsum(lengths)
         # Each chosen term's bytes, one term after another.
