@@ -732,14 +732,21 @@ def _union(matches: list[Match], size: int) -> Match:
         with scratch.zeros(size, np.float64, lists) as sums:
             for m in matches:
                 add_at(sums, m.docs, m.scores)
-            if all(m.scores.min() > 0 for m in matches):
-                found = true_at(sums != 0)  # where a positive score was added
-            else:
-                with _marked(lists, size) as hit:
-                    found = true_at(hit)
-            return Match(found.astype(np.int32), sums.take(found))
+            return _summed(sums, lists, all(m.scores.min() > 0 for m in matches))
     return Match(*merged(np.concatenate([m.docs for m in matches]),
                          np.concatenate([m.scores for m in matches])))
+
+
+def _summed(sums: np.ndarray, lists: list[np.ndarray], positive: bool) -> Match:
+    """The match of a union added up in ``sums`` (over every document) from
+    ``lists``: where a sum is not 0 when every value added was above 0
+    (``positive``), else every document of the lists."""
+    if positive:
+        found = true_at(sums != 0)  # where a positive score was added
+    else:
+        with _marked(lists, len(sums)) as hit:
+            found = true_at(hit)
+    return Match(found.astype(np.int32), sums.take(found))
 
 
 def _sum(terms: list[wq.Term], gen) -> Match:
@@ -763,12 +770,7 @@ def _sum(terms: list[wq.Term], gen) -> Match:
     if sum(len(docs) for docs, _ in lists) * DENSE_UNION > size:
         written = [docs for docs, _ in lists]
         with scratch.zeros(size, np.float64, written) as sums:
-            if _add_postings(sums, gen, terms, lists, positive=True):
-                found = true_at(sums != 0)  # where a positive score was added
-            else:
-                with _marked(written, size) as hit:
-                    found = true_at(hit)
-            return Match(found.astype(np.int32), sums.take(found))
+            return _summed(sums, written, _add_postings(sums, gen, terms, lists, positive=True))
     return Match(*merged(*_joined([(docs, values, t.boost)
                                    for t, (docs, values) in zip(terms, lists, strict=True)])))
 

@@ -319,22 +319,24 @@ def _cleaned(article: Article, shown: str, fallback_id: str) -> Article:
     def text(value: str) -> str:
         return clean_text(unescape_references(value))
 
-    def texts(values: list[str]) -> list[str]:
-        return [v for v in (" ".join(text(x).split()) for x in values) if v]
+    def line(value: str) -> str:  # one line: a decoded &nbsp; is a space like any other
+        return " ".join(text(value).split())
+
+    def lines(values: list[str]) -> list[str]:
+        return [v for v in map(line, values) if v]
 
     return replace(
         article,
         id=clean_id(article.id) or clean_id(fallback_id),
         parent=clean_id(article.parent) if article.parent else "",
-        # One line: a decoded &nbsp; is a space like any other.
-        headline=" ".join(text(article.headline).split()),
+        headline=line(article.headline),
         body=text(article.body),
         date_text=text(article.date_text),
-        source=" ".join(text(article.source).split()),
-        keywords=texts(article.keywords),
-        related=texts(article.related),
+        source=line(article.source),
+        keywords=lines(article.keywords),
+        related=lines(article.related),
         url=clean_text(article.url),
-        author=" ".join(text(article.author).split()),
+        author=line(article.author),
         path=shown,
     )
 
